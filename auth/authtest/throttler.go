@@ -1,0 +1,117 @@
+package authtest
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/maestro-ml/maestro/auth"
+)
+
+// NewThrottlerFunc builds the throttler under test with the given policy
+// and time source.
+type NewThrottlerFunc func(t *testing.T, p auth.ThrottlePolicy, now func() time.Time) auth.LoginThrottler
+
+func retryAfter(t *testing.T, what string, err error) time.Duration {
+	t.Helper()
+	var te *auth.ThrottledError
+	if !errors.As(err, &te) || !errors.Is(err, auth.ErrThrottled) {
+		t.Fatalf("%s: got %v, want a *ThrottledError", what, err)
+	}
+	return te.RetryAfter
+}
+
+func allowed(t *testing.T, what string, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: got %v, want nil", what, err)
+	}
+}
+
+// RunThrottlerTests runs the LoginThrottler conformance suite.
+func RunThrottlerTests(t *testing.T, newThrottler NewThrottlerFunc) {
+	ctx := context.Background()
+	policy := auth.ThrottlePolicy{
+		FreeFailures: 3, BaseLockout: time.Minute, MaxLockout: 4 * time.Minute,
+		FailureMemory: time.Hour, IPFailures: 1000, IPWindow: 15 * time.Minute,
+	}
+
+	t.Run("LockoutReachedAndLifted", func(t *testing.T) {
+		clk := NewClock(time.Now())
+		th := newThrottler(t, policy, clk.Now)
+		acct, ip := "alice-"+randomID(t), "192.0.2.10"
+		for i := range policy.FreeFailures {
+			allowed(t, "check before lockout", th.Check(ctx, acct, ip))
+			allowed(t, "free failure "+string(rune('1'+i)), th.Fail(ctx, acct, ip))
+		}
+		if d := retryAfter(t, "failure that locks", th.Fail(ctx, acct, ip)); d != time.Minute {
+			t.Fatalf("first lockout %s, want 1m", d)
+		}
+		if d := retryAfter(t, "check while locked", th.Check(ctx, acct, ip)); d <= 0 || d > time.Minute {
+			t.Fatalf("Retry-After while locked %s, want (0, 1m]", d)
+		}
+		allowed(t, "other account, same IP", th.Check(ctx, "bob-"+randomID(t), ip))
+		// Case and surrounding space do not make a new account.
+		retryAfter(t, "same account, other spelling", th.Check(ctx, "  ALICE-"+acct[len("alice-"):]+" ", ip))
+		clk.Advance(time.Minute + time.Second)
+		allowed(t, "check after the lockout", th.Check(ctx, acct, ip))
+		if d := retryAfter(t, "next failure", th.Fail(ctx, acct, ip)); d != 2*time.Minute {
+			t.Fatalf("second lockout %s, want 2m (increasing)", d)
+		}
+		clk.Advance(2*time.Minute + time.Second)
+		retryAfter(t, "third lockout", th.Fail(ctx, acct, ip))
+		clk.Advance(4*time.Minute + time.Second)
+		if d := retryAfter(t, "capped lockout", th.Fail(ctx, acct, ip)); d != 4*time.Minute {
+			t.Fatalf("lockout %s, want the 4m cap", d)
+		}
+		clk.Advance(4*time.Minute + time.Second)
+		allowed(t, "success", th.Succeed(ctx, acct, ip))
+		allowed(t, "failure after success is free again", th.Fail(ctx, acct, ip))
+		allowed(t, "check after success", th.Check(ctx, acct, ip))
+	})
+
+	t.Run("FailuresForgotten", func(t *testing.T) {
+		clk := NewClock(time.Now())
+		th := newThrottler(t, policy, clk.Now)
+		acct, ip := randomID(t), "198.51.100.7"
+		for range policy.FreeFailures {
+			allowed(t, "free failure", th.Fail(ctx, acct, ip))
+		}
+		clk.Advance(policy.FailureMemory + time.Second)
+		allowed(t, "failure after the memory period", th.Fail(ctx, acct, ip))
+	})
+
+	t.Run("SameAnswerForAnyAccountName", func(t *testing.T) {
+		clk := NewClock(time.Now())
+		th := newThrottler(t, policy, clk.Now)
+		a, b := "existing-"+randomID(t), "unknown-"+randomID(t)
+		for range policy.FreeFailures + 2 {
+			ea, eb := th.Fail(ctx, a, "203.0.113.1"), th.Fail(ctx, b, "203.0.113.2")
+			if (ea == nil) != (eb == nil) {
+				t.Fatalf("answers differ: %v vs %v", ea, eb)
+			}
+			if ea != nil && retryAfter(t, "a", ea) != retryAfter(t, "b", eb) {
+				t.Fatalf("Retry-After differs: %v vs %v", ea, eb)
+			}
+		}
+	})
+
+	t.Run("PerIPLimit", func(t *testing.T) {
+		p := policy
+		p.IPFailures = 3
+		clk := NewClock(time.Now())
+		th := newThrottler(t, p, clk.Now)
+		ip := "2001:db8:" + randomID(t)[:4] + ":1::1"
+		sameNet := ip[:len(ip)-1] + "2" // same /64
+		allowed(t, "failure 1", th.Fail(ctx, randomID(t), ip))
+		allowed(t, "failure 2", th.Fail(ctx, randomID(t), sameNet))
+		if d := retryAfter(t, "failure 3 reaches the limit", th.Fail(ctx, randomID(t), ip)); d <= 0 || d > p.IPWindow {
+			t.Fatalf("IP Retry-After %s, want (0, %s]", d, p.IPWindow)
+		}
+		retryAfter(t, "fresh account from the limited network", th.Check(ctx, randomID(t), sameNet))
+		allowed(t, "other network", th.Check(ctx, randomID(t), "2001:db8:ffff:1::1"))
+		clk.Advance(p.IPWindow + time.Second)
+		allowed(t, "after the window", th.Check(ctx, randomID(t), ip))
+	})
+}

@@ -1,0 +1,21 @@
+// Package redisstore keeps auth's short-lived shared state in Redis: a
+// TokenStore (login sessions, refresh-token hashes, the token denylist,
+// per-user session sets) and a LoginThrottler, for deployments with several
+// server processes.
+//
+// Every key expires with what it records — a refresh-token record with the
+// token, a denylist entry when the denied token would have expired, a
+// session with its newest refresh token — so Redis needs no cleanup job.
+// Each state change is a single Lua script, hence atomic: of concurrent
+// rotations of one refresh token exactly one succeeds.
+//
+// Keys live under a prefix (WithPrefix, default "maestro:auth:"). The
+// scripts declare every key they touch; on Redis Cluster use a prefix with
+// a hash tag, such as "{maestro-auth}:", so all keys share a slot.
+//
+// Expiry decisions compare against the times the caller passes (the
+// JWTManager's clock); Redis's own clock only removes keys, using relative
+// TTLs.
+//
+// Both types are safe for concurrent use.
+package redisstore

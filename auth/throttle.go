@@ -1,0 +1,275 @@
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+)
+
+// LoginThrottler limits password guessing: per account, an increasing
+// lockout after repeated failures; per client IP, a cap on failures in a
+// window. The account is identified by the name the client submitted,
+// whether or not such an account exists, so throttling answers identically
+// for existing and unknown accounts; hosts must call Fail for unknown names
+// too.
+//
+// The usual sequence for a login request:
+//
+//	if err := t.Check(ctx, username, ip); err != nil { /* 429 + Retry-After */ }
+//	ok := verify password (or VerifyDummy for an unknown user)
+//	if !ok { t.Fail(ctx, username, ip); /* 401 */ } else { t.Succeed(ctx, username, ip) }
+//
+// Implementations must be safe for concurrent use: NewMemoryThrottler
+// here, redisstore.NewThrottler for several processes.
+type LoginThrottler interface {
+	// Check returns a *ThrottledError when an attempt for account from ip
+	// must be refused now, nil when it may proceed.
+	Check(ctx context.Context, account, ip string) error
+	// Fail records a failed attempt. It returns a *ThrottledError when this
+	// failure locked the account or the IP (worth an audit event), else
+	// nil.
+	Fail(ctx context.Context, account, ip string) error
+	// Succeed forgets the account's failures after a successful login.
+	Succeed(ctx context.Context, account, ip string) error
+}
+
+// ThrottlePolicy sets a LoginThrottler's limits. Zero fields take the
+// defaults shown.
+type ThrottlePolicy struct {
+	// FreeFailures is how many failures an account may have before the
+	// first lockout (default 5).
+	FreeFailures int
+	// BaseLockout is the first lockout (default 30s); each further failure
+	// doubles it, up to MaxLockout (default 15m).
+	BaseLockout time.Duration
+	MaxLockout  time.Duration
+	// FailureMemory is how long an account's failures are remembered after
+	// the last one (default 24h); it must be at least MaxLockout.
+	FailureMemory time.Duration
+	// IPFailures is how many failures one client IP (an IPv6 /64) may have
+	// in IPWindow (defaults 100 and 15m) before it is refused until the
+	// window ends.
+	IPFailures int
+	IPWindow   time.Duration
+}
+
+// WithDefaults returns p with zero fields set to their defaults.
+func (p ThrottlePolicy) WithDefaults() ThrottlePolicy {
+	if p.FreeFailures == 0 {
+		p.FreeFailures = 5
+	}
+	if p.BaseLockout == 0 {
+		p.BaseLockout = 30 * time.Second
+	}
+	if p.MaxLockout == 0 {
+		p.MaxLockout = 15 * time.Minute
+	}
+	if p.FailureMemory == 0 {
+		p.FailureMemory = 24 * time.Hour
+	}
+	if p.IPFailures == 0 {
+		p.IPFailures = 100
+	}
+	if p.IPWindow == 0 {
+		p.IPWindow = 15 * time.Minute
+	}
+	return p
+}
+
+// Validate reports an inconsistent policy (after WithDefaults).
+func (p ThrottlePolicy) Validate() error {
+	switch {
+	case p.FreeFailures < 1 || p.IPFailures < 1:
+		return errors.New("auth: throttle failure counts must be positive")
+	case p.BaseLockout <= 0 || p.MaxLockout < p.BaseLockout:
+		return errors.New("auth: throttle lockouts must satisfy 0 < BaseLockout <= MaxLockout")
+	case p.FailureMemory < p.MaxLockout:
+		return errors.New("auth: throttle FailureMemory must be at least MaxLockout")
+	case p.IPWindow <= 0:
+		return errors.New("auth: throttle IPWindow must be positive")
+	}
+	return nil
+}
+
+// Lockout returns how long an account is locked after its failures-th
+// consecutive failure: zero up to FreeFailures, then BaseLockout doubling
+// per failure, capped at MaxLockout.
+func (p ThrottlePolicy) Lockout(failures int) time.Duration {
+	over := failures - p.FreeFailures
+	if over <= 0 {
+		return 0
+	}
+	d := p.BaseLockout
+	for i := 1; i < over && d < p.MaxLockout; i++ {
+		d *= 2
+	}
+	return min(d, p.MaxLockout)
+}
+
+// AccountKey returns the key a throttler tracks account under: the SHA-256
+// of the trimmed, lower-cased name, so throttling state never holds user
+// names.
+func AccountKey(account string) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(account))))
+	return hex.EncodeToString(sum[:16])
+}
+
+// IPKey returns the key a throttler tracks a client address under: the
+// address itself for IPv4, its /64 network for IPv6 (one subscriber
+// usually holds a whole /64), and the input unchanged when it does not
+// parse.
+func IPKey(ip string) string {
+	a, err := netip.ParseAddr(strings.TrimSpace(ip))
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap()
+	if a.Is6() {
+		if pfx, err := a.Prefix(64); err == nil {
+			return pfx.String()
+		}
+	}
+	return a.String()
+}
+
+// MemoryThrottler is a LoginThrottler in process memory. It is safe for
+// concurrent use; entries are dropped once they no longer matter.
+type MemoryThrottler struct {
+	policy    ThrottlePolicy
+	now       func() time.Time
+	mu        sync.Mutex
+	accounts  map[string]*acctState
+	ips       map[string]*ipState
+	lastSweep time.Time
+}
+
+type acctState struct {
+	failures int
+	last     time.Time
+	until    time.Time
+}
+
+type ipState struct {
+	failures int
+	reset    time.Time
+}
+
+var _ LoginThrottler = (*MemoryThrottler)(nil)
+
+// ThrottlerOption configures a MemoryThrottler.
+type ThrottlerOption func(*MemoryThrottler)
+
+// WithThrottlerClock sets the time source (default time.Now); for tests.
+func WithThrottlerClock(now func() time.Time) ThrottlerOption {
+	return func(t *MemoryThrottler) {
+		if now != nil {
+			t.now = now
+		}
+	}
+}
+
+// NewMemoryThrottler returns a MemoryThrottler enforcing p (zero fields
+// take defaults).
+func NewMemoryThrottler(p ThrottlePolicy, opts ...ThrottlerOption) (*MemoryThrottler, error) {
+	p = p.WithDefaults()
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	t := &MemoryThrottler{policy: p, now: time.Now, accounts: map[string]*acctState{}, ips: map[string]*ipState{}}
+	for _, o := range opts {
+		o(t)
+	}
+	return t, nil
+}
+
+// Check implements LoginThrottler.
+func (t *MemoryThrottler) Check(ctx context.Context, account, ip string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	now := t.now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var wait time.Duration
+	if a := t.accounts[AccountKey(account)]; a != nil && now.Before(a.until) {
+		wait = a.until.Sub(now)
+	}
+	if s := t.ips[IPKey(ip)]; s != nil && now.Before(s.reset) && s.failures >= t.policy.IPFailures {
+		wait = max(wait, s.reset.Sub(now))
+	}
+	if wait > 0 {
+		return &ThrottledError{RetryAfter: wait}
+	}
+	return nil
+}
+
+// Fail implements LoginThrottler.
+func (t *MemoryThrottler) Fail(ctx context.Context, account, ip string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	now := t.now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.sweepLocked(now)
+	k := AccountKey(account)
+	a := t.accounts[k]
+	if a == nil || now.Sub(a.last) >= t.policy.FailureMemory {
+		a = &acctState{}
+		t.accounts[k] = a
+	}
+	a.failures++
+	a.last = now
+	var wait time.Duration
+	if d := t.policy.Lockout(a.failures); d > 0 {
+		a.until = now.Add(d)
+		wait = d
+	}
+	ik := IPKey(ip)
+	s := t.ips[ik]
+	if s == nil || !now.Before(s.reset) {
+		s = &ipState{reset: now.Add(t.policy.IPWindow)}
+		t.ips[ik] = s
+	}
+	s.failures++
+	if s.failures >= t.policy.IPFailures {
+		wait = max(wait, s.reset.Sub(now))
+	}
+	if wait > 0 {
+		return &ThrottledError{RetryAfter: wait}
+	}
+	return nil
+}
+
+// Succeed implements LoginThrottler.
+func (t *MemoryThrottler) Succeed(ctx context.Context, account, ip string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.accounts, AccountKey(account))
+	return nil
+}
+
+func (t *MemoryThrottler) sweepLocked(now time.Time) {
+	if now.Sub(t.lastSweep) < time.Minute && !now.Before(t.lastSweep) {
+		return
+	}
+	t.lastSweep = now
+	for k, a := range t.accounts {
+		if now.Sub(a.last) >= t.policy.FailureMemory {
+			delete(t.accounts, k)
+		}
+	}
+	for k, s := range t.ips {
+		if !now.Before(s.reset) {
+			delete(t.ips, k)
+		}
+	}
+}

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/maestro-ml/maestro/secrets"
+)
+
+// defaultAddr is where serve listens unless --addr says otherwise.
+const defaultAddr = "127.0.0.1:8080"
+
+const usage = `usage: platform [command] [flags]
+
+commands:
+  serve [--addr HOST:PORT]   serve the API (the default; address 127.0.0.1:8080)
+  init-db                    prepare PostgreSQL: migrations as MAESTRO_DATABASE_OWNER_URL,
+                             the application role of MAESTRO_DATABASE_URL, grants, RLS
+
+Configuration comes from the environment (each secret also as NAME_FILE);
+see docs/platform.md.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel()}))
+	if err := run(ctx, os.Args[1:], secrets.Env(), log, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
+		log.Error("platform failed", slog.String("error", err.Error()))
+		os.Exit(1)
+	}
+}
+
+// logLevel reads MAESTRO_LOG_LEVEL (debug, info, warn, error; default info).
+func logLevel() slog.Level {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(os.Getenv("MAESTRO_LOG_LEVEL"))); err != nil {
+		return slog.LevelInfo
+	}
+	return l
+}
+
+// run executes the command line args with the configuration of p. It
+// returns when the command is done or, for serve, when ctx is cancelled and
+// the server has shut down.
+func run(ctx context.Context, args []string, p secrets.Provider, log *slog.Logger, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	fs := flag.NewFlagSet("platform "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	addr := defaultAddr
+	switch cmd {
+	case "serve":
+		fs.StringVar(&addr, "addr", defaultAddr, "listen address HOST:PORT")
+	case "init-db":
+	case "help":
+		fs.Usage()
+		return nil
+	default:
+		fs.Usage()
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	cfg, err := loadConfig(ctx, p)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	log.Info("configuration", slog.Any("config", cfg))
+	if cmd == "init-db" {
+		return cmdInitDB(ctx, cfg, log)
+	}
+	return cmdServe(ctx, cfg, log, addr)
+}

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"gorm.io/gorm"
+
+	"github.com/maestro-ml/maestro/secrets"
+)
+
+// server holds what every handler needs. It is built once by newServer and
+// is safe for concurrent use afterwards: handlers only read its fields.
+//
+// Handlers are methods with the handlerFunc signature, registered by a
+// route group (routesIdentity, routesTenants, ...). They use these helpers:
+//
+//	principal(r)             the verified caller (route table guarantees one on non-public routes)
+//	s.requireRole(r, role)   403 unless the caller has at least role in its tenant
+//	decode(w, r, &in)        strict JSON body (415, 413, 400, 422 as appropriate)
+//	pageParams(r)            ?limit= and ?cursor=
+//	writeJSON(w, status, v)  a JSON response; writePage for lists
+//	return notFound("x")     any error: apiError constructors, or a library error that
+//	                         s.mapError registered (classify maps it to a problem)
+//	s.audit(ctx, event, ...) a security event in the audit log
+type server struct {
+	cfg     config
+	db      *gorm.DB
+	dialect dialect
+	redis   *redis.Client // nil: in-process stores
+	log     *slog.Logger
+	now     func() time.Time
+
+	identity *identity // authentication: tokens, passwords, API keys, throttling
+
+	handler http.Handler   // the full middleware chain around the mux
+	routes  []route        // the route table, in registration order
+	errMap  []errorMapping // library errors → problems, see mapError
+}
+
+// deps are the connections a server is built on. main opens them from the
+// configuration; tests open them with internal/testenv.
+type deps struct {
+	DB      *gorm.DB
+	Dialect dialect
+	Redis   *redis.Client    // optional
+	Logger  *slog.Logger     // optional: discard
+	Clock   func() time.Time // optional: time.Now in UTC
+
+	identity identityOptions // tests: cheaper hashing, tighter throttling
+}
+
+// newServer builds the server: the identity services, the route table and
+// the middleware chain. It does not migrate or bootstrap the database;
+// see prepare.
+func newServer(ctx context.Context, cfg config, d deps) (*server, error) {
+	if d.DB == nil {
+		return nil, errors.New("platform: no database")
+	}
+	s := &server{
+		cfg:     cfg,
+		db:      d.DB,
+		dialect: d.Dialect,
+		redis:   d.Redis,
+		log:     d.Logger,
+		now:     d.Clock,
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = timeNow
+	}
+	if s.dialect == "" {
+		s.dialect = dialect(d.DB.Dialector.Name())
+	}
+	id, err := newIdentity(s, d.identity)
+	if err != nil {
+		return nil, err
+	}
+	s.identity = id
+	// HSTS on every response served over TLS, with the library's
+	// defaults (two years).
+	hsts, err := secrets.HSTS()
+	if err != nil {
+		return nil, err
+	}
+	mux := s.registerRoutes()
+	var h http.Handler = muxFallback(mux)
+	h = securityHeaders(h)
+	h = hsts(h)
+	h = s.recoverPanics(h)
+	h = s.accessLog(h)
+	h = withRequestID(h)
+	s.handler = h
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }

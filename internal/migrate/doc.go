@@ -1,0 +1,35 @@
+// Package migrate is a small, versioned schema migration runner for GORM
+// databases, used by Maestro's packages and reusable by host applications
+// inside this module.
+//
+// A migration is a list of Steps, each with a unique, increasing Version, an
+// Up function and a Down function. A Migrator applies the steps of one
+// component (for example "registry") and records each applied version in the
+// table schema_migrations:
+//
+//	component  varchar(64)  the migrating component
+//	version    bigint       the step's version
+//	name       varchar(200) the step's name, for humans
+//	applied_at timestamp    when the step was applied (UTC)
+//
+// with the primary key (component, version), so several components share
+// one table without their version numbers colliding.
+//
+// Every step runs in its own transaction together with the insert (or
+// delete) of its schema_migrations row: a step is applied completely or not
+// at all. On PostgreSQL the transaction first takes a transaction-scoped
+// advisory lock per component, so runners in several processes serialise
+// and a step is never applied twice; on SQLite the database's own write lock
+// serialises them. Both SQLite and PostgreSQL run DDL transactionally, so a
+// failing step leaves no half-created table behind.
+//
+// Steps receive the transaction as a *gorm.DB and may use explicit SQL
+// (tx.Exec) or GORM's Migrator; they should produce the same schema on every
+// supported database. Down steps undo exactly what their Up step did: a
+// Down that drops a table loses that table's rows, so steps that add
+// indexes or columns to existing tables are the ones that can be rolled
+// back and re-applied without losing data.
+//
+// The runner does not use tenant-scoped models, so it is meant to run with
+// a context that carries no tenant (migrations are platform work).
+package migrate

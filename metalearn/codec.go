@@ -1,0 +1,454 @@
+package metalearn
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"math"
+	"time"
+)
+
+// FormatVersion is the version of the binary model format that
+// MarshalBinary writes and DecodeModel reads. DecodeModel refuses other
+// versions with ErrUnsupportedVersion.
+const FormatVersion = 1
+
+// modelMagic opens every serialised model.
+var modelMagic = [8]byte{'M', 'A', 'E', 'S', 'T', 'R', 'O', 'M'}
+
+// Decoding limits: data beyond them is refused as corrupt, so a hostile
+// blob cannot make the decoder allocate or compute without bound.
+const (
+	maxStringLen      = 1024
+	maxCandidates     = 16
+	maxArtifactStats  = numClasses * maxArtifactsPerClass
+	maxGPPointsLimit  = 3000
+	maxEncodedModelSz = 64 << 20
+)
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+// MarshalBinary encodes the model in the versioned binary format:
+//
+//	magic "MAESTROM" | uint16 format version | uint16 feature-set version |
+//	int64 trained-at (Unix ns) | int64 data-through (Unix ns, 0 = none) |
+//	uint32 training size | uint64 seed | float64 coverage |
+//	encoder | class means | uint32 max team size |
+//	per target: metrics, importances, calibration, regressor parameters |
+//	artifact associations | uint32 CRC-32C of everything before it
+//
+// All integers are little-endian; strings are a uint16 length and UTF-8
+// bytes. The format holds numbers and strings only: loading never executes
+// anything. The GP's Cholesky factor is recomputed on load, not stored.
+func (m *Model) MarshalBinary() ([]byte, error) {
+	w := &writer{}
+	w.b = append(w.b, modelMagic[:]...)
+	w.u16(uint16(FormatVersion))
+	w.u16(uint16(m.featureSetVersion))
+	w.i64(m.trainedAt.UnixNano())
+	if m.dataThrough.IsZero() {
+		w.i64(0)
+	} else {
+		w.i64(m.dataThrough.UnixNano())
+	}
+	w.u32(uint32(m.nProjects))
+	w.u64(m.seed)
+	w.f64(m.coverage)
+	w.u16(numNumeric)
+	for j := 0; j < numNumeric; j++ {
+		w.f64(m.enc.mean[j])
+		w.f64(m.enc.scale[j])
+	}
+	w.u16(uint16(numClasses))
+	for _, v := range m.classMean {
+		w.f64(v)
+	}
+	w.u32(uint32(m.maxTeamSize))
+	w.u8(uint8(numTargets))
+	for t := range m.targets {
+		if err := w.target(&m.targets[t]); err != nil {
+			return nil, err
+		}
+	}
+	w.u32(uint32(len(m.artifacts)))
+	for _, a := range m.artifacts {
+		w.str(a.class)
+		w.str(a.id)
+		w.str(a.name)
+		w.u32(uint32(a.withN))
+		w.f64(a.withMean)
+		w.u32(uint32(a.withoutN))
+		w.f64(a.withoutMean)
+	}
+	if w.err != nil {
+		return nil, w.err
+	}
+	w.u32(crc32.Checksum(w.b, crcTable))
+	return w.b, nil
+}
+
+func (w *writer) target(tm *targetModel) error {
+	w.u8(uint8(tm.target))
+	w.str(string(tm.fit.reg.kind()))
+	w.f64(tm.fit.mean)
+	w.f64(tm.fit.scale)
+	w.f64(tm.q)
+	w.f64(tm.baseHalf)
+	met := tm.metrics
+	w.str(string(met.Model))
+	w.f64(met.CVMAE)
+	w.f64(met.CVSpearman)
+	w.f64(met.BaselineMAE)
+	w.u16(uint16(met.Folds))
+	w.u16(uint16(len(met.Candidates)))
+	for _, c := range met.Candidates {
+		w.str(string(c.Model))
+		w.f64(c.CVMAE)
+		w.f64(c.CVSpearman)
+	}
+	w.u16(uint16(len(tm.importances)))
+	for _, fi := range tm.importances {
+		w.str(fi.Feature)
+		w.f64(fi.MAEIncrease)
+		w.f64(fi.Share)
+	}
+	switch r := tm.fit.reg.(type) {
+	case meanModel:
+		w.f64(r.m)
+	case *ridgeModel:
+		if r.quadratic {
+			w.u8(1)
+		} else {
+			w.u8(0)
+		}
+		w.f64(r.lambda)
+		w.f64(r.intercept)
+		w.u32(uint32(len(r.beta)))
+		for j := range r.beta {
+			w.f64(r.colMean[j])
+			w.f64(r.colScale[j])
+			w.f64(r.beta[j])
+		}
+	case *gpModel:
+		w.u16(uint16(r.d))
+		for _, v := range r.logLen {
+			w.f64(v)
+		}
+		w.f64(r.logSf)
+		w.f64(r.logSn)
+		w.u32(uint32(len(r.y)))
+		for _, v := range r.x {
+			w.f64(v)
+		}
+		for _, v := range r.y {
+			w.f64(v)
+		}
+	default:
+		return fmt.Errorf("metalearn: cannot encode regressor %T", r)
+	}
+	return nil
+}
+
+// DecodeModel decodes a model written by MarshalBinary. It checks the
+// magic, refuses unknown format and feature-set versions with
+// ErrUnsupportedVersion, verifies the checksum, bounds every length, checks
+// every value, and reports anything malformed as ErrCorruptModel.
+func DecodeModel(data []byte) (*Model, error) {
+	if len(data) > maxEncodedModelSz {
+		return nil, fmt.Errorf("%w: %d bytes exceeds the %d-byte limit", ErrCorruptModel, len(data), maxEncodedModelSz)
+	}
+	if len(data) < len(modelMagic)+4+4 || [8]byte(data[:8]) != modelMagic {
+		return nil, fmt.Errorf("%w: not a metalearn model", ErrCorruptModel)
+	}
+	fv := binary.LittleEndian.Uint16(data[8:])
+	fs := binary.LittleEndian.Uint16(data[10:])
+	if fv != FormatVersion {
+		return nil, fmt.Errorf("%w: format version %d (this build reads %d)", ErrUnsupportedVersion, fv, FormatVersion)
+	}
+	if fs != FeatureSetVersion {
+		return nil, fmt.Errorf("%w: feature set version %d (this build encodes %d)", ErrUnsupportedVersion, fs, FeatureSetVersion)
+	}
+	body := data[:len(data)-4]
+	if crc32.Checksum(body, crcTable) != binary.LittleEndian.Uint32(data[len(data)-4:]) {
+		return nil, fmt.Errorf("%w: checksum mismatch", ErrCorruptModel)
+	}
+	r := &reader{b: body, off: 12}
+	m := &Model{formatVersion: int(fv), featureSetVersion: int(fs)}
+	m.trainedAt = time.Unix(0, r.i64()).UTC()
+	if dt := r.i64(); dt != 0 {
+		m.dataThrough = time.Unix(0, dt).UTC()
+	}
+	m.nProjects = int(r.u32())
+	m.seed = r.u64()
+	m.coverage = r.f64()
+	if r.u16() != numNumeric {
+		r.fail("encoder width")
+	}
+	for j := 0; j < numNumeric && r.err == nil; j++ {
+		m.enc.mean[j] = r.f64()
+		m.enc.scale[j] = r.f64()
+	}
+	if int(r.u16()) != numClasses {
+		r.fail("class count")
+	}
+	for j := 0; j < numClasses && r.err == nil; j++ {
+		m.classMean[j] = r.f64()
+	}
+	m.maxTeamSize = int(r.u32())
+	if r.u8() != uint8(numTargets) {
+		r.fail("target count")
+	}
+	for t := 0; t < int(numTargets) && r.err == nil; t++ {
+		m.targets[t] = r.target(Target(t))
+	}
+	na := r.count32(maxArtifactStats, 2+2+2+4+8+4+8)
+	for i := 0; i < na && r.err == nil; i++ {
+		a := artifactStat{class: r.str(), id: r.str(), name: r.str()}
+		a.withN = int(r.u32())
+		a.withMean = r.f64()
+		a.withoutN = int(r.u32())
+		a.withoutMean = r.f64()
+		if !knownClass(a.class) || !finite(a.withMean) || !finite(a.withoutMean) {
+			r.fail("artifact association")
+		}
+		m.artifacts = append(m.artifacts, a)
+	}
+	if r.err == nil && r.off != len(r.b) {
+		r.fail("trailing bytes")
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	if err := m.check(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func (r *reader) target(t Target) targetModel {
+	tm := targetModel{target: t}
+	if Target(r.u8()) != t {
+		r.fail("target order")
+		return tm
+	}
+	kind := ModelKind(r.str())
+	tm.fit.mean = r.f64()
+	tm.fit.scale = r.f64()
+	tm.q = r.f64()
+	tm.baseHalf = r.f64()
+	tm.metrics.Model = ModelKind(r.str())
+	tm.metrics.CVMAE = r.f64()
+	tm.metrics.CVSpearman = r.f64()
+	tm.metrics.BaselineMAE = r.f64()
+	tm.metrics.Folds = int(r.u16())
+	nc := r.count16(maxCandidates, 2+16)
+	for i := 0; i < nc && r.err == nil; i++ {
+		tm.metrics.Candidates = append(tm.metrics.Candidates, CandidateMetrics{Model: ModelKind(r.str()), CVMAE: r.f64(), CVSpearman: r.f64()})
+	}
+	ni := r.count16(numGroups, 2+16)
+	for i := 0; i < ni && r.err == nil; i++ {
+		tm.importances = append(tm.importances, FeatureImportance{Feature: r.str(), MAEIncrease: r.f64(), Share: r.f64()})
+	}
+	if r.err != nil {
+		return tm
+	}
+	switch kind {
+	case KindMean:
+		tm.fit.reg = meanModel{m: r.f64()}
+	case KindRidge, KindRidgeQuadratic:
+		rm := &ridgeModel{quadratic: r.u8() == 1}
+		rm.lambda = r.f64()
+		rm.intercept = r.f64()
+		p := r.count32(designDim(true), 24)
+		if r.err == nil && (p != designDim(rm.quadratic) || (kind == KindRidgeQuadratic) != rm.quadratic) {
+			r.fail("ridge dimensions")
+			return tm
+		}
+		rm.colMean, rm.colScale, rm.beta = make([]float64, p), make([]float64, p), make([]float64, p)
+		for j := 0; j < p && r.err == nil; j++ {
+			rm.colMean[j], rm.colScale[j], rm.beta[j] = r.f64(), r.f64(), r.f64()
+		}
+		tm.fit.reg = rm
+	case KindGP:
+		g := &gpModel{d: int(r.u16())}
+		if r.err == nil && g.d != encodedDim {
+			r.fail("GP dimension")
+			return tm
+		}
+		g.logLen = make([]float64, g.d)
+		for k := range g.logLen {
+			g.logLen[k] = r.f64()
+		}
+		g.logSf, g.logSn = r.f64(), r.f64()
+		mPts := r.count32(maxGPPointsLimit, 8*(g.d+1))
+		g.x = make([]float64, mPts*g.d)
+		for i := range g.x {
+			g.x[i] = r.f64()
+		}
+		g.y = make([]float64, mPts)
+		for i := range g.y {
+			g.y[i] = r.f64()
+		}
+		if r.err == nil {
+			if err := g.prepare(); err != nil {
+				r.err = fmt.Errorf("%w: %v", ErrCorruptModel, err)
+			}
+		}
+		tm.fit.reg = g
+	default:
+		r.fail("model kind")
+	}
+	return tm
+}
+
+// check validates the decoded values that the reader cannot check locally.
+func (m *Model) check() error {
+	bad := func(what string) error { return fmt.Errorf("%w: %s", ErrCorruptModel, what) }
+	if !m.enc.valid() {
+		return bad("encoder statistics")
+	}
+	if !(m.coverage > 0 && m.coverage < 1) {
+		return bad("coverage")
+	}
+	if m.nProjects < 1 || m.maxTeamSize < 1 || m.maxTeamSize > MaxTeamSize {
+		return bad("training size")
+	}
+	for _, v := range m.classMean {
+		if !finite(v) || v < 0 || v > 1 {
+			return bad("class means")
+		}
+	}
+	for t := range m.targets {
+		tm := &m.targets[t]
+		if tm.fit.reg == nil || !finite(tm.fit.mean) || !finite(tm.fit.scale) || tm.fit.scale <= 0 ||
+			!(tm.q >= 0) || math.IsNaN(tm.q) || !finite(tm.baseHalf) || tm.baseHalf < 0 {
+			return bad("calibration of " + Target(t).String())
+		}
+		if tm.metrics.Model != tm.fit.reg.kind() || !tm.metrics.Model.valid() {
+			return bad("model kind of " + Target(t).String())
+		}
+		switch r := tm.fit.reg.(type) {
+		case meanModel:
+			if !finite(r.m) {
+				return bad("mean model")
+			}
+		case *ridgeModel:
+			for j := range r.beta {
+				if !finite(r.beta[j]) || !finite(r.colMean[j]) || !finite(r.colScale[j]) || r.colScale[j] <= 0 {
+					return bad("ridge coefficients")
+				}
+			}
+			if !finite(r.intercept) {
+				return bad("ridge intercept")
+			}
+		}
+	}
+	return nil
+}
+
+// writer appends little-endian values.
+type writer struct {
+	b   []byte
+	err error
+}
+
+func (w *writer) u8(v uint8)    { w.b = append(w.b, v) }
+func (w *writer) u16(v uint16)  { w.b = binary.LittleEndian.AppendUint16(w.b, v) }
+func (w *writer) u32(v uint32)  { w.b = binary.LittleEndian.AppendUint32(w.b, v) }
+func (w *writer) u64(v uint64)  { w.b = binary.LittleEndian.AppendUint64(w.b, v) }
+func (w *writer) i64(v int64)   { w.u64(uint64(v)) }
+func (w *writer) f64(v float64) { w.u64(math.Float64bits(v)) }
+func (w *writer) str(s string) {
+	if len(s) > maxStringLen {
+		w.err = fmt.Errorf("metalearn: string of %d bytes exceeds the format's %d-byte limit", len(s), maxStringLen)
+		s = s[:0]
+	}
+	w.u16(uint16(len(s)))
+	w.b = append(w.b, s...)
+}
+
+// reader consumes little-endian values with bounds checks; after the first
+// failure every read returns zero and err holds an ErrCorruptModel.
+type reader struct {
+	b   []byte
+	off int
+	err error
+}
+
+func (r *reader) fail(what string) {
+	if r.err == nil {
+		r.err = fmt.Errorf("%w: %s", ErrCorruptModel, what)
+	}
+}
+
+func (r *reader) take(n int) []byte {
+	if r.err != nil {
+		return nil
+	}
+	if n < 0 || len(r.b)-r.off < n {
+		r.fail("truncated")
+		return nil
+	}
+	s := r.b[r.off : r.off+n]
+	r.off += n
+	return s
+}
+
+func (r *reader) u8() uint8 {
+	if b := r.take(1); b != nil {
+		return b[0]
+	}
+	return 0
+}
+
+func (r *reader) u16() uint16 {
+	if b := r.take(2); b != nil {
+		return binary.LittleEndian.Uint16(b)
+	}
+	return 0
+}
+
+func (r *reader) u32() uint32 {
+	if b := r.take(4); b != nil {
+		return binary.LittleEndian.Uint32(b)
+	}
+	return 0
+}
+
+func (r *reader) u64() uint64 {
+	if b := r.take(8); b != nil {
+		return binary.LittleEndian.Uint64(b)
+	}
+	return 0
+}
+
+func (r *reader) i64() int64 { return int64(r.u64()) }
+
+func (r *reader) f64() float64 { return math.Float64frombits(r.u64()) }
+
+func (r *reader) str() string {
+	n := int(r.u16())
+	if n > maxStringLen {
+		r.fail("string length")
+		return ""
+	}
+	return string(r.take(n))
+}
+
+// count32 reads a uint32 element count and refuses counts above limit or
+// larger than the remaining bytes allow at minSize bytes per element.
+func (r *reader) count32(limit, minSize int) int { return r.bound(int(r.u32()), limit, minSize) }
+
+// count16 is count32 for a uint16 count.
+func (r *reader) count16(limit, minSize int) int { return r.bound(int(r.u16()), limit, minSize) }
+
+func (r *reader) bound(n, limit, minSize int) int {
+	if r.err != nil {
+		return 0
+	}
+	if n > limit || n*minSize > len(r.b)-r.off {
+		r.fail("element count")
+		return 0
+	}
+	return n
+}

@@ -1,0 +1,40 @@
+package metalearn
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors. Functions wrap them with %w; test with errors.Is.
+var (
+	// ErrInsufficientHistory is returned when a tenant has fewer completed
+	// projects than training needs. The error is an
+	// *InsufficientHistoryError carrying the minimum.
+	ErrInsufficientHistory = errors.New("metalearn: insufficient history")
+	// ErrInvalidInput is returned for features or outcomes that fail
+	// validation; the error is a *ValidationError naming the field.
+	ErrInvalidInput = errors.New("metalearn: invalid input")
+	// ErrUnsupportedVersion is returned when a serialised model has a format
+	// or feature-set version this build does not know.
+	ErrUnsupportedVersion = errors.New("metalearn: unsupported model version")
+	// ErrCorruptModel is returned when serialised model data is malformed.
+	ErrCorruptModel = errors.New("metalearn: corrupt model data")
+	// ErrNoModel is returned when a tenant has no stored model (or no model
+	// with the requested version).
+	ErrNoModel = errors.New("metalearn: no model")
+)
+
+// InsufficientHistoryError reports how many completed projects were found
+// and how many training needs. It matches ErrInsufficientHistory.
+type InsufficientHistoryError struct {
+	Have int
+	Need int
+}
+
+// Error implements error; the message names the minimum.
+func (e *InsufficientHistoryError) Error() string {
+	return fmt.Sprintf("metalearn: insufficient history: %d completed projects with valid outcomes, at least %d needed", e.Have, e.Need)
+}
+
+// Is reports whether target is ErrInsufficientHistory.
+func (e *InsufficientHistoryError) Is(target error) bool { return target == ErrInsufficientHistory }

@@ -1,0 +1,101 @@
+package metalearn
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"gorm.io/gorm"
+
+	"github.com/maestro-ml/maestro/internal/migrate"
+)
+
+// MigrationComponent is the component name under which this package's
+// schema versions are recorded in schema_migrations.
+const MigrationComponent = "metalearn"
+
+// SchemaVersion is the schema version this package needs.
+const SchemaVersion int64 = 1
+
+func migrationSteps() []migrate.Step {
+	return []migrate.Step{{
+		Version: 1,
+		Name:    "metalearn_models",
+		Up: func(_ context.Context, tx *gorm.DB) error {
+			ts, blob := "datetime", "blob"
+			if migrate.IsPostgres(tx) {
+				ts, blob = "timestamptz", "bytea"
+			}
+			stmts := []string{
+				`CREATE TABLE metalearn_models (
+	id varchar(36) PRIMARY KEY,
+	tenant_id varchar(64) NOT NULL,
+	version integer NOT NULL CHECK (version >= 1),
+	format_version integer NOT NULL,
+	feature_set_version integer NOT NULL,
+	n_projects integer NOT NULL,
+	trained_at {{ts}} NOT NULL,
+	data_through {{ts}},
+	success_model varchar(32) NOT NULL,
+	cv_mae double precision NOT NULL,
+	cv_spearman double precision NOT NULL,
+	baseline_mae double precision NOT NULL,
+	summary text NOT NULL,
+	sha256 varchar(64) NOT NULL,
+	size_bytes integer NOT NULL,
+	pinned boolean NOT NULL DEFAULT false,
+	created_at {{ts}} NOT NULL,
+	data {{blob}} NOT NULL,
+	UNIQUE (tenant_id, version)
+)`,
+			}
+			for _, s := range stmts {
+				s = strings.NewReplacer("{{ts}}", ts, "{{blob}}", blob).Replace(s)
+				if err := tx.Exec(s).Error; err != nil {
+					return fmt.Errorf("create metalearn_models: %w", err)
+				}
+			}
+			return nil
+		},
+		Down: func(_ context.Context, tx *gorm.DB) error {
+			return tx.Exec(`DROP TABLE metalearn_models`).Error
+		},
+	}}
+}
+
+// Migrate brings this package's schema (the table metalearn_models) up to
+// SchemaVersion through the module's versioned migration runner (component
+// "metalearn" in schema_migrations). It is safe on every start and from
+// several processes. Call it with a context that carries no tenant, as the
+// database owner.
+func Migrate(ctx context.Context, db *gorm.DB) error {
+	m, err := migrate.New(MigrationComponent, migrationSteps()...)
+	if err != nil {
+		return err
+	}
+	if _, err := m.Up(ctx, db); err != nil {
+		return fmt.Errorf("metalearn: migrate: %w", err)
+	}
+	return nil
+}
+
+// MigrateDown reverses this package's steps above version (0 drops the
+// table with every stored model).
+func MigrateDown(ctx context.Context, db *gorm.DB, version int64) error {
+	m, err := migrate.New(MigrationComponent, migrationSteps()...)
+	if err != nil {
+		return err
+	}
+	if _, err := m.Down(ctx, db, version); err != nil {
+		return fmt.Errorf("metalearn: migrate down: %w", err)
+	}
+	return nil
+}
+
+// Models returns one zero value of every tenant-owned model of this
+// package, for tenancy.WithModels.
+func Models() []any { return []any{&ModelRecord{}} }
+
+// TenantTables returns the names of this package's tenant-owned tables, for
+// enabling row-level security.
+func TenantTables() []string { return []string{ModelRecord{}.TableName()} }

@@ -1,0 +1,162 @@
+package metalearn
+
+import (
+	"time"
+)
+
+// Defaults of the training options.
+const (
+	// DefaultFolds is the number of cross-validation folds.
+	DefaultFolds = 5
+	// DefaultCoverage is the nominal coverage of prediction intervals.
+	DefaultCoverage = 0.8
+	// DefaultMinHistory is the minimum number of completed projects.
+	DefaultMinHistory = 20
+	// DefaultSeed seeds every shuffle (folds, subsets, permutations).
+	DefaultSeed uint64 = 0x6d61657374726f31
+	// DefaultGPMaxPoints bounds the rows a GP conditions on.
+	DefaultGPMaxPoints = 500
+	// DefaultGPHyperPoints bounds the rows used to fit GP hyperparameters.
+	DefaultGPHyperPoints = 200
+	// DefaultGPRestarts is the number of deterministic L-BFGS starts.
+	DefaultGPRestarts = 2
+	// DefaultGPMaxIterations bounds L-BFGS iterations per start.
+	DefaultGPMaxIterations = 60
+	// DefaultTopFactors is the number of top factors per prediction.
+	DefaultTopFactors = 5
+)
+
+// config holds the training configuration; Option values modify it.
+type config struct {
+	folds       int
+	coverage    float64
+	minHistory  int
+	seed        uint64
+	kinds       []ModelKind
+	gpMaxPoints int
+	gpHyper     int
+	gpRestarts  int
+	gpMaxIter   int
+	now         func() time.Time
+}
+
+func defaultConfig() config {
+	return config{
+		folds:       DefaultFolds,
+		coverage:    DefaultCoverage,
+		minHistory:  DefaultMinHistory,
+		seed:        DefaultSeed,
+		kinds:       AllKinds(),
+		gpMaxPoints: DefaultGPMaxPoints,
+		gpHyper:     DefaultGPHyperPoints,
+		gpRestarts:  DefaultGPRestarts,
+		gpMaxIter:   DefaultGPMaxIterations,
+		now:         time.Now,
+	}
+}
+
+func newConfig(opts []Option) config {
+	c := defaultConfig()
+	for _, o := range opts {
+		if o != nil {
+			o(&c)
+		}
+	}
+	return c
+}
+
+func (c config) fit() fitConfig {
+	return fitConfig{seed: c.seed, gpMaxPoints: c.gpMaxPoints, gpHyperPoint: c.gpHyper, gpRestarts: c.gpRestarts, gpMaxIter: c.gpMaxIter}
+}
+
+// Option configures Train (and the Retrainer, which passes its options on).
+type Option func(*config)
+
+// WithFolds sets the number of cross-validation folds (at least 2; other
+// values are ignored).
+func WithFolds(k int) Option {
+	return func(c *config) {
+		if k >= 2 {
+			c.folds = k
+		}
+	}
+}
+
+// WithCoverage sets the nominal coverage of prediction intervals, strictly
+// between 0 and 1 (other values are ignored).
+func WithCoverage(p float64) Option {
+	return func(c *config) {
+		if p > 0 && p < 1 {
+			c.coverage = p
+		}
+	}
+}
+
+// WithMinHistory sets the minimum number of completed projects training
+// needs; it is never lowered below the number of folds plus one.
+func WithMinHistory(n int) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.minHistory = n
+		}
+	}
+}
+
+// WithSeed sets the seed of every shuffle. The seed is stored in the model,
+// so a model is reproducible from its history and options.
+func WithSeed(seed uint64) Option { return func(c *config) { c.seed = seed } }
+
+// WithKinds restricts the candidate model kinds. KindMean is always
+// evaluated, as the baseline; unknown kinds are ignored.
+func WithKinds(kinds ...ModelKind) Option {
+	return func(c *config) {
+		out := []ModelKind{KindMean}
+		for _, k := range AllKinds()[1:] {
+			for _, want := range kinds {
+				if want == k {
+					out = append(out, k)
+					break
+				}
+			}
+		}
+		c.kinds = out
+	}
+}
+
+// WithGPPoints bounds the Gaussian process: it conditions on at most
+// maxPoints rows and fits hyperparameters on at most hyperPoints of them
+// (subset of data, chosen by a seeded shuffle). Non-positive values keep
+// the defaults.
+func WithGPPoints(maxPoints, hyperPoints int) Option {
+	return func(c *config) {
+		if maxPoints > 0 {
+			c.gpMaxPoints = maxPoints
+		}
+		if hyperPoints > 0 {
+			c.gpHyper = hyperPoints
+		}
+	}
+}
+
+// WithGPOptimizer sets the number of deterministic L-BFGS starting points
+// (1 to 5) and the iteration limit per start. Non-positive values keep the
+// defaults.
+func WithGPOptimizer(restarts, maxIterations int) Option {
+	return func(c *config) {
+		if restarts > 0 {
+			c.gpRestarts = min(restarts, 5)
+		}
+		if maxIterations > 0 {
+			c.gpMaxIter = maxIterations
+		}
+	}
+}
+
+// WithClock sets the clock that stamps TrainedAt (default time.Now).
+func WithClock(now func() time.Time) Option {
+	return func(c *config) {
+		if now != nil {
+			c.now = now
+		}
+	}
+}

@@ -1,0 +1,130 @@
+package metalearn
+
+import (
+	"math"
+	"math/rand/v2"
+	"sort"
+)
+
+// newRand returns the package's deterministic generator: PCG with a fixed
+// stream derived from seed. Its output is specified by math/rand/v2 and is
+// identical on every platform and Go release.
+func newRand(seed uint64, stream uint64) *rand.Rand {
+	return rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15^stream))
+}
+
+// meanOf returns the arithmetic mean of xs (0 for none).
+func meanOf(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := 0.0
+	for _, x := range xs {
+		s += x
+	}
+	return s / float64(len(xs))
+}
+
+// stdOf returns the population standard deviation of xs.
+func stdOf(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	m := meanOf(xs)
+	s := 0.0
+	for _, x := range xs {
+		d := x - m
+		s += d * d
+	}
+	return math.Sqrt(s / float64(len(xs)))
+}
+
+// maeOf returns the mean absolute error between y and p.
+func maeOf(y, p []float64) float64 {
+	if len(y) == 0 {
+		return 0
+	}
+	s := 0.0
+	for i := range y {
+		s += math.Abs(y[i] - p[i])
+	}
+	return s / float64(len(y))
+}
+
+// ranks returns the 1-based ranks of xs with ties given their average rank.
+func ranks(xs []float64) []float64 {
+	idx := make([]int, len(xs))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return xs[idx[a]] < xs[idx[b]] })
+	r := make([]float64, len(xs))
+	for i := 0; i < len(idx); {
+		j := i
+		for j+1 < len(idx) && xs[idx[j+1]] == xs[idx[i]] {
+			j++
+		}
+		avg := float64(i+j)/2 + 1
+		for k := i; k <= j; k++ {
+			r[idx[k]] = avg
+		}
+		i = j + 1
+	}
+	return r
+}
+
+// pearson returns the Pearson correlation of a and b, 0 when either is
+// constant.
+func pearson(a, b []float64) float64 {
+	if len(a) < 2 {
+		return 0
+	}
+	ma, mb := meanOf(a), meanOf(b)
+	var sab, saa, sbb float64
+	for i := range a {
+		da, db := a[i]-ma, b[i]-mb
+		sab += da * db
+		saa += da * da
+		sbb += db * db
+	}
+	if saa == 0 || sbb == 0 {
+		return 0
+	}
+	return sab / math.Sqrt(saa*sbb)
+}
+
+// spearman returns Spearman's rank correlation of a and b (Pearson
+// correlation of their average ranks), 0 when either is constant.
+func spearman(a, b []float64) float64 {
+	return pearson(ranks(a), ranks(b))
+}
+
+// conformalQuantile returns the split-conformal quantile of the scores for
+// nominal coverage: the ceil((n+1)·coverage)-th smallest score, or the
+// largest when that index exceeds n.
+func conformalQuantile(scores []float64, coverage float64) float64 {
+	if len(scores) == 0 {
+		return math.Inf(1)
+	}
+	s := append([]float64(nil), scores...)
+	sort.Float64s(s)
+	k := int(math.Ceil(float64(len(s)+1) * coverage))
+	if k < 1 {
+		k = 1
+	}
+	if k > len(s) {
+		k = len(s)
+	}
+	return s[k-1]
+}
+
+// foldsOf assigns each of n items to one of k folds after a deterministic
+// shuffle, so each fold gets n/k items (±1).
+func foldsOf(n, k int, seed uint64) []int {
+	perm := newRand(seed, 1).Perm(n)
+	f := make([]int, n)
+	for pos, i := range perm {
+		f[i] = pos % k
+	}
+	return f
+}

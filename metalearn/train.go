@@ -1,0 +1,321 @@
+package metalearn
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+)
+
+// Metrics summarises the cross-validated quality of one target's model.
+// Errors are in the target's own units (score points, days, cost units).
+type Metrics struct {
+	// Model is the kind selected by cross-validation.
+	Model ModelKind `json:"model"`
+	// CVMAE is the selected model's mean absolute error on held-out folds.
+	CVMAE float64 `json:"cv_mae"`
+	// CVSpearman is the Spearman rank correlation between held-out
+	// predictions and outcomes.
+	CVSpearman float64 `json:"cv_spearman"`
+	// BaselineMAE is the held-out MAE of predicting the training mean (in
+	// model space, so for days and cost the geometric mean).
+	BaselineMAE float64 `json:"baseline_mae"`
+	// Folds is the number of cross-validation folds.
+	Folds int `json:"folds"`
+	// Candidates holds every evaluated kind with its scores.
+	Candidates []CandidateMetrics `json:"candidates"`
+}
+
+// CandidateMetrics are the cross-validation scores of one model kind.
+type CandidateMetrics struct {
+	Model      ModelKind `json:"model"`
+	CVMAE      float64   `json:"cv_mae"`
+	CVSpearman float64   `json:"cv_spearman"`
+}
+
+// FeatureImportance is the permutation importance of one feature: how much
+// the held-out MAE grows when the feature's columns are shuffled across the
+// held-out rows of each fold (averaged over folds), and that increase's
+// share of the sum over all features (negative increases count as 0).
+type FeatureImportance struct {
+	Feature     string  `json:"feature"`
+	MAEIncrease float64 `json:"mae_increase"`
+	Share       float64 `json:"share"`
+}
+
+// fittedTarget is a regressor with the affine standardization of its
+// training targets, predicting in model space (after Target.forward).
+type fittedTarget struct {
+	reg   regressor
+	mean  float64
+	scale float64
+}
+
+func (f fittedTarget) predict(x []float64) (mu, sigma float64) {
+	m, s := f.reg.predict(x)
+	return m*f.scale + f.mean, s * f.scale
+}
+
+func (f fittedTarget) predictMean(x []float64) float64 {
+	return f.reg.predictMean(x)*f.scale + f.mean
+}
+
+func fitTarget(ctx context.Context, k ModelKind, x [][]float64, y []float64, cfg fitConfig) (fittedTarget, error) {
+	m, s := meanOf(y), stdOf(y)
+	if !(s > 1e-12) {
+		s = 1
+	}
+	ys := make([]float64, len(y))
+	for i, v := range y {
+		ys[i] = (v - m) / s
+	}
+	reg, err := fitRegressor(ctx, k, x, ys, cfg)
+	if err != nil {
+		return fittedTarget{}, err
+	}
+	return fittedTarget{reg: reg, mean: m, scale: s}, nil
+}
+
+// targetModel is everything a Model holds for one target.
+type targetModel struct {
+	target      Target
+	fit         fittedTarget
+	q           float64 // conformal quantile of normalised held-out residuals
+	baseHalf    float64 // the mean baseline's interval half-width (model space)
+	metrics     Metrics
+	importances []FeatureImportance
+}
+
+// Train fits one model per target on a tenant's completed projects and
+// returns it. For each target it evaluates the candidate kinds by k-fold
+// cross-validation, selects the one with the lowest held-out MAE, refits it
+// on all records, calibrates prediction intervals by cross-conformal
+// prediction on the held-out residuals, and measures permutation
+// importances on the held-out folds. Records must be valid; fewer than the
+// minimum history yields an *InsufficientHistoryError. Train is
+// deterministic: the same records and options give the same model, except
+// for TrainedAt (see WithClock).
+func Train(ctx context.Context, records []Record, opts ...Option) (*Model, error) {
+	cfg := newConfig(opts)
+	need := max(cfg.minHistory, cfg.folds+1)
+	if len(records) < need {
+		return nil, &InsufficientHistoryError{Have: len(records), Need: need}
+	}
+	for i, r := range records {
+		if err := r.Features.Validate(); err != nil {
+			return nil, fmt.Errorf("record %d: %w", i, err)
+		}
+		if err := r.Outcome.Validate(); err != nil {
+			return nil, fmt.Errorf("record %d: %w", i, err)
+		}
+	}
+	n := len(records)
+	raws := make([][numNumeric]float64, n)
+	for i, r := range records {
+		raws[i] = rawNumerics(r.Features)
+	}
+	enc := fitEncoder(raws)
+	x := make([][]float64, n)
+	for i, r := range records {
+		x[i] = make([]float64, encodedDim)
+		enc.encodeRaw(r.Features.ProblemClass, raws[i], x[i])
+	}
+	m := &Model{
+		formatVersion:     FormatVersion,
+		featureSetVersion: FeatureSetVersion,
+		trainedAt:         cfg.now().UTC(),
+		nProjects:         n,
+		seed:              cfg.seed,
+		coverage:          cfg.coverage,
+		enc:               enc,
+		classMean:         classMeans(x),
+		maxTeamSize:       maxTeamSize(records),
+		artifacts:         artifactAssociations(records),
+	}
+	for _, r := range records {
+		if r.CompletedAt.After(m.dataThrough) {
+			m.dataThrough = r.CompletedAt.UTC()
+		}
+	}
+	folds := foldsOf(n, cfg.folds, cfg.seed)
+	for _, t := range Targets() {
+		tm, err := trainTarget(ctx, t, x, records, folds, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("metalearn: train %s: %w", t, err)
+		}
+		m.targets[t] = tm
+	}
+	return m, nil
+}
+
+// classMeans returns the mean of the one-hot class columns (the class
+// frequencies), used as the reference value of the class feature.
+func classMeans(x [][]float64) [numClasses]float64 {
+	var c [numClasses]float64
+	for _, row := range x {
+		for j := 0; j < numClasses; j++ {
+			c[j] += row[j]
+		}
+	}
+	for j := range c {
+		c[j] /= float64(len(x))
+	}
+	return c
+}
+
+func maxTeamSize(records []Record) int {
+	mx := 1
+	for _, r := range records {
+		mx = max(mx, r.Features.TeamSize)
+	}
+	return mx
+}
+
+// oof holds one candidate's out-of-fold predictions.
+type oof struct {
+	kind   ModelKind
+	mu     []float64 // model space
+	sigma  []float64 // model space
+	pred   []float64 // target units
+	models []fittedTarget
+}
+
+func trainTarget(ctx context.Context, t Target, x [][]float64, records []Record, folds []int, cfg config) (targetModel, error) {
+	n := len(x)
+	y := make([]float64, n)  // target units
+	yt := make([]float64, n) // model space
+	for i, r := range records {
+		y[i] = t.value(r.Outcome)
+		yt[i] = t.forward(y[i])
+	}
+	fc := cfg.fit()
+	fc.seed = cfg.seed ^ uint64(t+1)*0x2545f4914f6cdd1d
+	var cands []*oof
+	for _, k := range cfg.kinds {
+		o := &oof{kind: k, mu: make([]float64, n), sigma: make([]float64, n), pred: make([]float64, n), models: make([]fittedTarget, cfg.folds)}
+		for f := 0; f < cfg.folds; f++ {
+			if err := ctx.Err(); err != nil {
+				return targetModel{}, err
+			}
+			var tx [][]float64
+			var ty []float64
+			for i := 0; i < n; i++ {
+				if folds[i] != f {
+					tx = append(tx, x[i])
+					ty = append(ty, yt[i])
+				}
+			}
+			ft, err := fitTarget(ctx, k, tx, ty, fc)
+			if err != nil {
+				return targetModel{}, fmt.Errorf("%s fold %d: %w", k, f, err)
+			}
+			o.models[f] = ft
+			for i := 0; i < n; i++ {
+				if folds[i] == f {
+					o.mu[i], o.sigma[i] = ft.predict(x[i])
+					o.pred[i] = t.inverse(o.mu[i])
+				}
+			}
+		}
+		cands = append(cands, o)
+	}
+	met := Metrics{Folds: cfg.folds}
+	best := cands[0]
+	bestMAE := math.Inf(1)
+	for _, o := range cands {
+		mae := maeOf(y, o.pred)
+		sp := spearman(y, o.pred)
+		met.Candidates = append(met.Candidates, CandidateMetrics{Model: o.kind, CVMAE: mae, CVSpearman: sp})
+		if o.kind == KindMean {
+			met.BaselineMAE = mae
+		}
+		if mae < bestMAE {
+			best, bestMAE = o, mae
+		}
+	}
+	met.Model = best.kind
+	met.CVMAE = bestMAE
+	met.CVSpearman = spearman(y, best.pred)
+
+	scores := make([]float64, n)
+	for i := range scores {
+		scores[i] = math.Abs(yt[i]-best.mu[i]) / best.sigma[i]
+	}
+	q := conformalQuantile(scores, cfg.coverage)
+	base := cands[0] // KindMean is always first
+	for i := range scores {
+		scores[i] = math.Abs(yt[i]-base.mu[i]) / base.sigma[i]
+	}
+	qBase := conformalQuantile(scores, cfg.coverage)
+
+	imp := permutationImportance(t, x, y, folds, best, cfg)
+
+	if err := ctx.Err(); err != nil {
+		return targetModel{}, err
+	}
+	final, err := fitTarget(ctx, best.kind, x, yt, fc)
+	if err != nil {
+		return targetModel{}, fmt.Errorf("%s final fit: %w", best.kind, err)
+	}
+	baseFit, _ := fitTarget(ctx, KindMean, x, yt, fc)
+	return targetModel{
+		target:      t,
+		fit:         final,
+		q:           q,
+		baseHalf:    qBase * baseFit.scale,
+		metrics:     met,
+		importances: imp,
+	}, nil
+}
+
+// permutationImportance measures, on each fold's held-out rows, the MAE
+// increase when one feature's encoded columns are permuted jointly (a
+// seeded permutation), averaged over folds weighted by fold size.
+func permutationImportance(t Target, x [][]float64, y []float64, folds []int, o *oof, cfg config) []FeatureImportance {
+	n := len(x)
+	inc := make([]float64, numGroups)
+	rng := newRand(cfg.seed, 3+uint64(t))
+	for f := 0; f < cfg.folds; f++ {
+		var idx []int
+		for i := 0; i < n; i++ {
+			if folds[i] == f {
+				idx = append(idx, i)
+			}
+		}
+		if len(idx) < 2 {
+			continue
+		}
+		baseErr := 0.0
+		for _, i := range idx {
+			baseErr += math.Abs(y[i] - o.pred[i])
+		}
+		row := make([]float64, encodedDim)
+		for g := 0; g < numGroups; g++ {
+			lo, hi := groupColumns(g)
+			perm := rng.Perm(len(idx))
+			permErr := 0.0
+			for a, i := range idx {
+				copy(row, x[i])
+				copy(row[lo:hi], x[idx[perm[a]]][lo:hi])
+				p := t.inverse(o.models[f].predictMean(row))
+				permErr += math.Abs(y[i] - p)
+			}
+			inc[g] += (permErr - baseErr) / float64(n)
+		}
+	}
+	total := 0.0
+	for _, v := range inc {
+		total += math.Max(v, 0)
+	}
+	names := FeatureNames()
+	out := make([]FeatureImportance, numGroups)
+	for g := range out {
+		share := 0.0
+		if total > 0 {
+			share = math.Max(inc[g], 0) / total
+		}
+		out[g] = FeatureImportance{Feature: names[g], MAEIncrease: inc[g], Share: share}
+	}
+	sort.SliceStable(out, func(a, b int) bool { return out[a].Share > out[b].Share })
+	return out
+}

@@ -1,0 +1,355 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/maestro-ml/maestro/tenancy"
+)
+
+// Metric limits.
+const (
+	// MaxMetricBatch is the most points LogMetrics takes in one call.
+	MaxMetricBatch = 10000
+	// MaxMetricKeyLength bounds a metric key.
+	MaxMetricKeyLength = 250
+	// DefaultHistoryPoints is MetricHistory's maxPoints when 0 is given.
+	DefaultHistoryPoints = 1000
+	// MaxHistoryPoints is the largest maxPoints MetricHistory accepts.
+	MaxHistoryPoints = 100000
+)
+
+// sqliteRowsPerInsert keeps a multi-row INSERT of metric points under
+// SQLite's limit of 32766 bound parameters (6 per point).
+const sqliteRowsPerInsert = 5000
+
+// MetricPoint is one value of a run's metric. A zero Timestamp means the
+// time of logging.
+type MetricPoint struct {
+	Key       string    `json:"key"`
+	Value     float64   `json:"value"`
+	Step      int64     `json:"step"`
+	Timestamp time.Time `json:"timestamp"`
+}
+
+// MetricValue is one point of a metric's history.
+type MetricValue struct {
+	Step      int64     `json:"step"`
+	Timestamp time.Time `json:"timestamp"`
+	Value     float64   `json:"value"`
+}
+
+// MetricSummary describes one metric of a run. Last is the point with the
+// highest (step, timestamp).
+type MetricSummary struct {
+	Key           string    `json:"key"`
+	Count         int64     `json:"count"`
+	LastStep      int64     `json:"last_step"`
+	LastTimestamp time.Time `json:"last_timestamp"`
+	LastValue     float64   `json:"last_value"`
+	Min           float64   `json:"min"`
+	Max           float64   `json:"max"`
+}
+
+// metricSeries is one metric of one run. Its points are numbered by seq
+// in order of arrival (sorted by step and timestamp within a batch);
+// Ordered stays true while that numbering is also the (step, timestamp)
+// order, which lets MetricHistory fetch a downsampled history by index.
+type metricSeries struct {
+	tenancy.Model
+	ID            string    `gorm:"column:id;primaryKey"`
+	RunID         string    `gorm:"column:run_id"`
+	Key           string    `gorm:"column:metric_key"`
+	PointCount    int64     `gorm:"column:point_count"`
+	Ordered       bool      `gorm:"column:ordered"`
+	LastStep      int64     `gorm:"column:last_step"`
+	LastTimestamp time.Time `gorm:"column:last_timestamp"`
+	LastValue     float64   `gorm:"column:last_value"`
+	MinValue      float64   `gorm:"column:min_value"`
+	MaxValue      float64   `gorm:"column:max_value"`
+}
+
+func (metricSeries) TableName() string { return "metric_series" }
+
+// metricPoint is a stored point.
+type metricPoint struct {
+	tenancy.Model
+	SeriesID  string    `gorm:"column:series_id;primaryKey;autoIncrement:false"`
+	Seq       int64     `gorm:"column:seq;primaryKey;autoIncrement:false"`
+	Step      int64     `gorm:"column:step"`
+	Timestamp time.Time `gorm:"column:ts"`
+	Value     float64   `gorm:"column:value"`
+}
+
+func (metricPoint) TableName() string { return "metric_points" }
+
+// before reports whether (s1, t1) sorts before (s2, t2).
+func before(s1 int64, t1 time.Time, s2 int64, t2 time.Time) bool {
+	return s1 < s2 || (s1 == s2 && t1.Before(t2))
+}
+
+// LogMetrics stores a batch of metric points of a run, all or nothing: a
+// batch with any invalid point (a non-finite value, a bad key) is refused
+// with ValidationErrors and stores nothing; more than MaxMetricBatch
+// points fail with ErrTooLarge. On PostgreSQL the points go in with one
+// multi-row INSERT; SQLite, which binds at most 32766 parameters per
+// statement, takes them in INSERTs of 5000 rows within the same
+// transaction.
+func (r *Registry) LogMetrics(ctx context.Context, runID string, points []MetricPoint) error {
+	if len(points) > MaxMetricBatch {
+		return &TooLargeError{What: "metric batch", Limit: MaxMetricBatch, Got: int64(len(points))}
+	}
+	var v validator
+	v.check(len(points) > 0, "points", "must hold at least one point")
+	now := r.timestamp()
+	byKey := map[string][]MetricPoint{}
+	var keys []string
+	for i, p := range points {
+		if len(p.Key) > MaxMetricKeyLength || !keyRE.MatchString(p.Key) {
+			v.add(fmt.Sprintf("[%d].key", i), "must be letters, digits, _ - . : / and spaces, at most %d characters", MaxMetricKeyLength)
+		}
+		if !finite(p.Value) {
+			v.add(fmt.Sprintf("[%d].value", i), "must be a finite number")
+		}
+		if p.Timestamp.IsZero() {
+			p.Timestamp = now
+		} else {
+			p.Timestamp = p.Timestamp.UTC().Truncate(time.Microsecond)
+		}
+		if _, ok := byKey[p.Key]; !ok {
+			keys = append(keys, p.Key)
+		}
+		byKey[p.Key] = append(byKey[p.Key], p)
+	}
+	if err := v.err(); err != nil {
+		return err
+	}
+	sort.Strings(keys) // lock series rows in a fixed order: no deadlocks
+	return r.tx(ctx, func(tx *gorm.DB) error {
+		if _, err := getRun(tx, runID); err != nil {
+			return err
+		}
+		rows := make([]metricPoint, 0, len(points))
+		for _, k := range keys {
+			ps := byKey[k]
+			sort.SliceStable(ps, func(i, j int) bool { return before(ps[i].Step, ps[i].Timestamp, ps[j].Step, ps[j].Timestamp) })
+			s, err := reserveSeries(tx, runID, k, ps)
+			if err != nil {
+				return err
+			}
+			base := s.PointCount - int64(len(ps))
+			for i, p := range ps {
+				rows = append(rows, metricPoint{SeriesID: s.ID, Seq: base + int64(i), Step: p.Step, Timestamp: p.Timestamp, Value: p.Value})
+			}
+		}
+		batch := len(rows)
+		if tx.Dialector.Name() == "sqlite" {
+			batch = sqliteRowsPerInsert
+		}
+		return dbErr(tx.CreateInBatches(&rows, batch).Error, "metric points")
+	})
+}
+
+// reserveSeries finds or creates the series of (run, key), reserves
+// len(ps) sequence numbers in it and updates its summary. The first UPDATE
+// takes the row's write lock, which serialises concurrent batches of the
+// same series until the transaction ends.
+func reserveSeries(tx *gorm.DB, runID, key string, ps []MetricPoint) (*metricSeries, error) {
+	var s metricSeries
+	err := tx.Where("run_id = ? AND metric_key = ?", runID, key).Take(&s).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		s = metricSeries{ID: newID(), RunID: runID, Key: key, Ordered: true}
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&s).Error; err != nil {
+			return nil, dbErr(err, "metric series")
+		}
+	} else if err != nil {
+		return nil, dbErr(err, "metric series")
+	}
+	n := int64(len(ps))
+	res := tx.Model(&metricSeries{}).Where("run_id = ? AND metric_key = ?", runID, key).
+		Update("point_count", gorm.Expr("point_count + ?", n))
+	if res.Error != nil {
+		return nil, dbErr(res.Error, "metric series")
+	}
+	// Read into a fresh value: GORM would add s's primary key to the
+	// query's conditions.
+	s = metricSeries{}
+	if err := tx.Where("run_id = ? AND metric_key = ?", runID, key).Take(&s).Error; err != nil {
+		return nil, dbErr(err, "metric series")
+	}
+	old := s.PointCount - n
+	first, last := ps[0], ps[len(ps)-1]
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, p := range ps {
+		lo, hi = math.Min(lo, p.Value), math.Max(hi, p.Value)
+	}
+	set := map[string]any{}
+	if old == 0 {
+		set["ordered"] = true
+		set["min_value"], set["max_value"] = lo, hi
+	} else {
+		if s.Ordered && before(first.Step, first.Timestamp, s.LastStep, s.LastTimestamp.UTC()) {
+			set["ordered"] = false
+		}
+		set["min_value"], set["max_value"] = math.Min(lo, s.MinValue), math.Max(hi, s.MaxValue)
+	}
+	if old == 0 || !before(last.Step, last.Timestamp, s.LastStep, s.LastTimestamp.UTC()) {
+		set["last_step"], set["last_timestamp"], set["last_value"] = last.Step, last.Timestamp, last.Value
+	}
+	if err := tx.Model(&metricSeries{}).Where("id = ?", s.ID).Updates(set).Error; err != nil {
+		return nil, dbErr(err, "metric series")
+	}
+	return &s, nil
+}
+
+// ListMetrics summarises every metric of a run, ordered by key.
+func (r *Registry) ListMetrics(ctx context.Context, runID string) ([]MetricSummary, error) {
+	db, err := r.dbc(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := getRun(db, runID); err != nil {
+		return nil, err
+	}
+	var ss []metricSeries
+	if err := db.Where("run_id = ?", runID).Order("metric_key").Find(&ss).Error; err != nil {
+		return nil, dbErr(err, "metrics")
+	}
+	out := make([]MetricSummary, len(ss))
+	for i, s := range ss {
+		out[i] = MetricSummary{Key: s.Key, Count: s.PointCount, LastStep: s.LastStep,
+			LastTimestamp: s.LastTimestamp.UTC(), LastValue: s.LastValue, Min: s.MinValue, Max: s.MaxValue}
+	}
+	return out, nil
+}
+
+// sampleIndexes returns m indexes spread evenly over 0..n-1 (n > m >= 2):
+// floor(k*(n-1)/(m-1)) for k = 0..m-1. They are distinct, increasing, and
+// include 0 and n-1.
+func sampleIndexes(n, m int64) []int64 {
+	out := make([]int64, m)
+	for k := int64(0); k < m; k++ {
+		out[k] = k * (n - 1) / (m - 1)
+	}
+	return out
+}
+
+// MetricHistory returns a metric's points ordered by step and timestamp
+// (then by arrival). When the metric has more than maxPoints points it is
+// downsampled evenly by rank: the points at ranks floor(k*(n-1)/(m-1)) for
+// k = 0..m-1, which always include the first and the last point. maxPoints
+// 0 means DefaultHistoryPoints; otherwise it must be 2 to
+// MaxHistoryPoints.
+//
+// The work is done in the database: while a metric has been logged in
+// (step, timestamp) order, which is the usual case, the sampled points are
+// fetched by their index (m primary-key lookups, whatever the metric's
+// size). After an out-of-order batch the points are streamed in order
+// from the database and sampled on the fly, holding only m points in
+// memory.
+func (r *Registry) MetricHistory(ctx context.Context, runID, key string, maxPoints int) ([]MetricValue, error) {
+	if maxPoints == 0 {
+		maxPoints = DefaultHistoryPoints
+	}
+	if maxPoints < 2 || maxPoints > MaxHistoryPoints {
+		return nil, invalid("max_points", "must be between 2 and %d", MaxHistoryPoints)
+	}
+	var out []MetricValue
+	err := r.readTx(ctx, func(db *gorm.DB) error {
+		if _, err := getRun(db, runID); err != nil {
+			return err
+		}
+		var s metricSeries
+		if err := db.Where("run_id = ? AND metric_key = ?", runID, key).Take(&s).Error; err != nil {
+			return dbErr(err, fmt.Sprintf("metric %q", key))
+		}
+		var err error
+		out, err = history(db, &s, int64(maxPoints))
+		return err
+	})
+	return out, err
+}
+
+// history reads the (downsampled) points of a series.
+func history(db *gorm.DB, s *metricSeries, m int64) ([]MetricValue, error) {
+	n := s.PointCount
+	pts := db.Model(&metricPoint{}).Select("step, ts, value").Where("series_id = ?", s.ID)
+	switch {
+	case n <= m:
+		order := "step, ts, seq"
+		if s.Ordered {
+			order = "seq"
+		}
+		return scanValues(pts.Order(order), int(n))
+	case s.Ordered:
+		idx := sampleIndexes(n, m)
+		out := make([]MetricValue, 0, m)
+		const chunk = 1000
+		for i := 0; i < len(idx); i += chunk {
+			part := idx[i:min(i+chunk, len(idx))]
+			vals, err := scanValues(db.Model(&metricPoint{}).Select("step, ts, value").
+				Where("series_id = ? AND seq IN ?", s.ID, part).Order("seq"), len(part))
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, vals...)
+		}
+		return out, nil
+	default:
+		return streamSample(pts.Order("step, ts, seq"), n, m)
+	}
+}
+
+type valueRow struct {
+	Step  int64     `gorm:"column:step"`
+	Ts    time.Time `gorm:"column:ts"`
+	Value float64   `gorm:"column:value"`
+}
+
+func scanValues(q *gorm.DB, capacity int) ([]MetricValue, error) {
+	var rows []valueRow
+	if err := q.Find(&rows).Error; err != nil {
+		return nil, dbErr(err, "metric history")
+	}
+	out := make([]MetricValue, 0, max(capacity, len(rows)))
+	for _, r := range rows {
+		out = append(out, MetricValue{Step: r.Step, Timestamp: r.Ts.UTC(), Value: r.Value})
+	}
+	return out, nil
+}
+
+// streamSample reads the ordered points one by one and keeps those at the
+// sample indexes.
+func streamSample(q *gorm.DB, n, m int64) ([]MetricValue, error) {
+	rows, err := q.Rows()
+	if err != nil {
+		return nil, dbErr(err, "metric history")
+	}
+	defer rows.Close()
+	idx := sampleIndexes(n, m)
+	out := make([]MetricValue, 0, m)
+	var i int64
+	next := 0
+	for rows.Next() && next < len(idx) {
+		if i == idx[next] {
+			var v valueRow
+			if err := q.ScanRows(rows, &v); err != nil {
+				return nil, dbErr(err, "metric history")
+			}
+			out = append(out, MetricValue{Step: v.Step, Timestamp: v.Ts.UTC(), Value: v.Value})
+			next++
+		}
+		i++
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbErr(err, "metric history")
+	}
+	return out, nil
+}

@@ -1,0 +1,250 @@
+package registry
+
+import (
+	"errors"
+	"math"
+	"sync"
+	"testing"
+	"time"
+)
+
+func newRun(t testing.TB, e *env) *Run {
+	t.Helper()
+	p := newProject(t, e, e.a, "p")
+	x := must[*Experiment](t)(e.reg.CreateExperiment(e.a, p.ID, ExperimentInput{Name: "baseline"}))
+	return must[*Run](t)(e.reg.CreateRun(e.a, x.ID, RunInput{Params: map[string]string{"lr": "0.01"}}))
+}
+
+func TestSampleIndexes(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ n, m int64 }{{3, 2}, {10, 3}, {1000, 999}, {1000000, 1000}, {7, 6}} {
+		idx := sampleIndexes(c.n, c.m)
+		if int64(len(idx)) != c.m || idx[0] != 0 || idx[c.m-1] != c.n-1 {
+			t.Fatalf("n=%d m=%d: %d indexes from %d to %d", c.n, c.m, len(idx), idx[0], idx[len(idx)-1])
+		}
+		for i := 1; i < len(idx); i++ {
+			gap := float64(idx[i] - idx[i-1])
+			ideal := float64(c.n-1) / float64(c.m-1)
+			if idx[i] <= idx[i-1] || math.Abs(gap-ideal) >= 1 {
+				t.Fatalf("n=%d m=%d: uneven gap %v at %d (ideal %v)", c.n, c.m, gap, i, ideal)
+			}
+		}
+	}
+}
+
+func TestLogMetricsAndHistory(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, e *env) {
+		run := newRun(t, e)
+		t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+		var batch []MetricPoint
+		for i := range 100 {
+			batch = append(batch, MetricPoint{Key: "loss", Value: 1 / float64(i+1), Step: int64(i), Timestamp: t0.Add(time.Duration(i) * time.Second)})
+		}
+		batch = append(batch, MetricPoint{Key: "acc", Value: 0.5, Step: 0})
+		if err := e.reg.LogMetrics(e.a, run.ID, batch); err != nil {
+			t.Fatal(err)
+		}
+		// A second, later batch keeps the series ordered.
+		if err := e.reg.LogMetrics(e.a, run.ID, []MetricPoint{{Key: "loss", Value: 0.001, Step: 100, Timestamp: t0.Add(100 * time.Second)}}); err != nil {
+			t.Fatal(err)
+		}
+		all := must[[]MetricValue](t)(e.reg.MetricHistory(e.a, run.ID, "loss", 1000))
+		if len(all) != 101 || all[0].Value != 1 || all[100].Step != 100 || !all[3].Timestamp.Equal(t0.Add(3*time.Second)) {
+			t.Fatalf("full history: %d points, first %+v", len(all), all[0])
+		}
+		ds := must[[]MetricValue](t)(e.reg.MetricHistory(e.a, run.ID, "loss", 11))
+		if len(ds) != 11 || ds[0].Step != 0 || ds[10].Step != 100 || ds[5].Step != 50 {
+			t.Fatalf("downsampled: %+v", ds)
+		}
+		sums := must[[]MetricSummary](t)(e.reg.ListMetrics(e.a, run.ID))
+		if len(sums) != 2 || sums[0].Key != "acc" || sums[1].Count != 101 || sums[1].LastStep != 100 || sums[1].LastValue != 0.001 ||
+			sums[1].Max != 1 || sums[1].Min != 0.001 {
+			t.Fatalf("summaries: %+v", sums)
+		}
+		// An out-of-order batch: history is still ordered by step.
+		if err := e.reg.LogMetrics(e.a, run.ID, []MetricPoint{{Key: "loss", Value: 7, Step: 50, Timestamp: t0.Add(50*time.Second + time.Millisecond)}}); err != nil {
+			t.Fatal(err)
+		}
+		all = must[[]MetricValue](t)(e.reg.MetricHistory(e.a, run.ID, "loss", 1000))
+		if len(all) != 102 || all[51].Value != 7 || all[101].Step != 100 {
+			t.Fatalf("after out-of-order: %d points, [51]=%+v", len(all), all[51])
+		}
+		ds = must[[]MetricValue](t)(e.reg.MetricHistory(e.a, run.ID, "loss", 4))
+		if len(ds) != 4 || ds[0].Step != 0 || ds[3].Step != 100 || ds[1].Step != 33 || ds[2].Step != 66 {
+			t.Fatalf("streamed downsample: %+v", ds)
+		}
+		if s := must[[]MetricSummary](t)(e.reg.ListMetrics(e.a, run.ID)); s[1].LastStep != 100 || s[1].Max != 7 {
+			t.Fatalf("summary after out-of-order: %+v", s[1])
+		}
+		// Tenant isolation.
+		if err := e.reg.LogMetrics(e.b, run.ID, []MetricPoint{{Key: "loss", Value: 1}}); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("log into another tenant's run = %v", err)
+		}
+		if _, err := e.reg.MetricHistory(e.b, run.ID, "loss", 10); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("read another tenant's metric = %v", err)
+		}
+		if _, err := e.reg.ListMetrics(e.b, run.ID); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("list another tenant's metrics = %v", err)
+		}
+		if _, err := e.reg.MetricHistory(e.a, run.ID, "missing", 10); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("missing key = %v", err)
+		}
+		for _, m := range []int{1, -1, MaxHistoryPoints + 1} {
+			if _, err := e.reg.MetricHistory(e.a, run.ID, "loss", m); !errors.Is(err, ErrInvalid) {
+				t.Errorf("max_points %d = %v", m, err)
+			}
+		}
+		if n := len(must[[]MetricValue](t)(e.reg.MetricHistory(e.a, run.ID, "loss", 0))); n != 102 {
+			t.Fatalf("default max points returned %d", n)
+		}
+	})
+}
+
+func TestLogMetricsAllOrNothing(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, e *env) {
+		run := newRun(t, e)
+		bad := [][]MetricPoint{
+			nil,
+			{{Key: "a", Value: 1}, {Key: "a", Value: math.NaN()}},
+			{{Key: "a", Value: 1}, {Key: "a", Value: math.Inf(-1)}},
+			{{Key: "", Value: 1}},
+			{{Key: "a\x00", Value: 1}},
+		}
+		for _, b := range bad {
+			if err := e.reg.LogMetrics(e.a, run.ID, b); !errors.Is(err, ErrInvalid) {
+				t.Errorf("%v = %v, want ErrInvalid", b, err)
+			}
+		}
+		err := e.reg.LogMetrics(e.a, run.ID, make([]MetricPoint, MaxMetricBatch+1))
+		var tl *TooLargeError
+		if !errors.As(err, &tl) || tl.Limit != MaxMetricBatch || !errors.Is(err, ErrTooLarge) {
+			t.Fatalf("oversized batch = %v", err)
+		}
+		if n := countRows(t, e, e.a, &metricPoint{}); n != 0 {
+			t.Fatalf("rejected batches stored %d points", n)
+		}
+		// The largest batch goes in whole, across keys.
+		full := make([]MetricPoint, MaxMetricBatch)
+		for i := range full {
+			full[i] = MetricPoint{Key: []string{"a", "b"}[i%2], Value: float64(i), Step: int64(i / 2)}
+		}
+		if err := e.reg.LogMetrics(e.a, run.ID, full); err != nil {
+			t.Fatal(err)
+		}
+		if n := countRows(t, e, e.a, &metricPoint{}); n != MaxMetricBatch {
+			t.Fatalf("stored %d points, want %d", n, MaxMetricBatch)
+		}
+		if _, err := e.reg.MetricHistory(e.a, "00000000-0000-0000-0000-000000000000", "a", 0); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("unknown run = %v", err)
+		}
+	})
+}
+
+func TestLogMetricsConcurrent(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, e *env) {
+		run := newRun(t, e)
+		var wg sync.WaitGroup
+		errs := make(chan error, 8)
+		for w := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				pts := make([]MetricPoint, 50)
+				for i := range pts {
+					pts[i] = MetricPoint{Key: "loss", Value: float64(w), Step: int64(w*50 + i)}
+				}
+				errs <- e.reg.LogMetrics(e.a, run.ID, pts)
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		h := must[[]MetricValue](t)(e.reg.MetricHistory(e.a, run.ID, "loss", MaxHistoryPoints))
+		if len(h) != 400 {
+			t.Fatalf("%d points after concurrent batches, want 400", len(h))
+		}
+		for i, v := range h {
+			if v.Step != int64(i) {
+				t.Fatalf("history[%d].Step = %d", i, v.Step)
+			}
+		}
+	})
+}
+
+func TestExperimentsAndRuns(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, e *env) {
+		p := newProject(t, e, e.a, "p")
+		x := must[*Experiment](t)(e.reg.CreateExperiment(e.a, p.ID, ExperimentInput{Name: "lr sweep"}))
+		if _, err := e.reg.CreateExperiment(e.a, p.ID, ExperimentInput{Name: "lr sweep"}); !errors.Is(err, ErrConflict) {
+			t.Fatalf("duplicate experiment = %v", err)
+		}
+		if _, err := e.reg.CreateExperiment(e.b, p.ID, ExperimentInput{Name: "other"}); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("experiment in another tenant's project = %v", err)
+		}
+		if _, err := e.reg.CreateExperiment(e.a, p.ID, ExperimentInput{}); !errors.Is(err, ErrInvalid) {
+			t.Fatalf("nameless experiment = %v", err)
+		}
+		if xs := must[[]Experiment](t)(e.reg.ListExperiments(e.a, p.ID)); len(xs) != 1 || xs[0].ID != x.ID {
+			t.Fatalf("experiments = %+v", xs)
+		}
+		if _, err := e.reg.GetExperiment(e.b, x.ID); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("other tenant GetExperiment = %v", err)
+		}
+		run := must[*Run](t)(e.reg.CreateRun(e.a, x.ID, RunInput{Name: "r1", Params: map[string]string{"lr": "0.1", "model type": "gbm"}}))
+		got := must[*Run](t)(e.reg.GetRun(e.a, run.ID))
+		if got.Params["model type"] != "gbm" || got.Status != RunRunning || got.Name != "r1" {
+			t.Fatalf("run = %+v", got)
+		}
+		unnamed := must[*Run](t)(e.reg.CreateRun(e.a, x.ID, RunInput{}))
+		if unnamed.Name != unnamed.ID || len(must[*Run](t)(e.reg.GetRun(e.a, unnamed.ID)).Params) != 0 {
+			t.Fatalf("unnamed run = %+v", unnamed)
+		}
+		for _, bad := range []RunInput{{Params: map[string]string{"": "x"}}, {Params: map[string]string{"k": "\xff"}}, {Name: "\x01"}} {
+			if _, err := e.reg.CreateRun(e.a, x.ID, bad); !errors.Is(err, ErrInvalid) {
+				t.Errorf("run %+v = %v", bad, err)
+			}
+		}
+		if _, err := e.reg.CreateRun(e.b, x.ID, RunInput{}); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("run in another tenant's experiment = %v", err)
+		}
+		if runs := must[[]Run](t)(e.reg.ListRuns(e.a, x.ID)); len(runs) != 2 {
+			t.Fatalf("runs = %+v", runs)
+		}
+		if _, err := e.reg.ListRuns(e.b, x.ID); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("other tenant ListRuns = %v", err)
+		}
+		fin := must[*Run](t)(e.reg.SetRunStatus(e.a, run.ID, RunFinished))
+		if fin.Status != RunFinished || fin.EndedAt == nil {
+			t.Fatalf("finished run = %+v", fin)
+		}
+		if back := must[*Run](t)(e.reg.SetRunStatus(e.a, run.ID, RunRunning)); back.EndedAt != nil {
+			t.Fatalf("re-opened run keeps its end: %+v", back)
+		}
+		if _, err := e.reg.SetRunStatus(e.a, run.ID, "paused"); !errors.Is(err, ErrInvalid) {
+			t.Fatalf("bad status = %v", err)
+		}
+		if _, err := e.reg.SetRunStatus(e.b, run.ID, RunFailed); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("other tenant SetRunStatus = %v", err)
+		}
+		// Deleting the project removes experiments, runs and metrics.
+		if err := e.reg.LogMetrics(e.a, run.ID, []MetricPoint{{Key: "k", Value: 1}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.reg.DeleteProject(e.a, p.ID); err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range []any{&Experiment{}, &Run{}, &metricSeries{}, &metricPoint{}} {
+			if n := countRows(t, e, e.a, m); n != 0 {
+				t.Fatalf("%T: %d rows left after project delete", m, n)
+			}
+		}
+	})
+}

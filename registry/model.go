@@ -1,0 +1,325 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/maestro-ml/maestro/tenancy"
+)
+
+// RegisteredModel is a named model whose versions are numbered 1, 2, 3...
+type RegisteredModel struct {
+	tenancy.Model
+	ID            string    `gorm:"column:id;primaryKey" json:"id"`
+	Name          string    `gorm:"column:name" json:"name"`
+	Description   string    `gorm:"column:description" json:"description"`
+	LatestVersion int       `gorm:"column:latest_version" json:"latest_version"`
+	CreatedAt     time.Time `gorm:"column:created_at" json:"created_at"`
+	UpdatedAt     time.Time `gorm:"column:updated_at" json:"updated_at"`
+}
+
+// TableName implements gorm's Tabler.
+func (RegisteredModel) TableName() string { return "registered_models" }
+
+// ModelVersion is one numbered version of a registered model. Source says
+// where the model's files are (a URI or an artifact reference); RunID
+// optionally names the run that produced it.
+type ModelVersion struct {
+	tenancy.Model
+	ID          string    `gorm:"column:id;primaryKey" json:"id"`
+	ModelID     string    `gorm:"column:model_id" json:"model_id"`
+	Version     int       `gorm:"column:version" json:"version"`
+	Source      string    `gorm:"column:source" json:"source"`
+	RunID       *string   `gorm:"column:run_id" json:"run_id"`
+	Description string    `gorm:"column:description" json:"description"`
+	CreatedAt   time.Time `gorm:"column:created_at" json:"created_at"`
+}
+
+// TableName implements gorm's Tabler.
+func (ModelVersion) TableName() string { return "model_versions" }
+
+// ModelAlias points a name such as "champion" at one version of a model.
+type ModelAlias struct {
+	tenancy.Model
+	ModelID   string    `gorm:"column:model_id;primaryKey" json:"model_id"`
+	Alias     string    `gorm:"column:alias;primaryKey" json:"alias"`
+	Version   int       `gorm:"column:version" json:"version"`
+	UpdatedAt time.Time `gorm:"column:updated_at" json:"updated_at"`
+}
+
+// TableName implements gorm's Tabler.
+func (ModelAlias) TableName() string { return "model_aliases" }
+
+// ModelInput is what CreateModel needs.
+type ModelInput struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+}
+
+// ModelVersionInput is what CreateModelVersion needs.
+type ModelVersionInput struct {
+	Source      string `json:"source"`
+	RunID       string `json:"run_id,omitempty"`
+	Description string `json:"description,omitempty"`
+}
+
+// MaxSourceLength bounds a model version's source.
+const MaxSourceLength = 2000
+
+// CreateModel registers a model. Names are unique within a tenant
+// (ErrConflict) and must not look like an id-free path: 1-200 characters
+// without control characters or '/'.
+func (r *Registry) CreateModel(ctx context.Context, in ModelInput) (*RegisteredModel, error) {
+	var v validator
+	name := checkName(&v, "name", in.Name)
+	v.check(!containsSlash(name), "name", "must not contain '/'")
+	desc := checkText(&v, "description", in.Description)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	now := r.timestamp()
+	m := &RegisteredModel{ID: newID(), Name: name, Description: desc, CreatedAt: now, UpdatedAt: now}
+	db, err := r.dbc(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Create(m).Error; err != nil {
+		return nil, dbErr(err, "model "+name)
+	}
+	return m, nil
+}
+
+// GetModel returns a registered model by name.
+func (r *Registry) GetModel(ctx context.Context, name string) (*RegisteredModel, error) {
+	db, err := r.dbc(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return getModel(db, name)
+}
+
+func getModel(db *gorm.DB, name string) (*RegisteredModel, error) {
+	var m RegisteredModel
+	if err := db.Where("name = ?", name).Take(&m).Error; err != nil {
+		return nil, dbErr(err, fmt.Sprintf("model %q", name))
+	}
+	return &m, nil
+}
+
+// ListModels returns the tenant's registered models ordered by name.
+func (r *Registry) ListModels(ctx context.Context) ([]RegisteredModel, error) {
+	db, err := r.dbc(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []RegisteredModel{}
+	if err := db.Order("name").Find(&out).Error; err != nil {
+		return nil, dbErr(err, "models")
+	}
+	return out, nil
+}
+
+// CreateModelVersion adds the next numbered version to a model. Numbering
+// is concurrency-safe: the model row's counter is incremented by an UPDATE
+// that holds the row lock until the transaction ends, and (model,
+// version) is unique in the database as a second guard. A RunID must name
+// a run of the tenant.
+func (r *Registry) CreateModelVersion(ctx context.Context, modelName string, in ModelVersionInput) (*ModelVersion, error) {
+	var v validator
+	src := checkName(&v, "source", in.Source)
+	if len(src) > MaxSourceLength {
+		v.add("source", "must be at most %d bytes", MaxSourceLength)
+	}
+	if in.RunID != "" {
+		v.check(validID(in.RunID), "run_id", "must be a run id")
+	}
+	desc := checkText(&v, "description", in.Description)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	var mv *ModelVersion
+	err := r.tx(ctx, func(tx *gorm.DB) error {
+		m, err := getModel(tx, modelName)
+		if err != nil {
+			return err
+		}
+		if in.RunID != "" {
+			if _, err := getRun(tx, in.RunID); err != nil {
+				if errors.Is(err, ErrNotFound) {
+					return invalid("run_id", "no such run")
+				}
+				return err
+			}
+		}
+		now := r.timestamp()
+		if err := tx.Model(&RegisteredModel{}).Where("id = ?", m.ID).
+			Updates(map[string]any{"latest_version": gorm.Expr("latest_version + 1"), "updated_at": now}).Error; err != nil {
+			return dbErr(err, "model version")
+		}
+		if m, err = getModel(tx, modelName); err != nil {
+			return err
+		}
+		mv = &ModelVersion{ID: newID(), ModelID: m.ID, Version: m.LatestVersion, Source: src, Description: desc, CreatedAt: now}
+		if in.RunID != "" {
+			id := in.RunID
+			mv.RunID = &id
+		}
+		return dbErr(tx.Create(mv).Error, "model version")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return mv, nil
+}
+
+// GetModelVersion returns one version of a model.
+func (r *Registry) GetModelVersion(ctx context.Context, modelName string, version int) (*ModelVersion, error) {
+	db, err := r.dbc(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m, err := getModel(db, modelName)
+	if err != nil {
+		return nil, err
+	}
+	return getModelVersion(db, m, version)
+}
+
+func getModelVersion(db *gorm.DB, m *RegisteredModel, version int) (*ModelVersion, error) {
+	var mv ModelVersion
+	if err := db.Where("model_id = ? AND version = ?", m.ID, version).Take(&mv).Error; err != nil {
+		return nil, dbErr(err, fmt.Sprintf("model %q version %d", m.Name, version))
+	}
+	return &mv, nil
+}
+
+// ListModelVersions returns a model's versions, oldest first.
+func (r *Registry) ListModelVersions(ctx context.Context, modelName string) ([]ModelVersion, error) {
+	db, err := r.dbc(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m, err := getModel(db, modelName)
+	if err != nil {
+		return nil, err
+	}
+	out := []ModelVersion{}
+	if err := db.Where("model_id = ?", m.ID).Order("version").Find(&out).Error; err != nil {
+		return nil, dbErr(err, "model versions")
+	}
+	return out, nil
+}
+
+// checkAlias validates an alias name: a lower-case letter, then up to 63
+// lower-case letters, digits, '_' or '-'. "latest" and "v<number>" are
+// reserved because they read like version selectors.
+func checkAlias(alias string) error {
+	if len(alias) > 64 || !aliasRE.MatchString(alias) {
+		return invalid("alias", "must be a lower-case letter followed by up to 63 of a-z, 0-9, _ and -")
+	}
+	if alias == "latest" {
+		return invalid("alias", "%q is reserved", alias)
+	}
+	if len(alias) > 1 && alias[0] == 'v' {
+		if _, err := strconv.Atoi(alias[1:]); err == nil {
+			return invalid("alias", "%q is reserved", alias)
+		}
+	}
+	return nil
+}
+
+// SetModelAlias points alias at an existing version of a model, creating
+// or moving the alias. An alias to a version that does not exist is
+// refused with ErrInvalid and changes nothing.
+func (r *Registry) SetModelAlias(ctx context.Context, modelName, alias string, version int) (*ModelAlias, error) {
+	if err := checkAlias(alias); err != nil {
+		return nil, err
+	}
+	var out *ModelAlias
+	err := r.tx(ctx, func(tx *gorm.DB) error {
+		m, err := getModel(tx, modelName)
+		if err != nil {
+			return err
+		}
+		if _, err := getModelVersion(tx, m, version); err != nil {
+			if errors.Is(err, ErrNotFound) {
+				return invalid("version", "model %q has no version %d", modelName, version)
+			}
+			return err
+		}
+		now := r.timestamp()
+		res := tx.Model(&ModelAlias{}).Where("model_id = ? AND alias = ?", m.ID, alias).
+			Updates(map[string]any{"version": version, "updated_at": now})
+		if res.Error != nil {
+			return dbErr(res.Error, "model alias")
+		}
+		out = &ModelAlias{ModelID: m.ID, Alias: alias, Version: version, UpdatedAt: now}
+		if res.RowsAffected == 0 {
+			return dbErr(tx.Create(out).Error, "model alias "+alias)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// GetModelAlias returns the version an alias points at.
+func (r *Registry) GetModelAlias(ctx context.Context, modelName, alias string) (*ModelVersion, error) {
+	db, err := r.dbc(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m, err := getModel(db, modelName)
+	if err != nil {
+		return nil, err
+	}
+	var a ModelAlias
+	if err := db.Where("model_id = ? AND alias = ?", m.ID, alias).Take(&a).Error; err != nil {
+		return nil, dbErr(err, fmt.Sprintf("alias %q of model %q", alias, modelName))
+	}
+	return getModelVersion(db, m, a.Version)
+}
+
+// ListModelAliases returns a model's aliases ordered by name.
+func (r *Registry) ListModelAliases(ctx context.Context, modelName string) ([]ModelAlias, error) {
+	db, err := r.dbc(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m, err := getModel(db, modelName)
+	if err != nil {
+		return nil, err
+	}
+	out := []ModelAlias{}
+	if err := db.Where("model_id = ?", m.ID).Order("alias").Find(&out).Error; err != nil {
+		return nil, dbErr(err, "model aliases")
+	}
+	return out, nil
+}
+
+// DeleteModelAlias removes an alias; a missing alias is ErrNotFound.
+func (r *Registry) DeleteModelAlias(ctx context.Context, modelName, alias string) error {
+	db, err := r.dbc(ctx)
+	if err != nil {
+		return err
+	}
+	m, err := getModel(db, modelName)
+	if err != nil {
+		return err
+	}
+	res := db.Where("model_id = ? AND alias = ?", m.ID, alias).Delete(&ModelAlias{})
+	if res.Error != nil {
+		return dbErr(res.Error, "model alias")
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("%w: alias %q of model %q", ErrNotFound, alias, modelName)
+	}
+	return nil
+}

@@ -1,0 +1,157 @@
+package registry
+
+import (
+	"errors"
+	"sort"
+	"sync"
+	"testing"
+)
+
+func TestModelsVersionsAliases(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, e *env) {
+		m := must[*RegisteredModel](t)(e.reg.CreateModel(e.a, ModelInput{Name: "churn", Description: "churn model"}))
+		if _, err := e.reg.CreateModel(e.a, ModelInput{Name: "churn"}); !errors.Is(err, ErrConflict) {
+			t.Fatalf("duplicate model = %v", err)
+		}
+		must[*RegisteredModel](t)(e.reg.CreateModel(e.b, ModelInput{Name: "churn"}))
+		for _, bad := range []ModelInput{{Name: ""}, {Name: "a/b"}} {
+			if _, err := e.reg.CreateModel(e.a, bad); !errors.Is(err, ErrInvalid) {
+				t.Errorf("model %+v = %v", bad, err)
+			}
+		}
+		run := newRun(t, e)
+		v1 := must[*ModelVersion](t)(e.reg.CreateModelVersion(e.a, "churn", ModelVersionInput{Source: "s3://models/churn/1", RunID: run.ID}))
+		v2 := must[*ModelVersion](t)(e.reg.CreateModelVersion(e.a, "churn", ModelVersionInput{Source: "s3://models/churn/2"}))
+		if v1.Version != 1 || v2.Version != 2 || v1.RunID == nil || *v1.RunID != run.ID || v2.RunID != nil {
+			t.Fatalf("versions %+v %+v", v1, v2)
+		}
+		if bv := must[*ModelVersion](t)(e.reg.CreateModelVersion(e.b, "churn", ModelVersionInput{Source: "x"})); bv.Version != 1 {
+			t.Fatalf("tenant b numbering starts at %d", bv.Version)
+		}
+		for _, bad := range []ModelVersionInput{{Source: ""}, {Source: "x", RunID: "nope"}, {Source: "x", RunID: "00000000-0000-0000-0000-000000000000"}} {
+			if _, err := e.reg.CreateModelVersion(e.a, "churn", bad); !errors.Is(err, ErrInvalid) {
+				t.Errorf("version %+v = %v", bad, err)
+			}
+		}
+		if _, err := e.reg.CreateModelVersion(e.a, "missing", ModelVersionInput{Source: "x"}); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("version of missing model = %v", err)
+		}
+		if g := must[*RegisteredModel](t)(e.reg.GetModel(e.a, "churn")); g.LatestVersion != 2 || g.ID != m.ID {
+			t.Fatalf("model = %+v", g)
+		}
+		if vs := must[[]ModelVersion](t)(e.reg.ListModelVersions(e.a, "churn")); len(vs) != 2 || vs[1].Version != 2 {
+			t.Fatalf("versions = %+v", vs)
+		}
+		if ms := must[[]RegisteredModel](t)(e.reg.ListModels(e.a)); len(ms) != 1 {
+			t.Fatalf("models = %+v", ms)
+		}
+		// Aliases.
+		must[*ModelAlias](t)(e.reg.SetModelAlias(e.a, "churn", "champion", 1))
+		if got := must[*ModelVersion](t)(e.reg.GetModelAlias(e.a, "churn", "champion")); got.Version != 1 {
+			t.Fatalf("champion -> %d", got.Version)
+		}
+		must[*ModelAlias](t)(e.reg.SetModelAlias(e.a, "churn", "champion", 2))
+		if got := must[*ModelVersion](t)(e.reg.GetModelAlias(e.a, "churn", "champion")); got.Version != 2 {
+			t.Fatalf("moved champion -> %d", got.Version)
+		}
+		if _, err := e.reg.SetModelAlias(e.a, "churn", "challenger", 3); !errors.Is(err, ErrInvalid) {
+			t.Fatalf("alias to a missing version = %v", err)
+		}
+		if _, err := e.reg.GetModelAlias(e.a, "churn", "challenger"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("refused alias exists: %v", err)
+		}
+		for _, bad := range []string{"", "Champion", "latest", "v2", "a b", "1st"} {
+			if _, err := e.reg.SetModelAlias(e.a, "churn", bad, 1); !errors.Is(err, ErrInvalid) {
+				t.Errorf("alias %q = %v", bad, err)
+			}
+		}
+		if _, err := e.reg.SetModelAlias(e.b, "churn", "champion", 2); !errors.Is(err, ErrInvalid) {
+			t.Fatalf("tenant b aliases a version it does not have: %v", err)
+		}
+		if _, err := e.reg.GetModelVersion(e.b, "churn", 2); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("tenant b reads a's version 2: %v", err)
+		}
+		if as := must[[]ModelAlias](t)(e.reg.ListModelAliases(e.a, "churn")); len(as) != 1 || as[0].Alias != "champion" {
+			t.Fatalf("aliases = %+v", as)
+		}
+		if err := e.reg.DeleteModelAlias(e.b, "churn", "champion"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("tenant b deletes a's alias: %v", err)
+		}
+		if err := e.reg.DeleteModelAlias(e.a, "churn", "champion"); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.reg.DeleteModelAlias(e.a, "churn", "champion"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("second delete = %v", err)
+		}
+		if _, err := e.reg.GetModelVersion(e.a, "churn", 9); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("missing version = %v", err)
+		}
+	})
+}
+
+func TestModelVersionNumberingConcurrent(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, e *env) {
+		must[*RegisteredModel](t)(e.reg.CreateModel(e.a, ModelInput{Name: "m"}))
+		const n = 10
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var got []int
+		for range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				v, err := e.reg.CreateModelVersion(e.a, "m", ModelVersionInput{Source: "x"})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				got = append(got, v.Version)
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		sort.Ints(got)
+		for i, v := range got {
+			if v != i+1 {
+				t.Fatalf("versions %v, want 1..%d each once", got, n)
+			}
+		}
+	})
+}
+
+func TestPredictions(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, e *env) {
+		p := newProject(t, e, e.a, "p")
+		in := PredictionInput{ModelVersion: "meta-3", PredictedScore: 70, IntervalLow: 60, IntervalHigh: 80, Confidence: 0.9}
+		must[*Prediction](t)(e.reg.RecordPrediction(e.a, p.ID, in))
+		cmp := must[[]PredictionComparison](t)(e.reg.ListPredictions(e.a, p.ID))
+		if len(cmp) != 1 || cmp[0].Actual != nil || cmp[0].PredictedScore != 70 {
+			t.Fatalf("before outcome: %+v", cmp)
+		}
+		done := must[*Project](t)(e.reg.RecordOutcome(e.a, p.ID, Outcome{0.9, 20000, 40, 300}))
+		cmp = must[[]PredictionComparison](t)(e.reg.ListPredictions(e.a, p.ID))
+		if cmp[0].Actual == nil || *cmp[0].Actual != *done.SuccessScore || *cmp[0].WithinInterval != (*done.SuccessScore >= 60 && *done.SuccessScore <= 80) {
+			t.Fatalf("after outcome: %+v (score %v)", cmp[0], *done.SuccessScore)
+		}
+		for _, bad := range []PredictionInput{
+			{ModelVersion: "", PredictedScore: 50, IntervalLow: 40, IntervalHigh: 60},
+			{ModelVersion: "m", PredictedScore: 101, IntervalLow: 40, IntervalHigh: 60},
+			{ModelVersion: "m", PredictedScore: 50, IntervalLow: 55, IntervalHigh: 60},
+			{ModelVersion: "m", PredictedScore: 50, IntervalLow: 40, IntervalHigh: 60, Confidence: 2},
+		} {
+			if _, err := e.reg.RecordPrediction(e.a, p.ID, bad); !errors.Is(err, ErrInvalid) {
+				t.Errorf("%+v = %v", bad, err)
+			}
+		}
+		if _, err := e.reg.RecordPrediction(e.b, p.ID, in); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("prediction for another tenant's project = %v", err)
+		}
+		if _, err := e.reg.ListPredictions(e.b, p.ID); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("list another tenant's predictions = %v", err)
+		}
+	})
+}

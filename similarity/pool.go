@@ -1,0 +1,107 @@
+package similarity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+)
+
+// embedTexts embeds texts with the Service's embedder, chunking each text
+// within the chunk budget and pooling its chunks (see EmbedChunked). When
+// the provider still refuses an input as too long, the budget is halved and
+// the call repeated, up to twice.
+func (s *Service) embedTexts(ctx context.Context, texts []string) ([][]float32, error) {
+	budget := s.chunk
+	for try := 0; ; try++ {
+		vecs, err := EmbedChunked(ctx, s.emb, texts, budget)
+		var pe *ProviderError
+		if err != nil && try < 2 && budget >= 2*minChunkTokens && errors.As(err, &pe) &&
+			pe.StatusCode == http.StatusBadRequest && pe.Code == "context_length_exceeded" {
+			budget /= 2
+			continue
+		}
+		return vecs, err
+	}
+}
+
+// EmbedChunked embeds each text with emb, splitting a text longer than
+// maxTokens approximate tokens into chunks (at line, then word boundaries)
+// and pooling the chunks' vectors: their mean weighted by each chunk's
+// length in approximate tokens, L2-normalised — so no part of a long text
+// is silently dropped, and a chunk counts as much as the text it holds.
+// All chunks of all texts go to emb in one Embed call, which batches them.
+// maxTokens <= 0 disables chunking. The vectors are unit length and all of
+// one dimension.
+func EmbedChunked(ctx context.Context, emb Embedder, texts []string, maxTokens int) ([][]float32, error) {
+	if emb == nil {
+		return nil, errNilEmbedder
+	}
+	if err := checkInputs(texts); err != nil {
+		return nil, err
+	}
+	if len(texts) == 0 {
+		return nil, nil
+	}
+	var chunks []string
+	var weights []float64
+	spans := make([][2]int, len(texts))
+	for i, t := range texts {
+		cs := chunkText(t, maxTokens)
+		spans[i] = [2]int{len(chunks), len(chunks) + len(cs)}
+		for _, c := range cs {
+			chunks = append(chunks, c)
+			weights = append(weights, float64(approxTokens(c)))
+		}
+	}
+	vecs, err := emb.Embed(ctx, chunks)
+	if err != nil {
+		return nil, err
+	}
+	if len(vecs) != len(chunks) {
+		return nil, fmt.Errorf("%w: embedder returned %d vectors for %d texts", ErrBadResponse, len(vecs), len(chunks))
+	}
+	dims := len(vecs[0])
+	for _, v := range vecs {
+		if len(v) != dims || dims == 0 {
+			return nil, &DimensionError{Model: emb.Model(), Want: dims, Got: len(v)}
+		}
+	}
+	out := make([][]float32, len(texts))
+	for i, sp := range spans {
+		if sp[1]-sp[0] == 1 {
+			v, err := normalized(vecs[sp[0]])
+			if err != nil {
+				return nil, err
+			}
+			out[i] = v
+			continue
+		}
+		acc := make([]float64, dims)
+		for c := sp[0]; c < sp[1]; c++ {
+			w := weights[c]
+			var ss float64
+			for _, x := range vecs[c] {
+				ss += float64(x) * float64(x)
+			}
+			if ss == 0 || math.IsNaN(ss) || math.IsInf(ss, 0) {
+				return nil, fmt.Errorf("%w: unusable chunk vector", ErrBadResponse)
+			}
+			w /= math.Sqrt(ss) // pool unit vectors
+			for j, x := range vecs[c] {
+				acc[j] += w * float64(x)
+			}
+		}
+		v := make([]float32, dims)
+		for j, x := range acc {
+			v[j] = float32(x)
+		}
+		n, err := normalized(v)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = n
+	}
+	return out, nil
+}

@@ -1,0 +1,501 @@
+package similarity
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/maestro-ml/maestro/registry"
+	"github.com/maestro-ml/maestro/tenancy"
+)
+
+// MaxResults bounds k in Similar and SimilarText.
+const MaxResults = 1000
+
+// Match is one search result: a project of the context's tenant and its
+// cosine similarity to the query (1 is identical direction).
+type Match struct {
+	ProjectID  string  `json:"project_id"`
+	Name       string  `json:"name"`
+	Similarity float64 `json:"similarity"`
+}
+
+// Service stores project embeddings per tenant and answers similarity
+// questions about them: similar projects of a project, of a free text or
+// spec, and overlap reports.
+//
+// Vectors live in the database (table similarity_embeddings, scoped to the
+// context's tenant by the tenancy plugin and by the Service's own filter)
+// and, once a tenant is first searched, in an in-memory matrix per tenant
+// that every search scans exactly. Index and Remove update that matrix
+// before they return, so a search reflects a write as soon as the write
+// returns. The matrix reflects the writes made through this Service; a
+// host that runs several processes against one database calls Invalidate
+// (for example on a notification) or runs one Service per database.
+//
+// Every method needs a tenant in the context (tenancy.WithTenant) and
+// fails with an error wrapping tenancy.ErrNoTenant without one. A Service
+// is safe for concurrent use.
+type Service struct {
+	db         *gorm.DB
+	emb        Embedder
+	chunk      int
+	reembed    bool
+	workers    int
+	thresholds OverlapThresholds
+	effort     EffortModel
+
+	mu      sync.Mutex
+	tenants map[string]*tenantIndex
+}
+
+// tenantIndex is the cached matrix of one tenant.
+type tenantIndex struct {
+	mu     sync.RWMutex
+	loaded bool
+	m      *matrix // nil while the tenant has no vectors
+}
+
+// Option configures a Service.
+type Option func(*Service) error
+
+// WithChunkTokens sets the most approximate tokens per chunk of a long
+// text (see ComposeText and the package documentation on chunking). The
+// default is the embedder's MaxInputTokens when it implements
+// TokenLimiter, and no chunking otherwise. 0 disables chunking.
+func WithChunkTokens(n int) Option {
+	return func(s *Service) error {
+		if n != 0 && n < minChunkTokens {
+			return fmt.Errorf("%w: chunk tokens %d below %d", ErrInvalidArgument, n, minChunkTokens)
+		}
+		s.chunk = n
+		return nil
+	}
+}
+
+// WithReembed chooses what happens to stored vectors of another model
+// than the Service's embedder (after the host switched models). With true
+// (the default) they are recomputed from their stored text the first time
+// the tenant is searched; with false, searches of that tenant fail with
+// ErrModelMismatch until the projects are indexed again. Vectors of
+// different models are never compared.
+func WithReembed(on bool) Option {
+	return func(s *Service) error { s.reembed = on; return nil }
+}
+
+// WithSearchWorkers sets how many goroutines may scan one large matrix
+// (default GOMAXPROCS).
+func WithSearchWorkers(n int) Option {
+	return func(s *Service) error {
+		if n < 1 {
+			return fmt.Errorf("%w: search workers %d", ErrInvalidArgument, n)
+		}
+		s.workers = n
+		return nil
+	}
+}
+
+// NewService returns a Service that stores vectors in db and computes them
+// with emb. The tables must exist (see Migrate). It reports
+// ErrInvalidArgument for a nil db or embedder or an invalid option.
+func NewService(db *gorm.DB, emb Embedder, opts ...Option) (*Service, error) {
+	if db == nil {
+		return nil, fmt.Errorf("%w: nil database", ErrInvalidArgument)
+	}
+	if emb == nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidArgument, errNilEmbedder)
+	}
+	s := &Service{
+		db:         db,
+		emb:        emb,
+		reembed:    true,
+		workers:    runtime.GOMAXPROCS(0),
+		thresholds: DefaultOverlapThresholds(),
+		effort:     DefaultEffortModel(),
+		tenants:    map[string]*tenantIndex{},
+	}
+	if tl, ok := emb.(TokenLimiter); ok {
+		s.chunk = tl.MaxInputTokens()
+	}
+	for _, o := range opts {
+		if err := o(s); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Embedder returns the Service's embedder.
+func (s *Service) Embedder() Embedder { return s.emb }
+
+func tenantOf(ctx context.Context) (string, error) {
+	t, ok := tenancy.TenantFrom(ctx)
+	if !ok {
+		return "", fmt.Errorf("similarity: %w", tenancy.ErrNoTenant)
+	}
+	return t, nil
+}
+
+func (s *Service) entry(tenant string) *tenantIndex {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ti, ok := s.tenants[tenant]
+	if !ok {
+		ti = &tenantIndex{}
+		s.tenants[tenant] = ti
+	}
+	return ti
+}
+
+// Invalidate drops the cached matrix of the context's tenant; the next
+// search reloads it from the database.
+func (s *Service) Invalidate(ctx context.Context) error {
+	tenant, err := tenantOf(ctx)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	delete(s.tenants, tenant)
+	s.mu.Unlock()
+	return nil
+}
+
+func contentHash(model, text string) string {
+	h := sha256.New()
+	h.Write([]byte(model))
+	h.Write([]byte{0})
+	h.Write([]byte(text))
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func validProjectID(id string) error {
+	if id == "" || len(id) > 64 {
+		return fmt.Errorf("%w: project id must have 1 to 64 bytes", ErrInvalidArgument)
+	}
+	return nil
+}
+
+// Index stores the embedding of a project of the context's tenant,
+// computed from ComposeText(name, description, spec). When the project is
+// stored already with the same text and model, nothing is recomputed. The
+// change is visible to searches when Index returns. It reports
+// ErrInvalidArgument for an invalid id or a project with no text, and the
+// embedder's errors.
+func (s *Service) Index(ctx context.Context, projectID, name, description string, spec registry.Spec) error {
+	tenant, err := tenantOf(ctx)
+	if err != nil {
+		return err
+	}
+	if err := validProjectID(projectID); err != nil {
+		return err
+	}
+	text := ComposeText(name, description, spec)
+	if text == "" {
+		return fmt.Errorf("%w: project %s has no name, description or spec", ErrInvalidArgument, projectID)
+	}
+	model := s.emb.Model()
+	hash := contentHash(model, text)
+	db := s.db.WithContext(ctx)
+	var existing ProjectEmbedding
+	found := true
+	if err := db.Where("tenant_id = ? AND project_id = ?", tenant, projectID).Take(&existing).Error; err != nil {
+		if !errors.Is(err, gorm.ErrRecordNotFound) {
+			return fmt.Errorf("similarity: load embedding: %w", err)
+		}
+		found = false
+	}
+	if found && existing.ContentHash == hash && existing.EmbedModel == model {
+		return nil
+	}
+	vecs, err := s.embedTexts(ctx, []string{text})
+	if err != nil {
+		return err
+	}
+	vec := vecs[0]
+	specJSON, err := json.Marshal(spec)
+	if err != nil {
+		return fmt.Errorf("similarity: encode spec: %w", err)
+	}
+	row := ProjectEmbedding{
+		Model:       tenancy.Model{TenantID: tenant},
+		ProjectID:   projectID,
+		Name:        clean(name),
+		Text:        text,
+		SpecJSON:    string(specJSON),
+		EmbedModel:  model,
+		Dimensions:  len(vec),
+		ContentHash: hash,
+		Vector:      encodeVector(vec),
+		UpdatedAt:   time.Now().UTC(),
+	}
+	if err := s.save(ctx, tenant, row, found); err != nil {
+		return err
+	}
+	s.cacheUpsert(tenant, projectID, row.Name, vec)
+	return nil
+}
+
+// save inserts or updates row. A concurrent first Index of the same
+// project makes the insert fail on the unique index; the update then wins.
+func (s *Service) save(ctx context.Context, tenant string, row ProjectEmbedding, exists bool) error {
+	db := s.db.WithContext(ctx)
+	update := func() *gorm.DB {
+		return db.Model(&ProjectEmbedding{}).
+			Where("tenant_id = ? AND project_id = ?", tenant, row.ProjectID).
+			Updates(map[string]any{
+				"name": row.Name, "text": row.Text, "spec_json": row.SpecJSON, "model": row.EmbedModel,
+				"dimensions": row.Dimensions, "content_hash": row.ContentHash, "vector": row.Vector,
+				"updated_at": row.UpdatedAt,
+			})
+	}
+	if exists {
+		res := update()
+		if res.Error != nil {
+			return fmt.Errorf("similarity: update embedding: %w", res.Error)
+		}
+		if res.RowsAffected > 0 {
+			return nil
+		}
+		// Removed meanwhile: insert it again.
+	}
+	if err := db.Create(&row).Error; err != nil {
+		if res := update(); res.Error == nil && res.RowsAffected > 0 {
+			return nil
+		}
+		return fmt.Errorf("similarity: store embedding: %w", err)
+	}
+	return nil
+}
+
+// cacheUpsert applies a stored vector to the tenant's matrix, if loaded.
+func (s *Service) cacheUpsert(tenant, projectID, name string, vec []float32) {
+	ti := s.entry(tenant)
+	ti.mu.Lock()
+	defer ti.mu.Unlock()
+	if !ti.loaded {
+		return
+	}
+	if ti.m == nil {
+		ti.m = newMatrix(len(vec))
+	}
+	if ti.m.dims != len(vec) {
+		// The embedder changed dimension: rebuild from the database.
+		ti.loaded, ti.m = false, nil
+		return
+	}
+	ti.m.upsert(projectID, name, vec)
+}
+
+// Remove deletes the stored embedding of a project of the context's
+// tenant. Removing a project that is not indexed is not an error.
+func (s *Service) Remove(ctx context.Context, projectID string) error {
+	tenant, err := tenantOf(ctx)
+	if err != nil {
+		return err
+	}
+	if err := validProjectID(projectID); err != nil {
+		return err
+	}
+	if err := s.db.WithContext(ctx).Where("tenant_id = ? AND project_id = ?", tenant, projectID).
+		Delete(&ProjectEmbedding{}).Error; err != nil {
+		return fmt.Errorf("similarity: remove embedding: %w", err)
+	}
+	ti := s.entry(tenant)
+	ti.mu.Lock()
+	if ti.loaded && ti.m != nil {
+		ti.m.remove(projectID)
+	}
+	ti.mu.Unlock()
+	return nil
+}
+
+// Similar returns up to k projects of the context's tenant most similar to
+// the project projectID, best first, never the project itself. It reports
+// ErrNotIndexed when the project has no stored embedding and
+// ErrInvalidArgument for k outside [1, MaxResults].
+func (s *Service) Similar(ctx context.Context, projectID string, k int) ([]Match, error) {
+	if err := validK(k); err != nil {
+		return nil, err
+	}
+	var out []Match
+	err := s.withIndex(ctx, func(m *matrix) error {
+		i, ok := -1, false
+		if m != nil {
+			i, ok = m.pos[projectID]
+		}
+		if !ok {
+			return fmt.Errorf("%w: %s", ErrNotIndexed, projectID)
+		}
+		q := append([]float32(nil), m.row(i)...)
+		out = m.matches(m.search(q, k, projectID, s.workers))
+		return nil
+	})
+	return out, err
+}
+
+// SimilarText returns up to k projects of the context's tenant most
+// similar to a free text, best first.
+func (s *Service) SimilarText(ctx context.Context, text string, k int) ([]Match, error) {
+	return s.SimilarSpec(ctx, text, registry.Spec{}, k)
+}
+
+// SimilarSpec returns up to k projects of the context's tenant most
+// similar to a specification with an optional free-text description
+// (composed as ComposeText("", text, spec)), best first. It reports
+// ErrInvalidArgument when both are empty.
+func (s *Service) SimilarSpec(ctx context.Context, text string, spec registry.Spec, k int) ([]Match, error) {
+	if _, err := tenantOf(ctx); err != nil {
+		return nil, err
+	}
+	if err := validK(k); err != nil {
+		return nil, err
+	}
+	composed := ComposeText("", text, spec)
+	if composed == "" {
+		return nil, fmt.Errorf("%w: empty query", ErrInvalidArgument)
+	}
+	vecs, err := s.embedTexts(ctx, []string{composed})
+	if err != nil {
+		return nil, err
+	}
+	q := vecs[0]
+	var out []Match
+	err = s.withIndex(ctx, func(m *matrix) error {
+		if m == nil {
+			return nil
+		}
+		if len(q) != m.dims {
+			return &DimensionError{Model: s.emb.Model(), Want: m.dims, Got: len(q)}
+		}
+		out = m.matches(m.search(q, k, "", s.workers))
+		return nil
+	})
+	return out, err
+}
+
+func validK(k int) error {
+	if k < 1 || k > MaxResults {
+		return fmt.Errorf("%w: k=%d not in [1, %d]", ErrInvalidArgument, k, MaxResults)
+	}
+	return nil
+}
+
+// matches converts search results to Matches (copies, safe after unlock).
+func (m *matrix) matches(rs []scored) []Match {
+	out := make([]Match, len(rs))
+	for i, r := range rs {
+		out[i] = Match{ProjectID: m.ids[r.row], Name: m.names[r.row], Similarity: float64(r.score)}
+	}
+	return out
+}
+
+// withIndex runs fn on the loaded matrix of the context's tenant (nil
+// when the tenant has no vectors), loading it first if needed. fn must not
+// keep the matrix.
+func (s *Service) withIndex(ctx context.Context, fn func(*matrix) error) error {
+	tenant, err := tenantOf(ctx)
+	if err != nil {
+		return err
+	}
+	ti := s.entry(tenant)
+	ti.mu.RLock()
+	if ti.loaded {
+		defer ti.mu.RUnlock()
+		return fn(ti.m)
+	}
+	ti.mu.RUnlock()
+	ti.mu.Lock()
+	defer ti.mu.Unlock()
+	if !ti.loaded {
+		m, err := s.load(ctx, tenant)
+		if err != nil {
+			return err
+		}
+		ti.m, ti.loaded = m, true
+	}
+	return fn(ti.m)
+}
+
+// loadBatch is the number of rows read per query while loading a tenant.
+const loadBatch = 1000
+
+// load reads every stored vector of the tenant into a new matrix,
+// re-embedding rows of another model when allowed.
+func (s *Service) load(ctx context.Context, tenant string) (*matrix, error) {
+	model := s.emb.Model()
+	var m *matrix
+	var stale []ProjectEmbedding
+	var rows []ProjectEmbedding
+	res := s.db.WithContext(ctx).Where("tenant_id = ?", tenant).Order("id").
+		FindInBatches(&rows, loadBatch, func(_ *gorm.DB, _ int) error {
+			for _, r := range rows {
+				if r.EmbedModel != model || (m != nil && r.Dimensions != m.dims) || r.Dimensions <= 0 {
+					r.Vector = nil
+					stale = append(stale, r)
+					continue
+				}
+				if m == nil {
+					m = newMatrix(r.Dimensions)
+				}
+				v := make([]float32, r.Dimensions)
+				if err := decodeVector(v, r.Vector); err != nil {
+					return fmt.Errorf("project %s: %w", r.ProjectID, err)
+				}
+				m.upsert(r.ProjectID, r.Name, v)
+			}
+			return nil
+		})
+	if res.Error != nil {
+		return nil, fmt.Errorf("similarity: load embeddings: %w", res.Error)
+	}
+	if len(stale) == 0 {
+		return m, nil
+	}
+	if !s.reembed {
+		return nil, fmt.Errorf("%w: %d stored embeddings of this tenant were made by another model than %q; index them again",
+			ErrModelMismatch, len(stale), model)
+	}
+	return s.reembedRows(ctx, tenant, m, stale)
+}
+
+// reembedRows recomputes stale rows with the current embedder, stores them
+// and adds them to m.
+func (s *Service) reembedRows(ctx context.Context, tenant string, m *matrix, stale []ProjectEmbedding) (*matrix, error) {
+	model := s.emb.Model()
+	const batch = 256
+	for start := 0; start < len(stale); start += batch {
+		part := stale[start:min(start+batch, len(stale))]
+		texts := make([]string, len(part))
+		for i, r := range part {
+			texts[i] = r.Text
+		}
+		vecs, err := s.embedTexts(ctx, texts)
+		if err != nil {
+			return nil, fmt.Errorf("similarity: re-embed with %q: %w", model, err)
+		}
+		for i, r := range part {
+			v := vecs[i]
+			if m == nil {
+				m = newMatrix(len(v))
+			}
+			if len(v) != m.dims {
+				return nil, &DimensionError{Model: model, Want: m.dims, Got: len(v)}
+			}
+			r.EmbedModel, r.Dimensions, r.Vector = model, len(v), encodeVector(v)
+			r.ContentHash, r.UpdatedAt = contentHash(model, r.Text), time.Now().UTC()
+			if err := s.save(ctx, tenant, r, true); err != nil {
+				return nil, err
+			}
+			m.upsert(r.ProjectID, r.Name, v)
+		}
+	}
+	return m, nil
+}
