@@ -56,6 +56,11 @@ var (
 	// CheckPasswordPolicy.
 	ErrWeakPassword = errors.New("auth: password does not meet the policy")
 
+	// ErrForbidden reports an authenticated principal that lacks a
+	// privilege. A principal check (WithPrincipalCheck) wraps it to make the
+	// middleware answer 403 instead of 401.
+	ErrForbidden = errors.New("auth: forbidden")
+
 	// ErrThrottled is wrapped by *ThrottledError when a login attempt is
 	// refused by a LoginThrottler.
 	ErrThrottled = errors.New("auth: too many attempts")
@@ -98,3 +103,14 @@ func (e *ThrottledError) RetryAfterSeconds() int {
 	}
 	return s
 }
+
+// StoreError marks an error as a failure of a backing store rather than a
+// verdict on a credential; the middleware answers 503 for it. Principal
+// checks should wrap their database errors in it.
+type StoreError struct{ Err error }
+
+// Error implements error.
+func (e *StoreError) Error() string { return "auth: store unavailable: " + e.Err.Error() }
+
+// Unwrap returns the underlying error.
+func (e *StoreError) Unwrap() error { return e.Err }

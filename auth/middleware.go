@@ -105,9 +105,6 @@ func WithProblemType(uri string) MiddlewareOption {
 	}
 }
 
-// ErrForbidden may be wrapped by a principal check to answer 403.
-var ErrForbidden = errors.New("auth: forbidden")
-
 func newMiddlewareConfig(opts []MiddlewareOption) *middlewareConfig {
 	c := &middlewareConfig{writeError: WriteProblem, realm: "maestro", problemType: "about:blank"}
 	for _, o := range opts {
@@ -190,17 +187,6 @@ func isCredentialError(err error) bool {
 	}
 	return false
 }
-
-// StoreError marks an error as a failure of a backing store rather than a
-// verdict on a credential; the middleware answers 503 for it. Principal
-// checks should wrap their database errors in it.
-type StoreError struct{ Err error }
-
-// Error implements error.
-func (e *StoreError) Error() string { return "auth: store unavailable: " + e.Err.Error() }
-
-// Unwrap returns the underlying error.
-func (e *StoreError) Unwrap() error { return e.Err }
 
 func isStoreError(err error) bool {
 	var se *StoreError

@@ -1,6 +1,7 @@
 package metalearn
 
 import (
+	"math"
 	"sort"
 )
 
@@ -14,8 +15,10 @@ const (
 )
 
 // artifactStat compares, within one problem class of the training history,
-// the mean success score of projects that used an artifact with that of
-// projects that did not.
+// the projects that used an artifact with those that did not: their mean
+// success scores (what the reason reports) and their mean residuals, the
+// success score minus the success model's cross-validated prediction from
+// the project's other features (what ranks the artifacts).
 type artifactStat struct {
 	class       string
 	id          string
@@ -24,16 +27,28 @@ type artifactStat struct {
 	withMean    float64
 	withoutN    int
 	withoutMean float64
+	// adjLift is the mean residual of the users minus that of the others:
+	// how much more the users achieved than their features predicted.
+	adjLift float64
+	// evidence is adjLift divided by its standard error under the class's
+	// pooled residual variance: sd·√(1/withN + 1/withoutN).
+	evidence float64
 }
 
 func (a artifactStat) lift() float64 { return a.withMean - a.withoutMean }
 
 // artifactAssociations computes, per problem class, the artifacts used by at
 // least minArtifactUses projects (with at least as many projects not using
-// them) whose users had a higher mean success score, best lift first,
-// keeping at most maxArtifactsPerClass per class. Ties break by id, so the
-// result is deterministic.
-func artifactAssociations(records []Record) []artifactStat {
+// them) whose users did better than the success model predicted from their
+// other features, relative to the class's other projects (adjLift > 0).
+// resid holds each record's success score minus its held-out prediction;
+// adjusting for it keeps large effects of team size or complexity from
+// drowning (or faking) an artifact's association. Artifacts are ranked by
+// evidence (adjLift over its standard error), so a large difference seen in
+// two projects does not outrank a moderate one seen in twenty; at most
+// maxArtifactsPerClass are kept per class. Ties break by id, so the result
+// is deterministic. The association is observational, not causal.
+func artifactAssociations(records []Record, resid []float64) []artifactStat {
 	byClass := map[string][]int{}
 	for i, r := range records {
 		byClass[r.Features.ProblemClass] = append(byClass[r.Features.ProblemClass], i)
@@ -44,24 +59,31 @@ func artifactAssociations(records []Record) []artifactStat {
 		if len(idx) < 2*minArtifactUses {
 			continue
 		}
-		total := 0.0
+		total, rTotal, rSq := 0.0, 0.0, 0.0
 		for _, i := range idx {
 			total += records[i].Outcome.SuccessScore
+			rTotal += resid[i]
+			rSq += resid[i] * resid[i]
+		}
+		nc := float64(len(idx))
+		sd := math.Sqrt(math.Max(rSq/nc-(rTotal/nc)*(rTotal/nc), 0) * nc / (nc - 1))
+		if !(sd > 1e-9) {
+			sd = 1e-9
 		}
 		type acc struct {
-			name string
-			n    int
-			sum  float64
+			name      string
+			n         int
+			sum, rsum float64
 		}
 		uses := map[string]*acc{}
 		for _, i := range idx {
 			names := map[string]string{}
 			for _, a := range records[i].Features.Artifacts {
-				if a.ID != "" && names[a.ID] == "" {
+				if a.ID == "" {
+					continue
+				}
+				if _, ok := names[a.ID]; !ok {
 					names[a.ID] = a.Name
-					if names[a.ID] == "" {
-						names[a.ID] = a.ID
-					}
 				}
 			}
 			for id, name := range names {
@@ -70,8 +92,12 @@ func artifactAssociations(records []Record) []artifactStat {
 					u = &acc{name: name}
 					uses[id] = u
 				}
+				if u.name == "" {
+					u.name = name
+				}
 				u.n++
 				u.sum += records[i].Outcome.SuccessScore
+				u.rsum += resid[i]
 			}
 		}
 		var stats []artifactStat
@@ -80,18 +106,24 @@ func artifactAssociations(records []Record) []artifactStat {
 			if u.n < minArtifactUses || without < minArtifactUses {
 				continue
 			}
+			name := u.name
+			if name == "" {
+				name = id
+			}
 			st := artifactStat{
-				class: class, id: id, name: u.name,
+				class: class, id: id, name: name,
 				withN: u.n, withMean: u.sum / float64(u.n),
 				withoutN: without, withoutMean: (total - u.sum) / float64(without),
+				adjLift: u.rsum/float64(u.n) - (rTotal-u.rsum)/float64(without),
 			}
-			if st.lift() > 0 {
+			st.evidence = st.adjLift / (sd * math.Sqrt(1/float64(st.withN)+1/float64(st.withoutN)))
+			if st.adjLift > 0 {
 				stats = append(stats, st)
 			}
 		}
 		sort.Slice(stats, func(a, b int) bool {
-			if stats[a].lift() != stats[b].lift() {
-				return stats[a].lift() > stats[b].lift()
+			if stats[a].evidence != stats[b].evidence {
+				return stats[a].evidence > stats[b].evidence
 			}
 			return stats[a].id < stats[b].id
 		})

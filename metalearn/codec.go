@@ -79,6 +79,8 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 		w.f64(a.withMean)
 		w.u32(uint32(a.withoutN))
 		w.f64(a.withoutMean)
+		w.f64(a.adjLift)
+		w.f64(a.evidence)
 	}
 	if w.err != nil {
 		return nil, w.err
@@ -201,14 +203,16 @@ func DecodeModel(data []byte) (*Model, error) {
 	for t := 0; t < int(numTargets) && r.err == nil; t++ {
 		m.targets[t] = r.target(Target(t))
 	}
-	na := r.count32(maxArtifactStats, 2+2+2+4+8+4+8)
+	na := r.count32(maxArtifactStats, 2+2+2+4+8+4+8+8+8)
 	for i := 0; i < na && r.err == nil; i++ {
 		a := artifactStat{class: r.str(), id: r.str(), name: r.str()}
 		a.withN = int(r.u32())
 		a.withMean = r.f64()
 		a.withoutN = int(r.u32())
 		a.withoutMean = r.f64()
-		if !knownClass(a.class) || !finite(a.withMean) || !finite(a.withoutMean) {
+		a.adjLift = r.f64()
+		a.evidence = r.f64()
+		if !knownClass(a.class) || !finite(a.withMean) || !finite(a.withoutMean) || !finite(a.adjLift) || !finite(a.evidence) {
 			r.fail("artifact association")
 		}
 		m.artifacts = append(m.artifacts, a)

@@ -132,10 +132,20 @@ type ArtifactSuggestion struct {
 	Name       string `json:"name"`
 	// Reason states the association with its counts, e.g. "used by 6
 	// completed nlp projects with mean success 78.1 vs 61.0 for the 14 that
-	// did not".
+	// did not; 9.2 points above what the model expected from their other
+	// features".
 	Reason string `json:"reason"`
 	// Lift is the difference of the two mean success scores.
 	Lift float64 `json:"lift"`
+	// AdjustedLift is the same difference of the success scores minus the
+	// success model's cross-validated predictions: the part that the
+	// project's other features (team, complexity, process) do not explain.
+	AdjustedLift float64 `json:"adjusted_lift"`
+	// Evidence is AdjustedLift divided by its standard error (the class's
+	// residual standard deviation times √(1/n_with + 1/n_without)); around
+	// 2 or more is unlikely to be chance alone. Suggestions are ordered by
+	// it.
+	Evidence float64 `json:"evidence"`
 }
 
 // Recommendation is the Recommender's answer.
@@ -242,7 +252,7 @@ func (m *Model) BestTeamSize(p ProjectFeatures, maxTeam int) (TeamComposition, e
 }
 
 // SuggestArtifacts returns up to limit artifacts associated with success in
-// the training history's projects of p's class, best lift first, leaving
+// the training history's projects of p's class, strongest evidence first, leaving
 // out artifacts p already uses. The association is observational: projects
 // that chose an artifact may differ in other ways, which the reason's
 // counts let a reader weigh.
@@ -260,11 +270,13 @@ func (m *Model) SuggestArtifacts(p ProjectFeatures, limit int) []ArtifactSuggest
 			continue
 		}
 		out = append(out, ArtifactSuggestion{
-			ArtifactID: a.id,
-			Name:       a.name,
-			Lift:       a.lift(),
-			Reason: fmt.Sprintf("used by %d completed %s projects with mean success %.1f vs %.1f for the %d that did not",
-				a.withN, a.class, a.withMean, a.withoutMean, a.withoutN),
+			ArtifactID:   a.id,
+			Name:         a.name,
+			Lift:         a.lift(),
+			AdjustedLift: a.adjLift,
+			Evidence:     a.evidence,
+			Reason: fmt.Sprintf("used by %d completed %s projects with mean success %.1f vs %.1f for the %d that did not; %.1f points above what the model expected from their other features",
+				a.withN, a.class, a.withMean, a.withoutMean, a.withoutN, a.adjLift),
 		})
 		if len(out) == limit {
 			break

@@ -22,7 +22,7 @@ import (
 //   - Gaussian noise with standard deviation 4 points.
 //
 // Deployment days and compute cost are log-normal with their own
-// dependencies. Artifact "a-<class>-good" raises success for its class.
+// dependencies. Artifact "a-<class>-good" raises success by 10 points.
 func synthHistory(n int, seed uint64) []Record {
 	rng := rand.New(rand.NewPCG(seed, 7))
 	classEffect := map[string]float64{
@@ -74,7 +74,7 @@ func synthHistory(n int, seed uint64) []Record {
 			s += 0.12 * (impactSum/float64(nArt) - 50) * math.Min(float64(nArt), 3) / 3
 		}
 		if good {
-			s += 6
+			s += 10
 		}
 		s += 25 * (pipeline - 0.75)
 		s -= 0.8 * complexity

@@ -130,7 +130,6 @@ func Train(ctx context.Context, records []Record, opts ...Option) (*Model, error
 		enc:               enc,
 		classMean:         classMeans(x),
 		maxTeamSize:       maxTeamSize(records),
-		artifacts:         artifactAssociations(records),
 	}
 	for _, r := range records {
 		if r.CompletedAt.After(m.dataThrough) {
@@ -139,11 +138,18 @@ func Train(ctx context.Context, records []Record, opts ...Option) (*Model, error
 	}
 	folds := foldsOf(n, cfg.folds, cfg.seed)
 	for _, t := range Targets() {
-		tm, err := trainTarget(ctx, t, x, records, folds, cfg)
+		tm, heldOut, err := trainTarget(ctx, t, x, records, folds, cfg)
 		if err != nil {
 			return nil, fmt.Errorf("metalearn: train %s: %w", t, err)
 		}
 		m.targets[t] = tm
+		if t == TargetSuccess {
+			resid := make([]float64, n)
+			for i, r := range records {
+				resid[i] = r.Outcome.SuccessScore - heldOut[i]
+			}
+			m.artifacts = artifactAssociations(records, resid)
+		}
 	}
 	return m, nil
 }
@@ -180,7 +186,9 @@ type oof struct {
 	models []fittedTarget
 }
 
-func trainTarget(ctx context.Context, t Target, x [][]float64, records []Record, folds []int, cfg config) (targetModel, error) {
+// trainTarget trains target t and also returns the selected kind's
+// held-out predictions (target units) of every record.
+func trainTarget(ctx context.Context, t Target, x [][]float64, records []Record, folds []int, cfg config) (targetModel, []float64, error) {
 	n := len(x)
 	y := make([]float64, n)  // target units
 	yt := make([]float64, n) // model space
@@ -195,7 +203,7 @@ func trainTarget(ctx context.Context, t Target, x [][]float64, records []Record,
 		o := &oof{kind: k, mu: make([]float64, n), sigma: make([]float64, n), pred: make([]float64, n), models: make([]fittedTarget, cfg.folds)}
 		for f := 0; f < cfg.folds; f++ {
 			if err := ctx.Err(); err != nil {
-				return targetModel{}, err
+				return targetModel{}, nil, err
 			}
 			var tx [][]float64
 			var ty []float64
@@ -207,7 +215,7 @@ func trainTarget(ctx context.Context, t Target, x [][]float64, records []Record,
 			}
 			ft, err := fitTarget(ctx, k, tx, ty, fc)
 			if err != nil {
-				return targetModel{}, fmt.Errorf("%s fold %d: %w", k, f, err)
+				return targetModel{}, nil, fmt.Errorf("%s fold %d: %w", k, f, err)
 			}
 			o.models[f] = ft
 			for i := 0; i < n; i++ {
@@ -251,11 +259,11 @@ func trainTarget(ctx context.Context, t Target, x [][]float64, records []Record,
 	imp := permutationImportance(t, x, y, folds, best, cfg)
 
 	if err := ctx.Err(); err != nil {
-		return targetModel{}, err
+		return targetModel{}, nil, err
 	}
 	final, err := fitTarget(ctx, best.kind, x, yt, fc)
 	if err != nil {
-		return targetModel{}, fmt.Errorf("%s final fit: %w", best.kind, err)
+		return targetModel{}, nil, fmt.Errorf("%s final fit: %w", best.kind, err)
 	}
 	baseFit, _ := fitTarget(ctx, KindMean, x, yt, fc)
 	return targetModel{
@@ -265,7 +273,7 @@ func trainTarget(ctx context.Context, t Target, x [][]float64, records []Record,
 		baseHalf:    qBase * baseFit.scale,
 		metrics:     met,
 		importances: imp,
-	}, nil
+	}, best.pred, nil
 }
 
 // permutationImportance measures, on each fold's held-out rows, the MAE

@@ -2,6 +2,7 @@ package secrets
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 )
@@ -76,6 +77,9 @@ func (c *CachedProvider) Get(ctx context.Context, name string) (string, error) {
 // that was removed, or that can no longer be read, is not served from
 // memory.
 func (c *CachedProvider) Refresh(ctx context.Context, name string) (string, error) {
+	if c.p == nil {
+		return "", lookupErr("cache", name, errors.New("no provider to cache"))
+	}
 	c.mu.Lock()
 	c.seq++
 	seq := c.seq

@@ -182,3 +182,11 @@ func TestCachedConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestCachedNilProvider(t *testing.T) {
+	t.Parallel()
+	_, err := secrets.Cached(nil, time.Minute).Get(context.Background(), "k")
+	if err == nil || errors.Is(err, secrets.ErrNotFound) {
+		t.Fatalf("err = %v", err)
+	}
+}

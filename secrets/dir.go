@@ -2,6 +2,7 @@ package secrets
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -64,6 +65,10 @@ func (d *DirProvider) Get(ctx context.Context, name string) (string, error) {
 	}
 	if err := ValidFileName(name); err != nil {
 		return "", lookupErr("dir", name, err)
+	}
+	if d.dir == "" {
+		// An empty path is a configuration mistake, not an absent secret.
+		return "", lookupErr("dir", name, errors.New("no directory configured"))
 	}
 	root, err := os.OpenRoot(d.dir)
 	if err != nil {

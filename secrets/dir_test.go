@@ -140,3 +140,11 @@ func TestDirFIFOIsRefusedWithoutBlocking(t *testing.T) {
 		t.Fatalf("err = %v, want not a regular file", err)
 	}
 }
+
+func TestDirEmptyPathIsAnError(t *testing.T) {
+	t.Parallel()
+	_, err := secrets.Dir("").Get(context.Background(), "x")
+	if err == nil || errors.Is(err, secrets.ErrNotFound) {
+		t.Fatalf("err = %v, want a configuration error", err)
+	}
+}

@@ -53,6 +53,7 @@ func EnvPrefix(prefix string) EnvOption {
 // EnvLookup replaces os.LookupEnv as the source of variables. Tests use it
 // to supply an environment without touching the process's own; the
 // function must report whether the variable is set, not merely its value.
+// A nil function is ignored.
 func EnvLookup(lookup func(name string) (value string, ok bool)) EnvOption {
 	return func(e *EnvProvider) {
 		if lookup != nil {

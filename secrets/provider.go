@@ -102,3 +102,14 @@ func quoteName(name string) string {
 func lookupErr(provider, name string, err error) error {
 	return &LookupError{Provider: provider, Name: name, Err: err}
 }
+
+// Compile-time checks that the providers of this package implement
+// Provider.
+var (
+	_ Provider = ProviderFunc(nil)
+	_ Provider = (*EnvProvider)(nil)
+	_ Provider = (*DirProvider)(nil)
+	_ Provider = (*VaultProvider)(nil)
+	_ Provider = (*ChainProvider)(nil)
+	_ Provider = (*CachedProvider)(nil)
+)

@@ -58,7 +58,9 @@ func SelfSigned(hosts ...string) (tls.Certificate, PEM, error) {
 		}
 		tmpl.DNSNames = append(tmpl.DNSNames, strings.ToLower(h))
 	}
-	tmpl.Subject.CommonName = hosts[0]
+	if len(hosts[0]) <= 64 { // the X.509 upper bound for a common name
+		tmpl.Subject.CommonName = hosts[0]
+	}
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
 	if err != nil {
 		return tls.Certificate{}, PEM{}, fmt.Errorf("secrets: self-signed: %w", err)

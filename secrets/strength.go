@@ -22,6 +22,9 @@ const (
 	// strengthWindow is how many leading bytes the entropy estimate
 	// examines; it keeps the check fast on long inputs.
 	strengthWindow = 256
+	// defaultsWindow is how many leading bytes the search for well-known
+	// defaults examines.
+	defaultsWindow = 1024
 	// minDistinct is the least number of distinct bytes a secret must use.
 	minDistinct = 8
 )
@@ -148,11 +151,12 @@ func StrengthKnownDefaults(words ...string) StrengthOption {
 // character classes it uses (lower case, upper case, digits, punctuation,
 // other bytes), bounded by the Shannon entropy of its own character
 // frequencies, and charges only a few bits for a repetition of an earlier
-// substring or the continuation of a run such as "abcd" or "2468". It
-// examines at most the first 256 bytes. It is a heuristic that catches
-// patterns, not a proof of randomness: a secret from Generate(KeyBytes)
-// passes with a wide margin, a sentence or a name need not fail, so
-// prefer generated secrets.
+// substring or the continuation of a run such as "abcd" or "2468". The
+// estimate examines at most the first 256 bytes, the search for defaults
+// the first 1024, so the check takes well under a millisecond on any
+// input. It is a heuristic that catches patterns, not a proof of
+// randomness: a secret from Generate(KeyBytes) passes with a wide margin,
+// while a sentence or a name need not fail, so prefer generated secrets.
 //
 // The error never contains s or any part of it.
 func CheckStrength(s string, opts ...StrengthOption) error {
@@ -204,6 +208,9 @@ func unleet(s string) string {
 // words). Coverage rather than containment keeps a long random secret
 // that happens to contain "admin" from being refused.
 func isKnownDefault(s string, extra []string) bool {
+	if len(s) > defaultsWindow {
+		s = s[:defaultsWindow]
+	}
 	norm := normalizeSecret(s)
 	for _, form := range [...]string{norm, unleet(norm)} {
 		if form == "" {

@@ -151,3 +151,10 @@ func BenchmarkGenerate(b *testing.B) {
 		_, _ = secrets.Generate(secrets.KeyBytes)
 	}
 }
+
+func BenchmarkCheckStrengthLong(b *testing.B) {
+	s, _ := secrets.Generate(secrets.MaxGenerateBytes)
+	for b.Loop() {
+		_ = secrets.CheckStrength(s)
+	}
+}

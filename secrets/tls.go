@@ -48,9 +48,13 @@ func TLSGetCertificate(get func(*tls.ClientHelloInfo) (*tls.Certificate, error))
 }
 
 // TLSClientCAs requires every client to present a certificate that
-// verifies against pool (mutual TLS).
+// verifies against pool (mutual TLS). A nil pool trusts no one, rather than
+// falling back to the system's roots.
 func TLSClientCAs(pool *x509.CertPool) TLSOption {
 	return func(c *tls.Config) {
+		if pool == nil {
+			pool = x509.NewCertPool()
+		}
 		c.ClientCAs = pool
 		c.ClientAuth = tls.RequireAndVerifyClientCert
 	}
@@ -82,8 +86,10 @@ func TLSModern() TLSOption {
 //   - TLS 1.3 cipher suites: Go's fixed set, which is Mozilla's;
 //   - groups X25519, P-256 and P-384, preceded by the hybrid post-quantum
 //     X25519MLKEM768 for TLS 1.3 clients that offer it;
-//   - the client's cipher preference is honoured, as Mozilla advises (Go
-//     picks the suite itself, preferring AES-GCM where the hardware has it).
+//   - cipher order: Mozilla leaves the choice to the client; Go's server
+//     applies its own fixed order instead, choosing ChaCha20-Poly1305 over
+//     AES-GCM only for clients that lack AES hardware, and the
+//     configuration cannot change that.
 //
 // Provide the certificate with TLSCertificates or TLSGetCertificate (a
 // CertReloader, SelfSigned for development, or AutocertManager). Mozilla

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"net"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -80,6 +81,9 @@ func TestTLSConfigVersions(t *testing.T) {
 			if err == nil {
 				t.Fatalf("handshake with %s succeeded", tls.VersionName(tc.max))
 			}
+			if !strings.Contains(err.Error(), "version") {
+				t.Fatalf("handshake failed for another reason: %v", err)
+			}
 		})
 	}
 }
@@ -130,6 +134,9 @@ func TestTLSConfigOptions(t *testing.T) {
 	if c.MinVersion != tls.VersionTLS13 || c.NextProtos[0] != "h2" {
 		t.Fatalf("MinVersion %x, NextProtos %v", c.MinVersion, c.NextProtos)
 	}
+	if n := secrets.TLSConfig(secrets.TLSClientCAs(nil)); n.ClientCAs == nil {
+		t.Fatal("nil client pool falls back to system roots")
+	}
 	d := secrets.TLSConfig()
 	if d.MinVersion != tls.VersionTLS12 || len(d.CipherSuites) != 6 || !slices.Equal(d.NextProtos, []string{"h2", "http/1.1"}) {
 		t.Fatalf("defaults: %+v", d)
@@ -159,6 +166,9 @@ func TestTLSModernRefusesTLS12(t *testing.T) {
 
 func TestSelfSigned(t *testing.T) {
 	t.Parallel()
+	if c, _, err := secrets.SelfSigned(strings.Repeat("a", 60) + ".example.test"); err != nil || c.Leaf.Subject.CommonName != "" {
+		t.Fatalf("long host: %v", err)
+	}
 	cert, pemPair, err := secrets.SelfSigned("Example.test", "*.apps.example.test", "127.0.0.1", "::1")
 	if err != nil {
 		t.Fatal(err)

@@ -45,10 +45,13 @@ type VaultProvider struct {
 // VaultOption configures a VaultProvider.
 type VaultOption func(*VaultProvider)
 
-// VaultToken sets a fixed Vault token.
+// VaultToken sets a fixed Vault token. An empty token is ignored, so that
+// Vault reports the missing token.
 func VaultToken(token string) VaultOption {
 	return func(v *VaultProvider) {
-		v.token = func(context.Context) (string, error) { return token, nil }
+		if token != "" {
+			v.token = func(context.Context) (string, error) { return token, nil }
+		}
 	}
 }
 
@@ -117,10 +120,11 @@ func VaultAllowHTTP() VaultOption {
 // VaultTokenFrom).
 //
 // Get(ctx, name) reads the secret at <mount>/data/<path> and returns its
-// key name. A name of the form "sub/path#key" reads key from the secret at
-// <path>/sub/path instead. Path segments may hold ASCII letters, digits,
+// key name. A name containing '#' is read as "sub/path#key": key of the
+// secret at <path>/sub/path. Path segments may hold ASCII letters, digits,
 // '.', '_' and '-' and may not be "." or ".."; keys may hold any printable
-// character. Results map onto this package's errors:
+// character (including '#', after the first). Results map onto this
+// package's errors:
 //
 //   - 404, a deleted or destroyed version, or a missing key: ErrNotFound;
 //   - 401 and 403: ErrPermission;
@@ -231,7 +235,7 @@ func (v *VaultProvider) Get(ctx context.Context, name string) (string, error) {
 		return "", lookupErr("vault", name, ErrNotFound)
 	}
 	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
+	if err := json.Unmarshal(raw, &s); err != nil || strings.TrimSpace(string(raw)) == "null" {
 		return "", lookupErr("vault", name, fmt.Errorf("%w: value of key is not a string", ErrMalformed))
 	}
 	return s, nil
@@ -252,6 +256,7 @@ func (v *VaultProvider) read(ctx context.Context, token string, sub []string) (m
 	}
 	u := *v.addr
 	u.Path = v.addr.Path + "/v1/" + strings.Join(segs, "/")
+	u.RawPath = "" // every segment is plain ASCII and needs no escaping
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, err
@@ -305,7 +310,7 @@ func (v *VaultProvider) read(ctx context.Context, token string, sub []string) (m
 // the key: "key" or "sub/path#key".
 func parseVaultName(name string) (sub []string, key string, err error) {
 	key = name
-	if i := strings.LastIndexByte(name, '#'); i >= 0 {
+	if i := strings.IndexByte(name, '#'); i >= 0 {
 		sub, key = splitVaultPath(name[:i]), name[i+1:]
 		if len(sub) == 0 {
 			return nil, "", fmt.Errorf("%w: empty path before '#'", ErrInvalidName)
@@ -353,7 +358,8 @@ func validVaultSegments(segs []string, what string) error {
 }
 
 // boundMessages copies at most five of Vault's messages, each cut to 200
-// bytes.
+// bytes and with control characters replaced by spaces, so that a hostile
+// server cannot flood or forge log lines.
 func boundMessages(msgs []string) []string {
 	const maxMsgs, maxLen = 5, 200
 	if len(msgs) > maxMsgs {
@@ -364,7 +370,12 @@ func boundMessages(msgs []string) []string {
 		if len(m) > maxLen {
 			m = m[:maxLen] + "..."
 		}
-		out = append(out, m)
+		out = append(out, strings.Map(func(r rune) rune {
+			if r < 0x20 || r == 0x7f {
+				return ' '
+			}
+			return r
+		}, m))
 	}
 	return out
 }

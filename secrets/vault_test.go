@@ -112,7 +112,7 @@ func newVault(t *testing.T, f *fakeVault, opts ...secrets.VaultOption) *secrets.
 func TestVault(t *testing.T) {
 	t.Parallel()
 	f := newFakeVault()
-	f.secrets["maestro/prod"] = map[string]any{"JWT": "jwt-value", "EMPTY": "", "NUM": 42}
+	f.secrets["maestro/prod"] = map[string]any{"JWT": "jwt-value", "EMPTY": "", "NUM": 42, "NULL": nil}
 	f.secrets["maestro/prod/db"] = map[string]any{"password": "db-value"}
 	f.secrets["maestro/prod/gone"] = map[string]any{"x": "y"}
 	f.deleted["maestro/prod/gone"] = true
@@ -137,6 +137,7 @@ func TestVault(t *testing.T) {
 		{name: "shredded#x", wantErr: secrets.ErrNotFound},
 		{name: "nulldata#x", wantErr: secrets.ErrNotFound},
 		{name: "NUM", wantErr: secrets.ErrMalformed},
+		{name: "NULL", wantErr: secrets.ErrMalformed},
 		{name: "badjson#x", wantErr: secrets.ErrMalformed},
 		{name: "nodata#x", wantErr: secrets.ErrMalformed},
 		{name: "", wantErr: secrets.ErrInvalidName},
@@ -381,7 +382,7 @@ func TestVaultErrorMessagesBounded(t *testing.T) {
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		msgs := make([]string, 20)
 		for i := range msgs {
-			msgs[i] = strings.Repeat("m", 1000)
+			msgs[i] = "forged\nlog line " + strings.Repeat("m", 1000)
 		}
 		w.WriteHeader(http.StatusBadRequest)
 		_ = json.NewEncoder(w).Encode(map[string]any{"errors": msgs})
@@ -390,7 +391,17 @@ func TestVaultErrorMessagesBounded(t *testing.T) {
 	v, _ := secrets.Vault(srv.URL, secrets.VaultHTTPClient(srv.Client()), secrets.VaultToken(testToken), secrets.VaultPath("p"))
 	_, err := v.Get(context.Background(), "K")
 	var verr *secrets.VaultError
-	if !errors.As(err, &verr) || len(verr.Messages) != 5 || len(verr.Messages[0]) > 210 || len(err.Error()) > 2000 {
+	if !errors.As(err, &verr) || len(verr.Messages) != 5 || len(verr.Messages[0]) > 210 || len(err.Error()) > 2000 || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("messages not bounded: %d messages, %d bytes", len(verr.Messages), len(err.Error()))
+	}
+}
+
+func TestVaultKeyWithHash(t *testing.T) {
+	t.Parallel()
+	f := newFakeVault()
+	f.secrets["maestro/prod/db"] = map[string]any{"pass#word": "v"}
+	v := newVault(t, f)
+	if got, err := v.Get(context.Background(), "db#pass#word"); err != nil || got != "v" {
+		t.Fatalf("Get = %q, %v", got, err)
 	}
 }

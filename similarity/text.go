@@ -135,8 +135,7 @@ func approxTokens(s string) int {
 	}
 	for _, r := range s {
 		switch {
-		case unicode.Is(unicode.Han, r) || unicode.Is(unicode.Hiragana, r) ||
-			unicode.Is(unicode.Katakana, r) || unicode.Is(unicode.Hangul, r):
+		case isCJK(r):
 			flush()
 			n++
 		case unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r):
@@ -220,29 +219,29 @@ func splitWords(line string, maxTokens int) []string {
 }
 
 // cutWord returns the longest prefix of w within maxTokens (at least one
-// character) and the rest; w must exceed maxTokens. The estimate grows
-// with the prefix, so a binary search over rune boundaries finds it.
+// character) and the rest; w must exceed maxTokens. It counts as
+// approxTokens does, in one pass.
 func cutWord(w string, maxTokens int) (string, string) {
-	bounds := make([]int, 0, len(w))
-	for i := range w {
-		if i > 0 {
-			bounds = append(bounds, i)
+	n, run := 2, 0
+	for i, r := range w {
+		switch {
+		case isCJK(r):
+			n += (run+2)/3 + 1
+			run = 0
+		case unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r):
+			run++
+		default:
+			n += (run+2)/3 + 1
+			run = 0
+		}
+		if i > 0 && n+(run+2)/3 > maxTokens {
+			return w[:i], w[i:]
 		}
 	}
-	lo, hi := 0, len(bounds) // find the last bound whose prefix fits
-	for lo < hi {
-		mid := (lo + hi) / 2
-		if approxTokens(w[:bounds[mid]]) <= maxTokens {
-			lo = mid + 1
-		} else {
-			hi = mid
-		}
-	}
-	end := len(w)
-	if lo > 0 {
-		end = bounds[lo-1]
-	} else if len(bounds) > 0 {
-		end = bounds[0] // at least one character
-	}
-	return w[:end], w[end:]
+	return w, ""
+}
+
+func isCJK(r rune) bool {
+	return unicode.Is(unicode.Han, r) || unicode.Is(unicode.Hiragana, r) ||
+		unicode.Is(unicode.Katakana, r) || unicode.Is(unicode.Hangul, r)
 }

@@ -59,12 +59,12 @@ type summary struct {
 
 // world is two tenants' data in one database, behind the plugin.
 type world struct {
-	db       *gorm.DB
-	a, b     string // the two tenants' ids
-	ctxA     context.Context
-	ctxB     context.Context
-	projA    project // A's project, with owner, tasks and tags
-	projB    project // B's project, with owner, tasks and tags
+	db    *gorm.DB
+	a, b  string // the two tenants' ids
+	ctxA  context.Context
+	ctxB  context.Context
+	projA project // A's project, with owner, tasks and tags
+	projB project // B's project, with owner, tasks and tags
 }
 
 // openWithPlugin opens a database, creates the test tables and installs

@@ -9,6 +9,7 @@ import (
 	"github.com/maestro-ml/maestro/auth/authtest"
 	"github.com/maestro-ml/maestro/auth/gormstore"
 	"github.com/maestro-ml/maestro/internal/testenv"
+	"github.com/maestro-ml/maestro/tenancy"
 	"gorm.io/gorm"
 )
 
@@ -69,5 +70,47 @@ func TestPurgeAndDrop(t *testing.T) {
 		if db.Migrator().HasTable(table) {
 			t.Fatalf("%s still exists after Drop", table)
 		}
+	}
+}
+
+// TestWithTenancyPlugin checks that the stores work on a *gorm.DB with the
+// tenancy plugin installed — with and without a tenant in the context —
+// since their tables are platform-level and they issue no raw SQL.
+func TestWithTenancyPlugin(t *testing.T) {
+	db := migrated(t, testenv.SQLite)
+	if err := db.Use(tenancy.NewPlugin()); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("TokenStore", func(t *testing.T) {
+		authtest.RunTokenStoreTests(t, func(*testing.T) auth.TokenStore { return gormstore.NewTokenStore(db) })
+	})
+	t.Run("APIKeyStore", func(t *testing.T) {
+		authtest.RunAPIKeyStoreTests(t, func(*testing.T) auth.APIKeyStore { return gormstore.NewAPIKeyStore(db) })
+	})
+	ctx := tenancy.WithTenant(context.Background(), "tenant-a")
+	keys, err := auth.NewAPIKeys(gormstore.NewAPIKeyStore(db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, rec, err := keys.Create(ctx, auth.Principal{UserID: "u", TenantID: "tenant-a", Role: auth.RoleAdmin}, auth.NewAPIKey{Name: "k"})
+	if err != nil {
+		t.Fatalf("create in a tenant context: %v", err)
+	}
+	if _, err := keys.VerifyAPIKey(context.Background(), key); err != nil {
+		t.Fatalf("verify without a tenant: %v", err)
+	}
+	if list, err := keys.List(ctx, "tenant-a", ""); err != nil || len(list) != 1 {
+		t.Fatalf("list in a tenant context: %d, %v", len(list), err)
+	}
+	if err := keys.Revoke(ctx, "tenant-a", rec.ID); err != nil {
+		t.Fatalf("revoke in a tenant context: %v", err)
+	}
+	tokens := gormstore.NewTokenStore(db)
+	now := time.Now()
+	if err := tokens.RevokeUser(ctx, "u", "", now); err != nil {
+		t.Fatalf("revoke user in a tenant context: %v", err)
+	}
+	if err := tokens.DenyToken(ctx, "jti", now.Add(time.Minute), now); err != nil {
+		t.Fatalf("deny in a tenant context: %v", err)
 	}
 }

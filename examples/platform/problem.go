@@ -99,6 +99,14 @@ func tooManyRequests(retryAfter time.Duration) *apiError {
 	return e
 }
 
+// unavailable is the 503 for a dependency (database, Redis) that failed;
+// cause is logged, never written.
+func unavailable(cause error) *apiError {
+	e := newAPIError(http.StatusServiceUnavailable, "unavailable", "a dependency is unavailable; retry later")
+	e.cause = cause
+	return e
+}
+
 // validator collects field errors; its err method returns them as one
 // 422 problem, or nil when every check passed.
 type validator struct{ fields []fieldError }
@@ -155,7 +163,7 @@ func writeProblem(w http.ResponseWriter, e *apiError) {
 // nothing.
 func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	e := s.classify(err)
-	if e.status >= 500 && e.status != http.StatusServiceUnavailable {
+	if e.status >= 500 {
 		s.logger(r.Context()).LogAttrs(r.Context(), slog.LevelError, "request failed",
 			slog.String("error", err.Error()))
 	} else if e.cause != nil {

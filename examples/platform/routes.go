@@ -69,6 +69,8 @@ func (s *server) registerRoutes() *http.ServeMux {
 	s.routesHealth(rt)
 	s.routesIdentity(rt)
 	s.routesTenants(rt)
+	s.routesRegistry(rt) // registry_*.go
+	s.routesIntel(rt)    // intel_*.go
 	return mux
 }
 

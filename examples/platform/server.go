@@ -35,7 +35,9 @@ type server struct {
 	log     *slog.Logger
 	now     func() time.Time
 
-	identity *identity // authentication: tokens, passwords, API keys, throttling
+	identity *identity     // authentication: tokens, passwords, API keys, throttling
+	reg      *registryDeps // the ML registry and its blob store (registry_deps.go)
+	intel    *intelDeps    // meta-models, recommendations, similarity (intel_deps.go)
 
 	handler http.Handler   // the full middleware chain around the mux
 	routes  []route        // the route table, in registration order
@@ -83,6 +85,12 @@ func newServer(ctx context.Context, cfg config, d deps) (*server, error) {
 		return nil, err
 	}
 	s.identity = id
+	if s.reg, err = newRegistryDeps(s); err != nil {
+		return nil, err
+	}
+	if s.intel, err = newIntelDeps(s, s.reg.reg); err != nil {
+		return nil, err
+	}
 	// HSTS on every response served over TLS, with the library's
 	// defaults (two years).
 	hsts, err := secrets.HSTS()
