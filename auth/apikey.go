@@ -13,10 +13,15 @@ import (
 // recognise a Maestro key; the checksum lets ParseAPIKey reject typos and
 // random strings offline, without a database lookup.
 const (
-	APIKeyPrefix     = "mst_"
+	// APIKeyPrefix starts every API key.
+	APIKeyPrefix = "mst_"
+	// APIKeyLen is the length of every API key: 4 + 43 + 6 characters.
+	APIKeyLen = len(APIKeyPrefix) + apiKeyBodyLen + apiKeyCRCLen
+)
+
+const (
 	apiKeyBodyLen    = 43
 	apiKeyCRCLen     = 6
-	APIKeyLen        = len(APIKeyPrefix) + apiKeyBodyLen + apiKeyCRCLen
 	apiKeyLookupLen  = 8 // body characters that form the public lookup prefix
 	base62Alphabet   = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 	base62RejectFrom = 248 // 4*62: bytes >= this are redrawn to avoid bias

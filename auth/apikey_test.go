@@ -112,6 +112,10 @@ func TestAPIKeysLifecycle(t *testing.T) {
 	if _, _, err := keys.Create(ctx, auth.Principal{UserID: "u", Role: auth.RoleAdmin}, auth.NewAPIKey{Name: "k"}); err == nil {
 		t.Error("creator without tenant accepted")
 	}
+	viaKey := auth.Principal{UserID: "u", TenantID: "t1", Role: auth.RoleAdmin, Method: auth.MethodAPIKey, APIKeyID: "k"}
+	if _, _, err := keys.Create(ctx, viaKey, auth.NewAPIKey{Name: "k"}); !errors.Is(err, auth.ErrForbidden) {
+		t.Errorf("key created by an API key: %v, want ErrForbidden", err)
+	}
 
 	key, rec, err := keys.Create(ctx, member, auth.NewAPIKey{Name: "deploy", TTL: 24 * time.Hour})
 	if err != nil {

@@ -60,6 +60,11 @@ type APIKeyStore interface {
 
 // APIKeys creates, verifies, lists and revokes API keys. It implements
 // APIKeyVerifier for the Middleware. It is safe for concurrent use.
+//
+// A key keeps the role it was created with. When a user's role is lowered
+// or their membership or account ends, the host should revoke their keys or
+// refuse them in a Middleware principal check (WithPrincipalCheck), which
+// sees Principal.Method == MethodAPIKey.
 type APIKeys struct {
 	store      APIKeyStore
 	now        func() time.Time
@@ -131,8 +136,13 @@ type NewAPIKey struct {
 // show it to the user once; it cannot be recovered — and its record. The
 // role defaults to the creator's and may not exceed it (ErrRoleTooHigh); a
 // superadmin may grant up to RoleAdmin. Keys never carry the superadmin
-// flag.
+// flag. A principal authenticated by an API key may not create keys
+// (ErrForbidden), so a leaked key cannot mint successors that outlive its
+// revocation.
 func (a *APIKeys) Create(ctx context.Context, creator Principal, req NewAPIKey) (string, APIKey, error) {
+	if creator.Method == MethodAPIKey {
+		return "", APIKey{}, fmt.Errorf("%w: API keys cannot create API keys", ErrForbidden)
+	}
 	if creator.UserID == "" || creator.TenantID == "" {
 		return "", APIKey{}, errors.New("auth: API key creator needs a user and a tenant")
 	}

@@ -18,6 +18,11 @@ type APIKeyVerifier interface {
 	VerifyAPIKey(ctx context.Context, key string) (Principal, error)
 }
 
+var (
+	_ AccessVerifier = (*JWTManager)(nil)
+	_ APIKeyVerifier = (*APIKeys)(nil)
+)
+
 // Problem is an RFC 9457 problem details object, as the middleware writes
 // it (media type application/problem+json).
 type Problem struct {
@@ -246,7 +251,7 @@ func (c *middlewareConfig) unavailable(w http.ResponseWriter, r *http.Request, e
 // has at least role min in its tenant; otherwise it answers 403 (401 when
 // no principal is present, i.e. the route was not behind Middleware). The
 // superadmin flag does not satisfy it: use RequireRoleOrSuperadmin where
-// platform operators should pass.
+// platform operators should pass. RequireRole(RoleNone) admits nobody.
 func RequireRole(min Role, opts ...MiddlewareOption) func(http.Handler) http.Handler {
 	return require(opts, func(p Principal) bool { return p.Role.AtLeast(min) })
 }

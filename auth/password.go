@@ -24,10 +24,12 @@ type Argon2Params struct {
 	KeyLen      uint32 // bytes
 }
 
-// DefaultArgon2Params are OWASP's recommended argon2id parameters
+// DefaultArgon2Params returns OWASP's recommended argon2id parameters
 // (Password Storage Cheat Sheet): 19 MiB of memory, 2 iterations, 1 lane,
 // with a 16-byte salt and a 32-byte hash.
-var DefaultArgon2Params = Argon2Params{Memory: 19 * 1024, Iterations: 2, Parallelism: 1, SaltLen: 16, KeyLen: 32}
+func DefaultArgon2Params() Argon2Params {
+	return Argon2Params{Memory: 19 * 1024, Iterations: 2, Parallelism: 1, SaltLen: 16, KeyLen: 32}
+}
 
 // Bounds on parameters: NewPasswordHasher refuses weaker settings, and
 // Verify refuses stored hashes outside them (a tampered hash must not make
@@ -91,7 +93,7 @@ func WithMaxConcurrentHashes(n int) HasherOption {
 // NewPasswordHasher returns a hasher. It computes one hash up front, used
 // by VerifyDummy.
 func NewPasswordHasher(opts ...HasherOption) (*PasswordHasher, error) {
-	h := &PasswordHasher{params: DefaultArgon2Params}
+	h := &PasswordHasher{params: DefaultArgon2Params()}
 	for _, o := range opts {
 		if err := o(h); err != nil {
 			return nil, err
@@ -182,7 +184,9 @@ func (h *PasswordHasher) Verify(ctx context.Context, password, encoded string) (
 // VerifyDummy spends the time and memory of one Verify against a hash of a
 // random password and returns only ctx's error. Call it when the user does
 // not exist, so that a login for an unknown name takes as long as one for a
-// known name with a wrong password.
+// known name with a wrong password. The dummy hash uses the hasher's
+// current parameters; stored hashes with other parameters cost differently
+// until NeedsRehash has upgraded them at their users' next login.
 func (h *PasswordHasher) VerifyDummy(ctx context.Context, password string) error {
 	_, err := h.Verify(ctx, password, h.dummy)
 	return err

@@ -1,7 +1,10 @@
 package auth
 
 import (
+	"context"
+	"errors"
 	"testing"
+	"time"
 )
 
 // FuzzDecodePHC checks the PHC parser alone (no hashing, so a fuzzed
@@ -32,4 +35,40 @@ func FuzzDecodePHC(f *testing.F) {
 			t.Fatalf("accepted non-canonical %q (canonical %q)", s, again)
 		}
 	})
+}
+
+// TestHasherBoundsConcurrency checks the semaphore: with every slot taken,
+// a hash waits and gives up when its context ends; a freed slot lets it run.
+func TestHasherBoundsConcurrency(t *testing.T) {
+	h, err := NewPasswordHasher(WithMaxConcurrentHashes(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cap(h.sem) != 2 {
+		t.Fatalf("semaphore of %d slots, want 2", cap(h.sem))
+	}
+	h.sem <- struct{}{}
+	h.sem <- struct{}{}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := h.Hash(ctx, "waiting password"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Hash with all slots taken: %v, want DeadlineExceeded", err)
+	}
+	if _, err := h.Verify(ctx, "waiting password", h.dummy); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Verify with all slots taken: %v, want DeadlineExceeded", err)
+	}
+	if err := h.VerifyDummy(ctx, "x"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("VerifyDummy with all slots taken: %v", err)
+	}
+	<-h.sem
+	if _, err := h.Hash(context.Background(), "runs now"); err != nil {
+		t.Fatalf("Hash with a free slot: %v", err)
+	}
+	if len(h.sem) != 1 {
+		t.Fatalf("%d slots held after the hash, want 1 (ours)", len(h.sem))
+	}
+	<-h.sem
+	if d, err := NewPasswordHasher(); err != nil || cap(d.sem) < 1 {
+		t.Fatalf("default semaphore: %v", err)
+	}
 }

@@ -58,7 +58,7 @@ func TestHashAndVerify(t *testing.T) {
 	if _, err := h.Hash(ctx, strings.Repeat("x", 2000)); !errors.Is(err, auth.ErrWeakPassword) {
 		t.Errorf("hashing a 2000-byte password: %v", err)
 	}
-	if p := h.Params(); p != auth.DefaultArgon2Params || p.Memory < 19456 || p.Iterations < 2 || p.Parallelism != 1 {
+	if p := h.Params(); p != auth.DefaultArgon2Params() || p.Memory < 19456 || p.Iterations < 2 || p.Parallelism != 1 {
 		t.Errorf("default params %+v", p)
 	}
 }
@@ -157,75 +157,24 @@ func TestHasherOptions(t *testing.T) {
 	}
 }
 
-// TestHasherBoundsConcurrency checks that callers beyond the bound wait and
-// give up with their context.
-func TestHasherBoundsConcurrency(t *testing.T) {
-	t.Parallel()
-	h, err := auth.NewPasswordHasher(auth.WithMaxConcurrentHashes(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	// With the context already done a call may still win the free slot;
-	// what it may never do is fail with anything but the context's error.
-	for range 5 {
-		if _, err := h.Hash(ctx, "pw pw pw pw pw"); err != nil && !errors.Is(err, context.Canceled) {
-			t.Fatalf("Hash: %v", err)
-		}
-	}
-	// Hold the only slot with a long-running burst and watch a short
-	// deadline expire while waiting.
-	var wg sync.WaitGroup
-	stop := make(chan struct{})
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-				_, _ = h.Hash(context.Background(), "burst password")
-			}
-		}
-	}()
-	defer func() { close(stop); wg.Wait() }()
-	timedOut := false
-	for range 20 {
-		short, cancel := context.WithTimeout(context.Background(), time.Millisecond)
-		_, err := h.Verify(short, "x", "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g")
-		cancel()
-		if errors.Is(err, context.DeadlineExceeded) {
-			timedOut = true
-			break
-		}
-	}
-	if !timedOut {
-		t.Fatal("no verification ever waited for the single hashing slot")
-	}
-}
-
 // TestUnknownUserTiming checks that the dummy path for an unknown user
 // costs about what a wrong password for a known user costs, so response
-// time does not reveal which user names exist. Medians of several runs,
-// compared with a generous factor to stay robust on a busy machine.
+// time does not reveal which user names exist. The two are measured
+// alternately and the fastest run of each compared (load on a shared
+// machine only ever adds time), with a generous factor.
 func TestUnknownUserTiming(t *testing.T) {
 	h := hasher(t)
 	ctx := context.Background()
 	stored, _ := h.Hash(ctx, "the real password")
-	median := func(f func()) time.Duration {
-		var ds []time.Duration
-		for range 3 {
-			start := time.Now()
-			f()
-			ds = append(ds, time.Since(start))
-		}
-		slices.Sort(ds)
-		return ds[len(ds)/2]
+	known, unknown := time.Duration(1<<62), time.Duration(1<<62)
+	for range 6 {
+		start := time.Now()
+		_, _ = h.Verify(ctx, "a wrong password", stored)
+		known = min(known, time.Since(start))
+		start = time.Now()
+		_ = h.VerifyDummy(ctx, "a wrong password")
+		unknown = min(unknown, time.Since(start))
 	}
-	known := median(func() { _, _ = h.Verify(ctx, "a wrong password", stored) })
-	unknown := median(func() { _ = h.VerifyDummy(ctx, "a wrong password") })
 	ratio := float64(unknown) / float64(known)
 	t.Logf("known user, wrong password: %s; unknown user: %s; ratio %.2f", known, unknown, ratio)
 	if ratio < 0.5 || ratio > 2 {

@@ -95,6 +95,7 @@ func (w *writer) target(tm *targetModel) error {
 	w.f64(tm.fit.mean)
 	w.f64(tm.fit.scale)
 	w.f64(tm.q)
+	w.f64(tm.sigmaRef)
 	w.f64(tm.baseHalf)
 	met := tm.metrics
 	w.str(string(met.Model))
@@ -239,6 +240,7 @@ func (r *reader) target(t Target) targetModel {
 	tm.fit.mean = r.f64()
 	tm.fit.scale = r.f64()
 	tm.q = r.f64()
+	tm.sigmaRef = r.f64()
 	tm.baseHalf = r.f64()
 	tm.metrics.Model = ModelKind(r.str())
 	tm.metrics.CVMAE = r.f64()
@@ -325,7 +327,7 @@ func (m *Model) check() error {
 	for t := range m.targets {
 		tm := &m.targets[t]
 		if tm.fit.reg == nil || !finite(tm.fit.mean) || !finite(tm.fit.scale) || tm.fit.scale <= 0 ||
-			!(tm.q >= 0) || math.IsNaN(tm.q) || !finite(tm.baseHalf) || tm.baseHalf < 0 {
+			!(tm.q >= 0) || math.IsNaN(tm.q) || !finite(tm.sigmaRef) || tm.sigmaRef <= 0 || !finite(tm.baseHalf) || tm.baseHalf < 0 {
 			return bad("calibration of " + Target(t).String())
 		}
 		if tm.metrics.Model != tm.fit.reg.kind() || !tm.metrics.Model.valid() {

@@ -28,11 +28,11 @@ func history() []metalearn.Record {
 				Complexity:   complexity,
 				TeamSize:     team,
 				ProcessMetrics: map[string]float64{
-					metalearn.MetricPipelineSuccessRate: 0.6 + 0.04*float64(i%10),
+					metalearn.MetricPipelineSuccessRate: 0.6 + 0.05*float64(i%7),
 				},
 			},
 			Outcome: metalearn.Outcome{
-				SuccessScore:   max(0, 85-1.5*miss*miss+float64(i%5)),
+				SuccessScore:   90 - 0.5*miss*miss + float64(i%5),
 				DeploymentDays: 10 + 3*complexity + float64(i%4),
 				ComputeCost:    100 * float64(team) * (1 + float64(i%3)/10),
 			},

@@ -59,8 +59,8 @@ func TestEncoder(t *testing.T) {
 	t.Parallel()
 	full := ProjectFeatures{
 		ProblemClass: ClassForecasting, Complexity: 7, TeamSize: 3,
-		Team: []TeamMember{{Role: "ML_Engineer", Level: LevelSenior}, {Role: "ml_engineer ", Level: LevelJunior}, {Role: "analyst", Level: "unknown"}},
-		Artifacts: []ArtifactUse{{ID: "a", Type: "schema", Impact: 60}, {ID: "a", Type: "schema", Impact: 60}, {ID: "b", Type: "dataset", Impact: -1}, {Type: "notebook", Impact: 20}},
+		Team:           []TeamMember{{Role: "ML_Engineer", Level: LevelSenior}, {Role: "ml_engineer ", Level: LevelJunior}, {Role: "analyst", Level: "unknown"}},
+		Artifacts:      []ArtifactUse{{ID: "a", Type: "schema", Impact: 60}, {ID: "a", Type: "schema", Impact: 60}, {ID: "b", Type: "dataset", Impact: -1}, {Type: "notebook", Impact: 20}},
 		ProcessMetrics: map[string]float64{MetricPipelineSuccessRate: 0.9, MetricCommitsPerWeek: 9, MetricCodeReviewHours: 3, MetricOpenDefects: 0, "ignored": 5},
 	}
 	r := rawNumerics(full)

@@ -19,9 +19,10 @@ import (
 //
 //	log p(y | X, θ) = −½ yᵀK⁻¹y − ½ log|K| − n/2 log 2π
 //
-// plus a weak Gaussian prior on θ (standard deviation gpPriorSD in log
-// space, centred on the first starting point) that only keeps L-BFGS out of
-// degenerate corners. The gradient is analytic:
+// plus Gaussian priors in log space: a weak one on the length scales and
+// σf (standard deviation gpPriorSD, centred on the first starting point)
+// that only keeps L-BFGS out of degenerate corners, and a moderate one on
+// σn (see gpNoisePriorMean) against interpolating fits. The gradient is analytic:
 //
 //	∂/∂θ_j log p = ½ tr((ααᵀ − K⁻¹) ∂K/∂θ_j),  α = K⁻¹y.
 //
@@ -29,8 +30,19 @@ import (
 // are fitted on the first gpHyperPoints rows of a seeded permutation, and
 // the posterior is conditioned on the first gpMaxPoints rows of it.
 
-// gpPriorSD is the standard deviation of the weak log-space prior.
+// gpPriorSD is the standard deviation of the weak log-space prior on the
+// length scales and the signal standard deviation.
 const gpPriorSD = 3.0
+
+// gpNoisePriorMean and gpNoisePriorSD define the prior on log σn (targets
+// are standardized): centred on σn = 0.3 with standard deviation 1, so
+// noise levels from about 0.04 to 2.2 of the target's spread are all
+// plausible, while the interpolating optimum σn → 0, which a small subset
+// often prefers and which calibrates badly on new projects, is not.
+const (
+	gpNoisePriorMean = -1.2039728043259361 // log(0.3)
+	gpNoisePriorSD   = 1.0
+)
 
 // gpJitter is added to the noise variance relative to the signal variance,
 // bounding the condition number of K.
@@ -78,6 +90,34 @@ func (g *gpModel) predictMean(x []float64) float64 {
 		s += k * g.alpha[i]
 	}
 	return s
+}
+
+// groupMeans returns, for each feature group, the posterior mean at x with
+// that group's columns replaced by ref's. It shares one pass over the
+// conditioning rows: each row's squared distance is split by group, so a
+// replacement only swaps that group's share (one exp per row and group).
+func (g *gpModel) groupMeans(x, ref []float64) [numGroups]float64 {
+	var out [numGroups]float64
+	d := g.d
+	for i := 0; i < g.m; i++ {
+		row := g.x[i*d : i*d+d]
+		var cx, cr [numGroups]float64
+		total := 0.0
+		for gi := 0; gi < numGroups; gi++ {
+			lo, hi := groupColumns(gi)
+			for c := lo; c < hi; c++ {
+				dx, dr := x[c]-row[c], ref[c]-row[c]
+				cx[gi] += dx * dx * g.invLen2[c]
+				cr[gi] += dr * dr * g.invLen2[c]
+			}
+			total += cx[gi]
+		}
+		w := g.sf2 * g.alpha[i]
+		for gi := 0; gi < numGroups; gi++ {
+			out[gi] += w * math.Exp(-0.5*(total-cx[gi]+cr[gi]))
+		}
+	}
+	return out
 }
 
 func (g *gpModel) predict(x []float64) (float64, float64) {
@@ -281,11 +321,15 @@ func (o *gpObjective) eval(theta []float64) {
 	g[d] = gsf + trW*gpJitter*sf2
 	// ∂K/∂logσn = 2σn²·I (the jitter is not a parameter).
 	g[d+1] = trW * (sn2 - gpJitter*sf2)
-	// Weak prior.
+	// Priors.
 	for i, t := range theta {
-		z := (t - o.prior[i]) / gpPriorSD
+		mean, sd := o.prior[i], gpPriorSD
+		if i == d+1 {
+			mean, sd = gpNoisePriorMean, gpNoisePriorSD
+		}
+		z := (t - mean) / sd
 		f += 0.5 * z * z
-		g[i] += z / gpPriorSD
+		g[i] += z / sd
 	}
 	o.lastF = f
 }
@@ -341,8 +385,14 @@ func gpStarts(d, restarts int) [][]float64 {
 	return out
 }
 
-// fitGP fits the hyperparameters with L-BFGS from each starting point,
-// keeps the best, and conditions the posterior on up to gpMaxPoints rows.
+// theta returns the model's log hyperparameters in optimizer order.
+func (g *gpModel) theta() []float64 {
+	return append(append([]float64(nil), g.logLen...), g.logSf, g.logSn)
+}
+
+// fitGP fits the hyperparameters with L-BFGS from each starting point
+// (gpStarts, then any extra starts), keeps the one with the best penalised
+// likelihood, and conditions the posterior on up to gpMaxPoints rows.
 func fitGP(ctx context.Context, x [][]float64, y []float64, cfg fitConfig) (*gpModel, error) {
 	n := len(x)
 	if n < 3 {
@@ -364,6 +414,11 @@ func fitGP(ctx context.Context, x [][]float64, y []float64, cfg fitConfig) (*gpM
 	hx, hy := flat(hPts)
 	starts := gpStarts(d, cfg.gpRestarts)
 	obj := newGPObjective(hx, hy, d, starts[0])
+	for _, s := range cfg.gpExtraStarts {
+		if len(s) == d+2 {
+			starts = append(starts, s)
+		}
+	}
 	var best []float64
 	bestF := math.Inf(1)
 	for _, s := range starts {

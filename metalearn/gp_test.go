@@ -64,8 +64,8 @@ func TestGPFitsSmoothFunction(t *testing.T) {
 		}
 		return xs, ys
 	}
-	xs, ys := mk(120)
-	g, err := fitGP(context.Background(), xs, ys, fitConfig{seed: 1, gpMaxPoints: 120, gpHyperPoint: 120, gpRestarts: 2, gpMaxIter: 60})
+	xs, ys := mk(90)
+	g, err := fitGP(context.Background(), xs, ys, fitConfig{seed: 1, gpMaxPoints: 90, gpHyperPoint: 90, gpRestarts: 1, gpMaxIter: 50})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,5 +97,35 @@ func TestGPContextCanceled(t *testing.T) {
 	_, err := Train(ctx, synthHistory(40, 1), fastOptions()...)
 	if err == nil {
 		t.Fatal("Train on a canceled context succeeded")
+	}
+}
+
+// TestGPGroupMeans checks the one-pass group replacement against
+// re-predicting each modified row.
+func TestGPGroupMeans(t *testing.T) {
+	t.Parallel()
+	m := trainedModel(t)
+	var g *gpModel
+	for _, tm := range m.targets {
+		if gp, ok := tm.fit.reg.(*gpModel); ok {
+			g = gp
+		}
+	}
+	if g == nil {
+		t.Fatal("no GP in the shared model")
+	}
+	x := make([]float64, encodedDim)
+	m.enc.encode(synthHistory(1, 31)[0].Features, x)
+	ref := make([]float64, encodedDim)
+	copy(ref, m.classMean[:])
+	fast := g.groupMeans(x, ref)
+	row := make([]float64, encodedDim)
+	for gi := 0; gi < numGroups; gi++ {
+		copy(row, x)
+		lo, hi := groupColumns(gi)
+		copy(row[lo:hi], ref[lo:hi])
+		if slow := g.predictMean(row); math.Abs(slow-fast[gi]) > 1e-9*math.Max(1, math.Abs(slow)) {
+			t.Errorf("group %d: %v vs %v", gi, fast[gi], slow)
+		}
 	}
 }

@@ -16,7 +16,7 @@ func fixedClock() func() time.Time {
 // fastOptions keeps unit-test training small and quick while exercising
 // every code path (all four kinds, the GP included).
 func fastOptions() []Option {
-	return []Option{WithGPPoints(160, 90), WithGPOptimizer(2, 40), WithClock(fixedClock())}
+	return []Option{WithGPPoints(140, 80), WithGPOptimizer(2, 30), WithClock(fixedClock())}
 }
 
 var sharedModel = sync.OnceValues(func() (*Model, error) {

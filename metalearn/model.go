@@ -189,7 +189,7 @@ func (m *Model) encode(p ProjectFeatures) ([]float64, error) {
 func (m *Model) predictTarget(t Target, p ProjectFeatures, x []float64, topFactors int) Prediction {
 	tm := &m.targets[t]
 	mu, sigma := tm.fit.predict(x)
-	half := tm.q * sigma
+	half := tm.q * sigma / tm.sigmaRef
 	pr := Prediction{
 		Target:   t.String(),
 		Value:    t.inverse(mu),
@@ -215,25 +215,20 @@ func (m *Model) predictTarget(t Target, p ProjectFeatures, x []float64, topFacto
 func (m *Model) factors(tm *targetModel, p ProjectFeatures, x []float64, value float64, k int) []Factor {
 	names := FeatureNames()
 	raw := rawNumerics(p)
+	ref := make([]float64, encodedDim) // standardized numerics: the training mean is 0
+	copy(ref, m.classMean[:])
+	refs := tm.fit.groupMeans(x, ref)
 	out := make([]Factor, 0, numGroups)
-	row := make([]float64, encodedDim)
 	for g := 0; g < numGroups; g++ {
-		copy(row, x)
-		lo, hi := groupColumns(g)
 		var val string
 		if g == 0 {
-			copy(row[lo:hi], m.classMean[:])
 			val = p.ProblemClass
+		} else if v := raw[g-1]; math.IsNaN(v) {
+			val = "unknown"
 		} else {
-			row[lo] = 0
-			if v := raw[g-1]; math.IsNaN(v) {
-				val = "unknown"
-			} else {
-				val = strconv.FormatFloat(displayValue(g-1, v), 'g', 4, 64)
-			}
+			val = strconv.FormatFloat(displayValue(g-1, v), 'g', 4, 64)
 		}
-		ref := tm.target.inverse(tm.fit.predictMean(row))
-		out = append(out, Factor{Feature: names[g], Value: val, Effect: value - ref})
+		out = append(out, Factor{Feature: names[g], Value: val, Effect: value - tm.target.inverse(refs[g])})
 	}
 	sort.SliceStable(out, func(a, b int) bool { return math.Abs(out[a].Effect) > math.Abs(out[b].Effect) })
 	if k < len(out) {

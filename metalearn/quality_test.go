@@ -95,8 +95,8 @@ func TestRecommendedTeamSizeGrowsWithComplexity(t *testing.T) {
 
 func TestTrainDeterministic(t *testing.T) {
 	t.Parallel()
-	hist := synthHistory(60, 5)
-	opts := append(fastOptions(), WithFolds(3))
+	hist := synthHistory(40, 5)
+	opts := append(fastOptions(), WithFolds(3), WithGPPoints(30, 20), WithGPOptimizer(1, 20))
 	a, err := Train(context.Background(), hist, opts...)
 	if err != nil {
 		t.Fatal(err)

@@ -60,6 +60,27 @@ func (f fittedTarget) predictMean(x []float64) float64 {
 	return f.reg.predictMean(x)*f.scale + f.mean
 }
 
+// groupMeans returns, for each feature group, the mean prediction (model
+// space) at x with that group's columns replaced by ref's.
+func (f fittedTarget) groupMeans(x, ref []float64) [numGroups]float64 {
+	var out [numGroups]float64
+	if g, ok := f.reg.(*gpModel); ok {
+		out = g.groupMeans(x, ref)
+	} else {
+		row := make([]float64, encodedDim)
+		for gi := 0; gi < numGroups; gi++ {
+			copy(row, x)
+			lo, hi := groupColumns(gi)
+			copy(row[lo:hi], ref[lo:hi])
+			out[gi] = f.reg.predictMean(row)
+		}
+	}
+	for gi := range out {
+		out[gi] = out[gi]*f.scale + f.mean
+	}
+	return out
+}
+
 func fitTarget(ctx context.Context, k ModelKind, x [][]float64, y []float64, cfg fitConfig) (fittedTarget, error) {
 	m, s := meanOf(y), stdOf(y)
 	if !(s > 1e-12) {
@@ -81,6 +102,7 @@ type targetModel struct {
 	target      Target
 	fit         fittedTarget
 	q           float64 // conformal quantile of normalised held-out residuals
+	sigmaRef    float64 // the final model's mean σ over the reference inputs
 	baseHalf    float64 // the mean baseline's interval half-width (model space)
 	metrics     Metrics
 	importances []FeatureImportance
@@ -181,9 +203,41 @@ func maxTeamSize(records []Record) int {
 type oof struct {
 	kind   ModelKind
 	mu     []float64 // model space
-	sigma  []float64 // model space
+	sigma  []float64 // relative: σ(x) over the fold model's reference mean
 	pred   []float64 // target units
 	models []fittedTarget
+}
+
+// maxReferenceRows bounds the reference inputs over which σ is averaged.
+const maxReferenceRows = 200
+
+// referenceRows picks a seeded subset of the training inputs (no targets)
+// over which every model's mean predictive σ is measured, so that
+// conformal scores compare residuals with σ relative to each model's own
+// typical σ: a fold fit whose noise level came out lower or higher than the
+// final fit's then neither narrows nor widens the final intervals.
+func referenceRows(x [][]float64, seed uint64) [][]float64 {
+	perm := newRand(seed, 4).Perm(len(x))
+	k := min(len(x), maxReferenceRows)
+	out := make([][]float64, k)
+	for i := 0; i < k; i++ {
+		out[i] = x[perm[i]]
+	}
+	return out
+}
+
+// meanSigma returns the mean predictive σ of ft over rows.
+func meanSigma(ft fittedTarget, rows [][]float64) float64 {
+	s := 0.0
+	for _, r := range rows {
+		_, v := ft.predict(r)
+		s += v
+	}
+	s /= float64(len(rows))
+	if !(s > 0) || !finite(s) {
+		return 1
+	}
+	return s
 }
 
 // trainTarget trains target t and also returns the selected kind's
@@ -198,6 +252,7 @@ func trainTarget(ctx context.Context, t Target, x [][]float64, records []Record,
 	}
 	fc := cfg.fit()
 	fc.seed = cfg.seed ^ uint64(t+1)*0x2545f4914f6cdd1d
+	ref := referenceRows(x, fc.seed)
 	var cands []*oof
 	for _, k := range cfg.kinds {
 		o := &oof{kind: k, mu: make([]float64, n), sigma: make([]float64, n), pred: make([]float64, n), models: make([]fittedTarget, cfg.folds)}
@@ -218,9 +273,12 @@ func trainTarget(ctx context.Context, t Target, x [][]float64, records []Record,
 				return targetModel{}, nil, fmt.Errorf("%s fold %d: %w", k, f, err)
 			}
 			o.models[f] = ft
+			sref := meanSigma(ft, ref)
 			for i := 0; i < n; i++ {
 				if folds[i] == f {
-					o.mu[i], o.sigma[i] = ft.predict(x[i])
+					var s float64
+					o.mu[i], s = ft.predict(x[i])
+					o.sigma[i] = s / sref
 					o.pred[i] = t.inverse(o.mu[i])
 				}
 			}
@@ -261,6 +319,13 @@ func trainTarget(ctx context.Context, t Target, x [][]float64, records []Record,
 	if err := ctx.Err(); err != nil {
 		return targetModel{}, nil, err
 	}
+	if best.kind == KindGP {
+		for _, fm := range best.models {
+			if g, ok := fm.reg.(*gpModel); ok {
+				fc.gpExtraStarts = append(fc.gpExtraStarts, g.theta())
+			}
+		}
+	}
 	final, err := fitTarget(ctx, best.kind, x, yt, fc)
 	if err != nil {
 		return targetModel{}, nil, fmt.Errorf("%s final fit: %w", best.kind, err)
@@ -270,6 +335,7 @@ func trainTarget(ctx context.Context, t Target, x [][]float64, records []Record,
 		target:      t,
 		fit:         final,
 		q:           q,
+		sigmaRef:    meanSigma(final, ref),
 		baseHalf:    qBase * baseFit.scale,
 		metrics:     met,
 		importances: imp,

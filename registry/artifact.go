@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -275,19 +276,10 @@ func (r *Registry) DeleteTenantBlobs(ctx context.Context, tenantID string) error
 	if r.blobs == nil {
 		return nil
 	}
-	if !ValidBlobPrefix(tenantID) || len(tenantID) == 0 || tenantID[0] == '.' || containsSlash(tenantID) {
+	if !ValidBlobPrefix(tenantID) || strings.Contains(tenantID, "/") {
 		return fmt.Errorf("%w: tenant id %q cannot name a blob directory", ErrInvalid, tenantID)
 	}
 	return r.blobs.DeletePrefix(ctx, tenantID)
-}
-
-func containsSlash(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '/' {
-			return true
-		}
-	}
-	return false
 }
 
 // ArtifactUsageInput is what RecordArtifactUsage needs. ImpactScore is

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -126,18 +127,22 @@ func BenchmarkListProjects(b *testing.B) {
 		f.Cursor = p.NextCursor
 		filters = append(filters, f)
 	}
-	var lat []time.Duration
-	b.ResetTimer()
-	for i := 0; b.Loop(); i++ {
-		t0 := time.Now()
-		page, err := e.reg.ListProjects(e.a, filters[i%len(filters)])
-		lat = append(lat, time.Since(t0))
-		if err != nil || len(page.Items) != DefaultLimit {
-			b.Fatalf("filter %+v: page of %d, %v", filters[i%len(filters)], len(page.Items), err)
+	run := func(b *testing.B, filters []ProjectFilter) {
+		var lat []time.Duration
+		for i := 0; b.Loop(); i++ {
+			t0 := time.Now()
+			page, err := e.reg.ListProjects(e.a, filters[i%len(filters)])
+			lat = append(lat, time.Since(t0))
+			if err != nil || len(page.Items) != DefaultLimit {
+				b.Fatalf("filter %+v: page of %d, %v", filters[i%len(filters)], len(page.Items), err)
+			}
 		}
+		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+		b.ReportMetric(float64(lat[len(lat)*95/100].Microseconds())/1000, "p95-ms")
 	}
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	b.ReportMetric(float64(lat[len(lat)*95/100].Microseconds())/1000, "p95-ms")
+	b.Run("filters", func(b *testing.B) { run(b, filters) })
+	// Free-text search scans the tenant's rows (no text index).
+	b.Run("q", func(b *testing.B) { run(b, []ProjectFilter{{Q: "project 1"}, {Q: "PROJECT 9", ProblemClass: NLP}}) })
 }
 
 // BenchmarkMetricHistory downsamples a 1,000,000-point metric to 1,000
@@ -171,4 +176,47 @@ func BenchmarkMetricHistory(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkRawInsertBaseline writes the same rows with one hand-written
+// multi-row INSERT through pgx, without GORM or the tenancy plugin: the
+// floor of the statement LogMetrics sends.
+func BenchmarkRawInsertBaseline(b *testing.B) {
+	e, url := pgEnv(b)
+	run := newRun(b, e)
+	if err := e.reg.LogMetrics(e.a, run.ID, metricBatch("loss", 0, 1)); err != nil {
+		b.Fatal(err)
+	}
+	var s metricSeries
+	if err := e.db.WithContext(e.a).Where("run_id = ?", run.ID).Take(&s).Error; err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	const n = MaxMetricBatch
+	var sb strings.Builder
+	sb.WriteString("INSERT INTO metric_points (tenant_id, series_id, seq, step, ts, value) VALUES ")
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			sb.WriteString(",")
+		}
+		fmt.Fprintf(&sb, "($%d,$%d,$%d,$%d,$%d,$%d)", i*6+1, i*6+2, i*6+3, i*6+4, i*6+5, i*6+6)
+	}
+	sql := sb.String()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		pts := metricBatch("loss", 1+i*n, n)
+		args := make([]any, 0, n*6)
+		for _, p := range pts {
+			args = append(args, tenantA, s.ID, p.Step, p.Step, p.Timestamp, p.Value)
+		}
+		if _, err := conn.Exec(ctx, sql, args...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "rows/s")
 }

@@ -25,8 +25,13 @@ const (
 
 func newEnv(t testing.TB, open func(testing.TB) *gorm.DB, opts ...Option) *env {
 	t.Helper()
+	return newEnvPlugin(t, open, tenancy.NewPlugin(), opts...)
+}
+
+func newEnvPlugin(t testing.TB, open func(testing.TB) *gorm.DB, plugin *tenancy.Plugin, opts ...Option) *env {
+	t.Helper()
 	db := open(t)
-	if err := db.Use(tenancy.NewPlugin()); err != nil {
+	if err := db.Use(plugin); err != nil {
 		t.Fatalf("install tenancy plugin: %v", err)
 	}
 	if err := Migrate(context.Background(), db); err != nil {

@@ -248,12 +248,11 @@ func sampleIndexes(n, m int64) []int64 {
 // 0 means DefaultHistoryPoints; otherwise it must be 2 to
 // MaxHistoryPoints.
 //
-// The work is done in the database: while a metric has been logged in
-// (step, timestamp) order, which is the usual case, the sampled points are
-// fetched by their index (m primary-key lookups, whatever the metric's
-// size). After an out-of-order batch the points are streamed in order
-// from the database and sampled on the fly, holding only m points in
-// memory.
+// The work is done in the database and only the sampled points leave it:
+// while a metric has been logged in (step, timestamp) order, which is the
+// usual case, they are fetched by their index (m primary-key lookups,
+// whatever the metric's size). After an out-of-order batch the database
+// ranks the points with a window function and returns the sampled ranks.
 func (r *Registry) MetricHistory(ctx context.Context, runID, key string, maxPoints int) ([]MetricValue, error) {
 	if maxPoints == 0 {
 		maxPoints = DefaultHistoryPoints
@@ -303,7 +302,15 @@ func history(db *gorm.DB, s *metricSeries, m int64) ([]MetricValue, error) {
 		}
 		return out, nil
 	default:
-		return streamSample(pts.Order("step, ts, seq"), n, m)
+		// Rank the points in SQL and keep rank j when some k has
+		// floor(k*b/a) = j (a = m-1, b = n-1): with k0 = ceil(j*a/b), that
+		// is k0*b < (j+1)*a. Only the m sampled rows leave the database.
+		a, b := m-1, n-1
+		ranked := db.Model(&metricPoint{}).
+			Select("step, ts, value, ROW_NUMBER() OVER (ORDER BY step, ts, seq) - 1 AS rn").
+			Where("series_id = ?", s.ID)
+		return scanValues(db.Table("(?) AS ranked", ranked).Select("step, ts, value").
+			Where("((rn * ? + ?) / ?) * ? < (rn + 1) * ?", a, b-1, b, b, a).Order("rn"), int(m))
 	}
 }
 
@@ -321,35 +328,6 @@ func scanValues(q *gorm.DB, capacity int) ([]MetricValue, error) {
 	out := make([]MetricValue, 0, max(capacity, len(rows)))
 	for _, r := range rows {
 		out = append(out, MetricValue{Step: r.Step, Timestamp: r.Ts.UTC(), Value: r.Value})
-	}
-	return out, nil
-}
-
-// streamSample reads the ordered points one by one and keeps those at the
-// sample indexes.
-func streamSample(q *gorm.DB, n, m int64) ([]MetricValue, error) {
-	rows, err := q.Rows()
-	if err != nil {
-		return nil, dbErr(err, "metric history")
-	}
-	defer rows.Close()
-	idx := sampleIndexes(n, m)
-	out := make([]MetricValue, 0, m)
-	var i int64
-	next := 0
-	for rows.Next() && next < len(idx) {
-		if i == idx[next] {
-			var v valueRow
-			if err := q.ScanRows(rows, &v); err != nil {
-				return nil, dbErr(err, "metric history")
-			}
-			out = append(out, MetricValue{Step: v.Step, Timestamp: v.Ts.UTC(), Value: v.Value})
-			next++
-		}
-		i++
-	}
-	if err := rows.Err(); err != nil {
-		return nil, dbErr(err, "metric history")
 	}
 	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -77,7 +78,7 @@ const MaxSourceLength = 2000
 func (r *Registry) CreateModel(ctx context.Context, in ModelInput) (*RegisteredModel, error) {
 	var v validator
 	name := checkName(&v, "name", in.Name)
-	v.check(!containsSlash(name), "name", "must not contain '/'")
+	v.check(!strings.Contains(name, "/"), "name", "must not contain '/'")
 	desc := checkText(&v, "description", in.Description)
 	if err := v.err(); err != nil {
 		return nil, err

@@ -44,7 +44,7 @@ func (ProcessMetric) TableName() string { return "process_metrics" }
 type ProcessMetricInput struct {
 	MetricType string    `json:"metric_type"`
 	Value      float64   `json:"value"`
-	Timestamp  time.Time `json:"timestamp,omitempty"`
+	Timestamp  time.Time `json:"timestamp,omitzero"`
 }
 
 // RecordProcessMetrics stores a batch of a project's process metrics in one

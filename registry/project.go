@@ -116,7 +116,7 @@ type ProjectInput struct {
 	Spec            Spec         `json:"spec,omitempty"`
 	Tags            []string     `json:"tags,omitempty"`
 	// StartedAt is when work began; zero means now.
-	StartedAt time.Time `json:"started_at,omitempty"`
+	StartedAt time.Time `json:"started_at,omitzero"`
 }
 
 // ProjectPatch changes the non-nil fields of a project. Status may be set

@@ -56,6 +56,9 @@ func migrated(t testing.TB, open func(testing.TB) *gorm.DB) *gorm.DB {
 	if err := Migrate(context.Background(), db); err != nil {
 		t.Fatal(err)
 	}
+	if err := db.Use(tenancy.NewPlugin()); err != nil {
+		t.Fatal(err)
+	}
 	return db
 }
 
@@ -201,7 +204,9 @@ func TestServiceTenantIsolation(t *testing.T) {
 				t.Errorf("tenant b removed a's project: a sees %v", ids(got))
 			}
 			var n int64
-			db.Model(&ProjectEmbedding{}).Where("tenant_id = ?", "tenant-a").Count(&n)
+			if err := db.WithContext(a).Model(&ProjectEmbedding{}).Count(&n).Error; err != nil {
+				t.Fatal(err)
+			}
 			if n != 2 {
 				t.Errorf("tenant a has %d rows, want 2", n)
 			}
@@ -324,7 +329,9 @@ func TestServiceModelChange(t *testing.T) {
 				t.Errorf("re-embedded %d texts, want 3", n)
 			}
 			var rows []ProjectEmbedding
-			db.Find(&rows)
+			if err := db.WithContext(ctx).Find(&rows).Error; err != nil || len(rows) != 3 {
+				t.Fatalf("%d rows, %v", len(rows), err)
+			}
 			for _, r := range rows {
 				if r.EmbedModel != "new" || r.Dimensions != 4 || len(r.Vector) != 16 {
 					t.Errorf("row %s not updated: %s %d %d", r.ProjectID, r.EmbedModel, r.Dimensions, len(r.Vector))
@@ -400,5 +407,69 @@ func TestServiceInvalidate(t *testing.T) {
 	}
 	if got, _ := s.SimilarText(ctx, "a", 5); len(got) != 2 {
 		t.Errorf("after Invalidate: %v", got)
+	}
+}
+
+// TestServiceRowLevelSecurity runs the Service as a PostgreSQL role without
+// BYPASSRLS on tables with forced row-level security, as the platform does.
+func TestServiceRowLevelSecurity(t *testing.T) {
+	t.Parallel()
+	dbURL := testenv.PostgresURL(t)
+	owner := testenv.OpenPostgres(t, dbURL)
+	ctx := context.Background()
+	if err := Migrate(ctx, owner); err != nil {
+		t.Fatal(err)
+	}
+	if err := tenancy.EnableRLS(ctx, owner, Models()...); err != nil {
+		t.Fatal(err)
+	}
+	role, appURL := testenv.PostgresAppRole(t, dbURL)
+	for _, g := range []string{
+		"GRANT USAGE ON SCHEMA public TO " + role,
+		"GRANT SELECT, INSERT, UPDATE, DELETE ON " + TableName + " TO " + role,
+		"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO " + role,
+	} {
+		if err := owner.Exec(g).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	app := testenv.OpenPostgres(t, appURL)
+	if err := app.Use(tenancy.NewPlugin(tenancy.WithRowLevelSecurity())); err != nil {
+		t.Fatal(err)
+	}
+	s := newTestService(t, app, newKeywordEmbedder("kw", "churn", "fraud"))
+	a := tenancy.WithTenant(ctx, "tenant-a")
+	b := tenancy.WithTenant(ctx, "tenant-b")
+	spec := registry.Spec{UserStories: []string{"churn alerts"}}
+	for _, c := range []struct {
+		ctx      context.Context
+		id, text string
+	}{{a, "a1", "churn"}, {a, "a2", "churn fraud"}, {b, "b1", "fraud"}} {
+		if err := s.Index(c.ctx, c.id, c.text, "", spec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := s.Similar(a, "a1", 5); err != nil || ids(got) != "a2" {
+		t.Errorf("tenant a: %v, %v", ids(got), err)
+	}
+	if got, err := s.SimilarText(b, "churn", 5); err != nil || ids(got) != "b1" {
+		t.Errorf("tenant b: %v, %v", ids(got), err)
+	}
+	if rep, err := s.Overlap(a, spec, "a2"); err != nil || rep.Overall != 1 {
+		t.Errorf("overlap: %+v, %v", rep, err)
+	}
+	if _, err := s.Overlap(b, spec, "a2"); !errors.Is(err, ErrNotIndexed) {
+		t.Errorf("cross-tenant overlap: %v", err)
+	}
+	if err := s.Remove(b, "a1"); err != nil {
+		t.Fatal(err)
+	}
+	// The database itself hides every row from a session without a tenant.
+	var n int64
+	if err := testenv.OpenPostgres(t, appURL).Model(&ProjectEmbedding{}).Count(&n).Error; err != nil || n != 0 {
+		t.Errorf("without a tenant the app role sees %d rows (%v)", n, err)
+	}
+	if err := owner.Model(&ProjectEmbedding{}).Count(&n).Error; err != nil || n != 3 {
+		t.Errorf("owner sees %d rows (%v), want 3", n, err)
 	}
 }

@@ -2,17 +2,27 @@ package tenancy_test
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
+	"github.com/maestro-ml/maestro/internal/testenv"
 	"github.com/maestro-ml/maestro/tenancy"
 )
 
 // Test models: a small tenant-owned graph with every relationship kind.
 type owner struct {
+	ID string `gorm:"primaryKey;type:varchar(36)"`
+	tenancy.Model
+	Name      string
+	CompanyID *string `gorm:"type:varchar(36)"`
+	Company   *company
+}
+
+type company struct {
 	ID string `gorm:"primaryKey;type:varchar(36)"`
 	tenancy.Model
 	Name string
@@ -50,6 +60,13 @@ type setting struct {
 	Value string
 }
 
+// bookmark is a platform row that refers to a tenant-owned one.
+type bookmark struct {
+	ID        uint    `gorm:"primaryKey"`
+	ProjectID *string `gorm:"type:varchar(36)"`
+	Project   *project
+}
+
 // summary is a DTO over the projects table.
 type summary struct {
 	ID    string
@@ -72,7 +89,7 @@ type world struct {
 func openWithPlugin(t testing.TB, open func(testing.TB) *gorm.DB, opts ...tenancy.Option) *gorm.DB {
 	t.Helper()
 	db := open(t)
-	if err := db.AutoMigrate(&owner{}, &project{}, &task{}, &tag{}, &setting{}); err != nil {
+	if err := db.AutoMigrate(&company{}, &owner{}, &project{}, &task{}, &tag{}, &setting{}, &bookmark{}); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
 	if err := db.Use(tenancy.NewPlugin(opts...)); err != nil {
@@ -94,7 +111,7 @@ func newWorld(t testing.TB, db *gorm.DB) *world {
 
 func seed(t testing.TB, db *gorm.DB, label string) project {
 	t.Helper()
-	o := owner{ID: uuid.NewString(), Name: "owner-" + label}
+	o := owner{ID: uuid.NewString(), Name: "owner-" + label, Company: &company{ID: uuid.NewString(), Name: "company-" + label}}
 	p := project{
 		ID: uuid.NewString(), Name: "project-" + label, Score: 7, Owner: &o,
 		Tasks: []task{{ID: uuid.NewString(), Title: "task1-" + label}, {ID: uuid.NewString(), Title: "task2-" + label}},
@@ -117,3 +134,5 @@ func (w *world) rawCount(t testing.TB, table, tenant string) int64 {
 	}
 	return n
 }
+
+func hasPostgres() bool { return os.Getenv(testenv.EnvPostgresURL) != "" }

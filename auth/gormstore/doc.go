@@ -8,11 +8,14 @@
 // authentication establishes), so they do not embed tenancy.Model and the
 // tenancy plugin leaves them alone. Hosts scope API-key listings and
 // revocation by tenant through the tenant id arguments of APIKeyStore.
-// No method issues raw SQL, so the stores also work on a *gorm.DB that has
-// the tenancy plugin installed.
+// The stores issue no raw SQL (only the migrations run DDL), so they also
+// work on a *gorm.DB that has the tenancy plugin installed, whether or not
+// the context carries a tenant.
 //
-// Create the tables with Migrate (and remove them with Drop); TableNames
-// lists them for grants to an application role:
+// Create the tables with Migrate — versioned steps with up and down SQL,
+// recorded in schema_migrations under component "auth" — and remove them
+// with MigrateDown(ctx, db, 0); TableNames lists them for grants to an
+// application role:
 //
 //	if err := gormstore.Migrate(ctx, db); err != nil { ... }
 //	tokens := gormstore.NewTokenStore(db)

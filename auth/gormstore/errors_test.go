@@ -26,21 +26,23 @@ func TestDatabaseDown(t *testing.T) {
 	rec := auth.RefreshRecord{Hash: "h", SessionID: "s", UserID: "u", ExpiresAt: now.Add(time.Hour)}
 	_, findErr := keys.FindAPIKeys(ctx, "mst_12345678")
 	_, listErr := keys.ListAPIKeys(ctx, "t", "")
+	_, versionErr := gormstore.CurrentSchemaVersion(ctx, db)
 	for name, err := range map[string]error{
-		"Migrate":       gormstore.Migrate(ctx, db),
-		"Drop":          gormstore.Drop(ctx, db),
-		"CreateSession": tokens.CreateSession(ctx, auth.Session{ID: "s", UserID: "u", CreatedAt: now, ExpiresAt: rec.ExpiresAt}, rec),
-		"RotateRefresh": tokens.RotateRefresh(ctx, rec, rec, now),
-		"CheckAccess":   tokens.CheckAccess(ctx, "s", "j", now),
-		"RevokeSession": tokens.RevokeSession(ctx, "s", now),
-		"RevokeUser":    tokens.RevokeUser(ctx, "u", "x", now),
-		"DenyToken":     tokens.DenyToken(ctx, "j", now, now),
-		"Purge":         tokens.Purge(ctx, now),
-		"CreateAPIKey":  keys.CreateAPIKey(ctx, auth.APIKey{ID: "i", Prefix: "p", Hash: "h"}),
-		"FindAPIKeys":   findErr,
-		"ListAPIKeys":   listErr,
-		"RevokeAPIKey":  keys.RevokeAPIKey(ctx, "t", "i", now),
-		"TouchAPIKey":   keys.TouchAPIKey(ctx, "i", now),
+		"Migrate":              gormstore.Migrate(ctx, db),
+		"CurrentSchemaVersion": versionErr,
+		"MigrateDown":          gormstore.MigrateDown(ctx, db, 0),
+		"CreateSession":        tokens.CreateSession(ctx, auth.Session{ID: "s", UserID: "u", CreatedAt: now, ExpiresAt: rec.ExpiresAt}, rec),
+		"RotateRefresh":        tokens.RotateRefresh(ctx, rec, rec, now),
+		"CheckAccess":          tokens.CheckAccess(ctx, "s", "j", now),
+		"RevokeSession":        tokens.RevokeSession(ctx, "s", now),
+		"RevokeUser":           tokens.RevokeUser(ctx, "u", "x", now),
+		"DenyToken":            tokens.DenyToken(ctx, "j", now, now),
+		"Purge":                tokens.Purge(ctx, now),
+		"CreateAPIKey":         keys.CreateAPIKey(ctx, auth.APIKey{ID: "i", Prefix: "p", Hash: "h"}),
+		"FindAPIKeys":          findErr,
+		"ListAPIKeys":          listErr,
+		"RevokeAPIKey":         keys.RevokeAPIKey(ctx, "t", "i", now),
+		"TouchAPIKey":          keys.TouchAPIKey(ctx, "i", now),
 	} {
 		if err == nil {
 			t.Errorf("%s succeeded on a closed database", name)

@@ -2,6 +2,7 @@ package gormstore_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -36,7 +37,7 @@ func TestConformance(t *testing.T) {
 	}
 }
 
-func TestPurgeAndDrop(t *testing.T) {
+func TestPurgeAndMigrations(t *testing.T) {
 	ctx := context.Background()
 	db := migrated(t, testenv.SQLite)
 	s := gormstore.NewTokenStore(db)
@@ -63,13 +64,28 @@ func TestPurgeAndDrop(t *testing.T) {
 			t.Fatalf("%s after purge: %d rows, %v", table, n, err)
 		}
 	}
-	if err := gormstore.Drop(ctx, db); err != nil {
+	if v, err := gormstore.CurrentSchemaVersion(ctx, db); err != nil || v != gormstore.SchemaVersion {
+		t.Fatalf("schema version %d, %v; want %d", v, err, gormstore.SchemaVersion)
+	}
+	if err := gormstore.Migrate(ctx, db); err != nil {
+		t.Fatalf("second Migrate: %v", err)
+	}
+	if err := gormstore.MigrateDown(ctx, db, 0); err != nil {
 		t.Fatal(err)
 	}
 	for _, table := range gormstore.TableNames() {
 		if db.Migrator().HasTable(table) {
-			t.Fatalf("%s still exists after Drop", table)
+			t.Fatalf("%s still exists after MigrateDown", table)
 		}
+	}
+	if v, err := gormstore.CurrentSchemaVersion(ctx, db); err != nil || v != 0 {
+		t.Fatalf("schema version after down: %d, %v", v, err)
+	}
+	if err := gormstore.Migrate(ctx, db); err != nil {
+		t.Fatalf("Migrate after MigrateDown: %v", err)
+	}
+	if err := gormstore.NewTokenStore(db).CheckAccess(ctx, "s1", "j1", now); !errors.Is(err, auth.ErrRevoked) {
+		t.Fatalf("fresh schema: %v", err)
 	}
 }
 

@@ -13,6 +13,9 @@
 // scripts declare every key they touch; on Redis Cluster use a prefix with
 // a hash tag, such as "{maestro-auth}:", so all keys share a slot.
 //
+// Run Redis with "maxmemory-policy noeviction": state that Redis evicts
+// under memory pressure is state this package relies on.
+//
 // Expiry decisions compare against the times the caller passes (the
 // JWTManager's clock); Redis's own clock only removes keys, using relative
 // TTLs.

@@ -42,9 +42,9 @@ func (a *app) Close() error {
 // `platform init-db`, run as the owner; serve connects as the application
 // role, and refuses to start in production — or warns otherwise — when
 // that role would bypass row-level security.
-func openApp(ctx context.Context, cfg config, log *slog.Logger) (a *app, err error) {
+func openApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err error) {
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
-	a = &app{log: log, stop: stop}
+	a := &app{log: log, stop: stop}
 	defer func() {
 		if err != nil {
 			_ = a.Close()

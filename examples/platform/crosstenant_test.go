@@ -77,14 +77,14 @@ func addCrossTenantSetup(f func(testing.TB, *crossTenantFixture)) {
 
 func init() {
 	addCrossTenantCases(map[string]crossTenantCase{
-		"DELETE /api/v1/auth/api-keys/{id}":               {path: "/api/v1/auth/api-keys/{api_key}"},
-		"GET /api/v1/tenants/{id}":                        {path: "/api/v1/tenants/{tenant}"},
-		"PATCH /api/v1/tenants/{id}":                      {path: "/api/v1/tenants/{tenant}", body: map[string]string{"name": "stolen"}},
-		"DELETE /api/v1/tenants/{id}":                     {path: "/api/v1/tenants/{tenant}"},
-		"POST /api/v1/tenants/{id}/members":               {path: "/api/v1/tenants/{tenant}/members", body: map[string]string{"username": "intruder", "password": memberPassword, "role": "admin"}},
-		"GET /api/v1/tenants/{id}/members":                {path: "/api/v1/tenants/{tenant}/members"},
-		"PATCH /api/v1/tenants/{id}/members/{user_id}":    {path: "/api/v1/tenants/{tenant}/members/{user}", body: map[string]string{"role": "viewer"}},
-		"DELETE /api/v1/tenants/{id}/members/{user_id}":   {path: "/api/v1/tenants/{tenant}/members/{user}"},
+		"DELETE /api/v1/auth/api-keys/{id}":             {path: "/api/v1/auth/api-keys/{api_key}"},
+		"GET /api/v1/tenants/{id}":                      {path: "/api/v1/tenants/{tenant}"},
+		"PATCH /api/v1/tenants/{id}":                    {path: "/api/v1/tenants/{tenant}", body: map[string]string{"name": "stolen"}},
+		"DELETE /api/v1/tenants/{id}":                   {path: "/api/v1/tenants/{tenant}"},
+		"POST /api/v1/tenants/{id}/members":             {path: "/api/v1/tenants/{tenant}/members", body: map[string]string{"username": "intruder", "password": memberPassword, "role": "admin"}},
+		"GET /api/v1/tenants/{id}/members":              {path: "/api/v1/tenants/{tenant}/members"},
+		"PATCH /api/v1/tenants/{id}/members/{user_id}":  {path: "/api/v1/tenants/{tenant}/members/{user}", body: map[string]string{"role": "viewer"}},
+		"DELETE /api/v1/tenants/{id}/members/{user_id}": {path: "/api/v1/tenants/{tenant}/members/{user}"},
 	})
 	addCrossTenantSetup(func(t testing.TB, f *crossTenantFixture) {
 		f.ids["tenant"] = f.tenantB

@@ -80,7 +80,7 @@ func testConfig(t testing.TB) config {
 }
 
 // testAdminPassword is the bootstrap password of admin in tests.
-const testAdminPassword = "Bootstrap-Admin-Pass-2024!"
+const testAdminPassword = "Bootstrap-Root-Pass-2024!"
 
 // newTestServer prepares db (migrations, bootstrap) and serves the
 // platform on 127.0.0.1:0 through runServer, until the test ends.
@@ -100,8 +100,9 @@ func newTestServer(t testing.TB, db *gorm.DB, o testServerOptions) *testServer {
 	dp := deps{DB: db, Dialect: d, Logger: log,
 		identity: identityOptions{throttle: o.throttle}}
 	if o.redis {
-		rdb, _ := testenv.Redis(t)
+		rdb, prefix := testenv.Redis(t)
 		dp.Redis = rdb
+		dp.identity.redisPrefix = prefix
 	}
 	s, err := newServer(ctx, cfg, dp)
 	if err != nil {

@@ -31,8 +31,9 @@ type identity struct {
 
 // identityOptions let tests tune what production keeps at its defaults.
 type identityOptions struct {
-	hasher   []auth.HasherOption
-	throttle auth.ThrottlePolicy
+	hasher      []auth.HasherOption
+	throttle    auth.ThrottlePolicy
+	redisPrefix string // default redisAuthPrefix
 }
 
 // newIdentity builds the token manager (sessions in the database, or in
@@ -40,9 +41,13 @@ type identityOptions struct {
 // login throttler and the authentication middleware.
 func newIdentity(s *server, o identityOptions) (*identity, error) {
 	id := &identity{}
+	prefix := o.redisPrefix
+	if prefix == "" {
+		prefix = redisAuthPrefix
+	}
 	var store auth.TokenStore
 	if s.redis != nil {
-		store = redisstore.NewTokenStore(s.redis, redisstore.WithPrefix(redisAuthPrefix))
+		store = redisstore.NewTokenStore(s.redis, redisstore.WithPrefix(prefix))
 	} else {
 		id.sqlStore = gormstore.NewTokenStore(s.db)
 		store = id.sqlStore
@@ -63,7 +68,7 @@ func newIdentity(s *server, o identityOptions) (*identity, error) {
 	}
 	if s.redis != nil {
 		id.throttle, err = redisstore.NewThrottler(s.redis, o.throttle,
-			redisstore.WithPrefix(redisAuthPrefix), redisstore.WithClock(s.now))
+			redisstore.WithPrefix(prefix), redisstore.WithClock(s.now))
 	} else {
 		id.throttle, err = auth.NewMemoryThrottler(o.throttle, auth.WithThrottlerClock(s.now))
 	}

@@ -226,7 +226,7 @@ func (s *server) changePassword(w http.ResponseWriter, r *http.Request) error {
 }
 
 type apiKeyRequest struct {
-	Name          string     `json:"name"`
+	Name          string `json:"name"`
 	Role          string `json:"role,omitempty"` // default: the caller's role
 	ExpiresInDays int    `json:"expires_in_days,omitempty"`
 }

@@ -139,7 +139,7 @@ func testMetaModels(t *testing.T, e *regEnv) {
 		t.Fatalf("same input, different answer: %+v vs %+v", again, easy)
 	}
 	withSpec := recommend(map[string]any{"problem_class": "classification", "complexity_score": 3, "team_size": 3,
-		"team": []map[string]any{{"role": "ml_engineer", "experience_level": "senior"}},
+		"team":            []map[string]any{{"role": "ml_engineer", "experience_level": "senior"}},
 		"process_metrics": map[string]float64{"pipeline_success_rate": 0.9},
 		"description":     "History project"}, e.viewer)
 	if len(withSpec.SimilarProjects) == 0 {

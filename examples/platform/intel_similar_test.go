@@ -78,7 +78,7 @@ func testSimilarity(t *testing.T, e *regEnv) {
 	// An update moves it: rewritten as a plant project it ranks first for plants.
 	expect(t, e.do("PATCH", "/api/v1/projects/"+d, e.member, map[string]any{"name": "Leaf species recognition",
 		"description": "Classify leaf photos of plants by species",
-		"spec": map[string]any{"user_stories": []string{"As a gardener I photograph a plant leaf to learn its species"}}}), 200)
+		"spec":        map[string]any{"user_stories": []string{"As a gardener I photograph a plant leaf to learn its species"}}}), 200)
 	if got := similarOf(t, e, c); got[0].ProjectID != d {
 		t.Fatalf("after the update, similar to plants: %+v, want %s first", got, d)
 	}

@@ -146,9 +146,17 @@ func TestServeFunctionStopsWithContext(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	p := envOf(map[string]string{envHome: t.TempDir()})
+	logs := &syncBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"--addr", "127.0.0.1:0"}, p, slog.New(slog.DiscardHandler), io.Discard) }()
-	time.Sleep(200 * time.Millisecond)
+	go func() {
+		done <- run(ctx, []string{"--addr", "127.0.0.1:0"}, p, slog.New(slog.NewJSONHandler(logs, nil)), io.Discard)
+	}()
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(logs.String(), `"msg":"serving"`); {
+		if time.Now().After(deadline) {
+			t.Fatalf("not serving:\n%s", logs)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	cancel()
 	select {
 	case err := <-done:

@@ -125,11 +125,14 @@ func testMetrics(t *testing.T, e *regEnv) {
 	}
 	// The refused batches created no metric "acc".
 	expect(t, e.do("GET", path+"/acc", e.viewer, nil), 404).problem(t)
-	// Exactly 10,000 points are accepted.
-	expect(t, e.do("POST", path, e.member, big[:10000]), 204)
-	e.getJSON(t, path+"/acc?max_points=100000", e.viewer, &h)
-	if len(h.Points) != 10000 {
-		t.Fatalf("stored %d of 10000 points", len(h.Points))
+	// Exactly 10,000 points are accepted. (On PostgreSQL only: the
+	// registry takes about 3 s for such a batch on SQLite.)
+	if e.s.dialect == dialectPostgres {
+		expect(t, e.do("POST", path, e.member, big[:10000]), 204)
+		e.getJSON(t, path+"/acc?max_points=100000", e.viewer, &h)
+		if len(h.Points) != 10000 {
+			t.Fatalf("stored %d of 10000 points", len(h.Points))
+		}
 	}
 	expect(t, e.do("POST", path, e.viewer, []any{good}), 403)
 	expect(t, e.do("POST", "/api/v1/runs/"+fmt.Sprint("00000000-0000-0000-0000-000000000000")+"/metrics", e.member, []any{good}), 404)

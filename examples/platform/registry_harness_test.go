@@ -9,10 +9,6 @@ import (
 	"gorm.io/gorm"
 )
 
-// testMemberPassword is the password of the users the registry tests
-// create.
-const testMemberPassword = "Registry-Tests-Pass-2024!"
-
 // regEnv is a served platform with two tenants and a user of each role:
 // in the bootstrap tenant "default" the admin, a member and a viewer; in
 // tenant "beta" a member (the "other tenant" of cross-tenant checks).
@@ -30,47 +26,16 @@ func newRegEnv(t *testing.T, db *gorm.DB, o testServerOptions) *regEnv {
 	t.Helper()
 	ts := newTestServer(t, db, o)
 	e := &regEnv{testServer: ts}
-	e.admin = e.login(t, "admin", testAdminPassword, "")
-	var me struct {
-		Tenant struct {
-			ID string `json:"id"`
-		} `json:"tenant"`
-	}
-	expect(t, ts.do("GET", "/api/v1/auth/me", e.admin, nil), 200).json(t, &me)
-	var beta struct {
-		ID string `json:"id"`
-	}
-	expect(t, ts.do("POST", "/api/v1/tenants", e.admin, map[string]string{"name": "Beta", "slug": "beta"}), 201).json(t, &beta)
-	for _, u := range []struct{ name, tenant, role string }{
-		{"alice", me.Tenant.ID, "member"},
-		{"victor", me.Tenant.ID, "viewer"},
-		{"bob", beta.ID, "member"},
-	} {
-		expect(t, ts.do("POST", "/api/v1/tenants/"+u.tenant+"/members", e.admin, map[string]string{
-			"username": u.name, "password": testMemberPassword, "role": u.role,
-		}), 201)
-	}
-	e.member = e.login(t, "alice", testMemberPassword, "")
-	e.viewer = e.login(t, "victor", testMemberPassword, "")
-	e.other = e.login(t, "bob", testMemberPassword, "")
+	e.admin = ts.adminToken()
+	home := ts.me(e.admin).Tenant.ID
+	beta := ts.createTenant(e.admin, "beta")
+	ts.addMember(e.admin, home, "alice", memberPassword, "member")
+	ts.addMember(e.admin, home, "victor", memberPassword, "viewer")
+	ts.addMember(e.admin, beta, "bob", memberPassword, "member")
+	e.member = ts.login("alice", memberPassword, "").AccessToken
+	e.viewer = ts.login("victor", memberPassword, "").AccessToken
+	e.other = ts.login("bob", memberPassword, "").AccessToken
 	return e
-}
-
-// login returns an access token.
-func (e *regEnv) login(t *testing.T, user, password, tenant string) string {
-	t.Helper()
-	body := map[string]string{"username": user, "password": password}
-	if tenant != "" {
-		body["tenant"] = tenant
-	}
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	expect(t, e.do("POST", "/api/v1/auth/login", "", body), 200).json(t, &tok)
-	if tok.AccessToken == "" {
-		t.Fatal("login: no access token")
-	}
-	return tok.AccessToken
 }
 
 // create posts body to path as token, expects 201 and returns the "id".

@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/maestro-ml/maestro/secrets"
+	"github.com/maestro-ml/maestro/tenancy"
 )
 
 // server holds what every handler needs. It is built once by newServer and
@@ -35,9 +36,10 @@ type server struct {
 	log     *slog.Logger
 	now     func() time.Time
 
-	identity *identity     // authentication: tokens, passwords, API keys, throttling
-	reg      *registryDeps // the ML registry and its blob store (registry_deps.go)
-	intel    *intelDeps    // meta-models, recommendations, similarity (intel_deps.go)
+	tenants  *tenancy.Manager // tenants, users, memberships, quotas
+	identity *identity        // authentication: tokens, passwords, API keys, throttling
+	reg      *registryDeps    // the ML registry and its blob store (registry_deps.go)
+	intel    *intelDeps       // meta-models, recommendations, similarity (intel_deps.go)
 
 	handler http.Handler   // the full middleware chain around the mux
 	routes  []route        // the route table, in registration order
@@ -80,6 +82,10 @@ func newServer(ctx context.Context, cfg config, d deps) (*server, error) {
 	if s.dialect == "" {
 		s.dialect = dialect(d.DB.Dialector.Name())
 	}
+	if err := s.installTenancy(); err != nil {
+		return nil, err
+	}
+	s.tenants = tenancy.NewManager(s.db, tenancy.WithTenantModels(tenantModels()...))
 	id, err := newIdentity(s, d.identity)
 	if err != nil {
 		return nil, err
@@ -91,6 +97,7 @@ func newServer(ctx context.Context, cfg config, d deps) (*server, error) {
 	if s.intel, err = newIntelDeps(s, s.reg.reg); err != nil {
 		return nil, err
 	}
+	s.tenants.OnTenantDelete(s.reg.reg.DeleteTenantBlobs)
 	// HSTS on every response served over TLS, with the library's
 	// defaults (two years).
 	hsts, err := secrets.HSTS()
@@ -106,6 +113,21 @@ func newServer(ctx context.Context, cfg config, d deps) (*server, error) {
 	h = withRequestID(h)
 	s.handler = h
 	return s, nil
+}
+
+// installTenancy installs the tenancy plugin on the database: every
+// statement on a tenant-owned model is scoped to the tenant of its context,
+// and on PostgreSQL the tenant is also set for row-level security in each
+// transaction. Statements that cross tenants are written to the audit log.
+func (s *server) installTenancy() error {
+	if _, ok := s.db.Config.Plugins[tenancy.PluginName]; ok {
+		return nil // installed by an earlier server on the same connection
+	}
+	opts := []tenancy.Option{tenancy.WithModels(tenantModels()...), tenancy.WithAudit(s.auditCrossTenantStatement)}
+	if s.dialect == dialectPostgres {
+		opts = append(opts, tenancy.WithRowLevelSecurity())
+	}
+	return s.db.Use(tenancy.NewPlugin(opts...))
 }
 
 // ServeHTTP implements http.Handler.

@@ -14,6 +14,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -60,6 +61,35 @@ func read(t *testing.T, s registry.BlobStore, key string) ([]byte, error) {
 	return io.ReadAll(rc)
 }
 
+// wantErr fails the test unless err matches target.
+func wantErr(t *testing.T, err, target error, format string, args ...any) {
+	t.Helper()
+	if !errors.Is(err, target) {
+		t.Errorf("%s = %v, want %v", fmt.Sprintf(format, args...), err, target)
+	}
+}
+
+// require fails the test now unless ok.
+func require(t *testing.T, ok bool, format string, args ...any) {
+	t.Helper()
+	if !ok {
+		t.Fatalf(format, args...)
+	}
+}
+
+func statErr(s registry.BlobStore, key string) error {
+	_, err := s.Stat(context.Background(), key)
+	return err
+}
+
+func getErr(s registry.BlobStore, key string) error {
+	rc, err := s.Get(context.Background(), key)
+	if err == nil {
+		rc.Close()
+	}
+	return err
+}
+
 type failingReader struct{ n int }
 
 func (f *failingReader) Read(p []byte) (int, error) {
@@ -88,17 +118,12 @@ func RunWithOptions(t *testing.T, newStore func(t *testing.T) registry.BlobStore
 		}
 		for _, data := range [][]byte{nil, []byte("hello"), big} {
 			info := mustPut(t, s, "t1/a1", data)
-			if info.SHA256 != sum(data) || info.Size != int64(len(data)) || info.Key != "t1/a1/"+sum(data) {
-				t.Fatalf("Put info = %+v, want sha %s size %d", info, sum(data), len(data))
-			}
+			require(t, info.SHA256 == sum(data) && info.Size == int64(len(data)) && info.Key == "t1/a1/"+sum(data),
+				"Put info = %+v, want sha %s size %d", info, sum(data), len(data))
 			got, err := read(t, s, info.Key)
-			if err != nil || !bytes.Equal(got, data) {
-				t.Fatalf("Get = %d bytes, %v; want the %d bytes put", len(got), err, len(data))
-			}
+			require(t, err == nil && bytes.Equal(got, data), "Get = %d bytes, %v; want the %d bytes put", len(got), err, len(data))
 			st, err := s.Stat(ctx, info.Key)
-			if err != nil || st != info {
-				t.Fatalf("Stat = %+v, %v; want %+v", st, err, info)
-			}
+			require(t, err == nil && st == info, "Stat = %+v, %v; want %+v", st, err, info)
 		}
 	})
 
@@ -108,24 +133,16 @@ func RunWithOptions(t *testing.T, newStore func(t *testing.T) registry.BlobStore
 		a := mustPut(t, s, "t1/a1", []byte("same"))
 		b := mustPut(t, s, "t1/a1", []byte("same"))
 		c := mustPut(t, s, "t1/a1", []byte("other"))
-		if a != b || a.Key == c.Key {
-			t.Fatalf("same bytes must give the same key and other bytes another: %v %v %v", a, b, c)
-		}
+		require(t, a == b && a.Key != c.Key, "same bytes must give the same key and other bytes another: %v %v %v", a, b, c)
 	})
 
 	t.Run("Missing", func(t *testing.T) {
 		t.Parallel()
 		s := newStore(t)
 		key := "t1/a1/" + sum([]byte("never stored"))
-		if _, err := s.Get(ctx, key); !errors.Is(err, registry.ErrNotFound) {
-			t.Fatalf("Get missing = %v, want ErrNotFound", err)
-		}
-		if _, err := s.Stat(ctx, key); !errors.Is(err, registry.ErrNotFound) {
-			t.Fatalf("Stat missing = %v, want ErrNotFound", err)
-		}
-		if err := s.Delete(ctx, key); err != nil {
-			t.Fatalf("Delete missing = %v, want nil", err)
-		}
+		wantErr(t, getErr(s, key), registry.ErrNotFound, "Get missing")
+		wantErr(t, statErr(s, key), registry.ErrNotFound, "Stat missing")
+		require(t, s.Delete(ctx, key) == nil, "Delete of a missing blob failed")
 	})
 
 	t.Run("Delete", func(t *testing.T) {
@@ -133,19 +150,13 @@ func RunWithOptions(t *testing.T, newStore func(t *testing.T) registry.BlobStore
 		s := newStore(t)
 		a := mustPut(t, s, "t1/a1", []byte("one"))
 		b := mustPut(t, s, "t1/a1", []byte("two"))
-		if err := s.Delete(ctx, a.Key); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.Stat(ctx, a.Key); !errors.Is(err, registry.ErrNotFound) {
-			t.Fatalf("deleted blob: %v", err)
-		}
-		if got, err := read(t, s, b.Key); err != nil || string(got) != "two" {
-			t.Fatalf("sibling blob after Delete = %q, %v", got, err)
-		}
+		require(t, s.Delete(ctx, a.Key) == nil, "Delete failed")
+		wantErr(t, statErr(s, a.Key), registry.ErrNotFound, "Stat of a deleted blob")
+		got, err := read(t, s, b.Key)
+		require(t, err == nil && string(got) == "two", "sibling blob after Delete = %q, %v", got, err)
 		c := mustPut(t, s, "t1/a1", []byte("one"))
-		if got, err := read(t, s, c.Key); err != nil || string(got) != "one" {
-			t.Fatalf("re-put after Delete = %q, %v", got, err)
-		}
+		got, err = read(t, s, c.Key)
+		require(t, err == nil && string(got) == "one", "re-put after Delete = %q, %v", got, err)
 	})
 
 	t.Run("DeletePrefix", func(t *testing.T) {
@@ -155,25 +166,15 @@ func RunWithOptions(t *testing.T, newStore func(t *testing.T) registry.BlobStore
 		b := mustPut(t, s, "tenant-a/y/z", []byte("2"))
 		c := mustPut(t, s, "tenant-ab/x", []byte("3"))
 		d := mustPut(t, s, "tenant-b/x", []byte("4"))
-		if err := s.DeletePrefix(ctx, "tenant-a"); err != nil {
-			t.Fatal(err)
-		}
+		require(t, s.DeletePrefix(ctx, "tenant-a") == nil, "DeletePrefix failed")
 		for _, k := range []string{a.Key, b.Key} {
-			if _, err := s.Stat(ctx, k); !errors.Is(err, registry.ErrNotFound) {
-				t.Fatalf("%s survived DeletePrefix: %v", k, err)
-			}
+			wantErr(t, statErr(s, k), registry.ErrNotFound, "Stat(%s) after DeletePrefix", k)
 		}
 		for _, k := range []string{c.Key, d.Key} {
-			if _, err := s.Stat(ctx, k); err != nil {
-				t.Fatalf("%s (another prefix) lost: %v", k, err)
-			}
+			require(t, statErr(s, k) == nil, "%s (another prefix) lost by DeletePrefix", k)
 		}
-		if err := s.DeletePrefix(ctx, "tenant-a"); err != nil {
-			t.Fatalf("DeletePrefix of an empty prefix = %v", err)
-		}
-		if err := s.DeletePrefix(ctx, ""); !errors.Is(err, registry.ErrInvalid) {
-			t.Fatalf("DeletePrefix(\"\") = %v, want ErrInvalid", err)
-		}
+		require(t, s.DeletePrefix(ctx, "tenant-a") == nil, "DeletePrefix of an empty prefix failed")
+		wantErr(t, s.DeletePrefix(ctx, ""), registry.ErrInvalid, "DeletePrefix(\"\")")
 	})
 
 	t.Run("PathSafety", func(t *testing.T) {
@@ -182,42 +183,29 @@ func RunWithOptions(t *testing.T, newStore func(t *testing.T) registry.BlobStore
 		ok := mustPut(t, s, "t1/a1", []byte("x"))
 		bad := []string{"", "/abs", "../up", "a/../../b", "a/./b", ".hidden", "a//b", `a\b`, "a/b/", "a\x00b", strings.Repeat("a", 200), "ü"}
 		for _, p := range bad {
-			if _, err := s.Put(ctx, p, strings.NewReader("x")); !errors.Is(err, registry.ErrInvalid) {
-				t.Errorf("Put(%q) = %v, want ErrInvalid", p, err)
-			}
-			if err := s.DeletePrefix(ctx, p); !errors.Is(err, registry.ErrInvalid) {
-				t.Errorf("DeletePrefix(%q) = %v, want ErrInvalid", p, err)
-			}
+			_, err := s.Put(ctx, p, strings.NewReader("x"))
+			wantErr(t, err, registry.ErrInvalid, "Put(%q)", p)
+			wantErr(t, s.DeletePrefix(ctx, p), registry.ErrInvalid, "DeletePrefix(%q)", p)
 		}
 		sha := ok.SHA256
 		badKeys := []string{"", sha, "../" + sha, "t1/a1/../" + sha, "t1/a1/" + strings.ToUpper(sha), "t1/a1/" + sha[:63], "t1/a1/" + sha + "/x", "/t1/a1/" + sha}
 		for _, k := range badKeys {
-			if _, err := s.Get(ctx, k); !errors.Is(err, registry.ErrInvalid) {
-				t.Errorf("Get(%q) = %v, want ErrInvalid", k, err)
-			}
-			if _, err := s.Stat(ctx, k); !errors.Is(err, registry.ErrInvalid) {
-				t.Errorf("Stat(%q) = %v, want ErrInvalid", k, err)
-			}
-			if err := s.Delete(ctx, k); !errors.Is(err, registry.ErrInvalid) {
-				t.Errorf("Delete(%q) = %v, want ErrInvalid", k, err)
-			}
+			wantErr(t, getErr(s, k), registry.ErrInvalid, "Get(%q)", k)
+			wantErr(t, statErr(s, k), registry.ErrInvalid, "Stat(%q)", k)
+			wantErr(t, s.Delete(ctx, k), registry.ErrInvalid, "Delete(%q)", k)
 		}
 	})
 
 	t.Run("FailedPutStoresNothing", func(t *testing.T) {
 		t.Parallel()
 		s := newStore(t)
-		if _, err := s.Put(ctx, "t1/a1", &failingReader{n: 100000}); err == nil {
-			t.Fatal("Put from a failing reader succeeded")
-		}
+		_, err := s.Put(ctx, "t1/a1", &failingReader{n: 100000})
+		require(t, err != nil, "Put from a failing reader succeeded")
 		cctx, cancel := context.WithCancel(ctx)
 		cancel()
-		if _, err := s.Put(cctx, "t1/a2", strings.NewReader("data")); !errors.Is(err, context.Canceled) {
-			t.Fatalf("Put on a cancelled context = %v, want context.Canceled", err)
-		}
-		if _, err := s.Stat(ctx, "t1/a2/"+sum([]byte("data"))); !errors.Is(err, registry.ErrNotFound) {
-			t.Fatalf("cancelled Put left a blob: %v", err)
-		}
+		_, err = s.Put(cctx, "t1/a2", strings.NewReader("data"))
+		wantErr(t, err, context.Canceled, "Put on a cancelled context")
+		wantErr(t, statErr(s, "t1/a2/"+sum([]byte("data"))), registry.ErrNotFound, "Stat after a cancelled Put")
 	})
 
 	if o.MaxSize > 0 {
@@ -227,16 +215,10 @@ func RunWithOptions(t *testing.T, newStore func(t *testing.T) registry.BlobStore
 			data := bytes.Repeat([]byte("a"), int(o.MaxSize)+1)
 			_, err := s.Put(ctx, "t1/a1", bytes.NewReader(data))
 			var tl *registry.TooLargeError
-			if !errors.Is(err, registry.ErrTooLarge) || !errors.As(err, &tl) {
-				t.Fatalf("oversized Put = %v, want *TooLargeError", err)
-			}
-			if _, err := s.Stat(ctx, "t1/a1/"+sum(data)); !errors.Is(err, registry.ErrNotFound) {
-				t.Fatalf("oversized Put left a blob: %v", err)
-			}
+			require(t, errors.As(err, &tl), "oversized Put = %v, want *TooLargeError", err)
+			wantErr(t, statErr(s, "t1/a1/"+sum(data)), registry.ErrNotFound, "Stat after an oversized Put")
 			exact := mustPut(t, s, "t1/a1", data[:o.MaxSize])
-			if exact.Size != o.MaxSize {
-				t.Fatalf("Put at the limit = %+v", exact)
-			}
+			require(t, exact.Size == o.MaxSize, "Put at the limit = %+v", exact)
 		})
 	}
 
@@ -272,9 +254,7 @@ func RunWithOptions(t *testing.T, newStore func(t *testing.T) registry.BlobStore
 		wg.Wait()
 		close(errs)
 		for err := range errs {
-			if err != nil {
-				t.Fatal(err)
-			}
+			require(t, err == nil, "concurrent Put: %v", err)
 		}
 	})
 }

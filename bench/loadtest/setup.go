@@ -1,0 +1,314 @@
+package loadtest
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// SetupConfig sizes the data that setup creates before a run.
+type SetupConfig struct {
+	// Tenants is the number of tenants created (default 4).
+	Tenants int
+	// UsersPerTenant is the number of users in each tenant (default 5).
+	// The first is the tenant's admin and fills it; all are used by
+	// virtual users, several virtual users sharing a user when there are
+	// more virtual users than users.
+	UsersPerTenant int
+	// Projects per tenant (default 40).
+	Projects int
+	// Completed is how many of each tenant's projects get team members,
+	// artifact usages and an outcome (default 24; the meta-model needs at
+	// least 20). It is capped at Projects.
+	Completed int
+	// Artifacts per tenant (default 30).
+	Artifacts int
+	// Experiments per tenant (default 8); every virtual user starts a run
+	// in one of its tenant's experiments and logs its metrics there.
+	Experiments int
+}
+
+func (c *SetupConfig) defaults() {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&c.Tenants, 4)
+	def(&c.UsersPerTenant, 5)
+	def(&c.Projects, 40)
+	def(&c.Completed, 24)
+	def(&c.Artifacts, 30)
+	def(&c.Experiments, 8)
+	c.Completed = min(c.Completed, c.Projects)
+}
+
+// Credential is a user's login.
+type Credential struct {
+	Username string `json:"username"`
+	Password string `json:"-"`
+	Tenant   string `json:"tenant"` // slug
+}
+
+// TenantFixture is what setup created in one tenant.
+type TenantFixture struct {
+	ID            string       `json:"id"`
+	Slug          string       `json:"slug"`
+	Users         []Credential `json:"users"`
+	ProjectIDs    []string     `json:"-"`
+	ArtifactIDs   []string     `json:"-"`
+	ExperimentIDs []string     `json:"-"`
+	// Trained reports whether the tenant's meta-model was trained, so that
+	// recommendations can be asked.
+	Trained bool `json:"trained"`
+}
+
+// Fixture is what setup created.
+type Fixture struct {
+	RunID   string          `json:"run_id"`
+	Tenants []TenantFixture `json:"tenants"`
+}
+
+// SetupSummary describes the setup phase in a Report.
+type SetupSummary struct {
+	RunID                string  `json:"run_id"`
+	Tenants              int     `json:"tenants"`
+	UsersPerTenant       int     `json:"users_per_tenant"`
+	ProjectsPerTenant    int     `json:"projects_per_tenant"`
+	CompletedPerTenant   int     `json:"completed_per_tenant"`
+	ArtifactsPerTenant   int     `json:"artifacts_per_tenant"`
+	ExperimentsPerTenant int     `json:"experiments_per_tenant"`
+	TrainedTenants       int     `json:"trained_tenants"`
+	Requests             int64   `json:"requests"`
+	DurationSeconds      float64 `json:"duration_seconds"`
+}
+
+// setupWorkers bounds the concurrent requests of the setup phase.
+const setupWorkers = 4
+
+// setup creates the run's tenants, users and data through the API. The
+// admin credential must belong to a superadmin.
+func setup(ctx context.Context, c *client, admin Credential, cfg SetupConfig, seed uint64) (*Fixture, error) {
+	runID, err := newRunID()
+	if err != nil {
+		return nil, err
+	}
+	var tok tokenPair
+	if err := c.call(ctx, "setup login", http.MethodPost, "/api/v1/auth/login", "",
+		loginBody(admin), http.StatusOK, &tok); err != nil {
+		return nil, fmt.Errorf("admin login: %w", err)
+	}
+	fx := &Fixture{RunID: runID, Tenants: make([]TenantFixture, cfg.Tenants)}
+	errs := make([]error, cfg.Tenants)
+	var wg sync.WaitGroup
+	for i := range cfg.Tenants {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(seed, uint64(i)))
+			errs[i] = setupTenant(ctx, c, tok.AccessToken, cfg, rng, runID, i, &fx.Tenants[i])
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return fx, nil
+}
+
+// setupTenant creates tenant i with its users and data.
+func setupTenant(ctx context.Context, c *client, adminToken string, cfg SetupConfig, rng *rand.Rand,
+	runID string, i int, tf *TenantFixture) error {
+	tf.Slug = fmt.Sprintf("lt-%s-%d", runID, i)
+	var t struct {
+		ID string `json:"id"`
+	}
+	if err := c.call(ctx, "setup tenant", http.MethodPost, "/api/v1/tenants", adminToken,
+		map[string]string{"name": "Load test " + runID + " tenant " + fmt.Sprint(i), "slug": tf.Slug},
+		http.StatusCreated, &t); err != nil {
+		return err
+	}
+	tf.ID = t.ID
+	for j := range cfg.UsersPerTenant {
+		pw, err := newPassword()
+		if err != nil {
+			return err
+		}
+		cred := Credential{Username: fmt.Sprintf("lt-%s-t%d-u%d", runID, i, j), Password: pw, Tenant: tf.Slug}
+		role := "member"
+		if j == 0 {
+			role = "admin"
+		}
+		if err := c.call(ctx, "setup member", http.MethodPost, "/api/v1/tenants/"+tf.ID+"/members", adminToken,
+			map[string]string{"username": cred.Username, "password": cred.Password, "role": role},
+			http.StatusCreated, nil); err != nil {
+			return err
+		}
+		tf.Users = append(tf.Users, cred)
+	}
+	var tok tokenPair
+	if err := c.call(ctx, "setup login", http.MethodPost, "/api/v1/auth/login", "",
+		loginBody(tf.Users[0]), http.StatusOK, &tok); err != nil {
+		return err
+	}
+	token := tok.AccessToken
+
+	var idOnly struct {
+		ID string `json:"id"`
+	}
+	for k := range cfg.Artifacts {
+		if err := c.call(ctx, "setup artifact", http.MethodPost, "/api/v1/artifacts", token,
+			artifactInput(rng, k), http.StatusCreated, &idOnly); err != nil {
+			return err
+		}
+		tf.ArtifactIDs = append(tf.ArtifactIDs, idOnly.ID)
+	}
+	// Bodies are generated here, in order, so that the data depends only on
+	// the seed; the requests then run in parallel.
+	type projectJob struct {
+		body    map[string]any
+		outcome map[string]any
+		usages  []string
+		team    []map[string]any
+	}
+	jobs := make([]projectJob, cfg.Projects)
+	for k := range jobs {
+		body := projectInput(rng, tf.Slug, k)
+		jobs[k].body = body
+		if k < cfg.Completed {
+			jobs[k].outcome = outcomeFor(rng, body["complexity_score"].(int), body["team_size"].(int))
+			// Two distinct artifacts: a project records one usage per artifact.
+			perm := rng.Perm(len(tf.ArtifactIDs))
+			for n := range min(2, len(perm)) {
+				jobs[k].usages = append(jobs[k].usages, tf.ArtifactIDs[perm[n]])
+				jobs[k].team = append(jobs[k].team, map[string]any{
+					"name": fmt.Sprintf("engineer %d", rng.IntN(1000)), "role": "ml_engineer",
+					"experience_level": experienceLevels[rng.IntN(len(experienceLevels))], "contribution_hours": float64(40 + rng.IntN(400)),
+				})
+			}
+		}
+	}
+	tf.ProjectIDs = make([]string, cfg.Projects)
+	err := parallel(ctx, len(jobs), func(k int) error {
+		var p struct {
+			ID string `json:"id"`
+		}
+		if err := c.call(ctx, "setup project", http.MethodPost, "/api/v1/projects", token, jobs[k].body, http.StatusCreated, &p); err != nil {
+			return err
+		}
+		tf.ProjectIDs[k] = p.ID
+		for _, m := range jobs[k].team {
+			if err := c.call(ctx, "setup team", http.MethodPost, "/api/v1/projects/"+p.ID+"/team", token, m, http.StatusCreated, nil); err != nil {
+				return err
+			}
+		}
+		for n, a := range jobs[k].usages {
+			impact := float64(40 + 15*n + k%40)
+			if err := c.call(ctx, "setup usage", http.MethodPost, "/api/v1/artifacts/"+a+"/usages", token,
+				map[string]any{"project_id": p.ID, "impact_score": impact}, http.StatusCreated, nil); err != nil {
+				return err
+			}
+		}
+		if jobs[k].outcome != nil {
+			return c.call(ctx, "setup outcome", http.MethodPut, "/api/v1/projects/"+p.ID+"/outcome", token,
+				jobs[k].outcome, http.StatusOK, nil)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for k := range cfg.Experiments {
+		pid := tf.ProjectIDs[k%len(tf.ProjectIDs)]
+		if err := c.call(ctx, "setup experiment", http.MethodPost, "/api/v1/projects/"+pid+"/experiments", token,
+			map[string]string{"name": fmt.Sprintf("experiment %d", k)}, http.StatusCreated, &idOnly); err != nil {
+			return err
+		}
+		tf.ExperimentIDs = append(tf.ExperimentIDs, idOnly.ID)
+	}
+	err = c.call(ctx, "setup train", http.MethodPost, "/api/v1/meta-models/train", token, nil, http.StatusCreated, nil)
+	var se *StatusError
+	switch {
+	case err == nil:
+		tf.Trained = true
+	case errors.As(err, &se) && se.Status == http.StatusConflict:
+		// Too little history for this server's minimum: recommendations
+		// are left out of this tenant's mix.
+	default:
+		return err
+	}
+	return nil
+}
+
+// parallel runs f(0..n-1) on setupWorkers goroutines and returns the first
+// error; after an error no new call starts.
+func parallel(ctx context.Context, n int, f func(int) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(setupWorkers, n) {
+		wg.Go(func() {
+			for k := range next {
+				if err := f(k); err != nil {
+					cancel(err)
+				}
+			}
+		})
+	}
+feed:
+	for k := range n {
+		select {
+		case next <- k:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	return context.Cause(ctx)
+}
+
+// tokenPair is the answer of login and refresh.
+type tokenPair struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+}
+
+func loginBody(c Credential) map[string]string {
+	b := map[string]string{"username": c.Username, "password": c.Password}
+	if c.Tenant != "" {
+		b["tenant"] = c.Tenant
+	}
+	return b
+}
+
+// b32 encodes random bytes as lower-case base32 without padding.
+var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// newRunID returns a short random id that keeps this run's tenants and
+// users apart from earlier runs' on the same server.
+func newRunID() (string, error) {
+	b := make([]byte, 5)
+	if _, err := crand.Read(b); err != nil {
+		return "", err
+	}
+	return strings.ToLower(b32.EncodeToString(b)), nil
+}
+
+// newPassword returns a random 32-character password for a load-test user.
+func newPassword() (string, error) {
+	b := make([]byte, 20)
+	if _, err := crand.Read(b); err != nil {
+		return "", err
+	}
+	return b32.EncodeToString(b), nil
+}
+
+// since is time.Since in seconds.
+func since(t time.Time) float64 { return time.Since(t).Seconds() }

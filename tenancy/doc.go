@@ -1,0 +1,123 @@
+// Package tenancy confines a GORM application's data to tenants: one
+// tenant can never see or touch another's rows, even when a query in the
+// host forgets its filter.
+//
+// It has two walls. The first is a GORM plugin that scopes every statement
+// on a tenant-owned model to the tenant carried by the statement's
+// context. The second, on PostgreSQL, is row-level security: a policy on
+// every tenant-owned table that admits only the rows of the tenant the
+// plugin sets in each transaction, enforced by the database for a role
+// that cannot bypass it.
+//
+// # Tenants travel in the context
+//
+// WithTenant puts a tenant id in a context.Context and TenantFrom reads it.
+// Middleware does this for HTTP requests from the authenticated
+// auth.Principal. The tenant is read from db.Statement.Context only —
+// never from db.Set, which GORM drops on NewDB sessions, preloads and
+// association saves — so pass it with db.WithContext(ctx):
+//
+//	db.Use(tenancy.NewPlugin())
+//	ctx := tenancy.WithTenant(r.Context(), tenantID)
+//	db.WithContext(ctx).Find(&projects) // ... WHERE "projects"."tenant_id" = $1
+//
+// # Tenant-owned models
+//
+// A model is tenant-owned when it embeds Model, which adds the tenant_id
+// column:
+//
+//	type Project struct {
+//		ID string `gorm:"primaryKey"`
+//		tenancy.Model
+//		Name string
+//	}
+//
+// Other models (users, tenants, settings) pass through the plugin
+// untouched. A table named through db.Table is tenant-owned when it is
+// the table of a tenant-owned model, was declared with WithTables or
+// WithModels, or has a tenant_id column.
+//
+// # What the plugin does
+//
+// On a context with a tenant, for every way GORM reaches a tenant-owned
+// table:
+//
+//   - Queries (First, Take, Last, Find, Count, Pluck, Scan, Row, Rows,
+//     FindInBatches, subqueries) get "(caller's conditions) AND
+//     table.tenant_id = tenant"; the caller's conditions are always
+//     parenthesised, so an OR cannot escape. Unscoped does not lift it.
+//   - Preloads and associations are queries of their own and are scoped
+//     the same way. Joins of a tenant-owned relation (Joins("Owner"),
+//     nested "Owner.Company") get the tenant in their ON clause, so a row
+//     that references another tenant's row joins nothing.
+//   - Creates (one value, a slice, a map or a slice of maps, and
+//     associations saved with them) get tenant_id set; a value that
+//     already names another tenant is refused with ErrForeignTenant and
+//     nothing is written. An upsert (Save of a value whose id exists,
+//     OnConflict with DoUpdates or UpdateAll) only updates a conflicting
+//     row of the same tenant; a conflict with another tenant's row fails
+//     with ErrForeignTenant.
+//   - Updates and deletes are filtered like queries, so they never reach
+//     another tenant's rows; tenant_id is never part of an update's SET
+//     (assigning another tenant fails with ErrForeignTenant); and GORM's
+//     refusal of updates and deletes without conditions
+//     (gorm.ErrMissingWhereClause) is kept.
+//   - Raw SQL (Raw, Exec, Row and Rows on Raw, raw join strings and table
+//     expressions) fails with ErrRawSQL: the plugin cannot see into it.
+//     AllowRawSQL(ctx) opts a statement in; the caller then filters by
+//     tenant itself (and PostgreSQL's policy still applies).
+//
+// Without a tenant in the context, any statement on a tenant-owned table
+// fails with ErrNoTenant (wrapped in a *ScopeError naming the table);
+// raw SQL and other tables pass.
+//
+// # Platform work across tenants
+//
+// Listing tenants, deleting one, resolving a login before a tenant is
+// known, usage reports: CrossTenant(ctx, reason) returns a context on
+// which the plugin lets statements on tenant-owned tables through
+// unscoped and reports each to the audit function (WithAudit; by default
+// logged with log/slog). It is never implied: a context with a tenant
+// stays scoped even when wrapped by CrossTenant, and an empty reason
+// yields no cross-tenant context. Creates on it must name their tenant.
+// The Manager's operations on tenants, users and memberships need no
+// cross-tenant context, since those tables are not tenant-owned.
+//
+// # PostgreSQL row-level security
+//
+// SetupRLS (or EnableRLS) enables and forces row-level security with the
+// policy
+//
+//	tenant_id = NULLIF(current_setting('maestro.tenant_id', true), '')
+//
+// on every tenant-owned table; an unset or empty setting matches no row
+// and admits no write. With WithRowLevelSecurity the plugin runs
+//
+//	SELECT set_config('maestro.tenant_id', $1, true), set_config('maestro.cross_tenant', $2, true)
+//
+// in the transaction of every statement on a tenant (or cross-tenant)
+// context; the setting ends with the transaction, so pooled connections
+// carry nothing over. Statements outside a transaction are wrapped in
+// one the plugin begins and commits; Row, Rows and Scan, whose rows
+// outlive the statement, must run inside db.Transaction and otherwise
+// fail with ErrTransactionRequired. The cross-tenant flag is honoured by
+// the policy only when RLSConfig.AllowCrossTenant is set; see there for
+// the trade-off.
+//
+// The policies are only a wall for a role that is not a superuser, has no
+// BYPASSRLS and owns no table: CheckRole reports a role that fails this,
+// for hosts to call at start-up.
+//
+// # Tenants, users, memberships and quotas
+//
+// Manager keeps the platform-level tables — tenants, users, memberships
+// with a role per tenant, and quotas — and deletes a tenant with every
+// row of it in every registered tenant-owned table in one transaction,
+// then calls hooks (blob stores remove their files).
+//
+// # Adopting tenancy on existing tables
+//
+// AddTenantColumn adds tenant_id to an existing table, backfills a default
+// tenant, makes the column NOT NULL with a foreign key to tenants and an
+// index leading with it; RemoveTenantColumn is the down step.
+package tenancy
