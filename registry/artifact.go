@@ -220,12 +220,13 @@ func (r *Registry) PutArtifactContent(ctx context.Context, id string, content io
 	}
 	var out *Artifact
 	var old string
+	read := false // whether old holds the content key the update replaced
 	err = r.tx(ctx, func(tx *gorm.DB) error {
 		cur, err := getArtifact(tx, id)
 		if err != nil {
 			return err
 		}
-		old = cur.ContentKey
+		old, read = cur.ContentKey, true
 		set := map[string]any{"content_sha256": info.SHA256, "size_bytes": info.Size,
 			"content_key": info.Key, "updated_at": r.timestamp()}
 		if err := tx.Model(&Artifact{}).Where("id = ?", id).Updates(set).Error; err != nil {
@@ -235,7 +236,9 @@ func (r *Registry) PutArtifactContent(ctx context.Context, id string, content io
 		return err
 	})
 	if err != nil {
-		if old != info.Key {
+		// Remove the new blob unless it may be the artifact's current
+		// content (the same bytes uploaded again).
+		if read && old != info.Key {
 			_ = r.blobs.Delete(ctx, info.Key)
 		}
 		return nil, err

@@ -13,9 +13,9 @@
 //   - process metrics: typed values over time, written in batches and
 //     summarised per type with two velocity figures (see ProcessSummary);
 //   - an artifact library: typed, versioned, tagged artifacts whose content
-//     lives in a BlobStore (FileStore on a local directory), with SHA-256
-//     and size recorded, usage by projects with impact scores, search and
-//     a top list;
+//     lives in a BlobStore (FileStore on a local directory, S3Store on an
+//     S3-compatible object store), with SHA-256 and size recorded, usage by
+//     projects with impact scores, search and a top list;
 //   - experiments, runs with parameters, and metrics logged in batches of
 //     up to 10,000 points, read back with even downsampling;
 //   - registered models with numbered versions and aliases;

@@ -151,7 +151,7 @@ func (r *Registry) LogMetrics(ctx context.Context, runID string, points []Metric
 		}
 		batch := len(rows)
 		if tx.Dialector.Name() == "sqlite" {
-			batch = sqliteRowsPerInsert
+			batch = r.sqliteRows
 		}
 		return dbErr(tx.CreateInBatches(&rows, batch).Error, "metric points")
 	})

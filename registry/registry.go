@@ -36,6 +36,8 @@ type Registry struct {
 	// the Registry runs its write transactions one at a time.
 	serial  bool
 	writeMu sync.Mutex
+	// sqliteRows is the number of metric points per INSERT on SQLite.
+	sqliteRows int
 }
 
 // Option configures a Registry.
@@ -119,6 +121,8 @@ func New(db *gorm.DB, opts ...Option) (*Registry, error) {
 		scales:  DefaultScoreScales(),
 		maxBlob: DefaultMaxContentSize,
 		now:     time.Now,
+
+		sqliteRows: sqliteRowsPerInsert,
 	}
 	for _, o := range opts {
 		if err := o(r); err != nil {

@@ -3,7 +3,9 @@ package similarity
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/maestro-ml/maestro/internal/testenv"
@@ -14,7 +16,7 @@ import (
 // These tests run the client against the real neural model served by
 // tools/embedserver (.ci/embedserver starts it).
 
-func neuralEmbedder(t *testing.T, opts ...OpenAIOption) *OpenAIEmbedder {
+func neuralEmbedder(t testing.TB, opts ...OpenAIOption) *OpenAIEmbedder {
 	t.Helper()
 	url, model := testenv.Embeddings(t)
 	e, err := NewOpenAIEmbedder(url, model, opts...)
@@ -22,6 +24,56 @@ func neuralEmbedder(t *testing.T, opts ...OpenAIOption) *OpenAIEmbedder {
 		t.Fatal(err)
 	}
 	return e
+}
+
+// neuralCache remembers the vectors the neural server computed for each
+// text during this test binary's run: a CPU forward pass of a spec costs
+// about 0.1 s on CI, and the quality and service tests embed the same specs.
+type neuralCache struct {
+	mu   sync.Mutex
+	vecs map[string][]float32
+}
+
+var sharedNeuralCache = &neuralCache{vecs: map[string][]float32{}}
+
+// cachedNeuralEmbedder wraps the server's embedder with sharedNeuralCache.
+// Provider errors pass through unchanged.
+func cachedNeuralEmbedder(t testing.TB) *FuncEmbedder {
+	t.Helper()
+	e := neuralEmbedder(t)
+	c := sharedNeuralCache
+	f, err := NewFuncEmbedder(e.Model(), 384, func(ctx context.Context, texts []string) ([][]float32, error) {
+		c.mu.Lock()
+		var missing []string
+		for _, s := range texts {
+			if _, ok := c.vecs[s]; !ok && !slices.Contains(missing, s) {
+				missing = append(missing, s)
+			}
+		}
+		c.mu.Unlock()
+		if len(missing) > 0 {
+			vecs, err := e.Embed(ctx, missing)
+			if err != nil {
+				return nil, err
+			}
+			c.mu.Lock()
+			for i, s := range missing {
+				c.vecs[s] = vecs[i]
+			}
+			c.mu.Unlock()
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		out := make([][]float32, len(texts))
+		for i, s := range texts {
+			out[i] = c.vecs[s]
+		}
+		return out, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }
 
 func TestNeuralServerEmbeddings(t *testing.T) {
@@ -81,12 +133,9 @@ func TestNeuralServerErrors(t *testing.T) {
 }
 
 func TestNeuralService(t *testing.T) {
-	t.Parallel()
-	e := neuralEmbedder(t)
+	e := cachedNeuralEmbedder(t)
 	db := migrated(t, testenv.SQLite)
-	// A chunk budget above the model's window: the provider refuses the
-	// long text and the Service retries with smaller chunks.
-	s := newTestService(t, db, e, WithChunkTokens(2000))
+	s := newTestService(t, db, e, WithChunkTokens(DefaultMaxInputTokens))
 	ctx := tenancy.WithTenant(context.Background(), "t")
 	specs := loadLabelled(t)
 	for _, sp := range specs {
@@ -97,9 +146,15 @@ func TestNeuralService(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A chunk budget above the model's window: the provider refuses the
+	// long text and the Service retries with smaller chunks.
+	wide := newTestService(t, db, neuralEmbedder(t), WithChunkTokens(2000))
 	long := strings.Repeat("Predict which subscribers will cancel their contract next month. ", 60)
-	if err := s.Index(ctx, "long", "Long churn spec", long, registry.Spec{}); err != nil {
+	if err := wide.Index(ctx, "long", "Long churn spec", long, registry.Spec{}); err != nil {
 		t.Fatalf("long text: %v", err)
+	}
+	if err := s.Invalidate(ctx); err != nil { // written through another Service
+		t.Fatal(err)
 	}
 	got, err := s.Similar(ctx, "churn-telecom", 3)
 	if err != nil {

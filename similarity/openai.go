@@ -57,8 +57,7 @@ const (
 type OpenAIEmbedder struct {
 	client      *openai.Client
 	model       string
-	wantDims    int          // configured dimension, 0 when learned
-	dims        atomic.Int64 // the dimension in force (configured or learned)
+	dims        atomic.Int64 // the dimension in force (configured, or learned; 0 until then)
 	batchSize   int
 	batchTokens int
 	maxInput    int
@@ -230,7 +229,6 @@ func NewOpenAIEmbedder(baseURL, model string, opts ...OpenAIOption) (*OpenAIEmbe
 	e := &OpenAIEmbedder{
 		client:      openai.NewClientWithConfig(oc),
 		model:       model,
-		wantDims:    cfg.dims,
 		batchSize:   cfg.batchSize,
 		batchTokens: cfg.batchTokens,
 		maxInput:    cfg.maxInput,

@@ -434,7 +434,7 @@ func (s *Service) load(ctx context.Context, tenant string) (*matrix, error) {
 	var m *matrix
 	var stale []ProjectEmbedding
 	var rows []ProjectEmbedding
-	res := s.db.WithContext(ctx).Where("tenant_id = ?", tenant).Order("id").
+	res := s.db.WithContext(ctx).Where("tenant_id = ?", tenant).
 		FindInBatches(&rows, loadBatch, func(_ *gorm.DB, _ int) error {
 			for _, r := range rows {
 				if r.EmbedModel != model || (m != nil && r.Dimensions != m.dims) || r.Dimensions <= 0 {

@@ -86,10 +86,10 @@ func TestChunkText(t *testing.T) {
 	for _, max := range []int{0, 1, 8, 20, 64, 256} {
 		checkChunks(t, long, max)
 	}
-	checkChunks(t, strings.Repeat("x", 500), 16)                 // one huge word
-	checkChunks(t, "short", 256)                                 // fits
-	checkChunks(t, strings.Repeat("é", 100)+" "+"ab", 10)        // multi-byte word cut
-	checkChunks(t, strings.Repeat("word, ", 300), 32)            // punctuation heavy line
+	checkChunks(t, strings.Repeat("x", 500), 16)          // one huge word
+	checkChunks(t, "short", 256)                          // fits
+	checkChunks(t, strings.Repeat("é", 100)+" "+"ab", 10) // multi-byte word cut
+	checkChunks(t, strings.Repeat("word, ", 300), 32)     // punctuation heavy line
 	if got := chunkText("  \n ", 10); got != nil {
 		t.Errorf("blank text chunks: %q", got)
 	}

@@ -32,10 +32,12 @@
 //		Name string
 //	}
 //
-// Other models (users, tenants, settings) pass through the plugin
-// untouched. A table named through db.Table is tenant-owned when it is
-// the table of a tenant-owned model, was declared with WithTables or
-// WithModels, or has a tenant_id column.
+// A model that does not embed Model is platform-level (users, tenants,
+// memberships, an auth store's rows) and passes through untouched — unless
+// it maps a table known to be tenant-owned (the table of a model that
+// embeds Model, or one declared with WithTables or WithModels), as a read
+// model might; then it is scoped too. A table named through db.Table is
+// tenant-owned when it is known so or has a tenant_id column.
 //
 // # What the plugin does
 //

@@ -4,13 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 
 	"github.com/glebarez/sqlite"
+	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
+	"github.com/maestro-ml/maestro/auth"
 	"github.com/maestro-ml/maestro/tenancy"
 )
 
@@ -104,4 +108,93 @@ func ExampleAllowRawSQL() {
 	// Output:
 	// true
 	// 1 <nil>
+}
+
+// ExampleManager creates a tenant, a user and a membership, and checks a
+// quota.
+func ExampleManager() {
+	dir, _ := os.MkdirTemp("", "tenancy-example")
+	defer os.RemoveAll(dir)
+	db, _ := gorm.Open(sqlite.Open(filepath.Join(dir, "example.db")), &gorm.Config{Logger: logger.Discard})
+	_ = db.Use(tenancy.NewPlugin())
+	ctx := context.Background()
+
+	m := tenancy.NewManager(db)
+	if err := m.Migrate(ctx); err != nil {
+		fmt.Println(err)
+		return
+	}
+	acme, _ := m.CreateTenant(ctx, "Acme Inc.", "acme")
+	// The hash comes from auth.PasswordHasher; it is never serialised.
+	ada, _ := m.CreateUser(ctx, tenancy.NewUser{Username: "ada", PasswordHash: "$argon2id$v=19$..."})
+	_, _ = m.AddMember(ctx, acme.ID, ada.ID, auth.RoleAdmin)
+	_ = m.SetQuota(ctx, acme.ID, tenancy.Quota{Users: 1})
+
+	tenants, _ := m.UserTenants(ctx, ada.ID)
+	fmt.Println(tenants[0].Tenant.Slug, tenants[0].Role)
+	err := m.CheckQuota(ctx, acme.ID, tenancy.ResourceUsers, 1)
+	fmt.Println(errors.Is(err, tenancy.ErrQuotaExceeded))
+	_, err = m.CreateTenant(ctx, "Acme again", "acme")
+	fmt.Println(errors.Is(err, tenancy.ErrConflict))
+	// Output:
+	// acme admin
+	// true
+	// true
+}
+
+// ExampleMiddleware puts the authenticated principal's tenant into the
+// request context; requests without a principal are refused.
+func ExampleMiddleware() {
+	h := tenancy.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, _ := tenancy.TenantFrom(r.Context())
+		fmt.Fprint(w, "tenant ", id)
+	}))
+
+	r := httptest.NewRequest(http.MethodGet, "/api/v1/projects", nil)
+	r = r.WithContext(auth.WithPrincipal(r.Context(), auth.Principal{UserID: "u1", TenantID: "acme", Role: auth.RoleMember}))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	fmt.Println(w.Code, w.Body.String())
+
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/api/v1/projects", nil))
+	fmt.Println(w.Code, w.Header().Get("WWW-Authenticate"))
+	// Output:
+	// 200 tenant acme
+	// 401 Bearer
+}
+
+// ExampleSetupRLS shows the PostgreSQL set-up: migrations and policies as
+// the tables' owner, then the application connects as a role that cannot
+// bypass them, with the plugin setting the tenant in every transaction.
+func ExampleSetupRLS() {
+	ctx := context.Background()
+	ownerDSN, appDSN := os.Getenv("OWNER_DSN"), os.Getenv("APP_DSN")
+	if ownerDSN == "" || appDSN == "" {
+		return // needs PostgreSQL
+	}
+	owner, err := gorm.Open(postgres.Open(ownerDSN), &gorm.Config{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	_ = owner.AutoMigrate(&Note{})
+	if err := tenancy.SetupRLS(ctx, owner, tenancy.RLSConfig{Models: []any{&Note{}}}); err != nil {
+		fmt.Println(err)
+		return
+	}
+	// (GRANT SELECT, INSERT, UPDATE, DELETE ON notes TO the application role.)
+
+	app, err := gorm.Open(postgres.Open(appDSN), &gorm.Config{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := tenancy.CheckRole(ctx, app); err != nil {
+		fmt.Println("refusing to start:", err) // superuser, BYPASSRLS or table owner
+		return
+	}
+	_ = app.Use(tenancy.NewPlugin(tenancy.WithRowLevelSecurity()))
+	var notes []Note
+	app.WithContext(tenancy.WithTenant(ctx, "acme")).Find(&notes)
 }

@@ -92,6 +92,9 @@ func openWithPlugin(t testing.TB, open func(testing.TB) *gorm.DB, opts ...tenanc
 	if err := db.AutoMigrate(&company{}, &owner{}, &project{}, &task{}, &tag{}, &setting{}, &bookmark{}); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
+	// Silence the default audit log; a test's own WithAudit comes later
+	// and wins.
+	opts = append([]tenancy.Option{tenancy.WithAudit(func(context.Context, tenancy.AuditEvent) {})}, opts...)
 	if err := db.Use(tenancy.NewPlugin(opts...)); err != nil {
 		t.Fatalf("use plugin: %v", err)
 	}

@@ -2,6 +2,7 @@ package tenancy
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"regexp"
 
@@ -32,7 +33,7 @@ func (p *Plugin) tenantField(s *schema.Schema) *schema.Field {
 		return nil
 	}
 	p.schemas.Store(s, f)
-	p.tables.Store(s.Table, true)
+	p.tables.Store(s.Table, declaredOwned)
 	return f
 }
 
@@ -107,23 +108,59 @@ func baseTable(st *gorm.Statement) (table string, raw bool) {
 
 // tableOwned reports whether table is tenant-owned: known from a model or
 // option, or else found by asking the database whether it has a tenant_id
-// column. Answers are cached until forgetTable.
+// column. Answers are cached until forgetTable. When the database cannot
+// answer, the statement fails and the table counts as tenant-owned (fail
+// closed); nothing is cached.
 func (p *Plugin) tableOwned(db *gorm.DB, table string) bool {
 	if table == "" {
 		return false
 	}
 	if v, ok := p.tables.Load(table); ok {
-		return v.(bool)
+		return v.(ownership) != notOwned
 	}
-	// Ask on the statement's own connection (it may be inside a
-	// transaction) with a context that carries no tenant, so that the
-	// migrator's raw SQL is not refused.
-	probe := db.Session(&gorm.Session{NewDB: true, Context: context.WithoutCancel(db.Statement.Context), SkipHooks: true})
-	probe.Statement.Context = withoutTenant(probe.Statement.Context)
-	owned := probe.Migrator().HasColumn(table, TenantColumn)
-	p.tables.Store(table, owned)
-	return owned
+	var query string
+	switch db.Dialector.Name() {
+	case "postgres":
+		query = "SELECT count(*) FROM information_schema.columns WHERE table_schema = ANY (current_schemas(false)) AND table_name = $1 AND column_name = $2"
+	case "sqlite":
+		query = "SELECT count(*) FROM pragma_table_info(?) WHERE name = ?"
+	default:
+		_ = db.AddError(fmt.Errorf("%w: cannot tell whether table %s is tenant-owned on %s; declare it with WithTables", ErrUnsupportedDialect, table, db.Dialector.Name()))
+		return true
+	}
+	// Ask on the statement's own connection: it may be inside a
+	// transaction (SQLite would otherwise wait on its own lock).
+	var n int64
+	ctx := context.WithoutCancel(db.Statement.Context)
+	if err := db.Statement.ConnPool.QueryRowContext(ctx, query, table, TenantColumn).Scan(&n); err != nil {
+		_ = db.AddError(fmt.Errorf("tenancy: cannot tell whether table %s is tenant-owned: %w", table, err))
+		return true
+	}
+	if n == 0 {
+		p.tables.Store(table, notOwned)
+		return false
+	}
+	p.tables.LoadOrStore(table, probedOwned)
+	return true
 }
+
+// knownOwned reports whether table is the table of a model that embeds
+// Model or was declared tenant-owned (WithTables, WithModels), without
+// asking the database. A model that does not embed Model but names such a
+// table (a read model, a DTO with TableName) is scoped on this ground.
+func (p *Plugin) knownOwned(table string) bool {
+	v, ok := p.tables.Load(table)
+	return ok && v.(ownership) == declaredOwned
+}
+
+// ownership is what the plugin knows about a table.
+type ownership int8
+
+const (
+	notOwned      ownership = iota // no tenant_id column
+	probedOwned                    // has a tenant_id column, found by asking the database
+	declaredOwned                  // table of a Model-embedding model, or declared by an option
+)
 
 // withoutTenant returns a context whose tenant, cross-tenant marker and
 // raw-SQL permission are masked. It is used for the plugin's own catalogue

@@ -80,7 +80,7 @@ func WithLogger(l *slog.Logger) Option { return func(p *Plugin) { p.logger = l }
 func WithTables(tables ...string) Option {
 	return func(p *Plugin) {
 		for _, t := range tables {
-			p.tables.Store(t, true)
+			p.tables.Store(t, declaredOwned)
 		}
 	}
 }
@@ -110,7 +110,7 @@ type Plugin struct {
 
 	installed atomic.Bool
 	schemas   sync.Map // *schema.Schema -> *schema.Field (nil when not tenant-owned)
-	tables    sync.Map // table name -> bool
+	tables    sync.Map // table name -> ownership
 }
 
 var _ gorm.Plugin = (*Plugin)(nil)

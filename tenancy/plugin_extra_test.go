@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/maestro-ml/maestro/internal/testenv"
 	"github.com/maestro-ml/maestro/tenancy"
@@ -251,4 +252,71 @@ func TestDisableRLS(t *testing.T) {
 	if err := tenancy.EnableRLS(context.Background(), w.ownerDB, "settings"); !errors.Is(err, tenancy.ErrNoTenantColumn) {
 		t.Fatalf("EnableRLS on a table without tenant_id: %v", err)
 	}
+}
+
+func TestExplicitFromClause(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, openWithPlugin(t, testenv.SQLite))
+	var rows []map[string]interface{}
+	from := clause.From{Tables: []clause.Table{{Name: "settings"}, {Name: "tasks", Alias: "t"}}}
+	mustNoErr(t, w.db.Create(&setting{Key: uuid.NewString(), Value: "v"}).Error)
+	mustNoErr(t, w.db.WithContext(w.ctxA).Table("settings").Clauses(from).Select("t.title").Where("1 = 0").Or("1 = 1").Find(&rows).Error)
+	if len(rows) != 2 {
+		t.Fatalf("explicit FROM rows = %v", rows)
+	}
+	for _, r := range rows {
+		if !strings.HasSuffix(r["title"].(string), "-A") {
+			t.Fatalf("leaked %v", r)
+		}
+	}
+	wantErr(t, w.db.Table("settings").Clauses(from).Find(&rows).Error, tenancy.ErrNoTenant)
+}
+
+func TestUpsertWithCallerCondition(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, openWithPlugin(t, testenv.SQLite))
+	p := project{ID: w.projA.ID, Name: "renamed"}
+	res := w.db.WithContext(w.ctxA).Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "id"}},
+		DoUpdates: clause.AssignmentColumns([]string{"name"}),
+		Where:     clause.Where{Exprs: []clause.Expression{clause.Expr{SQL: "1 = 0"}}},
+	}).Create(&p)
+	mustNoErr(t, res.Error)
+	evil := project{ID: w.projB.ID, Name: "hijacked"}
+	mustNoErr(t, w.db.WithContext(w.ctxA).Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "id"}},
+		DoUpdates: clause.AssignmentColumns([]string{"name"}),
+		Where:     clause.Where{Exprs: []clause.Expression{clause.Expr{SQL: "1 = 1"}}},
+	}).Create(&evil).Error)
+	bUntouched(t, w)
+}
+
+// projectReadModel maps the projects table without embedding
+// tenancy.Model, as a host's read model might.
+type projectReadModel struct {
+	ID   string
+	Name string
+}
+
+func (projectReadModel) TableName() string { return "projects" }
+
+func TestReadModelOnTenantTable(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, openWithPlugin(t, testenv.SQLite))
+	var rows []projectReadModel
+	mustNoErr(t, w.db.WithContext(w.ctxA).Find(&rows).Error)
+	if len(rows) != 1 || rows[0].Name != "project-A" {
+		t.Fatalf("read model rows = %+v", rows)
+	}
+	wantErr(t, w.db.Find(&rows).Error, tenancy.ErrNoTenant)
+
+	// A platform model with its own tenant_id column stays unscoped,
+	// even after the table was probed through db.Table.
+	m := tenancy.NewManager(w.db)
+	mustNoErr(t, m.Migrate(context.Background()))
+	var n int64
+	mustNoErr(t, w.db.WithContext(w.ctxA).Table("memberships").Count(&n).Error)
+	wantErr(t, w.db.Table("memberships").Count(&n).Error, tenancy.ErrNoTenant)
+	_, err := m.UserTenants(context.Background(), uuid.NewString())
+	mustNoErr(t, err)
 }

@@ -21,6 +21,9 @@ import (
 type leakCase struct {
 	name string
 	run  func(t *testing.T, w *world)
+	// rows marks cases that use Row, Rows or Scan, which need a
+	// transaction under row-level security.
+	rows bool
 }
 
 func mustNoErr(t *testing.T, err error) {
@@ -66,7 +69,7 @@ func leakCases() []leakCase {
 			mustNoErr(t, w.db.WithContext(w.ctxA).First(&p).Error)
 			onlyA(t, w, []project{p})
 			wantErr(t, w.db.WithContext(w.ctxA).First(&p, "id = ?", w.projB.ID).Error, gorm.ErrRecordNotFound)
-		}},
+		}, false},
 		{"Find", func(t *testing.T, w *world) {
 			var ps []project
 			mustNoErr(t, w.db.WithContext(w.ctxA).Find(&ps).Error)
@@ -74,24 +77,24 @@ func leakCases() []leakCase {
 			if len(ps) != 1 {
 				t.Fatalf("got %d rows", len(ps))
 			}
-		}},
+		}, false},
 		{"Find with OR condition", func(t *testing.T, w *world) {
 			var ps []project
 			mustNoErr(t, w.db.WithContext(w.ctxA).Where("name = ?", "nothing").Or("1 = 1").Find(&ps).Error)
 			onlyA(t, w, ps)
 			mustNoErr(t, w.db.WithContext(w.ctxA).Where("name = 'x' OR\n1 = 1").Find(&ps).Error)
 			onlyA(t, w, ps)
-		}},
+		}, false},
 		{"Take", func(t *testing.T, w *world) {
 			var p project
 			mustNoErr(t, w.db.WithContext(w.ctxA).Take(&p).Error)
 			onlyA(t, w, []project{p})
-		}},
+		}, false},
 		{"Last", func(t *testing.T, w *world) {
 			var p project
 			mustNoErr(t, w.db.WithContext(w.ctxA).Last(&p).Error)
 			onlyA(t, w, []project{p})
-		}},
+		}, false},
 		{"Count", func(t *testing.T, w *world) {
 			var n int64
 			mustNoErr(t, w.db.WithContext(w.ctxA).Model(&project{}).Count(&n).Error)
@@ -102,21 +105,21 @@ func leakCases() []leakCase {
 			if n != 2 {
 				t.Fatalf("task count = %d, want 2", n)
 			}
-		}},
+		}, false},
 		{"Pluck", func(t *testing.T, w *world) {
 			var names []string
 			mustNoErr(t, w.db.WithContext(w.ctxA).Model(&project{}).Pluck("name", &names).Error)
 			if len(names) != 1 || names[0] != "project-A" {
 				t.Fatalf("names = %v", names)
 			}
-		}},
+		}, false},
 		{"Scan", func(t *testing.T, w *world) {
 			var out []summary
 			mustNoErr(t, w.db.WithContext(w.ctxA).Model(&project{}).Select("id, name, score").Scan(&out).Error)
 			if len(out) != 1 || out[0].Name != "project-A" {
 				t.Fatalf("scan = %+v", out)
 			}
-		}},
+		}, true},
 		{"Rows", func(t *testing.T, w *world) {
 			rows, err := w.db.WithContext(w.ctxA).Model(&project{}).Select("name").Rows()
 			mustNoErr(t, err)
@@ -131,14 +134,14 @@ func leakCases() []leakCase {
 			if len(names) != 1 || names[0] != "project-A" {
 				t.Fatalf("rows = %v", names)
 			}
-		}},
+		}, true},
 		{"Row", func(t *testing.T, w *world) {
 			var n int64
 			mustNoErr(t, w.db.WithContext(w.ctxA).Model(&task{}).Select("count(*)").Row().Scan(&n))
 			if n != 2 {
 				t.Fatalf("row count = %d", n)
 			}
-		}},
+		}, true},
 		{"Preload", func(t *testing.T, w *world) {
 			// Point A's project at B's owner, and give A's project one of
 			// B's tasks and tags by id: the preloads must not show them.
@@ -154,7 +157,7 @@ func leakCases() []leakCase {
 					t.Fatalf("leaked task %+v", tk)
 				}
 			}
-		}},
+		}, false},
 		{"Preload with a foreign reference", func(t *testing.T, w *world) {
 			// A's project made to reference B's owner (as a malicious or
 			// buggy write could): neither Preload nor Joins may show it.
@@ -176,7 +179,7 @@ func leakCases() []leakCase {
 			if j.Owner != nil && j.Owner.ID != "" {
 				t.Fatalf("join leaked B's owner: %+v", j.Owner)
 			}
-		}},
+		}, false},
 		{"Joins", func(t *testing.T, w *world) {
 			var ps []project
 			mustNoErr(t, w.db.WithContext(w.ctxA).Joins("Owner").Find(&ps).Error)
@@ -186,12 +189,12 @@ func leakCases() []leakCase {
 			}
 			mustNoErr(t, w.db.WithContext(w.ctxA).InnerJoins("Owner", w.db.Where(&owner{Name: "owner-A"})).Find(&ps).Error)
 			onlyA(t, w, ps)
-		}},
+		}, false},
 		{"Raw join refused", func(t *testing.T, w *world) {
 			var ps []project
 			err := w.db.WithContext(w.ctxA).Joins("JOIN owners ON owners.id = projects.owner_id").Find(&ps).Error
 			wantErr(t, err, tenancy.ErrRawSQL)
-		}},
+		}, false},
 		{"Association", func(t *testing.T, w *world) {
 			var tags []tag
 			p := w.projA
@@ -223,14 +226,14 @@ func leakCases() []leakCase {
 			if still.Label != "tag-B" {
 				t.Fatalf("B's tag changed: %+v", still)
 			}
-		}},
+		}, false},
 		{"Create one sets tenant", func(t *testing.T, w *world) {
 			p := project{ID: uuid.NewString(), Name: "new-A"}
 			mustNoErr(t, w.db.WithContext(w.ctxA).Create(&p).Error)
 			if p.TenantID != w.a || w.rawCount(t, "projects", w.a) != 2 {
 				t.Fatalf("created %+v", p)
 			}
-		}},
+		}, false},
 		{"Create slice sets tenant", func(t *testing.T, w *world) {
 			ps := []*project{{ID: uuid.NewString(), Name: "s1"}, {ID: uuid.NewString(), Name: "s2"}}
 			mustNoErr(t, w.db.WithContext(w.ctxA).Create(ps).Error)
@@ -242,7 +245,7 @@ func leakCases() []leakCase {
 			if vs[0].TenantID != w.a {
 				t.Fatalf("batch create %+v", vs)
 			}
-		}},
+		}, false},
 		{"Create map sets tenant", func(t *testing.T, w *world) {
 			mustNoErr(t, w.db.WithContext(w.ctxA).Model(&project{}).Create(map[string]interface{}{"ID": uuid.NewString(), "Name": "m1"}).Error)
 			mustNoErr(t, w.db.WithContext(w.ctxA).Model(&project{}).Create([]map[string]interface{}{{"id": uuid.NewString(), "name": "m2"}}).Error)
@@ -250,7 +253,7 @@ func leakCases() []leakCase {
 			if n := w.rawCount(t, "projects", w.a); n != 4 {
 				t.Fatalf("tenant A has %d projects, want 4", n)
 			}
-		}},
+		}, false},
 		{"Create foreign tenant refused", func(t *testing.T, w *world) {
 			p := project{ID: uuid.NewString(), Name: "evil", Model: tenancy.Model{TenantID: w.b}}
 			wantErr(t, w.db.WithContext(w.ctxA).Create(&p).Error, tenancy.ErrForeignTenant)
@@ -261,7 +264,7 @@ func leakCases() []leakCase {
 			if n := w.rawCount(t, "projects", w.b); n != 1 {
 				t.Fatalf("tenant B has %d projects", n)
 			}
-		}},
+		}, false},
 		{"Save new and existing", func(t *testing.T, w *world) {
 			p := project{ID: uuid.NewString(), Name: "saved"}
 			mustNoErr(t, w.db.WithContext(w.ctxA).Save(&p).Error)
@@ -273,7 +276,7 @@ func leakCases() []leakCase {
 			if got.Name != "saved again" || got.TenantID != w.a {
 				t.Fatalf("saved %+v", got)
 			}
-		}},
+		}, false},
 		{"Save over another tenant's id", func(t *testing.T, w *world) {
 			evil := w.projB
 			evil.Name = "hijacked"
@@ -284,13 +287,13 @@ func leakCases() []leakCase {
 			evil.TenantID = w.b
 			wantErr(t, w.db.WithContext(w.ctxA).Save(&evil).Error, tenancy.ErrForeignTenant)
 			bUntouched(t, w)
-		}},
+		}, false},
 		{"Upsert over another tenant's id", func(t *testing.T, w *world) {
 			evil := project{ID: w.projB.ID, Name: "hijacked"}
 			err := w.db.WithContext(w.ctxA).Clauses(clause.OnConflict{UpdateAll: true}).Create(&evil).Error
 			wantErr(t, err, tenancy.ErrForeignTenant)
 			bUntouched(t, w)
-		}},
+		}, false},
 		{"Update and Updates", func(t *testing.T, w *world) {
 			res := w.db.WithContext(w.ctxA).Model(&project{}).Where("1 = 1").Update("score", 99)
 			mustNoErr(t, res.Error)
@@ -303,7 +306,7 @@ func leakCases() []leakCase {
 			mustNoErr(t, w.db.WithContext(w.ctxA).Model(&pb).UpdateColumn("name", "x").Error)
 			mustNoErr(t, w.db.WithContext(w.ctxA).Table("projects").Where("id = ?", w.projB.ID).Update("name", "x").Error)
 			bUntouched(t, w)
-		}},
+		}, false},
 		{"Update to another tenant refused", func(t *testing.T, w *world) {
 			pa := w.projA
 			wantErr(t, w.db.WithContext(w.ctxA).Model(&pa).Update("tenant_id", w.b).Error, tenancy.ErrForeignTenant)
@@ -315,11 +318,11 @@ func leakCases() []leakCase {
 			if n := w.rawCount(t, "projects", w.a); n != 1 {
 				t.Fatalf("tenant A has %d projects", n)
 			}
-		}},
+		}, false},
 		{"Global update refused", func(t *testing.T, w *world) {
 			wantErr(t, w.db.WithContext(w.ctxA).Model(&project{}).Update("score", 1).Error, gorm.ErrMissingWhereClause)
 			wantErr(t, w.db.WithContext(w.ctxA).Delete(&project{}).Error, gorm.ErrMissingWhereClause)
-		}},
+		}, false},
 		{"Delete", func(t *testing.T, w *world) {
 			pb := project{ID: w.projB.ID}
 			res := w.db.WithContext(w.ctxA).Delete(&pb)
@@ -333,14 +336,14 @@ func leakCases() []leakCase {
 			}
 			mustNoErr(t, w.db.WithContext(w.ctxA).Where("1 = 1").Delete(&project{}).Error)
 			bUntouched(t, w)
-		}},
+		}, false},
 		{"Unscoped does not lift scoping", func(t *testing.T, w *world) {
 			var ps []project
 			mustNoErr(t, w.db.WithContext(w.ctxA).Unscoped().Find(&ps).Error)
 			onlyA(t, w, ps)
 			mustNoErr(t, w.db.WithContext(w.ctxA).Unscoped().Where("id = ?", w.projB.ID).Delete(&project{}).Error)
 			bUntouched(t, w)
-		}},
+		}, false},
 		{"FirstOrCreate", func(t *testing.T, w *world) {
 			var p project
 			mustNoErr(t, w.db.WithContext(w.ctxA).Where(project{Name: "project-B"}).Attrs(project{ID: uuid.NewString()}).FirstOrCreate(&p).Error)
@@ -355,7 +358,7 @@ func leakCases() []leakCase {
 			if r.Score != 3 || r.TenantID != w.a {
 				t.Fatalf("FirstOrCreate assign %+v", r)
 			}
-		}},
+		}, false},
 		{"Transaction", func(t *testing.T, w *world) {
 			err := w.db.WithContext(w.ctxA).Transaction(func(tx *gorm.DB) error {
 				var ps []project
@@ -381,12 +384,12 @@ func leakCases() []leakCase {
 			if w.rawCount(t, "projects", w.a) != 2 {
 				t.Fatal("transaction create lost")
 			}
-		}},
+		}, false},
 		{"Session NewDB", func(t *testing.T, w *world) {
 			var ps []project
 			mustNoErr(t, w.db.WithContext(w.ctxA).Session(&gorm.Session{NewDB: true}).Find(&ps).Error)
 			onlyA(t, w, ps)
-		}},
+		}, false},
 		{"Table", func(t *testing.T, w *world) {
 			var out []summary
 			mustNoErr(t, w.db.WithContext(w.ctxA).Table("projects").Find(&out).Error)
@@ -409,7 +412,7 @@ func leakCases() []leakCase {
 				t.Fatalf("DTO first %+v", one)
 			}
 			wantErr(t, w.db.WithContext(w.ctxA).Table("projects p, tasks t").Find(&rows).Error, tenancy.ErrRawSQL)
-		}},
+		}, false},
 		{"Subquery", func(t *testing.T, w *world) {
 			var ps []project
 			sub := w.db.WithContext(w.ctxA).Model(&task{}).Select("project_id")
@@ -421,7 +424,7 @@ func leakCases() []leakCase {
 			xctx := tenancy.CrossTenant(context.Background(), "test: subquery")
 			mustNoErr(t, w.db.WithContext(xctx).Where("id IN (?)", w.db.WithContext(w.ctxA).Model(&task{}).Select("project_id")).Find(&all).Error)
 			onlyA(t, w, all)
-		}},
+		}, false},
 		{"FindInBatches", func(t *testing.T, w *world) {
 			var batch []task
 			var seen int
@@ -437,7 +440,7 @@ func leakCases() []leakCase {
 			if seen != 2 {
 				t.Fatalf("saw %d tasks", seen)
 			}
-		}},
+		}, false},
 		{"Raw refused and opt-in", func(t *testing.T, w *world) {
 			var ps []project
 			wantErr(t, w.db.WithContext(w.ctxA).Raw("SELECT * FROM projects").Scan(&ps).Error, tenancy.ErrRawSQL)
@@ -450,7 +453,7 @@ func leakCases() []leakCase {
 			mustNoErr(t, w.db.WithContext(ctx).Raw("SELECT * FROM projects WHERE tenant_id = ?", w.a).Scan(&ps).Error)
 			onlyA(t, w, ps)
 			mustNoErr(t, w.db.WithContext(ctx).Exec("UPDATE projects SET score = 1 WHERE tenant_id = ?", w.a).Error)
-		}},
+		}, true},
 		{"Non-tenant model passes through", func(t *testing.T, w *world) {
 			key := uuid.NewString()
 			mustNoErr(t, w.db.WithContext(w.ctxA).Create(&setting{Key: key, Value: "v"}).Error)
@@ -459,20 +462,41 @@ func leakCases() []leakCase {
 			if len(s) != 1 {
 				t.Fatalf("settings %+v", s)
 			}
-		}},
+		}, false},
 	}
 }
 
 func TestPluginIsolatesTenants(t *testing.T) {
 	t.Parallel()
-	for dbName, open := range testenv.Databases(t) {
+	dbs := map[string]func(testing.TB) *gorm.DB{}
+	for name, open := range testenv.Databases(t) {
+		dbs[name] = func(tb testing.TB) *gorm.DB { return openWithPlugin(tb, open) }
+	}
+	if _, ok := dbs["postgres"]; ok {
+		// Both walls: the plugin with row-level security, as a
+		// non-superuser role (policies honour the cross-tenant flag, which
+		// the suite's inspection helper uses).
+		dbs["postgres+rls"] = openRLSApp
+	}
+	for dbName, open := range dbs {
 		t.Run(dbName, func(t *testing.T) {
 			t.Parallel()
-			db := openWithPlugin(t, open)
+			db := open(t)
+			rls := installedRLS(db)
 			for _, tc := range leakCases() {
 				t.Run(tc.name, func(t *testing.T) {
 					w := newWorld(t, db)
-					tc.run(t, w)
+					if rls && tc.rows {
+						// Row, Rows and Scan need a transaction under RLS.
+						mustNoErr(t, db.Transaction(func(tx *gorm.DB) error {
+							w.db = tx
+							tc.run(t, w)
+							return nil
+						}))
+						w.db = db
+					} else {
+						tc.run(t, w)
+					}
 					// Whatever A did, B's data is intact.
 					if tc.name != "Preload with a foreign reference" {
 						bUntouched(t, w)

@@ -284,3 +284,43 @@ func TestCheckRole(t *testing.T) {
 		t.Fatalf("sqlite: %v", err)
 	}
 }
+
+// openRLSApp returns a connection as a non-superuser application role to
+// a fresh database whose test tables are protected by row-level security
+// (with the cross-tenant flag honoured), with the plugin installed and
+// setting the tenant.
+func openRLSApp(tb testing.TB) *gorm.DB {
+	tb.Helper()
+	dbURL := testenv.PostgresURL(tb)
+	odb := testenv.OpenPostgres(tb, dbURL)
+	if err := odb.AutoMigrate(&company{}, &owner{}, &project{}, &task{}, &tag{}, &setting{}, &bookmark{}); err != nil {
+		tb.Fatalf("migrate: %v", err)
+	}
+	cfg := tenancy.RLSConfig{Models: []any{&company{}, &owner{}, &project{}, &task{}, &tag{}}, AllowCrossTenant: true}
+	if err := tenancy.SetupRLS(context.Background(), odb, cfg); err != nil {
+		tb.Fatalf("SetupRLS: %v", err)
+	}
+	role, appURL := testenv.PostgresAppRole(tb, dbURL)
+	for _, g := range []string{
+		"GRANT USAGE ON SCHEMA public TO " + role,
+		"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO " + role,
+		"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO " + role,
+	} {
+		if err := odb.Exec(g).Error; err != nil {
+			tb.Fatalf("%s: %v", g, err)
+		}
+	}
+	app := testenv.OpenPostgres(tb, appURL)
+	if err := app.Use(tenancy.NewPlugin(tenancy.WithRowLevelSecurity(), tenancy.WithAudit(func(context.Context, tenancy.AuditEvent) {}))); err != nil {
+		tb.Fatal(err)
+	}
+	if err := tenancy.CheckRole(context.Background(), app); err != nil {
+		tb.Fatalf("application role: %v", err)
+	}
+	return app
+}
+
+func installedRLS(db *gorm.DB) bool {
+	p, ok := db.Config.Plugins[tenancy.PluginName].(*tenancy.Plugin)
+	return ok && p.RowLevelSecurity()
+}

@@ -11,13 +11,12 @@ import (
 
 // stmtScope is what the plugin learns about a statement's context.
 type stmtScope struct {
-	op       string
-	tenant   string // the context's tenant, when scoped
-	scoped   bool   // the context carries a tenant
-	cross    bool   // the context is cross-tenant (and carries no tenant)
-	reason   string // the cross-tenant reason
-	rawOK    bool   // the context allows raw SQL
-	needsRLS bool   // the statement must run with the tenant set in PostgreSQL
+	op     string
+	tenant string // the context's tenant, when scoped
+	scoped bool   // the context carries a tenant
+	cross  bool   // the context is cross-tenant (and carries no tenant)
+	reason string // the cross-tenant reason
+	rawOK  bool   // the context allows raw SQL
 }
 
 func (p *Plugin) fail(db *gorm.DB, sc *stmtScope, table string, err error) {
@@ -74,8 +73,15 @@ func (p *Plugin) structured(db *gorm.DB, sc *stmtScope) {
 	field := p.tenantField(st.Schema)
 	table, rawTable := baseTable(st)
 	owned := field != nil
-	if !owned && table != "" && !(st.Schema != nil && st.Schema.Table == table && st.TableExpr == nil) {
-		owned = p.tableOwned(db, table)
+	if !owned && table != "" {
+		if st.Schema != nil && st.Schema.Table == table && st.TableExpr == nil {
+			// A model on its own table that does not embed Model is
+			// platform-level (memberships, an auth store's rows) unless the
+			// table is known to belong to a tenant-owned model.
+			owned = p.knownOwned(table)
+		} else {
+			owned = p.tableOwned(db, table)
+		}
 		if owned && st.Schema != nil {
 			// A model other than the table's own (a DTO): use its
 			// tenant_id column if it has one.
@@ -128,7 +134,7 @@ func (p *Plugin) structured(db *gorm.DB, sc *stmtScope) {
 			return
 		}
 	}
-	addTenantWhere(st, sc.tenant)
+	addTenantWhere(st, clause.CurrentTable, sc.tenant)
 }
 
 // tenantCond is the WHERE/ON expression the plugin adds: the caller's
@@ -152,14 +158,14 @@ func (c tenantCond) Build(b clause.Builder) {
 }
 
 // addTenantWhere rewrites the statement's WHERE clause into
-// (existing) AND current_table.tenant_id = tenant.
-func addTenantWhere(st *gorm.Statement, tenant string) {
+// (existing) AND table.tenant_id = tenant.
+func addTenantWhere(st *gorm.Statement, table, tenant string) {
 	var inner []clause.Expression
 	c, ok := st.Clauses["WHERE"]
 	if ok {
 		if w, isWhere := c.Expression.(clause.Where); isWhere {
 			if len(w.Exprs) == 1 {
-				if tc, mine := w.Exprs[0].(tenantCond); mine && tc.tenant == tenant && tc.table == clause.CurrentTable {
+				if tc, mine := w.Exprs[0].(tenantCond); mine && tc.tenant == tenant && tc.table == table {
 					return // already scoped (a statement executed twice)
 				}
 			}
@@ -167,7 +173,7 @@ func addTenantWhere(st *gorm.Statement, tenant string) {
 		}
 	}
 	c.Name = "WHERE"
-	c.Expression = clause.Where{Exprs: []clause.Expression{tenantCond{inner: inner, table: clause.CurrentTable, tenant: tenant}}}
+	c.Expression = clause.Where{Exprs: []clause.Expression{tenantCond{inner: inner, table: table, tenant: tenant}}}
 	st.Clauses["WHERE"] = c
 }
 
@@ -254,7 +260,29 @@ func (p *Plugin) scopeJoins(db *gorm.DB, sc *stmtScope) bool {
 		}
 	}
 	if c, ok := st.Clauses["FROM"]; ok {
-		if from, isFrom := c.Expression.(clause.From); isFrom && len(from.Joins) > 0 {
+		from, _ := c.Expression.(clause.From)
+		// Further tables listed in an explicit FROM clause.
+		for _, tb := range from.Tables {
+			if tb.Name == "" || tb.Name == clause.CurrentTable || tb.Raw || !p.tableOwned(db, tb.Name) {
+				continue
+			}
+			ref := tb.Alias
+			if ref == "" {
+				ref = tb.Name
+			}
+			if ref == st.Table {
+				continue // the statement's own table, scoped below
+			}
+			if !sc.scoped {
+				if sc.cross {
+					continue
+				}
+				p.fail(db, sc, tb.Name, ErrNoTenant)
+				return false
+			}
+			addTenantWhere(st, ref, sc.tenant)
+		}
+		if len(from.Joins) > 0 {
 			joins := make([]clause.Join, len(from.Joins))
 			copy(joins, from.Joins)
 			for i, j := range joins {

@@ -158,12 +158,18 @@ func guardUpsert(st *gorm.Statement, tenant string) {
 	if !ok || oc.DoNothing {
 		return
 	}
+	callerWhere := len(oc.Where.Exprs) > 0
 	exprs := make([]clause.Expression, 0, len(oc.Where.Exprs)+1)
 	exprs = append(exprs, oc.Where.Exprs...)
 	exprs = append(exprs, clause.Eq{Column: clause.Column{Table: clause.CurrentTable, Name: TenantColumn}, Value: tenant})
 	oc.Where = clause.Where{Exprs: exprs}
 	c.Expression = oc
 	st.Clauses["ON CONFLICT"] = c
+	if callerWhere {
+		// The caller's own condition may legitimately skip rows, so a
+		// short count proves nothing; the tenant condition still holds.
+		return
+	}
 	n := 0
 	eachValue(st.ReflectValue, func(reflect.Value) { n++ })
 	st.DB.InstanceSet(upsertGuardKey, int64(n))

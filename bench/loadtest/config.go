@@ -74,6 +74,11 @@ type Config struct {
 	ServerPID    int
 	ProcInterval time.Duration
 
+	// ServerLog, when set, is the path of the server's JSON access log
+	// (examples/platform writes it to stderr at level info); the report
+	// then adds the server-side latencies of the measured interval.
+	ServerLog string
+
 	// RequestTimeout bounds each request (default 30 s).
 	RequestTimeout time.Duration
 	// MaxRequests bounds the measured requests of the run (default

@@ -38,6 +38,8 @@ type Report struct {
 	Recovery *Recovery `json:"recovery,omitempty"`
 	Trend    *Trend    `json:"trend,omitempty"`
 
+	// ServerSide is the server's view from its access log, when given.
+	ServerSide *ServerSide `json:"server_side,omitempty"`
 	// Process holds the server process samples when a pid was given.
 	Process []ProcSample `json:"process,omitempty"`
 	// Notes are remarks on the run (a spent budget, a failed sampler).
@@ -270,6 +272,18 @@ func (r *Report) Markdown(w io.Writer) error {
 			parts = append(parts, fmt.Sprintf("%s: %d", code, r.Overall.ErrorStatuses[code]))
 		}
 		b.WriteString(strings.Join(parts, ", ") + "\n")
+	}
+	if ss := r.ServerSide; ss != nil {
+		fmt.Fprintf(&b, "\nServer-side time of the same requests, from the server's access log (handler chain only: no network, accept queue or client):\n\n")
+		b.WriteString("| endpoint | requests | 5xx | p50 ms | p95 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|---:|---:|\n")
+		for _, s := range append(slices.Clone(ss.Endpoints), ss.Overall) {
+			name := "`" + s.Name + "`"
+			if s.Name == "all" {
+				name = "**all**"
+			}
+			fmt.Fprintf(&b, "| %s | %d | %d | %s | %s | %s | %s |\n", name, s.Requests, s.Errors,
+				num(s.P50), num(s.P95), num(s.P99), num(s.Max))
+		}
 	}
 	phaseTable(&b, "Stages", r.Stages)
 	phaseTable(&b, "Phases", r.Phases)

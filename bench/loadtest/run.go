@@ -83,7 +83,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	samples := rec.snapshot()
 	r.DurationSeconds = end.Seconds()
-	r.PeakUsers = p.peak
+	r.PeakUsers = p.peakUsers()
 	r.Overall = summarize("all", samples, end)
 	r.Endpoints = byEndpoint(samples, end)
 	if cfg.ServerPID > 0 {
@@ -92,6 +92,16 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			r.Notes = append(r.Notes, "server process sampling stopped: "+err.Error())
 		}
 		r.Process = procs
+	}
+	if cfg.ServerLog != "" {
+		// The server logs a request when it ends; give the last ones a
+		// moment to reach the file.
+		time.Sleep(200 * time.Millisecond)
+		ss, err := serverSide(cfg.ServerLog, rec.start, rec.start.Add(end))
+		if err != nil {
+			r.Notes = append(r.Notes, err.Error())
+		}
+		r.ServerSide = ss
 	}
 	r.Windows = windows(samples, p.userAt, r.Process, end, cfg.window(end))
 	if cfg.Profile == ProfileSpike {
@@ -134,9 +144,10 @@ type pool struct {
 	wg      sync.WaitGroup
 	cancels []context.CancelFunc // one per running user, in start order
 	started int                  // users ever started (their ids)
-	peak    int
 
 	mu     sync.Mutex
+	active int         // users running now
+	peak   int         // the most users that ran at once
 	events []userEvent // the number of running users over time
 }
 
@@ -162,15 +173,11 @@ func (p *pool) grow(ctx context.Context, n int, ramp time.Duration) {
 			delay = ramp * time.Duration(k) / time.Duration(n)
 		}
 		p.wg.Go(func() {
-			if delay > 0 {
-				t := time.NewTimer(delay)
-				select {
-				case <-uctx.Done():
-					t.Stop()
-					return
-				case <-t.C:
-				}
+			if delay > 0 && !sleep(uctx, delay) {
+				return
 			}
+			p.note(+1)
+			defer p.note(-1)
 			if p.cfg.Scenario == ScenarioLogin {
 				v.runLogin(uctx)
 			} else {
@@ -178,7 +185,6 @@ func (p *pool) grow(ctx context.Context, n int, ramp time.Duration) {
 			}
 		})
 	}
-	p.note()
 }
 
 // shrink stops the n most recently started users.
@@ -188,7 +194,6 @@ func (p *pool) shrink(n int) {
 		cancel()
 	}
 	p.cancels = p.cancels[:len(p.cancels)-n]
-	p.note()
 }
 
 // stopAll stops every user and waits for them.
@@ -197,13 +202,20 @@ func (p *pool) stopAll() {
 	p.wg.Wait()
 }
 
-// note records the current number of users.
-func (p *pool) note() {
-	n := len(p.cancels)
-	p.peak = max(p.peak, n)
+// note records that a user started (+1) or stopped (-1).
+func (p *pool) note(delta int) {
 	p.mu.Lock()
-	p.events = append(p.events, userEvent{at: p.rec.since(time.Now()), users: n})
-	p.mu.Unlock()
+	defer p.mu.Unlock()
+	p.active += delta
+	p.peak = max(p.peak, p.active)
+	p.events = append(p.events, userEvent{at: p.rec.since(time.Now()), users: p.active})
+}
+
+// peakUsers returns the most users that ran at once.
+func (p *pool) peakUsers() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.peak
 }
 
 // userAt returns the number of users running at offset t.

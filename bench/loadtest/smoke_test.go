@@ -21,6 +21,7 @@ type platform struct {
 	url      string
 	password string
 	pid      int
+	log      string // its stderr: the JSON log, access log included
 }
 
 var (
@@ -40,13 +41,20 @@ func startPlatform(t *testing.T) platform {
 		t.Skip("the smoke run builds and starts examples/platform; skipped in -short mode")
 	}
 	platformOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "loadtest-platform-")
+		// A fixed location lets go build skip the link when nothing
+		// changed since the last run (it compares the binary's build ID);
+		// without symbol tables and DWARF the link is faster too.
+		dir, err := os.UserCacheDir()
 		if err != nil {
+			dir = os.TempDir()
+		}
+		dir = filepath.Join(dir, "maestro-loadtest")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
 			platformErr = err
 			return
 		}
 		platformBin = filepath.Join(dir, "platform")
-		cmd := exec.Command("go", "build", "-o", platformBin, "./examples/platform")
+		cmd := exec.Command("go", "build", "-ldflags=-s -w", "-o", platformBin, "./examples/platform")
 		cmd.Dir = moduleRoot(t)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			platformErr = &buildError{out: string(out), err: err}
@@ -61,21 +69,28 @@ func startPlatform(t *testing.T) platform {
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, platformBin, "serve", "--addr", "127.0.0.1:"+port)
 	cmd.Env = append(environWithout("MAESTRO_"),
-		"MAESTRO_HOME="+home, "MAESTRO_ADMIN_PASSWORD="+p.password, "MAESTRO_LOG_LEVEL=warn")
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+		"MAESTRO_HOME="+home, "MAESTRO_ADMIN_PASSWORD="+p.password, "MAESTRO_LOG_LEVEL=info")
+	p.log = filepath.Join(home, "server.log")
+	logs, err := os.Create(p.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logs, logs
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 10 * time.Second
 	if err := cmd.Start(); err != nil {
 		cancel()
+		logs.Close()
 		t.Fatalf("starting the platform: %v", err)
 	}
 	p.pid = cmd.Process.Pid
 	t.Cleanup(func() {
 		cancel()
 		_ = cmd.Wait()
+		logs.Close()
 		if t.Failed() {
-			t.Logf("platform log:\n%s", logs.String())
+			b, _ := os.ReadFile(p.log)
+			t.Logf("platform log (last 4 KiB):\n%s", b[max(0, len(b)-4096):])
 		}
 	})
 	deadline := time.Now().Add(30 * time.Second)
@@ -88,7 +103,7 @@ func startPlatform(t *testing.T) platform {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the platform was not ready within 30 s (last error %v); log:\n%s", err, logs.String())
+			t.Fatalf("the platform was not ready within 30 s (last error %v)", err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -152,8 +167,12 @@ func TestSmoke(t *testing.T) {
 		check func(*testing.T, *Report)
 	}{
 		{"baseline", func(c *Config) {
-			c.Users, c.Duration, c.Window = 2, 2500*time.Millisecond, time.Second
+			c.Users, c.Duration, c.Window = 2, 2*time.Second, 500*time.Millisecond
+			c.ServerLog = p.log
 		}, func(t *testing.T, r *Report) {
+			if ss := r.ServerSide; ss == nil || ss.Overall.Requests < r.Overall.Requests*9/10 || ss.Overall.P50 <= 0 {
+				t.Errorf("server side %+v for %d client requests", ss, r.Overall.Requests)
+			}
 			if len(r.Endpoints) < 8 {
 				t.Errorf("only %d endpoints were exercised: %+v", len(r.Endpoints), r.Endpoints)
 			}
@@ -169,7 +188,7 @@ func TestSmoke(t *testing.T) {
 		}},
 		{"stress", func(c *Config) {
 			c.Profile = ProfileStress
-			c.Stress = StressConfig{Start: 1, Step: 1, Max: 2, Stage: time.Second}
+			c.Stress = StressConfig{Start: 1, Step: 1, Max: 2, Stage: 700 * time.Millisecond}
 		}, func(t *testing.T, r *Report) {
 			if len(r.Stages) != 2 || r.Knee == nil || r.Knee.Users != 2 || r.Knee.BrokeAt != 0 {
 				t.Errorf("stages %+v, knee %+v; want 2 stages that held", r.Stages, r.Knee)
@@ -177,7 +196,7 @@ func TestSmoke(t *testing.T) {
 		}},
 		{"spike", func(c *Config) {
 			c.Profile = ProfileSpike
-			c.Spike = SpikeConfig{Base: 1, Peak: 3, Warm: 700 * time.Millisecond, Hold: time.Second, Recover: 700 * time.Millisecond}
+			c.Spike = SpikeConfig{Base: 1, Peak: 3, Warm: 500 * time.Millisecond, Hold: time.Second, Recover: 500 * time.Millisecond}
 			c.Window = 500 * time.Millisecond
 		}, func(t *testing.T, r *Report) {
 			if len(r.Phases) != 3 || r.Phases[1].Users != 3 || r.Recovery == nil {
@@ -185,7 +204,7 @@ func TestSmoke(t *testing.T) {
 			}
 		}},
 		{"login", func(c *Config) {
-			c.Scenario, c.Users, c.Duration = ScenarioLogin, 2, 1500*time.Millisecond
+			c.Scenario, c.Users, c.Duration = ScenarioLogin, 2, time.Second
 		}, func(t *testing.T, r *Report) {
 			for _, want := range []string{"POST /auth/login", "GET /auth/me", "POST /auth/logout"} {
 				if !hasEndpoint(r, want) {

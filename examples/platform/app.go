@@ -70,7 +70,7 @@ func openApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err err
 	if err := prepareDatabase(ctx, cfg, db, d, log); err != nil {
 		return nil, err
 	}
-	s, err := newServer(ctx, cfg, deps{DB: db, Dialect: d, Redis: rdb, Logger: log})
+	s, err := newServer(cfg, deps{DB: db, Dialect: d, Redis: rdb, Logger: log})
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -129,32 +130,47 @@ func routesWithIDs(s *server) []string {
 	return out
 }
 
-func TestCrossTenantSuiteCoversEveryRoute(t *testing.T) {
-	t.Parallel()
-	ts := newTestServer(t, testenv.SQLite(t), testServerOptions{})
-	crossTenant.mu.Lock()
-	defer crossTenant.mu.Unlock()
-	var missing, stale []string
+// suiteGaps compares the route patterns that carry ids with the cases:
+// missing are routes without a case, stale are cases without a route.
+func suiteGaps(patterns []string, cases map[string]crossTenantCase) (missing, stale []string) {
 	registered := map[string]bool{}
-	for _, p := range routesWithIDs(ts.s) {
+	for _, p := range patterns {
 		registered[p] = true
-		if _, ok := crossTenant.cases[p]; !ok {
+		if _, ok := cases[p]; !ok {
 			missing = append(missing, p)
 		}
 	}
-	for p := range crossTenant.cases {
+	for p := range cases {
 		if !registered[p] {
 			stale = append(stale, p)
 		}
 	}
 	sort.Strings(missing)
 	sort.Strings(stale)
+	return missing, stale
+}
+
+func TestCrossTenantSuiteCoversEveryRoute(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, testenv.SQLite(t), testServerOptions{})
+	crossTenant.mu.Lock()
+	defer crossTenant.mu.Unlock()
+	patterns := routesWithIDs(ts.s)
+	missing, stale := suiteGaps(patterns, crossTenant.cases)
 	if len(missing) > 0 {
 		t.Errorf("routes with a resource id but no cross-tenant case (add one with addCrossTenantCases):\n  %s",
 			strings.Join(missing, "\n  "))
 	}
 	if len(stale) > 0 {
 		t.Errorf("cross-tenant cases for routes that are not registered:\n  %s", strings.Join(stale, "\n  "))
+	}
+	// The check itself: a new route with an id and no case is reported.
+	missing, _ = suiteGaps(append(patterns, "GET /api/v1/widgets/{id}"), crossTenant.cases)
+	if len(missing) != 1 || missing[0] != "GET /api/v1/widgets/{id}" {
+		t.Fatalf("an uncovered route went unnoticed: %v", missing)
+	}
+	if len(patterns) < 10 {
+		t.Fatalf("only %d routes with ids: is the route table read correctly?", len(patterns))
 	}
 }
 
@@ -207,6 +223,31 @@ func TestCrossTenantAccessIsNotFound(t *testing.T) {
 			expect(t, ts.do("GET", "/api/v1/tenants/"+f.tenantB+"/members", f.tokenB, nil), 200).json(t, &members)
 			if len(members.Items) != 1 {
 				t.Fatalf("tenant B's members after the suite: %+v", members.Items)
+			}
+		})
+	}
+}
+
+func TestMalformedIDsAreNeverServerErrors(t *testing.T) {
+	t.Parallel()
+	for name, open := range testenv.Databases(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ts := newTestServer(t, open(t), testServerOptions{})
+			root := ts.adminToken()
+			param := regexp.MustCompile(`\{[^}]+\}`)
+			for _, pattern := range routesWithIDs(ts.s) {
+				method, path, _ := strings.Cut(pattern, " ")
+				for _, bad := range []string{"not-a-uuid", strings.Repeat("9", 300), "%C3%A9%00x", "00000000-0000-0000-0000-000000000000"} {
+					p := param.ReplaceAllString(path, bad)
+					var body any
+					if method != "GET" && method != "DELETE" {
+						body = map[string]any{}
+					}
+					if r := ts.do(method, p, root, body); r.status >= 500 {
+						t.Errorf("%s %s: %d %s", method, p, r.status, r.body)
+					}
+				}
 			}
 		})
 	}

@@ -104,7 +104,7 @@ func newTestServer(t testing.TB, db *gorm.DB, o testServerOptions) *testServer {
 		dp.Redis = rdb
 		dp.identity.redisPrefix = prefix
 	}
-	s, err := newServer(ctx, cfg, dp)
+	s, err := newServer(cfg, dp)
 	if err != nil {
 		t.Fatalf("newServer: %v", err)
 	}

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/google/uuid"
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 )
@@ -51,7 +53,58 @@ func decodeLimit(w http.ResponseWriter, r *http.Request, dst any, limit int64) e
 		}
 		return badRequest("malformed_json", "the body must hold exactly one JSON value")
 	}
+	if field, ok := findNUL(reflect.ValueOf(dst), ""); ok {
+		return invalid(fieldError{Field: field, Message: "must not contain NUL characters"})
+	}
 	return nil
+}
+
+// findNUL reports the first string in v that contains a NUL character
+// (JSON's \u0000), with its field path. No text this API stores may hold
+// one, and PostgreSQL refuses them with an error, so they are bad input.
+func findNUL(v reflect.Value, path string) (string, bool) {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			return findNUL(v.Elem(), path)
+		}
+	case reflect.String:
+		if strings.IndexByte(v.String(), 0) >= 0 {
+			return strings.TrimPrefix(path, "."), true
+		}
+	case reflect.Struct:
+		t := v.Type()
+		for i := 0; i < v.NumField(); i++ {
+			if !t.Field(i).IsExported() {
+				continue
+			}
+			name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+			if name == "" {
+				name = t.Field(i).Name
+			}
+			if f, ok := findNUL(v.Field(i), path+"."+name); ok {
+				return f, true
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		for i := 0; i < v.Len(); i++ {
+			if f, ok := findNUL(v.Index(i), fmt.Sprintf("%s[%d]", path, i)); ok {
+				return f, true
+			}
+		}
+	case reflect.Map:
+		iter := v.MapRange()
+		for iter.Next() {
+			k := fmt.Sprint(iter.Key().Interface())
+			if strings.IndexByte(k, 0) >= 0 {
+				return strings.TrimPrefix(path, "."), true
+			}
+			if f, ok := findNUL(iter.Value(), path+"."+k); ok {
+				return f, true
+			}
+		}
+	}
+	return "", false
 }
 
 // requireJSON refuses a request whose Content-Type is not application/json.
@@ -175,4 +228,17 @@ func writePage[T any](w http.ResponseWriter, items []T, next string) {
 		p.NextCursor = &next
 	}
 	writeJSON(w, http.StatusOK, p)
+}
+
+// pathID returns the path parameter name of r when it is a UUID in its
+// canonical form, the form of every id this API issues. Anything else is
+// the 404 of an unknown resource (what names it), so that malformed input
+// never reaches the database (PostgreSQL refuses a NUL byte with an error,
+// for example) and never answers differently from an unknown id.
+func pathID(r *http.Request, name, what string) (string, error) {
+	v := r.PathValue(name)
+	if u, err := uuid.Parse(v); err != nil || u.String() != v {
+		return "", notFound(what)
+	}
+	return v, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"time"
 
 	"github.com/maestro-ml/maestro/auth"
@@ -60,7 +61,12 @@ func newIdentity(s *server, o identityOptions) (*identity, error) {
 		auth.WithSubjectRefresher(s.refreshSubject)); err != nil {
 		return nil, err
 	}
-	if id.hasher, err = auth.NewPasswordHasher(o.hasher...); err != nil {
+	// Password hashing is deliberately costly (argon2id, 19 MiB). Leaving a
+	// core free for everything else keeps the API answering during a burst
+	// of logins; the logins queue instead (docs/platform.md has numbers).
+	hashers := max(1, runtime.GOMAXPROCS(0)-1)
+	hopts := append([]auth.HasherOption{auth.WithMaxConcurrentHashes(hashers)}, o.hasher...)
+	if id.hasher, err = auth.NewPasswordHasher(hopts...); err != nil {
 		return nil, err
 	}
 	if id.apiKeys, err = auth.NewAPIKeys(gormstore.NewAPIKeyStore(s.db), auth.WithAPIKeyClock(s.now)); err != nil {

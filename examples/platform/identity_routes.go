@@ -329,7 +329,11 @@ func (s *server) listAPIKeys(w http.ResponseWriter, r *http.Request) error {
 // its admins). Another tenant's key, or another user's for a non-admin, is
 // 404 like an unknown id.
 func (s *server) deleteAPIKey(w http.ResponseWriter, r *http.Request) error {
-	p, id := principal(r), r.PathValue("id")
+	p := principal(r)
+	id, err := pathID(r, "id", "API key")
+	if err != nil {
+		return err
+	}
 	if p.TenantID == "" {
 		return notFound("API key")
 	}

@@ -110,6 +110,7 @@ func newEmbedder(cfg config) (similarity.Embedder, error) {
 func (d *intelDeps) indexProject(ctx context.Context, p *registry.Project) {
 	err := d.sim.Index(ctx, p.ID, p.Name, p.Description, p.Spec)
 	if err == nil {
+		d.unmarkPending(ctx, p.ID)
 		return
 	}
 	d.log.LogAttrs(ctx, slog.LevelWarn, "similarity index not updated; retried on the next query",
@@ -131,6 +132,8 @@ func (d *intelDeps) removeProject(ctx context.Context, id string) {
 	}
 }
 
+// markPending remembers that project id of the context's tenant needs its
+// embedding brought up to date.
 func (d *intelDeps) markPending(ctx context.Context, id string) {
 	tenant, ok := tenancy.TenantFrom(ctx)
 	if !ok {
@@ -142,6 +145,30 @@ func (d *intelDeps) markPending(ctx context.Context, id string) {
 		d.pending[tenant] = map[string]struct{}{}
 	}
 	d.pending[tenant][id] = struct{}{}
+}
+
+// unmarkPending forgets that project id is pending.
+func (d *intelDeps) unmarkPending(ctx context.Context, id string) {
+	tenant, ok := tenancy.TenantFrom(ctx)
+	if !ok {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.pending[tenant], id)
+	if len(d.pending[tenant]) == 0 {
+		delete(d.pending, tenant)
+	}
+}
+
+// forgetTenant drops what the server holds in memory about a deleted
+// tenant: its similarity matrix and its pending projects. It is a
+// tenancy.DeleteHook; the tenant's rows are gone when it runs.
+func (d *intelDeps) forgetTenant(ctx context.Context, tenantID string) error {
+	d.mu.Lock()
+	delete(d.pending, tenantID)
+	d.mu.Unlock()
+	return d.sim.Invalidate(tenancy.WithTenant(ctx, tenantID))
 }
 
 // syncPending brings the embeddings of the context tenant's pending
@@ -163,12 +190,7 @@ func (d *intelDeps) syncPending(ctx context.Context) error {
 		if err := d.reindex(ctx, id); err != nil {
 			return err
 		}
-		d.mu.Lock()
-		delete(d.pending[tenant], id)
-		if len(d.pending[tenant]) == 0 {
-			delete(d.pending, tenant)
-		}
-		d.mu.Unlock()
+		d.unmarkPending(ctx, id)
 	}
 	return nil
 }

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/maestro-ml/maestro/internal/testenv"
+	"github.com/maestro-ml/maestro/tenancy"
 )
 
 // TestIntelligenceEndpoints runs the meta-model, recommendation and
@@ -21,6 +23,7 @@ func TestIntelligenceEndpoints(t *testing.T) {
 			t.Run("similarity", func(t *testing.T) { testSimilarity(t, e) })
 			t.Run("overlap", func(t *testing.T) { testOverlap(t, e) })
 			t.Run("cross_tenant", func(t *testing.T) { testIntelCrossTenant(t, e) })
+			t.Run("tenant_deletion", func(t *testing.T) { testIntelTenantDeletion(t, e) })
 		})
 	}
 }
@@ -244,4 +247,23 @@ func testIntelCrossTenant(t *testing.T, e *regEnv) {
 	}
 	expect(t, e.do("POST", "/api/v1/recommendations", e.other,
 		map[string]any{"problem_class": "nlp", "complexity_score": 3, "team_size": 2}), 409)
+}
+
+func testIntelTenantDeletion(t *testing.T, e *regEnv) {
+	gamma := e.createTenant(e.admin, "gamma")
+	e.addMember(e.admin, gamma, "gina", memberPassword, "member")
+	tok := e.login("gina", memberPassword, "").AccessToken
+	pid := e.create(t, "/api/v1/projects", tok, fraudA)
+	e.create(t, "/api/v1/projects", tok, fraudB)
+	if got := items[matchJSON](t, e.do("GET", "/api/v1/projects/"+pid+"/similar", tok, nil)); len(got) != 1 {
+		t.Fatalf("similar in gamma: %+v", got)
+	}
+	e.s.intel.markPending(tenancy.WithTenant(context.Background(), gamma), pid)
+	expect(t, e.do("DELETE", "/api/v1/tenants/"+gamma, e.admin, nil), 204)
+	e.s.intel.mu.Lock()
+	_, kept := e.s.intel.pending[gamma]
+	e.s.intel.mu.Unlock()
+	if kept {
+		t.Fatal("a deleted tenant's pending projects are kept")
+	}
 }

@@ -263,14 +263,31 @@ func TestSimilarityWithEmbeddingsServiceDown(t *testing.T) {
 	}
 	a := e.create(t, "/api/v1/projects", e.member, fraudA)
 	e.create(t, "/api/v1/projects", e.member, plants)
-	if got := similarOf(t, e, a); len(got) != 1 {
+	if got := similarOf(t, e, a); len(got) != 1 || got[0].Name != "Plant species recognition" {
 		t.Fatalf("similar with the service up: %+v", got)
 	}
 	if f.hits.Load() == 0 {
 		t.Fatal("the embeddings service was not called")
 	}
 
+	seedHistory(t, e, e.member, 20)
+	expect(t, e.do("POST", "/api/v1/meta-models/train", e.member, nil), 201)
+
 	f.down.Store(true)
+	// Searching by a stored project needs no embedding: it still answers.
+	var rec recommendationJSON
+	expect(t, e.do("POST", "/api/v1/recommendations", e.member, map[string]any{"project_id": a}), 200).json(t, &rec)
+	if rec.PredictionID == "" || len(rec.SimilarProjects) == 0 || len(rec.Warnings) != 0 {
+		t.Fatalf("recommendation for a project with the embeddings service down: %+v", rec)
+	}
+	// A description must be embedded: the recommendation answers without
+	// similar projects, and says so.
+	rec = recommendationJSON{}
+	expect(t, e.do("POST", "/api/v1/recommendations", e.viewer, map[string]any{"problem_class": "classification",
+		"complexity_score": 4, "team_size": 3, "description": "card fraud"}), 200).json(t, &rec)
+	if len(rec.SimilarProjects) != 0 || len(rec.Warnings) != 1 || rec.PredictedSuccessScore == 0 {
+		t.Fatalf("ad-hoc recommendation with the embeddings service down: %+v", rec)
+	}
 	// Writes still work; the index catches up later.
 	b := e.create(t, "/api/v1/projects", e.member, fraudB)
 	expect(t, e.do("PATCH", "/api/v1/projects/"+a, e.member, map[string]any{"description": "Detect fraudulent card payments"}), 200)
@@ -288,10 +305,38 @@ func TestSimilarityWithEmbeddingsServiceDown(t *testing.T) {
 	expect(t, e.do("GET", "/api/v1/projects?limit=10", e.viewer, nil), 200)
 	expect(t, e.do("GET", "/health/live", "", nil), 200)
 
+	// A project created and deleted during the outage leaves nothing behind.
+	gone := e.create(t, "/api/v1/projects", e.member, specProject("Short-lived fraud idea", "fraud", nil, nil))
+	expect(t, e.do("DELETE", "/api/v1/projects/"+gone, e.member, nil), 204)
+
 	f.down.Store(false)
 	got := similarOf(t, e, a)
-	if len(got) != 2 || got[0].ProjectID != b {
+	if len(got) == 0 || got[0].ProjectID != b || contains(ids(got), gone) {
 		t.Fatalf("after the outage, similar to card fraud: %+v, want %s first", got, b)
+	}
+
+	// A project whose indexing failed and whose pending mark was lost (a
+	// restart during the outage) is indexed when it is asked about.
+	f.down.Store(true)
+	late := e.create(t, "/api/v1/projects", e.member, fraudB)
+	e.s.intel.mu.Lock()
+	clear(e.s.intel.pending)
+	e.s.intel.mu.Unlock()
+	f.down.Store(false)
+	if got := similarOf(t, e, late); len(got) == 0 || got[0].ProjectID != b {
+		t.Fatalf("similar to a project indexed on demand: %+v", got)
+	}
+	f.down.Store(true)
+	late2 := e.create(t, "/api/v1/projects", e.member, fraudB)
+	e.s.intel.mu.Lock()
+	clear(e.s.intel.pending)
+	e.s.intel.mu.Unlock()
+	f.down.Store(false)
+	var rep overlapJSON
+	expect(t, e.do("POST", "/api/v1/specs/overlap", e.viewer, map[string]any{"project_id": late2,
+		"spec": map[string]any{"user_stories": []string{"As a fraud analyst I see the riskiest payment transactions first"}}}), 200).json(t, &rep)
+	if rep.Sections["user_stories"].Reused != 1 {
+		t.Fatalf("overlap with a project indexed on demand: %+v", rep)
 	}
 }
 

@@ -32,7 +32,7 @@ see docs/platform.md.
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel()}))
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel(os.Getenv("MAESTRO_LOG_LEVEL"))}))
 	if err := run(ctx, os.Args[1:], secrets.Env(), log, os.Stderr); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return
@@ -42,10 +42,11 @@ func main() {
 	}
 }
 
-// logLevel reads MAESTRO_LOG_LEVEL (debug, info, warn, error; default info).
-func logLevel() slog.Level {
+// logLevel parses MAESTRO_LOG_LEVEL: debug, info, warn or error; anything
+// else is info.
+func logLevel(s string) slog.Level {
 	var l slog.Level
-	if err := l.UnmarshalText([]byte(os.Getenv("MAESTRO_LOG_LEVEL"))); err != nil {
+	if err := l.UnmarshalText([]byte(s)); err != nil {
 		return slog.LevelInfo
 	}
 	return l

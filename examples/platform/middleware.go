@@ -5,8 +5,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"regexp"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -166,6 +169,43 @@ func clientIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// rejectMalformedURL answers 400 for a path or query that holds a NUL
+// character or invalid UTF-8, before any handler sees it: no id, name or
+// filter of this API contains one, and PostgreSQL would refuse it with an
+// error (a 5xx for what is bad input).
+func rejectMalformedURL(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !cleanText(r.URL.Path) || !cleanText(r.URL.RawQuery) || !cleanQuery(r) {
+			problem(w, http.StatusBadRequest, "malformed_url", "the path or query holds a NUL character or invalid UTF-8")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// cleanText reports whether s is valid UTF-8 without NUL characters.
+func cleanText(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }
+
+// cleanQuery checks the decoded query: percent-encoding can hide what
+// cleanText would refuse in the raw query.
+func cleanQuery(r *http.Request) bool {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return false
+	}
+	for k, vs := range q {
+		if !cleanText(k) {
+			return false
+		}
+		for _, v := range vs {
+			if !cleanText(v) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // muxFallback answers what the ServeMux itself would answer — unknown paths

@@ -76,11 +76,6 @@ func notFound(what string) *apiError {
 	return newAPIError(http.StatusNotFound, "not_found", what+" not found")
 }
 
-// conflict is a 409.
-func conflict(code, detail string) *apiError {
-	return newAPIError(http.StatusConflict, code, detail)
-}
-
 // forbidden is the 403 for a principal whose role is too low.
 func forbidden(detail string) *apiError {
 	return newAPIError(http.StatusForbidden, "forbidden", detail)

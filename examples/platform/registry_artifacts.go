@@ -162,6 +162,9 @@ func (s *server) getArtifactContent(w http.ResponseWriter, r *http.Request) erro
 		h.Set("Content-Digest", "sha-256=:"+base64.StdEncoding.EncodeToString(sum)+":")
 	}
 	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return nil
+	}
 	if _, err := io.Copy(w, rc); err != nil {
 		// The status is written; all that is left is to note the
 		// broken transfer.

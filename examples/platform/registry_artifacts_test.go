@@ -59,6 +59,10 @@ func testArtifacts(t *testing.T, e *regEnv) {
 		r.header.Get("Content-Type") != "application/octet-stream" {
 		t.Fatalf("download headers %v", r.header)
 	}
+	r = expect(t, e.do("HEAD", one+"/content", e.viewer, nil), 200)
+	if len(r.body) != 0 || r.header.Get("ETag") != `"`+a.ContentSHA256+`"` {
+		t.Fatalf("HEAD: %d bytes, headers %v", len(r.body), r.header)
+	}
 	expect(t, e.do("PUT", one+"/content", e.viewer, "x"), 403)
 
 	// Beyond the limit: 413, and the earlier content stays.

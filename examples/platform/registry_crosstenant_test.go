@@ -29,7 +29,7 @@ func init() {
 		"PATCH /api/v1/runs/{id}":                           {path: "/api/v1/runs/{run}", body: map[string]any{"status": "killed"}},
 		"POST /api/v1/runs/{id}/metrics":                    {path: "/api/v1/runs/{run}/metrics", body: []map[string]any{{"key": "loss", "value": 1}}},
 		"GET /api/v1/runs/{id}/metrics":                     {path: "/api/v1/runs/{run}/metrics"},
-		"GET /api/v1/runs/{id}/metrics/{key}":               {path: "/api/v1/runs/{run}/metrics/loss"},
+		"GET /api/v1/runs/{id}/metrics/{key...}":            {path: "/api/v1/runs/{run}/metrics/loss"},
 		"GET /api/v1/artifacts/{id}":                        {path: "/api/v1/artifacts/{artifact}"},
 		"DELETE /api/v1/artifacts/{id}":                     {path: "/api/v1/artifacts/{artifact}"},
 		"PUT /api/v1/artifacts/{id}/content":                {path: "/api/v1/artifacts/{artifact}/content", body: "overwritten"},

@@ -19,7 +19,7 @@ func (s *server) routesExperiments(rt *router) {
 	rt.handle("PATCH /api/v1/runs/{id}", member, s.updateRun)
 	rt.handle("POST /api/v1/runs/{id}/metrics", member, s.logMetrics)
 	rt.handle("GET /api/v1/runs/{id}/metrics", viewer, s.listMetrics)
-	rt.handle("GET /api/v1/runs/{id}/metrics/{key}", viewer, s.metricHistory)
+	rt.handle("GET /api/v1/runs/{id}/metrics/{key...}", viewer, s.metricHistory)
 }
 
 // createExperiment handles POST /api/v1/projects/{id}/experiments.
@@ -167,6 +167,7 @@ func (s *server) listMetrics(w http.ResponseWriter, r *http.Request) error {
 // metricHistory handles GET /api/v1/runs/{id}/metrics/{key}?max_points=:
 // the metric's points in step order, evenly downsampled to max_points
 // (default registry.DefaultHistoryPoints) keeping the first and the last.
+// The key is the rest of the path, since keys may hold '/' ("val/loss").
 func (s *server) metricHistory(w http.ResponseWriter, r *http.Request) error {
 	maxPoints := 0
 	if v := r.URL.Query().Get("max_points"); v != "" {

@@ -89,9 +89,14 @@ func testMetrics(t *testing.T, e *regEnv) {
 	for _, q := range []string{"max_points=1", "max_points=abc", "max_points=100001"} {
 		expect(t, e.do("GET", path+"/loss?"+q, e.viewer, nil), 422).problem(t)
 	}
-	var sums []map[string]any
-	sums = items[map[string]any](t, e.do("GET", path, e.viewer, nil))
-	if len(sums) != 1 || sums[0]["key"] != "loss" || sums[0]["count"] != float64(1000) {
+	// Keys may hold '/' and spaces.
+	expect(t, e.do("POST", path, e.member, []map[string]any{{"key": "val/top 1", "value": 0.7, "step": 3}}), 204)
+	e.getJSON(t, path+"/val/top%201", e.viewer, &h)
+	if len(h.Points) != 1 || h.Points[0].Value != 0.7 || h.Points[0].Step != 3 {
+		t.Fatalf("history of val/top 1: %+v", h.Points)
+	}
+	sums := items[map[string]any](t, e.do("GET", path, e.viewer, nil))
+	if len(sums) != 2 || sums[0]["key"] != "loss" || sums[0]["count"] != float64(1000) || sums[1]["key"] != "val/top 1" {
 		t.Fatalf("metric summaries %+v", sums)
 	}
 

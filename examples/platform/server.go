@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -21,7 +20,8 @@ import (
 // route group (routesIdentity, routesTenants, ...). They use these helpers:
 //
 //	principal(r)             the verified caller (route table guarantees one on non-public routes)
-//	s.requireRole(r, role)   403 unless the caller has at least role in its tenant
+//	requireRole(r, role)     403 unless the caller has at least role in its tenant
+//	                         (most routes state their role in the route table instead)
 //	decode(w, r, &in)        strict JSON body (415, 413, 400, 422 as appropriate)
 //	pageParams(r)            ?limit= and ?cursor=
 //	writeJSON(w, status, v)  a JSON response; writePage for lists
@@ -58,10 +58,11 @@ type deps struct {
 	identity identityOptions // tests: cheaper hashing, tighter throttling
 }
 
-// newServer builds the server: the identity services, the route table and
-// the middleware chain. It does not migrate or bootstrap the database;
-// see prepare.
-func newServer(ctx context.Context, cfg config, d deps) (*server, error) {
+// newServer builds the server on d: the tenancy plugin and Manager, the
+// identity services, the registry and intelligence services, the route
+// table and the middleware chain. It neither migrates nor bootstraps the
+// database (see prepareDatabase and bootstrap).
+func newServer(cfg config, d deps) (*server, error) {
 	if d.DB == nil {
 		return nil, errors.New("platform: no database")
 	}
@@ -98,6 +99,7 @@ func newServer(ctx context.Context, cfg config, d deps) (*server, error) {
 		return nil, err
 	}
 	s.tenants.OnTenantDelete(s.reg.reg.DeleteTenantBlobs)
+	s.tenants.OnTenantDelete(s.intel.forgetTenant)
 	// HSTS on every response served over TLS, with the library's
 	// defaults (two years).
 	hsts, err := secrets.HSTS()
@@ -106,6 +108,7 @@ func newServer(ctx context.Context, cfg config, d deps) (*server, error) {
 	}
 	mux := s.registerRoutes()
 	var h http.Handler = muxFallback(mux)
+	h = rejectMalformedURL(h)
 	h = securityHeaders(h)
 	h = hsts(h)
 	h = s.recoverPanics(h)

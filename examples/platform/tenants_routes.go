@@ -93,7 +93,11 @@ func (s *server) listTenants(w http.ResponseWriter, r *http.Request) error {
 // visibleTenant returns the {id} tenant when the caller may see it: any
 // for a superadmin, its own for everyone else. Another tenant is 404.
 func (s *server) visibleTenant(r *http.Request) (tenancy.Tenant, error) {
-	p, id := principal(r), r.PathValue("id")
+	p := principal(r)
+	id, err := pathID(r, "id", "tenant")
+	if err != nil {
+		return tenancy.Tenant{}, err
+	}
 	if !p.Superadmin && id != p.TenantID {
 		return tenancy.Tenant{}, notFound("tenant")
 	}
@@ -276,7 +280,10 @@ func (s *server) updateMember(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	uid := r.PathValue("user_id")
+	uid, err := pathID(r, "user_id", "member")
+	if err != nil {
+		return err
+	}
 	m, err := s.tenants.SetMemberRole(r.Context(), t.ID, uid, role)
 	if err != nil {
 		return tenancyError(err)
@@ -298,7 +305,10 @@ func (s *server) removeMember(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	uid := r.PathValue("user_id")
+	uid, err := pathID(r, "user_id", "member")
+	if err != nil {
+		return err
+	}
 	if err := s.tenants.RemoveMember(r.Context(), t.ID, uid); err != nil {
 		return tenancyError(err)
 	}

@@ -104,6 +104,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (lo
 	fs.IntVar(&cfg.Setup.Artifacts, "artifacts", 30, "setup: artifacts per tenant")
 	fs.IntVar(&cfg.Setup.Experiments, "experiments", 8, "setup: experiments per tenant")
 	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "sample this process's RSS and CPU from /proc")
+	fs.StringVar(&cfg.ServerLog, "server-log", "", "the server's JSON access log, for server-side latencies")
 	fs.DurationVar(&cfg.ProcInterval, "proc-interval", 0, "interval of the process samples (default 5s)")
 	fs.DurationVar(&cfg.RequestTimeout, "timeout", 0, "per-request timeout (default 30s)")
 	fs.Int64Var(&cfg.MaxRequests, "max-requests", 0, "stop after this many measured requests (default 5000000)")

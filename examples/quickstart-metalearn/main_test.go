@@ -1,0 +1,38 @@
+package main
+
+import (
+	"bytes"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func TestRun(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	if err := run(t.Context(), &out); err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()
+	for _, want := range []string{
+		"trained on 60 projects; success model beats the mean baseline: true",
+		"interval [",
+		"holds it: true",
+		"top factor: ",
+		"decoded model predicts the same: true (format version ",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q:\n%s", want, got)
+		}
+	}
+	// The rule behind the history puts the best team at complexity+1 = 7.
+	m := regexp.MustCompile(`recommended team size (\d+)`).FindStringSubmatch(got)
+	if m == nil {
+		t.Fatalf("no team size in:\n%s", got)
+	}
+	if n, _ := strconv.Atoi(m[1]); n < 5 || n > 9 {
+		t.Errorf("recommended team size %d, want about 7:\n%s", n, got)
+	}
+}
+

@@ -1,0 +1,33 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestRun(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	if err := run(t.Context(), &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`project "Churn prediction": active, complexity 6`,
+		"auc at step 0: 0.550",
+		"auc at step 99:",
+		`artifact "subscriber features": 47 bytes, used 1 time(s), mean impact 80`,
+		"outcome recorded: completed, success score 73.53",
+		"churn@champion is version 2 from file:///models/churn/2",
+		"projects visible to tenant globex: 0",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestMainProgram runs the program as "go run" would, printing to stdout.
+func TestMainProgram(t *testing.T) {
+	main()
+}

@@ -1,0 +1,36 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestRun(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	if err := run(t.Context(), &out); err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()
+	for _, want := range []string{
+		"loaded: database from APP_DATABASE_URL_FILE (37 bytes), redis from APP_REDIS_URL, JWT key from the directory (43 characters, strong)",
+		"weak key refused: true",
+		"missing key stops start-up: true",
+		"NAME and NAME_FILE both set refused: true",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q:\n%s", want, got)
+		}
+	}
+	for _, secret := range []string{"s3cret", "changeme"} {
+		if strings.Contains(got, secret) {
+			t.Errorf("output shows a secret value %q:\n%s", secret, got)
+		}
+	}
+}
+
+// TestMainProgram runs the program as "go run" would, printing to stdout.
+func TestMainProgram(t *testing.T) {
+	main()
+}

@@ -1,0 +1,37 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestRun(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	if err := run(t.Context(), &out); err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()
+	for _, want := range []string{
+		"embedder: maestro-hashing-v1-",
+		`like "p-sales": Energy demand forecasting`,
+		"closest to the fraud idea: Card fraud screening",
+		"reused:  Forecast daily unit sales per store and product",
+		"new:     Email the forecasts to suppliers every morning",
+		"overall overlap 0.50",
+		"matches for tenant globex: 0",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, `like "p-sales": Store sales forecasting`) {
+		t.Errorf("a project was reported as similar to itself:\n%s", got)
+	}
+}
+
+// TestMainProgram runs the program as "go run" would, printing to stdout.
+func TestMainProgram(t *testing.T) {
+	main()
+}

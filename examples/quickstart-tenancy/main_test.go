@@ -1,0 +1,37 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestRun(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	if err := run(t.Context(), &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`acme sees "churn events" (120000 rows, tenant acme)`,
+		`acme sees "invoices" (5400 rows, tenant acme)`,
+		"globex counts 1 dataset",
+		"globex updating acme's invoices changes 0 rows",
+		"query without a tenant fails with ErrNoTenant: true",
+		"writing into another tenant fails with ErrForeignTenant: true",
+		`GET /datasets as u-1 of "globex": 200 "sensor readings\n"`,
+		`GET /datasets as u-2 of "": 403`,
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "acme sees \"sensor readings\"") {
+		t.Errorf("acme saw globex's data:\n%s", out.String())
+	}
+}
+
+// TestMainProgram runs the program as "go run" would, printing to stdout.
+func TestMainProgram(t *testing.T) {
+	main()
+}

@@ -1,0 +1,203 @@
+package securitytest
+
+import (
+	"bytes"
+	"net/http"
+	"testing"
+	"time"
+)
+
+func testSessions(t *testing.T, w *world) {
+	p, a := w.p, w.a
+	me := func(t *testing.T, token string) int {
+		return p.do(t, req{method: "GET", path: "/api/v1/auth/me", token: token, owner: a.slug}).status
+	}
+	refresh := func(t *testing.T, rt string) response {
+		return p.do(t, req{method: "POST", path: "/api/v1/auth/refresh", body: map[string]any{"refresh_token": rt}})
+	}
+	// Every case uses its own user, so that no revocation here touches the
+	// sessions other tests run on.
+	newUser := func(t *testing.T, role string) *user { return w.addUser(t, a, "sess"+role, role) }
+
+	t.Run("refresh rotation and reuse detection", func(t *testing.T) {
+		u := newUser(t, "member")
+		r := refresh(t, u.refresh)
+		mustStatus(t, r, http.StatusOK, "first refresh")
+		access2, refresh2 := r.str(t, "access_token"), r.str(t, "refresh_token")
+		p.scan.forbidValue("a refresh token", refresh2)
+		p.scan.forbidValue("an access token", access2)
+		p.scan.forbidValue("the hash of a refresh token", sha256hex(refresh2))
+		if refresh2 == u.refresh {
+			t.Fatal("refresh returned the same refresh token")
+		}
+		want(t, refresh(t, u.refresh), http.StatusUnauthorized, "replayed refresh token")
+		// Reuse revokes the whole session: the rotated pair is dead too.
+		want(t, refresh(t, refresh2), http.StatusUnauthorized, "refresh token of a session revoked by reuse")
+		if got := me(t, access2); got != http.StatusUnauthorized {
+			t.Errorf("access token of a session revoked by reuse: %d, want 401", got)
+		}
+		if got := me(t, u.access); got != http.StatusUnauthorized {
+			t.Errorf("first access token of a session revoked by reuse: %d, want 401", got)
+		}
+	})
+
+	t.Run("token confusion", func(t *testing.T) {
+		u := a.viewer
+		want(t, refresh(t, u.access), http.StatusUnauthorized, "access token as refresh token")
+		want(t, refresh(t, "garbage"), http.StatusUnauthorized, "garbage refresh token")
+		want(t, refresh(t, forge(t, u.refresh, jwtNone(), nil, nil)), http.StatusUnauthorized, "alg none refresh token")
+		r := refresh(t, "")
+		if r.status != http.StatusUnauthorized && r.status != http.StatusBadRequest && r.status != http.StatusUnprocessableEntity {
+			t.Errorf("empty refresh token: %d", r.status)
+		}
+		// The viewer's own session survived all of that.
+		if got := me(t, u.access); got != http.StatusOK {
+			t.Errorf("failed refresh attempts broke the viewer's session: %d", got)
+		}
+	})
+
+	t.Run("logout", func(t *testing.T) {
+		u := newUser(t, "viewer")
+		r := p.do(t, req{method: "POST", path: "/api/v1/auth/logout", token: u.access, owner: a.slug})
+		want(t, r, http.StatusNoContent, "logout")
+		if got := me(t, u.access); got != http.StatusUnauthorized {
+			t.Errorf("access token after logout: %d, want 401", got)
+		}
+		want(t, refresh(t, u.refresh), http.StatusUnauthorized, "refresh token after logout")
+	})
+
+	t.Run("password change revokes other sessions", func(t *testing.T) {
+		u := newUser(t, "viewer")
+		other, otherRefresh := p.login(t, u.name, u.password, "")
+		newPassword := strongPassword()
+		p.scan.forbidValue("a new password", newPassword)
+		r := p.do(t, req{method: "POST", path: "/api/v1/auth/password", token: u.access, owner: a.slug,
+			body: map[string]any{"current_password": "wrong-" + u.password, "new_password": newPassword}})
+		if r.status != http.StatusUnauthorized && r.status != http.StatusForbidden && r.status != http.StatusUnprocessableEntity {
+			t.Errorf("password change with a wrong current password: %d", r.status)
+		}
+		if me(t, u.access) != http.StatusOK {
+			t.Errorf("a wrong current password ended the session")
+		}
+		r = p.do(t, req{method: "POST", path: "/api/v1/auth/password", token: u.access, owner: a.slug,
+			body: map[string]any{"current_password": u.password, "new_password": u.name + "12345678"}})
+		if r.status != http.StatusUnprocessableEntity && r.status != http.StatusBadRequest {
+			t.Errorf("a new password containing the username: %d, want 422", r.status)
+		}
+		r = p.do(t, req{method: "POST", path: "/api/v1/auth/password", token: u.access, owner: a.slug,
+			body: map[string]any{"current_password": u.password, "new_password": newPassword}})
+		mustStatus(t, r, http.StatusNoContent, "password change")
+		if got := me(t, other); got != http.StatusUnauthorized {
+			t.Errorf("other session after a password change: %d, want 401", got)
+		}
+		want(t, refresh(t, otherRefresh), http.StatusUnauthorized, "other session's refresh token after a password change")
+		if got := me(t, u.access); got != http.StatusOK {
+			t.Errorf("the session that changed the password: %d, want 200", got)
+		}
+		r = p.do(t, req{method: "POST", path: "/api/v1/auth/login", client: p.newClient(randomLoopback()),
+			body: map[string]any{"username": u.name, "password": u.password}})
+		want(t, r, http.StatusUnauthorized, "login with the old password")
+		p.login(t, u.name, newPassword, "")
+	})
+
+	t.Run("removed member and deleted key stop at once", func(t *testing.T) {
+		u := newUser(t, "member")
+		r := p.do(t, req{method: "POST", path: "/api/v1/auth/api-keys", token: u.access, owner: a.slug,
+			body: map[string]any{"name": "to be orphaned"}})
+		mustStatus(t, r, http.StatusCreated, "key")
+		key := r.str(t, "key")
+		p.scan.forbidValue("an API key", key)
+		r = w.do(t, a.admin, "DELETE", "/api/v1/tenants/"+a.id+"/members/"+u.id, nil)
+		mustStatus(t, r, http.StatusNoContent, "remove member")
+		for what, tok := range map[string]string{"access token": u.access, "API key": key} {
+			if got := me(t, tok); got != http.StatusUnauthorized {
+				t.Errorf("%s of a removed member: %d, want 401", what, got)
+			}
+		}
+		want(t, refresh(t, u.refresh), http.StatusUnauthorized, "refresh token of a removed member")
+	})
+
+	t.Run("demoted admin loses admin functions at once", func(t *testing.T) {
+		u := newUser(t, "admin")
+		r := w.do(t, a.admin, "PATCH", "/api/v1/tenants/"+a.id+"/members/"+u.id, map[string]any{"role": "viewer"})
+		mustStatus(t, r, http.StatusOK, "demote")
+		r = p.do(t, req{method: "GET", path: "/api/v1/tenants/" + a.id + "/members", token: u.access, owner: a.slug})
+		if r.status != http.StatusUnauthorized && r.status != http.StatusForbidden {
+			t.Errorf("a demoted admin's old token lists members: %d", r.status)
+		}
+		r = refresh(t, u.refresh)
+		if r.status == http.StatusOK {
+			tok := r.str(t, "access_token")
+			p.scan.forbidValue("an access token", tok)
+			p.scan.forbidValue("a refresh token", r.str(t, "refresh_token"))
+			_, c := decodeJWT(t, tok)
+			if c["role"] != "viewer" {
+				t.Errorf("refresh after demotion issued role %v, want viewer", c["role"])
+			}
+		}
+	})
+}
+
+// testLoginThrottling checks the lockout (429 with Retry-After after five
+// failures, also for the right password while locked) and that unknown
+// users and wrong passwords are answered identically.
+func testLoginThrottling(t *testing.T, w *world) {
+	p, a := w.p, w.a
+	victim := w.addUser(t, a, "lock", "viewer")
+	unknown := "nobody" + randHex(6)
+	client := p.newClient(randomLoopback()) // fresh client IP: no other test's failures count
+	login := func(t *testing.T, name, password string, hdr map[string]string) (response, time.Duration) {
+		start := time.Now()
+		r := p.do(t, req{method: "POST", path: "/api/v1/auth/login", client: client, header: hdr,
+			body: map[string]any{"username": name, "password": password}})
+		return r, time.Since(start)
+	}
+	var known, unk time.Duration
+	for i := 0; i < 5; i++ {
+		// Spoofed client addresses must not reset or split the count.
+		hdr := map[string]string{"X-Forwarded-For": randomLoopback(), "X-Real-IP": randomLoopback()}
+		r1, d1 := login(t, victim.name, "wrong-password-"+randHex(4), hdr)
+		r2, d2 := login(t, unknown, "wrong-password-"+randHex(4), hdr)
+		known, unk = known+d1, unk+d2
+		want(t, r1, http.StatusUnauthorized, "wrong password")
+		want(t, r2, http.StatusUnauthorized, "unknown user")
+		if !bytes.Equal(r1.body, r2.body) {
+			t.Errorf("wrong password and unknown user answer differently:\n%s\n%s", r1.body, r2.body)
+		}
+	}
+	// An unknown user must cost a password verification too: without it
+	// the answer comes an order of magnitude sooner.
+	t.Logf("mean login time: wrong password %v, unknown user %v", known/5, unk/5)
+	if unk*4 < known {
+		t.Errorf("unknown users answer much faster (%v) than wrong passwords (%v): user enumeration by timing", unk/5, known/5)
+	}
+	// The policy allows five failures; the account is locked at the sixth
+	// at the latest, so the seventh attempt is refused with 429 — the same
+	// sequence for an existing and an unknown account.
+	var seqs [2][]int
+	for i, name := range []string{victim.name, unknown} {
+		for j := 0; j < 2; j++ {
+			r, _ := login(t, name, "wrong-again", nil)
+			seqs[i] = append(seqs[i], r.status)
+			if r.status == http.StatusTooManyRequests {
+				break
+			}
+		}
+		if last := seqs[i][len(seqs[i])-1]; last != http.StatusTooManyRequests {
+			t.Errorf("%s: attempts after five failures answer %v, want a 429", name, seqs[i])
+		}
+	}
+	if len(seqs[0]) != len(seqs[1]) {
+		t.Errorf("lockout differs for an existing (%v) and an unknown account (%v)", seqs[0], seqs[1])
+	}
+	r, _ := login(t, victim.name, victim.password, nil)
+	want(t, r, http.StatusTooManyRequests, "right password while locked")
+	// The lock is per account: another user from the same address logs in.
+	if got := p.do(t, req{method: "POST", path: "/api/v1/auth/login", client: client,
+		body: map[string]any{"username": a.member.name, "password": a.member.password}}); got.status != http.StatusOK {
+		t.Errorf("another account from the same address: %d, want 200", got.status)
+	} else {
+		p.scan.forbidValue("an access token", got.str(t, "access_token"))
+		p.scan.forbidValue("a refresh token", got.str(t, "refresh_token"))
+	}
+}

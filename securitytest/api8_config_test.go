@@ -1,0 +1,156 @@
+package securitytest
+
+import (
+	"bufio"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func testMisconfiguration(t *testing.T, w *world) {
+	p, a := w.p, w.a
+	t.Run("CORS", func(t *testing.T) {
+		evil := "https://evil.example"
+		for _, rq := range []req{
+			{method: "GET", path: "/api/v1/auth/me", token: a.viewer.access, owner: a.slug, header: map[string]string{"Origin": evil}},
+			{method: "OPTIONS", path: "/api/v1/projects", header: map[string]string{"Origin": evil,
+				"Access-Control-Request-Method": "DELETE", "Access-Control-Request-Headers": "authorization"}},
+			{method: "POST", path: "/api/v1/auth/login", header: map[string]string{"Origin": "null"},
+				body: map[string]any{"username": "x", "password": "y"}, client: p.newClient(randomLoopback())},
+		} {
+			r := p.do(t, rq)
+			if acao := r.header.Get("Access-Control-Allow-Origin"); acao != "" {
+				t.Errorf("%s %s from %s: Access-Control-Allow-Origin %q", rq.method, rq.path, rq.header["Origin"], acao)
+			}
+			if r.status >= 200 && r.status < 300 && rq.method == "OPTIONS" {
+				t.Errorf("CORS preflight answered %d", r.status)
+			}
+		}
+	})
+	t.Run("headers", func(t *testing.T) {
+		r := p.do(t, req{method: "GET", path: "/api/v1/projects", token: a.viewer.access, owner: a.slug})
+		for h, wantV := range map[string]string{
+			"X-Frame-Options": "DENY", "Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+		} {
+			if got := r.header.Get(h); got != wantV {
+				t.Errorf("%s: %q, want %q", h, got, wantV)
+			}
+		}
+		if csp := r.header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
+			t.Errorf("Content-Security-Policy %q", csp)
+		}
+		if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+			t.Errorf("Content-Type %q", ct)
+		}
+	})
+	t.Run("error bodies", func(t *testing.T) {
+		// Every error path the suite can reach cheaply; the scanner checks
+		// each body for stacks, SQL, driver messages and paths.
+		cases := []req{
+			{method: "GET", path: "/api/v1/nope"},
+			{method: "TRACE", path: "/api/v1/projects"},
+			{method: "DELETE", path: "/health/live"},
+			{method: "GET", path: "/api/v1/projects/not-a-uuid", token: a.viewer.access},
+			{method: "GET", path: "/api/v1/projects/" + strings.Repeat("9", 2000), token: a.viewer.access},
+			{method: "POST", path: "/api/v1/projects", token: a.member.access, body: "{"},
+			{method: "POST", path: "/api/v1/projects", token: a.member.access, body: `{"name":1}`},
+			{method: "POST", path: "/api/v1/projects", token: a.member.access, body: `{} {}`},
+			{method: "POST", path: "/api/v1/projects", token: a.member.access, body: `{"name":"x"}`, contentType: "text/plain"},
+			{method: "POST", path: "/api/v1/projects", token: a.member.access, body: `{"name":"x","problem_class":"other","complexity_score":1e400,"team_size":1}`},
+			{method: "POST", path: "/api/v1/projects", token: a.member.access, body: `{"name":"x","problem_class":"other","complexity_score":11,"team_size":1}`},
+			{method: "POST", path: "/api/v1/projects", token: a.member.access, body: `{"name":"x","problem_class":"other","complexity_score":1,"team_size":1,"spec":{"user_stories":"notalist"}}`},
+			{method: "POST", path: "/api/v1/runs/" + a.run + "/metrics", token: a.member.access, body: `[{"key":"k","value":"NaN"}]`},
+			{method: "POST", path: "/api/v1/runs/" + a.run + "/metrics", token: a.member.access, body: `[]`},
+			{method: "POST", path: "/api/v1/models", token: a.member.access, body: `{"name":"` + a.model + `"}`},
+			{method: "PUT", path: "/api/v1/models/" + a.model + "/aliases/x", token: a.member.access, body: `{"version":999}`},
+			{method: "POST", path: "/api/v1/tenants", token: w.superadmin.access, body: `{"name":"dup","slug":"` + a.slug + `"}`},
+			{method: "POST", path: "/api/v1/auth/login", body: `{"username":"","password":""}`},
+			{method: "POST", path: "/api/v1/meta-models/train", token: a.member.access},
+		}
+		for _, rq := range cases {
+			if rq.owner == "" && rq.token != "" {
+				rq.owner = a.slug
+			}
+			if rq.path == "/api/v1/auth/login" {
+				rq.client = p.newClient(randomLoopback())
+			}
+			r := p.do(t, rq)
+			if r.status < 400 {
+				t.Errorf("%s %s %.60s: %d, want an error", rq.method, rq.path, rq.body, r.status)
+			}
+		}
+	})
+	t.Run("readiness leaks nothing", func(t *testing.T) {
+		r := p.do(t, req{method: "GET", path: "/health/ready"})
+		want(t, r, http.StatusOK, "ready")
+		for _, s := range []string{"postgres", "redis://", "sqlite", "version", "maestro.db", "127.0.0.1"} {
+			if strings.Contains(strings.ToLower(string(r.body)), s) {
+				t.Errorf("/health/ready reveals %q: %s", s, r.body)
+			}
+		}
+	})
+	t.Run("TLS versions and suites", func(t *testing.T) { testTLS(t, p) })
+	t.Run("plain HTTP on the HTTPS port", func(t *testing.T) {
+		conn, err := net.DialTimeout("tcp", p.addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+		fmt.Fprintf(conn, "GET /api/v1/projects HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n", a.viewer.access)
+		line, _ := bufio.NewReader(conn).ReadString('\n')
+		if strings.Contains(line, " 200 ") {
+			t.Errorf("plain HTTP served on the HTTPS port: %q", line)
+		}
+	})
+}
+
+// testTLS checks protocol versions and cipher suites: TLS 1.0 and 1.1 and
+// CBC or non-forward-secret suites refused, TLS 1.2 with an ECDHE AEAD
+// suite and TLS 1.3 accepted.
+func testTLS(t *testing.T, p *platform) {
+	dial := func(cfg *tls.Config) (*tls.ConnectionState, error) {
+		cfg.RootCAs, cfg.ServerName = p.roots, "127.0.0.1"
+		d := &net.Dialer{Timeout: 5 * time.Second}
+		c, err := tls.DialWithDialer(d, "tcp", p.addr, cfg)
+		if err != nil {
+			return nil, err
+		}
+		defer c.Close()
+		st := c.ConnectionState()
+		return &st, nil
+	}
+	for _, c := range []struct {
+		name string
+		cfg  *tls.Config
+		ok   bool
+	}{
+		{"TLS 1.0", &tls.Config{MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS10}, false},
+		{"TLS 1.1", &tls.Config{MinVersion: tls.VersionTLS11, MaxVersion: tls.VersionTLS11}, false},
+		{"TLS 1.2 ECDHE-ECDSA-AES128-GCM", &tls.Config{MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS12,
+			CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}}, true},
+		{"TLS 1.2 ECDHE-ECDSA-CHACHA20", &tls.Config{MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS12,
+			CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256}}, true},
+		{"TLS 1.2 CBC (ECDHE-ECDSA-AES128-SHA)", &tls.Config{MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS12,
+			CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA}}, false},
+		{"TLS 1.2 CBC-SHA256", &tls.Config{MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS12,
+			CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256}}, false},
+		{"TLS 1.2 static RSA", &tls.Config{MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS12,
+			CipherSuites: []uint16{tls.TLS_RSA_WITH_AES_128_GCM_SHA256, tls.TLS_RSA_WITH_AES_256_GCM_SHA384}}, false},
+		{"TLS 1.3", &tls.Config{MinVersion: tls.VersionTLS13}, true},
+	} {
+		st, err := dial(c.cfg)
+		switch {
+		case c.ok && err != nil:
+			t.Errorf("%s refused: %v", c.name, err)
+		case !c.ok && err == nil:
+			t.Errorf("%s accepted (negotiated %s)", c.name, tls.CipherSuiteName(st.CipherSuite))
+		case c.ok:
+			t.Logf("%s: %s", c.name, tls.CipherSuiteName(st.CipherSuite))
+		}
+	}
+}

@@ -1,0 +1,67 @@
+package tenancy
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+var identRe = regexp.MustCompile(`^\w+$`)
+
+// FuzzBaseTable checks the reading of db.Table expressions: it never
+// panics, and whenever it names a table (and so decides scoping by that
+// name) the name is a plain identifier taken from the expression.
+func FuzzBaseTable(f *testing.F) {
+	for _, s := range []string{"projects", `"public"."projects"`, "projects p", "projects AS p", "`projects`",
+		"(?) AS sub", "projects p, users u", "(SELECT 1) x", "projects WHERE 1=1", " projects ", "a.b.c"} {
+		f.Add(s, false)
+		f.Add(s, true)
+	}
+	f.Fuzz(func(t *testing.T, expr string, withVar bool) {
+		st := &gorm.Statement{TableExpr: &clause.Expr{SQL: expr}}
+		if withVar {
+			st.TableExpr.Vars = []interface{}{&gorm.DB{}}
+		}
+		table, raw := baseTable(st)
+		if raw && table != "" {
+			t.Fatalf("raw expression %q also named table %q", expr, table)
+		}
+		if table != "" && (!identRe.MatchString(table) || !strings.Contains(expr, table)) {
+			t.Fatalf("expression %q read as table %q", expr, table)
+		}
+		if strings.Contains(expr, ",") && table != "" {
+			t.Fatalf("multi-table expression %q read as one table %q", expr, table)
+		}
+	})
+}
+
+// FuzzValidate checks the validation of slugs and usernames, which come
+// from HTTP requests: no panics, and accepted values have the documented
+// shape.
+func FuzzValidate(f *testing.F) {
+	for _, s := range []string{"acme", "a", "-a", "a-", "Acme", "ada.lovelace@x", "", strings.Repeat("a", 64), "a\x00b", "é"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if ValidateSlug(s) == nil {
+			if len(s) < 1 || len(s) > 63 || strings.HasPrefix(s, "-") || strings.HasSuffix(s, "-") || strings.ToLower(s) != s {
+				t.Fatalf("accepted slug %q", s)
+			}
+			for _, r := range s {
+				if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+					t.Fatalf("accepted slug %q", s)
+				}
+			}
+		}
+		if ValidateUsername(s) == nil {
+			if len(s) < 1 || len(s) > 64 || strings.ContainsAny(s, " \t\n\x00'\"") {
+				t.Fatalf("accepted username %q", s)
+			}
+		}
+		_ = validateEmail(s)
+		_ = validateName(s)
+	})
+}
