@@ -191,6 +191,9 @@ func TestTrainErrors(t *testing.T) {
 	if m.Coverage() != DefaultCoverage || met.Folds != DefaultFolds || len(met.Candidates) != 1 || met.Model != KindMean {
 		t.Fatalf("defaults not kept: coverage %v, %+v", m.Coverage(), met)
 	}
+	if fc, _ := m.Predict(hist[0].Features); math.Abs(fc.Success.Confidence) > 1e-9 {
+		t.Fatalf("the mean model's confidence is %v, want 0 (its interval is the baseline's)", fc.Success.Confidence)
+	}
 	if m.String() == "" || m.TrainedAt().IsZero() {
 		t.Fatal("String/TrainedAt")
 	}

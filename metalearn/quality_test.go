@@ -26,7 +26,7 @@ func TestQualityHeldOut(t *testing.T) {
 			mean += tg.forward(tg.value(r.Outcome))
 		}
 		base := tg.inverse(mean / float64(len(train)))
-		var y, p, b []float64
+		var y, p, b, conf []float64
 		covered := 0
 		for _, r := range test {
 			pr, err := m.PredictTarget(tg, r.Features, 0)
@@ -35,6 +35,7 @@ func TestQualityHeldOut(t *testing.T) {
 			}
 			v := tg.value(r.Outcome)
 			y, p, b = append(y, v), append(p, pr.Value), append(b, base)
+			conf = append(conf, pr.Confidence)
 			if pr.Low > pr.Value || pr.High < pr.Value {
 				t.Fatalf("%s: interval [%v, %v] excludes its point %v", tg, pr.Low, pr.High, pr.Value)
 			}
@@ -43,10 +44,14 @@ func TestQualityHeldOut(t *testing.T) {
 			}
 		}
 		mae, baseMAE := maeOf(y, p), maeOf(y, b)
+		// Intervals narrower than the baseline's by about the MAE ratio.
+		if c := meanOf(conf); c < 0.2 || c > 0.9 {
+			t.Errorf("%s: mean confidence %.3f outside [0.2, 0.9]", tg, c)
+		}
 		sp := spearman(y, p)
 		cov := float64(covered) / float64(len(test))
-		t.Logf("%s: model %s held-out MAE %.3f vs baseline %.3f (ratio %.2f), Spearman %.3f, coverage %.3f (nominal %.2f); CV %+v",
-			tg, m.Metrics(tg).Model, mae, baseMAE, mae/baseMAE, sp, cov, m.Coverage(), m.Metrics(tg))
+		t.Logf("%s: model %s held-out MAE %.3f vs baseline %.3f (ratio %.2f), Spearman %.3f, coverage %.3f (nominal %.2f), mean confidence %.3f; CV %+v",
+			tg, m.Metrics(tg).Model, mae, baseMAE, mae/baseMAE, sp, cov, m.Coverage(), meanOf(conf), m.Metrics(tg))
 		bd := bounds[tg]
 		if mae > bd.maxRatio*baseMAE {
 			t.Errorf("%s: held-out MAE %.3f not clearly below baseline %.3f", tg, mae, baseMAE)

@@ -2,6 +2,7 @@ package metalearn
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 
@@ -43,6 +44,22 @@ func (f SimilarFinderFunc) FindSimilar(ctx context.Context, q SimilarQuery) ([]S
 	return f(ctx, q)
 }
 
+// FeatureSource reads the features of a registered project of the
+// context's tenant. *RegistryHistory satisfies it.
+type FeatureSource interface {
+	Features(ctx context.Context, projectID string) (ProjectFeatures, error)
+}
+
+// Interface compliance.
+var (
+	_ ModelSource     = (*Store)(nil)
+	_ ModelRepository = (*Store)(nil)
+	_ HistorySource   = (*RegistryHistory)(nil)
+	_ FeatureSource   = (*RegistryHistory)(nil)
+	_ SimilarFinder   = SimilarFinderFunc(nil)
+	_ HistorySource   = HistoryFunc(nil)
+)
+
 // Defaults of the Recommender.
 const (
 	// DefaultMaxArtifacts is the number of suggested artifacts.
@@ -57,6 +74,7 @@ const (
 // class, and similar past projects. It is safe for concurrent use.
 type Recommender struct {
 	models       ModelSource
+	features     FeatureSource
 	similar      SimilarFinder
 	maxTeam      int
 	maxArtifacts int
@@ -70,6 +88,12 @@ type RecommenderOption func(*Recommender)
 // the recommendation lists no similar projects).
 func WithSimilarFinder(f SimilarFinder) RecommenderOption {
 	return func(r *Recommender) { r.similar = f }
+}
+
+// WithFeatureSource sets where RecommendProject reads a registered
+// project's features (typically a *RegistryHistory).
+func WithFeatureSource(f FeatureSource) RecommenderOption {
+	return func(r *Recommender) { r.features = f }
 }
 
 // WithMaxTeamSize bounds the team sizes asked about (default: the largest
@@ -200,6 +224,25 @@ func (r *Recommender) Recommend(ctx context.Context, q Query) (Recommendation, e
 		rec.SimilarProjects = []SimilarProject{}
 	}
 	return rec, nil
+}
+
+// ErrNoFeatureSource is returned by RecommendProject when the Recommender
+// was built without WithFeatureSource.
+var ErrNoFeatureSource = errors.New("metalearn: recommender has no feature source")
+
+// RecommendProject answers for a registered project: its features come
+// from the FeatureSource (its team, artifacts and process metrics as
+// recorded), and similar projects are asked for by its id.
+func (r *Recommender) RecommendProject(ctx context.Context, projectID string) (Recommendation, error) {
+	if r.features == nil {
+		return Recommendation{}, ErrNoFeatureSource
+	}
+	f, err := r.features.Features(ctx, projectID)
+	if err != nil {
+		return Recommendation{}, err
+	}
+	f.ProjectID = projectID
+	return r.Recommend(ctx, Query{Features: f})
 }
 
 // Recommend computes a recommendation from model m alone (no store, no

@@ -140,3 +140,35 @@ func TestRecommenderErrors(t *testing.T) {
 		t.Errorf("Recommend default sizes: %d, %v", len(rec.Team.PredictedScoreBySize), err)
 	}
 }
+
+type featureMap map[string]ProjectFeatures
+
+func (f featureMap) Features(_ context.Context, id string) (ProjectFeatures, error) {
+	p, ok := f[id]
+	if !ok {
+		return ProjectFeatures{}, registry.ErrNotFound
+	}
+	return p, nil
+}
+
+func TestRecommendProject(t *testing.T) {
+	t.Parallel()
+	m := trainedModel(t)
+	if _, err := NewRecommender(memorySource{m: m}).RecommendProject(context.Background(), "p"); !errors.Is(err, ErrNoFeatureSource) {
+		t.Fatalf("no source: %v", err)
+	}
+	var asked string
+	r := NewRecommender(memorySource{m: m},
+		WithFeatureSource(featureMap{"p": synthHistory(1, 3)[0].Features}),
+		WithSimilarFinder(SimilarFinderFunc(func(_ context.Context, q SimilarQuery) ([]SimilarProject, error) {
+			asked = q.ProjectID
+			return nil, nil
+		})))
+	rec, err := r.RecommendProject(context.Background(), "p")
+	if err != nil || asked != "p" || rec.Forecast.Success.Coverage == 0 {
+		t.Fatalf("RecommendProject: %+v %v (asked %q)", rec, err, asked)
+	}
+	if _, err := r.RecommendProject(context.Background(), "missing"); !errors.Is(err, registry.ErrNotFound) {
+		t.Fatalf("unknown project: %v", err)
+	}
+}

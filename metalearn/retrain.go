@@ -88,7 +88,9 @@ func NewRetrainer(h HistorySource, repo ModelRepository, opts ...RetrainerOption
 
 // Train trains a model on the tenant's history now and saves it. If a
 // training for the tenant is already running, Train waits for it and
-// returns its result instead of starting another. It fails with an
+// returns its result instead of starting another (a joined caller gets the
+// leader's result, including an error from the leader's context; its own
+// context only bounds the wait). It fails with an
 // *InsufficientHistoryError (ErrInsufficientHistory) when the history is too
 // short.
 func (r *Retrainer) Train(ctx context.Context) (ModelInfo, error) {

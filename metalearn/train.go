@@ -330,13 +330,12 @@ func trainTarget(ctx context.Context, t Target, x [][]float64, records []Record,
 	if err != nil {
 		return targetModel{}, nil, fmt.Errorf("%s final fit: %w", best.kind, err)
 	}
-	baseFit, _ := fitTarget(ctx, KindMean, x, yt, fc)
 	return targetModel{
 		target:      t,
 		fit:         final,
 		q:           q,
 		sigmaRef:    meanSigma(final, ref),
-		baseHalf:    qBase * baseFit.scale,
+		baseHalf:    qBase, // the mean model's σ is constant, so its scores are in model units
 		metrics:     met,
 		importances: imp,
 	}, best.pred, nil

@@ -146,8 +146,9 @@ func BenchmarkListProjects(b *testing.B) {
 }
 
 // BenchmarkMetricHistory downsamples a 1,000,000-point metric to 1,000
-// points: "ordered" is the usual case (logged in step order), "unordered"
-// the fallback after an out-of-order batch.
+// points: "ordered" is the usual case (logged in step order),
+// "late-near-end" the same after a late point that re-numbered the tail,
+// "unordered" the fallback after a late point too far back to re-number.
 func BenchmarkMetricHistory(b *testing.B) {
 	e, _ := pgEnv(b)
 	run := newRun(b, e)
@@ -166,16 +167,26 @@ func BenchmarkMetricHistory(b *testing.B) {
 	if err := e.db.Exec("ANALYZE").Error; err != nil {
 		b.Fatal(err)
 	}
-	for _, key := range []string{"ordered", "unordered"} {
-		b.Run(key, func(b *testing.B) {
-			for b.Loop() {
-				h, err := e.reg.MetricHistory(e.a, run.ID, key, 1000)
-				if err != nil || len(h) != 1000 || h[0].Step != 0 || h[999].Step != total-1 {
-					b.Fatalf("%d points, %v", len(h), err)
-				}
+	hist := func(b *testing.B, key string) {
+		for b.Loop() {
+			h, err := e.reg.MetricHistory(e.a, run.ID, key, 1000)
+			if err != nil || len(h) != 1000 || h[0].Step != 0 || h[999].Step != total-1 {
+				b.Fatalf("%d points, %v", len(h), err)
 			}
-		})
+		}
 	}
+	b.Run("ordered", func(b *testing.B) { hist(b, "ordered") })
+	b.Run("unordered", func(b *testing.B) { hist(b, "unordered") })
+	// A late point near the end re-numbers the points after it and keeps
+	// the series on the fast path.
+	late := metricBatch("ordered", total-100, 1)
+	late[0].Timestamp = late[0].Timestamp.Add(time.Microsecond)
+	t0 := time.Now()
+	if err := e.reg.LogMetrics(e.a, run.ID, late); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("late point re-numbering 99 stored points: %v", time.Since(t0))
+	b.Run("late-near-end", func(b *testing.B) { hist(b, "ordered") })
 }
 
 // BenchmarkRawInsertBaseline writes the same rows with one hand-written

@@ -26,6 +26,10 @@ const (
 	MaxHistoryPoints = 100000
 )
 
+// maxResequence is the most stored points a late batch may move (see
+// reserveSeries).
+const maxResequence = MaxMetricBatch
+
 // sqliteRowsPerInsert keeps a multi-row INSERT of metric points under
 // SQLite's limit of 32766 bound parameters (6 per point).
 const sqliteRowsPerInsert = 5000
@@ -102,6 +106,12 @@ func before(s1 int64, t1 time.Time, s2 int64, t2 time.Time) bool {
 // multi-row INSERT; SQLite, which binds at most 32766 parameters per
 // statement, takes them in INSERTs of 5000 rows within the same
 // transaction.
+//
+// A batch with points older than the metric's last point (by step, then
+// timestamp) re-numbers the up to 10,000 stored points that sort after
+// its first point, deleting and re-inserting them in the same
+// transaction, so that MetricHistory stays on its fast path; a batch
+// reaching further back leaves the metric on the slower path.
 func (r *Registry) LogMetrics(ctx context.Context, runID string, points []MetricPoint) error {
 	if len(points) > MaxMetricBatch {
 		return &TooLargeError{What: "metric batch", Limit: MaxMetricBatch, Got: int64(len(points))}
@@ -140,16 +150,20 @@ func (r *Registry) LogMetrics(ctx context.Context, runID string, points []Metric
 		for _, k := range keys {
 			ps := byKey[k]
 			sort.SliceStable(ps, func(i, j int) bool { return before(ps[i].Step, ps[i].Timestamp, ps[j].Step, ps[j].Timestamp) })
-			s, err := reserveSeries(tx, runID, k, ps)
+			res, err := reserveSeries(tx, runID, k, ps, r.maxResequence)
 			if err != nil {
 				return err
 			}
-			base := s.PointCount - int64(len(ps))
+			if res.resequence {
+				if ps, err = takeTail(tx, res.series.ID, res.from, ps); err != nil {
+					return err
+				}
+			}
 			for i, p := range ps {
-				rows = append(rows, metricPoint{SeriesID: s.ID, Seq: base + int64(i), Step: p.Step, Timestamp: p.Timestamp, Value: p.Value})
+				rows = append(rows, metricPoint{SeriesID: res.series.ID, Seq: res.from + int64(i), Step: p.Step, Timestamp: p.Timestamp, Value: p.Value})
 			}
 		}
-		batch := len(rows)
+		batch := pgRowsPerInsert
 		if tx.Dialector.Name() == "sqlite" {
 			batch = r.sqliteRows
 		}
@@ -157,34 +171,56 @@ func (r *Registry) LogMetrics(ctx context.Context, runID string, points []Metric
 	})
 }
 
+// pgRowsPerInsert keeps a multi-row INSERT of metric points under
+// PostgreSQL's limit of 65535 bound parameters. A batch of at most
+// MaxMetricBatch points is one INSERT; only a batch that re-numbers a
+// series tail (see reserveSeries) can need two.
+const pgRowsPerInsert = MaxMetricBatch
+
+// reservation says where a batch's points go in their series.
+type reservation struct {
+	series *metricSeries
+	// from is the seq of the batch's first point; with resequence, the
+	// points from there on are re-numbered together with the batch.
+	from       int64
+	resequence bool
+}
+
 // reserveSeries finds or creates the series of (run, key), reserves
 // len(ps) sequence numbers in it and updates its summary. The first UPDATE
 // takes the row's write lock, which serialises concurrent batches of the
 // same series until the transaction ends.
-func reserveSeries(tx *gorm.DB, runID, key string, ps []MetricPoint) (*metricSeries, error) {
+//
+// A batch that starts before the series' last point would break the
+// series' order. When at most maxTail stored points sort after the
+// batch's first point, they are re-numbered together with the batch (the
+// caller deletes and re-inserts them), and the series stays ordered;
+// otherwise the series is marked unordered.
+func reserveSeries(tx *gorm.DB, runID, key string, ps []MetricPoint, maxTail int64) (reservation, error) {
 	var s metricSeries
 	err := tx.Where("run_id = ? AND metric_key = ?", runID, key).Take(&s).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		s = metricSeries{ID: newID(), RunID: runID, Key: key, Ordered: true}
 		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&s).Error; err != nil {
-			return nil, dbErr(err, "metric series")
+			return reservation{}, dbErr(err, "metric series")
 		}
 	} else if err != nil {
-		return nil, dbErr(err, "metric series")
+		return reservation{}, dbErr(err, "metric series")
 	}
 	n := int64(len(ps))
 	res := tx.Model(&metricSeries{}).Where("run_id = ? AND metric_key = ?", runID, key).
 		Update("point_count", gorm.Expr("point_count + ?", n))
 	if res.Error != nil {
-		return nil, dbErr(res.Error, "metric series")
+		return reservation{}, dbErr(res.Error, "metric series")
 	}
 	// Read into a fresh value: GORM would add s's primary key to the
 	// query's conditions.
 	s = metricSeries{}
 	if err := tx.Where("run_id = ? AND metric_key = ?", runID, key).Take(&s).Error; err != nil {
-		return nil, dbErr(err, "metric series")
+		return reservation{}, dbErr(err, "metric series")
 	}
 	old := s.PointCount - n
+	out := reservation{series: &s, from: old}
 	first, last := ps[0], ps[len(ps)-1]
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, p := range ps {
@@ -196,7 +232,15 @@ func reserveSeries(tx *gorm.DB, runID, key string, ps []MetricPoint) (*metricSer
 		set["min_value"], set["max_value"] = lo, hi
 	} else {
 		if s.Ordered && before(first.Step, first.Timestamp, s.LastStep, s.LastTimestamp.UTC()) {
-			set["ordered"] = false
+			pos, err := insertPosition(tx, s.ID, old, first, maxTail)
+			if err != nil {
+				return reservation{}, err
+			}
+			if pos >= 0 {
+				out.from, out.resequence = pos, true
+			} else {
+				set["ordered"] = false
+			}
 		}
 		set["min_value"], set["max_value"] = math.Min(lo, s.MinValue), math.Max(hi, s.MaxValue)
 	}
@@ -204,9 +248,76 @@ func reserveSeries(tx *gorm.DB, runID, key string, ps []MetricPoint) (*metricSer
 		set["last_step"], set["last_timestamp"], set["last_value"] = last.Step, last.Timestamp, last.Value
 	}
 	if err := tx.Model(&metricSeries{}).Where("id = ?", s.ID).Updates(set).Error; err != nil {
-		return nil, dbErr(err, "metric series")
+		return reservation{}, dbErr(err, "metric series")
 	}
-	return &s, nil
+	return out, nil
+}
+
+// pointKey is the (step, timestamp) of a stored point.
+type pointKey struct {
+	Step int64     `gorm:"column:step"`
+	Ts   time.Time `gorm:"column:ts"`
+}
+
+// insertPosition returns the seq of the first of the n points of an
+// ordered series that sorts after p (points equal to p stay before it), by
+// binary search over primary-key lookups, or -1 when more than maxTail
+// points sort after p.
+func insertPosition(tx *gorm.DB, seriesID string, n int64, p MetricPoint, maxTail int64) (int64, error) {
+	after := func(seq int64) (bool, error) {
+		var k pointKey
+		if err := tx.Model(&metricPoint{}).Select("step, ts").Where("series_id = ? AND seq = ?", seriesID, seq).Take(&k).Error; err != nil {
+			return false, dbErr(err, "metric point")
+		}
+		return before(p.Step, p.Timestamp, k.Step, k.Ts.UTC()), nil
+	}
+	lo := max(0, n-maxTail)
+	if lo > 0 {
+		if a, err := after(lo - 1); err != nil || a {
+			return -1, err
+		}
+	}
+	hi := n - 1 // the last point sorts after p: the caller checked
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		a, err := after(mid)
+		if err != nil {
+			return 0, err
+		}
+		if a {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo, nil
+}
+
+// takeTail deletes the stored points of a series from seq on and returns
+// them merged with the batch ps, in (step, timestamp) order, stored points
+// first among equals.
+func takeTail(tx *gorm.DB, seriesID string, from int64, ps []MetricPoint) ([]MetricPoint, error) {
+	var tail []metricPoint
+	q := tx.Where("series_id = ? AND seq >= ?", seriesID, from)
+	if err := q.Order("seq").Find(&tail).Error; err != nil {
+		return nil, dbErr(err, "metric points")
+	}
+	if err := tx.Where("series_id = ? AND seq >= ?", seriesID, from).Delete(&metricPoint{}).Error; err != nil {
+		return nil, dbErr(err, "metric points")
+	}
+	out := make([]MetricPoint, 0, len(tail)+len(ps))
+	i, j := 0, 0
+	for i < len(tail) || j < len(ps) {
+		if j == len(ps) || (i < len(tail) && !before(ps[j].Step, ps[j].Timestamp, tail[i].Step, tail[i].Timestamp.UTC())) {
+			t := tail[i]
+			out = append(out, MetricPoint{Step: t.Step, Timestamp: t.Timestamp.UTC(), Value: t.Value})
+			i++
+		} else {
+			out = append(out, ps[j])
+			j++
+		}
+	}
+	return out, nil
 }
 
 // ListMetrics summarises every metric of a run, ordered by key.

@@ -258,3 +258,70 @@ func TestExperimentsAndRuns(t *testing.T) {
 		}
 	})
 }
+
+func TestLateMetricBatches(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, e *env) {
+		e.reg.maxResequence = 5
+		run := newRun(t, e)
+		t0 := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
+		at := func(s int64) time.Time { return t0.Add(time.Duration(s) * time.Minute) }
+		var first []MetricPoint
+		for s := range int64(20) {
+			first = append(first, MetricPoint{Key: "m", Value: float64(s), Step: s, Timestamp: at(s)})
+		}
+		if err := e.reg.LogMetrics(e.a, run.ID, first); err != nil {
+			t.Fatal(err)
+		}
+		ordered := func() bool {
+			t.Helper()
+			var s metricSeries
+			if err := e.db.WithContext(e.a).Where("run_id = ? AND metric_key = ?", run.ID, "m").Take(&s).Error; err != nil {
+				t.Fatal(err)
+			}
+			return s.Ordered
+		}
+		steps := func() []float64 {
+			t.Helper()
+			var out []float64
+			for _, v := range must[[]MetricValue](t)(e.reg.MetricHistory(e.a, run.ID, "m", MaxHistoryPoints)) {
+				out = append(out, v.Value)
+			}
+			return out
+		}
+		// Two stored points sort after the late one: they are re-numbered
+		// and the series stays ordered. A second key in the batch is new.
+		late := []MetricPoint{{Key: "m", Value: 17.5, Step: 17, Timestamp: at(17).Add(time.Second)}, {Key: "other", Value: 1}}
+		if err := e.reg.LogMetrics(e.a, run.ID, late); err != nil {
+			t.Fatal(err)
+		}
+		if !ordered() {
+			t.Fatal("a late point within the re-numbering limit made the series unordered")
+		}
+		h := steps()
+		if len(h) != 21 || h[17] != 17 || h[18] != 17.5 || h[19] != 18 || h[20] != 19 {
+			t.Fatalf("after a re-numbered late point: %v", h)
+		}
+		ds := must[[]MetricValue](t)(e.reg.MetricHistory(e.a, run.ID, "m", 3))
+		if ds[0].Value != 0 || ds[1].Value != 10 || ds[2].Value != 19 {
+			t.Fatalf("downsampled: %+v", ds)
+		}
+		// A point equal to a stored one goes after it; ten points follow,
+		// more than the limit of five: the series becomes unordered, and
+		// the history is still exact.
+		if err := e.reg.LogMetrics(e.a, run.ID, []MetricPoint{{Key: "m", Value: 10.5, Step: 10, Timestamp: at(10)}}); err != nil {
+			t.Fatal(err)
+		}
+		if ordered() {
+			t.Fatal("a late point beyond the limit left the series ordered")
+		}
+		h = steps()
+		if len(h) != 22 || h[10] != 10 || h[11] != 10.5 || h[12] != 11 || h[21] != 19 {
+			t.Fatalf("after an unordered late point: %v", h)
+		}
+		ds = must[[]MetricValue](t)(e.reg.MetricHistory(e.a, run.ID, "m", 4))
+		if len(ds) != 4 || ds[0].Value != 0 || ds[1].Value != 7 || ds[2].Value != 13 || ds[3].Value != 19 {
+			t.Fatalf("downsampled unordered: %+v", ds)
+		}
+	})
+}

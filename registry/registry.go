@@ -38,6 +38,8 @@ type Registry struct {
 	writeMu sync.Mutex
 	// sqliteRows is the number of metric points per INSERT on SQLite.
 	sqliteRows int
+	// maxResequence bounds the stored points a late metric batch moves.
+	maxResequence int64
 }
 
 // Option configures a Registry.
@@ -122,7 +124,8 @@ func New(db *gorm.DB, opts ...Option) (*Registry, error) {
 		maxBlob: DefaultMaxContentSize,
 		now:     time.Now,
 
-		sqliteRows: sqliteRowsPerInsert,
+		sqliteRows:    sqliteRowsPerInsert,
+		maxResequence: maxResequence,
 	}
 	for _, o := range opts {
 		if err := o(r); err != nil {

@@ -119,7 +119,7 @@ func testAuthentication(t *testing.T, w *world) {
 		t.Run(c.name, func(t *testing.T) {
 			r := me(t, c.token)
 			want(t, r, http.StatusUnauthorized, c.name)
-			if c.token != "" && r.status == http.StatusUnauthorized && !bytes.Equal(r.body, reference) {
+			if c.token != "" && len(c.token) < 4096 && r.status == http.StatusUnauthorized && !bytes.Equal(r.body, reference) {
 				t.Errorf("%s: 401 body differs from that of a garbage token:\n%s\n%s", c.name, r.body, reference)
 			}
 		})

@@ -90,11 +90,6 @@ func startPostgresRedis(t *testing.T) *platform {
 			p.scan.forbidValue("the database password", pw)
 		}
 	}
-	if u, err := url.Parse(owner); err == nil {
-		if pw, ok := u.User.Password(); ok && len(pw) >= 8 {
-			p.scan.forbidValue("the database owner password", pw)
-		}
-	}
 	return p
 }
 

@@ -4,7 +4,9 @@
 //
 // # Embedders
 //
-// An Embedder turns texts into vectors. Three come with the package:
+// An Embedder turns texts into vectors. Three come with this package and
+// a fourth, the distilled semantic embedder, with its sub-package
+// staticembed:
 //
 //   - OpenAIEmbedder calls any OpenAI-compatible /v1/embeddings API
 //     (OpenAI, Ollama, text-embeddings-inference, llama.cpp, LocalAI, or
@@ -76,7 +78,7 @@
 // Service.Overlap compares each user story, functional and non-functional
 // requirement, data model and endpoint of a new spec with the items of the
 // same section of an existing project. An item whose best counterpart has
-// a cosine similarity of at least 0.85 is reused, at least 0.60 modified,
+// a cosine similarity of at least 0.85 is reused, at least 0.55 modified,
 // otherwise new (OverlapThresholds; the same text is always reused). A
 // section's overlap, and the overall overlap over all items, is
 // (reused + modified/2) / items. The overall overlap picks the reuse
@@ -87,11 +89,12 @@
 // model, 4 per endpoint) times 0.1 when reused, 0.5 when modified and 1
 // when new.
 //
-// The thresholds suit neural sentence embeddings, where paraphrased
-// requirements score about 0.6 to 0.85. The built-in embedder scores
-// paraphrases lower (often 0.3 to 0.6), so with it reworded items count as
-// new; hosts that use it may lower the thresholds with
-// WithOverlapThresholds.
+// The item thresholds are calibrated on reworded spec items
+// (testdata/paraphrases.json) for a neural sentence model. Embedders whose
+// similarities run on another scale implement Calibrated and the Service
+// uses their thresholds: the lexical HashingEmbedder marks an item
+// modified from 0.20 and reused from 0.60. WithOverlapThresholds overrides
+// both.
 //
 // # Concurrency
 //

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
+	"unicode"
 
 	"gonum.org/v1/gonum/blas/blas32"
 )
@@ -112,16 +114,9 @@ func checkInputs(texts []string) error {
 	return nil
 }
 
-func isBlank(s string) bool {
-	for _, r := range s {
-		switch r {
-		case ' ', '\t', '\n', '\r', '\v', '\f', 0x85, 0xA0:
-		default:
-			return false
-		}
-	}
-	return true
-}
+// isBlank reports whether s holds only white space (Unicode's definition,
+// as Python's str.strip and most servers use).
+func isBlank(s string) bool { return strings.TrimFunc(s, unicode.IsSpace) == "" }
 
 // normalized returns a unit-length copy of v. It reports ErrBadResponse for
 // a vector with a NaN or infinite component or a zero norm.

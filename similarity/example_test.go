@@ -109,7 +109,7 @@ func ExampleService() {
 	// One requirement the project has, one it lacks.
 	report, err := svc.Overlap(ctx, registry.Spec{FunctionalRequirements: []string{
 		"Forecast daily unit sales per store and product",
-		"Send the forecasts to suppliers by email",
+		"Email suppliers when stock runs low",
 	}}, "p1")
 	if err != nil {
 		log.Fatal(err)
@@ -121,6 +121,6 @@ func ExampleService() {
 	// Output:
 	// p3 Energy demand forecasting
 	// reused: Forecast daily unit sales per store and product
-	// new: Send the forecasts to suppliers by email
+	// new: Email suppliers when stock runs low
 	// overall 0.50, clone_with_changes, 13.2 hours
 }

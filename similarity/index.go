@@ -75,6 +75,8 @@ type topK struct {
 	items []scored
 }
 
+// Len, Less, Swap, Push and Pop implement heap.Interface: a min-heap whose
+// root is the worst candidate kept.
 func (h *topK) Len() int           { return len(h.items) }
 func (h *topK) Less(i, j int) bool { return worse(h.items[i], h.items[j]) }
 func (h *topK) Swap(i, j int)      { h.items[i], h.items[j] = h.items[j], h.items[i] }

@@ -452,6 +452,7 @@ type recordingDoer struct {
 	client *http.Client
 }
 
+// Do implements go-openai's HTTPDoer.
 func (d *recordingDoer) Do(req *http.Request) (*http.Response, error) {
 	resp, err := d.client.Do(req)
 	if err != nil {

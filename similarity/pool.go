@@ -31,7 +31,8 @@ func (s *Service) embedTexts(ctx context.Context, texts []string) ([][]float32, 
 // and pooling the chunks' vectors: their mean weighted by each chunk's
 // length in approximate tokens, L2-normalised — so no part of a long text
 // is silently dropped, and a chunk counts as much as the text it holds.
-// All chunks of all texts go to emb in one Embed call, which batches them.
+// All distinct chunks of all texts go to emb in one Embed call, which
+// batches them.
 // maxTokens <= 0 disables chunking. The vectors are unit length and all of
 // one dimension.
 func EmbedChunked(ctx context.Context, emb Embedder, texts []string, maxTokens int) ([][]float32, error) {
@@ -44,23 +45,37 @@ func EmbedChunked(ctx context.Context, emb Embedder, texts []string, maxTokens i
 	if len(texts) == 0 {
 		return nil, nil
 	}
-	var chunks []string
+	// Every distinct chunk is embedded once, even when several texts (or
+	// both sides of an overlap report) share it.
+	var unique []string
+	seen := map[string]int{}
+	var refs []int // chunk occurrence -> index in unique
 	var weights []float64
 	spans := make([][2]int, len(texts))
 	for i, t := range texts {
 		cs := chunkText(t, maxTokens)
-		spans[i] = [2]int{len(chunks), len(chunks) + len(cs)}
+		spans[i] = [2]int{len(refs), len(refs) + len(cs)}
 		for _, c := range cs {
-			chunks = append(chunks, c)
+			u, ok := seen[c]
+			if !ok {
+				u = len(unique)
+				seen[c] = u
+				unique = append(unique, c)
+			}
+			refs = append(refs, u)
 			weights = append(weights, float64(approxTokens(c)))
 		}
 	}
-	vecs, err := emb.Embed(ctx, chunks)
+	uvecs, err := emb.Embed(ctx, unique)
 	if err != nil {
 		return nil, err
 	}
-	if len(vecs) != len(chunks) {
-		return nil, fmt.Errorf("%w: embedder returned %d vectors for %d texts", ErrBadResponse, len(vecs), len(chunks))
+	if len(uvecs) != len(unique) {
+		return nil, fmt.Errorf("%w: embedder returned %d vectors for %d texts", ErrBadResponse, len(uvecs), len(unique))
+	}
+	vecs := make([][]float32, len(refs))
+	for i, u := range refs {
+		vecs[i] = uvecs[u]
 	}
 	dims := len(vecs[0])
 	for _, v := range vecs {

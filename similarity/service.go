@@ -125,6 +125,11 @@ func NewService(db *gorm.DB, emb Embedder, opts ...Option) (*Service, error) {
 	if tl, ok := emb.(TokenLimiter); ok {
 		s.chunk = tl.MaxInputTokens()
 	}
+	if c, ok := emb.(Calibrated); ok {
+		if t := c.OverlapThresholds(); t.valid() {
+			s.thresholds = t
+		}
+	}
 	for _, o := range opts {
 		if err := o(s); err != nil {
 			return nil, err

@@ -92,11 +92,15 @@ type Config struct {
 }
 
 // StressConfig shapes ProfileStress: Start users, then Step more every
-// Stage, until a stage's p99 exceeds P99Limit or its error rate exceeds
-// MaxErrorRate, or Max users have run a stage.
+// stage, until a stage's p99 exceeds P99Limit or its error rate exceeds
+// MaxErrorRate, or Max users have run a stage. A stage lasts Settle plus
+// Stage: the new users start (and log in) during Settle, which is not
+// judged, so that a stage measures its user count in steady state; the
+// cost of a burst of logins is what ProfileSpike measures.
 type StressConfig struct {
 	Start, Step, Max int           // defaults 50, 50, 1000
-	Stage            time.Duration // default 30 s
+	Stage            time.Duration // measured part of a stage; default 30 s
+	Settle           time.Duration // default 10 s; negative: none
 	P99Limit         time.Duration // default 1 s
 	MaxErrorRate     float64       // default 0.01
 }
@@ -168,6 +172,7 @@ func (c Config) withDefaults() (Config, error) {
 	setInt(&s.Step, 50)
 	setInt(&s.Max, 1000)
 	setDur(&s.Stage, 30*time.Second)
+	setDur(&s.Settle, 10*time.Second)
 	setDur(&s.P99Limit, time.Second)
 	if s.MaxErrorRate <= 0 {
 		s.MaxErrorRate = 0.01

@@ -26,6 +26,9 @@ type ProcSample struct {
 	// CPUSeconds is the user plus system CPU time the process has used
 	// since it started.
 	CPUSeconds float64 `json:"cpu_s"`
+	// Load1 is the machine's one-minute load average (/proc/loadavg): the
+	// number of runnable tasks, to compare with the number of cores.
+	Load1 float64 `json:"load1"`
 }
 
 // readProc reads the resident set size and CPU time of process pid from
@@ -89,6 +92,28 @@ func parseCPU(stat []byte) (float64, error) {
 	return float64(u+s) / clockTicks, nil
 }
 
+// readLoad1 returns the one-minute load average from /proc/loadavg.
+func readLoad1() (float64, error) {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0, err
+	}
+	return parseLoad1(b)
+}
+
+// parseLoad1 returns the first field of a /proc/loadavg line.
+func parseLoad1(b []byte) (float64, error) {
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0, errors.New("loadtest: empty load average")
+	}
+	v, err := strconv.ParseFloat(f[0], 64)
+	if err != nil || v < 0 {
+		return 0, errors.New("loadtest: malformed load average")
+	}
+	return v, nil
+}
+
 // procSampler samples a process at an interval until stopped.
 type procSampler struct {
 	mu      sync.Mutex
@@ -108,7 +133,8 @@ func (p *procSampler) run(ctx context.Context, pid int, interval time.Duration, 
 			p.mu.Unlock()
 			return
 		}
-		p.samples = append(p.samples, ProcSample{At: rec.since(time.Now()).Seconds(), RSSBytes: rss, CPUSeconds: cpu})
+		load, _ := readLoad1() // 0 when unavailable
+		p.samples = append(p.samples, ProcSample{At: rec.since(time.Now()).Seconds(), RSSBytes: rss, CPUSeconds: cpu, Load1: load})
 		p.mu.Unlock()
 		select {
 		case <-ctx.Done():

@@ -53,6 +53,23 @@ func TestParseCPU(t *testing.T) {
 	}
 }
 
+func TestParseLoad1(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]float64{"0.52 0.58 0.59 1/467 1234\n": 0.52, "23.81 19.14 13.64 9/900 1": 23.81} {
+		if got, err := parseLoad1([]byte(in)); err != nil || got != want {
+			t.Errorf("parseLoad1(%q) = %v, %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"", "x 1 2", "-1 0 0"} {
+		if _, err := parseLoad1([]byte(in)); err == nil {
+			t.Errorf("parseLoad1(%q) succeeded", in)
+		}
+	}
+	if _, err := readLoad1(); err != nil {
+		t.Skipf("no /proc/loadavg: %v", err)
+	}
+}
+
 func FuzzParseProc(f *testing.F) {
 	f.Add([]byte("VmRSS:\t 100 kB\n"))
 	f.Add([]byte("1 (x) R 1 1 1 0 -1 0 0 0 0 0 5 5 0"))
@@ -63,6 +80,9 @@ func FuzzParseProc(f *testing.F) {
 		}
 		if cpu, err := parseCPU(b); err == nil && cpu < 0 {
 			t.Errorf("negative CPU %v", cpu)
+		}
+		if l, err := parseLoad1(b); err == nil && l < 0 {
+			t.Errorf("negative load %v", l)
 		}
 	})
 }

@@ -74,6 +74,9 @@ type Window struct {
 	// core busy), when a pid was given; both 0 otherwise.
 	RSSMiB    float64 `json:"rss_mib,omitempty"`
 	ServerCPU float64 `json:"server_cpu_cores,omitempty"`
+	// Load1 is the machine's mean one-minute load average over the
+	// window's samples (with a pid only).
+	Load1 float64 `json:"load1,omitempty"`
 }
 
 // Knee is the result of a stress run: the largest user count whose stage
@@ -129,33 +132,45 @@ func windows(samples []sample, usersAt func(time.Duration) int, procs []ProcSamp
 		}
 		win := Window{From: from.Seconds(), To: to.Seconds(), Users: usersAt(to),
 			Stats: summarize("window", between(samples, from, to), to-from)}
-		win.RSSMiB, win.ServerCPU = procWindow(procs, from.Seconds(), to.Seconds())
+		win.RSSMiB, win.ServerCPU, win.Load1 = procWindow(procs, from.Seconds(), to.Seconds())
 		out = append(out, win)
 	}
 	return out
 }
 
-// procWindow returns the mean RSS (MiB) of the samples in [from, to] and
-// the CPU cores used between the first and last of them.
-func procWindow(procs []ProcSample, from, to float64) (rssMiB, cores float64) {
-	var in []ProcSample
-	for _, p := range procs {
+// procWindow returns the mean RSS (MiB) and load average of the samples in
+// [from, to], and the CPU cores used over the window, measured between the
+// last sample at or before from and the first at or after to (or the
+// nearest samples inside the window when the run has none outside it).
+func procWindow(procs []ProcSample, from, to float64) (rssMiB, cores, load float64) {
+	var sum, loads float64
+	n := 0
+	first, last := -1, -1
+	for i, p := range procs {
+		if p.At <= from || first < 0 {
+			first = i
+		}
+		if last < 0 && p.At >= to {
+			last = i
+		}
 		if p.At >= from && p.At <= to {
-			in = append(in, p)
+			sum += float64(p.RSSBytes)
+			loads += p.Load1
+			n++
 		}
 	}
-	if len(in) == 0 {
-		return 0, 0
+	if n == 0 {
+		return 0, 0, 0
 	}
-	var sum float64
-	for _, p := range in {
-		sum += float64(p.RSSBytes)
+	if last < 0 {
+		last = len(procs) - 1
 	}
-	rssMiB = sum / float64(len(in)) / (1 << 20)
-	if first, last := in[0], in[len(in)-1]; last.At > first.At {
-		cores = (last.CPUSeconds - first.CPUSeconds) / (last.At - first.At)
+	rssMiB = sum / float64(n) / (1 << 20)
+	load = loads / float64(n)
+	if a, b := procs[first], procs[last]; b.At > a.At {
+		cores = (b.CPUSeconds - a.CPUSeconds) / (b.At - a.At)
 	}
-	return rssMiB, cores
+	return rssMiB, cores, load
 }
 
 // knee finds the knee of a stress run's stages.
@@ -315,11 +330,11 @@ func (r *Report) Markdown(w io.Writer) error {
 		b.WriteString("\n| window | users | requests | errors | req/s | p50 ms | p95 ms | p99 ms |")
 		withProc := len(r.Process) > 0
 		if withProc {
-			b.WriteString(" server RSS MiB | server CPU cores |")
+			b.WriteString(" server RSS MiB | server CPU cores | load avg |")
 		}
 		b.WriteString("\n|---|---:|---:|---:|---:|---:|---:|---:|")
 		if withProc {
-			b.WriteString("---:|---:|")
+			b.WriteString("---:|---:|---:|")
 		}
 		b.WriteString("\n")
 		for _, w := range r.Windows {
@@ -327,7 +342,7 @@ func (r *Report) Markdown(w io.Writer) error {
 			fmt.Fprintf(&b, "| %.0f-%.0f s | %d | %d | %d | %.1f | %s | %s | %s |", w.From, w.To, w.Users, s.Requests,
 				s.Errors, s.Throughput, num(s.P50), num(s.P95), num(s.P99))
 			if withProc {
-				fmt.Fprintf(&b, " %.1f | %.2f |", w.RSSMiB, w.ServerCPU)
+				fmt.Fprintf(&b, " %.1f | %.2f | %.1f |", w.RSSMiB, w.ServerCPU, w.Load1)
 			}
 			b.WriteString("\n")
 		}

@@ -76,8 +76,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	default:
 		p.steady(ctx)
 	}
-	p.stopAll()
+	// The run ends now: requests still in flight are cut short by stopAll
+	// and not counted, and the server-side view ends here as well.
 	end := rec.since(time.Now())
+	p.stopAll()
 	stopSampler()
 	swg.Wait()
 
@@ -93,15 +95,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		r.Process = procs
 	}
+	r.DurationSeconds = end.Seconds()
 	if cfg.ServerLog != "" {
 		// The server logs a request when it ends; give the last ones a
 		// moment to reach the file.
 		time.Sleep(200 * time.Millisecond)
-		ss, err := serverSide(cfg.ServerLog, rec.start, rec.start.Add(end))
-		if err != nil {
+		if err := r.AddServerLog(cfg.ServerLog); err != nil {
 			r.Notes = append(r.Notes, err.Error())
 		}
-		r.ServerSide = ss
 	}
 	r.Windows = windows(samples, p.userAt, r.Process, end, cfg.window(end))
 	if cfg.Profile == ProfileSpike {
@@ -269,8 +270,12 @@ func (p *pool) stress(ctx context.Context) ([]Phase, *Knee) {
 	s := p.cfg.Stress
 	var stages []Phase
 	users := s.Start
-	p.grow(ctx, users, min(s.Stage/3, time.Duration(users)*100*time.Millisecond))
+	settle := max(s.Settle, 0)
+	p.grow(ctx, users, min(settle, time.Duration(users)*100*time.Millisecond))
 	for ctx.Err() == nil {
+		if settle > 0 && !sleep(ctx, settle) {
+			break
+		}
 		from := p.rec.since(time.Now())
 		if !sleep(ctx, s.Stage) {
 			break
@@ -286,7 +291,7 @@ func (p *pool) stress(ctx context.Context) ([]Phase, *Knee) {
 			break
 		}
 		add := min(s.Step, s.Max-users)
-		p.grow(ctx, add, min(s.Stage/3, time.Duration(add)*100*time.Millisecond))
+		p.grow(ctx, add, min(settle, time.Duration(add)*100*time.Millisecond))
 		users += add
 	}
 	return stages, knee(stages)

@@ -96,3 +96,16 @@ func serverSide(path string, from, to time.Time) (*ServerSide, error) {
 	}
 	return &ServerSide{Source: path, Overall: overall, Endpoints: eps}, nil
 }
+
+// AddServerLog sets r.ServerSide from the server's JSON access log at path,
+// for the measured interval of r (from r.Started for r.DurationSeconds).
+// It lets a report written without -server-log be completed afterwards.
+func (r *Report) AddServerLog(path string) error {
+	from := r.Started
+	ss, err := serverSide(path, from, from.Add(time.Duration(r.DurationSeconds*float64(time.Second))))
+	if err != nil {
+		return err
+	}
+	r.ServerSide = ss
+	return nil
+}

@@ -58,4 +58,11 @@ func TestServerSide(t *testing.T) {
 	if _, err := serverSide(filepath.Join(t.TempDir(), "missing"), from, from); err == nil {
 		t.Error("a missing log was read")
 	}
+	r := &Report{Started: from, DurationSeconds: 2.5}
+	if err := r.AddServerLog(path); err != nil || r.ServerSide.Overall.Requests != 2 {
+		t.Errorf("AddServerLog: %v, %+v", err, r.ServerSide)
+	}
+	if err := r.AddServerLog(path + ".missing"); err == nil {
+		t.Error("AddServerLog read a missing file")
+	}
 }

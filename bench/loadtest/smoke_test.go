@@ -188,7 +188,7 @@ func TestSmoke(t *testing.T) {
 		}},
 		{"stress", func(c *Config) {
 			c.Profile = ProfileStress
-			c.Stress = StressConfig{Start: 1, Step: 1, Max: 2, Stage: 700 * time.Millisecond}
+			c.Stress = StressConfig{Start: 1, Step: 1, Max: 2, Stage: 700 * time.Millisecond, Settle: 200 * time.Millisecond}
 		}, func(t *testing.T, r *Report) {
 			if len(r.Stages) != 2 || r.Knee == nil || r.Knee.Users != 2 || r.Knee.BrokeAt != 0 {
 				t.Errorf("stages %+v, knee %+v; want 2 stages that held", r.Stages, r.Knee)

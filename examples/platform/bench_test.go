@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -14,8 +15,8 @@ import (
 // verification, session check, principal check, two lookups) while
 // `logins` goroutines log in continuously, and reports p50 and p99
 // latency of the measured requests and the logins completed per second.
-func benchMe(b *testing.B, logins int) {
-	ts := newTestServer(b, testenv.SQLite(b), testServerOptions{})
+func benchMe(b *testing.B, logins, hashers int) {
+	ts := newTestServer(b, testenv.SQLite(b), testServerOptions{hashers: hashers})
 	token := ts.adminToken()
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -56,6 +57,11 @@ func benchMe(b *testing.B, logins int) {
 	b.ReportMetric(float64(done)/elapsed.Seconds(), "logins/s")
 }
 
-func BenchmarkMeIdle(b *testing.B)               { benchMe(b, 0) }
-func BenchmarkMeDuringLoginBurst8(b *testing.B)  { benchMe(b, 8) }
-func BenchmarkMeDuringLoginBurst32(b *testing.B) { benchMe(b, 32) }
+// The server's default leaves a core free for other requests
+// (hashers = GOMAXPROCS-1); the AllCores variants let logins take every
+// core, for comparison.
+func BenchmarkMeIdle(b *testing.B)                       { benchMe(b, 0, 0) }
+func BenchmarkMeDuringLoginBurst8(b *testing.B)          { benchMe(b, 8, 0) }
+func BenchmarkMeDuringLoginBurst32(b *testing.B)         { benchMe(b, 32, 0) }
+func BenchmarkMeDuringLoginBurst8AllCores(b *testing.B)  { benchMe(b, 8, runtime.GOMAXPROCS(0)) }
+func BenchmarkMeDuringLoginBurst32AllCores(b *testing.B) { benchMe(b, 32, runtime.GOMAXPROCS(0)) }

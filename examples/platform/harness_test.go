@@ -70,6 +70,7 @@ type testServerOptions struct {
 	cfg      func(*config)
 	redis    bool
 	throttle auth.ThrottlePolicy
+	hashers  int
 }
 
 // testConfig returns a development configuration with a fresh home.
@@ -98,7 +99,7 @@ func newTestServer(t testing.TB, db *gorm.DB, o testServerOptions) *testServer {
 		t.Fatalf("prepare database: %v", err)
 	}
 	dp := deps{DB: db, Dialect: d, Logger: log,
-		identity: identityOptions{throttle: o.throttle}}
+		identity: identityOptions{throttle: o.throttle, hashers: o.hashers}}
 	if o.redis {
 		rdb, prefix := testenv.Redis(t)
 		dp.Redis = rdb

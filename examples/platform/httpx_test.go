@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -34,6 +35,7 @@ func TestDecode(t *testing.T) {
 		{"unknown field", "application/json", `{"name":"a","admin":true}`, 422, "validation_failed"},
 		{"wrong type", "application/json", `{"count":"x"}`, 422, "validation_failed"},
 		{"not an object", "application/json", `[1,2]`, 422, "validation_failed"},
+		{"NUL in a string", "application/json", `{"name":"a\u0000b"}`, 422, "validation_failed"},
 		{"too large", "application/json", `{"name":"` + strings.Repeat("a", maxJSONBody) + `"}`, 413, "body_too_large"},
 	}
 	for _, tc := range cases {
@@ -160,4 +162,36 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("decode(%q) = %v: bad input must be a 4xx problem", body, err)
 		}
 	})
+}
+
+func TestFindNUL(t *testing.T) {
+	t.Parallel()
+	type inner struct {
+		Tags []string          `json:"tags"`
+		Meta map[string]string `json:"meta"`
+	}
+	type outer struct {
+		Name  string `json:"name,omitempty"`
+		Inner *inner `json:"inner"`
+		Any   any    `json:"any"`
+		Plain string
+	}
+	cases := []struct {
+		v    any
+		want string
+	}{
+		{outer{Name: "x"}, ""},
+		{outer{Name: "a\x00"}, "name"},
+		{outer{Inner: &inner{Tags: []string{"ok", "b\x00"}}}, "inner.tags[1]"},
+		{outer{Inner: &inner{Meta: map[string]string{"k": "\x00"}}}, "inner.meta.k"},
+		{outer{Inner: &inner{Meta: map[string]string{"k\x00": "v"}}}, "inner.meta"},
+		{outer{Any: []any{"\x00"}}, "any[0]"},
+		{outer{Plain: "\x00"}, "Plain"},
+	}
+	for _, c := range cases {
+		got, ok := findNUL(reflect.ValueOf(&c.v), "")
+		if ok != (c.want != "") || got != c.want {
+			t.Errorf("%+v: %q %v, want %q", c.v, got, ok, c.want)
+		}
+	}
 }

@@ -35,6 +35,7 @@ type identityOptions struct {
 	hasher      []auth.HasherOption
 	throttle    auth.ThrottlePolicy
 	redisPrefix string // default redisAuthPrefix
+	hashers     int    // concurrent password hashes; default GOMAXPROCS-1 (at least 1)
 }
 
 // newIdentity builds the token manager (sessions in the database, or in
@@ -64,7 +65,10 @@ func newIdentity(s *server, o identityOptions) (*identity, error) {
 	// Password hashing is deliberately costly (argon2id, 19 MiB). Leaving a
 	// core free for everything else keeps the API answering during a burst
 	// of logins; the logins queue instead (docs/platform.md has numbers).
-	hashers := max(1, runtime.GOMAXPROCS(0)-1)
+	hashers := o.hashers
+	if hashers < 1 {
+		hashers = max(1, runtime.GOMAXPROCS(0)-1)
+	}
 	hopts := append([]auth.HasherOption{auth.WithMaxConcurrentHashes(hashers)}, o.hasher...)
 	if id.hasher, err = auth.NewPasswordHasher(hopts...); err != nil {
 		return nil, err

@@ -107,7 +107,11 @@ func newEmbedder(cfg config) (similarity.Embedder, error) {
 // it — but the project is remembered as pending, its stale embedding is
 // dropped, and the tenant's next similarity query retries (see
 // syncPending).
+//
+// The work is not cancelled with the request: the registry write is done,
+// and a client that hangs up must not leave the index behind it.
 func (d *intelDeps) indexProject(ctx context.Context, p *registry.Project) {
+	ctx = context.WithoutCancel(ctx)
 	err := d.sim.Index(ctx, p.ID, p.Name, p.Description, p.Spec)
 	if err == nil {
 		d.unmarkPending(ctx, p.ID)
@@ -125,6 +129,7 @@ func (d *intelDeps) indexProject(ctx context.Context, p *registry.Project) {
 // removeProject drops a deleted project's embedding; on failure the
 // project is left pending, and the next query removes it.
 func (d *intelDeps) removeProject(ctx context.Context, id string) {
+	ctx = context.WithoutCancel(ctx)
 	if err := d.sim.Remove(ctx, id); err != nil {
 		d.log.LogAttrs(ctx, slog.LevelWarn, "embedding of a deleted project not removed",
 			slog.String("project_id", id), slog.String("error", err.Error()))

@@ -358,3 +358,30 @@ func TestEmbedderConfiguration(t *testing.T) {
 		t.Fatal("an ftp URL was accepted")
 	}
 }
+
+// TestSimilarityWithNeuralEmbeddings serves the platform with the real
+// sentence-embedding model of the test environment
+// (MAESTRO_TEST_EMBEDDINGS_URL): projects that solve the same problem in
+// other words rank first.
+func TestSimilarityWithNeuralEmbeddings(t *testing.T) {
+	t.Parallel()
+	url, model := testenv.Embeddings(t)
+	e := newRegEnv(t, testenv.SQLite(t), testServerOptions{cfg: func(c *config) {
+		c.EmbeddingsURL = url
+		c.EmbeddingsModel = model
+	}})
+	a := e.create(t, "/api/v1/projects", e.member, fraudA)
+	b := e.create(t, "/api/v1/projects", e.member, fraudB)
+	e.create(t, "/api/v1/projects", e.member, plants)
+	if got := similarOf(t, e, a); len(got) != 2 || got[0].ProjectID != b {
+		t.Fatalf("similar to card fraud: %+v, want %s first", got, b)
+	}
+	var res struct {
+		Items []matchJSON `json:"items"`
+	}
+	expect(t, e.do("POST", "/api/v1/specs/similar", e.viewer,
+		map[string]any{"text": "identify which flower or tree is in a picture"}), 200).json(t, &res)
+	if len(res.Items) == 0 || res.Items[0].Name != "Plant species recognition" {
+		t.Fatalf("paraphrase search: %+v", res.Items)
+	}
+}

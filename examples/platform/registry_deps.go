@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"path/filepath"
 	"strconv"
@@ -133,4 +135,51 @@ func writeSlicePage[T any](w http.ResponseWriter, r *http.Request, items []T) er
 	}
 	writePage(w, out, next)
 	return nil
+}
+
+// decodeBatch reads a JSON array of at most limit elements from the body,
+// with decode's strictness (content type, body size, unknown fields,
+// types), one element at a time: a batch longer than limit is refused with
+// 413 as soon as element limit+1 starts, without holding the rest in
+// memory. what names the batch in the problem's detail.
+func decodeBatch[T any](w http.ResponseWriter, r *http.Request, what string, limit int) ([]T, error) {
+	if err := requireJSON(r); err != nil {
+		return nil, err
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxBatchBody)
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, decodeError(err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '[' {
+		return nil, invalid(fieldError{Field: "(body)", Message: "must be a JSON array"})
+	}
+	var out []T
+	for dec.More() {
+		if len(out) == limit {
+			return nil, newAPIError(http.StatusRequestEntityTooLarge, "too_large",
+				fmt.Sprintf("a %s holds at most %d points", what, limit))
+		}
+		var v T
+		if err := dec.Decode(&v); err != nil {
+			return nil, decodeError(err)
+		}
+		out = append(out, v)
+	}
+	if _, err := dec.Token(); err != nil { // the closing ']'
+		return nil, decodeError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, decodeError(err)
+		}
+		return nil, badRequest("malformed_json", "the body must hold exactly one JSON value")
+	}
+	if len(out) == 0 {
+		return nil, invalid(fieldError{Field: "(body)", Message: "the batch is empty"})
+	}
+	return out, nil
 }

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/maestro-ml/maestro/registry"
@@ -100,17 +102,52 @@ func FuzzSliceCursor(f *testing.F) {
 	})
 }
 
-func TestCheckBatchSizeAndTimes(t *testing.T) {
+func TestDecodeBatch(t *testing.T) {
 	t.Parallel()
-	if err := checkBatchSize("x", 3, 3); err != nil {
-		t.Fatal(err)
+	type point struct {
+		V *float64 `json:"v"`
 	}
-	for n, status := range map[int]int{0: 422, 4: 413} {
+	for _, c := range []struct {
+		body, ctype string
+		status, n   int
+	}{
+		{body: `[{"v":1},{"v":2},{"v":3}]`, n: 3},
+		{body: ` [ {"v":1} ] `, n: 1},
+		{body: `[{"v":1},{"v":2},{"v":3},{"v":4}]`, status: 413},
+		{body: `[{"v":1},{"v":2},{"v":3},{"v":4},"not even a point"]`, status: 413},
+		{body: `[]`, status: 422},
+		{body: `{"v":1}`, status: 422},
+		{body: `[{"v":"x"}]`, status: 422},
+		{body: `[{"w":1}]`, status: 422},
+		{body: `[{"v":1e400}]`, status: 422},
+		{body: `[{"v":1}] [1]`, status: 400},
+		{body: `[{"v":1}`, status: 400},
+		{body: ``, status: 400},
+		{body: `[{"v":1}]`, ctype: "text/plain", status: 415},
+		{body: `[` + strings.Repeat(`{"v":1},`, maxBatchBody/8) + `{"v":1}]`, status: 413},
+	} {
+		req := httptest.NewRequest("POST", "/", strings.NewReader(c.body))
+		ct := c.ctype
+		if ct == "" {
+			ct = "application/json"
+		}
+		req.Header.Set("Content-Type", ct)
+		got, err := decodeBatch[point](httptest.NewRecorder(), req, "test batch", 3)
+		if c.status == 0 {
+			if err != nil || len(got) != c.n {
+				t.Errorf("%.40s: %d points, %v", c.body, len(got), err)
+			}
+			continue
+		}
 		var e *apiError
-		if !errors.As(checkBatchSize("x", n, 3), &e) || e.status != status {
-			t.Errorf("batch of %d: %v, want %d", n, e, status)
+		if !errors.As(err, &e) || e.status != c.status {
+			t.Errorf("%.40s: %v, want %d", c.body, err, c.status)
 		}
 	}
+}
+
+func TestParsers(t *testing.T) {
+	t.Parallel()
 	for s, ok := range map[string]bool{"2026-01-02T03:04:05Z": true, "2026-01-02T03:04:05.123+02:00": true,
 		"2026-01-02": false, "": false, "yesterday": false} {
 		if _, got := parseOptionalTime(&s); got != ok {
@@ -130,4 +167,28 @@ func TestCheckBatchSizeAndTimes(t *testing.T) {
 			t.Errorf("similarLimit(%q) accepted", raw)
 		}
 	}
+}
+
+// FuzzDecodeBatch checks that no body makes batch decoding panic, accept
+// more points than the limit, or answer anything but a 4xx problem.
+func FuzzDecodeBatch(f *testing.F) {
+	for _, s := range []string{`[{"key":"loss","value":1,"step":2}]`, `[]`, `[1,2]`, `{"a":1}`, `[{"value":1e999}]`,
+		`[{"key":"a","value":1}] x`, `[[[[`, `[{"timestamp":"2026-01-01T00:00:00Z","value":0}]`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		req := httptest.NewRequest("POST", "/", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		got, err := decodeBatch[metricPointRequest](httptest.NewRecorder(), req, "metric batch", 3)
+		if err == nil {
+			if len(got) == 0 || len(got) > 3 {
+				t.Fatalf("accepted %d points", len(got))
+			}
+			return
+		}
+		var e *apiError
+		if !errors.As(err, &e) || e.status < 400 || e.status >= 500 {
+			t.Fatalf("body %q: %v", body, err)
+		}
+	})
 }

@@ -125,11 +125,8 @@ type metricPointRequest struct {
 // JSON cannot carry NaN or infinities; a number too large for a float64
 // fails decoding (422), and the registry refuses any non-finite value.
 func (s *server) logMetrics(w http.ResponseWriter, r *http.Request) error {
-	var in []metricPointRequest
-	if err := decodeLimit(w, r, &in, maxBatchBody); err != nil {
-		return err
-	}
-	if err := checkBatchSize("metric batch", len(in), registry.MaxMetricBatch); err != nil {
+	in, err := decodeBatch[metricPointRequest](w, r, "metric batch", registry.MaxMetricBatch)
+	if err != nil {
 		return err
 	}
 	var v validator

@@ -196,11 +196,8 @@ type processMetricRequest struct {
 // a batch of at most registry.MaxProcessMetricBatch values, stored all or
 // nothing.
 func (s *server) recordProcessMetrics(w http.ResponseWriter, r *http.Request) error {
-	var in []processMetricRequest
-	if err := decodeLimit(w, r, &in, maxBatchBody); err != nil {
-		return err
-	}
-	if err := checkBatchSize("process metric batch", len(in), registry.MaxProcessMetricBatch); err != nil {
+	in, err := decodeBatch[processMetricRequest](w, r, "process metric batch", registry.MaxProcessMetricBatch)
+	if err != nil {
 		return err
 	}
 	var v validator
@@ -244,19 +241,6 @@ func (s *server) summarizeProcessMetrics(w http.ResponseWriter, r *http.Request)
 		sum = []registry.ProcessSummary{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"project_id": r.PathValue("id"), "metrics": sum})
-	return nil
-}
-
-// checkBatchSize answers 413 for a batch of more than limit entries and
-// 422 for an empty one.
-func checkBatchSize(what string, n, limit int) error {
-	switch {
-	case n > limit:
-		return newAPIError(http.StatusRequestEntityTooLarge, "too_large",
-			fmt.Sprintf("a %s holds at most %d points; got %d", what, limit, n))
-	case n == 0:
-		return invalid(fieldError{Field: "(body)", Message: "the batch is empty"})
-	}
 	return nil
 }
 

@@ -1,10 +1,11 @@
 package main
 
 import (
-	"github.com/maestro-ml/maestro/auth"
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/maestro-ml/maestro/auth"
 )
 
 // access says who may call a route. The route table enforces it before the
@@ -62,7 +63,8 @@ func (rt *router) handle(pattern string, a access, h handlerFunc) {
 }
 
 // registerRoutes builds the ServeMux with every route group. Each group
-// lives in its own file, named for it (identity.go, tenants.go, ...).
+// lives in its own files: health.go, identity_routes.go,
+// tenants_routes.go, registry_*.go and intel_*.go.
 func (s *server) registerRoutes() *http.ServeMux {
 	mux := http.NewServeMux()
 	rt := &router{s: s, mux: mux}

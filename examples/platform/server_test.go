@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -83,6 +84,11 @@ func TestProblemsForUnknownRoutes(t *testing.T) {
 	}
 	if allow := r.header.Get("Allow"); !strings.Contains(allow, "GET") {
 		t.Fatalf("Allow %q", allow)
+	}
+	for _, path := range []string{"/health/live?q=%00", "/health/live?q=%FF", "/api/v1/tenants/%00"} {
+		if p := expect(t, ts.do("GET", path, "", nil), 400).problem(t); p.Code != "malformed_url" {
+			t.Fatalf("%s: %+v", path, p)
+		}
 	}
 	// Unclean paths are redirected by the mux, not turned into 404s.
 	ts.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
@@ -194,5 +200,27 @@ func TestProblemHeaders(t *testing.T) {
 	var e *apiError
 	if !errors.As(v.err(), &e) || e.status != 422 || e.fields[0].Field != "b" {
 		t.Fatalf("validator error %v", v.err())
+	}
+}
+
+func TestOnlyExpectedRoutesArePublic(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, testenv.SQLite(t), testServerOptions{})
+	want := map[string]bool{
+		"GET /health/live": true, "GET /health/ready": true,
+		"POST /api/v1/auth/login": true, "POST /api/v1/auth/refresh": true,
+	}
+	for _, r := range ts.s.routeTable() {
+		if (r.access == public) != want[r.pattern] {
+			t.Errorf("%s: public=%t", r.pattern, r.access == public)
+		}
+		if r.access != public {
+			// Every protected route answers 401 without a credential.
+			method, path, _ := strings.Cut(r.pattern, " ")
+			path = regexp.MustCompile(`\{[^}]+\}`).ReplaceAllString(path, "00000000-0000-0000-0000-000000000000")
+			if res := ts.do(method, path, "", nil); res.status != 401 {
+				t.Errorf("%s without a credential: %d", r.pattern, res.status)
+			}
+		}
 	}
 }

@@ -35,4 +35,3 @@ func TestRun(t *testing.T) {
 		t.Errorf("recommended team size %d, want about 7:\n%s", n, got)
 	}
 }
-

@@ -105,15 +105,28 @@ type record struct {
 
 func (record) TableName() string { return TableName }
 
+// tableLockKey is the PostgreSQL advisory lock taken while creating
+// schema_migrations: concurrent CREATE TABLE IF NOT EXISTS statements
+// race in PostgreSQL's catalogue and one of them fails.
+const tableLockKey int64 = 0x6d61657374726f // "maestro"
+
 // ensureTable creates schema_migrations when it does not exist.
 func ensureTable(ctx context.Context, db *gorm.DB) error {
-	err := db.WithContext(ctx).Exec(`CREATE TABLE IF NOT EXISTS ` + TableName + ` (
+	create := `CREATE TABLE IF NOT EXISTS ` + TableName + ` (
 	component varchar(64) NOT NULL,
 	version bigint NOT NULL,
 	name varchar(200) NOT NULL,
 	applied_at ` + timestampType(db) + ` NOT NULL,
 	PRIMARY KEY (component, version)
-)`).Error
+)`
+	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if IsPostgres(tx) {
+			if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", tableLockKey).Error; err != nil {
+				return err
+			}
+		}
+		return tx.Exec(create).Error
+	})
 	if err != nil {
 		return fmt.Errorf("migrate: create %s: %w", TableName, err)
 	}

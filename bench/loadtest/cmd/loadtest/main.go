@@ -15,6 +15,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -47,7 +48,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	cfg.Progress = stderr
-	rep, err := loadtest.Run(ctx, cfg)
+	var rep *loadtest.Report
+	if out.reanalyze != "" {
+		rep, err = reanalyze(out.reanalyze, cfg.ServerLog)
+	} else {
+		rep, err = loadtest.Run(ctx, cfg)
+	}
 	if err != nil {
 		return err
 	}
@@ -62,8 +68,29 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return rep.Markdown(stdout)
 }
 
-// outputs names the report files.
-type outputs struct{ json, md string }
+// outputs names the report files, and a report to complete instead of a
+// run.
+type outputs struct{ json, md, reanalyze string }
+
+// reanalyze reads a JSON report written earlier and adds the server-side
+// latencies from serverLog.
+func reanalyze(path, serverLog string) (*loadtest.Report, error) {
+	if serverLog == "" {
+		return nil, errors.New("-reanalyze needs -server-log")
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r loadtest.Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := r.AddServerLog(serverLog); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
 
 // parseFlags turns the command line into a Config.
 func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (loadtest.Config, outputs, error) {
@@ -89,7 +116,8 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (lo
 	fs.IntVar(&cfg.Stress.Start, "stress-start", 50, "stress: users of the first stage")
 	fs.IntVar(&cfg.Stress.Step, "stress-step", 50, "stress: users added per stage")
 	fs.IntVar(&cfg.Stress.Max, "stress-max", 1000, "stress: the most users")
-	fs.DurationVar(&cfg.Stress.Stage, "stress-stage", 0, "stress: length of a stage (default 30s)")
+	fs.DurationVar(&cfg.Stress.Stage, "stress-stage", 0, "stress: measured length of a stage (default 30s)")
+	fs.DurationVar(&cfg.Stress.Settle, "stress-settle", 0, "stress: unmeasured time for new users to log in before a stage (default 10s; negative: none)")
 	fs.DurationVar(&cfg.Stress.P99Limit, "p99-limit", 0, "stress and spike: a stage or window breaks above this p99 (default 1s)")
 	fs.Float64Var(&cfg.Stress.MaxErrorRate, "max-error-rate", 0, "stress: a stage breaks above this error rate (default 0.01)")
 	fs.IntVar(&cfg.Spike.Base, "spike-base", 10, "spike: users before and after the spike")
@@ -111,6 +139,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (lo
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the generated data and the users' choices")
 	fs.StringVar(&out.json, "json", "", "write the JSON report to this file")
 	fs.StringVar(&out.md, "md", "", "write the Markdown report to this file instead of stdout")
+	fs.StringVar(&out.reanalyze, "reanalyze", "", "instead of running, read this JSON report and add -server-log's latencies")
 	if err := fs.Parse(args); err != nil {
 		return cfg, out, err
 	}
@@ -125,6 +154,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (lo
 			return cfg, out, fmt.Errorf("admin password: %w", err)
 		}
 		cfg.Admin.Password = strings.TrimSpace(string(b))
+	}
+	if out.reanalyze != "" {
+		return cfg, out, nil
 	}
 	if cfg.Admin.Password == "" {
 		return cfg, out, errors.New("no admin password: set MAESTRO_ADMIN_PASSWORD or -admin-password-file")

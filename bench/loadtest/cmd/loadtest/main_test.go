@@ -112,3 +112,38 @@ func TestWriteFile(t *testing.T) {
 		t.Error("wrote into a missing directory")
 	}
 }
+
+func TestReanalyze(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	report := filepath.Join(dir, "r.json")
+	logf := filepath.Join(dir, "server.log")
+	md := filepath.Join(dir, "r.md")
+	if err := os.WriteFile(report, []byte(`{"profile":"baseline","started":"2026-11-27T10:00:00Z","duration_s":10}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	line := `{"time":"2026-11-27T10:00:01Z","msg":"request","method":"GET","path":"/api/v1/projects","status":200,"duration":3000000}`
+	if err := os.WriteFile(logf, []byte(line+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"-reanalyze", report, "-server-log", logf, "-md", md, "-json", filepath.Join(dir, "out.json")}, env(nil), &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(md); !strings.Contains(string(b), "| `GET /projects` | 1 | 0 | 3.00 |") {
+		t.Errorf("markdown:\n%s", b)
+	}
+	for _, args := range [][]string{
+		{"-reanalyze", report},
+		{"-reanalyze", filepath.Join(dir, "missing.json"), "-server-log", logf},
+		{"-reanalyze", md, "-server-log", logf}, // Markdown is no JSON report
+		{"-reanalyze", report, "-server-log", filepath.Join(dir, "missing.log")},
+	} {
+		if err := run(context.Background(), args, env(nil), &stdout, &stderr); err == nil {
+			t.Errorf("%v succeeded", args)
+		}
+	}
+	if err := run(context.Background(), []string{"-reanalyze", report, "-server-log", logf}, env(nil), &stdout, &stderr); err != nil || !strings.Contains(stdout.String(), "### baseline") {
+		t.Errorf("stdout report: %v\n%s", err, stdout.String())
+	}
+}

@@ -1,0 +1,19 @@
+package similarity
+
+// Test-only exports for the external test package (quality of embedders in
+// sub-packages, which import this one).
+var (
+	LoadLabelled    = loadLabelled
+	LabelledTexts   = labelledTexts
+	RetrievalScores = retrievalScores
+	TFIDFVectors    = tfidfVectors
+)
+
+// LabelledSpec is labelledSpec, exported for tests.
+type LabelledSpec = labelledSpec
+
+// PairStats and LogPairStats are pairStats and logPairStats for tests.
+var (
+	PairStats    = pairStats
+	LogPairStats = logPairStats
+)
