@@ -173,6 +173,18 @@ func procWindow(procs []ProcSample, from, to float64) (rssMiB, cores, load float
 	return rssMiB, cores, load
 }
 
+// UpdateProcessColumns recomputes each window's server RSS, CPU and load
+// average from r.Process, for a report read back from JSON.
+func (r *Report) UpdateProcessColumns() {
+	for i := range r.Windows {
+		w := &r.Windows[i]
+		w.RSSMiB, w.ServerCPU, w.Load1 = procWindow(r.Process, w.From, w.To)
+	}
+	if r.Trend != nil {
+		r.Trend = trend(r.Windows)
+	}
+}
+
 // knee finds the knee of a stress run's stages.
 func knee(stages []Phase) *Knee {
 	if len(stages) == 0 {
@@ -342,7 +354,11 @@ func (r *Report) Markdown(w io.Writer) error {
 			fmt.Fprintf(&b, "| %.0f-%.0f s | %d | %d | %d | %.1f | %s | %s | %s |", w.From, w.To, w.Users, s.Requests,
 				s.Errors, s.Throughput, num(s.P50), num(s.P95), num(s.P99))
 			if withProc {
-				fmt.Fprintf(&b, " %.1f | %.2f | %.1f |", w.RSSMiB, w.ServerCPU, w.Load1)
+				load := "–" // not sampled
+				if w.Load1 > 0 {
+					load = fmt.Sprintf("%.1f", w.Load1)
+				}
+				fmt.Fprintf(&b, " %.1f | %.2f | %s |", w.RSSMiB, w.ServerCPU, load)
 			}
 			b.WriteString("\n")
 		}

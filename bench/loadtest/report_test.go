@@ -104,6 +104,12 @@ func TestWindows(t *testing.T) {
 	if ws[1].RSSMiB != 8 || ws[1].ServerCPU != 0.5 { // from the sample at 4 s to the last, at 6 s
 		t.Errorf("second window %+v", ws[1])
 	}
+	r := &Report{Windows: ws, Process: procs, Trend: &Trend{}}
+	r.Windows[1].ServerCPU = 0
+	r.UpdateProcessColumns()
+	if r.Windows[1].ServerCPU != 0.5 || r.Trend.LastRSSMiB != 8 {
+		t.Errorf("after UpdateProcessColumns: %+v, %+v", r.Windows[1], r.Trend)
+	}
 	if windows(samples, users, nil, 0, time.Second) != nil {
 		t.Error("windows of an empty run")
 	}
@@ -138,6 +144,12 @@ func TestReportRendering(t *testing.T) {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}
+	}
+	r.Windows[0].Load1 = 0
+	b.Reset()
+	_ = r.Markdown(&b)
+	if !strings.Contains(b.String(), "| 40.0 | 1.50 | – |") {
+		t.Errorf("an unsampled load average is not shown as such:\n%s", b.String())
 	}
 	r.Knee = &Knee{Users: 20, P99: 5}
 	r.Recovery = &Recovery{}

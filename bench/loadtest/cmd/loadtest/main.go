@@ -89,6 +89,7 @@ func reanalyze(path, serverLog string) (*loadtest.Report, error) {
 	if err := r.AddServerLog(serverLog); err != nil {
 		return nil, err
 	}
+	r.UpdateProcessColumns()
 	return &r, nil
 }
 
@@ -139,7 +140,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (lo
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the generated data and the users' choices")
 	fs.StringVar(&out.json, "json", "", "write the JSON report to this file")
 	fs.StringVar(&out.md, "md", "", "write the Markdown report to this file instead of stdout")
-	fs.StringVar(&out.reanalyze, "reanalyze", "", "instead of running, read this JSON report and add -server-log's latencies")
+	fs.StringVar(&out.reanalyze, "reanalyze", "", "instead of running, read this JSON report, add -server-log's latencies and recompute the process columns")
 	if err := fs.Parse(args); err != nil {
 		return cfg, out, err
 	}
