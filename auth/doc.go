@@ -67,6 +67,8 @@
 // account for increasing periods after repeated failures and caps failures
 // per client IP, answering with a Retry-After duration; it keys on the
 // submitted name, so it answers the same whether or not the account exists.
+// Check reserves each attempt it admits until Fail or Succeed, so
+// concurrent guesses cannot outrun the count of free failures.
 //
 // Every exported type says whether it is safe for concurrent use; all the
 // services (JWTManager, PasswordHasher, APIKeys, the stores and throttlers)

@@ -42,6 +42,20 @@ const (
 	maxPasswordBytes    = 1024
 )
 
+// Verification ceilings: a stored hash costs what its own parameters say,
+// so Verify refuses (ErrUnsupportedHash) hashes whose cost exceeds the
+// larger of the hasher's own parameters and these ceilings. A tampered or
+// imported hash can then cost at most about a second and 256 MiB per
+// verification, instead of a minute and a gigabyte (argon2id at m=1 GiB,
+// t=64) or days (bcrypt at cost 31).
+const (
+	verifyMaxArgon2Memory      = 256 * 1024 // KiB
+	verifyMaxArgon2Iterations  = 16
+	verifyMaxArgon2Work        = 1 << 20 // KiB times iterations: 1 GiB of passes
+	verifyMaxArgon2Parallelism = 16
+	maxBcryptCost              = 14
+)
+
 // PasswordHasher hashes passwords with argon2id in PHC string format
 // ($argon2id$v=19$m=...,t=...,p=...$salt$hash), verifies those and bcrypt
 // hashes (for users migrated from other systems), and says when a stored
@@ -150,8 +164,12 @@ func (h *PasswordHasher) Hash(ctx context.Context, password string) (string, err
 
 // Verify reports whether password matches encoded, an argon2id PHC string
 // or a bcrypt hash ($2a$, $2b$, $2y$). The comparison is constant-time. It
-// returns ErrUnsupportedHash (wrapped) for anything else, and ctx's error
-// if ctx ends while waiting for a hashing slot.
+// returns ErrUnsupportedHash (wrapped) for anything else, and for hashes
+// whose cost is out of bounds: argon2id above the larger of the hasher's
+// parameters and 256 MiB, 16 iterations, 1 GiB of passes (memory times
+// iterations) or 16 lanes, and bcrypt above cost 14, so that a tampered
+// stored hash cannot tie up the server. It returns ctx's error if ctx
+// ends while waiting for a hashing slot.
 func (h *PasswordHasher) Verify(ctx context.Context, password, encoded string) (bool, error) {
 	if len(password) > maxPasswordBytes {
 		// Still spend the time of a verification so length is no oracle.
@@ -159,18 +177,25 @@ func (h *PasswordHasher) Verify(ctx context.Context, password, encoded string) (
 		return false, nil
 	}
 	if isBcrypt(encoded) {
-		if _, err := bcrypt.Cost([]byte(encoded)); err != nil {
+		cost, err := bcrypt.Cost([]byte(encoded))
+		if err != nil {
 			return false, fmt.Errorf("%w: %v", ErrUnsupportedHash, err)
+		}
+		if cost > maxBcryptCost {
+			return false, fmt.Errorf("%w: bcrypt cost %d above %d", ErrUnsupportedHash, cost, maxBcryptCost)
 		}
 		if err := h.acquire(ctx); err != nil {
 			return false, err
 		}
-		err := bcrypt.CompareHashAndPassword([]byte(encoded), []byte(password))
+		err = bcrypt.CompareHashAndPassword([]byte(encoded), []byte(password))
 		h.release()
 		return err == nil, nil
 	}
 	p, salt, want, err := decodePHC(encoded)
 	if err != nil {
+		return false, err
+	}
+	if err := h.withinVerifyBounds(p); err != nil {
 		return false, err
 	}
 	if err := h.acquire(ctx); err != nil {
@@ -179,6 +204,20 @@ func (h *PasswordHasher) Verify(ctx context.Context, password, encoded string) (
 	got := argon2.IDKey([]byte(password), salt, p.Iterations, p.Memory, p.Parallelism, p.KeyLen)
 	h.release()
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
+}
+
+// withinVerifyBounds refuses stored parameters that would cost more than
+// the hasher's own parameters and the verification ceilings allow.
+func (h *PasswordHasher) withinVerifyBounds(p Argon2Params) error {
+	own := h.params
+	switch {
+	case p.Memory > max(own.Memory, verifyMaxArgon2Memory),
+		p.Iterations > max(own.Iterations, verifyMaxArgon2Iterations),
+		uint64(p.Memory)*uint64(p.Iterations) > max(uint64(own.Memory)*uint64(own.Iterations), verifyMaxArgon2Work),
+		p.Parallelism > max(own.Parallelism, verifyMaxArgon2Parallelism):
+		return fmt.Errorf("%w: argon2id parameters m=%d,t=%d,p=%d exceed the verification bounds", ErrUnsupportedHash, p.Memory, p.Iterations, p.Parallelism)
+	}
+	return nil
 }
 
 // VerifyDummy spends the time and memory of one Verify against a hash of a

@@ -24,18 +24,42 @@ import (
 //	ok := verify password (or VerifyDummy for an unknown user)
 //	if !ok { t.Fail(ctx, username, ip); /* 401 */ } else { t.Succeed(ctx, username, ip) }
 //
+// Check also reserves the attempt it admits until Fail or Succeed settles
+// it (or AttemptHold passes), and admits no more attempts at once than the
+// account has failures left before its next lockout (at least one). So a
+// burst of concurrent guesses, all checked before any has failed, cannot
+// exceed the free failures: the surplus is refused with a short
+// Retry-After.
+//
 // Implementations must be safe for concurrent use: NewMemoryThrottler
 // here, redisstore.NewThrottler for several processes.
 type LoginThrottler interface {
 	// Check returns a *ThrottledError when an attempt for account from ip
-	// must be refused now, nil when it may proceed.
+	// must be refused now, nil when it may proceed (and then reserves it).
 	Check(ctx context.Context, account, ip string) error
-	// Fail records a failed attempt. It returns a *ThrottledError when this
-	// failure locked the account or the IP (worth an audit event), else
-	// nil.
+	// Fail records a failed attempt and settles one reserved by Check. It
+	// returns a *ThrottledError when this failure locked the account or
+	// the IP (worth an audit event), else nil.
 	Fail(ctx context.Context, account, ip string) error
-	// Succeed forgets the account's failures after a successful login.
+	// Succeed forgets the account's failures and reserved attempts after a
+	// successful login.
 	Succeed(ctx context.Context, account, ip string) error
+}
+
+// AttemptHold is how long an attempt admitted by LoginThrottler.Check
+// stays reserved when neither Fail nor Succeed follows (the host gave up
+// for another reason); a Check refused because all of an account's
+// attempts are reserved answers with a Retry-After of InFlightRetryAfter.
+const (
+	AttemptHold        = 15 * time.Second
+	InFlightRetryAfter = time.Second
+)
+
+// InFlightLimit returns how many attempts for an account with the given
+// number of remembered failures may be in progress at once: the failures
+// left before the next lockout, and at least one.
+func (p ThrottlePolicy) InFlightLimit(failures int) int {
+	return max(1, p.FreeFailures-failures)
 }
 
 // ThrottlePolicy sets a LoginThrottler's limits. Zero fields take the
@@ -122,12 +146,20 @@ func AccountKey(account string) string {
 // IPKey returns the key a throttler tracks a client address under: the
 // address itself for IPv4, its /64 network for IPv6 (one subscriber
 // usually holds a whole /64), and the input unchanged when it does not
-// parse.
+// parse. A port is dropped ("192.0.2.1:51234", "[2001:db8::1]:443", as in
+// http.Request.RemoteAddr), so that a client's connections from different
+// source ports share one limit, and so is an IPv6 zone.
 func IPKey(ip string) string {
-	a, err := netip.ParseAddr(strings.TrimSpace(ip))
+	s := strings.TrimSpace(ip)
+	a, err := netip.ParseAddr(s)
 	if err != nil {
-		return ip
+		ap, perr := netip.ParseAddrPort(s)
+		if perr != nil {
+			return ip
+		}
+		a = ap.Addr()
 	}
+	a = a.WithZone("")
 	a = a.Unmap()
 	if a.Is6() {
 		if pfx, err := a.Prefix(64); err == nil {
@@ -152,6 +184,8 @@ type acctState struct {
 	failures int
 	last     time.Time
 	until    time.Time
+	pending  int       // attempts admitted by Check, not yet settled
+	pendExp  time.Time // when the pending attempts lapse
 }
 
 type ipState struct {
@@ -195,8 +229,11 @@ func (t *MemoryThrottler) Check(ctx context.Context, account, ip string) error {
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.sweepLocked(now)
 	var wait time.Duration
-	if a := t.accounts[AccountKey(account)]; a != nil && now.Before(a.until) {
+	k := AccountKey(account)
+	a := t.accounts[k]
+	if a != nil && now.Before(a.until) {
 		wait = a.until.Sub(now)
 	}
 	if s := t.ips[IPKey(ip)]; s != nil && now.Before(s.reset) && s.failures >= t.policy.IPFailures {
@@ -205,6 +242,22 @@ func (t *MemoryThrottler) Check(ctx context.Context, account, ip string) error {
 	if wait > 0 {
 		return &ThrottledError{RetryAfter: wait}
 	}
+	if a == nil {
+		a = &acctState{}
+		t.accounts[k] = a
+	}
+	if !now.Before(a.pendExp) {
+		a.pending = 0
+	}
+	failures := a.failures
+	if now.Sub(a.last) >= t.policy.FailureMemory {
+		failures = 0
+	}
+	if a.pending >= t.policy.InFlightLimit(failures) {
+		return &ThrottledError{RetryAfter: InFlightRetryAfter}
+	}
+	a.pending++
+	a.pendExp = now.Add(AttemptHold)
 	return nil
 }
 
@@ -219,9 +272,15 @@ func (t *MemoryThrottler) Fail(ctx context.Context, account, ip string) error {
 	t.sweepLocked(now)
 	k := AccountKey(account)
 	a := t.accounts[k]
-	if a == nil || now.Sub(a.last) >= t.policy.FailureMemory {
+	if a == nil {
 		a = &acctState{}
 		t.accounts[k] = a
+	}
+	if now.Sub(a.last) >= t.policy.FailureMemory {
+		a.failures, a.until = 0, time.Time{}
+	}
+	if a.pending > 0 && now.Before(a.pendExp) {
+		a.pending--
 	}
 	a.failures++
 	a.last = now
@@ -263,7 +322,7 @@ func (t *MemoryThrottler) sweepLocked(now time.Time) {
 	}
 	t.lastSweep = now
 	for k, a := range t.accounts {
-		if now.Sub(a.last) >= t.policy.FailureMemory {
+		if now.Sub(a.last) >= t.policy.FailureMemory && !now.Before(a.pendExp) {
 			delete(t.accounts, k)
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/mat"
 	"gonum.org/v1/gonum/optimize"
 )
@@ -98,6 +100,13 @@ func (g *gpModel) predictMean(x []float64) float64 {
 // replacement only swaps that group's share (one exp per row and group).
 func (g *gpModel) groupMeans(x, ref []float64) [numGroups]float64 {
 	var out [numGroups]float64
+	// Groups whose columns already equal the reference (a missing value
+	// sits at the training mean) keep the unmodified mean: no exp needed.
+	var same [numGroups]bool
+	for gi := 0; gi < numGroups; gi++ {
+		lo, hi := groupColumns(gi)
+		same[gi] = equalSlices(x[lo:hi], ref[lo:hi])
+	}
 	d := g.d
 	for i := 0; i < g.m; i++ {
 		row := g.x[i*d : i*d+d]
@@ -113,8 +122,13 @@ func (g *gpModel) groupMeans(x, ref []float64) [numGroups]float64 {
 			total += cx[gi]
 		}
 		w := g.sf2 * g.alpha[i]
+		full := w * math.Exp(-0.5*total)
 		for gi := 0; gi < numGroups; gi++ {
-			out[gi] += w * math.Exp(-0.5*(total-cx[gi]+cr[gi]))
+			if same[gi] {
+				out[gi] += full
+			} else {
+				out[gi] += w * math.Exp(-0.5*(total-cx[gi]+cr[gi]))
+			}
 		}
 	}
 	return out
@@ -128,21 +142,10 @@ func (g *gpModel) predict(x []float64) (float64, float64) {
 	for i, k := range ks {
 		mu += k * g.alpha[i]
 	}
-	// Solve Uᵀv = k by column-oriented forward substitution; the row j of
-	// U is contiguous, so the update sweeps memory in order.
+	// Solve Uᵀv = k (K = UᵀU) with BLAS; then kᵀK⁻¹k = vᵀv.
 	v := ks
-	for j := 0; j < m; j++ {
-		row := g.u[j*m : j*m+m]
-		v[j] /= row[j]
-		vj := v[j]
-		for i := j + 1; i < m; i++ {
-			v[i] -= row[i] * vj
-		}
-	}
-	q := 0.0
-	for _, t := range v {
-		q += t * t
-	}
+	blas64.Trsv(blas.Trans, blas64.Triangular{Uplo: blas.Upper, Diag: blas.NonUnit, N: m, Stride: m, Data: g.u}, blas64.Vector{N: m, Inc: 1, Data: v})
+	q := blas64.Dot(blas64.Vector{N: m, Inc: 1, Data: v}, blas64.Vector{N: m, Inc: 1, Data: v})
 	variance := g.sf2 - q
 	if variance < 0 {
 		variance = 0

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/maestro-ml/maestro/tenancy"
 )
@@ -160,15 +161,21 @@ func getArtifact(db *gorm.DB, id string) (*Artifact, error) {
 	return &a, nil
 }
 
-// DeleteArtifact deletes an artifact, its usages and its content.
+// DeleteArtifact deletes an artifact, its usages and its content. The
+// content goes after the rows' transaction has committed: every blob under
+// the artifact's prefix is removed, which includes any upload still in
+// flight.
 func (r *Registry) DeleteArtifact(ctx context.Context, id string) error {
-	var key string
+	var prefix string
 	err := r.tx(ctx, func(tx *gorm.DB) error {
 		a, err := getArtifact(tx, id)
 		if err != nil {
 			return err
 		}
-		key = a.ContentKey
+		if r.blobs != nil {
+			// A tenant id that cannot name a blob directory has no content.
+			prefix, _ = blobPrefix(ctx, a.ID)
+		}
 		for _, m := range []any{&ArtifactUsage{}, &artifactTag{}} {
 			if err := tx.Where("artifact_id = ?", a.ID).Delete(m).Error; err != nil {
 				return dbErr(err, "delete artifact")
@@ -176,22 +183,22 @@ func (r *Registry) DeleteArtifact(ctx context.Context, id string) error {
 		}
 		return dbErr(tx.Where("id = ?", a.ID).Delete(&Artifact{}).Error, "delete artifact")
 	})
-	if err != nil || key == "" || r.blobs == nil {
+	if err != nil || prefix == "" {
 		return err
 	}
-	prefix, _, _ := SplitBlobKey(key)
 	return r.blobs.DeletePrefix(ctx, prefix)
 }
 
 // blobPrefix returns the blob prefix of an artifact of the context's
-// tenant.
+// tenant: "<tenant id>/<artifact id>". A tenant id must be a single
+// path-safe segment, so that no tenant's prefix lies inside another's.
 func blobPrefix(ctx context.Context, artifactID string) (string, error) {
 	t, ok := tenancy.TenantFrom(ctx)
 	if !ok {
 		return "", fmt.Errorf("registry: %w", tenancy.ErrNoTenant)
 	}
 	p := t + "/" + artifactID
-	if !ValidBlobPrefix(p) {
+	if strings.Contains(t, "/") || !ValidBlobPrefix(p) {
 		return "", fmt.Errorf("%w: tenant id %q cannot name a blob directory", ErrInvalid, t)
 	}
 	return p, nil
@@ -202,6 +209,15 @@ var errNoBlobStore = invalid("content", "no blob store configured")
 // PutArtifactContent streams r into the artifact's content, replacing any
 // previous content, and records its SHA-256 and size. Content beyond the
 // Registry's limit fails with ErrTooLarge and changes nothing.
+//
+// Every upload is stored under its own prefix
+// "<tenant id>/<artifact id>/<upload id>", so no two uploads share a blob.
+// The artifact's row is locked while the new key is recorded, so
+// concurrent uploads replace each other in a definite order; after the
+// commit the replaced blob is deleted, and when the update fails the new
+// blob is. Concurrent uploads therefore leave exactly the current
+// content behind (barring a failed Delete, which leaves garbage, never a
+// dangling key).
 func (r *Registry) PutArtifactContent(ctx context.Context, id string, content io.Reader) (*Artifact, error) {
 	if r.blobs == nil {
 		return nil, errNoBlobStore
@@ -214,19 +230,21 @@ func (r *Registry) PutArtifactContent(ctx context.Context, id string, content io
 	if err != nil {
 		return nil, err
 	}
-	info, err := r.blobs.Put(ctx, prefix, &limitReader{r: content, n: r.maxBlob, max: r.maxBlob})
+	info, err := r.blobs.Put(ctx, prefix+"/"+newID(), &limitReader{r: content, n: r.maxBlob, max: r.maxBlob})
 	if err != nil {
 		return nil, fmt.Errorf("registry: store content: %w", err)
 	}
 	var out *Artifact
 	var old string
-	read := false // whether old holds the content key the update replaced
 	err = r.tx(ctx, func(tx *gorm.DB) error {
-		cur, err := getArtifact(tx, id)
+		// FOR UPDATE on PostgreSQL: a concurrent upload waits here and
+		// then reads the key this one records. SQLite runs write
+		// transactions one at a time anyway.
+		cur, err := getArtifact(tx.Clauses(clause.Locking{Strength: "UPDATE"}), id)
 		if err != nil {
 			return err
 		}
-		old, read = cur.ContentKey, true
+		old = cur.ContentKey
 		set := map[string]any{"content_sha256": info.SHA256, "size_bytes": info.Size,
 			"content_key": info.Key, "updated_at": r.timestamp()}
 		if err := tx.Model(&Artifact{}).Where("id = ?", id).Updates(set).Error; err != nil {
@@ -236,17 +254,14 @@ func (r *Registry) PutArtifactContent(ctx context.Context, id string, content io
 		return err
 	})
 	if err != nil {
-		// Remove the new blob unless it may be the artifact's current
-		// content (the same bytes uploaded again).
-		if read && old != info.Key {
-			_ = r.blobs.Delete(ctx, info.Key)
-		}
+		// The new blob is this upload's alone: nothing refers to it.
+		_ = r.blobs.Delete(context.WithoutCancel(ctx), info.Key)
 		return nil, err
 	}
 	if old != "" && old != info.Key {
 		// The old content is unreachable now; failing to remove it
 		// leaves garbage, not an inconsistency.
-		_ = r.blobs.Delete(ctx, old)
+		_ = r.blobs.Delete(context.WithoutCancel(ctx), old)
 	}
 	return out, nil
 }

@@ -2,10 +2,13 @@ package registry
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -52,7 +55,10 @@ func TestArtifactContent(t *testing.T) {
 		}
 		// Replacing the content removes the old blob.
 		root := e.reg.blobs.(*FileStore).Root()
-		oldPath := filepath.Join(root, tenantA, a.ID, got.ContentSHA256)
+		if !strings.HasPrefix(got.ContentKey, tenantA+"/"+a.ID+"/") || !strings.HasSuffix(got.ContentKey, "/"+got.ContentSHA256) {
+			t.Fatalf("content key %q", got.ContentKey)
+		}
+		oldPath := filepath.Join(root, filepath.FromSlash(got.ContentKey))
 		if _, err := os.Stat(oldPath); err != nil {
 			t.Fatalf("blob not at %s: %v", oldPath, err)
 		}
@@ -304,4 +310,143 @@ func TestArtifactValidation(t *testing.T) {
 			t.Fatal(typ)
 		}
 	}
+}
+
+// blobFiles lists the files under dir, relative to root, with '/'.
+func blobFiles(t *testing.T, root, dir string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(filepath.Join(root, filepath.FromSlash(dir)), func(p string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(root, p)
+		out = append(out, filepath.ToSlash(rel))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestArtifactContentConcurrentUploads checks that uploads racing on one
+// artifact leave exactly one blob, the current content: each replaced
+// blob is deleted once its replacement has committed.
+func TestArtifactContentConcurrentUploads(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, e *env) {
+		a := must[*Artifact](t)(e.reg.CreateArtifact(e.a, ArtifactInput{Name: "n", Type: Dataset, Version: "1"}))
+		var wg sync.WaitGroup
+		errs := make(chan error, 8)
+		for i := range 8 {
+			wg.Go(func() {
+				_, err := e.reg.PutArtifactContent(e.a, a.ID, strings.NewReader(fmt.Sprintf("content %d", i)))
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		cur := must[*Artifact](t)(e.reg.GetArtifact(e.a, a.ID))
+		files := blobFiles(t, e.reg.blobs.(*FileStore).Root(), tenantA+"/"+a.ID)
+		if len(files) != 1 || files[0] != cur.ContentKey {
+			t.Fatalf("blobs after concurrent uploads: %v; current %q", files, cur.ContentKey)
+		}
+	})
+}
+
+// hookStore runs a hook after each successful Put.
+type hookStore struct {
+	BlobStore
+	afterPut func()
+}
+
+func (h *hookStore) Put(ctx context.Context, prefix string, r io.Reader) (BlobInfo, error) {
+	info, err := h.BlobStore.Put(ctx, prefix, r)
+	if err == nil && h.afterPut != nil {
+		h.afterPut()
+	}
+	return info, err
+}
+
+// TestArtifactContentDeletedDuringUpload deletes the artifact between the
+// blob's upload and the recording of its key: the upload fails with
+// ErrNotFound and leaves no blob behind.
+func TestArtifactContentDeletedDuringUpload(t *testing.T) {
+	t.Parallel()
+	store, err := NewFileStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &hookStore{BlobStore: store}
+	e := newEnv(t, sqliteOpen, WithBlobStore(hs))
+	a := must[*Artifact](t)(e.reg.CreateArtifact(e.a, ArtifactInput{Name: "n", Type: Dataset, Version: "1"}))
+	hs.afterPut = func() {
+		if err := e.reg.DeleteArtifact(e.a, a.ID); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, err := e.reg.PutArtifactContent(e.a, a.ID, strings.NewReader("late")); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("upload to an artifact deleted meanwhile = %v", err)
+	}
+	if files := blobFiles(t, store.Root(), tenantA); len(files) != 0 {
+		t.Fatalf("orphaned blobs: %v", files)
+	}
+}
+
+// TestArtifactUsageCountWithConcurrentProjectDeletes records usages of an
+// artifact while other projects that used it are deleted: the usage count
+// and mean impact must match the usages that remain. Deleting a project
+// recomputes the statistics, which must not overwrite an increment that
+// committed meanwhile.
+func TestArtifactUsageCountWithConcurrentProjectDeletes(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, e *env) {
+		a := must[*Artifact](t)(e.reg.CreateArtifact(e.a, ArtifactInput{Name: "shared", Type: Dataset, Version: "1"}))
+		const n = 10
+		old := make([]*Project, n)
+		fresh := make([]*Project, n)
+		for i := range n {
+			old[i] = newProject(t, e, e.a, "old")
+			fresh[i] = newProject(t, e, e.a, "new")
+			if _, err := e.reg.RecordArtifactUsage(e.a, a.ID, ArtifactUsageInput{ProjectID: old[i].ID, ImpactScore: ptr(10.0)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, 2*n)
+		for i := range n {
+			wg.Go(func() { errs <- e.reg.DeleteProject(e.a, old[i].ID) })
+			wg.Go(func() {
+				_, err := e.reg.RecordArtifactUsage(e.a, a.ID, ArtifactUsageInput{ProjectID: fresh[i].ID, ImpactScore: ptr(50.0)})
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		got := must[*Artifact](t)(e.reg.GetArtifact(e.a, a.ID))
+		if got.UsageCount != n || got.ImpactCount != n || got.AvgImpactScore == nil || *got.AvgImpactScore != 50 {
+			t.Fatalf("usage count %d, impact count %d, mean %s; want %d, %d, 50", got.UsageCount, got.ImpactCount, fmtPtr(got.AvgImpactScore), n, n)
+		}
+	})
+}
+
+func fmtPtr(f *float64) string {
+	if f == nil {
+		return "nil"
+	}
+	return fmt.Sprint(*f)
 }

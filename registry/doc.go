@@ -48,6 +48,29 @@
 // recorded in schema_migrations; the same SQL runs on SQLite and
 // PostgreSQL. Run it at start-up with a context without a tenant.
 //
+// # Concurrency
+//
+// Batches are all or nothing: each write method runs in one transaction.
+// Counters that concurrent writers share are kept by atomic UPDATEs that
+// hold the row lock until commit (metric series numbering, model version
+// numbers, artifact usage count and mean impact), and the statistics an
+// artifact loses when a project is deleted are recounted under that
+// artifact's row lock.
+//
+// SQLite allows one writer at a time, and a transaction that reads before
+// it writes fails with SQLITE_BUSY, whatever the busy timeout, when
+// another has begun writing meanwhile. A Registry on SQLite therefore runs
+// its write transactions one at a time, in process. That covers one
+// Registry; when other code or other processes write to the same SQLite
+// file, open it with a busy timeout and _txlock=immediate, so that every
+// transaction takes the write lock when it begins and waits for it
+// instead of failing:
+//
+//	sqlite.Open("maestro.db?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate")
+//
+// PostgreSQL needs none of this: transactions run concurrently, under
+// READ COMMITTED, with the row locks named above.
+//
 // # Pagination
 //
 // Listings return a Page with an opaque NextCursor. Results are ordered by

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"sort"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -65,7 +67,8 @@ type MetricSummary struct {
 // metricSeries is one metric of one run. Its points are numbered by seq
 // in order of arrival (sorted by step and timestamp within a batch);
 // Ordered stays true while that numbering is also the (step, timestamp)
-// order, which lets MetricHistory fetch a downsampled history by index.
+// order, which lets MetricHistory sample the history by rank through the
+// primary key; otherwise it samples by step through ix_metric_points_step.
 type metricSeries struct {
 	tenancy.Model
 	ID            string    `gorm:"column:id;primaryKey"`
@@ -110,8 +113,9 @@ func before(s1 int64, t1 time.Time, s2 int64, t2 time.Time) bool {
 // A batch with points older than the metric's last point (by step, then
 // timestamp) re-numbers the up to 10,000 stored points that sort after
 // its first point, deleting and re-inserting them in the same
-// transaction, so that MetricHistory stays on its fast path; a batch
-// reaching further back leaves the metric on the slower path.
+// transaction, so that MetricHistory keeps sampling the metric by rank; a
+// batch reaching further back marks the metric unordered, and
+// MetricHistory then samples it by step (equally fast, see there).
 func (r *Registry) LogMetrics(ctx context.Context, runID string, points []MetricPoint) error {
 	if len(points) > MaxMetricBatch {
 		return &TooLargeError{What: "metric batch", Limit: MaxMetricBatch, Got: int64(len(points))}
@@ -130,6 +134,8 @@ func (r *Registry) LogMetrics(ctx context.Context, runID string, points []Metric
 		}
 		if p.Timestamp.IsZero() {
 			p.Timestamp = now
+		} else if !validTime(p.Timestamp) {
+			v.add(fmt.Sprintf("[%d].timestamp", i), "must be in the years 1 to 9999")
 		} else {
 			p.Timestamp = p.Timestamp.UTC().Truncate(time.Microsecond)
 		}
@@ -353,17 +359,27 @@ func sampleIndexes(n, m int64) []int64 {
 }
 
 // MetricHistory returns a metric's points ordered by step and timestamp
-// (then by arrival). When the metric has more than maxPoints points it is
-// downsampled evenly by rank: the points at ranks floor(k*(n-1)/(m-1)) for
-// k = 0..m-1, which always include the first and the last point. maxPoints
-// 0 means DefaultHistoryPoints; otherwise it must be 2 to
-// MaxHistoryPoints.
+// (then by arrival). maxPoints 0 means DefaultHistoryPoints; otherwise it
+// must be 2 to MaxHistoryPoints. A metric with at most maxPoints points is
+// returned whole. A longer one is downsampled evenly, always keeping its
+// first and its last point:
 //
-// The work is done in the database and only the sampled points leave it:
-// while a metric has been logged in (step, timestamp) order, which is the
-// usual case, they are fetched by their index (m primary-key lookups,
-// whatever the metric's size). After an out-of-order batch the database
-// ranks the points with a window function and returns the sampled ranks.
+//   - While the metric has been logged in (step, timestamp) order, which is
+//     the usual case (a late batch close to the end is re-numbered and
+//     keeps it so, see LogMetrics), it is sampled by rank: exactly
+//     maxPoints points, those at ranks floor(k*(n-1)/(m-1)) for
+//     k = 0..m-1, fetched by their index with primary-key lookups.
+//   - After a batch that reached further back, it is sampled by step: the
+//     step range [first, last] is cut into m-1 equal buckets at
+//     first + floor(k*(last-first)/(m-1)), and for each bucket start the
+//     first point at or after it is returned (one probe of the index on
+//     (series, step, timestamp) per bucket). Buckets that hold no point
+//     share a point with their neighbours, so the result can have fewer
+//     than maxPoints points. For steps without gaps or repeats, such as
+//     0..n-1, both ways pick the same points.
+//
+// Either way the cost grows with maxPoints, not with the metric's size,
+// and only the sampled points leave the database.
 func (r *Registry) MetricHistory(ctx context.Context, runID, key string, maxPoints int) ([]MetricValue, error) {
 	if maxPoints == 0 {
 		maxPoints = DefaultHistoryPoints
@@ -413,16 +429,97 @@ func history(db *gorm.DB, s *metricSeries, m int64) ([]MetricValue, error) {
 		}
 		return out, nil
 	default:
-		// Rank the points in SQL and keep rank j when some k has
-		// floor(k*b/a) = j (a = m-1, b = n-1): with k0 = ceil(j*a/b), that
-		// is k0*b < (j+1)*a. Only the m sampled rows leave the database.
-		a, b := m-1, n-1
-		ranked := db.Model(&metricPoint{}).
-			Select("step, ts, value, ROW_NUMBER() OVER (ORDER BY step, ts, seq) - 1 AS rn").
-			Where("series_id = ?", s.ID)
-		return scanValues(db.Table("(?) AS ranked", ranked).Select("step, ts, value").
-			Where("((rn * ? + ?) / ?) * ? < (rn + 1) * ?", a, b-1, b, b, a).Order("rn"), int(m))
+		return historyBySteps(db, s, m)
 	}
+}
+
+// seqRow is a stored point with its sequence number.
+type seqRow struct {
+	Seq   int64     `gorm:"column:seq"`
+	Step  int64     `gorm:"column:step"`
+	Ts    time.Time `gorm:"column:ts"`
+	Value float64   `gorm:"column:value"`
+}
+
+// stepBuckets returns the inner bucket starts lo + floor(k*(hi-lo)/(m-1))
+// for k = 1..m-2 (hi >= lo, m >= 2), computed in 128 bits so that no step
+// range overflows.
+func stepBuckets(lo, hi, m int64) []int64 {
+	d := uint64(hi - lo) // the true difference, which fits in 64 bits unsigned
+	out := make([]int64, 0, max(m-2, 0))
+	for k := int64(1); k < m-1; k++ {
+		h, l := bits.Mul64(uint64(k), d)
+		q, _ := bits.Div64(h, l, uint64(m-1)) // h < m-1 since k < m-1
+		out = append(out, lo+int64(q))
+	}
+	return out
+}
+
+// bucketsPerStatement bounds the bucket starts bound in one statement,
+// well under SQLite's and PostgreSQL's parameter limits.
+const bucketsPerStatement = 1000
+
+// historyBySteps samples a series that is not ordered by seq: its first
+// and last point by (step, ts, seq), and for each inner bucket start the
+// first point at or after it, found by one probe of ix_metric_points_step
+// per bucket. Repeated points are dropped.
+func historyBySteps(db *gorm.DB, s *metricSeries, m int64) ([]MetricValue, error) {
+	end := func(order string) (seqRow, error) {
+		var row seqRow
+		err := db.Model(&metricPoint{}).Select("seq, step, ts, value").Where("series_id = ?", s.ID).
+			Order(order).Limit(1).Take(&row).Error
+		return row, dbErr(err, "metric history")
+	}
+	first, err := end("step, ts, seq")
+	if err != nil {
+		return nil, err
+	}
+	last, err := end("step DESC, ts DESC, seq DESC")
+	if err != nil {
+		return nil, err
+	}
+	tenant, _ := tenancy.TenantFrom(db.Statement.Context)
+	// The statement is written by hand (a VALUES list joined with a
+	// correlated LIMIT 1 subquery), so it filters by tenant itself; under
+	// row-level security PostgreSQL still enforces the tenant too.
+	raw := db.WithContext(tenancy.AllowRawSQL(db.Statement.Context))
+	out := make([]MetricValue, 0, m)
+	prev := first.Seq
+	out = append(out, MetricValue{Step: first.Step, Timestamp: first.Ts.UTC(), Value: first.Value})
+	starts := stepBuckets(first.Step, last.Step, m)
+	for i := 0; i < len(starts); i += bucketsPerStatement {
+		part := starts[i:min(i+bucketsPerStatement, len(starts))]
+		var sb strings.Builder
+		args := make([]any, 0, len(part)+4)
+		sb.WriteString("WITH b(x) AS (VALUES ")
+		for j, x := range part {
+			if j > 0 {
+				sb.WriteByte(',')
+			}
+			sb.WriteString("(CAST(? AS bigint))")
+			args = append(args, x)
+		}
+		sb.WriteString(`) SELECT p.seq, p.step, p.ts, p.value FROM b JOIN metric_points p
+ON p.tenant_id = ? AND p.series_id = ? AND p.seq = (SELECT q.seq FROM metric_points q
+WHERE q.tenant_id = ? AND q.series_id = ? AND q.step >= b.x ORDER BY q.step, q.ts, q.seq LIMIT 1)
+ORDER BY p.step, p.ts, p.seq`)
+		args = append(args, tenant, s.ID, tenant, s.ID)
+		var rows []seqRow
+		if err := raw.Raw(sb.String(), args...).Scan(&rows).Error; err != nil {
+			return nil, dbErr(err, "metric history")
+		}
+		for _, r := range rows {
+			if r.Seq == prev || r.Seq == last.Seq {
+				continue
+			}
+			prev = r.Seq
+			out = append(out, MetricValue{Step: r.Step, Timestamp: r.Ts.UTC(), Value: r.Value})
+		}
+	}
+	if last.Seq != first.Seq {
+		out = append(out, MetricValue{Step: last.Step, Timestamp: last.Ts.UTC(), Value: last.Value})
+	}
+	return out, nil
 }
 
 type valueRow struct {

@@ -3,6 +3,7 @@ package registry
 import (
 	"errors"
 	"math"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -111,6 +112,10 @@ func TestLogMetricsAllOrNothing(t *testing.T) {
 			{{Key: "a", Value: 1}, {Key: "a", Value: math.Inf(-1)}},
 			{{Key: "", Value: 1}},
 			{{Key: "a\x00", Value: 1}},
+			// SQLite orders timestamps as text: years beyond 9999 would
+			// sort before 2026.
+			{{Key: "a", Value: 1, Timestamp: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}},
+			{{Key: "a", Value: 1, Timestamp: time.Date(0, 12, 31, 0, 0, 0, 0, time.UTC)}},
 		}
 		for _, b := range bad {
 			if err := e.reg.LogMetrics(e.a, run.ID, b); !errors.Is(err, ErrInvalid) {
@@ -320,8 +325,86 @@ func TestLateMetricBatches(t *testing.T) {
 			t.Fatalf("after an unordered late point: %v", h)
 		}
 		ds = must[[]MetricValue](t)(e.reg.MetricHistory(e.a, run.ID, "m", 4))
-		if len(ds) != 4 || ds[0].Value != 0 || ds[1].Value != 7 || ds[2].Value != 13 || ds[3].Value != 19 {
+		// Sampled by step now: buckets start at steps 0, 6, 12 and 19.
+		if len(ds) != 4 || ds[0].Value != 0 || ds[1].Value != 6 || ds[2].Value != 12 || ds[3].Value != 19 {
 			t.Fatalf("downsampled unordered: %+v", ds)
+		}
+	})
+}
+
+func TestStepBuckets(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		lo, hi, m int64
+		want      []int64
+	}{
+		{0, 19, 4, []int64{6, 12}},
+		{0, 999, 2, []int64{}},
+		{-10, 10, 5, []int64{-5, 0, 5}},
+		{5, 5, 4, []int64{5, 5}},
+		{0, 2, 5, []int64{0, 1, 1}},
+		// The whole int64 range must not overflow.
+		{math.MinInt64, math.MaxInt64, 3, []int64{-1}},
+		{math.MinInt64, math.MaxInt64, 5, []int64{math.MinInt64/2 - 1, -1, math.MaxInt64 / 2}},
+	}
+	for _, c := range cases {
+		if got := stepBuckets(c.lo, c.hi, c.m); !slices.Equal(got, c.want) {
+			t.Errorf("stepBuckets(%d, %d, %d) = %v, want %v", c.lo, c.hi, c.m, got, c.want)
+		}
+	}
+}
+
+// TestMetricHistoryBySteps covers the history of a metric logged out of
+// order too far back to be re-numbered: it is sampled by step buckets
+// through the step index, keeps the first and last point, never repeats a
+// point, and stays tenant-scoped.
+func TestMetricHistoryBySteps(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, e *env) {
+		e.reg.maxResequence = 0 // every late batch leaves the series unordered
+		run := newRun(t, e)
+		t0 := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+		var pts []MetricPoint
+		for s := int64(0); s < 10; s++ {
+			pts = append(pts, MetricPoint{Key: "m", Value: float64(s), Step: s, Timestamp: t0.Add(time.Duration(s) * time.Second)})
+		}
+		pts = append(pts, MetricPoint{Key: "m", Value: 1000, Step: 1000, Timestamp: t0.Add(time.Hour)})
+		if err := e.reg.LogMetrics(e.a, run.ID, pts); err != nil {
+			t.Fatal(err)
+		}
+		// Late: step 3 again, and a point before everything else.
+		late := []MetricPoint{{Key: "m", Value: 3.5, Step: 3, Timestamp: t0.Add(3*time.Second + time.Millisecond)},
+			{Key: "m", Value: -1, Step: -1, Timestamp: t0}}
+		if err := e.reg.LogMetrics(e.a, run.ID, late); err != nil {
+			t.Fatal(err)
+		}
+		// Another tenant's series with the same shape must not leak in.
+		if err := e.reg.LogMetrics(e.b, newRun(t, &env{db: e.db, reg: e.reg, a: e.b}).ID, pts); err != nil {
+			t.Fatal(err)
+		}
+		values := func(m int) []float64 {
+			t.Helper()
+			var out []float64
+			for _, v := range must[[]MetricValue](t)(e.reg.MetricHistory(e.a, run.ID, "m", m)) {
+				out = append(out, v.Value)
+			}
+			return out
+		}
+		if got, want := values(100), []float64{-1, 0, 1, 2, 3, 3.5, 4, 5, 6, 7, 8, 9, 1000}; !slices.Equal(got, want) {
+			t.Fatalf("whole history = %v, want %v", got, want)
+		}
+		// Steps -1..1000 in 3 buckets start at -1, 332 and 666: the two
+		// inner ones hold no point and share the last point.
+		if got, want := values(4), []float64{-1, 1000}; !slices.Equal(got, want) {
+			t.Fatalf("sparse downsample = %v, want %v", got, want)
+		}
+		// Steps -1..2000 in 2 buckets: the inner one starts at 999 and
+		// its first point is step 1000.
+		if err := e.reg.LogMetrics(e.a, run.ID, []MetricPoint{{Key: "m", Value: 2000, Step: 2000, Timestamp: t0.Add(2 * time.Hour)}}); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := values(3), []float64{-1, 1000, 2000}; !slices.Equal(got, want) {
+			t.Fatalf("downsample to 3 = %v, want %v", got, want)
 		}
 	})
 }

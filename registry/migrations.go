@@ -15,7 +15,7 @@ import (
 const MigrationComponent = "registry"
 
 // SchemaVersion is the registry schema version this package needs.
-const SchemaVersion int64 = 6
+const SchemaVersion int64 = 7
 
 // ddl expands the dialect placeholders of a statement: {{ts}} is a UTC
 // timestamp column (timestamptz on PostgreSQL, datetime on SQLite, whose
@@ -276,6 +276,11 @@ func steps() []migrate.Step {
 			`DROP INDEX ix_artifacts_impact`, `DROP INDEX ix_artifacts_type`, `DROP INDEX ix_projects_class_status`,
 			`DROP INDEX ix_projects_status`, `DROP INDEX ix_projects_class`,
 		}),
+		// MetricHistory probes this index once per sampled step bucket of
+		// a metric logged out of order (see history).
+		sqlStep(7, "metric points by step", []string{
+			`CREATE INDEX ix_metric_points_step ON metric_points (tenant_id, series_id, step, ts, seq)`,
+		}, []string{`DROP INDEX ix_metric_points_step`}),
 	}
 }
 
@@ -299,8 +304,8 @@ func Migrate(ctx context.Context, db *gorm.DB) error {
 
 // MigrateDown reverses the registry's steps above version, newest first
 // (version 0 removes the whole schema). Reversing a step that created
-// tables drops them with their rows; reversing step 6 only drops indexes
-// and keeps every row.
+// tables drops them with their rows; reversing steps 6 and 7 only drops
+// indexes and keeps every row.
 func MigrateDown(ctx context.Context, db *gorm.DB, version int64) error {
 	m, err := migrator()
 	if err != nil {

@@ -30,6 +30,14 @@ func (RegisteredModel) TableName() string { return "registered_models" }
 // ModelVersion is one numbered version of a registered model. Source says
 // where the model's files are (a URI or an artifact reference); RunID
 // optionally names the run that produced it.
+//
+// RunID is lineage, not a foreign key: CreateModelVersion checks that the
+// run exists in the tenant, but a model version outlives the run (deleting
+// the project that owned the run keeps its model versions, as deployed
+// models must not vanish with an experiment), so RunID may later name a
+// run that no longer exists. A foreign key could not express this
+// portably: ON DELETE SET NULL on the composite (tenant_id, run_id) key
+// would also clear tenant_id.
 type ModelVersion struct {
 	tenancy.Model
 	ID          string    `gorm:"column:id;primaryKey" json:"id"`

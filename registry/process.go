@@ -64,6 +64,7 @@ func (r *Registry) RecordProcessMetrics(ctx context.Context, projectID string, b
 		v.check(len(in.MetricType) <= 64 && ident.MatchString(in.MetricType), f+".metric_type",
 			"must match [a-z][a-z0-9_]* and be at most 64 characters")
 		v.check(finite(in.Value), f+".value", "must be a finite number")
+		v.check(in.Timestamp.IsZero() || validTime(in.Timestamp), f+".timestamp", "must be in the years 1 to 9999")
 		ts := in.Timestamp.UTC().Truncate(time.Microsecond)
 		if in.Timestamp.IsZero() {
 			ts = now

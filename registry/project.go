@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/maestro-ml/maestro/tenancy"
 )
@@ -313,8 +314,20 @@ func (r *Registry) DeleteProject(ctx context.Context, id string) error {
 			return err
 		}
 		var used []string
-		if err := tx.Model(&ArtifactUsage{}).Where("project_id = ?", p.ID).Distinct().Pluck("artifact_id", &used).Error; err != nil {
+		if err := tx.Model(&ArtifactUsage{}).Where("project_id = ?", p.ID).Distinct().Order("artifact_id").Pluck("artifact_id", &used).Error; err != nil {
 			return dbErr(err, "artifact usages")
+		}
+		// Lock the used artifacts (in id order: no deadlocks between
+		// deleters) before their statistics are recomputed: a concurrent
+		// RecordArtifactUsage either commits first, and the recount below
+		// sees its usage, or waits for this transaction. Without the lock
+		// the recount could miss it and overwrite its increment.
+		if len(used) > 0 {
+			var locked []string
+			if err := tx.Model(&Artifact{}).Clauses(clause.Locking{Strength: "UPDATE"}).
+				Where("id IN ?", used).Order("id").Pluck("id", &locked).Error; err != nil {
+				return dbErr(err, "artifacts")
+			}
 		}
 		exps := tx.Model(&Experiment{}).Select("id").Where("project_id = ?", p.ID)
 		runs := tx.Model(&Run{}).Select("id").Where("experiment_id IN (?)", exps)

@@ -21,7 +21,9 @@ import (
 // (db.Use(tenancy.NewPlugin())). A context without a tenant fails with
 // tenancy.ErrNoTenant.
 //
-// A Registry is safe for concurrent use by multiple goroutines.
+// A Registry is safe for concurrent use by multiple goroutines. On SQLite
+// it runs its own write transactions one at a time (see the package
+// documentation, "Concurrency").
 type Registry struct {
 	db      *gorm.DB
 	blobs   BlobStore
@@ -32,8 +34,9 @@ type Registry struct {
 
 	// serial is set on SQLite, which allows one writer at a time: write
 	// transactions that first read and then write would fail with
-	// SQLITE_BUSY when two of them try to upgrade their locks at once, so
-	// the Registry runs its write transactions one at a time.
+	// SQLITE_BUSY when two of them try to upgrade their locks at once (the
+	// busy timeout does not help there), so the Registry runs its write
+	// transactions one at a time. See "Concurrency" in doc.go.
 	serial  bool
 	writeMu sync.Mutex
 	// sqliteRows is the number of metric points per INSERT on SQLite.

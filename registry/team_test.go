@@ -90,7 +90,8 @@ func TestProcessMetrics(t *testing.T) {
 		if err := e.reg.RecordProcessMetrics(e.a, p.ID, bad); !errors.Is(err, ErrInvalid) {
 			t.Fatalf("non-finite = %v", err)
 		}
-		for _, b := range [][]ProcessMetricInput{nil, {{MetricType: "Bad Type", Value: 1}}} {
+		for _, b := range [][]ProcessMetricInput{nil, {{MetricType: "Bad Type", Value: 1}},
+			{{MetricType: "ok", Value: 1, Timestamp: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}}} {
 			if err := e.reg.RecordProcessMetrics(e.a, p.ID, b); !errors.Is(err, ErrInvalid) {
 				t.Errorf("%+v = %v", b, err)
 			}

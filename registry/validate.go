@@ -4,6 +4,7 @@ import (
 	"math"
 	"regexp"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -90,4 +91,11 @@ func checkQuery(v *validator, q string) string {
 		v.add("q", "must be valid text of at most %d characters", MaxNameLength)
 	}
 	return q
+}
+
+// validTime reports whether t falls in the years 1 to 9999, which both
+// databases store and order correctly (SQLite compares timestamps as text).
+func validTime(t time.Time) bool {
+	y := t.UTC().Year()
+	return y >= 1 && y <= 9999
 }

@@ -3,6 +3,7 @@ package securitytest
 import (
 	"bytes"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 )
@@ -39,6 +40,70 @@ func testSessions(t *testing.T, w *world) {
 		if got := me(t, u.access); got != http.StatusUnauthorized {
 			t.Errorf("first access token of a session revoked by reuse: %d, want 401", got)
 		}
+	})
+
+	t.Run("concurrent refreshes: exactly one wins", func(t *testing.T) {
+		u := newUser(t, "viewer")
+		const n = 6
+		statuses := make(chan int, n)
+		var wg sync.WaitGroup
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := refresh(t, u.refresh)
+				if r.status == http.StatusOK {
+					p.scan.forbidValue("an access token", r.str(t, "access_token"))
+					p.scan.forbidValue("a refresh token", r.str(t, "refresh_token"))
+				}
+				statuses <- r.status
+			}()
+		}
+		wg.Wait()
+		close(statuses)
+		ok := 0
+		for st := range statuses {
+			if st == http.StatusOK {
+				ok++
+			} else if st != http.StatusUnauthorized {
+				t.Errorf("concurrent refresh answered %d", st)
+			}
+		}
+		if ok > 1 {
+			t.Errorf("%d of %d concurrent refreshes of one token succeeded, want at most 1", ok, n)
+		}
+	})
+
+	t.Run("logout needs an access token", func(t *testing.T) {
+		r := p.do(t, req{method: "POST", path: "/api/v1/auth/logout", token: a.apiKey, owner: a.slug})
+		if r.status == http.StatusNoContent {
+			t.Errorf("logout with an API key answered 204")
+		}
+		want(t, p.do(t, req{method: "GET", path: "/api/v1/auth/me", token: a.apiKey, owner: a.slug}), http.StatusOK,
+			"the API key after a refused logout")
+	})
+
+	t.Run("deleted tenant: its credentials stop at once", func(t *testing.T) {
+		c := w.newTenant(t, "c", false)
+		r := w.do(t, c.member, "POST", "/api/v1/auth/api-keys", map[string]any{"name": "doomed"})
+		mustStatus(t, r, http.StatusCreated, "key in C")
+		key := r.str(t, "key")
+		p.scan.forbidValue("an API key", key)
+		r = w.do(t, c.member, "POST", "/api/v1/projects", map[string]any{"name": "doomed " + c.marker,
+			"problem_class": "other", "complexity_score": 1, "team_size": 1})
+		mustStatus(t, r, http.StatusCreated, "project in C")
+		project := r.str(t, "id")
+		p.scan.own(c.slug, project)
+		r = p.do(t, req{method: "DELETE", path: "/api/v1/tenants/" + c.id, token: w.superadmin.access})
+		mustStatus(t, r, http.StatusNoContent, "delete tenant C")
+		for what, tok := range map[string]string{"admin token": c.admin.access, "member token": c.member.access, "API key": key} {
+			if got := p.do(t, req{method: "GET", path: "/api/v1/projects/" + project, token: tok}).status; got != http.StatusUnauthorized {
+				t.Errorf("%s of a deleted tenant: %d, want 401", what, got)
+			}
+		}
+		want(t, refresh(t, c.member.refresh), http.StatusUnauthorized, "refresh token of a deleted tenant")
+		want(t, p.do(t, req{method: "GET", path: "/api/v1/tenants/" + c.id, token: w.superadmin.access}),
+			http.StatusNotFound, "deleted tenant")
 	})
 
 	t.Run("token confusion", func(t *testing.T) {

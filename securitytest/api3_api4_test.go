@@ -186,15 +186,17 @@ func testResourceLimits(t *testing.T, w *world) {
 			if strings.Contains(path, "/members") {
 				u = a.admin
 			}
+			var ignored []string
 			for _, l := range []string{"1001", "0", "-1", "abc", "1e3", "99999999999999999999", "1000000"} {
 				r := w.do(t, u, "GET", path+"?limit="+url.QueryEscape(l), nil)
-				if path == "/api/v1/auth/api-keys" {
-					openFinding(t, "F-2", r.status == http.StatusOK,
-						"GET /api/v1/auth/api-keys ignores ?limit=%s and answers every key in one page", l)
+				if path == "/api/v1/auth/api-keys" && r.status == http.StatusOK {
+					ignored = append(ignored, l)
 					continue
 				}
 				want(t, r, http.StatusBadRequest, path+"?limit="+l)
 			}
+			openFinding(t, "F-2", len(ignored) > 0,
+				"GET %s ignores ?limit= (%s answered 200 with every item in one page)", path, strings.Join(ignored, ", "))
 			want(t, w.do(t, u, "GET", path+"?limit=1000", nil), http.StatusOK, path+"?limit=1000")
 		}
 		for _, mp := range []string{"100001", "1", "0", "-5", "x"} {

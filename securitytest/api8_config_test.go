@@ -84,6 +84,25 @@ func testMisconfiguration(t *testing.T, w *world) {
 			}
 		}
 	})
+	t.Run("stored content is never rendered", func(t *testing.T) {
+		// Artifact content is arbitrary bytes from a member: served back,
+		// it must not be interpreted by a browser as a page.
+		r := w.do(t, a.member, "POST", "/api/v1/artifacts", map[string]any{"name": "page " + randHex(3), "type": "other", "version": "1"})
+		mustStatus(t, r, http.StatusCreated, "artifact")
+		id := r.str(t, "id")
+		rq := as(a.member)
+		rq.method, rq.path, rq.contentType = "PUT", "/api/v1/artifacts/"+id+"/content", "text/html"
+		rq.body = []byte("<html><script>alert(document.cookie)</script></html>")
+		mustStatus(t, p.do(t, rq), http.StatusOK, "upload HTML")
+		r = w.do(t, a.viewer, "GET", "/api/v1/artifacts/"+id+"/content", nil)
+		mustStatus(t, r, http.StatusOK, "download")
+		if ct := r.header.Get("Content-Type"); strings.Contains(ct, "html") || strings.Contains(ct, "javascript") {
+			t.Errorf("uploaded HTML is served as %q", ct)
+		}
+		if csp := r.header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
+			t.Errorf("artifact content without a restrictive CSP: %q", csp)
+		}
+	})
 	t.Run("readiness leaks nothing", func(t *testing.T) {
 		r := p.do(t, req{method: "GET", path: "/health/ready"})
 		want(t, r, http.StatusOK, "ready")

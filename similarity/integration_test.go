@@ -148,8 +148,8 @@ func TestNeuralService(t *testing.T) {
 	}
 	// A chunk budget above the model's window: the provider refuses the
 	// long text and the Service retries with smaller chunks.
-	wide := newTestService(t, db, neuralEmbedder(t), WithChunkTokens(2000))
-	long := strings.Repeat("Predict which subscribers will cancel their contract next month. ", 60)
+	wide := newTestService(t, db, neuralEmbedder(t), WithChunkTokens(600))
+	long := strings.Repeat("Predict which subscribers will cancel their contract next month. ", 25)
 	if err := wide.Index(ctx, "long", "Long churn spec", long, registry.Spec{}); err != nil {
 		t.Fatalf("long text: %v", err)
 	}

@@ -2,10 +2,13 @@ package similarity_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
+	"github.com/maestro-ml/maestro/internal/testenv"
 	"github.com/maestro-ml/maestro/similarity"
 	"github.com/maestro-ml/maestro/similarity/staticembed"
+	"github.com/maestro-ml/maestro/tenancy"
 )
 
 // TestQualityStaticVersusTFIDF measures the distilled static embedder
@@ -42,7 +45,7 @@ func TestOverlapCalibrationStatic(t *testing.T) {
 	para, unrelated := similarity.PairStats(t, e)
 	similarity.LogPairStats(t, e.Model(), para, unrelated)
 	th := e.OverlapThresholds()
-	var reached, false_ int
+	var reached, falsePos int
 	for _, p := range para {
 		if p >= th.Modified {
 			reached++
@@ -50,12 +53,49 @@ func TestOverlapCalibrationStatic(t *testing.T) {
 	}
 	for _, u := range unrelated {
 		if u >= th.Modified {
-			false_++
+			falsePos++
 		}
 	}
 	t.Logf("modified threshold %.2f: %d of %d paraphrases reach it, %d of %d unrelated pairs do",
-		th.Modified, reached, len(para), false_, len(unrelated))
-	if reached < len(para)/2 || false_ > len(unrelated)/20 {
+		th.Modified, reached, len(para), falsePos, len(unrelated))
+	if reached < len(para)/2 || falsePos > len(unrelated)/20 {
 		t.Errorf("threshold %.2f separates badly", th.Modified)
+	}
+}
+
+// TestServiceWithStaticEmbedder runs the Service on the static embedder.
+func TestServiceWithStaticEmbedder(t *testing.T) {
+	t.Parallel()
+	db := testenv.SQLite(t)
+	ctx := context.Background()
+	if err := similarity.Migrate(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Use(tenancy.NewPlugin()); err != nil {
+		t.Fatal(err)
+	}
+	e, err := staticembed.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := similarity.NewService(db, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx = tenancy.WithTenant(ctx, "t")
+	for _, sp := range similarity.LoadLabelled(t) {
+		if err := svc.Index(ctx, sp.ID, sp.Name, sp.Description, sp.Spec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := svc.SimilarText(ctx, "predict which customers will cancel their subscription", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range got {
+		if !strings.HasPrefix(m.ProjectID, "churn-") {
+			t.Errorf("SimilarText(churn paraphrase) = %+v", got)
+			break
+		}
 	}
 }

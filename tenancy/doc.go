@@ -36,7 +36,9 @@
 // memberships, an auth store's rows) and passes through untouched — unless
 // it maps a table known to be tenant-owned (the table of a model that
 // embeds Model, or one declared with WithTables or WithModels), as a read
-// model might; then it is scoped too. A table named through db.Table is
+// model might; then it is scoped too. A model that maps no tenant_id column
+// of its own is also scoped when its table has one, even before a model
+// embedding Model has been seen. A table named through db.Table is
 // tenant-owned when it is known so or has a tenant_id column.
 //
 // # What the plugin does
@@ -58,10 +60,12 @@
 //     nothing is written. An upsert (Save of a value whose id exists,
 //     OnConflict with DoUpdates or UpdateAll) only updates a conflicting
 //     row of the same tenant; a conflict with another tenant's row fails
-//     with ErrForeignTenant.
+//     with ErrForeignTenant, and so does a DO UPDATE that assigns tenant_id.
 //   - Updates and deletes are filtered like queries, so they never reach
 //     another tenant's rows; tenant_id is never part of an update's SET
-//     (assigning another tenant fails with ErrForeignTenant); and GORM's
+//     (assigning another tenant fails with ErrForeignTenant, under any
+//     spelling the database resolves to the column, such as TENANT_ID or
+//     "tenant_id"); and GORM's
 //     refusal of updates and deletes without conditions
 //     (gorm.ErrMissingWhereClause) is kept.
 //   - Raw SQL (Raw, Exec, Row and Rows on Raw, raw join strings and table

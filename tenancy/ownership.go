@@ -119,22 +119,31 @@ func (p *Plugin) tableOwned(db *gorm.DB, table string) bool {
 		return v.(ownership) != notOwned
 	}
 	var query string
+	var args []any
 	switch db.Dialector.Name() {
 	case "postgres":
-		query = "SELECT count(*) FROM information_schema.columns WHERE table_schema = ANY (current_schemas(false)) AND table_name = $1 AND column_name = $2"
+		query = "SELECT count(*), count(*) FILTER (WHERE column_name = $2) FROM information_schema.columns WHERE table_schema = ANY (current_schemas(false)) AND table_name = $1"
+		args = []any{table, TenantColumn}
 	case "sqlite":
-		query = "SELECT count(*) FROM pragma_table_info(?) WHERE name = ?"
+		query = "SELECT count(*), coalesce(sum(name = ?), 0) FROM pragma_table_info(?)"
+		args = []any{TenantColumn, table}
 	default:
 		_ = db.AddError(fmt.Errorf("%w: cannot tell whether table %s is tenant-owned on %s; declare it with WithTables", ErrUnsupportedDialect, table, db.Dialector.Name()))
 		return true
 	}
 	// Ask on the statement's own connection: it may be inside a
 	// transaction (SQLite would otherwise wait on its own lock).
-	var n int64
+	var columns, n int64
 	ctx := context.WithoutCancel(db.Statement.Context)
-	if err := db.Statement.ConnPool.QueryRowContext(ctx, query, table, TenantColumn).Scan(&n); err != nil {
+	if err := db.Statement.ConnPool.QueryRowContext(ctx, query, args...).Scan(&columns, &n); err != nil {
 		_ = db.AddError(fmt.Errorf("tenancy: cannot tell whether table %s is tenant-owned: %w", table, err))
 		return true
+	}
+	if columns == 0 {
+		// No such table (yet), or none this role may see: the statement
+		// fails on its own. Remember nothing, so that a table created
+		// later with a tenant_id column is scoped.
+		return false
 	}
 	if n == 0 {
 		p.tables.Store(table, notOwned)

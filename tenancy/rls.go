@@ -216,7 +216,7 @@ type RoleError struct {
 	Role        string   // the connected role (current_user)
 	Superuser   bool     // the role is a superuser
 	BypassRLS   bool     // the role has BYPASSRLS
-	MemberOf    []string // superuser or BYPASSRLS roles it can SET ROLE to
+	MemberOf    []string // superuser, BYPASSRLS or server-access roles it belongs to
 	OwnedTables []string // tables it owns (or can own through membership)
 }
 
@@ -243,8 +243,11 @@ func (e *RoleError) Unwrap() error { return ErrUnsafeRole }
 
 // CheckRole reports, as a *RoleError wrapping ErrUnsafeRole, whether the
 // role db connects as could bypass row-level security: it is a superuser,
-// has BYPASSRLS, can SET ROLE to a role that is or has either, or owns a
-// table (an owner can switch the policies off). Hosts call it at start-up
+// has BYPASSRLS, can SET ROLE to a role that is or has either, is a member
+// of a predefined role with access to the server's files or programs
+// (pg_read_server_files, pg_write_server_files,
+// pg_execute_server_program), or owns a table (an owner can switch the
+// policies off). Hosts call it at start-up
 // and refuse to serve, or at least warn, when it fails. It returns nil for
 // a safe role, ErrUnsupportedDialect on a database other than PostgreSQL,
 // and other errors when the catalogue cannot be read.
@@ -253,6 +256,11 @@ func CheckRole(ctx context.Context, db *gorm.DB) error {
 		return fmt.Errorf("%w: role check on %s", ErrUnsupportedDialect, db.Dialector.Name())
 	}
 	pdb := platformDB(ctx, db)
+	// Besides superusers and BYPASSRLS roles, membership counts in the
+	// predefined roles that reach the server's files or programs as the
+	// operating-system user running PostgreSQL: reading the data files
+	// directly, or rewriting the configuration or running a program to
+	// become a superuser, gets around every policy.
 	var r struct {
 		Role      string
 		Superuser bool
@@ -264,8 +272,8 @@ func CheckRole(ctx context.Context, db *gorm.DB) error {
 	}
 	re := &RoleError{Role: r.Role, Superuser: r.Superuser, BypassRLS: r.BypassRLS}
 	if err := pdb.Raw(`SELECT rolname FROM pg_roles
-		WHERE (rolsuper OR rolbypassrls) AND rolname <> current_user
-		AND pg_has_role(current_user, oid, 'MEMBER') ORDER BY rolname`).Scan(&re.MemberOf).Error; err != nil {
+		WHERE (rolsuper OR rolbypassrls OR rolname IN ('pg_execute_server_program', 'pg_read_server_files', 'pg_write_server_files'))
+		AND rolname <> current_user AND pg_has_role(current_user, oid, 'MEMBER') ORDER BY rolname`).Scan(&re.MemberOf).Error; err != nil {
 		return fmt.Errorf("tenancy: read role memberships: %w", err)
 	}
 	if err := pdb.Raw(`SELECT n.nspname || '.' || c.relname FROM pg_class c

@@ -280,6 +280,17 @@ func TestCheckRole(t *testing.T) {
 	if !errors.As(err, &re) || re.Superuser || len(re.OwnedTables) != 1 || re.OwnedTables[0] != "public.projects" {
 		t.Fatalf("owner: %v", err)
 	}
+	// Membership in a predefined role that reaches the server's files or
+	// programs is a way around the policies too (before the fix CheckRole
+	// accepted it).
+	other, otherURL := testenv.PostgresAppRole(t, dbURL)
+	if err := owner.Exec("GRANT pg_read_server_files TO " + other).Error; err != nil {
+		t.Fatal(err)
+	}
+	err = tenancy.CheckRole(context.Background(), testenv.OpenPostgres(t, otherURL))
+	if !errors.As(err, &re) || len(re.MemberOf) != 1 || re.MemberOf[0] != "pg_read_server_files" || len(re.OwnedTables) != 0 {
+		t.Fatalf("member of pg_read_server_files: %v", err)
+	}
 	if err := tenancy.CheckRole(context.Background(), testenv.SQLite(t)); !errors.Is(err, tenancy.ErrUnsupportedDialect) {
 		t.Fatalf("sqlite: %v", err)
 	}

@@ -76,18 +76,19 @@ func (p *Plugin) structured(db *gorm.DB, sc *stmtScope) {
 	if !owned && table != "" {
 		if st.Schema != nil && st.Schema.Table == table && st.TableExpr == nil {
 			// A model on its own table that does not embed Model is
-			// platform-level (memberships, an auth store's rows) unless the
-			// table is known to belong to a tenant-owned model.
-			owned = p.knownOwned(table)
+			// platform-level when it maps the tenant column itself
+			// (memberships, an auth store's rows) unless the table is known
+			// to belong to a tenant-owned model. One that does not map the
+			// column is a read model when its table has one, whether or not
+			// a tenant-owned model of the table has been seen yet.
+			owned = p.knownOwned(table) || tenantColumnField(st.Schema) == nil && p.tableOwned(db, table)
 		} else {
 			owned = p.tableOwned(db, table)
 		}
 		if owned && st.Schema != nil {
 			// A model other than the table's own (a DTO): use its
 			// tenant_id column if it has one.
-			if f := st.Schema.LookUpField(TenantColumn); f != nil && f.DBName == TenantColumn {
-				field = f
-			}
+			field = tenantColumnField(st.Schema)
 		}
 	}
 	if rawTable && sc.scoped && !sc.rawOK {
@@ -122,7 +123,9 @@ func (p *Plugin) structured(db *gorm.DB, sc *stmtScope) {
 	switch sc.op {
 	case OpCreate:
 		if p.stampCreate(db, sc, field, table) {
-			guardUpsert(st, sc.tenant)
+			if err := guardUpsert(st, sc.tenant); err != nil {
+				p.fail(db, sc, table, err)
+			}
 		}
 		return
 	case OpUpdate:

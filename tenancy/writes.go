@@ -2,6 +2,8 @@ package tenancy
 
 import (
 	"reflect"
+	"sort"
+	"strings"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -93,32 +95,69 @@ func tenantOf(db *gorm.DB, v reflect.Value, field *schema.Field) (id string, pre
 		if !isMap {
 			return "", false, ErrNoTenantColumn
 		}
-		k, found := tenantKeyOf(db.Statement.Schema, m)
-		if !found {
-			return "", false, nil
+		// Every key that names the tenant column counts: "tenant_id",
+		// "TenantID", but also "TENANT_ID" or `"tenant_id"`, which the
+		// database resolves to the same column.
+		for _, k := range tenantKeysOf(db.Statement.Schema, m) {
+			s, isString := m[k].(string)
+			if !isString || present && s != id {
+				return "", true, ErrForeignTenant
+			}
+			id, present = s, true
 		}
-		s, isString := m[k].(string)
-		if !isString {
-			return "", true, ErrForeignTenant
-		}
-		return s, true, nil
+		return id, present, nil
 	}
 	return "", false, ErrNoTenantColumn
 }
 
-// tenantKeyOf finds the key of m that names the tenant_id column.
-func tenantKeyOf(s *schema.Schema, m map[string]interface{}) (string, bool) {
-	if _, ok := m[TenantColumn]; ok {
-		return TenantColumn, true
-	}
-	if s != nil {
-		for k := range m {
-			if f := s.LookUpField(k); f != nil && f.DBName == TenantColumn {
-				return k, true
+// tenantKeysOf returns the keys of m that name the tenant_id column, in a
+// stable order.
+func tenantKeysOf(s *schema.Schema, m map[string]interface{}) []string {
+	var keys []string
+	for k := range m {
+		if isTenantColumn(k) {
+			keys = append(keys, k)
+			continue
+		}
+		if s != nil {
+			if f := s.LookUpField(k); f != nil && isTenantColumn(f.DBName) {
+				keys = append(keys, k)
 			}
 		}
 	}
-	return "", false
+	sort.Strings(keys)
+	return keys
+}
+
+// isTenantColumn reports whether name, as a column name in a map key, a
+// SET clause or a field's column tag, designates the tenant_id column to
+// the database: identifiers are case-insensitive on SQLite (and unquoted
+// ones on PostgreSQL), GORM passes quotes through, and a table qualifier
+// does not change the column.
+func isTenantColumn(name string) bool {
+	name = strings.TrimSpace(name)
+	if i := strings.LastIndexByte(name, '.'); i >= 0 {
+		name = name[i+1:]
+	}
+	name = strings.Trim(name, "\"`[] ")
+	return strings.EqualFold(name, TenantColumn)
+}
+
+// tenantColumnField returns the field of s that maps the tenant column,
+// whatever the case or quoting of its column name, or nil.
+func tenantColumnField(s *schema.Schema) *schema.Field {
+	if s == nil {
+		return nil
+	}
+	if f := s.LookUpField(TenantColumn); f != nil && f.DBName == TenantColumn {
+		return f
+	}
+	for _, f := range s.Fields {
+		if f.DBName != "" && isTenantColumn(f.DBName) {
+			return f
+		}
+	}
+	return nil
 }
 
 // stampValue sets the tenant on one struct or map, or refuses it.
@@ -149,14 +188,34 @@ func stampValue(db *gorm.DB, v reflect.Value, field *schema.Field, tenant string
 // FirstOrCreate with Assign, explicit upserts) to rows of the tenant: a
 // conflicting row of another tenant is left untouched instead of being
 // overwritten and taken over.
-func guardUpsert(st *gorm.Statement, tenant string) {
+//
+// It returns ErrForeignTenant when the DO UPDATE assigns tenant_id anything
+// but the tenant (or the stamped value being inserted, EXCLUDED.tenant_id):
+// that would move the tenant's conflicting row into another tenant.
+func guardUpsert(st *gorm.Statement, tenant string) error {
 	c, ok := st.Clauses["ON CONFLICT"]
 	if !ok {
-		return
+		return nil
 	}
 	oc, ok := c.Expression.(clause.OnConflict)
 	if !ok || oc.DoNothing {
-		return
+		return nil
+	}
+	for _, a := range oc.DoUpdates {
+		if !isTenantColumn(a.Column.Name) {
+			continue
+		}
+		switch v := a.Value.(type) {
+		case string:
+			if v == tenant {
+				continue
+			}
+		case clause.Column:
+			if strings.EqualFold(v.Table, "excluded") && isTenantColumn(v.Name) && !v.Raw {
+				continue
+			}
+		}
+		return ErrForeignTenant
 	}
 	callerWhere := len(oc.Where.Exprs) > 0
 	exprs := make([]clause.Expression, 0, len(oc.Where.Exprs)+1)
@@ -168,11 +227,12 @@ func guardUpsert(st *gorm.Statement, tenant string) {
 	if callerWhere {
 		// The caller's own condition may legitimately skip rows, so a
 		// short count proves nothing; the tenant condition still holds.
-		return
+		return nil
 	}
 	n := 0
 	eachValue(st.ReflectValue, func(reflect.Value) { n++ })
 	st.DB.InstanceSet(upsertGuardKey, int64(n))
+	return nil
 }
 
 // checkUpsert runs after a guarded upsert: when fewer rows were written
@@ -211,9 +271,7 @@ func (p *Plugin) checkUpdate(db *gorm.DB, sc *stmtScope, field *schema.Field, ta
 			f = nil
 			ds := &gorm.Statement{DB: db}
 			if ds.Parse(st.Dest) == nil {
-				if lf := ds.Schema.LookUpField(TenantColumn); lf != nil && lf.DBName == TenantColumn {
-					f = lf
-				}
+				f = tenantColumnField(ds.Schema)
 			}
 		}
 		if f != nil {
@@ -227,7 +285,7 @@ func (p *Plugin) checkUpdate(db *gorm.DB, sc *stmtScope, field *schema.Field, ta
 	if c, ok := st.Clauses["SET"]; ok {
 		if set, isSet := c.Expression.(clause.Set); isSet {
 			for _, a := range set {
-				if a.Column.Name != TenantColumn {
+				if !isTenantColumn(a.Column.Name) {
 					continue
 				}
 				if s, isString := a.Value.(string); !isString || s != sc.tenant {
@@ -247,6 +305,9 @@ func (p *Plugin) checkUpdate(db *gorm.DB, sc *stmtScope, field *schema.Field, ta
 		}
 	}
 	st.Omits = append(st.Omits[:len(st.Omits):len(st.Omits)], TenantColumn)
+	if field != nil && field.DBName != TenantColumn {
+		st.Omits = append(st.Omits, field.DBName)
+	}
 	return true
 }
 

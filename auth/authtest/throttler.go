@@ -3,6 +3,7 @@ package authtest
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -94,6 +95,61 @@ func RunThrottlerTests(t *testing.T, newThrottler NewThrottlerFunc) {
 			if ea != nil && retryAfter(t, "a", ea) != retryAfter(t, "b", eb) {
 				t.Fatalf("Retry-After differs: %v vs %v", ea, eb)
 			}
+		}
+	})
+
+	t.Run("InFlightAttemptsBounded", func(t *testing.T) {
+		clk := NewClock(time.Now())
+		th := newThrottler(t, policy, clk.Now)
+		acct, ip := randomID(t), "192.0.2.77"
+		// A burst of concurrent attempts, all checked before any failed:
+		// only the free failures may proceed.
+		const n = 12
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				errs[i] = th.Check(ctx, acct, ip)
+			}()
+		}
+		close(start)
+		wg.Wait()
+		admitted := 0
+		for _, err := range errs {
+			if err == nil {
+				admitted++
+				continue
+			}
+			if d := retryAfter(t, "surplus attempt", err); d <= 0 || d > time.Minute {
+				t.Fatalf("surplus attempt Retry-After %s", d)
+			}
+		}
+		if admitted != policy.FreeFailures {
+			t.Fatalf("%d of %d concurrent attempts admitted, want %d (the free failures)", admitted, n, policy.FreeFailures)
+		}
+		// A failure settles one attempt; the account has one failure left.
+		allowed(t, "failure 1", th.Fail(ctx, acct, ip))
+		retryAfter(t, "two attempts still in flight, one failure left", th.Check(ctx, acct, ip))
+		allowed(t, "failure 2", th.Fail(ctx, acct, ip))
+		retryAfter(t, "one in flight, one failure left", th.Check(ctx, acct, ip))
+		// Reservations that nobody settles lapse.
+		clk.Advance(auth.AttemptHold + time.Second)
+		allowed(t, "after the hold", th.Check(ctx, acct, ip))
+		retryAfter(t, "the last free failure is in flight", th.Check(ctx, acct, ip))
+		allowed(t, "last free failure", th.Fail(ctx, acct, ip))
+		allowed(t, "one attempt after the free failures", th.Check(ctx, acct, ip))
+		retryAfter(t, "the failure that locks", th.Fail(ctx, acct, ip))
+		clk.Advance(policy.MaxLockout + time.Second)
+		// After a lockout, one attempt at a time.
+		allowed(t, "after the lockout", th.Check(ctx, acct, ip))
+		retryAfter(t, "second concurrent attempt after a lockout", th.Check(ctx, acct, ip))
+		allowed(t, "success", th.Succeed(ctx, acct, ip))
+		for i := range policy.FreeFailures {
+			allowed(t, "attempt after success "+string(rune('1'+i)), th.Check(ctx, acct, ip))
 		}
 	})
 

@@ -13,7 +13,8 @@ import (
 // using the same server and prefix. It is safe for concurrent use.
 //
 // Keys (after the prefix): "ta:<account key>" a hash {n: failures, l: last
-// failure ms, t: locked until ms}; "ti:<ip key>" a hash {n: failures, r:
+// failure ms, t: locked until ms, p: attempts in flight, pu: when they
+// lapse ms}; "ti:<ip key>" a hash {n: failures, r:
 // window reset ms}. Account keys are hashes of the name (auth.AccountKey),
 // so Redis never holds user names.
 type Throttler struct {
@@ -42,17 +43,30 @@ func NewThrottler(rdb redis.UniversalClient, p auth.ThrottlePolicy, opts ...Opti
 	}, nil
 }
 
-// KEYS: account, ip. ARGV: now ms, ip limit. Returns the wait in ms.
+// KEYS: account, ip. ARGV: now ms, ip limit, failure memory ms, free
+// failures, attempt hold ms, in-flight retry ms. Returns the wait in ms
+// (0: admitted, and the attempt is reserved in the account's hash).
 const throttleCheckScript = `
 local now = tonumber(ARGV[1])
 local wait = 0
-local t = tonumber(redis.call('HGET', KEYS[1], 't') or '0')
+local a = redis.call('HMGET', KEYS[1], 't', 'n', 'l', 'p', 'pu')
+local t = tonumber(a[1] or '0')
 if t > now then wait = t - now end
 local ip = redis.call('HMGET', KEYS[2], 'n', 'r')
 if ip[1] and tonumber(ip[1]) >= tonumber(ARGV[2]) and tonumber(ip[2]) > now then
   wait = math.max(wait, tonumber(ip[2]) - now)
 end
-return wait
+if wait > 0 then return wait end
+local n = 0
+if a[2] and a[3] and now - tonumber(a[3]) < tonumber(ARGV[3]) then n = tonumber(a[2]) end
+local p = 0
+if a[4] and a[5] and tonumber(a[5]) > now then p = tonumber(a[4]) end
+local limit = math.max(1, tonumber(ARGV[4]) - n)
+if p >= limit then return tonumber(ARGV[6]) end
+local hold = tonumber(ARGV[5])
+redis.call('HSET', KEYS[1], 'p', p + 1, 'pu', now + hold)
+if redis.call('PTTL', KEYS[1]) < hold then redis.call('PEXPIRE', KEYS[1], hold) end
+return 0
 `
 
 // KEYS: account, ip. ARGV: now ms, failure memory ms, free failures, base
@@ -65,6 +79,10 @@ local a = redis.call('HMGET', KEYS[1], 'n', 'l')
 local n = 0
 if a[1] and now - tonumber(a[2]) < memory then n = tonumber(a[1]) end
 n = n + 1
+local pend = redis.call('HMGET', KEYS[1], 'p', 'pu')
+if pend[1] and pend[2] and tonumber(pend[1]) > 0 and tonumber(pend[2]) > now then
+  redis.call('HINCRBY', KEYS[1], 'p', -1)
+end
 local wait = 0
 local over = n - tonumber(ARGV[3])
 if over > 0 then
@@ -105,7 +123,9 @@ func throttled(ms int64) error {
 
 // Check implements auth.LoginThrottler.
 func (t *Throttler) Check(ctx context.Context, account, ip string) error {
-	ms, err := t.check.Run(ctx, t.rdb, t.keys(account, ip), t.now().UnixMilli(), t.policy.IPFailures).Int64()
+	p := t.policy
+	ms, err := t.check.Run(ctx, t.rdb, t.keys(account, ip), t.now().UnixMilli(), p.IPFailures, p.FailureMemory.Milliseconds(),
+		p.FreeFailures, auth.AttemptHold.Milliseconds(), auth.InFlightRetryAfter.Milliseconds()).Int64()
 	if err != nil {
 		return fmt.Errorf("redisstore: throttle check: %w", err)
 	}

@@ -195,3 +195,24 @@ func TestFindNUL(t *testing.T) {
 		}
 	}
 }
+
+func FuzzPageParams(f *testing.F) {
+	for _, q := range []string{"", "limit=10", "limit=0", "limit=1001&cursor=x", "limit=%zz", "cursor=" + strings.Repeat("a", 600)} {
+		f.Add(q)
+	}
+	f.Fuzz(func(t *testing.T, query string) {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.URL.RawQuery = query
+		p, err := pageParams(r)
+		if err != nil {
+			var e *apiError
+			if !errors.As(err, &e) || e.status != http.StatusBadRequest {
+				t.Fatalf("pageParams(%q) = %v, want a 400", query, err)
+			}
+			return
+		}
+		if p.Limit < 1 || p.Limit > maxPageSize || len(p.Cursor) > maxCursorLen {
+			t.Fatalf("pageParams(%q) = %+v", query, p)
+		}
+	})
+}

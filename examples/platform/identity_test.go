@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/maestro-ml/maestro/auth"
 	"github.com/maestro-ml/maestro/internal/testenv"
 )
@@ -64,10 +66,18 @@ const memberPassword = "Member-Passphrase-91x!"
 
 func TestIdentityFlows(t *testing.T) {
 	t.Parallel()
+	type setup struct {
+		open  func(testing.TB) *gorm.DB
+		redis bool // token store and throttling in Redis instead of SQL and memory
+	}
+	setups := map[string]setup{"sqlite+redis": {testenv.SQLite, true}}
 	for name, open := range testenv.Databases(t) {
+		setups[name] = setup{open, false}
+	}
+	for name, su := range setups {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			ts := newTestServer(t, open(t), testServerOptions{})
+			ts := newTestServer(t, su.open(t), testServerOptions{redis: su.redis})
 			tok := ts.login("admin", testAdminPassword, "")
 
 			me := ts.me(tok.AccessToken)
@@ -334,5 +344,27 @@ func TestBootstrapIdempotent(t *testing.T) {
 	}
 	if n := len(ts.logs.records("event", auditBootstrap)); n != 1 {
 		t.Fatalf("bootstrap audited %d times", n)
+	}
+}
+
+// TestLoginTimingHidesUnknownUsers checks that a login for an unknown user
+// costs a password verification too (VerifyDummy): without it the answer
+// would come about 40x faster than for a wrong password.
+func TestLoginTimingHidesUnknownUsers(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, testenv.SQLite(t), testServerOptions{})
+	fastest := func(user func(i int) string) time.Duration {
+		best := time.Hour
+		for i := 0; i < 4; i++ { // under the throttle's 5 free failures
+			start := time.Now()
+			expect(t, ts.do("POST", "/api/v1/auth/login", "", map[string]string{"username": user(i), "password": "wrong-password-x"}), 401)
+			best = min(best, time.Since(start))
+		}
+		return best
+	}
+	wrong := fastest(func(int) string { return "admin" })
+	unknown := fastest(func(i int) string { return "ghost-" + string(rune('a'+i)) })
+	if unknown < wrong/3 {
+		t.Fatalf("unknown user answered in %v, wrong password in %v: the timing tells them apart", unknown, wrong)
 	}
 }

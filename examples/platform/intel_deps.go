@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"sync"
 	"time"
@@ -21,7 +22,14 @@ const (
 	embedRetries        = 2
 	embedBackoffInitial = 100 * time.Millisecond
 	embedBackoffMax     = time.Second
-	embedRequestTimeout = 15 * time.Second
+	embedRequestTimeout = 10 * time.Second
+	// indexWriteBudget bounds how long a project write waits for its
+	// embedding. A provider that hangs must not hang project writes: past
+	// the budget the write answers and the project is left pending.
+	indexWriteBudget = 5 * time.Second
+	// indexLockStripes is the number of mutexes that serialise the index
+	// work of projects (see lockProject).
+	indexLockStripes = 64
 )
 
 // intelDeps is the server's intelligence: meta-models trained on each
@@ -45,6 +53,9 @@ type intelDeps struct {
 	// 503 while the service is still down.
 	mu      sync.Mutex
 	pending map[string]map[string]struct{}
+
+	// locks serialise the index work of each project (see lockProject).
+	locks [indexLockStripes]sync.Mutex
 }
 
 // newIntelDeps builds the embedder chosen by the configuration, the
@@ -102,39 +113,64 @@ func newEmbedder(cfg config) (similarity.Embedder, error) {
 	return emb, nil
 }
 
-// indexProject updates p's embedding after a write. A failure does not
-// fail the write — the registry is the record, the index is derived from
-// it — but the project is remembered as pending, its stale embedding is
-// dropped, and the tenant's next similarity query retries (see
-// syncPending).
+// projectWritten brings the embedding of project id in line with the
+// registry after a create, update or delete answered by the registry (see
+// refresh). A failure does not fail the write — the registry is the
+// record, the index is derived from it: the project's stale embedding is
+// dropped, the project is remembered as pending, and the tenant's next
+// similarity query retries (see syncPending).
 //
-// The work is not cancelled with the request: the registry write is done,
-// and a client that hangs up must not leave the index behind it.
-func (d *intelDeps) indexProject(ctx context.Context, p *registry.Project) {
+// The work is not cancelled with the request — the registry write is done,
+// and a client that hangs up must not leave the index behind it — but it
+// is bounded by indexWriteBudget.
+func (d *intelDeps) projectWritten(ctx context.Context, id string) {
 	ctx = context.WithoutCancel(ctx)
-	err := d.sim.Index(ctx, p.ID, p.Name, p.Description, p.Spec)
+	unlock := d.lockProject(ctx, id)
+	defer unlock()
+	ictx, cancel := context.WithTimeout(ctx, indexWriteBudget)
+	err := d.refresh(ictx, id)
+	cancel()
 	if err == nil {
-		d.unmarkPending(ctx, p.ID)
+		d.unmarkPending(ctx, id)
 		return
 	}
 	d.log.LogAttrs(ctx, slog.LevelWarn, "similarity index not updated; retried on the next query",
-		slog.String("project_id", p.ID), slog.String("error", err.Error()))
-	if rerr := d.sim.Remove(ctx, p.ID); rerr != nil {
+		slog.String("project_id", id), slog.String("error", err.Error()))
+	if rerr := d.sim.Remove(ctx, id); rerr != nil {
 		d.log.LogAttrs(ctx, slog.LevelWarn, "stale embedding not removed",
-			slog.String("project_id", p.ID), slog.String("error", rerr.Error()))
+			slog.String("project_id", id), slog.String("error", rerr.Error()))
 	}
-	d.markPending(ctx, p.ID)
+	d.markPending(ctx, id)
 }
 
-// removeProject drops a deleted project's embedding; on failure the
-// project is left pending, and the next query removes it.
-func (d *intelDeps) removeProject(ctx context.Context, id string) {
-	ctx = context.WithoutCancel(ctx)
-	if err := d.sim.Remove(ctx, id); err != nil {
-		d.log.LogAttrs(ctx, slog.LevelWarn, "embedding of a deleted project not removed",
-			slog.String("project_id", id), slog.String("error", err.Error()))
-		d.markPending(ctx, id)
+// refresh stores the embedding of project id as the registry holds it
+// now, or removes it when the project no longer exists. Callers hold the
+// project's lock (lockProject): reading the registry under the lock,
+// rather than indexing the version a handler wrote, makes the last
+// refresh of concurrent writes index the last committed version.
+func (d *intelDeps) refresh(ctx context.Context, id string) error {
+	p, err := d.reg.GetProject(ctx, id)
+	if errors.Is(err, registry.ErrNotFound) {
+		return d.sim.Remove(ctx, id)
 	}
+	if err != nil {
+		return err
+	}
+	return d.sim.Index(ctx, p.ID, p.Name, p.Description, p.Spec)
+}
+
+// lockProject locks the index work of project id of the context's tenant
+// and returns the unlock function. Projects share indexLockStripes
+// mutexes by hash, so the locks take fixed memory.
+func (d *intelDeps) lockProject(ctx context.Context, id string) func() {
+	tenant, _ := tenancy.TenantFrom(ctx)
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(tenant))
+	_, _ = h.Write([]byte{0})
+	_, _ = h.Write([]byte(id))
+	m := &d.locks[h.Sum32()%indexLockStripes]
+	m.Lock()
+	return m.Unlock
 }
 
 // markPending remembers that project id of the context's tenant needs its
@@ -192,25 +228,23 @@ func (d *intelDeps) syncPending(ctx context.Context) error {
 	}
 	d.mu.Unlock()
 	for _, id := range ids {
-		if err := d.reindex(ctx, id); err != nil {
+		if err := d.refreshLocked(ctx, id); err != nil {
 			return err
 		}
-		d.unmarkPending(ctx, id)
 	}
 	return nil
 }
 
-// reindex stores the current embedding of project id, or removes it when
-// the project no longer exists.
-func (d *intelDeps) reindex(ctx context.Context, id string) error {
-	p, err := d.reg.GetProject(ctx, id)
-	if errors.Is(err, registry.ErrNotFound) {
-		return d.sim.Remove(ctx, id)
-	}
-	if err != nil {
+// refreshLocked refreshes project id under its lock and, on success,
+// forgets that it was pending.
+func (d *intelDeps) refreshLocked(ctx context.Context, id string) error {
+	unlock := d.lockProject(ctx, id)
+	defer unlock()
+	if err := d.refresh(ctx, id); err != nil {
 		return err
 	}
-	return d.sim.Index(ctx, p.ID, p.Name, p.Description, p.Spec)
+	d.unmarkPending(ctx, id)
+	return nil
 }
 
 // similarTo returns up to k projects most similar to project id (which
@@ -224,7 +258,7 @@ func (d *intelDeps) similarTo(ctx context.Context, id string, k int) ([]similari
 	}
 	ms, err := d.sim.Similar(ctx, id, k)
 	if errors.Is(err, similarity.ErrNotIndexed) {
-		if err := d.reindex(ctx, id); err != nil {
+		if err := d.refreshLocked(ctx, id); err != nil {
 			return nil, err
 		}
 		ms, err = d.sim.Similar(ctx, id, k)
@@ -252,7 +286,7 @@ func (d *intelDeps) overlap(ctx context.Context, spec registry.Spec, id string) 
 	}
 	rep, err := d.sim.Overlap(ctx, spec, id)
 	if errors.Is(err, similarity.ErrNotIndexed) {
-		if err := d.reindex(ctx, id); err != nil {
+		if err := d.refreshLocked(ctx, id); err != nil {
 			return nil, err
 		}
 		rep, err = d.sim.Overlap(ctx, spec, id)

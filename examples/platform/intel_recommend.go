@@ -115,30 +115,9 @@ func (s *server) recommend(w http.ResponseWriter, r *http.Request) error {
 		SuggestedArtifacts:    nonNil(rec.SuggestedArtifacts),
 		TeamComposition:       rec.Team,
 		Forecast:              rec.Forecast,
-		SimilarProjects:       []similarity.Match{},
 	}
-	var similar []similarity.Match
-	switch {
-	case in.ProjectID != "":
-		similar, err = s.intel.similarTo(ctx, in.ProjectID, recommendSimilar)
-	case in.Spec != nil || in.Description != "":
-		var spec registry.Spec
-		if in.Spec != nil {
-			spec = *in.Spec
-		}
-		if !spec.IsZero() || in.Description != "" {
-			similar, err = s.intel.similarToSpec(ctx, in.Description, spec, recommendSimilar)
-		}
-	}
-	if err != nil {
-		if s.classify(err).status != http.StatusServiceUnavailable {
-			return registryError(err)
-		}
-		s.logger(ctx).LogAttrs(ctx, slog.LevelWarn, "recommendation without similar projects",
-			slog.String("error", err.Error()))
-		out.Warnings = append(out.Warnings, "similar projects are unavailable: the embeddings service is down")
-	} else if similar != nil {
-		out.SimilarProjects = similar
+	if out.SimilarProjects, out.Warnings, err = s.recommendSimilar(ctx, &in); err != nil {
+		return err
 	}
 	if in.ProjectID != "" {
 		p, err := s.reg.reg.RecordPrediction(ctx, in.ProjectID, registry.PredictionInput{
@@ -155,6 +134,36 @@ func (s *server) recommend(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// recommendSimilar finds the similar projects of a recommendation: those
+// of the registered project, or of the ad-hoc description and spec (none
+// without either). When the embeddings service is down it returns none and
+// a warning instead of failing the recommendation.
+func (s *server) recommendSimilar(ctx context.Context, in *recommendationRequest) ([]similarity.Match, []string, error) {
+	var spec registry.Spec
+	if in.Spec != nil {
+		spec = *in.Spec
+	}
+	var (
+		similar []similarity.Match
+		err     error
+	)
+	switch {
+	case in.ProjectID != "":
+		similar, err = s.intel.similarTo(ctx, in.ProjectID, recommendSimilar)
+	case !spec.IsZero() || in.Description != "":
+		similar, err = s.intel.similarToSpec(ctx, in.Description, spec, recommendSimilar)
+	}
+	switch {
+	case err == nil:
+		return nonNil(similar), nil, nil
+	case s.classify(err).status == http.StatusServiceUnavailable:
+		s.logger(ctx).LogAttrs(ctx, slog.LevelWarn, "recommendation without similar projects",
+			slog.String("error", err.Error()))
+		return []similarity.Match{}, []string{"similar projects are unavailable: the embeddings service is down"}, nil
+	}
+	return nil, nil, registryError(err)
 }
 
 // adHocFeatures builds the features of a project described in a request.

@@ -1,15 +1,21 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/maestro-ml/maestro/internal/testenv"
 	"github.com/maestro-ml/maestro/similarity"
+	"gorm.io/gorm"
 )
 
 // matchJSON is one similarity result.
@@ -383,5 +389,77 @@ func TestSimilarityWithNeuralEmbeddings(t *testing.T) {
 		map[string]any{"text": "identify which flower or tree is in a picture"}), 200).json(t, &res)
 	if len(res.Items) == 0 || res.Items[0].Name != "Plant species recognition" {
 		t.Fatalf("paraphrase search: %+v", res.Items)
+	}
+}
+
+// TestConcurrentUpdatesLeaveTheLatestEmbedding patches one project from
+// many goroutines at once: whatever order the writes and their index
+// updates interleave in, the index ends up with the version the registry
+// holds.
+//
+// It runs on PostgreSQL and on SQLite opened as the server opens it
+// (openDatabase: immediate transactions, so concurrent writers wait for
+// the lock instead of failing as on testenv's SQLite).
+func TestConcurrentUpdatesLeaveTheLatestEmbedding(t *testing.T) {
+	t.Parallel()
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		db, _, err := openDatabase("sqlite:"+filepath.Join(t.TempDir(), "c.db"), t.TempDir(), slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = closeDB(db)() })
+		testConcurrentUpdates(t, db)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		testConcurrentUpdates(t, testenv.Postgres(t))
+	})
+}
+
+func testConcurrentUpdates(t *testing.T, db *gorm.DB) {
+	e := newRegEnv(t, db, testServerOptions{})
+	fraud := e.create(t, "/api/v1/projects", e.member, fraudA)
+	plant := e.create(t, "/api/v1/projects", e.member, plants)
+	x := e.create(t, "/api/v1/projects", e.member, projectBody("Undecided", 3))
+	versions := []map[string]any{
+		{"description": fraudB["description"], "spec": fraudB["spec"]},
+		{"description": "Classify leaf photos of plants by species",
+			"spec": map[string]any{"user_stories": []string{"As a gardener I photograph a leaf and learn the plant species"}}},
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body, _ := json.Marshal(versions[i%2])
+			req, _ := http.NewRequest("PATCH", e.url+"/api/v1/projects/"+x, bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+e.member)
+			res, err := e.client.Do(req)
+			if err != nil {
+				errs <- err
+				return
+			}
+			res.Body.Close()
+			if res.StatusCode != 200 {
+				errs <- fmt.Errorf("PATCH: %d", res.StatusCode)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	var p projectJSON
+	e.getJSON(t, "/api/v1/projects/"+x, e.viewer, &p)
+	want := fraud
+	if strings.Contains(p.Description, "leaf") {
+		want = plant
+	}
+	if got := similarOf(t, e, x); got[0].ProjectID != want {
+		t.Fatalf("the project now reads %q, but its nearest neighbour is %+v (want %s)", p.Description, got, want)
 	}
 }

@@ -42,7 +42,7 @@ func (s *server) createProject(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return registryError(err)
 	}
-	s.intel.indexProject(r.Context(), p)
+	s.intel.projectWritten(r.Context(), p.ID)
 	writeJSON(w, http.StatusCreated, p)
 	return nil
 }
@@ -98,7 +98,7 @@ func (s *server) updateProject(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return registryError(err)
 	}
-	s.intel.indexProject(r.Context(), p)
+	s.intel.projectWritten(r.Context(), p.ID)
 	writeJSON(w, http.StatusOK, p)
 	return nil
 }
@@ -110,7 +110,7 @@ func (s *server) deleteProject(w http.ResponseWriter, r *http.Request) error {
 	if err := s.reg.reg.DeleteProject(r.Context(), id); err != nil {
 		return registryError(err)
 	}
-	s.intel.removeProject(r.Context(), id)
+	s.intel.projectWritten(r.Context(), id)
 	noContent(w)
 	return nil
 }

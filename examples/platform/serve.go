@@ -50,6 +50,9 @@ func runServer(ctx context.Context, a *app, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 	}
 	scheme := "http"
+	if a.tls == nil && a.server.cfg.Production {
+		a.log.Warn("serving plain HTTP in production: terminate TLS in front of this server, or set MAESTRO_TLS_CERT and MAESTRO_TLS_KEY")
+	}
 	if a.tls != nil {
 		srv.TLSConfig = a.tls
 		scheme = "https"

@@ -155,28 +155,30 @@ func (s *server) updateTenant(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// deleteTenant removes a tenant with all its data and blobs (superadmin):
-// the Manager deletes every row of the tenant in one transaction and calls
-// the deletion hooks (the blob store); its API keys are revoked.
+// deleteTenant removes a tenant with all its data and blobs (superadmin).
+// Its API keys are revoked first (the safe direction should the deletion
+// fail); then the Manager deletes every row of the tenant in one
+// transaction and calls the deletion hooks (the blob store). Members'
+// tokens stop working with their memberships (see checkPrincipal).
 func (s *server) deleteTenant(w http.ResponseWriter, r *http.Request) error {
 	t, err := s.operableTenant(r)
 	if err != nil {
 		return err
 	}
-	ctx, id := r.Context(), t.ID
-	if err := s.tenants.DeleteTenant(ctx, id); err != nil {
-		return tenancyError(err)
-	}
-	keys, err := s.identity.apiKeys.List(ctx, id, "")
+	ctx := r.Context()
+	keys, err := s.identity.apiKeys.List(ctx, t.ID, "")
 	if err != nil {
 		return err
 	}
 	for _, k := range keys {
-		if err := s.identity.apiKeys.Revoke(ctx, id, k.ID); err != nil {
+		if err := s.identity.apiKeys.Revoke(ctx, t.ID, k.ID); err != nil {
 			return err
 		}
 	}
-	s.audit(ctx, auditTenantDeleted, slog.String("tenant_id", id))
+	if err := s.tenants.DeleteTenant(ctx, t.ID); err != nil {
+		return tenancyError(err)
+	}
+	s.audit(ctx, auditTenantDeleted, slog.String("tenant_id", t.ID), slog.String("slug", t.Slug))
 	noContent(w)
 	return nil
 }
