@@ -1,7 +1,9 @@
 package registry
 
 import (
+	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/maestro-ml/maestro/internal/testenv"
@@ -38,5 +40,83 @@ func TestWithRowLevelSecurityPlugin(t *testing.T) {
 	}
 	if _, err := e.reg.GetProject(e.b, page.Items[0].ID); !errors.Is(err, ErrNotFound) {
 		t.Fatal(err)
+	}
+}
+
+// TestRowLevelSecurityAppRole runs the registry as a non-superuser
+// application role on tables protected by tenancy.SetupRLS, so that
+// PostgreSQL itself enforces the tenant: the hand-written step-sampling
+// statement of MetricHistory, the locking reads of PutArtifactContent and
+// DeleteProject, and ordinary reads and writes all work for the context's
+// tenant and see nothing of the other.
+func TestRowLevelSecurityAppRole(t *testing.T) {
+	t.Parallel()
+	url := testenv.PostgresURL(t)
+	owner := testenv.OpenPostgres(t, url)
+	if err := Migrate(context.Background(), owner); err != nil {
+		t.Fatal(err)
+	}
+	if err := tenancy.SetupRLS(context.Background(), owner, tenancy.RLSConfig{Models: Models()}); err != nil {
+		t.Fatal(err)
+	}
+	role, appURL := testenv.PostgresAppRole(t, url)
+	for _, g := range []string{
+		"GRANT USAGE ON SCHEMA public TO " + role,
+		"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO " + role,
+	} {
+		if err := owner.Exec(g).Error; err != nil {
+			t.Fatalf("%s: %v", g, err)
+		}
+	}
+	app := testenv.OpenPostgres(t, appURL)
+	// The application role may read the schema version (to check it at
+	// start-up) although it may not create tables.
+	if v, err := CurrentSchemaVersion(context.Background(), app); err != nil || v != SchemaVersion {
+		t.Fatalf("schema version as the application role = %d, %v", v, err)
+	}
+	if err := app.Use(tenancy.NewPlugin(tenancy.WithRowLevelSecurity())); err != nil {
+		t.Fatal(err)
+	}
+	blobs, err := NewFileStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := must[*Registry](t)(New(app, WithBlobStore(blobs)))
+	e := &env{db: app, reg: reg, a: tenantCtx(tenantA), b: tenantCtx(tenantB)}
+	e.reg.maxResequence = 0 // a late point leaves the series unordered
+	run := newRun(t, e)
+	for _, step := range []int64{5, 6, 7, 1} {
+		if err := e.reg.LogMetrics(e.a, run.ID, []MetricPoint{{Key: "k", Value: float64(step), Step: step}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Another tenant's series with the same key in a run of its own.
+	runB := newRun(t, &env{db: e.db, reg: e.reg, a: e.b})
+	if err := e.reg.LogMetrics(e.b, runB.ID, []MetricPoint{{Key: "k", Value: 99, Step: 4}}); err != nil {
+		t.Fatal(err)
+	}
+	// Steps 1..7 in two buckets: the inner one starts at step 4.
+	h := must[[]MetricValue](t)(e.reg.MetricHistory(e.a, run.ID, "k", 3))
+	if len(h) != 3 || h[0].Step != 1 || h[1].Step != 5 || h[2].Step != 7 {
+		t.Fatalf("history = %+v", h)
+	}
+	a := must[*Artifact](t)(e.reg.CreateArtifact(e.a, ArtifactInput{Name: "n", Type: Dataset, Version: "1"}))
+	for _, c := range []string{"one", "two"} {
+		if _, err := e.reg.PutArtifactContent(e.a, a.ID, strings.NewReader(c)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.reg.PutArtifactContent(e.b, a.ID, strings.NewReader("x")); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("other tenant's upload = %v", err)
+	}
+	p := newProject(t, e, e.a, "user")
+	if _, err := e.reg.RecordArtifactUsage(e.a, a.ID, ArtifactUsageInput{ProjectID: p.ID, ImpactScore: ptr(40.0)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.reg.DeleteProject(e.a, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := must[*Artifact](t)(e.reg.GetArtifact(e.a, a.ID)); got.UsageCount != 0 || got.SizeBytes != 3 {
+		t.Fatalf("artifact = %+v", got)
 	}
 }

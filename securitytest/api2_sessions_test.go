@@ -106,6 +106,40 @@ func testSessions(t *testing.T, w *world) {
 			http.StatusNotFound, "deleted tenant")
 	})
 
+	t.Run("password change is throttled", func(t *testing.T) {
+		u := newUser(t, "viewer")
+		var last response
+		for i := 0; i < 8; i++ {
+			last = p.do(t, req{method: "POST", path: "/api/v1/auth/password", token: u.access, owner: a.slug,
+				body: map[string]any{"current_password": "guess-" + randHex(4), "new_password": strongPassword()}})
+			if last.status == http.StatusTooManyRequests {
+				break
+			}
+		}
+		want(t, last, http.StatusTooManyRequests, "eighth wrong current password")
+	})
+
+	t.Run("tenant admins attach other tenants' users", func(t *testing.T) {
+		// docs/platform.md: a tenant admin may add any existing user by
+		// name. That lets one tenant's admin learn which user names exist
+		// platform-wide and attach another tenant's user without consent,
+		// after which that user must name a tenant to log in.
+		victim := w.addUser(t, w.b, "attached", "viewer")
+		p.scan.disown(victim.id, victim.name) // shared by A and B from here on
+		probe := w.do(t, a.admin, "POST", "/api/v1/tenants/"+a.id+"/members", map[string]any{"username": "nobody" + randHex(4), "role": "viewer"})
+		r := w.do(t, a.admin, "POST", "/api/v1/tenants/"+a.id+"/members", map[string]any{"username": victim.name, "role": "viewer"})
+		attached := r.status == http.StatusCreated
+		lr := p.do(t, req{method: "POST", path: "/api/v1/auth/login", client: p.newClient(randomLoopback()),
+			body: map[string]any{"username": victim.name, "password": victim.password}})
+		if lr.status == http.StatusOK {
+			p.scan.forbidValue("an access token", lr.str(t, "access_token"))
+			p.scan.forbidValue("a refresh token", lr.str(t, "refresh_token"))
+		}
+		openFinding(t, "F-7", attached && probe.status != r.status,
+			"tenant A's admin attached tenant B's user %s without consent (201; an unknown name answers %d, so names can be enumerated); the user's login without a tenant now answers %d",
+			victim.name, probe.status, lr.status)
+	})
+
 	t.Run("token confusion", func(t *testing.T) {
 		u := a.viewer
 		want(t, refresh(t, u.access), http.StatusUnauthorized, "access token as refresh token")

@@ -56,6 +56,26 @@ func (s *scanner) own(tenant string, data ...string) {
 	}
 }
 
+// disown removes data from every tenant's owned strings: for data that
+// becomes shared on purpose (a user attached to a second tenant).
+func (s *scanner) disown(data ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for tenant, owned := range s.tenants {
+		kept := owned[:0:0]
+		for _, o := range owned {
+			drop := false
+			for _, d := range data {
+				drop = drop || o == d
+			}
+			if !drop {
+				kept = append(kept, o)
+			}
+		}
+		s.tenants[tenant] = kept
+	}
+}
+
 // secretValues returns a copy of the recorded secrets.
 func (s *scanner) secretValues() []secretValue {
 	s.mu.Lock()

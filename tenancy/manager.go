@@ -365,7 +365,11 @@ func (m *Manager) DeleteTenant(ctx context.Context, id string) error {
 }
 
 // deleteJoinRows deletes the rows of model's many-to-many join tables
-// that reference the tenant's rows of model.
+// that reference the tenant's rows on either side: the tenant's rows of
+// model, and the tenant's rows of the associated model. The latter matter
+// when another tenant's row was linked to one of this tenant's (a join
+// table has no tenant column to stop that): its join row would otherwise
+// hold a foreign key to a row being deleted and make the deletion fail.
 func deleteJoinRows(tx *gorm.DB, model any, tenantID string) error {
 	stmt := &gorm.Statement{DB: tx}
 	if err := stmt.Parse(model); err != nil {
@@ -376,10 +380,17 @@ func deleteJoinRows(tx *gorm.DB, model any, tenantID string) error {
 			continue
 		}
 		for _, ref := range rel.References {
-			if !ref.OwnPrimaryKey || ref.PrimaryKey == nil {
+			if ref.PrimaryKey == nil || ref.ForeignKey == nil {
 				continue
 			}
-			owned := tx.Model(model).Select(ref.PrimaryKey.DBName).Where(TenantColumn+" = ?", tenantID)
+			side := model
+			if !ref.OwnPrimaryKey {
+				if rel.FieldSchema == nil || embeddedTenantField(rel.FieldSchema) == nil {
+					continue
+				}
+				side = reflect.New(rel.FieldSchema.ModelType).Interface()
+			}
+			owned := tx.Model(side).Select(ref.PrimaryKey.DBName).Where(TenantColumn+" = ?", tenantID)
 			err := tx.Table(rel.JoinTable.Table).
 				Where("? IN (?)", clause.Column{Name: ref.ForeignKey.DBName}, owned).
 				Delete(map[string]interface{}{}).Error

@@ -214,3 +214,39 @@ func TestManagerDeleteHookFailure(t *testing.T) {
 		t.Fatal("RegisterModels accepted a model without tenancy.Model")
 	}
 }
+
+// TestDeleteTenantWithForeignJoinRow checks that another tenant linking one
+// of this tenant's rows through a many-to-many association cannot block
+// DeleteTenant. The link is possible because a join table has no tenant
+// column; before the fix its foreign key made the deletion fail.
+func TestDeleteTenantWithForeignJoinRow(t *testing.T) {
+	t.Parallel()
+	for dbName, open := range testenv.Databases(t) {
+		t.Run(dbName, func(t *testing.T) {
+			t.Parallel()
+			m, db := newManager(t, open, tenancy.WithTenantModels(&company{}, &owner{}, &tag{}, &project{}, &task{}))
+			ctx := context.Background()
+			ta, err := m.CreateTenant(ctx, "A", "a")
+			mustNoErr(t, err)
+			tb, err := m.CreateTenant(ctx, "B", "b")
+			mustNoErr(t, err)
+			ctxA, ctxB := tenancy.WithTenant(ctx, ta.ID), tenancy.WithTenant(ctx, tb.ID)
+			projA, projB := seed(t, db.WithContext(ctxA), "A"), seed(t, db.WithContext(ctxB), "B")
+			// A links B's tag: B's tag is not touched, but a join row
+			// now points at it.
+			mustNoErr(t, db.WithContext(ctxA).Model(&project{ID: projA.ID}).Association("Tags").Append(&tag{ID: projB.Tags[0].ID}))
+
+			mustNoErr(t, m.DeleteTenant(ctx, tb.ID))
+			var p project
+			mustNoErr(t, db.WithContext(ctxA).Preload("Tags").First(&p, "id = ?", projA.ID).Error)
+			if len(p.Tags) != 1 || p.Tags[0].Label != "tag-A" {
+				t.Fatalf("tenant A's project after deleting B: tags %+v", p.Tags)
+			}
+			var n int64
+			mustNoErr(t, db.WithContext(ctxB).Model(&tag{}).Count(&n).Error)
+			if n != 0 {
+				t.Fatalf("%d tags of the deleted tenant remain", n)
+			}
+		})
+	}
+}

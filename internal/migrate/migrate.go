@@ -110,8 +110,14 @@ func (record) TableName() string { return TableName }
 // race in PostgreSQL's catalogue and one of them fails.
 const tableLockKey int64 = 0x6d61657374726f // "maestro"
 
-// ensureTable creates schema_migrations when it does not exist.
+// ensureTable creates schema_migrations when it does not exist. When it
+// exists nothing is executed, so that a role without the right to create
+// tables (an application role under row-level security) can still read
+// the status.
 func ensureTable(ctx context.Context, db *gorm.DB) error {
+	if db.WithContext(ctx).Migrator().HasTable(TableName) {
+		return nil
+	}
 	create := `CREATE TABLE IF NOT EXISTS ` + TableName + ` (
 	component varchar(64) NOT NULL,
 	version bigint NOT NULL,
