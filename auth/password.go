@@ -301,12 +301,14 @@ func decodePHC(s string) (Argon2Params, []byte, []byte, error) {
 		p.Iterations > maxArgon2Iterations || p.Parallelism < 1 {
 		return bad("parameters out of bounds")
 	}
+	// encoding/base64 skips CR and LF even in strict mode; requiring the
+	// canonical encoding refuses them and any other variant spelling.
 	salt, err := phcB64.DecodeString(parts[4])
-	if err != nil || len(salt) < 8 || len(salt) > 64 {
+	if err != nil || len(salt) < 8 || len(salt) > 64 || phcB64.EncodeToString(salt) != parts[4] {
 		return bad("bad salt")
 	}
 	key, err := phcB64.DecodeString(parts[5])
-	if err != nil || len(key) < 16 || len(key) > 128 {
+	if err != nil || len(key) < 16 || len(key) > 128 || phcB64.EncodeToString(key) != parts[5] {
 		return bad("bad hash")
 	}
 	p.SaltLen, p.KeyLen = uint32(len(salt)), uint32(len(key))

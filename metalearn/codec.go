@@ -22,7 +22,6 @@ const (
 	maxStringLen      = 1024
 	maxCandidates     = 16
 	maxArtifactStats  = numClasses * maxArtifactsPerClass
-	maxGPPointsLimit  = 3000
 	maxEncodedModelSz = 64 << 20
 )
 
@@ -286,7 +285,7 @@ func (r *reader) target(t Target) targetModel {
 			g.logLen[k] = r.f64()
 		}
 		g.logSf, g.logSn = r.f64(), r.f64()
-		mPts := r.count32(maxGPPointsLimit, 8*(g.d+1))
+		mPts := r.count32(MaxGPPoints, 8*(g.d+1))
 		g.x = make([]float64, mPts*g.d)
 		for i := range g.x {
 			g.x[i] = r.f64()

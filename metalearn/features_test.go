@@ -198,3 +198,35 @@ func TestTrainErrors(t *testing.T) {
 		t.Fatal("String/TrainedAt")
 	}
 }
+
+// TestTrainDegenerate trains on identical projects with identical
+// outcomes: nothing to learn, but nothing may fail or produce NaN.
+func TestTrainDegenerate(t *testing.T) {
+	t.Parallel()
+	rec := Record{Features: validFeatures(), Outcome: Outcome{SuccessScore: 70, DeploymentDays: 30, ComputeCost: 0}}
+	hist := make([]Record, 25)
+	for i := range hist {
+		hist[i] = rec
+	}
+	m, err := Train(t.Context(), hist, append(fastOptions(), WithFolds(3))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc, err := m.Predict(validFeatures())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []Prediction{fc.Success, fc.DeploymentDays, fc.ComputeCost} {
+		for _, v := range []float64{p.Value, p.Low, p.High, p.Confidence} {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				t.Fatalf("%s: non-finite output %+v", p.Target, p)
+			}
+		}
+	}
+	if math.Abs(fc.Success.Value-70) > 1e-6 || math.Abs(fc.DeploymentDays.Value-30) > 1e-6 {
+		t.Fatalf("constant history predicted %v / %v", fc.Success.Value, fc.DeploymentDays.Value)
+	}
+	if _, err := DecodeModel(must[[]byte](t)(m.MarshalBinary())); err != nil {
+		t.Fatal(err)
+	}
+}

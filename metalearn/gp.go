@@ -230,16 +230,14 @@ func (g *gpModel) gram(x []float64, n int) *mat.SymDense {
 // prior) and its gradient on a fixed data set, caching the last point so
 // that gonum's separate Func and Grad calls share one factorization.
 type gpObjective struct {
-	d, n   int
-	x      []float64
-	y      []float64
-	prior  []float64
-	lastX  []float64
-	lastF  float64
-	lastG  []float64
-	kf     []float64 // n×n signal kernel, upper triangle used
-	evals  int
-	failed bool
+	d, n  int
+	x     []float64
+	y     []float64
+	prior []float64
+	lastX []float64
+	lastF float64
+	lastG []float64
+	kf    []float64 // n×n signal kernel, upper triangle used
 }
 
 func newGPObjective(x, y []float64, d int, prior []float64) *gpObjective {
@@ -252,7 +250,6 @@ func (o *gpObjective) eval(theta []float64) {
 		return
 	}
 	o.lastX = append(o.lastX[:0], theta...)
-	o.evals++
 	d, n := o.d, o.n
 	invLen2 := make([]float64, d)
 	for k := 0; k < d; k++ {
@@ -280,7 +277,8 @@ func (o *gpObjective) eval(theta []float64) {
 	}
 	var chol mat.Cholesky
 	if !chol.Factorize(kmat) {
-		o.failed = true
+		// Not positive definite (cannot happen with the noise floor short
+		// of overflow): report a huge value so the line search backs off.
 		o.lastF = math.MaxFloat64 / 4
 		for i := range o.lastG {
 			o.lastG[i] = 0

@@ -156,3 +156,39 @@ func TestRegistryHistory(t *testing.T) {
 		})
 	}
 }
+
+func TestProcessFeatures(t *testing.T) {
+	t.Parallel()
+	got := processFeatures([]registry.ProcessSummary{
+		{MetricType: registry.MetricPipelineSuccessRate, Latest: 0.7},
+		{MetricType: registry.MetricCommits, RatePerWeek: 12},
+		{MetricType: registry.MetricCodeReviewHours, Mean: 5},
+		{MetricType: registry.MetricOpenDefects, Latest: 3},
+		{MetricType: registry.MetricStoryPoints, Latest: 40},
+	})
+	want := map[string]float64{MetricPipelineSuccessRate: 0.7, MetricCommitsPerWeek: 12, MetricCodeReviewHours: 5, MetricOpenDefects: 3}
+	if len(got) != len(want) {
+		t.Fatalf("got %v", got)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %v, want %v", k, got[k], v)
+		}
+	}
+	bad := processFeatures([]registry.ProcessSummary{
+		{MetricType: registry.MetricPipelineSuccessRate, Latest: 3},
+		{MetricType: registry.MetricCommits, RatePerWeek: math.Inf(1)},
+		{MetricType: registry.MetricOpenDefects, Latest: -1},
+	})
+	if len(bad) != 0 {
+		t.Fatalf("out-of-range values kept: %v", bad)
+	}
+	imp := 80.0
+	a := &registry.Artifact{ImpactSum: 200, ImpactCount: 3}
+	if v := impactWithout(a, registry.ArtifactUsage{ImpactScore: &imp}); v != 60 {
+		t.Errorf("leave-own-out impact %v, want 60", v)
+	}
+	if v := impactWithout(&registry.Artifact{ImpactSum: 80, ImpactCount: 1}, registry.ArtifactUsage{ImpactScore: &imp}); v != -1 {
+		t.Errorf("impact with no other usage %v, want -1 (unknown)", v)
+	}
+}

@@ -24,6 +24,8 @@ const (
 	DefaultGPMaxIterations = 60
 	// DefaultTopFactors is the number of top factors per prediction.
 	DefaultTopFactors = 5
+	// MaxGPPoints is the largest GP conditioning set a model may hold.
+	MaxGPPoints = 3000
 )
 
 // config holds the training configuration; Option values modify it.
@@ -124,13 +126,15 @@ func WithKinds(kinds ...ModelKind) Option {
 }
 
 // WithGPPoints bounds the Gaussian process: it conditions on at most
-// maxPoints rows and fits hyperparameters on at most hyperPoints of them
-// (subset of data, chosen by a seeded shuffle). Non-positive values keep
-// the defaults.
+// maxPoints rows (never more than MaxGPPoints, the most DecodeModel
+// accepts) and fits hyperparameters on at most hyperPoints of them (subset
+// of data, chosen by a seeded shuffle). Non-positive values keep the
+// defaults. Prediction cost grows with maxPoints², training with
+// hyperPoints³.
 func WithGPPoints(maxPoints, hyperPoints int) Option {
 	return func(c *config) {
 		if maxPoints > 0 {
-			c.gpMaxPoints = maxPoints
+			c.gpMaxPoints = min(maxPoints, MaxGPPoints)
 		}
 		if hyperPoints > 0 {
 			c.gpHyper = hyperPoints

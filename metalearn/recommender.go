@@ -66,6 +66,9 @@ const (
 	DefaultMaxArtifacts = 5
 	// DefaultSimilarLimit is the number of similar projects.
 	DefaultSimilarLimit = 5
+	// DefaultMaxTeamSweep caps the team sizes asked about when neither
+	// WithMaxTeamSize nor a maxTeam argument says otherwise.
+	DefaultMaxTeamSweep = 50
 )
 
 // Recommender answers "how will this project go, and what would help":
@@ -98,7 +101,7 @@ func WithFeatureSource(f FeatureSource) RecommenderOption {
 
 // WithMaxTeamSize bounds the team sizes asked about (default: the largest
 // team size in the model's training history, so the model is never asked
-// to extrapolate beyond it).
+// to extrapolate beyond it, but at most DefaultMaxTeamSweep).
 func WithMaxTeamSize(n int) RecommenderOption {
 	return func(r *Recommender) {
 		if n > 0 && n <= MaxTeamSize {
@@ -247,7 +250,8 @@ func (r *Recommender) RecommendProject(ctx context.Context, projectID string) (R
 
 // Recommend computes a recommendation from model m alone (no store, no
 // similar projects): the forecast, the best team size among 1..maxTeam
-// (0 means the largest size in m's training history) and up to
+// (0 means the largest size in m's training history, at most
+// DefaultMaxTeamSweep) and up to
 // maxArtifacts artifact suggestions not already used by p.
 func Recommend(m *Model, p ProjectFeatures, maxTeam, maxArtifacts int) (Recommendation, error) {
 	fc, err := m.Predict(p)
@@ -255,7 +259,7 @@ func Recommend(m *Model, p ProjectFeatures, maxTeam, maxArtifacts int) (Recommen
 		return Recommendation{}, err
 	}
 	if maxTeam <= 0 {
-		maxTeam = m.maxTeamSize
+		maxTeam = min(m.maxTeamSize, DefaultMaxTeamSweep)
 	}
 	team, err := m.BestTeamSize(p, maxTeam)
 	if err != nil {

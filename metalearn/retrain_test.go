@@ -167,3 +167,23 @@ func TestRetrainerOneTrainingPerTenant(t *testing.T) {
 	}
 	<-done
 }
+
+func TestNewOutcomes(t *testing.T) {
+	t.Parallel()
+	hist := synthHistory(10, 1) // completed one hour apart
+	last := ModelInfo{Summary: Summary{NProjects: 6, DataThrough: hist[5].CompletedAt}}
+	if n := NewOutcomes(hist, last); n != 4 {
+		t.Fatalf("%d new, want 4", n)
+	}
+	// An outcome re-recorded later counts as new even when the history did
+	// not grow.
+	again := append([]Record(nil), hist[:6]...)
+	again[0].CompletedAt = hist[9].CompletedAt.Add(time.Hour)
+	if n := NewOutcomes(again, last); n != 1 {
+		t.Fatalf("%d new, want 1", n)
+	}
+	// Without completion times only growth counts.
+	if n := NewOutcomes(hist, ModelInfo{Summary: Summary{NProjects: 7}}); n != 3 {
+		t.Fatalf("%d new, want 3", n)
+	}
+}

@@ -141,6 +141,17 @@ func TestStore(t *testing.T) {
 				t.Fatalf("LatestInfo of empty tenant: %v", err)
 			}
 
+			// A cache of one keeps working across versions.
+			small := NewStore(db, WithCacheSize(1), WithStoreClock(fixedClock()))
+			for _, v := range []int{1, 2, 1} {
+				if _, info, err := small.Load(a, v); err != nil || info.Version != v {
+					t.Fatalf("Load(%d) through a one-model cache: %d, %v", v, info.Version, err)
+				}
+			}
+			if info, err := small.Save(b, m); err != nil || !info.CreatedAt.Equal(fixedClock()()) {
+				t.Fatalf("store clock not used: %v %v", info.CreatedAt, err)
+			}
+
 			// A corrupted row is refused, not executed or half-loaded.
 			fresh := NewStore(db, WithCacheSize(0))
 			if err := db.WithContext(a).Model(&ModelRecord{}).Where("version = ?", 1).Update("data", []byte("MAESTROMgarbage")).Error; err != nil {

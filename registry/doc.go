@@ -55,7 +55,8 @@
 // hold the row lock until commit (metric series numbering, model version
 // numbers, artifact usage count and mean impact), and the statistics an
 // artifact loses when a project is deleted are recounted under that
-// artifact's row lock.
+// artifact's row lock. Reads that take several statements (MetricHistory)
+// see one snapshot.
 //
 // SQLite allows one writer at a time, and a transaction that reads before
 // it writes fails with SQLITE_BUSY, whatever the busy timeout, when

@@ -479,18 +479,20 @@ func historyBySteps(db *gorm.DB, s *metricSeries, m int64) ([]MetricValue, error
 		return nil, err
 	}
 	tenant, _ := tenancy.TenantFrom(db.Statement.Context)
-	// The statement is written by hand (a VALUES list joined with a
-	// correlated LIMIT 1 subquery), so it filters by tenant itself; under
-	// row-level security PostgreSQL still enforces the tenant too.
+	// The probes are written by hand (a VALUES list with a correlated
+	// LIMIT 1 subquery per row, which GORM cannot build), so the statement
+	// filters by tenant itself; under row-level security PostgreSQL
+	// enforces the tenant too. It returns only sequence numbers; the
+	// points are then read through the plugin like every other query.
 	raw := db.WithContext(tenancy.AllowRawSQL(db.Statement.Context))
 	out := make([]MetricValue, 0, m)
-	prev := first.Seq
 	out = append(out, MetricValue{Step: first.Step, Timestamp: first.Ts.UTC(), Value: first.Value})
+	prev := first.Seq
 	starts := stepBuckets(first.Step, last.Step, m)
 	for i := 0; i < len(starts); i += bucketsPerStatement {
 		part := starts[i:min(i+bucketsPerStatement, len(starts))]
 		var sb strings.Builder
-		args := make([]any, 0, len(part)+4)
+		args := make([]any, 0, len(part)+2)
 		sb.WriteString("WITH b(x) AS (VALUES ")
 		for j, x := range part {
 			if j > 0 {
@@ -499,17 +501,29 @@ func historyBySteps(db *gorm.DB, s *metricSeries, m int64) ([]MetricValue, error
 			sb.WriteString("(CAST(? AS bigint))")
 			args = append(args, x)
 		}
-		sb.WriteString(`) SELECT p.seq, p.step, p.ts, p.value FROM b JOIN metric_points p
-ON p.tenant_id = ? AND p.series_id = ? AND p.seq = (SELECT q.seq FROM metric_points q
-WHERE q.tenant_id = ? AND q.series_id = ? AND q.step >= b.x ORDER BY q.step, q.ts, q.seq LIMIT 1)
-ORDER BY p.step, p.ts, p.seq`)
-		args = append(args, tenant, s.ID, tenant, s.ID)
+		sb.WriteString(`) SELECT (SELECT q.seq FROM metric_points q WHERE q.tenant_id = ? AND q.series_id = ?
+AND q.step >= b.x ORDER BY q.step, q.ts, q.seq LIMIT 1) AS seq FROM b`)
+		args = append(args, tenant, s.ID)
+		var seqs []*int64
+		if err := raw.Raw(sb.String(), args...).Scan(&seqs).Error; err != nil {
+			return nil, dbErr(err, "metric history")
+		}
+		want := make([]int64, 0, len(seqs))
+		for _, q := range seqs {
+			if q != nil && *q != prev && *q != last.Seq && (len(want) == 0 || want[len(want)-1] != *q) {
+				want = append(want, *q)
+			}
+		}
+		if len(want) == 0 {
+			continue
+		}
 		var rows []seqRow
-		if err := raw.Raw(sb.String(), args...).Scan(&rows).Error; err != nil {
+		if err := db.Model(&metricPoint{}).Select("seq, step, ts, value").
+			Where("series_id = ? AND seq IN ?", s.ID, want).Order("step, ts, seq").Find(&rows).Error; err != nil {
 			return nil, dbErr(err, "metric history")
 		}
 		for _, r := range rows {
-			if r.Seq == prev || r.Seq == last.Seq {
+			if r.Seq == prev {
 				continue
 			}
 			prev = r.Seq

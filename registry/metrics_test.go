@@ -1,12 +1,15 @@
 package registry
 
 import (
+	"context"
 	"errors"
 	"math"
 	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 func newRun(t testing.TB, e *env) *Run {
@@ -405,6 +408,76 @@ func TestMetricHistoryBySteps(t *testing.T) {
 		}
 		if got, want := values(3), []float64{-1, 1000, 2000}; !slices.Equal(got, want) {
 			t.Fatalf("downsample to 3 = %v, want %v", got, want)
+		}
+		// More buckets than one statement binds (2,498 inner buckets in
+		// three statements): steps 0..2999 without gaps, and a late repeat
+		// of step 1500 that sorts after the original. Every bucket start is
+		// a step of its own, so exactly m points come back, at the steps
+		// floor(k*2999/2499), each the first point of its step.
+		dense := metricBatch("dense", 0, 3000)
+		if err := e.reg.LogMetrics(e.a, run.ID, dense); err != nil {
+			t.Fatal(err)
+		}
+		repeat := metricBatch("dense", 1500, 1)
+		repeat[0].Value, repeat[0].Timestamp = -7, repeat[0].Timestamp.Add(time.Second)
+		if err := e.reg.LogMetrics(e.a, run.ID, repeat); err != nil {
+			t.Fatal(err)
+		}
+		h := must[[]MetricValue](t)(e.reg.MetricHistory(e.a, run.ID, "dense", 2500))
+		if len(h) != 2500 {
+			t.Fatalf("dense downsample: %d points", len(h))
+		}
+		for k, v := range h {
+			if want := int64(k) * 2999 / 2499; v.Step != want || v.Value != float64(want)*0.001 {
+				t.Fatalf("dense point %d = %+v, want step %d", k, v, want)
+			}
+		}
+	})
+}
+
+type interleaveKey struct{}
+
+// TestMetricHistorySnapshot commits a late batch between MetricHistory's
+// read of the series and its read of the points: the history must be the
+// one before the batch, whole (first and last point included), not a mix
+// of the old point count and the new numbering.
+func TestMetricHistorySnapshot(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, e *env) {
+		run := newRun(t, e)
+		if err := e.reg.LogMetrics(e.a, run.ID, metricBatch("m", 0, 10)); err != nil {
+			t.Fatal(err)
+		}
+		late := metricBatch("m", 2, 1)
+		late[0].Value, late[0].Timestamp = 99, late[0].Timestamp.Add(time.Microsecond)
+		var once sync.Once
+		interleave := func(d *gorm.DB) {
+			if d.Statement.Context.Value(interleaveKey{}) == nil || d.Statement.Table != "metric_series" {
+				return
+			}
+			once.Do(func() {
+				// Another connection (or, on SQLite, the same file) writes
+				// while the reader's transaction is open. SQLite runs one
+				// writer at a time and the reader holds only a read lock
+				// (WAL), so the write goes through there too.
+				done := make(chan error, 1)
+				go func() { done <- e.reg.LogMetrics(e.a, run.ID, late) }()
+				if err := <-done; err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		if err := e.db.Callback().Query().After("gorm:query").Register("test:interleave", interleave); err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.WithValue(e.a, interleaveKey{}, true)
+		h := must[[]MetricValue](t)(e.reg.MetricHistory(ctx, run.ID, "m", 3))
+		if len(h) != 3 || h[0].Step != 0 || h[1].Step != 4 || h[2].Step != 9 || h[1].Value == 99 {
+			t.Fatalf("history during a concurrent batch = %+v; want steps 0, 4, 9 as before the batch", h)
+		}
+		// Afterwards the batch is visible: 11 points.
+		if h := must[[]MetricValue](t)(e.reg.MetricHistory(e.a, run.ID, "m", 100)); len(h) != 11 {
+			t.Fatalf("history after the batch: %d points", len(h))
 		}
 	})
 }

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -170,11 +171,18 @@ func (r *Registry) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 
 // readTx runs fn in a read-only unit of work bound to ctx: a transaction,
 // because under PostgreSQL row-level security the tenancy plugin needs
-// one to hand rows back through Rows and Scan.
+// one to hand rows back through Rows and Scan. On PostgreSQL it is a
+// READ ONLY, REPEATABLE READ transaction, so that all of fn's statements
+// see one snapshot (under the default READ COMMITTED, a batch committed
+// between two of them would be half visible); SQLite's read transactions
+// see one snapshot anyway.
 func (r *Registry) readTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	db, err := r.dbc(ctx)
 	if err != nil {
 		return err
+	}
+	if db.Dialector.Name() == "postgres" {
+		return db.Transaction(fn, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
 	}
 	return db.Transaction(fn)
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -101,6 +103,22 @@ func testMisconfiguration(t *testing.T, w *world) {
 		}
 		if csp := r.header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
 			t.Errorf("artifact content without a restrictive CSP: %q", csp)
+		}
+	})
+	t.Run("MAESTRO_HOME is private", func(t *testing.T) {
+		home := filepath.Join(p.home, "maestro")
+		fi, err := os.Stat(home)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+			t.Errorf("MAESTRO_HOME has mode %o, want no access for group and others", perm)
+		}
+		entries, _ := os.ReadDir(home)
+		for _, e := range entries {
+			if info, err := e.Info(); err == nil && !e.IsDir() && strings.Contains(e.Name(), "secret") && info.Mode().Perm()&0o077 != 0 {
+				t.Errorf("%s has mode %o", e.Name(), info.Mode().Perm())
+			}
 		}
 	})
 	t.Run("readiness leaks nothing", func(t *testing.T) {

@@ -40,9 +40,13 @@ func (s *scanner) forbidValue(what, value string) {
 	s.values = append(s.values, secretValue{what, value})
 }
 
-// forbidOutsideAuth records a token issued in a response: it may not
-// appear in any later response either (no endpoint echoes credentials).
-func (s *scanner) forbidOutsideAuth(what, value string) { s.forbidValue(what, value) }
+// counts returns how many responses were checked and how many of them
+// were errors.
+func (s *scanner) counts() (responses, errors int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.responses, s.errors
+}
 
 // own records that data (an id, a unique marker) belongs to tenant: a
 // response to another tenant's credential must not contain it.

@@ -96,8 +96,9 @@
 //
 //	tenant_id = NULLIF(current_setting('maestro.tenant_id', true), '')
 //
-// on every tenant-owned table; an unset or empty setting matches no row
-// and admits no write. With WithRowLevelSecurity the plugin runs
+// on every tenant-owned table, once as a permissive policy and once as a
+// restrictive one, so that no other policy on the table can widen it; an
+// unset or empty setting matches no row and admits no write. With WithRowLevelSecurity the plugin runs
 //
 //	SELECT set_config('maestro.tenant_id', $1, true), set_config('maestro.cross_tenant', $2, true)
 //

@@ -13,6 +13,13 @@ import (
 // creates on every tenant-owned table.
 const PolicyName = "maestro_tenant_isolation"
 
+// GuardPolicyName is the name of the restrictive twin of PolicyName that
+// SetupRLS also creates: PostgreSQL combines permissive policies with OR,
+// so a permissive policy added to the table later (USING (true), say)
+// would otherwise widen what every role sees; a restrictive policy is
+// combined with AND and keeps the tenant condition in force.
+const GuardPolicyName = "maestro_tenant_guard"
+
 // The PostgreSQL settings the plugin sets in each transaction and the
 // policies read.
 const (
@@ -65,7 +72,10 @@ func EnableRLS(ctx context.Context, db *gorm.DB, models ...any) error {
 //	  WITH CHECK (tenant_id = NULLIF(current_setting('maestro.tenant_id', true), ''))
 //
 // (with OR current_setting('maestro.cross_tenant', true) = 'on' in both
-// when cfg.AllowCrossTenant is set). A missing setting reads as NULL and
+// when cfg.AllowCrossTenant is set), and its restrictive twin
+// GuardPolicyName (CREATE POLICY ... AS RESTRICTIVE) with the same
+// expressions, so that another permissive policy on the table cannot widen
+// it: any other role that must see every tenant's rows needs BYPASSRLS. A missing setting reads as NULL and
 // an empty one is turned into NULL, so a transaction that set no tenant
 // sees no rows and can write none. FORCE makes the policy apply to the
 // table's owner too; superusers and roles with BYPASSRLS still bypass it,
@@ -116,6 +126,7 @@ func DisableRLS(ctx context.Context, db *gorm.DB, models ...any) error {
 			q := quoteIdent(table)
 			for _, stmt := range []string{
 				"DROP POLICY IF EXISTS " + PolicyName + " ON " + q,
+				"DROP POLICY IF EXISTS " + GuardPolicyName + " ON " + q,
 				"ALTER TABLE " + q + " NO FORCE ROW LEVEL SECURITY",
 				"ALTER TABLE " + q + " DISABLE ROW LEVEL SECURITY",
 			} {
@@ -153,6 +164,8 @@ func enableTable(tx *gorm.DB, table string, cross bool) error {
 		"ALTER TABLE " + q + " FORCE ROW LEVEL SECURITY",
 		"DROP POLICY IF EXISTS " + PolicyName + " ON " + q,
 		"CREATE POLICY " + PolicyName + " ON " + q + " USING (" + expr + ") WITH CHECK (" + expr + ")",
+		"DROP POLICY IF EXISTS " + GuardPolicyName + " ON " + q,
+		"CREATE POLICY " + GuardPolicyName + " ON " + q + " AS RESTRICTIVE USING (" + expr + ") WITH CHECK (" + expr + ")",
 	} {
 		if err := tx.Exec(stmt).Error; err != nil {
 			return err

@@ -71,6 +71,50 @@ func inTenant(t *testing.T, app *gorm.DB, tenant string, fn func(tx *gorm.DB) er
 	})
 }
 
+// TestRLSPermissivePolicyCannotWiden checks that a permissive policy added
+// to a protected table later does not widen it: before the restrictive
+// guard policy, "USING (true)" made every tenant's rows visible to the
+// application role.
+func TestRLSPermissivePolicyCannotWiden(t *testing.T) {
+	t.Parallel()
+	w := newRLSWorld(t, false)
+	if err := w.ownerDB.Exec("CREATE POLICY open_all ON projects USING (true) WITH CHECK (true)").Error; err != nil {
+		t.Fatal(err)
+	}
+	app := testenv.OpenPostgres(t, w.appURL)
+	for tenant, want := range map[string]int{w.a: 1, "": 0} {
+		err := inTenant(t, app, tenant, func(tx *gorm.DB) error {
+			var ps []project
+			if err := tx.Find(&ps).Error; err != nil {
+				return err
+			}
+			if len(ps) != want || want == 1 && ps[0].TenantID != w.a {
+				return fmt.Errorf("tenant %q saw %d projects %+v, want %d", tenant, len(ps), ps, want)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Nor may a write move a row to B (the WITH CHECK fails, which
+		// aborts the transaction).
+		_ = inTenant(t, app, tenant, func(tx *gorm.DB) error {
+			return tx.Model(&project{}).Where("id = ?", w.projA.ID).Update("tenant_id", w.b).Error
+		})
+		var p project
+		if err := w.ownerDB.First(&p, "id = ?", w.projA.ID).Error; err != nil || p.TenantID != w.a {
+			t.Fatalf("tenant %q moved A's project: %+v, %v", tenant, p, err)
+		}
+	}
+	if err := tenancy.DisableRLS(context.Background(), w.ownerDB, &project{}); err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	if err := w.ownerDB.Raw("SELECT count(*) FROM pg_policies WHERE tablename = 'projects' AND policyname IN (?, ?)", tenancy.PolicyName, tenancy.GuardPolicyName).Scan(&n).Error; err != nil || n != 0 {
+		t.Fatalf("policies left after DisableRLS: %d, %v", n, err)
+	}
+}
+
 // TestRLSAloneIsolatesTenants proves the second wall: with the plugin
 // deliberately NOT installed, a non-superuser application role sees none
 // of the other tenant's rows and cannot write into them.

@@ -10,8 +10,10 @@
 // rotations of one refresh token exactly one succeeds.
 //
 // Keys live under a prefix (WithPrefix, default "maestro:auth:"). The
-// scripts declare every key they touch; on Redis Cluster use a prefix with
-// a hash tag, such as "{maestro-auth}:", so all keys share a slot.
+// scripts declare the keys they touch, except that creating a session may
+// look up the sessions named in the user's session set to drop ended ones;
+// on Redis Cluster use a prefix with a hash tag, such as
+// "{maestro-auth}:", so all keys share a slot.
 //
 // Run Redis with "maxmemory-policy noeviction": state that Redis evicts
 // under memory pressure is state this package relies on.

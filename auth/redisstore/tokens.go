@@ -87,9 +87,21 @@ local function extend(key, ttl)
 end
 `
 
+// maxUserSet is the size of a user's session set above which creating a
+// session first drops the ids of sessions that no longer exist, so the set
+// of a user who logs in often stays as small as their live sessions.
+const maxUserSet = 32
+
 // KEYS: session, refresh, user. ARGV: user, sid, session exp ms, refresh
-// exp ms, session ttl ms, refresh ttl ms.
+// exp ms, session ttl ms, refresh ttl ms, session key prefix, max user set.
+// Pruning reads the session keys named by the user's set, which share the
+// prefix (and so, with a hash tag, the slot) of the declared keys.
 const createScript = extendUser + `
+if redis.call('SCARD', KEYS[3]) > tonumber(ARGV[8]) then
+  for _, sid in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+    if redis.call('EXISTS', ARGV[7] .. sid) == 0 then redis.call('SREM', KEYS[3], sid) end
+  end
+end
 redis.call('HSET', KEYS[1], 'u', ARGV[1], 'r', '0', 'e', ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 redis.call('HSET', KEYS[2], 's', ARGV[2], 'x', '0', 'e', ARGV[4])
@@ -159,7 +171,7 @@ func (s *TokenStore) CreateSession(ctx context.Context, sess auth.Session, first
 	err := s.create.Run(ctx, s.rdb,
 		[]string{s.sessKey(sess.ID), s.rtKey(first.Hash), s.userKey(sess.UserID)},
 		sess.UserID, sess.ID, sess.ExpiresAt.UnixMilli(), first.ExpiresAt.UnixMilli(),
-		ttl(sess.ExpiresAt, now), ttl(first.ExpiresAt, now)).Err()
+		ttl(sess.ExpiresAt, now), ttl(first.ExpiresAt, now), s.prefix+"s:", maxUserSet).Err()
 	if err != nil {
 		return fmt.Errorf("redisstore: create session: %w", err)
 	}

@@ -20,8 +20,14 @@
 // at all. On PostgreSQL the transaction first takes a transaction-scoped
 // advisory lock per component, so runners in several processes serialise
 // and a step is never applied twice; on SQLite the database's own write lock
-// serialises them. Both SQLite and PostgreSQL run DDL transactionally, so a
-// failing step leaves no half-created table behind.
+// serialises them (runners in several processes should open the file with
+// _txlock=immediate, or a runner whose transaction read first can fail with
+// SQLITE_BUSY instead of waiting). Both SQLite and PostgreSQL run DDL
+// transactionally, so a failing step leaves no half-created table behind.
+//
+// Status and Version create schema_migrations only when it is missing, so
+// an application role that may read the table but not create tables (as
+// under row-level security) can check the schema version at start-up.
 //
 // Steps receive the transaction as a *gorm.DB and may use explicit SQL
 // (tx.Exec) or GORM's Migrator; they should produce the same schema on every
