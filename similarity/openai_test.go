@@ -336,11 +336,14 @@ func TestOpenAIEmbedderContext(t *testing.T) {
 		t.Parallel()
 		srv, calls := fakeServer(t, func(n int, req embReq, w http.ResponseWriter) {
 			if n == 1 {
-				time.Sleep(300 * time.Millisecond)
+				// Far beyond the attempt timeout, so the first attempt always
+				// times out; the timeout itself is generous so that the
+				// second, prompt answer never does, even on a loaded machine.
+				time.Sleep(2500 * time.Millisecond)
 			}
 			writeEmbeddings(w, req.Input, 2, nil)
 		})
-		e := newTestEmbedder(t, srv, WithRequestTimeout(100*time.Millisecond))
+		e := newTestEmbedder(t, srv, WithRequestTimeout(time.Second))
 		if _, err := e.Embed(context.Background(), []string{"x"}); err != nil {
 			t.Fatal(err)
 		}
