@@ -14,6 +14,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"gorm.io/gorm"
+
+	"github.com/maestro-ml/maestro/internal/testenv"
 )
 
 func TestArtifactContent(t *testing.T) {
@@ -449,4 +453,36 @@ func fmtPtr(f *float64) string {
 		return "nil"
 	}
 	return fmt.Sprint(*f)
+}
+
+type interleaveArtifactKey struct{}
+
+// TestUsageOfArtifactDeletedMeanwhile deletes the artifact after
+// RecordArtifactUsage has checked it and before it inserts the usage
+// (PostgreSQL, where the two run concurrently): the foreign key refuses the
+// usage, which is reported as ErrNotFound, not as an internal error.
+func TestUsageOfArtifactDeletedMeanwhile(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, testenv.Postgres)
+	a := must[*Artifact](t)(e.reg.CreateArtifact(e.a, ArtifactInput{Name: "n", Type: Dataset, Version: "1"}))
+	p := newProject(t, e, e.a, "p")
+	var once sync.Once
+	cb := func(d *gorm.DB) {
+		if d.Statement.Context.Value(interleaveArtifactKey{}) == nil || d.Statement.Table != "artifacts" {
+			return
+		}
+		once.Do(func() {
+			if err := e.reg.DeleteArtifact(e.a, a.ID); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	if err := e.db.Callback().Query().After("gorm:query").Register("test:delete-artifact", cb); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.WithValue(e.a, interleaveArtifactKey{}, true)
+	_, err := e.reg.RecordArtifactUsage(ctx, a.ID, ArtifactUsageInput{ProjectID: p.ID})
+	if !errors.Is(err, ErrNotFound) {
+		t.Fatalf("usage of an artifact deleted meanwhile = %v, want ErrNotFound", err)
+	}
 }

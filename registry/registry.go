@@ -213,8 +213,20 @@ func dbErr(err error, what string) error {
 		return fmt.Errorf("%w: %s", ErrNotFound, what)
 	case isUniqueViolation(err):
 		return fmt.Errorf("%w: %s already exists", ErrConflict, what)
+	case isForeignKeyViolation(err):
+		// Every write checks its parents first, in its transaction; a
+		// foreign key fails only when a parent was deleted concurrently.
+		return fmt.Errorf("%w: %s refers to a record that no longer exists", ErrNotFound, what)
 	}
 	return fmt.Errorf("registry: %s: %w", what, err)
+}
+
+func isForeignKeyViolation(err error) bool {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return pg.Code == "23503"
+	}
+	return strings.Contains(err.Error(), "FOREIGN KEY constraint failed")
 }
 
 func isUniqueViolation(err error) bool {
