@@ -82,6 +82,15 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) error {
 		}
 		return unauthorized()
 	}
+	var apiErr *apiError
+	if errors.As(err, &apiErr) && apiErr.code == "tenant_required" {
+		// The password was right; only the tenant is missing. Settle the
+		// attempt that Check reserved, as a success.
+		if err := s.identity.throttle.Succeed(ctx, in.Username, ip); err != nil {
+			s.logger(ctx).Warn("resetting login throttle failed", slog.String("error", err.Error()))
+		}
+		return err
+	}
 	if err != nil {
 		return err
 	}
@@ -210,6 +219,10 @@ func (s *server) changePassword(w http.ResponseWriter, r *http.Request) error {
 			return throttled(err)
 		}
 		return invalid(fieldError{Field: "current_password", Message: "does not match"})
+	}
+	// The current password was right: settle the attempt Check reserved.
+	if err := s.identity.throttle.Succeed(ctx, u.Username, ip); err != nil {
+		s.logger(ctx).Warn("resetting login throttle failed", slog.String("error", err.Error()))
 	}
 	if err := auth.CheckPasswordPolicy(in.NewPassword, u.Username, u.Email); err != nil {
 		return passwordPolicyProblem("new_password", err)

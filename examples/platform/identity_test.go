@@ -368,3 +368,23 @@ func TestLoginTimingHidesUnknownUsers(t *testing.T) {
 		t.Fatalf("unknown user answered in %v, wrong password in %v: the timing tells them apart", unknown, wrong)
 	}
 }
+
+// A login that names no tenant for a user of several verified the password:
+// it must settle the throttle's reserved attempt, so repeating it never
+// locks the account out (the reservation would otherwise be held).
+func TestLoginTenantRequiredDoesNotHoldThrottle(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, testenv.SQLite(t), testServerOptions{})
+	admin := ts.adminToken()
+	def := ts.me(admin).Tenant.ID
+	second := ts.createTenant(admin, "second")
+	ts.addMember(admin, def, "fay", memberPassword, "viewer")
+	ts.addMember(admin, second, "fay", "", "member")
+	for i := 0; i < 12; i++ {
+		p := expect(t, ts.do("POST", "/api/v1/auth/login", "", map[string]string{"username": "fay", "password": memberPassword}), 400).problem(t)
+		if p.Code != "tenant_required" {
+			t.Fatalf("attempt %d: code %s", i, p.Code)
+		}
+	}
+	ts.login("fay", memberPassword, "second")
+}
