@@ -160,7 +160,8 @@ type ArtifactSuggestion struct {
 	// Reason states the association with its counts, e.g. "used by 6
 	// completed nlp projects with mean success 78.1 vs 61.0 for the 14 that
 	// did not; 9.2 points above what the model expected from their other
-	// features".
+	// features (evidence 3.1 standard errors; an association, not a
+	// cause)".
 	Reason string `json:"reason"`
 	// Lift is the difference of the two mean success scores.
 	Lift float64 `json:"lift"`
@@ -300,7 +301,8 @@ func (m *Model) BestTeamSize(p ProjectFeatures, maxTeam int) (TeamComposition, e
 
 // SuggestArtifacts returns up to limit artifacts associated with success in
 // the training history's projects of p's class, strongest evidence first, leaving
-// out artifacts p already uses. The association is observational: projects
+// out artifacts p already uses and those whose evidence is below
+// MinArtifactEvidence. The association is observational: projects
 // that chose an artifact may differ in other ways, which the reason's
 // counts let a reader weigh.
 func (m *Model) SuggestArtifacts(p ProjectFeatures, limit int) []ArtifactSuggestion {
@@ -313,7 +315,7 @@ func (m *Model) SuggestArtifacts(p ProjectFeatures, limit int) []ArtifactSuggest
 		used[a.ID] = true
 	}
 	for _, a := range m.artifacts {
-		if a.class != p.ProblemClass || used[a.id] {
+		if a.class != p.ProblemClass || used[a.id] || !(a.evidence >= MinArtifactEvidence) {
 			continue
 		}
 		out = append(out, ArtifactSuggestion{
@@ -322,8 +324,8 @@ func (m *Model) SuggestArtifacts(p ProjectFeatures, limit int) []ArtifactSuggest
 			Lift:         a.lift(),
 			AdjustedLift: a.adjLift,
 			Evidence:     a.evidence,
-			Reason: fmt.Sprintf("used by %d completed %s projects with mean success %.1f vs %.1f for the %d that did not; %.1f points above what the model expected from their other features",
-				a.withN, a.class, a.withMean, a.withoutMean, a.withoutN, a.adjLift),
+			Reason: fmt.Sprintf("used by %d completed %s projects with mean success %.1f vs %.1f for the %d that did not; %.1f points above what the model expected from their other features (evidence %.1f standard errors; an association, not a cause)",
+				a.withN, a.class, a.withMean, a.withoutMean, a.withoutN, a.adjLift, a.evidence),
 		})
 		if len(out) == limit {
 			break

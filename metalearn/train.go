@@ -132,16 +132,8 @@ func Train(ctx context.Context, records []Record, opts ...Option) (*Model, error
 		}
 	}
 	n := len(records)
-	raws := make([][numNumeric]float64, n)
-	for i, r := range records {
-		raws[i] = rawNumerics(r.Features)
-	}
-	enc := fitEncoder(raws)
-	x := make([][]float64, n)
-	for i, r := range records {
-		x[i] = make([]float64, encodedDim)
-		enc.encodeRaw(r.Features.ProblemClass, raws[i], x[i])
-	}
+	folds := foldsOf(n, cfg.folds, cfg.seed)
+	enc, x, foldX := encodeForCV(records, folds, cfg.folds)
 	m := &Model{
 		formatVersion:     FormatVersion,
 		featureSetVersion: FeatureSetVersion,
@@ -158,9 +150,8 @@ func Train(ctx context.Context, records []Record, opts ...Option) (*Model, error
 			m.dataThrough = r.CompletedAt.UTC()
 		}
 	}
-	folds := foldsOf(n, cfg.folds, cfg.seed)
 	for _, t := range Targets() {
-		tm, heldOut, err := trainTarget(ctx, t, x, records, folds, cfg)
+		tm, heldOut, err := trainTarget(ctx, t, x, foldX, records, folds, cfg)
 		if err != nil {
 			return nil, fmt.Errorf("metalearn: train %s: %w", t, err)
 		}
@@ -174,6 +165,44 @@ func Train(ctx context.Context, records []Record, opts ...Option) (*Model, error
 		}
 	}
 	return m, nil
+}
+
+// encodeForCV fits the feature encoder on all records (for the final
+// model) and, for each fold f, on the records outside f only, and encodes
+// every record with each: x[i] is record i under the full encoder and
+// foldX[f][i] under fold f's. Cross-validation trains and evaluates fold f
+// on foldX[f], so no statistic of a held-out row (not even the mean and
+// spread of its features) reaches the model that predicts it, just as a
+// new project's features do not reach the final model.
+func encodeForCV(records []Record, folds []int, k int) (enc encoder, x [][]float64, foldX [][][]float64) {
+	n := len(records)
+	raws := make([][numNumeric]float64, n)
+	for i, r := range records {
+		raws[i] = rawNumerics(r.Features)
+	}
+	encodeAll := func(e encoder) [][]float64 {
+		out := make([][]float64, n)
+		flat := make([]float64, n*encodedDim)
+		for i, r := range records {
+			out[i] = flat[i*encodedDim : (i+1)*encodedDim : (i+1)*encodedDim]
+			e.encodeRaw(r.Features.ProblemClass, raws[i], out[i])
+		}
+		return out
+	}
+	enc = fitEncoder(raws)
+	x = encodeAll(enc)
+	foldX = make([][][]float64, k)
+	train := make([][numNumeric]float64, 0, n)
+	for f := 0; f < k; f++ {
+		train = train[:0]
+		for i := range raws {
+			if folds[i] != f {
+				train = append(train, raws[i])
+			}
+		}
+		foldX[f] = x
+	}
+	return enc, x, foldX
 }
 
 // classMeans returns the mean of the one-hot class columns (the class
@@ -241,8 +270,9 @@ func meanSigma(ft fittedTarget, rows [][]float64) float64 {
 }
 
 // trainTarget trains target t and also returns the selected kind's
-// held-out predictions (target units) of every record.
-func trainTarget(ctx context.Context, t Target, x [][]float64, records []Record, folds []int, cfg config) (targetModel, []float64, error) {
+// held-out predictions (target units) of every record. Fold f is trained
+// and evaluated on foldX[f] (see encodeForCV); the final model on x.
+func trainTarget(ctx context.Context, t Target, x [][]float64, foldX [][][]float64, records []Record, folds []int, cfg config) (targetModel, []float64, error) {
 	n := len(x)
 	y := make([]float64, n)  // target units
 	yt := make([]float64, n) // model space
@@ -253,6 +283,10 @@ func trainTarget(ctx context.Context, t Target, x [][]float64, records []Record,
 	fc := cfg.fit()
 	fc.seed = cfg.seed ^ uint64(t+1)*0x2545f4914f6cdd1d
 	ref := referenceRows(x, fc.seed)
+	foldRef := make([][][]float64, cfg.folds)
+	for f := range foldRef {
+		foldRef[f] = referenceRows(foldX[f], fc.seed) // the same rows, fold-encoded
+	}
 	var cands []*oof
 	for _, k := range cfg.kinds {
 		o := &oof{kind: k, mu: make([]float64, n), sigma: make([]float64, n), pred: make([]float64, n), models: make([]fittedTarget, cfg.folds)}
@@ -260,11 +294,12 @@ func trainTarget(ctx context.Context, t Target, x [][]float64, records []Record,
 			if err := ctx.Err(); err != nil {
 				return targetModel{}, nil, err
 			}
+			fx := foldX[f]
 			var tx [][]float64
 			var ty []float64
 			for i := 0; i < n; i++ {
 				if folds[i] != f {
-					tx = append(tx, x[i])
+					tx = append(tx, fx[i])
 					ty = append(ty, yt[i])
 				}
 			}
@@ -273,11 +308,11 @@ func trainTarget(ctx context.Context, t Target, x [][]float64, records []Record,
 				return targetModel{}, nil, fmt.Errorf("%s fold %d: %w", k, f, err)
 			}
 			o.models[f] = ft
-			sref := meanSigma(ft, ref)
+			sref := meanSigma(ft, foldRef[f])
 			for i := 0; i < n; i++ {
 				if folds[i] == f {
 					var s float64
-					o.mu[i], s = ft.predict(x[i])
+					o.mu[i], s = ft.predict(fx[i])
 					o.sigma[i] = s / sref
 					o.pred[i] = t.inverse(o.mu[i])
 				}
@@ -314,7 +349,7 @@ func trainTarget(ctx context.Context, t Target, x [][]float64, records []Record,
 	}
 	qBase := conformalQuantile(scores, cfg.coverage)
 
-	imp := permutationImportance(t, x, y, folds, best, cfg)
+	imp := permutationImportance(t, foldX, y, folds, best, cfg)
 
 	if err := ctx.Err(); err != nil {
 		return targetModel{}, nil, err
@@ -343,12 +378,14 @@ func trainTarget(ctx context.Context, t Target, x [][]float64, records []Record,
 
 // permutationImportance measures, on each fold's held-out rows, the MAE
 // increase when one feature's encoded columns are permuted jointly (a
-// seeded permutation), averaged over folds weighted by fold size.
-func permutationImportance(t Target, x [][]float64, y []float64, folds []int, o *oof, cfg config) []FeatureImportance {
-	n := len(x)
+// seeded permutation), averaged over folds weighted by fold size. Fold f's
+// rows are read from foldX[f], the encoding its model was trained on.
+func permutationImportance(t Target, foldX [][][]float64, y []float64, folds []int, o *oof, cfg config) []FeatureImportance {
+	n := len(y)
 	inc := make([]float64, numGroups)
 	rng := newRand(cfg.seed, 3+uint64(t))
 	for f := 0; f < cfg.folds; f++ {
+		x := foldX[f]
 		var idx []int
 		for i := 0; i < n; i++ {
 			if folds[i] == f {

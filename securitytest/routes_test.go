@@ -60,6 +60,13 @@ func TestRouteTableRead(t *testing.T) {
 			t.Errorf("route %q not found in examples/platform's source (%d routes read)", p, len(routes))
 		}
 	}
+	// Every route the suite knows the contract of is served: a route of
+	// API.md that disappears (or is renamed) is noticed here.
+	for p := range contractRoles {
+		if _, ok := routes[p]; !ok {
+			t.Errorf("route %q of the contract is not registered by examples/platform", p)
+		}
+	}
 	for p, a := range routes {
 		switch a {
 		case "public", "viewer", "member", "admin", "superadmin":
