@@ -34,13 +34,17 @@ func TestCVEncoderFittedInsideFolds(t *testing.T) {
 		if folds[i] != 0 {
 			continue
 		}
-		if r < 0 {
-			r = i // the row whose prediction is compared
+		if o := records[i].Outcome.SuccessScore; r < 0 && o > 20 && o < 90 {
+			r = i // the row whose prediction is compared, away from the 0-100 clamp
 			continue
 		}
 		changed[i].Features.TeamSize = 5000
 	}
+	if r < 0 {
+		t.Fatal("no suitable row in fold 0")
+	}
 	before, after := heldOut(records)[r], heldOut(changed)[r]
+	t.Logf("row %d: held-out prediction %v, outcome %v", r, before, records[r].Outcome.SuccessScore)
 	if before != after {
 		t.Fatalf("held-out prediction of row %d moved from %v to %v when other held-out rows changed", r, before, after)
 	}

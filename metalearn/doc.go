@@ -32,7 +32,8 @@
 // Deployment days and compute cost are modelled on a log scale.
 //
 // Above DefaultGPMaxPoints records the GP is a subset-of-data GP (a seeded
-// subset conditions the posterior; a smaller one fits hyperparameters), so
+// subset of up to 1,000 rows conditions the posterior mean, its first 500
+// rows the predictive variance, and 200 fit the hyperparameters), so
 // training on 2,000 projects takes seconds and a prediction well under a
 // millisecond.
 //

@@ -30,7 +30,19 @@ import (
 //
 // For n beyond gpMaxPoints the model is a subset-of-data GP: hyperparameters
 // are fitted on the first gpHyperPoints rows of a seeded permutation, and
-// the posterior is conditioned on the first gpMaxPoints rows of it.
+// the posterior mean is conditioned on the first gpMaxPoints rows of it.
+// The predictive variance, whose cost per prediction grows with the square
+// of the conditioning rows (the mean's only linearly), is that of the GP
+// conditioned on the first gpVariancePoints of those rows: a subset-of-data
+// variance, at least the full posterior's, which the conformal calibration
+// then rescales (its scores use the same σ, see trainTarget).
+
+// gpVariancePoints bounds the rows behind the predictive variance. A model
+// conditioned on more rows than this keeps the exact posterior mean on all
+// of them and takes σ from its first gpVariancePoints rows, so a full
+// prediction stays well under a millisecond however many rows the mean
+// uses. Models of at most this many rows are exact in both.
+const gpVariancePoints = 500
 
 // gpPriorSD is the standard deviation of the weak log-space prior on the
 // length scales and the signal standard deviation.
@@ -61,10 +73,11 @@ type gpModel struct {
 
 	// derived from the fields above by prepare
 	m       int
+	mv      int // rows behind the variance: min(m, gpVariancePoints)
 	invLen2 []float64
 	sf2     float64
 	sn2     float64
-	u       []float64 // m×m upper Cholesky factor of K (row-major)
+	u       []float64 // mv×mv upper Cholesky factor of K over the first mv rows (row-major)
 	alpha   []float64
 }
 
@@ -142,10 +155,12 @@ func (g *gpModel) predict(x []float64) (float64, float64) {
 	for i, k := range ks {
 		mu += k * g.alpha[i]
 	}
-	// Solve Uᵀv = k (K = UᵀU) with BLAS; then kᵀK⁻¹k = vᵀv.
-	v := ks
-	blas64.Trsv(blas.Trans, blas64.Triangular{Uplo: blas.Upper, Diag: blas.NonUnit, N: m, Stride: m, Data: g.u}, blas64.Vector{N: m, Inc: 1, Data: v})
-	q := blas64.Dot(blas64.Vector{N: m, Inc: 1, Data: v}, blas64.Vector{N: m, Inc: 1, Data: v})
+	// Solve Uᵀv = k (K = UᵀU, over the first mv rows) with BLAS; then
+	// kᵀK⁻¹k = vᵀv.
+	mv := g.mv
+	v := ks[:mv]
+	blas64.Trsv(blas.Trans, blas64.Triangular{Uplo: blas.Upper, Diag: blas.NonUnit, N: mv, Stride: mv, Data: g.u}, blas64.Vector{N: mv, Inc: 1, Data: v})
+	q := blas64.Dot(blas64.Vector{N: mv, Inc: 1, Data: v}, blas64.Vector{N: mv, Inc: 1, Data: v})
 	variance := g.sf2 - q
 	if variance < 0 {
 		variance = 0
@@ -195,12 +210,22 @@ func (g *gpModel) prepare() error {
 		}
 	}
 	g.alpha = alpha.RawVector().Data
-	var u mat.TriDense
-	chol.UTo(&u)
-	raw := u.RawTriangular()
-	g.u = make([]float64, g.m*g.m)
-	for i := 0; i < g.m; i++ {
-		copy(g.u[i*g.m+i:i*g.m+g.m], raw.Data[i*raw.Stride+i:i*raw.Stride+g.m])
+	// The leading mv×mv block of K is the kernel of the first mv rows, and
+	// its Cholesky factor is the leading block of K's (K = UᵀU with U upper
+	// triangular), so the variance subset needs no second factorization.
+	g.mv = min(g.m, gpVariancePoints)
+	// RawU shares the factor's storage (no m×m copy); only the leading
+	// block is copied out.
+	ut, ok := chol.RawU().(*mat.TriDense)
+	if !ok {
+		ut = &mat.TriDense{}
+		chol.UTo(ut)
+	}
+	raw := ut.RawTriangular()
+	mv := g.mv
+	g.u = make([]float64, mv*mv)
+	for i := 0; i < mv; i++ {
+		copy(g.u[i*mv+i:i*mv+mv], raw.Data[i*raw.Stride+i:i*raw.Stride+mv])
 	}
 	return nil
 }

@@ -14,8 +14,9 @@ const (
 	DefaultMinHistory = 20
 	// DefaultSeed seeds every shuffle (folds, subsets, permutations).
 	DefaultSeed uint64 = 0x6d61657374726f31
-	// DefaultGPMaxPoints bounds the rows a GP conditions on.
-	DefaultGPMaxPoints = 500
+	// DefaultGPMaxPoints bounds the rows a GP's posterior mean conditions
+	// on (its predictive variance uses at most the first 500 of them).
+	DefaultGPMaxPoints = 1000
 	// DefaultGPHyperPoints bounds the rows used to fit GP hyperparameters.
 	DefaultGPHyperPoints = 200
 	// DefaultGPRestarts is the number of deterministic L-BFGS starts.
@@ -125,12 +126,15 @@ func WithKinds(kinds ...ModelKind) Option {
 	}
 }
 
-// WithGPPoints bounds the Gaussian process: it conditions on at most
-// maxPoints rows (never more than MaxGPPoints, the most DecodeModel
-// accepts) and fits hyperparameters on at most hyperPoints of them (subset
-// of data, chosen by a seeded shuffle). Non-positive values keep the
-// defaults. Prediction cost grows with maxPoints², training with
-// hyperPoints³.
+// WithGPPoints bounds the Gaussian process: its posterior mean conditions
+// on at most maxPoints rows (never more than MaxGPPoints, the most
+// DecodeModel accepts) and hyperparameters are fitted on at most
+// hyperPoints of them (subset of data, chosen by a seeded shuffle); the
+// predictive variance uses the first 500 of the maxPoints rows.
+// Non-positive values keep the defaults. Training and decoding a model
+// cost grows with maxPoints³ (one Cholesky factorization per fit),
+// training also with hyperPoints³ per optimizer step, and a prediction
+// linearly with maxPoints.
 func WithGPPoints(maxPoints, hyperPoints int) Option {
 	return func(c *config) {
 		if maxPoints > 0 {

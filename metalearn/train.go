@@ -200,7 +200,7 @@ func encodeForCV(records []Record, folds []int, k int) (enc encoder, x [][]float
 				train = append(train, raws[i])
 			}
 		}
-		foldX[f] = x
+		foldX[f] = encodeAll(fitEncoder(train))
 	}
 	return enc, x, foldX
 }

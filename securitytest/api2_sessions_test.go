@@ -84,6 +84,28 @@ func testSessions(t *testing.T, w *world) {
 			"the API key after a refused logout")
 	})
 
+	t.Run("an API key cannot change the password", func(t *testing.T) {
+		// A key is for automation; account management needs a login
+		// session (keys cannot mint keys or log out either).
+		u := newUser(t, "member")
+		r := p.do(t, req{method: "POST", path: "/api/v1/auth/api-keys", token: u.access, owner: a.slug,
+			body: map[string]any{"name": "automation"}})
+		mustStatus(t, r, http.StatusCreated, "key")
+		key := r.str(t, "key")
+		p.scan.forbidValue("an API key", key)
+		newPassword := strongPassword()
+		p.scan.forbidValue("a new password", newPassword)
+		r = p.do(t, req{method: "POST", path: "/api/v1/auth/password", token: key, owner: a.slug,
+			body: map[string]any{"current_password": u.password, "new_password": newPassword}})
+		openFinding(t, "F-10", r.status == http.StatusNoContent,
+			"POST /api/v1/auth/password accepts an API key: a key (with the password) changes the password and revokes every login session of the user")
+		if r.status == http.StatusNoContent {
+			if got := me(t, u.access); got != http.StatusUnauthorized {
+				t.Logf("the login session after a password change through a key: %d", got)
+			}
+		}
+	})
+
 	t.Run("deleted tenant: its credentials stop at once", func(t *testing.T) {
 		c := w.newTenant(t, "c", false)
 		r := w.do(t, c.member, "POST", "/api/v1/auth/api-keys", map[string]any{"name": "doomed"})
@@ -301,6 +323,18 @@ func testLoginThrottling(t *testing.T, w *world) {
 	}
 	r, _ := login(t, victim.name, victim.password, nil)
 	want(t, r, http.StatusTooManyRequests, "right password while locked")
+	// The lock is per account, whatever the address: the user, logging in
+	// from elsewhere with the right password, is locked out too. Anyone who
+	// knows a name can thus keep its account locked (one failure per
+	// lockout period suffices once the maximum is reached).
+	r = p.do(t, req{method: "POST", path: "/api/v1/auth/login", client: p.newClient(randomLoopback()),
+		body: map[string]any{"username": victim.name, "password": victim.password}})
+	openFinding(t, "F-9", r.status == http.StatusTooManyRequests,
+		"failures from one address lock the account for its owner at every other address too (lockout DoS on any known user name, such as admin)")
+	if r.status == http.StatusOK {
+		p.scan.forbidValue("an access token", r.str(t, "access_token"))
+		p.scan.forbidValue("a refresh token", r.str(t, "refresh_token"))
+	}
 	// The lock is per account: another user from the same address logs in.
 	if got := p.do(t, req{method: "POST", path: "/api/v1/auth/login", client: client,
 		body: map[string]any{"username": a.member.name, "password": a.member.password}}); got.status != http.StatusOK {

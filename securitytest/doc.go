@@ -33,9 +33,21 @@
 //     every response, no permissive CORS, error bodies that leak no stack,
 //     SQL or path, TLS 1.0/1.1 and weak cipher suites refused.
 //
+// On PostgreSQL the suite also connects as the server's application role
+// and checks row-level security below the application. TestGeneratedSecrets
+// checks that a server started without secrets has no default credential,
+// and TestNoCommittedCredentials scans every file git tracks for keys,
+// tokens and passwords.
+//
 // Failure behaviour is tested as well: the embeddings service going down
-// (similarity answers 503, everything else works), and Redis going down
-// (authentication fails closed with 503 and recovers without a restart).
+// (similarity answers 503, everything else works), Redis going down
+// (authentication fails closed with 503 and recovers without a restart)
+// and, opt-in because it creates a private PostgreSQL cluster,
+// PostgreSQL restarted under load (TestPostgresRestartUnderLoad).
+//
+// Known findings that are not fixed yet are logged as "OPEN FINDING F-n"
+// (see openFinding) instead of failing, so that the suite stays a gate for
+// everything that is fixed; SECURITY.md lists them.
 //
 // Run it with
 //

@@ -72,7 +72,7 @@ func bagOfWords(text string, dims int) []float32 {
 	for _, word := range strings.Fields(strings.ToLower(text)) {
 		h := fnv.New32a()
 		_, _ = h.Write([]byte(word))
-		v[h.Sum32()%uint32(dims)]++
+		v[int(h.Sum32()%64)%dims]++
 	}
 	var n float64
 	for _, x := range v {
@@ -145,6 +145,9 @@ func TestEmbeddingsServiceDown(t *testing.T) {
 	} {
 		r := do(c.method, c.path, c.body, true)
 		want(t, r, http.StatusServiceUnavailable, c.method+" "+c.path+" with a stale index and the service down")
+		if r.code() != "embeddings_unavailable" {
+			t.Errorf("%s: problem code %q, want embeddings_unavailable", c.path, r.code())
+		}
 		if strings.Contains(string(r.body), "overloaded") {
 			t.Errorf("%s: the provider's message reaches the client: %s", c.path, r.body)
 		}
@@ -169,7 +172,7 @@ type redisServer struct {
 func (r *redisServer) start(t *testing.T) {
 	t.Helper()
 	host, port, _ := strings.Cut(r.addr, ":")
-	cmd := exec.Command(r.bin, "--bind", host, "--port", port, "--save", "", "--appendonly", "no")
+	cmd := exec.Command(r.bin, "--bind", host, "--port", port, "--save", "", "--appendonly", "no") // #nosec G204 -- redis-server from PATH, loopback address chosen by the test
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start redis-server: %v", err)
 	}

@@ -35,7 +35,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	platformBinary = filepath.Join(dir, "platform")
-	cmd := exec.Command("go", "build", "-o", platformBinary, "./examples/platform")
+	cmd := exec.Command("go", "build", "-o", platformBinary, "./examples/platform") // #nosec G204 -- fixed command, output path in a fresh temporary directory
 	cmd.Dir = repoRoot()
 	if out, err := cmd.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "securitytest: go build ./examples/platform: %v\n%s", err, out)
@@ -93,6 +93,7 @@ type platform struct {
 	clientIP      string      // local address the default client binds to
 	client        *http.Client
 	home          string
+	dbURL         string // PostgreSQL only: the application role's URL the server uses
 	certFile      string
 	keyFile       string
 	env           []string
@@ -192,7 +193,7 @@ func (p *platform) start(t testing.TB) {
 	t.Helper()
 	p.addr = freeAddr(t)
 	p.base = "https://" + p.addr
-	cmd := exec.Command(platformBinary, "serve", "--addr", p.addr)
+	cmd := exec.Command(platformBinary, "serve", "--addr", p.addr) // #nosec G204 -- the binary TestMain built, a loopback address
 	cmd.Env = p.env
 	cmd.Stdout = p.log
 	cmd.Stderr = p.log

@@ -43,12 +43,12 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 	_, port, _ := strings.Cut(freeAddr(t), ":")
 	run := func(args ...string) {
 		t.Helper()
-		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil { // #nosec G204 -- pg_createcluster/pg_ctlcluster with the test's own cluster name and port
 			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 	}
 	run("pg_createcluster", ver, name, "-p", port, "--", "--auth-host=trust", "--auth-local=peer")
-	t.Cleanup(func() { _ = exec.Command("pg_dropcluster", "--stop", ver, name).Run() })
+	t.Cleanup(func() { _ = exec.Command("pg_dropcluster", "--stop", ver, name).Run() }) // #nosec G204 -- the test's own cluster
 	run("pg_ctlcluster", ver, name, "start")
 
 	owner := fmt.Sprintf("postgres://postgres@127.0.0.1:%s/maestro?sslmode=disable", port)
@@ -63,7 +63,7 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 	}
 	_ = conn.Close(ctx)
 	appURL := fmt.Sprintf("postgres://maestro_app:%s@127.0.0.1:%s/maestro?sslmode=disable", randHex(12), port)
-	initdb := exec.Command(platformBinary, "init-db")
+	initdb := exec.Command(platformBinary, "init-db") // #nosec G204 -- the binary TestMain built
 	initdb.Env = []string{"PATH=" + os.Getenv("PATH"), "MAESTRO_HOME=" + t.TempDir(), "MAESTRO_JWT_SECRET=" + randHex(32),
 		"MAESTRO_DATABASE_OWNER_URL=" + owner, "MAESTRO_DATABASE_URL=" + appURL}
 	if out, err := initdb.CombinedOutput(); err != nil {
@@ -111,7 +111,7 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	down := time.Now()
 	run("pg_ctlcluster", ver, name, "stop", "-m", "fast")
-	for i := 0; exec.Command("pg_ctlcluster", ver, name, "status").Run() == nil; i++ {
+	for i := 0; exec.Command("pg_ctlcluster", ver, name, "status").Run() == nil; i++ { // #nosec G204 -- as above
 		if i == 100 {
 			t.Fatal("the cluster still runs 10 s after pg_ctlcluster stop")
 		}

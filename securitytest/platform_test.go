@@ -86,6 +86,7 @@ func startPostgresRedis(t *testing.T) *platform {
 		t.Fatalf("platform init-db: %v\n%s", err, tail(string(out), 3000))
 	}
 	p := startPlatform(t, "postgres+redis", options{env: env})
+	p.dbURL = appURL
 	if u, err := url.Parse(appURL); err == nil {
 		if pw, ok := u.User.Password(); ok {
 			p.scan.forbidValue("the database password", pw)
@@ -106,6 +107,7 @@ func TestPlatformSecurity(t *testing.T) {
 			sk := &skipped{}
 			t.Run("group", func(t *testing.T) {
 				t.Run("API1_ObjectLevelAuthorization", func(t *testing.T) { t.Parallel(); testBOLA(t, w, sk) })
+				t.Run("API1_MetaModelsPerTenant", func(t *testing.T) { t.Parallel(); testMetaModelsPerTenant(t, w) })
 				t.Run("API2_Authentication", func(t *testing.T) { t.Parallel(); testAuthentication(t, w) })
 				t.Run("API2_RefreshAndSessions", func(t *testing.T) { t.Parallel(); testSessions(t, w) })
 				t.Run("API2_LoginThrottling", func(t *testing.T) { t.Parallel(); testLoginThrottling(t, w) })
@@ -115,6 +117,9 @@ func TestPlatformSecurity(t *testing.T) {
 				t.Run("API5_FunctionLevelAuthorization", func(t *testing.T) { t.Parallel(); testFunctionLevel(t, w, sk) })
 				t.Run("Injection", func(t *testing.T) { t.Parallel(); testInjection(t, w) })
 				t.Run("API8_Misconfiguration", func(t *testing.T) { t.Parallel(); testMisconfiguration(t, w) })
+				if p.dbURL != "" {
+					t.Run("RowLevelSecurity", func(t *testing.T) { t.Parallel(); testRowLevelSecurity(t, w) })
+				}
 			})
 			// After everything: the data of both tenants is intact and the
 			// server never logged a secret.

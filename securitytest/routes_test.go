@@ -25,7 +25,7 @@ var serverRoutes = sync.OnceValue(func() map[string]string {
 		if strings.HasSuffix(f, "_test.go") {
 			continue
 		}
-		b, err := os.ReadFile(f)
+		b, err := os.ReadFile(f) // #nosec G304 -- the server's source files, from a glob under the repository
 		if err != nil {
 			continue
 		}

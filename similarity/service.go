@@ -59,6 +59,10 @@ type Service struct {
 
 // tenantIndex is the cached matrix of one tenant.
 type tenantIndex struct {
+	// wmu serialises the tenant's writes (database write, then cache
+	// update) so that the cache applies them in the database's order.
+	// Lock order: wmu before mu.
+	wmu    sync.Mutex
 	mu     sync.RWMutex
 	loaded bool
 	m      *matrix // nil while the tenant has no vectors
@@ -241,6 +245,9 @@ func (s *Service) Index(ctx context.Context, projectID, name, description string
 		Vector:      encodeVector(vec),
 		UpdatedAt:   time.Now().UTC(),
 	}
+	ti := s.entry(tenant)
+	ti.wmu.Lock()
+	defer ti.wmu.Unlock()
 	if err := s.save(ctx, tenant, row, found); err != nil {
 		return err
 	}
@@ -309,11 +316,13 @@ func (s *Service) Remove(ctx context.Context, projectID string) error {
 	if err := validProjectID(projectID); err != nil {
 		return err
 	}
+	ti := s.entry(tenant)
+	ti.wmu.Lock()
+	defer ti.wmu.Unlock()
 	if err := s.db.WithContext(ctx).Where("tenant_id = ? AND project_id = ?", tenant, projectID).
 		Delete(&ProjectEmbedding{}).Error; err != nil {
 		return fmt.Errorf("similarity: remove embedding: %w", err)
 	}
-	ti := s.entry(tenant)
 	ti.mu.Lock()
 	if ti.loaded && ti.m != nil {
 		ti.m.remove(projectID)

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"io"
 	"strings"
 	"testing"
 )
@@ -32,4 +34,15 @@ func TestRun(t *testing.T) {
 // TestMainProgram runs the program as "go run" would, printing to stdout.
 func TestMainProgram(t *testing.T) {
 	main()
+}
+
+// TestRunCancelled checks that the program stops with an error, not a
+// panic or a partial success, when its context is already cancelled.
+func TestRunCancelled(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := run(ctx, io.Discard); err == nil {
+		t.Error("run succeeded on a cancelled context")
+	}
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"io"
 	"regexp"
 	"strconv"
 	"strings"
@@ -33,5 +35,16 @@ func TestRun(t *testing.T) {
 	}
 	if n, _ := strconv.Atoi(m[1]); n < 5 || n > 9 {
 		t.Errorf("recommended team size %d, want about 7:\n%s", n, got)
+	}
+}
+
+// TestRunCancelled checks that the program stops with an error, not a
+// panic or a partial success, when its context is already cancelled.
+func TestRunCancelled(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := run(ctx, io.Discard); err == nil {
+		t.Error("run succeeded on a cancelled context")
 	}
 }
