@@ -29,6 +29,10 @@ type ProcSample struct {
 	// Load1 is the machine's one-minute load average (/proc/loadavg): the
 	// number of runnable tasks, to compare with the number of cores.
 	Load1 float64 `json:"load1"`
+	// CPUPressure is the share of the last 10 s (0-100) in which at least
+	// one runnable task waited for a CPU ("some avg10" of
+	// /proc/pressure/cpu, Linux PSI); -1 when unavailable.
+	CPUPressure float64 `json:"cpu_pressure"`
 }
 
 // readProc reads the resident set size and CPU time of process pid from
@@ -114,6 +118,35 @@ func parseLoad1(b []byte) (float64, error) {
 	return v, nil
 }
 
+// readCPUPressure returns "some avg10" from /proc/pressure/cpu.
+func readCPUPressure() (float64, error) {
+	b, err := os.ReadFile("/proc/pressure/cpu")
+	if err != nil {
+		return 0, err
+	}
+	return parsePressure(b)
+}
+
+// parsePressure returns the avg10 value of the "some" line of a PSI file.
+func parsePressure(b []byte) (float64, error) {
+	for line := range strings.Lines(string(b)) {
+		f := strings.Fields(line)
+		if len(f) < 2 || f[0] != "some" {
+			continue
+		}
+		v, ok := strings.CutPrefix(f[1], "avg10=")
+		if !ok {
+			break
+		}
+		x, err := strconv.ParseFloat(v, 64)
+		if err != nil || x < 0 || x > 100 {
+			break
+		}
+		return x, nil
+	}
+	return 0, errors.New("loadtest: malformed pressure file")
+}
+
 // procSampler samples a process at an interval until stopped.
 type procSampler struct {
 	mu      sync.Mutex
@@ -134,7 +167,12 @@ func (p *procSampler) run(ctx context.Context, pid int, interval time.Duration, 
 			return
 		}
 		load, _ := readLoad1() // 0 when unavailable
-		p.samples = append(p.samples, ProcSample{At: rec.since(time.Now()).Seconds(), RSSBytes: rss, CPUSeconds: cpu, Load1: load})
+		pressure, err := readCPUPressure()
+		if err != nil {
+			pressure = -1
+		}
+		p.samples = append(p.samples, ProcSample{At: rec.since(time.Now()).Seconds(), RSSBytes: rss, CPUSeconds: cpu,
+			Load1: load, CPUPressure: pressure})
 		p.mu.Unlock()
 		select {
 		case <-ctx.Done():

@@ -70,6 +70,22 @@ func TestParseLoad1(t *testing.T) {
 	}
 }
 
+func TestParsePressure(t *testing.T) {
+	t.Parallel()
+	good := "some avg10=92.63 avg60=74.15 avg300=47.64 total=4312982360\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
+	if got, err := parsePressure([]byte(good)); err != nil || got != 92.63 {
+		t.Errorf("parsePressure = %v, %v", got, err)
+	}
+	for _, in := range []string{"", "full avg10=1.00", "some avg60=1.00", "some avg10=x", "some avg10=101"} {
+		if _, err := parsePressure([]byte(in)); err == nil {
+			t.Errorf("parsePressure(%q) succeeded", in)
+		}
+	}
+	if _, err := readCPUPressure(); err != nil {
+		t.Skipf("no PSI here: %v", err)
+	}
+}
+
 func FuzzParseProc(f *testing.F) {
 	f.Add([]byte("VmRSS:\t 100 kB\n"))
 	f.Add([]byte("1 (x) R 1 1 1 0 -1 0 0 0 0 0 5 5 0"))
@@ -83,6 +99,9 @@ func FuzzParseProc(f *testing.F) {
 		}
 		if l, err := parseLoad1(b); err == nil && l < 0 {
 			t.Errorf("negative load %v", l)
+		}
+		if p, err := parsePressure(b); err == nil && (p < 0 || p > 100) {
+			t.Errorf("pressure %v out of range", p)
 		}
 	})
 }

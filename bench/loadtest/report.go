@@ -77,6 +77,10 @@ type Window struct {
 	// Load1 is the machine's mean one-minute load average over the
 	// window's samples (with a pid only).
 	Load1 float64 `json:"load1,omitempty"`
+	// CPUPressure is the mean PSI "some avg10" of the window's samples:
+	// the share of time (0-100) some task waited for a CPU; -1 when the
+	// kernel does not report it.
+	CPUPressure float64 `json:"cpu_pressure,omitempty"`
 }
 
 // Knee is the result of a stress run: the largest user count whose stage
@@ -132,7 +136,7 @@ func windows(samples []sample, usersAt func(time.Duration) int, procs []ProcSamp
 		}
 		win := Window{From: from.Seconds(), To: to.Seconds(), Users: usersAt(to),
 			Stats: summarize("window", between(samples, from, to), to-from)}
-		win.RSSMiB, win.ServerCPU, win.Load1 = procWindow(procs, from.Seconds(), to.Seconds())
+		win.RSSMiB, win.ServerCPU, win.Load1, win.CPUPressure = procWindow(procs, from.Seconds(), to.Seconds())
 		out = append(out, win)
 	}
 	return out
@@ -142,9 +146,9 @@ func windows(samples []sample, usersAt func(time.Duration) int, procs []ProcSamp
 // [from, to], and the CPU cores used over the window, measured between the
 // last sample at or before from and the first at or after to (or the
 // nearest samples inside the window when the run has none outside it).
-func procWindow(procs []ProcSample, from, to float64) (rssMiB, cores, load float64) {
-	var sum, loads float64
-	n := 0
+func procWindow(procs []ProcSample, from, to float64) (rssMiB, cores, load, pressure float64) {
+	var sum, loads, pressures float64
+	n, np := 0, 0
 	first, last := -1, -1
 	for i, p := range procs {
 		if p.At <= from || first < 0 {
@@ -157,10 +161,17 @@ func procWindow(procs []ProcSample, from, to float64) (rssMiB, cores, load float
 			sum += float64(p.RSSBytes)
 			loads += p.Load1
 			n++
+			if p.CPUPressure > 0 {
+				pressures += p.CPUPressure
+				np++
+			}
 		}
 	}
 	if n == 0 {
-		return 0, 0, 0
+		return 0, 0, 0, 0
+	}
+	if np > 0 {
+		pressure = pressures / float64(np)
 	}
 	if last < 0 {
 		last = len(procs) - 1
@@ -170,7 +181,7 @@ func procWindow(procs []ProcSample, from, to float64) (rssMiB, cores, load float
 	if a, b := procs[first], procs[last]; b.At > a.At {
 		cores = (b.CPUSeconds - a.CPUSeconds) / (b.At - a.At)
 	}
-	return rssMiB, cores, load
+	return rssMiB, cores, load, pressure
 }
 
 // UpdateProcessColumns recomputes each window's server RSS, CPU and load
@@ -178,7 +189,7 @@ func procWindow(procs []ProcSample, from, to float64) (rssMiB, cores, load float
 func (r *Report) UpdateProcessColumns() {
 	for i := range r.Windows {
 		w := &r.Windows[i]
-		w.RSSMiB, w.ServerCPU, w.Load1 = procWindow(r.Process, w.From, w.To)
+		w.RSSMiB, w.ServerCPU, w.Load1, w.CPUPressure = procWindow(r.Process, w.From, w.To)
 	}
 	if r.Trend != nil {
 		r.Trend = trend(r.Windows)
@@ -342,11 +353,11 @@ func (r *Report) Markdown(w io.Writer) error {
 		b.WriteString("\n| window | users | requests | errors | req/s | p50 ms | p95 ms | p99 ms |")
 		withProc := len(r.Process) > 0
 		if withProc {
-			b.WriteString(" server RSS MiB | server CPU cores | load avg |")
+			b.WriteString(" server RSS MiB | server CPU cores | load avg | CPU pressure % |")
 		}
 		b.WriteString("\n|---|---:|---:|---:|---:|---:|---:|---:|")
 		if withProc {
-			b.WriteString("---:|---:|---:|")
+			b.WriteString("---:|---:|---:|---:|")
 		}
 		b.WriteString("\n")
 		for _, w := range r.Windows {
@@ -358,7 +369,11 @@ func (r *Report) Markdown(w io.Writer) error {
 				if w.Load1 > 0 {
 					load = fmt.Sprintf("%.1f", w.Load1)
 				}
-				fmt.Fprintf(&b, " %.1f | %.2f | %s |", w.RSSMiB, w.ServerCPU, load)
+				pressure := "–"
+				if w.CPUPressure > 0 {
+					pressure = fmt.Sprintf("%.0f", w.CPUPressure)
+				}
+				fmt.Fprintf(&b, " %.1f | %.2f | %s | %s |", w.RSSMiB, w.ServerCPU, load, pressure)
 			}
 			b.WriteString("\n")
 		}

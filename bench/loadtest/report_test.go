@@ -92,13 +92,13 @@ func TestWindows(t *testing.T) {
 	for i := range 100 {
 		samples = append(samples, sample{at: time.Duration(i) * 100 * time.Millisecond, latency: time.Millisecond, status: 200, ok: true})
 	}
-	procs := []ProcSample{{At: 0, RSSBytes: 1 << 20, CPUSeconds: 1, Load1: 1}, {At: 4, RSSBytes: 3 << 20, CPUSeconds: 3, Load1: 3}, {At: 6, RSSBytes: 8 << 20, CPUSeconds: 4}}
+	procs := []ProcSample{{At: 0, RSSBytes: 1 << 20, CPUSeconds: 1, Load1: 1, CPUPressure: 10}, {At: 4, RSSBytes: 3 << 20, CPUSeconds: 3, Load1: 3, CPUPressure: -1}, {At: 6, RSSBytes: 8 << 20, CPUSeconds: 4}}
 	users := func(time.Duration) int { return 7 }
 	ws := windows(samples, users, procs, 10*time.Second+time.Second, 5*time.Second)
 	if len(ws) != 2 { // the 1 s tail is dropped
 		t.Fatalf("%d windows", len(ws))
 	}
-	if ws[0].Stats.Requests != 50 || ws[0].Users != 7 || ws[0].RSSMiB != 2 || ws[0].ServerCPU != 0.5 || ws[0].Load1 != 2 {
+	if ws[0].Stats.Requests != 50 || ws[0].Users != 7 || ws[0].RSSMiB != 2 || ws[0].ServerCPU != 0.5 || ws[0].Load1 != 2 || ws[0].CPUPressure != 10 {
 		t.Errorf("first window %+v", ws[0])
 	}
 	if ws[1].RSSMiB != 8 || ws[1].ServerCPU != 0.5 { // from the sample at 4 s to the last, at 6 s
@@ -123,7 +123,7 @@ func TestReportRendering(t *testing.T) {
 		Endpoints: []Stats{{Name: "GET /projects", Requests: 10, P50: 1, P95: 2, P99: 3, Max: 4}},
 		Stages:    []Phase{{Name: "stage 1", Users: 10, Stats: stats(50, 10, 0)}, {Name: "stage 2", Users: 20, Stats: stats(2000, 11, 0), Broke: "p99 2000 ms > 1000 ms"}},
 		Phases:    []Phase{{Name: "spike", Users: 20, From: 1, To: 2, Stats: stats(10, 1, 0)}},
-		Windows:   []Window{{From: 0, To: 30, Users: 10, Stats: stats(50, 10, 0), RSSMiB: 40, ServerCPU: 1.5, Load1: 3.25}},
+		Windows:   []Window{{From: 0, To: 30, Users: 10, Stats: stats(50, 10, 0), RSSMiB: 40, ServerCPU: 1.5, Load1: 3.25, CPUPressure: 55}},
 		Process:   []ProcSample{{At: 0, RSSBytes: 1}},
 		Recovery:  &Recovery{Recovered: true, Seconds: 5, WorstP99: 2000},
 		Trend:     &Trend{Windows: 2, FirstP95: 1, LastP95: 2},
@@ -139,16 +139,16 @@ func TestReportRendering(t *testing.T) {
 	for _, want := range []string{
 		"### stress, scenario mix", "| `GET /projects` | 10 |", "| **all** | 10 | 1 | 10.00 |", "503: 1",
 		"| stage 2 | 20 |", "broke: p99 2000 ms", "**Knee:** between 10 users", "| spike | 20 |",
-		"**Recovery:** from 5 s", "server RSS MiB", "| 40.0 | 1.50 | 3.2 |", "**Trend over 2 windows:**", "Note: a note",
+		"**Recovery:** from 5 s", "server RSS MiB", "| 40.0 | 1.50 | 3.2 | 55 |", "**Trend over 2 windows:**", "Note: a note",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}
 	}
-	r.Windows[0].Load1 = 0
+	r.Windows[0].Load1, r.Windows[0].CPUPressure = 0, 0
 	b.Reset()
 	_ = r.Markdown(&b)
-	if !strings.Contains(b.String(), "| 40.0 | 1.50 | – |") {
+	if !strings.Contains(b.String(), "| 40.0 | 1.50 | – | – |") {
 		t.Errorf("an unsampled load average is not shown as such:\n%s", b.String())
 	}
 	r.Knee = &Knee{Users: 20, P99: 5}
