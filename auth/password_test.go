@@ -167,7 +167,12 @@ func TestUnknownUserTiming(t *testing.T) {
 	ctx := context.Background()
 	stored, _ := h.Hash(ctx, "the real password")
 	known, unknown := time.Duration(1<<62), time.Duration(1<<62)
-	for range 6 {
+	// Both paths run the same argon2id computation, so their fastest runs
+	// agree closely on a quiet machine; the loose bound below only keeps a
+	// loaded CI machine (other test packages run beside this one) from
+	// making the test flaky, while a missing dummy hash (microseconds
+	// against tens of milliseconds) still fails it by orders of magnitude.
+	for range 10 {
 		start := time.Now()
 		_, _ = h.Verify(ctx, "a wrong password", stored)
 		known = min(known, time.Since(start))
@@ -177,7 +182,7 @@ func TestUnknownUserTiming(t *testing.T) {
 	}
 	ratio := float64(unknown) / float64(known)
 	t.Logf("known user, wrong password: %s; unknown user: %s; ratio %.2f", known, unknown, ratio)
-	if ratio < 0.5 || ratio > 2 {
-		t.Fatalf("unknown-user path takes %.2fx the known-user path; want within 2x", ratio)
+	if ratio < 1.0/3 || ratio > 3 {
+		t.Fatalf("unknown-user path takes %.2fx the known-user path; want within 3x", ratio)
 	}
 }

@@ -183,17 +183,19 @@ func (c config) jwtSecret(ctx context.Context, configured string) (string, error
 }
 
 // homeSecret returns the secret kept in Home/name, creating the file with
-// generate's value (mode 0600, exclusively, so two processes starting at
-// once agree on one value) when it does not exist. The file is read through
-// secrets.Dir, which refuses anything but a small regular file.
+// generate's value when it does not exist. The file is read through
+// secrets.Dir, which refuses anything but a small regular file, and a value
+// read back must pass secrets.CheckStrength, like MAESTRO_JWT_SECRET: a
+// truncated or hand-edited file stops the start with an error naming it.
+//
+// A new file appears complete or not at all (see writeSecretFile), and
+// never replaces an existing one, so two processes starting at once agree
+// on one value: the loser reads the winner's.
 func homeSecret(ctx context.Context, home, name string, generate func() (string, error)) (string, error) {
 	dir := secrets.Dir(home)
 	v, err := dir.Get(ctx, name)
 	if err == nil {
-		if v == "" {
-			return "", fmt.Errorf("%s is empty; delete it to generate a new one", filepath.Join(home, name))
-		}
-		return v, nil
+		return checkHomeSecret(home, name, v)
 	}
 	if !errors.Is(err, secrets.ErrNotFound) {
 		return "", err
@@ -202,19 +204,89 @@ func homeSecret(ctx context.Context, home, name string, generate func() (string,
 	if err != nil {
 		return "", err
 	}
-	f, err := os.OpenFile(filepath.Join(home, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err := secrets.CheckStrength(v); err != nil {
+		return "", fmt.Errorf("generated %s: %w", name, err)
+	}
+	err = writeSecretFile(home, name, func(f *os.File) error {
+		_, err := f.WriteString(v + "\n")
+		return err
+	})
 	if errors.Is(err, fs.ErrExist) {
-		return dir.Get(ctx, name) // another process won the race
+		// Another process won the race; use its value.
+		if v, err = dir.Get(ctx, name); err != nil {
+			return "", err
+		}
+		return checkHomeSecret(home, name, v)
 	}
 	if err != nil {
-		return "", fmt.Errorf("write %s: %w", name, err)
-	}
-	if _, err := f.WriteString(v + "\n"); err != nil {
-		f.Close()
-		return "", fmt.Errorf("write %s: %w", name, err)
-	}
-	if err := f.Close(); err != nil {
-		return "", fmt.Errorf("write %s: %w", name, err)
+		return "", err
 	}
 	return v, nil
+}
+
+// checkHomeSecret returns v, the content of Home/name, unless it is empty
+// or weak. The error names the file and the remedy, never the value.
+func checkHomeSecret(home, name, v string) (string, error) {
+	path := filepath.Join(home, name)
+	if v == "" {
+		return "", fmt.Errorf("%s is empty; delete it to generate a new one", path)
+	}
+	if err := secrets.CheckStrength(v); err != nil {
+		return "", fmt.Errorf("%s holds a weak value (was it truncated or edited?); delete it to generate a new one: %w", path, err)
+	}
+	return v, nil
+}
+
+// writeSecretFile creates dir/name with mode 0600 and the content write
+// puts into it, atomically: write fills a temporary file in dir (0600),
+// which is synced, closed and then linked to its name — which fails with
+// fs.ErrExist, replacing nothing, when the name exists — and the directory
+// is synced. On any error the temporary file is removed and dir/name does
+// not exist unless another process created it, so a failed write (a full
+// disk) never leaves a partial secret behind. On file systems without hard
+// links the temporary file is renamed instead, which may replace a file
+// created at the same moment.
+func writeSecretFile(dir, name string, write func(*os.File) error) (err error) {
+	f, err := os.CreateTemp(dir, "."+name+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if rmErr := os.Remove(tmp); rmErr != nil && !errors.Is(rmErr, fs.ErrNotExist) && err == nil {
+			err = fmt.Errorf("write %s: remove temporary file: %w", name, rmErr)
+		}
+	}()
+	werr := f.Chmod(0o600) // CreateTemp's mode already; stated for the reader
+	if werr == nil {
+		werr = write(f)
+	}
+	if werr == nil {
+		werr = f.Sync()
+	}
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		return fmt.Errorf("write %s: %w", name, werr)
+	}
+	final := filepath.Join(dir, name)
+	if err := os.Link(tmp, final); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("write %s: %w", name, err)
+		}
+		if err := os.Rename(tmp, final); err != nil {
+			return fmt.Errorf("write %s: %w", name, err)
+		}
+	}
+	return syncDir(dir)
+}
+
+// syncDir makes the creation of a file in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return errors.Join(d.Sync(), d.Close())
 }

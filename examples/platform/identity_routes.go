@@ -5,7 +5,11 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/maestro-ml/maestro/auth"
 )
@@ -196,13 +200,18 @@ type passwordRequest struct {
 
 // changePassword replaces the caller's password after checking the
 // current one (throttled like a login) and the policy, then revokes every
-// other session of the user.
+// other session of the user. Only a login session may do it: an API key is
+// for automation, and a leaked one must not become a password-guessing
+// oracle or end its user's sessions (SECURITY.md, F-10).
 func (s *server) changePassword(w http.ResponseWriter, r *http.Request) error {
+	ctx, p, ip := r.Context(), principal(r), clientIP(r)
+	if p.Method != auth.MethodAccessToken {
+		return forbidden("the password is changed from a login session")
+	}
 	var in passwordRequest
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	ctx, p, ip := r.Context(), principal(r), clientIP(r)
 	u, err := s.user(ctx, p.UserID)
 	if err != nil {
 		return err
@@ -315,8 +324,18 @@ func (s *server) createAPIKey(w http.ResponseWriter, r *http.Request) error {
 }
 
 // listAPIKeys lists the caller's keys in its tenant — every key of the
-// tenant for its admins.
+// tenant for its admins — in pages ordered by id; the cursor is the last
+// id of the previous page.
 func (s *server) listAPIKeys(w http.ResponseWriter, r *http.Request) error {
+	pg, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	if pg.Cursor != "" {
+		if u, err := uuid.Parse(pg.Cursor); err != nil || u.String() != pg.Cursor {
+			return badRequest("invalid_cursor", "the cursor is not one this server issued")
+		}
+	}
 	p := principal(r)
 	if p.TenantID == "" {
 		writePage[apiKeyBody](w, nil, "")
@@ -330,12 +349,34 @@ func (s *server) listAPIKeys(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]apiKeyBody, len(keys))
-	for i, k := range keys {
+	items, next := pageByID(keys, pg, func(k auth.APIKey) string { return k.ID })
+	out := make([]apiKeyBody, len(items))
+	for i, k := range items {
 		out[i] = apiKeyJSON(k)
 	}
-	writePage(w, out, "")
+	writePage(w, out, next)
 	return nil
+}
+
+// pageByID returns the page pg of items ordered by id (the items after
+// the cursor id, at most pg.Limit of them) and the cursor of the next
+// page, empty when this page is the last. items is not modified.
+func pageByID[T any](items []T, pg pageRequest, id func(T) string) ([]T, string) {
+	sorted := slices.Clone(items)
+	slices.SortFunc(sorted, func(a, b T) int { return strings.Compare(id(a), id(b)) })
+	start := 0
+	if pg.Cursor != "" {
+		start, _ = slices.BinarySearchFunc(sorted, pg.Cursor, func(x T, c string) int { return strings.Compare(id(x), c) })
+		for start < len(sorted) && id(sorted[start]) <= pg.Cursor {
+			start++
+		}
+	}
+	end := min(start+pg.Limit, len(sorted))
+	next := ""
+	if end < len(sorted) {
+		next = id(sorted[end-1])
+	}
+	return sorted[start:end], next
 }
 
 // deleteAPIKey revokes one of the caller's keys (any of the tenant's for

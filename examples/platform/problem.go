@@ -2,12 +2,20 @@ package main
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
+
+	sqlite "github.com/glebarez/go-sqlite"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // problemTypePrefix prefixes the "type" member of every problem this server
@@ -38,7 +46,7 @@ type apiError struct {
 	code       string
 	detail     string
 	fields     []fieldError
-	retryAfter time.Duration // 429 only; written as Retry-After
+	retryAfter time.Duration // 429 and 503; written as Retry-After when set
 	cause      error         // logged, never written
 }
 
@@ -94,11 +102,17 @@ func tooManyRequests(retryAfter time.Duration) *apiError {
 	return e
 }
 
-// unavailable is the 503 for a dependency (database, Redis) that failed;
-// cause is logged, never written.
+// dependencyRetryAfter is the Retry-After of a 503 for a failed
+// dependency: long enough for a restarting database or a pool to recover
+// its connections, short enough not to stall clients.
+const dependencyRetryAfter = 2 * time.Second
+
+// unavailable is the 503 for a dependency (database, Redis) that failed,
+// with a Retry-After; cause is logged, never written.
 func unavailable(cause error) *apiError {
 	e := newAPIError(http.StatusServiceUnavailable, "unavailable", "a dependency is unavailable; retry later")
 	e.cause = cause
+	e.retryAfter = dependencyRetryAfter
 	return e
 }
 
@@ -133,7 +147,7 @@ func writeProblem(w http.ResponseWriter, e *apiError) {
 	if e.status == http.StatusUnauthorized && h.Get("WWW-Authenticate") == "" {
 		h.Set("WWW-Authenticate", `Bearer realm="maestro"`)
 	}
-	if e.status == http.StatusTooManyRequests {
+	if e.status == http.StatusTooManyRequests || (e.status == http.StatusServiceUnavailable && e.retryAfter > 0) {
 		secs := int((e.retryAfter + time.Second - 1) / time.Second)
 		if secs < 1 {
 			secs = 1
@@ -187,9 +201,55 @@ func (s *server) classify(err error) *apiError {
 		return &apiError{status: http.StatusServiceUnavailable, code: "unavailable",
 			detail: "the request did not complete in time", cause: err}
 	}
+	if connectionFailure(err) {
+		return unavailable(err)
+	}
 	return &apiError{status: http.StatusInternalServerError, code: "internal",
 		detail: "internal server error", cause: err}
 }
+
+// connectionFailure reports whether err says that the database connection,
+// rather than the statement, failed: the server restarting or refusing
+// connections, a connection dropped mid-statement, a pool handing out a
+// dead connection, or SQLite's lock held by another writer. Such a request
+// may succeed when retried, so it is a 503, not a 500. Errors of the
+// statement itself (constraint violations, syntax, cancellation by the
+// server) are not connection failures.
+func connectionFailure(err error) bool {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		// Class 08: connection exception. 57P01-57P03: admin or crash
+		// shutdown, cannot connect now. 53300: too many connections.
+		return strings.HasPrefix(pg.Code, "08") || pg.Code == "57P01" || pg.Code == "57P02" ||
+			pg.Code == "57P03" || pg.Code == "53300"
+	}
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return true
+	}
+	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return true
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return true
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		// The primary result code is the low byte of an extended one.
+		switch se.Code() & 0xff {
+		case sqliteBusy, sqliteLocked:
+			return true
+		}
+	}
+	return false
+}
+
+// SQLite primary result codes (https://sqlite.org/rescode.html).
+const (
+	sqliteBusy   = 5 // SQLITE_BUSY: the database file is locked
+	sqliteLocked = 6 // SQLITE_LOCKED: a table is locked
+)
 
 // errorMapping maps a library sentinel to the problem it produces.
 type errorMapping struct {

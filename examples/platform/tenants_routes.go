@@ -184,8 +184,8 @@ func (s *server) deleteTenant(w http.ResponseWriter, r *http.Request) error {
 }
 
 // memberBody is a membership as the API shows it. It carries no e-mail
-// address: a tenant admin can add any existing user by name, and must not
-// learn other tenants' users' addresses that way.
+// address: a member may also belong to other tenants (attached by a
+// superadmin), whose admins must not learn its address this way.
 type memberBody struct {
 	UserID   string    `json:"user_id"`
 	Username string    `json:"username"`
@@ -214,7 +214,8 @@ type memberRequest struct {
 }
 
 // addMember adds a user to the tenant, creating the user when the name is
-// new (a password that passes the policy is then required).
+// new (a password that passes the policy is then required). Only a
+// superadmin attaches a user who already exists; see findOrCreateUser.
 func (s *server) addMember(w http.ResponseWriter, r *http.Request) error {
 	t, err := s.adminOfTenant(r)
 	if err != nil {
@@ -228,7 +229,7 @@ func (s *server) addMember(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	u, err := s.findOrCreateUser(r.Context(), in)
+	u, err := s.findOrCreateUser(r.Context(), t.ID, principal(r).Superadmin, in)
 	if err != nil {
 		return err
 	}

@@ -211,36 +211,84 @@ func (s *server) tenant(ctx context.Context, id string) (tenancy.Tenant, error) 
 	return s.tenants.Tenant(ctx, id)
 }
 
-// findOrCreateUser returns the user named in a membership request,
-// creating it when the name is new: a password is then required and must
-// pass the policy. For an existing user, password and email must be
-// omitted — a tenant admin cannot change another tenant's user.
-func (s *server) findOrCreateUser(ctx context.Context, in memberRequest) (tenancy.User, error) {
+// usernameTaken is the 409 for a request that would create a user whose
+// name exists but that the caller may not attach (see findOrCreateUser). It
+// says only that the name is not available: the same for another tenant's
+// user and for a user without a tenant.
+func usernameTaken() error {
+	return newAPIError(http.StatusConflict, "username_taken", "the username is not available")
+}
+
+// findOrCreateUser returns the user named in a request to add a member to
+// tenant tenantID, creating it when the name is new: a password is then
+// required and must pass the policy.
+//
+// Only a superadmin (mayAttach) attaches an existing user who is not yet a
+// member of the tenant; password and email must then be omitted, since
+// nobody changes an existing user this way. For a tenant admin the request
+// is a creation, validated as one first, and an existing name that is not
+// already a member of its tenant answers usernameTaken — whether the
+// user belongs to another tenant or to none. So a tenant admin neither
+// attaches other tenants' users nor learns more about a name than that it
+// cannot be created, which no creation can hide (SECURITY.md, F-7). An
+// existing member of the tenant is returned as is (adding it again is a
+// conflict); its admin knows its members anyway.
+func (s *server) findOrCreateUser(ctx context.Context, tenantID string, mayAttach bool, in memberRequest) (tenancy.User, error) {
 	u, err := s.tenants.UserByUsername(ctx, in.Username)
-	if err == nil {
+	switch {
+	case err == nil:
+		member := mayAttach
+		if !member {
+			_, err := s.tenants.Membership(ctx, tenantID, u.ID)
+			switch {
+			case errors.Is(err, tenancy.ErrNotFound):
+			case err != nil:
+				return tenancy.User{}, err
+			default:
+				member = true
+			}
+		}
+		if !member {
+			if err := checkNewUser(in); err != nil {
+				return tenancy.User{}, err
+			}
+			return tenancy.User{}, usernameTaken()
+		}
 		v := &validator{}
 		v.check(in.Password == "", "password", "must be omitted: the user exists")
 		v.check(in.Email == "", "email", "must be omitted: the user exists")
 		return u, v.err()
-	}
-	if !errors.Is(err, tenancy.ErrNotFound) {
+	case !errors.Is(err, tenancy.ErrNotFound):
 		return tenancy.User{}, err
 	}
-	if err := tenancy.ValidateUsername(in.Username); err != nil {
-		return tenancy.User{}, tenancyError(err)
-	}
-	if in.Password == "" {
-		return tenancy.User{}, invalid(fieldError{Field: "password", Message: "required for a new user"})
-	}
-	if err := auth.CheckPasswordPolicy(in.Password, in.Username, in.Email); err != nil {
-		return tenancy.User{}, passwordPolicyProblem("password", err)
+	if err := checkNewUser(in); err != nil {
+		return tenancy.User{}, err
 	}
 	hash, err := s.identity.hasher.Hash(ctx, in.Password)
 	if err != nil {
 		return tenancy.User{}, err
 	}
 	u, err = s.tenants.CreateUser(ctx, tenancy.NewUser{Username: in.Username, Email: in.Email, PasswordHash: hash})
+	if errors.Is(err, tenancy.ErrConflict) {
+		return tenancy.User{}, usernameTaken() // created meanwhile by another request
+	}
 	return u, tenancyError(err)
+}
+
+// checkNewUser validates a request that creates a user: a valid name and
+// e-mail address, and a password that passes the policy. Its answers do
+// not depend on whether the name exists.
+func checkNewUser(in memberRequest) error {
+	if err := tenancy.ValidateUsername(in.Username); err != nil {
+		return tenancyError(err)
+	}
+	if in.Password == "" {
+		return invalid(fieldError{Field: "password", Message: "required for a new user"})
+	}
+	if err := auth.CheckPasswordPolicy(in.Password, in.Username, in.Email); err != nil {
+		return passwordPolicyProblem("password", err)
+	}
+	return nil
 }
 
 // tenancyError turns a tenancy validation error into a 422 naming the

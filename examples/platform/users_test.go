@@ -229,14 +229,18 @@ func TestHomeSecret(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
-	gen := func() (string, error) { return "generated-value", nil }
+	first, other := mustGenerate(t), mustGenerate(t)
+	gen := func() (string, error) { return first, nil }
 	v, err := homeSecret(ctx, dir, "s", gen)
-	if err != nil || v != "generated-value" {
+	if err != nil || v != first {
 		t.Fatalf("%q %v", v, err)
 	}
-	v, err = homeSecret(ctx, dir, "s", func() (string, error) { return "other", nil })
-	if err != nil || v != "generated-value" {
+	v, err = homeSecret(ctx, dir, "s", func() (string, error) { return other, nil })
+	if err != nil || v != first {
 		t.Fatalf("second read %q %v", v, err)
+	}
+	if _, err := homeSecret(ctx, dir, "weak", func() (string, error) { return "generated-value", nil }); err == nil {
+		t.Fatal("a weak generated value was stored")
 	}
 	if err := os.WriteFile(filepath.Join(dir, "empty"), nil, 0o600); err != nil {
 		t.Fatal(err)
