@@ -136,7 +136,9 @@ type failingStore struct{ auth.TokenStore }
 
 var errOutage = errors.New("store outage")
 
-func (failingStore) CheckAccess(context.Context, string, string, time.Time) error { return errOutage }
+func (failingStore) CheckAccess(context.Context, string, string, string, time.Time) error {
+	return errOutage
+}
 func (failingStore) RotateRefresh(context.Context, auth.RefreshRecord, auth.RefreshRecord, time.Time) error {
 	return errOutage
 }

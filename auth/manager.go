@@ -438,7 +438,8 @@ func (m *JWTManager) parse(token string, want TokenType) (Claims, error) {
 // VerifyAccess verifies an access token completely — signature with the
 // key its "kid" names and the algorithm pinned to that key, issuer,
 // audience, expiry (required), not-before, issued-at, token type — and
-// checks with the store that its session is active and its id not denied.
+// checks with the store that its session is active, belongs to the token's
+// subject and that its id is not denied.
 // It fails with ErrInvalidToken, ErrExpired or ErrRevoked (wrapped), or
 // with the store's error when the store cannot answer (fail closed).
 func (m *JWTManager) VerifyAccess(ctx context.Context, token string) (Claims, error) {
@@ -446,7 +447,7 @@ func (m *JWTManager) VerifyAccess(ctx context.Context, token string) (Claims, er
 	if err != nil {
 		return Claims{}, err
 	}
-	if err := m.store.CheckAccess(ctx, c.SessionID, c.TokenID, m.now()); err != nil {
+	if err := m.store.CheckAccess(ctx, c.SessionID, c.UserID, c.TokenID, m.now()); err != nil {
 		if errors.Is(err, ErrRevoked) {
 			return Claims{}, ErrRevoked
 		}

@@ -152,6 +152,51 @@ func TestVerifyAccessRefuses(t *testing.T) {
 	}
 }
 
+// TestVerifyAccessBindsSessionToUser mints, with the manager's own key, a
+// token for one user that names another user's live session: the store
+// must refuse it because the session belongs to someone else (F-1).
+func TestVerifyAccessBindsSessionToUser(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	bob := auth.Subject{UserID: "user-bob", TenantID: "tenant-a", Role: auth.RoleAdmin}
+	pa, pb := issue(t, f, alice), issue(t, f, bob)
+	header, aliceClaims := decode(t, pa.AccessToken)
+	_, bobClaims := decode(t, pb.AccessToken)
+	hs := func(c map[string]any) string { return forge(t, jwt.SigningMethodHS256, testSecret, header, c) }
+
+	cases := []struct {
+		name  string
+		token string
+		want  error
+	}{
+		{"own session (control)", hs(aliceClaims), nil},
+		{"alice in bob's session", hs(func() map[string]any { c := clone(aliceClaims); c["sid"] = bobClaims["sid"]; return c }()), auth.ErrRevoked},
+		{"bob in alice's session", hs(func() map[string]any { c := clone(aliceClaims); c["sub"] = bob.UserID; return c }()), auth.ErrRevoked},
+		{"bob's claims in alice's session", hs(func() map[string]any { c := clone(bobClaims); c["sid"] = aliceClaims["sid"]; return c }()), auth.ErrRevoked},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := f.m.VerifyAccess(ctx, tc.token)
+			if tc.want == nil {
+				if err != nil {
+					t.Fatalf("VerifyAccess: %v", err)
+				}
+				return
+			}
+			if !isErr(err, tc.want) || c != (auth.Claims{}) {
+				t.Fatalf("VerifyAccess = %+v, %v; want %v", c, err, tc.want)
+			}
+		})
+	}
+	// Both real tokens still work: the refusal is about the pairing only.
+	for _, p := range []auth.Pair{pa, pb} {
+		if _, err := f.m.VerifyAccess(ctx, p.AccessToken); err != nil {
+			t.Fatalf("genuine token refused: %v", err)
+		}
+	}
+}
+
 func TestExpiryAndLeeway(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, auth.WithLeeway(10*time.Second))

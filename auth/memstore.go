@@ -90,14 +90,14 @@ func (s *MemoryTokenStore) RotateRefresh(ctx context.Context, old, next RefreshR
 }
 
 // CheckAccess implements TokenStore.
-func (s *MemoryTokenStore) CheckAccess(ctx context.Context, sessionID, tokenID string, now time.Time) error {
+func (s *MemoryTokenStore) CheckAccess(ctx context.Context, sessionID, userID, tokenID string, now time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	sess, ok := s.sessions[sessionID]
-	if !ok || sess.revoked || !now.Before(sess.expiresAt) {
+	if !ok || sess.revoked || !now.Before(sess.expiresAt) || sess.userID != userID {
 		return ErrRevoked
 	}
 	if until, denied := s.denied[tokenID]; denied && now.Before(until) {

@@ -70,7 +70,7 @@ func TestCancelledContexts(t *testing.T) {
 	for name, err := range map[string]error{
 		"CreateSession": s.CreateSession(ctx, Session{}, RefreshRecord{}),
 		"RotateRefresh": s.RotateRefresh(ctx, RefreshRecord{}, RefreshRecord{}, now),
-		"CheckAccess":   s.CheckAccess(ctx, "s", "j", now),
+		"CheckAccess":   s.CheckAccess(ctx, "s", "u", "j", now),
 		"RevokeSession": s.RevokeSession(ctx, "s", now),
 		"RevokeUser":    s.RevokeUser(ctx, "u", "", now),
 		"DenyToken":     s.DenyToken(ctx, "j", now, now),

@@ -51,8 +51,11 @@ type TokenStore interface {
 	RotateRefresh(ctx context.Context, old, next RefreshRecord, now time.Time) error
 
 	// CheckAccess returns nil when the session is known, active and
-	// unexpired at now and tokenID is not denied; ErrRevoked otherwise.
-	CheckAccess(ctx context.Context, sessionID, tokenID string, now time.Time) error
+	// unexpired at now, belongs to userID (the token's subject) and tokenID
+	// is not denied; ErrRevoked otherwise. Binding the session to its user
+	// means a token naming one user inside another user's live session is
+	// refused even if it carries a valid signature.
+	CheckAccess(ctx context.Context, sessionID, userID, tokenID string, now time.Time) error
 
 	// RevokeSession revokes one session. Revoking an unknown or already
 	// revoked session is not an error.

@@ -11,12 +11,20 @@ import (
 	"time"
 )
 
-// LoginThrottler limits password guessing: per account, an increasing
-// lockout after repeated failures; per client IP, a cap on failures in a
-// window. The account is identified by the name the client submitted,
-// whether or not such an account exists, so throttling answers identically
-// for existing and unknown accounts; hosts must call Fail for unknown names
-// too.
+// LoginThrottler limits password guessing: per account and client
+// network, an increasing lockout after repeated failures; per account
+// across all networks, the same lockout after many more failures
+// (distributed guessing); per client IP, a cap on failures in a window. The
+// account is identified by the name the client submitted, whether or not
+// such an account exists, so throttling answers identically for existing
+// and unknown accounts; hosts must call Fail for unknown names too.
+//
+// Counting the first lockout per (account, client network), as OWASP's
+// authentication cheat sheet suggests, means that someone who only knows a
+// user name cannot lock its owner out from everywhere with a handful of
+// wrong passwords: the owner, logging in from another network, is not
+// affected until the account as a whole has ThrottlePolicy.AccountFailures
+// failures.
 //
 // The usual sequence for a login request:
 //
@@ -38,11 +46,13 @@ type LoginThrottler interface {
 	// must be refused now, nil when it may proceed (and then reserves it).
 	Check(ctx context.Context, account, ip string) error
 	// Fail records a failed attempt and settles one reserved by Check. It
-	// returns a *ThrottledError when this failure locked the account or
-	// the IP (worth an audit event), else nil.
+	// returns a *ThrottledError when this failure locked the account (from
+	// ip's network or as a whole) or the IP (worth an audit event), else
+	// nil.
 	Fail(ctx context.Context, account, ip string) error
-	// Succeed forgets the account's failures and reserved attempts after a
-	// successful login.
+	// Succeed settles an attempt reserved by Check after a successful
+	// login and forgets the account's failures from ip's network (also in
+	// the account-wide count); failures from other networks remain.
 	Succeed(ctx context.Context, account, ip string) error
 }
 
@@ -55,25 +65,38 @@ const (
 	InFlightRetryAfter = time.Second
 )
 
-// InFlightLimit returns how many attempts for an account with the given
-// number of remembered failures may be in progress at once: the failures
-// left before the next lockout, and at least one.
+// InFlightLimit returns how many attempts for an account from one client
+// network with the given number of remembered failures may be in progress
+// at once: the failures left before the next lockout, and at least one.
 func (p ThrottlePolicy) InFlightLimit(failures int) int {
 	return max(1, p.FreeFailures-failures)
+}
+
+// accountInFlightLimit is InFlightLimit for the account-wide count.
+func (p ThrottlePolicy) accountInFlightLimit(failures int) int {
+	return max(1, p.AccountFailures-failures)
 }
 
 // ThrottlePolicy sets a LoginThrottler's limits. Zero fields take the
 // defaults shown.
 type ThrottlePolicy struct {
-	// FreeFailures is how many failures an account may have before the
-	// first lockout (default 5).
+	// FreeFailures is how many failures an account may have from one
+	// client network (an IPv4 address or an IPv6 /64, see IPKey) before
+	// that network's first lockout for the account (default 5).
 	FreeFailures int
+	// AccountFailures is how many failures an account may have from all
+	// networks together before the account is locked for everyone
+	// (default 10 × FreeFailures). It bounds guessing spread over many
+	// addresses; the lockouts then follow the same schedule (BaseLockout
+	// doubling up to MaxLockout). It must be at least FreeFailures.
+	AccountFailures int
 	// BaseLockout is the first lockout (default 30s); each further failure
 	// doubles it, up to MaxLockout (default 15m).
 	BaseLockout time.Duration
 	MaxLockout  time.Duration
-	// FailureMemory is how long an account's failures are remembered after
-	// the last one (default 24h); it must be at least MaxLockout.
+	// FailureMemory is how long failures are remembered after the last one
+	// (default 24h), per network and account-wide; it must be at least
+	// MaxLockout.
 	FailureMemory time.Duration
 	// IPFailures is how many failures one client IP (an IPv6 /64) may have
 	// in IPWindow (defaults 100 and 15m) before it is refused until the
@@ -86,6 +109,9 @@ type ThrottlePolicy struct {
 func (p ThrottlePolicy) WithDefaults() ThrottlePolicy {
 	if p.FreeFailures == 0 {
 		p.FreeFailures = 5
+	}
+	if p.AccountFailures == 0 {
+		p.AccountFailures = 10 * p.FreeFailures
 	}
 	if p.BaseLockout == 0 {
 		p.BaseLockout = 30 * time.Second
@@ -110,6 +136,8 @@ func (p ThrottlePolicy) Validate() error {
 	switch {
 	case p.FreeFailures < 1 || p.IPFailures < 1:
 		return errors.New("auth: throttle failure counts must be positive")
+	case p.AccountFailures < p.FreeFailures:
+		return errors.New("auth: throttle AccountFailures must be at least FreeFailures")
 	case p.BaseLockout <= 0 || p.MaxLockout < p.BaseLockout:
 		return errors.New("auth: throttle lockouts must satisfy 0 < BaseLockout <= MaxLockout")
 	case p.FailureMemory < p.MaxLockout:
@@ -120,11 +148,23 @@ func (p ThrottlePolicy) Validate() error {
 	return nil
 }
 
-// Lockout returns how long an account is locked after its failures-th
-// consecutive failure: zero up to FreeFailures, then BaseLockout doubling
-// per failure, capped at MaxLockout.
+// Lockout returns how long an account is locked for one client network
+// after its failures-th consecutive failure from that network: zero up to
+// FreeFailures, then BaseLockout doubling per failure, capped at
+// MaxLockout.
 func (p ThrottlePolicy) Lockout(failures int) time.Duration {
-	over := failures - p.FreeFailures
+	return p.lockout(p.FreeFailures, failures)
+}
+
+// AccountLockout returns how long an account is locked for everyone after
+// its failures-th failure from any network: zero up to AccountFailures,
+// then the schedule of Lockout.
+func (p ThrottlePolicy) AccountLockout(failures int) time.Duration {
+	return p.lockout(p.AccountFailures, failures)
+}
+
+func (p ThrottlePolicy) lockout(free, failures int) time.Duration {
+	over := failures - free
 	if over <= 0 {
 		return 0
 	}
@@ -175,17 +215,70 @@ type MemoryThrottler struct {
 	policy    ThrottlePolicy
 	now       func() time.Time
 	mu        sync.Mutex
-	accounts  map[string]*acctState
+	accounts  map[string]*failState // account-wide, by AccountKey
+	pairs     map[string]*failState // per account and network, by pairKey
 	ips       map[string]*ipState
 	lastSweep time.Time
 }
 
-type acctState struct {
+// failState is the failure record of an account as a whole or of an
+// account from one client network.
+type failState struct {
 	failures int
 	last     time.Time
 	until    time.Time
 	pending  int       // attempts admitted by Check, not yet settled
 	pendExp  time.Time // when the pending attempts lapse
+}
+
+// lockedFor returns how long s is still locked at now (zero for nil).
+func (s *failState) lockedFor(now time.Time) time.Duration {
+	if s == nil || !now.Before(s.until) {
+		return 0
+	}
+	return s.until.Sub(now)
+}
+
+// remembered returns the failures not yet forgotten at now.
+func (s *failState) remembered(now time.Time, memory time.Duration) int {
+	if now.Sub(s.last) >= memory {
+		return 0
+	}
+	return s.failures
+}
+
+// inFlight returns the attempts still reserved at now.
+func (s *failState) inFlight(now time.Time) int {
+	if !now.Before(s.pendExp) {
+		return 0
+	}
+	return s.pending
+}
+
+func (s *failState) reserve(now time.Time) {
+	s.pending = s.inFlight(now) + 1
+	s.pendExp = now.Add(AttemptHold)
+}
+
+func (s *failState) settle(now time.Time) {
+	if s.pending > 0 && now.Before(s.pendExp) {
+		s.pending--
+	}
+}
+
+// fail records a failure at now and returns the lockout it imposes.
+func (s *failState) fail(now time.Time, memory time.Duration, lockout func(int) time.Duration) time.Duration {
+	if now.Sub(s.last) >= memory {
+		s.failures, s.until = 0, time.Time{}
+	}
+	s.settle(now)
+	s.failures++
+	s.last = now
+	d := lockout(s.failures)
+	if d > 0 {
+		s.until = now.Add(d)
+	}
+	return d
 }
 
 type ipState struct {
@@ -214,11 +307,23 @@ func NewMemoryThrottler(p ThrottlePolicy, opts ...ThrottlerOption) (*MemoryThrot
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	t := &MemoryThrottler{policy: p, now: time.Now, accounts: map[string]*acctState{}, ips: map[string]*ipState{}}
+	t := &MemoryThrottler{policy: p, now: time.Now, accounts: map[string]*failState{}, pairs: map[string]*failState{}, ips: map[string]*ipState{}}
 	for _, o := range opts {
 		o(t)
 	}
 	return t, nil
+}
+
+// pairKey is the key of an account's state for one client network.
+func pairKey(accountKey, ipKey string) string { return accountKey + "|" + ipKey }
+
+func stateIn(m map[string]*failState, k string) *failState {
+	s := m[k]
+	if s == nil {
+		s = &failState{}
+		m[k] = s
+	}
+	return s
 }
 
 // Check implements LoginThrottler.
@@ -230,34 +335,23 @@ func (t *MemoryThrottler) Check(ctx context.Context, account, ip string) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.sweepLocked(now)
-	var wait time.Duration
-	k := AccountKey(account)
-	a := t.accounts[k]
-	if a != nil && now.Before(a.until) {
-		wait = a.until.Sub(now)
-	}
-	if s := t.ips[IPKey(ip)]; s != nil && now.Before(s.reset) && s.failures >= t.policy.IPFailures {
+	k, ik := AccountKey(account), IPKey(ip)
+	pk := pairKey(k, ik)
+	wait := max(t.accounts[k].lockedFor(now), t.pairs[pk].lockedFor(now))
+	if s := t.ips[ik]; s != nil && now.Before(s.reset) && s.failures >= t.policy.IPFailures {
 		wait = max(wait, s.reset.Sub(now))
 	}
 	if wait > 0 {
 		return &ThrottledError{RetryAfter: wait}
 	}
-	if a == nil {
-		a = &acctState{}
-		t.accounts[k] = a
-	}
-	if !now.Before(a.pendExp) {
-		a.pending = 0
-	}
-	failures := a.failures
-	if now.Sub(a.last) >= t.policy.FailureMemory {
-		failures = 0
-	}
-	if a.pending >= t.policy.InFlightLimit(failures) {
+	a, c := stateIn(t.accounts, k), stateIn(t.pairs, pk)
+	mem := t.policy.FailureMemory
+	if c.inFlight(now) >= t.policy.InFlightLimit(c.remembered(now, mem)) ||
+		a.inFlight(now) >= t.policy.accountInFlightLimit(a.remembered(now, mem)) {
 		return &ThrottledError{RetryAfter: InFlightRetryAfter}
 	}
-	a.pending++
-	a.pendExp = now.Add(AttemptHold)
+	a.reserve(now)
+	c.reserve(now)
 	return nil
 }
 
@@ -270,26 +364,12 @@ func (t *MemoryThrottler) Fail(ctx context.Context, account, ip string) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.sweepLocked(now)
-	k := AccountKey(account)
-	a := t.accounts[k]
-	if a == nil {
-		a = &acctState{}
-		t.accounts[k] = a
-	}
-	if now.Sub(a.last) >= t.policy.FailureMemory {
-		a.failures, a.until = 0, time.Time{}
-	}
-	if a.pending > 0 && now.Before(a.pendExp) {
-		a.pending--
-	}
-	a.failures++
-	a.last = now
-	var wait time.Duration
-	if d := t.policy.Lockout(a.failures); d > 0 {
-		a.until = now.Add(d)
-		wait = d
-	}
-	ik := IPKey(ip)
+	k, ik := AccountKey(account), IPKey(ip)
+	mem := t.policy.FailureMemory
+	wait := max(
+		stateIn(t.pairs, pairKey(k, ik)).fail(now, mem, t.policy.Lockout),
+		stateIn(t.accounts, k).fail(now, mem, t.policy.AccountLockout),
+	)
 	s := t.ips[ik]
 	if s == nil || !now.Before(s.reset) {
 		s = &ipState{reset: now.Add(t.policy.IPWindow)}
@@ -310,9 +390,23 @@ func (t *MemoryThrottler) Succeed(ctx context.Context, account, ip string) error
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	delete(t.accounts, AccountKey(account))
+	k := AccountKey(account)
+	pk := pairKey(k, IPKey(ip))
+	mine := 0
+	if c := t.pairs[pk]; c != nil {
+		mine = c.remembered(now, t.policy.FailureMemory)
+		delete(t.pairs, pk)
+	}
+	if a := t.accounts[k]; a != nil {
+		a.failures = max(0, a.remembered(now, t.policy.FailureMemory)-mine)
+		a.settle(now)
+		if a.failures == 0 && a.inFlight(now) == 0 {
+			delete(t.accounts, k)
+		}
+	}
 	return nil
 }
 
@@ -321,9 +415,11 @@ func (t *MemoryThrottler) sweepLocked(now time.Time) {
 		return
 	}
 	t.lastSweep = now
-	for k, a := range t.accounts {
-		if now.Sub(a.last) >= t.policy.FailureMemory && !now.Before(a.pendExp) {
-			delete(t.accounts, k)
+	for _, m := range []map[string]*failState{t.accounts, t.pairs} {
+		for k, a := range m {
+			if now.Sub(a.last) >= t.policy.FailureMemory && !now.Before(a.pendExp) {
+				delete(m, k)
+			}
 		}
 	}
 	for k, s := range t.ips {

@@ -42,15 +42,15 @@ var crcTable = crc32.MakeTable(crc32.Castagnoli)
 func (m *Model) MarshalBinary() ([]byte, error) {
 	w := &writer{}
 	w.b = append(w.b, modelMagic[:]...)
-	w.u16(uint16(FormatVersion))
-	w.u16(uint16(m.featureSetVersion))
+	w.n16("format version", FormatVersion)
+	w.n16("feature-set version", m.featureSetVersion)
 	w.i64(m.trainedAt.UnixNano())
 	if m.dataThrough.IsZero() {
 		w.i64(0)
 	} else {
 		w.i64(m.dataThrough.UnixNano())
 	}
-	w.u32(uint32(m.nProjects))
+	w.n32("training size", m.nProjects)
 	w.u64(m.seed)
 	w.f64(m.coverage)
 	w.u16(numNumeric)
@@ -58,25 +58,25 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 		w.f64(m.enc.mean[j])
 		w.f64(m.enc.scale[j])
 	}
-	w.u16(uint16(numClasses))
+	w.n16("class count", numClasses)
 	for _, v := range m.classMean {
 		w.f64(v)
 	}
-	w.u32(uint32(m.maxTeamSize))
-	w.u8(uint8(numTargets))
+	w.n32("max team size", m.maxTeamSize)
+	w.n8("target count", int(numTargets))
 	for t := range m.targets {
 		if err := w.target(&m.targets[t]); err != nil {
 			return nil, err
 		}
 	}
-	w.u32(uint32(len(m.artifacts)))
+	w.n32("artifact count", len(m.artifacts))
 	for _, a := range m.artifacts {
 		w.str(a.class)
 		w.str(a.id)
 		w.str(a.name)
-		w.u32(uint32(a.withN))
+		w.n32("artifact with-count", a.withN)
 		w.f64(a.withMean)
-		w.u32(uint32(a.withoutN))
+		w.n32("artifact without-count", a.withoutN)
 		w.f64(a.withoutMean)
 		w.f64(a.adjLift)
 		w.f64(a.evidence)
@@ -89,7 +89,7 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 }
 
 func (w *writer) target(tm *targetModel) error {
-	w.u8(uint8(tm.target))
+	w.n8("target", int(tm.target))
 	w.str(string(tm.fit.reg.kind()))
 	w.f64(tm.fit.mean)
 	w.f64(tm.fit.scale)
@@ -101,14 +101,14 @@ func (w *writer) target(tm *targetModel) error {
 	w.f64(met.CVMAE)
 	w.f64(met.CVSpearman)
 	w.f64(met.BaselineMAE)
-	w.u16(uint16(met.Folds))
-	w.u16(uint16(len(met.Candidates)))
+	w.n16("fold count", met.Folds)
+	w.n16("candidate count", len(met.Candidates))
 	for _, c := range met.Candidates {
 		w.str(string(c.Model))
 		w.f64(c.CVMAE)
 		w.f64(c.CVSpearman)
 	}
-	w.u16(uint16(len(tm.importances)))
+	w.n16("importance count", len(tm.importances))
 	for _, fi := range tm.importances {
 		w.str(fi.Feature)
 		w.f64(fi.MAEIncrease)
@@ -125,20 +125,20 @@ func (w *writer) target(tm *targetModel) error {
 		}
 		w.f64(r.lambda)
 		w.f64(r.intercept)
-		w.u32(uint32(len(r.beta)))
+		w.n32("ridge coefficient count", len(r.beta))
 		for j := range r.beta {
 			w.f64(r.colMean[j])
 			w.f64(r.colScale[j])
 			w.f64(r.beta[j])
 		}
 	case *gpModel:
-		w.u16(uint16(r.d))
+		w.n16("GP dimension", r.d)
 		for _, v := range r.logLen {
 			w.f64(v)
 		}
 		w.f64(r.logSf)
 		w.f64(r.logSn)
-		w.u32(uint32(len(r.y)))
+		w.n32("GP point count", len(r.y))
 		for _, v := range r.x {
 			w.f64(v)
 		}
@@ -351,10 +351,49 @@ func (m *Model) check() error {
 	return nil
 }
 
-// writer appends little-endian values.
+// writer appends little-endian values. The n8, n16 and n32 methods write
+// an int as an unsigned field of that width after checking that it fits;
+// the first value that does not is kept in err (and written as zero), so a
+// caller checks err once at the end instead of after every field.
 type writer struct {
 	b   []byte
 	err error
+}
+
+// fits reports whether v fits an unsigned field whose largest value is max,
+// recording an error naming the field when it does not.
+func (w *writer) fits(what string, v int, max uint64) bool {
+	if v >= 0 && uint64(v) <= max {
+		return true
+	}
+	if w.err == nil {
+		w.err = fmt.Errorf("metalearn: cannot encode %s %d: outside the format's range 0..%d", what, v, max)
+	}
+	return false
+}
+
+// n8 writes v as a uint8 if it fits, else zero and records an error.
+func (w *writer) n8(what string, v int) {
+	if !w.fits(what, v, math.MaxUint8) {
+		v = 0
+	}
+	w.u8(uint8(v)) // #nosec G115 -- bounded by fits above
+}
+
+// n16 writes v as a uint16 if it fits, else zero and records an error.
+func (w *writer) n16(what string, v int) {
+	if !w.fits(what, v, math.MaxUint16) {
+		v = 0
+	}
+	w.u16(uint16(v)) // #nosec G115 -- bounded by fits above
+}
+
+// n32 writes v as a uint32 if it fits, else zero and records an error.
+func (w *writer) n32(what string, v int) {
+	if !w.fits(what, v, math.MaxUint32) {
+		v = 0
+	}
+	w.u32(uint32(v)) // #nosec G115 -- bounded by fits above
 }
 
 func (w *writer) u8(v uint8)    { w.b = append(w.b, v) }
@@ -368,7 +407,7 @@ func (w *writer) str(s string) {
 		w.err = fmt.Errorf("metalearn: string of %d bytes exceeds the format's %d-byte limit", len(s), maxStringLen)
 		s = s[:0]
 	}
-	w.u16(uint16(len(s)))
+	w.n16("string length", len(s))
 	w.b = append(w.b, s...)
 }
 

@@ -158,3 +158,51 @@ func FuzzDecodeModel(f *testing.F) {
 		}
 	})
 }
+
+// TestMarshalRejectsOutOfRangeFields checks that the writer refuses every
+// count or size that does not fit its field instead of writing a truncated
+// value (finding F-5).
+func TestMarshalRejectsOutOfRangeFields(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		kind   ModelKind
+		mutate func(m *Model)
+	}{
+		{"feature-set version above uint16", KindRidge, func(m *Model) { m.featureSetVersion = 1 << 16 }},
+		{"negative training size", KindRidge, func(m *Model) { m.nProjects = -1 }},
+		{"training size above uint32", KindRidge, func(m *Model) { m.nProjects = 1 << 32 }},
+		{"max team size above uint32", KindRidge, func(m *Model) { m.maxTeamSize = 1<<32 + 3 }},
+		{"negative artifact count", KindRidge, func(m *Model) {
+			m.artifacts = append(m.artifacts, artifactStat{class: "model", id: "a", withN: -1})
+		}},
+		{"artifact without-count above uint32", KindRidge, func(m *Model) {
+			m.artifacts = append(m.artifacts, artifactStat{class: "model", id: "a", withoutN: 1 << 33})
+		}},
+		{"target above uint8", KindRidge, func(m *Model) { m.targets[0].target = 256 }},
+		{"folds above uint16", KindRidge, func(m *Model) { m.targets[1].metrics.Folds = 1 << 16 }},
+		{"negative folds", KindRidge, func(m *Model) { m.targets[2].metrics.Folds = -3 }},
+		{"GP dimension above uint16", KindGP, func(m *Model) {
+			for i := range m.targets {
+				if g, ok := m.targets[i].fit.reg.(*gpModel); ok {
+					g.d = 1 << 16
+					return
+				}
+			}
+			t.Fatal("no GP target")
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			m := smallModel(t, c.kind)
+			if _, err := m.MarshalBinary(); err != nil {
+				t.Fatalf("unmodified model: %v", err)
+			}
+			c.mutate(m)
+			if data, err := m.MarshalBinary(); err == nil {
+				t.Fatalf("encoded an out-of-range field (%d bytes)", len(data))
+			}
+		})
+	}
+}

@@ -58,9 +58,13 @@ func RunTokenStoreTests(t *testing.T, newStore func(t *testing.T) auth.TokenStor
 	t.Run("CheckAccess", func(t *testing.T) {
 		s := newStore(t)
 		sess, _ := session(t, s, randomID(t), base)
-		wantErr(t, "active session", s.CheckAccess(ctx, sess.ID, randomID(t), base), nil)
-		wantErr(t, "unknown session", s.CheckAccess(ctx, randomID(t), randomID(t), base), auth.ErrRevoked)
-		wantErr(t, "session past expiry", s.CheckAccess(ctx, sess.ID, randomID(t), sess.ExpiresAt), auth.ErrRevoked)
+		wantErr(t, "active session", s.CheckAccess(ctx, sess.ID, sess.UserID, randomID(t), base), nil)
+		wantErr(t, "unknown session", s.CheckAccess(ctx, randomID(t), sess.UserID, randomID(t), base), auth.ErrRevoked)
+		wantErr(t, "session of another user", s.CheckAccess(ctx, sess.ID, randomID(t), randomID(t), base), auth.ErrRevoked)
+		wantErr(t, "session without a user", s.CheckAccess(ctx, sess.ID, "", randomID(t), base), auth.ErrRevoked)
+		other, _ := session(t, s, randomID(t), base)
+		wantErr(t, "user of another session", s.CheckAccess(ctx, other.ID, sess.UserID, randomID(t), base), auth.ErrRevoked)
+		wantErr(t, "session past expiry", s.CheckAccess(ctx, sess.ID, sess.UserID, randomID(t), sess.ExpiresAt), auth.ErrRevoked)
 	})
 
 	t.Run("DenyToken", func(t *testing.T) {
@@ -69,11 +73,11 @@ func RunTokenStoreTests(t *testing.T, newStore func(t *testing.T) auth.TokenStor
 		jti, other := randomID(t), randomID(t)
 		until := base.Add(15 * time.Minute)
 		wantErr(t, "deny", s.DenyToken(ctx, jti, until, base), nil)
-		wantErr(t, "denied token", s.CheckAccess(ctx, sess.ID, jti, base.Add(time.Minute)), auth.ErrRevoked)
-		wantErr(t, "other token of the session", s.CheckAccess(ctx, sess.ID, other, base.Add(time.Minute)), nil)
+		wantErr(t, "denied token", s.CheckAccess(ctx, sess.ID, sess.UserID, jti, base.Add(time.Minute)), auth.ErrRevoked)
+		wantErr(t, "other token of the session", s.CheckAccess(ctx, sess.ID, sess.UserID, other, base.Add(time.Minute)), nil)
 		wantErr(t, "deny again, earlier", s.DenyToken(ctx, jti, base.Add(time.Minute), base), nil)
-		wantErr(t, "earlier deny does not shorten", s.CheckAccess(ctx, sess.ID, jti, base.Add(10*time.Minute)), auth.ErrRevoked)
-		wantErr(t, "denial over after until", s.CheckAccess(ctx, sess.ID, jti, until.Add(time.Second)), nil)
+		wantErr(t, "earlier deny does not shorten", s.CheckAccess(ctx, sess.ID, sess.UserID, jti, base.Add(10*time.Minute)), auth.ErrRevoked)
+		wantErr(t, "denial over after until", s.CheckAccess(ctx, sess.ID, sess.UserID, jti, until.Add(time.Second)), nil)
 	})
 
 	t.Run("Rotate", func(t *testing.T) {
@@ -83,10 +87,10 @@ func RunTokenStoreTests(t *testing.T, newStore func(t *testing.T) auth.TokenStor
 		second := next(t, first, now.Add(2*time.Hour))
 		wantErr(t, "rotate", s.RotateRefresh(ctx, first, second, now), nil)
 		// The session now lives as long as the newest refresh token.
-		wantErr(t, "session extended", s.CheckAccess(ctx, sess.ID, randomID(t), base.Add(90*time.Minute)), nil)
+		wantErr(t, "session extended", s.CheckAccess(ctx, sess.ID, sess.UserID, randomID(t), base.Add(90*time.Minute)), nil)
 		third := next(t, second, now.Add(3*time.Hour))
 		wantErr(t, "rotate again", s.RotateRefresh(ctx, second, third, now.Add(time.Minute)), nil)
-		wantErr(t, "still active", s.CheckAccess(ctx, sess.ID, randomID(t), now.Add(time.Minute)), nil)
+		wantErr(t, "still active", s.CheckAccess(ctx, sess.ID, sess.UserID, randomID(t), now.Add(time.Minute)), nil)
 	})
 
 	t.Run("ReuseRevokesSession", func(t *testing.T) {
@@ -95,7 +99,7 @@ func RunTokenStoreTests(t *testing.T, newStore func(t *testing.T) auth.TokenStor
 		second := next(t, first, base.Add(time.Hour))
 		wantErr(t, "rotate", s.RotateRefresh(ctx, first, second, base), nil)
 		wantErr(t, "replay spent token", s.RotateRefresh(ctx, first, next(t, first, base.Add(time.Hour)), base), auth.ErrRefreshReuse)
-		wantErr(t, "session revoked by reuse", s.CheckAccess(ctx, sess.ID, randomID(t), base), auth.ErrRevoked)
+		wantErr(t, "session revoked by reuse", s.CheckAccess(ctx, sess.ID, sess.UserID, randomID(t), base), auth.ErrRevoked)
 		wantErr(t, "descendant token dead", s.RotateRefresh(ctx, second, next(t, second, base.Add(time.Hour)), base), auth.ErrRevoked)
 		wantErr(t, "replay again", s.RotateRefresh(ctx, first, next(t, first, base.Add(time.Hour)), base), auth.ErrRefreshReuse)
 	})
@@ -119,7 +123,7 @@ func RunTokenStoreTests(t *testing.T, newStore func(t *testing.T) auth.TokenStor
 		wantErr(t, "revoke", s.RevokeSession(ctx, sess.ID, base), nil)
 		wantErr(t, "revoke twice", s.RevokeSession(ctx, sess.ID, base), nil)
 		wantErr(t, "revoke unknown", s.RevokeSession(ctx, randomID(t), base), nil)
-		wantErr(t, "access after revoke", s.CheckAccess(ctx, sess.ID, randomID(t), base), auth.ErrRevoked)
+		wantErr(t, "access after revoke", s.CheckAccess(ctx, sess.ID, sess.UserID, randomID(t), base), auth.ErrRevoked)
 		wantErr(t, "refresh after revoke", s.RotateRefresh(ctx, first, next(t, first, base.Add(time.Hour)), base), auth.ErrRevoked)
 	})
 
@@ -131,13 +135,13 @@ func RunTokenStoreTests(t *testing.T, newStore func(t *testing.T) auth.TokenStor
 		drop2, _ := session(t, s, user, base)
 		bystander, _ := session(t, s, other, base)
 		wantErr(t, "revoke others", s.RevokeUser(ctx, user, keep.ID, base), nil)
-		wantErr(t, "kept session", s.CheckAccess(ctx, keep.ID, randomID(t), base), nil)
-		wantErr(t, "revoked session 1", s.CheckAccess(ctx, drop1.ID, randomID(t), base), auth.ErrRevoked)
-		wantErr(t, "revoked session 2", s.CheckAccess(ctx, drop2.ID, randomID(t), base), auth.ErrRevoked)
+		wantErr(t, "kept session", s.CheckAccess(ctx, keep.ID, keep.UserID, randomID(t), base), nil)
+		wantErr(t, "revoked session 1", s.CheckAccess(ctx, drop1.ID, drop1.UserID, randomID(t), base), auth.ErrRevoked)
+		wantErr(t, "revoked session 2", s.CheckAccess(ctx, drop2.ID, drop2.UserID, randomID(t), base), auth.ErrRevoked)
 		wantErr(t, "refresh of revoked session", s.RotateRefresh(ctx, r1, next(t, r1, base.Add(time.Hour)), base), auth.ErrRevoked)
-		wantErr(t, "other user untouched", s.CheckAccess(ctx, bystander.ID, randomID(t), base), nil)
+		wantErr(t, "other user untouched", s.CheckAccess(ctx, bystander.ID, bystander.UserID, randomID(t), base), nil)
 		wantErr(t, "revoke all", s.RevokeUser(ctx, user, "", base), nil)
-		wantErr(t, "kept session now revoked", s.CheckAccess(ctx, keep.ID, randomID(t), base), auth.ErrRevoked)
+		wantErr(t, "kept session now revoked", s.CheckAccess(ctx, keep.ID, keep.UserID, randomID(t), base), auth.ErrRevoked)
 		wantErr(t, "revoke unknown user", s.RevokeUser(ctx, randomID(t), "", base), nil)
 	})
 
@@ -171,6 +175,6 @@ func RunTokenStoreTests(t *testing.T, newStore func(t *testing.T) auth.TokenStor
 		if wins != 1 {
 			t.Fatalf("%d of %d concurrent rotations won, want exactly 1 (errors: %v)", wins, n, errs)
 		}
-		wantErr(t, "session after the race", s.CheckAccess(ctx, sess.ID, randomID(t), base), auth.ErrRevoked)
+		wantErr(t, "session after the race", s.CheckAccess(ctx, sess.ID, sess.UserID, randomID(t), base), auth.ErrRevoked)
 	})
 }

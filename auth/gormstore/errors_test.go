@@ -33,7 +33,7 @@ func TestDatabaseDown(t *testing.T) {
 		"MigrateDown":          gormstore.MigrateDown(ctx, db, 0),
 		"CreateSession":        tokens.CreateSession(ctx, auth.Session{ID: "s", UserID: "u", CreatedAt: now, ExpiresAt: rec.ExpiresAt}, rec),
 		"RotateRefresh":        tokens.RotateRefresh(ctx, rec, rec, now),
-		"CheckAccess":          tokens.CheckAccess(ctx, "s", "j", now),
+		"CheckAccess":          tokens.CheckAccess(ctx, "s", "u", "j", now),
 		"RevokeSession":        tokens.RevokeSession(ctx, "s", now),
 		"RevokeUser":           tokens.RevokeUser(ctx, "u", "x", now),
 		"DenyToken":            tokens.DenyToken(ctx, "j", now, now),

@@ -52,7 +52,7 @@ func TestPurgeAndMigrations(t *testing.T) {
 	if err := s.Purge(ctx, now); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CheckAccess(ctx, "s1", "j1", now); err == nil {
+	if err := s.CheckAccess(ctx, "s1", "u1", "j1", now); err == nil {
 		t.Fatal("purge before expiry removed the denial")
 	}
 	if err := s.Purge(ctx, now.Add(2*time.Hour)); err != nil {
@@ -84,7 +84,7 @@ func TestPurgeAndMigrations(t *testing.T) {
 	if err := gormstore.Migrate(ctx, db); err != nil {
 		t.Fatalf("Migrate after MigrateDown: %v", err)
 	}
-	if err := gormstore.NewTokenStore(db).CheckAccess(ctx, "s1", "j1", now); !errors.Is(err, auth.ErrRevoked) {
+	if err := gormstore.NewTokenStore(db).CheckAccess(ctx, "s1", "u1", "j1", now); !errors.Is(err, auth.ErrRevoked) {
 		t.Fatalf("fresh schema: %v", err)
 	}
 }

@@ -80,11 +80,11 @@ func (s *TokenStore) RotateRefresh(ctx context.Context, old, next auth.RefreshRe
 }
 
 // CheckAccess implements auth.TokenStore.
-func (s *TokenStore) CheckAccess(ctx context.Context, sessionID, tokenID string, now time.Time) error {
+func (s *TokenStore) CheckAccess(ctx context.Context, sessionID, userID, tokenID string, now time.Time) error {
 	now = utc(now)
 	db := s.db.WithContext(ctx)
 	var n int64
-	if err := db.Model(&sessionRow{}).Where("id = ? AND revoked_at IS NULL AND expires_at > ?", sessionID, now).Count(&n).Error; err != nil {
+	if err := db.Model(&sessionRow{}).Where("id = ? AND user_id = ? AND revoked_at IS NULL AND expires_at > ?", sessionID, userID, now).Count(&n).Error; err != nil {
 		return fmt.Errorf("gormstore: %w", err)
 	}
 	if n == 0 {

@@ -28,7 +28,7 @@ func TestRedisDown(t *testing.T) {
 	for name, err := range map[string]error{
 		"CreateSession":  s.CreateSession(ctx, auth.Session{ID: "s", UserID: "u", CreatedAt: now, ExpiresAt: rec.ExpiresAt}, rec),
 		"RotateRefresh":  s.RotateRefresh(ctx, rec, rec, now),
-		"CheckAccess":    s.CheckAccess(ctx, "s", "j", now),
+		"CheckAccess":    s.CheckAccess(ctx, "s", "u", "j", now),
 		"RevokeSession":  s.RevokeSession(ctx, "s", now),
 		"RevokeUser":     s.RevokeUser(ctx, "u", "", now),
 		"DenyToken":      s.DenyToken(ctx, "j", now.Add(time.Minute), now),

@@ -69,7 +69,7 @@ func TestUserSetPruned(t *testing.T) {
 	if err := s.RevokeUser(ctx, "busy-user", "", now); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CheckAccess(ctx, "live-0", "jti", now); !errors.Is(err, auth.ErrRevoked) {
+	if err := s.CheckAccess(ctx, "live-0", "busy-user", "jti", now); !errors.Is(err, auth.ErrRevoked) {
 		t.Fatalf("live session after RevokeUser: %v", err)
 	}
 }

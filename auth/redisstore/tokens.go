@@ -131,10 +131,10 @@ extend(KEYS[4], tonumber(ARGV[4]))
 return 'ok'
 `
 
-// KEYS: session, denial. ARGV: now ms. Returns 1 when refused.
+// KEYS: session, denial. ARGV: now ms, user. Returns 1 when refused.
 const checkScript = `
-local s = redis.call('HMGET', KEYS[1], 'r', 'e')
-if not s[1] or s[1] == '1' or tonumber(s[2]) <= tonumber(ARGV[1]) then return 1 end
+local s = redis.call('HMGET', KEYS[1], 'r', 'e', 'u')
+if not s[1] or s[1] == '1' or tonumber(s[2]) <= tonumber(ARGV[1]) or s[3] ~= ARGV[2] then return 1 end
 local d = redis.call('GET', KEYS[2])
 if d and tonumber(d) > tonumber(ARGV[1]) then return 1 end
 return 0
@@ -200,8 +200,8 @@ func (s *TokenStore) RotateRefresh(ctx context.Context, old, next auth.RefreshRe
 }
 
 // CheckAccess implements auth.TokenStore.
-func (s *TokenStore) CheckAccess(ctx context.Context, sessionID, tokenID string, now time.Time) error {
-	n, err := s.check.Run(ctx, s.rdb, []string{s.sessKey(sessionID), s.denyKey(tokenID)}, now.UnixMilli()).Int()
+func (s *TokenStore) CheckAccess(ctx context.Context, sessionID, userID, tokenID string, now time.Time) error {
+	n, err := s.check.Run(ctx, s.rdb, []string{s.sessKey(sessionID), s.denyKey(tokenID)}, now.UnixMilli(), userID).Int()
 	if err != nil {
 		return fmt.Errorf("redisstore: check access: %w", err)
 	}

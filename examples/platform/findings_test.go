@@ -269,6 +269,8 @@ func TestTenantAdminCannotAttachOtherUsers(t *testing.T) {
 		{"role": "viewer"},
 		{"role": "viewer", "password": "short"},
 		{"role": "viewer", "email": "x@example.com"},
+		{"role": "viewer", "password": "Fresh-Passphrase-77!", "email": "not an address"},
+		{"role": "owner", "password": "Fresh-Passphrase-77!"},
 	} {
 		var answers [][]byte
 		var statuses []int

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/mail"
 
 	"github.com/maestro-ml/maestro/auth"
 	"github.com/maestro-ml/maestro/secrets"
@@ -275,12 +276,20 @@ func (s *server) findOrCreateUser(ctx context.Context, tenantID string, mayAttac
 	return u, tenancyError(err)
 }
 
-// checkNewUser validates a request that creates a user: a valid name and
-// e-mail address, and a password that passes the policy. Its answers do
+// checkNewUser validates a request that creates a user: a valid name, a
+// valid e-mail address when one is given, and a password that passes the
+// policy. Its answers do
 // not depend on whether the name exists.
 func checkNewUser(in memberRequest) error {
 	if err := tenancy.ValidateUsername(in.Username); err != nil {
 		return tenancyError(err)
+	}
+	if in.Email != "" {
+		// tenancy.Manager.CreateUser checks the same; checking here keeps
+		// the answer independent of whether the name exists.
+		if a, err := mail.ParseAddress(in.Email); err != nil || a.Address != in.Email || len(in.Email) > 254 {
+			return invalid(fieldError{Field: "email", Message: "must be a plain address such as ada@example.com"})
+		}
 	}
 	if in.Password == "" {
 		return invalid(fieldError{Field: "password", Message: "required for a new user"})
