@@ -64,8 +64,11 @@
 // # Login throttling
 //
 // A LoginThrottler (NewMemoryThrottler, redisstore.NewThrottler) locks an
-// account for increasing periods after repeated failures and caps failures
-// per client IP, answering with a Retry-After duration; it keys on the
+// account for increasing periods after repeated failures from one client
+// network, locks it for everyone only after many more failures across
+// networks (ThrottlePolicy.AccountFailures), and caps failures per client
+// IP, answering with a Retry-After duration. So a stranger who knows a user
+// name locks out only themselves, not the account's owner. It keys on the
 // submitted name, so it answers the same whether or not the account exists.
 // Check reserves each attempt it admits until Fail or Succeed, so
 // concurrent guesses cannot outrun the count of free failures.

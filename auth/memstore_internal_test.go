@@ -51,10 +51,10 @@ func TestMemoryStoresForgetExpiredState(t *testing.T) {
 	if err := th.Fail(ctx, "d", "192.0.2.2"); err != nil {
 		t.Fatal(err)
 	}
-	if len(th.accounts) != 1 || len(th.ips) != 1 {
-		t.Fatalf("throttler kept %d accounts and %d IPs after they expired", len(th.accounts), len(th.ips))
+	if len(th.accounts) != 1 || len(th.pairs) != 1 || len(th.ips) != 1 {
+		t.Fatalf("throttler kept %d accounts, %d account networks and %d IPs after they expired", len(th.accounts), len(th.pairs), len(th.ips))
 	}
-	if err := th.Succeed(ctx, "d", "192.0.2.2"); err != nil || len(th.accounts) != 0 {
+	if err := th.Succeed(ctx, "d", "192.0.2.2"); err != nil || len(th.accounts) != 0 || len(th.pairs) != 0 {
 		t.Fatalf("Succeed kept the account: %v", err)
 	}
 }

@@ -24,11 +24,23 @@ func TestThrottlePolicy(t *testing.T) {
 	if p.Lockout(1000) != 15*time.Minute {
 		t.Error("lockout not capped for large counts")
 	}
+	if p.AccountFailures != 50 {
+		t.Errorf("default AccountFailures %d, want 10 x FreeFailures = 50", p.AccountFailures)
+	}
+	if q := (auth.ThrottlePolicy{FreeFailures: 3}).WithDefaults(); q.AccountFailures != 30 {
+		t.Errorf("AccountFailures %d for FreeFailures 3, want 30", q.AccountFailures)
+	}
+	for n, w := range map[int]time.Duration{1: 0, 5: 0, 6: 0, 50: 0, 51: 30 * time.Second, 52: time.Minute, 60: 15 * time.Minute} {
+		if got := p.AccountLockout(n); got != w {
+			t.Errorf("AccountLockout(%d) = %s, want %s", n, got, w)
+		}
+	}
 	for name, bad := range map[string]auth.ThrottlePolicy{
 		"negative failures":    {FreeFailures: -1},
 		"max below base":       {BaseLockout: time.Hour, MaxLockout: time.Minute},
 		"memory below lockout": {MaxLockout: time.Hour, FailureMemory: time.Minute},
 		"negative window":      {IPWindow: -time.Second},
+		"account below free":   {FreeFailures: 5, AccountFailures: 4},
 	} {
 		if _, err := auth.NewMemoryThrottler(bad); err == nil {
 			t.Errorf("%s accepted", name)

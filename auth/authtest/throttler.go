@@ -3,6 +3,7 @@ package authtest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -151,6 +152,87 @@ func RunThrottlerTests(t *testing.T, newThrottler NewThrottlerFunc) {
 		for i := range policy.FreeFailures {
 			allowed(t, "attempt after success "+string(rune('1'+i)), th.Check(ctx, acct, ip))
 		}
+	})
+
+	t.Run("LockoutPerClientNetwork", func(t *testing.T) {
+		clk := NewClock(time.Now())
+		th := newThrottler(t, policy, clk.Now)
+		acct := "admin-" + randomID(t)
+		attacker := "2001:db8:" + randomID(t)[:4] + ":7::1"
+		attackerNet := attacker[:len(attacker)-1] + "9" // same /64
+		owner := "192.0.2.200"
+		for range policy.FreeFailures {
+			allowed(t, "attacker's free failure", th.Fail(ctx, acct, attacker))
+		}
+		retryAfter(t, "attacker's failure that locks", th.Fail(ctx, acct, attacker))
+		retryAfter(t, "attacker while locked", th.Check(ctx, acct, attacker))
+		retryAfter(t, "attacker from the same /64", th.Check(ctx, acct, attackerNet))
+		// The owner, from another network, is not locked out by a
+		// stranger who only knows the name (SECURITY.md F-9).
+		allowed(t, "owner from another network", th.Check(ctx, acct, owner))
+		allowed(t, "owner's success", th.Succeed(ctx, acct, owner))
+		retryAfter(t, "attacker still locked after the owner's login", th.Check(ctx, acct, attacker))
+		// The owner's own failures lock only the owner's network.
+		for range policy.FreeFailures {
+			allowed(t, "owner's free failure", th.Fail(ctx, acct, owner))
+		}
+		retryAfter(t, "owner's failure that locks", th.Fail(ctx, acct, owner))
+		allowed(t, "third network", th.Check(ctx, acct, "198.51.100.200"))
+	})
+
+	t.Run("AccountWideLockout", func(t *testing.T) {
+		p := policy
+		p.AccountFailures = 3 * p.FreeFailures
+		clk := NewClock(time.Now())
+		th := newThrottler(t, p, clk.Now)
+		names := []string{"existing-" + randomID(t), "unknown-" + randomID(t)}
+		var waits [2]time.Duration
+		for i, acct := range names {
+			// Guessing spread over networks, each below FreeFailures.
+			n := 0
+			for net := 0; n < p.AccountFailures; net++ {
+				ip := fmt.Sprintf("198.51.%d.%d", 10+i, net)
+				for j := 0; j < p.FreeFailures-1 && n < p.AccountFailures; j++ {
+					allowed(t, "distributed failure", th.Fail(ctx, acct, ip))
+					n++
+				}
+			}
+			waits[i] = retryAfter(t, "failure over the account-wide limit", th.Fail(ctx, acct, "203.0.113."+fmt.Sprint(50+i)))
+			if waits[i] != p.BaseLockout {
+				t.Fatalf("account-wide lockout %s, want %s", waits[i], p.BaseLockout)
+			}
+			retryAfter(t, "fresh network while the account is locked", th.Check(ctx, acct, "192.0.2."+fmt.Sprint(150+i)))
+		}
+		if waits[0] != waits[1] {
+			t.Fatalf("existing and unknown names answered differently: %s vs %s", waits[0], waits[1])
+		}
+		acct := names[0]
+		clk.Advance(p.BaseLockout + time.Second)
+		allowed(t, "fresh network after the lockout", th.Check(ctx, acct, "192.0.2.160"))
+		if d := retryAfter(t, "next failure anywhere", th.Fail(ctx, acct, "192.0.2.160")); d != 2*p.BaseLockout {
+			t.Fatalf("second account-wide lockout %s, want %s (increasing)", d, 2*p.BaseLockout)
+		}
+		allowed(t, "other account", th.Check(ctx, "bystander-"+randomID(t), "192.0.2.161"))
+	})
+
+	t.Run("SuccessForgetsOnlyOwnNetwork", func(t *testing.T) {
+		p := policy
+		p.AccountFailures = 3 * p.FreeFailures
+		clk := NewClock(time.Now())
+		th := newThrottler(t, p, clk.Now)
+		acct, owner := randomID(t), "192.0.2.33"
+		allowed(t, "stranger's failure 1", th.Fail(ctx, acct, "203.0.113.1"))
+		allowed(t, "stranger's failure 2", th.Fail(ctx, acct, "203.0.113.2"))
+		allowed(t, "owner's typo 1", th.Fail(ctx, acct, owner))
+		allowed(t, "owner's typo 2", th.Fail(ctx, acct, owner))
+		allowed(t, "owner's check", th.Check(ctx, acct, owner))
+		allowed(t, "owner's success", th.Succeed(ctx, acct, owner))
+		// The account-wide count keeps the strangers' 2 failures only: the
+		// account locks at failure AccountFailures+1.
+		for i := 3; i <= p.AccountFailures; i++ {
+			allowed(t, fmt.Sprintf("account-wide failure %d", i), th.Fail(ctx, acct, fmt.Sprintf("198.51.100.%d", i)))
+		}
+		retryAfter(t, "failure over the account-wide limit", th.Fail(ctx, acct, "198.51.100.99"))
 	})
 
 	t.Run("PerIPLimit", func(t *testing.T) {
