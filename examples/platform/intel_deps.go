@@ -12,6 +12,7 @@ import (
 	"github.com/maestro-ml/maestro/metalearn"
 	"github.com/maestro-ml/maestro/registry"
 	"github.com/maestro-ml/maestro/similarity"
+	"github.com/maestro-ml/maestro/similarity/staticembed"
 	"github.com/maestro-ml/maestro/tenancy"
 )
 
@@ -90,10 +91,12 @@ func newIntelDeps(s *server, reg *registry.Registry) (*intelDeps, error) {
 // newEmbedder returns the OpenAI-compatible embedder at
 // MAESTRO_EMBEDDINGS_URL (model MAESTRO_EMBEDDINGS_MODEL, required then;
 // key MAESTRO_EMBEDDINGS_API_KEY, optional), or the built-in offline
-// embedder when no URL is configured.
+// embedder when no URL is configured: staticembed, all-MiniLM-L6-v2
+// distilled into static token vectors, which needs no service and ranks
+// specs far better than a lexical embedder (docs/similarity.md).
 func newEmbedder(cfg config) (similarity.Embedder, error) {
 	if cfg.EmbeddingsURL == "" {
-		return similarity.NewHashingEmbedder(0)
+		return staticembed.New()
 	}
 	if cfg.EmbeddingsModel == "" {
 		return nil, fmt.Errorf("%s is required when %s is set", envEmbeddingsModel, envEmbeddingsURL)

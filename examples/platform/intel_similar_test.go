@@ -15,6 +15,7 @@ import (
 
 	"github.com/maestro-ml/maestro/internal/testenv"
 	"github.com/maestro-ml/maestro/similarity"
+	"github.com/maestro-ml/maestro/similarity/staticembed"
 	"gorm.io/gorm"
 )
 
@@ -353,8 +354,8 @@ func TestEmbedderConfiguration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := emb.(*similarity.HashingEmbedder); !ok {
-		t.Fatalf("default embedder %T", emb)
+	if emb.Model() != staticembed.ModelName {
+		t.Fatalf("default embedder %T (%s), want the built-in staticembed", emb, emb.Model())
 	}
 	if _, err := newEmbedder(config{EmbeddingsURL: "http://127.0.0.1:1/v1"}); err == nil ||
 		!strings.Contains(err.Error(), envEmbeddingsModel) {
