@@ -141,6 +141,9 @@ func validateName(s string) error {
 
 // ValidateUsername reports whether s is a valid username: 1 to 64
 // letters, digits, '.', '_', '@' or '-', starting with a letter or digit.
+// Usernames are case-insensitive: the Manager stores and looks them up in
+// lower case (NormalizeUsername), so "Ada" and "ada" name one user, as
+// they name one account to the login throttle.
 func ValidateUsername(s string) error {
 	if !usernameRe.MatchString(s) {
 		return &ValidationError{Field: "username", Message: "must be 1-64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit"}
@@ -418,9 +421,14 @@ type NewUser struct {
 	IsSuperadmin bool
 }
 
-// CreateUser creates a user with a new id. A taken username is
-// ErrConflict.
+// NormalizeUsername returns the form in which a username is stored and
+// compared: lower case.
+func NormalizeUsername(s string) string { return strings.ToLower(s) }
+
+// CreateUser creates a user with a new id. The username is stored in lower
+// case; a taken username, in any case, is ErrConflict.
 func (m *Manager) CreateUser(ctx context.Context, nu NewUser) (User, error) {
+	nu.Username = NormalizeUsername(nu.Username)
 	if err := ValidateUsername(nu.Username); err != nil {
 		return User{}, err
 	}
@@ -454,12 +462,12 @@ func (m *Manager) User(ctx context.Context, id string) (User, error) {
 	return u, m.dbError("user", err)
 }
 
-// UserByUsername returns the user with username, or ErrNotFound. Login
-// uses it before any tenant is known; it needs no cross-tenant context
-// because users are platform-level rows.
+// UserByUsername returns the user with username, in any case, or
+// ErrNotFound. Login uses it before any tenant is known; it needs no
+// cross-tenant context because users are platform-level rows.
 func (m *Manager) UserByUsername(ctx context.Context, username string) (User, error) {
 	var u User
-	err := m.db.WithContext(ctx).Where("username = ?", username).Take(&u).Error
+	err := m.db.WithContext(ctx).Where("username = ?", NormalizeUsername(username)).Take(&u).Error
 	return u, m.dbError("user", err)
 }
 

@@ -250,3 +250,33 @@ func TestDeleteTenantWithForeignJoinRow(t *testing.T) {
 		})
 	}
 }
+
+// Usernames are case-insensitive: one user per name in any case, found in
+// any case, stored in lower case (the login throttle keys accounts the same
+// way, so two users can never share one lockout bucket).
+func TestUsernamesAreCaseInsensitive(t *testing.T) {
+	t.Parallel()
+	for name, open := range testenv.Databases(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			m, _ := newManager(t, open)
+			ctx := context.Background()
+			u, err := m.CreateUser(ctx, tenancy.NewUser{Username: "Ada.Lovelace", PasswordHash: "h"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if u.Username != "ada.lovelace" {
+				t.Fatalf("stored username %q, want lower case", u.Username)
+			}
+			if _, err := m.CreateUser(ctx, tenancy.NewUser{Username: "ADA.lovelace", PasswordHash: "h"}); !errors.Is(err, tenancy.ErrConflict) {
+				t.Fatalf("same name in another case: %v, want ErrConflict", err)
+			}
+			for _, spelling := range []string{"ada.lovelace", "Ada.Lovelace", "ADA.LOVELACE"} {
+				got, err := m.UserByUsername(ctx, spelling)
+				if err != nil || got.ID != u.ID {
+					t.Fatalf("UserByUsername(%q) = %v, %v", spelling, got.ID, err)
+				}
+			}
+		})
+	}
+}
