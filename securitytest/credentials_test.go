@@ -44,6 +44,8 @@ var isPlaceholder = regexp.MustCompile(`^(?:\.{3}|[A-Z][A-Z0-9_]*|\$\{?[A-Za-z_]
 var credentialAllowed = []struct{ path, line, why string }{
 	{".ci/services", "postgres://postgres:postgres@127.0.0.1", "the throw-away local test cluster's superuser, set by this script itself"},
 	{".ci/services", "ALTER USER postgres PASSWORD 'postgres'", "the same throw-away local test cluster"},
+	{"bench/loadtest/scripts/start-pg.sh", "postgres://postgres:postgres@127.0.0.1", "the load test uses the throw-away local cluster of .ci/services"},
+	{"PERFORMANCE_RESULTS.md", "postgres://postgres:postgres@127.0.0.1", "documents the load-test commands against the throw-away local cluster of .ci/services"},
 	{"examples/quickstart-secrets/main.go", "postgres://app:s3cret@db:5432/maestro", "a made-up value the quickstart writes to a temporary file to show NAME_FILE"},
 }
 
