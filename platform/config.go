@@ -1,0 +1,292 @@
+package platform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/maestro-ml/maestro/secrets"
+)
+
+// Configuration names, read through a secrets.Provider (the process
+// environment, each also as NAME_FILE). docs/platform.md has the table.
+const (
+	envEnv              = "MAESTRO_ENV"
+	envHome             = "MAESTRO_HOME"
+	envDatabaseURL      = "MAESTRO_DATABASE_URL"
+	envDatabaseOwnerURL = "MAESTRO_DATABASE_OWNER_URL"
+	envRedisURL         = "MAESTRO_REDIS_URL"
+	envJWTSecret        = "MAESTRO_JWT_SECRET"
+	envAdminPassword    = "MAESTRO_ADMIN_PASSWORD"
+	envEmbeddingsURL    = "MAESTRO_EMBEDDINGS_URL"
+	envEmbeddingsModel  = "MAESTRO_EMBEDDINGS_MODEL"
+	envEmbeddingsAPIKey = "MAESTRO_EMBEDDINGS_API_KEY"
+	envTLSCert          = "MAESTRO_TLS_CERT"
+	envTLSKey           = "MAESTRO_TLS_KEY"
+)
+
+// Files the server keeps in MAESTRO_HOME, each written once with mode 0600.
+const (
+	defaultHome       = ".maestro"
+	jwtSecretFile     = "jwt_secret"
+	adminPasswordFile = "initial_admin_password"
+)
+
+// config is the server's configuration. It holds secret values (the JWT
+// secret, the database URLs, the admin password): never log it; its
+// LogValue method lists only what is safe.
+type config struct {
+	Production bool   // MAESTRO_ENV=production: fail closed on every doubt
+	Home       string // MAESTRO_HOME, created 0700
+
+	DatabaseURL      string // empty: the SQLite file in Home
+	DatabaseOwnerURL string // init-db only
+	RedisURL         string // empty: in-process stores
+
+	JWTSecret     []byte // from MAESTRO_JWT_SECRET, or generated once into Home
+	AdminPassword string // MAESTRO_ADMIN_PASSWORD; empty: generated at bootstrap
+
+	EmbeddingsURL    string // empty: the built-in offline embedder
+	EmbeddingsModel  string
+	EmbeddingsAPIKey string
+
+	TLSCert string // a PEM value or a path; empty: plain HTTP
+	TLSKey  string
+
+	// secrets is the provider the configuration came from; the TLS
+	// certificate is reloaded through it.
+	secrets secrets.Provider
+}
+
+// LogValue implements slog.LogValuer: the configuration without secrets.
+func (c config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.Bool("production", c.Production),
+		slog.String("home", c.Home),
+		slog.String("database", c.databaseKind()),
+		slog.Bool("redis", c.RedisURL != ""),
+		slog.Bool("tls", c.TLSCert != ""),
+		slog.Bool("external_embeddings", c.EmbeddingsURL != ""),
+	)
+}
+
+// String describes the configuration without secrets, so that printing a
+// config by mistake (%v, %s) leaks nothing.
+func (c config) String() string { return c.LogValue().String() }
+
+// GoString is String, for %#v.
+func (c config) GoString() string { return c.String() }
+
+func (c config) databaseKind() string {
+	d, _, err := databaseTarget(c.DatabaseURL, c.Home)
+	if err != nil {
+		return "invalid"
+	}
+	return string(d)
+}
+
+// loadConfig reads the configuration from p, creates MAESTRO_HOME (0700)
+// and resolves the JWT secret: MAESTRO_JWT_SECRET when set (and strong),
+// required in production; else the secret generated once into
+// MAESTRO_HOME/jwt_secret (0600).
+func loadConfig(ctx context.Context, p secrets.Provider) (config, error) {
+	c := config{secrets: p}
+	get := func(name string, dst *string) error {
+		v, err := p.Get(ctx, name)
+		switch {
+		case errors.Is(err, secrets.ErrNotFound):
+			return nil
+		case err != nil:
+			return err
+		}
+		*dst = strings.TrimSpace(v)
+		return nil
+	}
+	var env, jwtSecret string
+	for name, dst := range map[string]*string{
+		envEnv: &env, envHome: &c.Home, envDatabaseURL: &c.DatabaseURL,
+		envDatabaseOwnerURL: &c.DatabaseOwnerURL, envRedisURL: &c.RedisURL,
+		envJWTSecret: &jwtSecret, envAdminPassword: &c.AdminPassword,
+		envEmbeddingsURL: &c.EmbeddingsURL, envEmbeddingsModel: &c.EmbeddingsModel,
+		envEmbeddingsAPIKey: &c.EmbeddingsAPIKey, envTLSCert: &c.TLSCert, envTLSKey: &c.TLSKey,
+	} {
+		if err := get(name, dst); err != nil {
+			return config{}, err
+		}
+	}
+	switch strings.ToLower(env) {
+	case "production", "prod":
+		c.Production = true
+	case "", "development", "dev", "test":
+	default:
+		return config{}, fmt.Errorf("%s must be production or development, not %q", envEnv, env)
+	}
+	if c.Home == "" {
+		c.Home = defaultHome
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return config{}, fmt.Errorf("set both %s and %s, or neither", envTLSCert, envTLSKey)
+	}
+	if _, _, err := databaseTarget(c.DatabaseURL, c.Home); err != nil {
+		return config{}, err
+	}
+	if err := ensureHome(c.Home); err != nil {
+		return config{}, err
+	}
+	secret, err := c.jwtSecret(ctx, jwtSecret)
+	if err != nil {
+		return config{}, err
+	}
+	c.JWTSecret = []byte(secret)
+	return c, nil
+}
+
+// ensureHome creates dir with mode 0700, or checks that an existing one is
+// a directory that neither group nor others can read.
+func ensureHome(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", envHome, err)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("%s: %w", envHome, err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s %q is not a directory", envHome, dir)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return fmt.Errorf("%s %q is readable by others and cannot be restricted: %w", envHome, dir, err)
+		}
+	}
+	return nil
+}
+
+// jwtSecret returns the configured secret after a strength check, or — only
+// outside production — the one generated into Home on first start.
+func (c config) jwtSecret(ctx context.Context, configured string) (string, error) {
+	if configured != "" {
+		if err := secrets.CheckStrength(configured); err != nil {
+			return "", fmt.Errorf("%s: %w", envJWTSecret, err)
+		}
+		return configured, nil
+	}
+	if c.Production {
+		return "", fmt.Errorf("%s (or %s%s) is required when %s=production", envJWTSecret, envJWTSecret, secrets.FileSuffix, envEnv)
+	}
+	return homeSecret(ctx, c.Home, jwtSecretFile, func() (string, error) { return secrets.Generate(secrets.KeyBytes) })
+}
+
+// homeSecret returns the secret kept in Home/name, creating the file with
+// generate's value when it does not exist. The file is read through
+// secrets.Dir, which refuses anything but a small regular file, and a value
+// read back must pass secrets.CheckStrength, like MAESTRO_JWT_SECRET: a
+// truncated or hand-edited file stops the start with an error naming it.
+//
+// A new file appears complete or not at all (see writeSecretFile), and
+// never replaces an existing one, so two processes starting at once agree
+// on one value: the loser reads the winner's.
+func homeSecret(ctx context.Context, home, name string, generate func() (string, error)) (string, error) {
+	dir := secrets.Dir(home)
+	v, err := dir.Get(ctx, name)
+	if err == nil {
+		return checkHomeSecret(home, name, v)
+	}
+	if !errors.Is(err, secrets.ErrNotFound) {
+		return "", err
+	}
+	v, err = generate()
+	if err != nil {
+		return "", err
+	}
+	if err := secrets.CheckStrength(v); err != nil {
+		return "", fmt.Errorf("generated %s: %w", name, err)
+	}
+	err = writeSecretFile(home, name, func(f *os.File) error {
+		_, err := f.WriteString(v + "\n")
+		return err
+	})
+	if errors.Is(err, fs.ErrExist) {
+		// Another process won the race; use its value.
+		if v, err = dir.Get(ctx, name); err != nil {
+			return "", err
+		}
+		return checkHomeSecret(home, name, v)
+	}
+	if err != nil {
+		return "", err
+	}
+	return v, nil
+}
+
+// checkHomeSecret returns v, the content of Home/name, unless it is empty
+// or weak. The error names the file and the remedy, never the value.
+func checkHomeSecret(home, name, v string) (string, error) {
+	path := filepath.Join(home, name)
+	if v == "" {
+		return "", fmt.Errorf("%s is empty; delete it to generate a new one", path)
+	}
+	if err := secrets.CheckStrength(v); err != nil {
+		return "", fmt.Errorf("%s holds a weak value (was it truncated or edited?); delete it to generate a new one: %w", path, err)
+	}
+	return v, nil
+}
+
+// writeSecretFile creates dir/name with mode 0600 and the content write
+// puts into it, atomically: write fills a temporary file in dir (0600),
+// which is synced, closed and then linked to its name — which fails with
+// fs.ErrExist, replacing nothing, when the name exists — and the directory
+// is synced. On any error the temporary file is removed and dir/name does
+// not exist unless another process created it, so a failed write (a full
+// disk) never leaves a partial secret behind. On file systems without hard
+// links the temporary file is renamed instead, which may replace a file
+// created at the same moment.
+func writeSecretFile(dir, name string, write func(*os.File) error) (err error) {
+	f, err := os.CreateTemp(dir, "."+name+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if rmErr := os.Remove(tmp); rmErr != nil && !errors.Is(rmErr, fs.ErrNotExist) && err == nil {
+			err = fmt.Errorf("write %s: remove temporary file: %w", name, rmErr)
+		}
+	}()
+	werr := f.Chmod(0o600) // CreateTemp's mode already; stated for the reader
+	if werr == nil {
+		werr = write(f)
+	}
+	if werr == nil {
+		werr = f.Sync()
+	}
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		return fmt.Errorf("write %s: %w", name, werr)
+	}
+	final := filepath.Join(dir, name)
+	if err := os.Link(tmp, final); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("write %s: %w", name, err)
+		}
+		if err := os.Rename(tmp, final); err != nil {
+			return fmt.Errorf("write %s: %w", name, err)
+		}
+	}
+	return syncDir(dir)
+}
+
+// syncDir makes the creation of a file in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return errors.Join(d.Sync(), d.Close())
+}

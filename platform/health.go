@@ -1,0 +1,73 @@
+package platform
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// readyTimeout bounds each dependency check of /health/ready.
+const readyTimeout = 2 * time.Second
+
+// routesHealth registers the public liveness and readiness probes.
+func (s *server) routesHealth(rt *router) {
+	rt.handle("GET /health/live", public, s.live)
+	rt.handle("GET /health/ready", public, s.ready)
+}
+
+// live answers 200 whenever the process serves HTTP.
+func (s *server) live(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+// ready answers 200 when the database (and Redis, when configured) answer
+// within readyTimeout, else a 503 problem naming the failed dependencies
+// (never why: the error goes to the log).
+func (s *server) ready(w http.ResponseWriter, r *http.Request) error {
+	checks := map[string]string{}
+	var down []string
+	for _, c := range s.readiness() {
+		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+		err := c.check(ctx)
+		cancel()
+		if err != nil {
+			down = append(down, c.name)
+			checks[c.name] = "down"
+			s.logger(r.Context()).Warn("readiness check failed", "dependency", c.name, "error", err.Error())
+			continue
+		}
+		checks[c.name] = "ok"
+	}
+	if len(down) > 0 {
+		return newAPIError(http.StatusServiceUnavailable, "not_ready",
+			"unavailable: "+strings.Join(down, ", "))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "checks": checks})
+	return nil
+}
+
+// readinessCheck is one dependency /health/ready asks.
+type readinessCheck struct {
+	name  string
+	check func(context.Context) error
+}
+
+// readiness lists the dependencies to check: the database, and Redis when
+// configured.
+func (s *server) readiness() []readinessCheck {
+	checks := []readinessCheck{{name: "database", check: func(ctx context.Context) error {
+		sqlDB, err := s.db.DB()
+		if err != nil {
+			return err
+		}
+		return sqlDB.PingContext(ctx)
+	}}}
+	if s.redis != nil {
+		checks = append(checks, readinessCheck{name: "redis", check: func(ctx context.Context) error {
+			return s.redis.Ping(ctx).Err()
+		}})
+	}
+	return checks
+}

@@ -1,0 +1,123 @@
+package platform
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime"
+	"time"
+
+	"github.com/maestro-ml/maestro/auth"
+	"github.com/maestro-ml/maestro/auth/gormstore"
+	"github.com/maestro-ml/maestro/auth/redisstore"
+)
+
+// jwtKeyID is the "kid" of tokens signed with MAESTRO_JWT_SECRET.
+const jwtKeyID = "maestro-hs256"
+
+// redisAuthPrefix prefixes the Redis keys of the token store and throttler.
+const redisAuthPrefix = "maestro:auth:"
+
+// identity is the server's authentication: everything comes from package
+// auth, configured here once.
+type identity struct {
+	tokens   *auth.JWTManager
+	hasher   *auth.PasswordHasher
+	apiKeys  *auth.APIKeys
+	throttle auth.LoginThrottler
+	sqlStore *gormstore.TokenStore // nil when tokens live in Redis
+	authn    func(http.Handler) http.Handler
+}
+
+// identityOptions let tests tune what production keeps at its defaults.
+type identityOptions struct {
+	hasher      []auth.HasherOption
+	throttle    auth.ThrottlePolicy
+	redisPrefix string // default redisAuthPrefix
+	hashers     int    // concurrent password hashes; default GOMAXPROCS-1 (at least 1)
+}
+
+// newIdentity builds the token manager (sessions in the database, or in
+// Redis when configured), the password hasher, the API key service, the
+// login throttler and the authentication middleware.
+func newIdentity(s *server, o identityOptions) (*identity, error) {
+	id := &identity{}
+	prefix := o.redisPrefix
+	if prefix == "" {
+		prefix = redisAuthPrefix
+	}
+	var store auth.TokenStore
+	if s.redis != nil {
+		store = redisstore.NewTokenStore(s.redis, redisstore.WithPrefix(prefix))
+	} else {
+		id.sqlStore = gormstore.NewTokenStore(s.db)
+		store = id.sqlStore
+	}
+	key, err := auth.NewHS256Key(jwtKeyID, s.cfg.JWTSecret)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", envJWTSecret, err)
+	}
+	if id.tokens, err = auth.NewJWTManager(store, auth.WithKeys(key), auth.WithClock(s.now),
+		auth.WithSubjectRefresher(s.refreshSubject)); err != nil {
+		return nil, err
+	}
+	// Password hashing is deliberately costly (argon2id, 19 MiB). Leaving a
+	// core free for everything else keeps the API answering during a burst
+	// of logins; the logins queue instead (docs/platform.md has numbers).
+	hashers := o.hashers
+	if hashers < 1 {
+		hashers = max(1, runtime.GOMAXPROCS(0)-1)
+	}
+	hopts := append([]auth.HasherOption{auth.WithMaxConcurrentHashes(hashers)}, o.hasher...)
+	if id.hasher, err = auth.NewPasswordHasher(hopts...); err != nil {
+		return nil, err
+	}
+	if id.apiKeys, err = auth.NewAPIKeys(gormstore.NewAPIKeyStore(s.db), auth.WithAPIKeyClock(s.now)); err != nil {
+		return nil, err
+	}
+	if s.redis != nil {
+		id.throttle, err = redisstore.NewThrottler(s.redis, o.throttle,
+			redisstore.WithPrefix(prefix), redisstore.WithClock(s.now))
+	} else {
+		id.throttle, err = auth.NewMemoryThrottler(o.throttle, auth.WithThrottlerClock(s.now))
+	}
+	if err != nil {
+		return nil, err
+	}
+	id.authn = auth.Middleware(id.tokens,
+		auth.WithAPIKeyVerifier(id.apiKeys),
+		auth.WithPrincipalCheck(s.checkPrincipal),
+		auth.WithErrorWriter(s.authError))
+	return id, nil
+}
+
+// authError writes the auth middleware's 401, 403 and 503 answers in this
+// server's problem format (the middleware has set WWW-Authenticate).
+func (s *server) authError(w http.ResponseWriter, r *http.Request, p auth.Problem, err error) {
+	if err != nil {
+		s.logger(r.Context()).LogAttrs(r.Context(), slog.LevelDebug, "authentication refused",
+			slog.Int("status", p.Status), slog.String("error", err.Error()))
+	}
+	writeProblem(w, &apiError{status: p.Status, code: p.Code, detail: p.Detail})
+}
+
+// purgeTokens deletes expired session rows every interval until ctx ends
+// (the Redis store needs no purge: its keys expire).
+func (s *server) purgeTokens(ctx context.Context, every time.Duration) {
+	if s.identity.sqlStore == nil {
+		return
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.identity.sqlStore.Purge(ctx, s.now()); err != nil && ctx.Err() == nil {
+				s.log.Warn("purging expired sessions failed", slog.String("error", err.Error()))
+			}
+		}
+	}
+}

@@ -1,0 +1,89 @@
+package platform
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/maestro-ml/maestro/metalearn"
+)
+
+// trainMetaModel handles POST /api/v1/meta-models/train: a model trained
+// now on the tenant's completed projects becomes the tenant's next version.
+// Concurrent requests of one tenant share one training. Too short a
+// history is 409 insufficient_history, with the minimum in the detail.
+func (s *server) trainMetaModel(w http.ResponseWriter, r *http.Request) error {
+	info, err := s.intel.trainer.Train(r.Context())
+	var short *metalearn.InsufficientHistoryError
+	switch {
+	case errors.As(err, &short):
+		return &apiError{status: http.StatusConflict, code: "insufficient_history", cause: err,
+			detail: fmt.Sprintf("training needs at least %d completed projects with an outcome; the tenant has %d",
+				short.Need, short.Have)}
+	case err != nil:
+		return registryError(err)
+	}
+	writeJSON(w, http.StatusCreated, info)
+	return nil
+}
+
+// listMetaModels handles GET /api/v1/meta-models: the tenant's models,
+// newest first, the active one marked.
+func (s *server) listMetaModels(w http.ResponseWriter, r *http.Request) error {
+	infos, err := s.intel.models.List(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeSlicePage(w, r, infos)
+}
+
+// pinMetaModel handles POST /api/v1/meta-models/{version}/pin: predictions
+// use that version until another is pinned or the pin is removed.
+func (s *server) pinMetaModel(w http.ResponseWriter, r *http.Request) error {
+	v, err := strconv.Atoi(r.PathValue("version"))
+	if err != nil || v < 1 {
+		return notFound("meta-model version")
+	}
+	if err := s.intel.models.Pin(r.Context(), v); err != nil {
+		if errors.Is(err, metalearn.ErrNoModel) {
+			return notFound("meta-model version")
+		}
+		return err
+	}
+	return s.writeActiveMetaModel(w, r)
+}
+
+// unpinMetaModel handles DELETE /api/v1/meta-models/pin: the latest
+// version becomes active again.
+func (s *server) unpinMetaModel(w http.ResponseWriter, r *http.Request) error {
+	if err := s.intel.models.Unpin(r.Context()); err != nil {
+		return err
+	}
+	noContent(w)
+	return nil
+}
+
+// rollbackMetaModel handles POST /api/v1/meta-models/rollback: the version
+// before the active one is pinned; 409 no_model when there is none.
+func (s *server) rollbackMetaModel(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.intel.models.Rollback(r.Context()); err != nil {
+		return err
+	}
+	return s.writeActiveMetaModel(w, r)
+}
+
+// writeActiveMetaModel answers 200 with the tenant's active model.
+func (s *server) writeActiveMetaModel(w http.ResponseWriter, r *http.Request) error {
+	infos, err := s.intel.models.List(r.Context())
+	if err != nil {
+		return err
+	}
+	for _, info := range infos {
+		if info.Active {
+			writeJSON(w, http.StatusOK, info)
+			return nil
+		}
+	}
+	return metalearn.ErrNoModel
+}

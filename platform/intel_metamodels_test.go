@@ -1,0 +1,277 @@
+package platform
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/maestro-ml/maestro/internal/testenv"
+	"github.com/maestro-ml/maestro/tenancy"
+)
+
+// TestIntelligenceEndpoints runs the meta-model, recommendation and
+// similarity suites on SQLite and PostgreSQL, each on one served platform
+// with the built-in embedder.
+func TestIntelligenceEndpoints(t *testing.T) {
+	t.Parallel()
+	for name, open := range testenv.Databases(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			e := newRegEnv(t, open(t), testServerOptions{})
+			t.Run("meta_models", func(t *testing.T) { testMetaModels(t, e) })
+			t.Run("similarity", func(t *testing.T) { testSimilarity(t, e) })
+			t.Run("overlap", func(t *testing.T) { testOverlap(t, e) })
+			t.Run("cross_tenant", func(t *testing.T) { testIntelCrossTenant(t, e) })
+			t.Run("tenant_deletion", func(t *testing.T) { testIntelTenantDeletion(t, e) })
+		})
+	}
+}
+
+// metaModelJSON is the part of a meta-model the tests look at.
+type metaModelJSON struct {
+	Version   int    `json:"version"`
+	Active    bool   `json:"active"`
+	Pinned    bool   `json:"pinned"`
+	TrainedAt string `json:"trained_at"`
+	NProjects int    `json:"n_projects"`
+	Metrics   struct {
+		CVMAE       *float64 `json:"cv_mae"`
+		CVSpearman  *float64 `json:"cv_spearman"`
+		BaselineMAE *float64 `json:"baseline_mae"`
+	} `json:"metrics"`
+	FeatureImportances map[string]float64 `json:"feature_importances"`
+}
+
+// recommendationJSON is the body of a recommendation.
+type recommendationJSON struct {
+	PredictedSuccessScore float64 `json:"predicted_success_score"`
+	Confidence            float64 `json:"confidence"`
+	Interval              struct {
+		Low  float64 `json:"low"`
+		High float64 `json:"high"`
+	} `json:"interval"`
+	ModelVersion       int              `json:"model_version"`
+	TopFactors         []map[string]any `json:"top_factors"`
+	SuggestedArtifacts []map[string]any `json:"suggested_artifacts"`
+	TeamComposition    struct {
+		RecommendedSize      int                `json:"recommended_size"`
+		PredictedScoreBySize map[string]float64 `json:"predicted_score_by_size"`
+	} `json:"team_composition"`
+	SimilarProjects []map[string]any `json:"similar_projects"`
+	PredictionID    string           `json:"prediction_id"`
+	Warnings        []string         `json:"warnings"`
+}
+
+// seedHistory creates n completed projects whose outcome falls with
+// complexity and depends on the fit of team size to complexity, with a
+// recorded artifact usage on the easier ones.
+func seedHistory(t *testing.T, e *regEnv, token string, n int) {
+	t.Helper()
+	art := e.create(t, "/api/v1/artifacts", token, map[string]any{"name": "feature-store", "type": "feature_pipeline", "version": "1"})
+	classes := []string{"classification", "regression", "forecasting"}
+	for i := range n {
+		complexity := 1 + i%10
+		team := 1 + (i*7)%8
+		id := e.create(t, "/api/v1/projects", token, map[string]any{
+			"name": fmt.Sprintf("History %d", i), "problem_class": classes[i%3],
+			"complexity_score": complexity, "team_size": team,
+		})
+		fit := float64(team) - 0.6*float64(complexity)
+		perf := 0.97 - 0.05*float64(complexity) - 0.01*fit*fit + 0.01*float64(i%3)
+		perf = max(0.05, min(1, perf))
+		expect(t, e.do("PUT", "/api/v1/projects/"+id+"/outcome", token, map[string]any{
+			"model_performance": perf, "business_impact": 20000 * float64(11-complexity),
+			"deployment_days": 5 * float64(complexity), "compute_cost": 300 * float64(complexity),
+		}), 200)
+		if complexity <= 4 {
+			e.create(t, "/api/v1/artifacts/"+art+"/usages", token, map[string]any{"project_id": id, "impact_score": 90})
+		}
+	}
+}
+
+func testMetaModels(t *testing.T, e *regEnv) {
+	const train = "/api/v1/meta-models/train"
+	p := expect(t, e.do("POST", train, e.member, nil), 409).problem(t)
+	if p.Code != "insufficient_history" || !strings.Contains(p.Detail, "20") {
+		t.Fatalf("short history: %+v", p)
+	}
+	expect(t, e.do("POST", train, e.viewer, nil), 403)
+	if ms := items[metaModelJSON](t, e.do("GET", "/api/v1/meta-models", e.viewer, nil)); len(ms) != 0 {
+		t.Fatalf("models before training: %+v", ms)
+	}
+	adHoc := map[string]any{"problem_class": "classification", "complexity_score": 3, "team_size": 3}
+	p = expect(t, e.do("POST", "/api/v1/recommendations", e.viewer, adHoc), 409).problem(t)
+	if p.Code != "no_model" {
+		t.Fatalf("recommendation without a model: %+v", p)
+	}
+
+	seedHistory(t, e, e.member, 24)
+	var m metaModelJSON
+	expect(t, e.do("POST", train, e.member, nil), 201).json(t, &m)
+	if m.Version != 1 || m.NProjects != 24 || m.TrainedAt == "" || m.Metrics.CVMAE == nil ||
+		m.Metrics.CVSpearman == nil || m.Metrics.BaselineMAE == nil || len(m.FeatureImportances) == 0 {
+		t.Fatalf("trained %+v", m)
+	}
+	list := items[metaModelJSON](t, e.do("GET", "/api/v1/meta-models", e.viewer, nil))
+	if len(list) != 1 || !list[0].Active || list[0].Version != 1 {
+		t.Fatalf("models %+v", list)
+	}
+
+	// Ad-hoc recommendations: the prediction changes with the input.
+	recommend := func(body map[string]any, token string) recommendationJSON {
+		t.Helper()
+		var rec recommendationJSON
+		expect(t, e.do("POST", "/api/v1/recommendations", token, body), 200).json(t, &rec)
+		if rec.Interval.Low > rec.PredictedSuccessScore || rec.PredictedSuccessScore > rec.Interval.High ||
+			rec.ModelVersion != 1 || rec.TeamComposition.RecommendedSize < 1 ||
+			len(rec.TeamComposition.PredictedScoreBySize) == 0 || rec.Confidence < 0 || rec.Confidence > 1 ||
+			rec.SimilarProjects == nil || rec.SuggestedArtifacts == nil || rec.TopFactors == nil {
+			t.Fatalf("recommendation %+v", rec)
+		}
+		return rec
+	}
+	easy := recommend(adHoc, e.viewer)
+	hard := recommend(map[string]any{"problem_class": "classification", "complexity_score": 9, "team_size": 3}, e.viewer)
+	if easy.PredictedSuccessScore <= hard.PredictedSuccessScore {
+		t.Fatalf("complexity 3 predicted %.2f, complexity 9 %.2f: want the easier project to score higher",
+			easy.PredictedSuccessScore, hard.PredictedSuccessScore)
+	}
+	again := recommend(adHoc, e.viewer)
+	if again.PredictedSuccessScore != easy.PredictedSuccessScore || again.PredictionID != "" {
+		t.Fatalf("same input, different answer: %+v vs %+v", again, easy)
+	}
+	withSpec := recommend(map[string]any{"problem_class": "classification", "complexity_score": 3, "team_size": 3,
+		"team":            []map[string]any{{"role": "ml_engineer", "experience_level": "senior"}},
+		"process_metrics": map[string]float64{"pipeline_success_rate": 0.9},
+		"description":     "History project"}, e.viewer)
+	if len(withSpec.SimilarProjects) == 0 {
+		t.Fatalf("no similar projects for a description: %+v", withSpec)
+	}
+
+	// Validation.
+	for _, c := range []struct {
+		body  any
+		field string
+	}{
+		{map[string]any{"complexity_score": 3, "team_size": 3}, "problem_class"},
+		{map[string]any{"problem_class": "classification", "team_size": 3}, "complexity_score"},
+		{map[string]any{"problem_class": "astrology", "complexity_score": 3, "team_size": 3}, "problem_class"},
+		{map[string]any{"problem_class": "nlp", "complexity_score": 30, "team_size": 3}, "complexity_score"},
+		{map[string]any{"problem_class": "nlp", "complexity_score": 3, "team_size": 0}, "team_size"},
+		{map[string]any{"problem_class": "nlp", "complexity_score": 3, "team_size": 2, "artifact_ids": []string{"nope"}}, "artifact_ids[0]"},
+		{`{"problem_class":"nlp","complexity_score":1e999,"team_size":2}`, "complexity_score"},
+		{map[string]any{"project_id": "x", "team_size": 3}, "project_id"},
+	} {
+		e.refused(t, "POST", "/api/v1/recommendations", c.body, 422, c.field, "/api/v1/meta-models")
+	}
+
+	// By project: stored, listed, later compared with the outcome.
+	pid := e.create(t, "/api/v1/projects", e.member, map[string]any{"name": "History planned", "problem_class": "regression",
+		"complexity_score": 4, "team_size": 3})
+	preds := "/api/v1/projects/" + pid + "/predictions"
+	expect(t, e.do("POST", "/api/v1/recommendations", e.viewer, map[string]any{"project_id": pid}), 403)
+	if ps := items[map[string]any](t, e.do("GET", preds, e.viewer, nil)); len(ps) != 0 {
+		t.Fatalf("a viewer's refused recommendation stored %+v", ps)
+	}
+	rec := recommend(map[string]any{"project_id": pid}, e.member)
+	if rec.PredictionID == "" {
+		t.Fatal("prediction not stored")
+	}
+	for _, s := range rec.SimilarProjects {
+		if s["project_id"] == pid {
+			t.Fatalf("a project is similar to itself: %+v", rec.SimilarProjects)
+		}
+	}
+	ps := items[map[string]any](t, e.do("GET", preds, e.viewer, nil))
+	if len(ps) != 1 || ps[0]["id"] != rec.PredictionID || ps[0]["actual_score"] != nil ||
+		ps[0]["predicted_score"] != rec.PredictedSuccessScore || ps[0]["model_version"] != "1" {
+		t.Fatalf("predictions %+v", ps)
+	}
+	var done projectJSON
+	expect(t, e.do("PUT", "/api/v1/projects/"+pid+"/outcome", e.member, map[string]any{"model_performance": 0.8,
+		"business_impact": 100000, "deployment_days": 20, "compute_cost": 1200}), 200).json(t, &done)
+	ps = items[map[string]any](t, e.do("GET", preds, e.viewer, nil))
+	if ps[0]["actual_score"] != *done.SuccessScore || ps[0]["error"] == nil || ps[0]["within_interval"] == nil {
+		t.Fatalf("prediction not compared with the outcome: %+v", ps)
+	}
+	expect(t, e.do("POST", "/api/v1/recommendations", e.member, map[string]any{"project_id": "00000000-0000-0000-0000-000000000000"}), 404)
+
+	// Versions: pin, roll back, unpin. Version 2 is version 1 stored again
+	// (training anew would give the same model, only slower).
+	ctx := tenancy.WithTenant(context.Background(), e.me(e.member).Tenant.ID)
+	m1, _, err := e.s.intel.models.Load(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s.intel.models.Save(ctx, m1); err != nil {
+		t.Fatal(err)
+	}
+	list = items[metaModelJSON](t, e.do("GET", "/api/v1/meta-models", e.viewer, nil))
+	if len(list) != 2 || list[0].Version != 2 || !list[0].Active || list[1].Active {
+		t.Fatalf("models after retraining %+v", list)
+	}
+	expect(t, e.do("POST", "/api/v1/meta-models/1/pin", e.member, nil), 403)
+	expect(t, e.do("POST", "/api/v1/meta-models/9/pin", e.admin, nil), 404)
+	expect(t, e.do("POST", "/api/v1/meta-models/x/pin", e.admin, nil), 404)
+	var active metaModelJSON
+	expect(t, e.do("POST", "/api/v1/meta-models/1/pin", e.admin, nil), 200).json(t, &active)
+	if active.Version != 1 || !active.Pinned {
+		t.Fatalf("pinned %+v", active)
+	}
+	if rec := recommend(adHoc, e.viewer); rec.ModelVersion != 1 {
+		t.Fatalf("pinned version not used: %d", rec.ModelVersion)
+	}
+	expect(t, e.do("POST", "/api/v1/meta-models/rollback", e.admin, nil), 409).problem(t)
+	expect(t, e.do("DELETE", "/api/v1/meta-models/pin", e.admin, nil), 204)
+	expect(t, e.do("POST", "/api/v1/meta-models/rollback", e.admin, nil), 200).json(t, &active)
+	if active.Version != 1 {
+		t.Fatalf("rolled back to %+v", active)
+	}
+}
+
+func testIntelCrossTenant(t *testing.T, e *regEnv) {
+	pid := e.create(t, "/api/v1/projects", e.member, map[string]any{"name": "Secret fraud engine", "problem_class": "anomaly_detection",
+		"complexity_score": 7, "team_size": 5, "spec": map[string]any{"user_stories": []string{"As an analyst I flag fraud"}}})
+	e.assertStatuses(t, e.other, []statusCase{
+		{"GET", "/api/v1/projects/" + pid + "/similar", nil, 404},
+		{"GET", "/api/v1/projects/" + pid + "/predictions", nil, 404},
+		{"POST", "/api/v1/specs/overlap", map[string]any{"project_id": pid, "spec": map[string]any{"user_stories": []string{"x"}}}, 404},
+		{"POST", "/api/v1/recommendations", map[string]any{"project_id": pid}, 404},
+		{"POST", "/api/v1/meta-models/1/pin", nil, 403},
+	})
+	// The other tenant sees none of this tenant's projects or models.
+	var res struct {
+		Items []map[string]any `json:"items"`
+	}
+	expect(t, e.do("POST", "/api/v1/specs/similar", e.other, map[string]any{"text": "Secret fraud engine analyst flag fraud"}), 200).json(t, &res)
+	for _, it := range res.Items {
+		if it["project_id"] == pid {
+			t.Fatalf("another tenant found the project: %+v", res.Items)
+		}
+	}
+	if ms := items[metaModelJSON](t, e.do("GET", "/api/v1/meta-models", e.other, nil)); len(ms) != 0 {
+		t.Fatalf("another tenant lists models %+v", ms)
+	}
+	expect(t, e.do("POST", "/api/v1/recommendations", e.other,
+		map[string]any{"problem_class": "nlp", "complexity_score": 3, "team_size": 2}), 409)
+}
+
+func testIntelTenantDeletion(t *testing.T, e *regEnv) {
+	gamma := e.createTenant(e.admin, "gamma")
+	e.addMember(e.admin, gamma, "gina", memberPassword, "member")
+	tok := e.login("gina", memberPassword, "").AccessToken
+	pid := e.create(t, "/api/v1/projects", tok, fraudA)
+	e.create(t, "/api/v1/projects", tok, fraudB)
+	if got := items[matchJSON](t, e.do("GET", "/api/v1/projects/"+pid+"/similar", tok, nil)); len(got) != 1 {
+		t.Fatalf("similar in gamma: %+v", got)
+	}
+	e.s.intel.markPending(tenancy.WithTenant(context.Background(), gamma), pid)
+	expect(t, e.do("DELETE", "/api/v1/tenants/"+gamma, e.admin, nil), 204)
+	e.s.intel.mu.Lock()
+	_, kept := e.s.intel.pending[gamma]
+	e.s.intel.mu.Unlock()
+	if kept {
+		t.Fatal("a deleted tenant's pending projects are kept")
+	}
+}

@@ -1,0 +1,245 @@
+package platform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/maestro-ml/maestro/auth"
+	"github.com/maestro-ml/maestro/metalearn"
+	"github.com/maestro-ml/maestro/registry"
+	"github.com/maestro-ml/maestro/similarity"
+)
+
+// Limits of an ad-hoc recommendation request.
+const (
+	maxRecommendTeam      = 1000 // team members described in one request
+	maxRecommendArtifacts = 100  // artifact ids in one request
+	recommendSimilar      = metalearn.DefaultSimilarLimit
+)
+
+// recommendationRequest is the body of POST /api/v1/recommendations:
+// either a registered project (project_id alone), or a project described
+// ad hoc by its features, with an optional description and spec for the
+// similar projects.
+type recommendationRequest struct {
+	ProjectID string `json:"project_id"`
+
+	ProblemClass    string                 `json:"problem_class"`
+	ComplexityScore *float64               `json:"complexity_score"`
+	TeamSize        *int                   `json:"team_size"`
+	Team            []metalearn.TeamMember `json:"team"`
+	ArtifactIDs     []string               `json:"artifact_ids"`
+	ProcessMetrics  map[string]float64     `json:"process_metrics"`
+	Description     string                 `json:"description"`
+	Spec            *registry.Spec         `json:"spec"`
+}
+
+// adHoc reports whether the request describes a project by its fields.
+func (in *recommendationRequest) adHoc() bool {
+	return in.ProblemClass != "" || in.ComplexityScore != nil || in.TeamSize != nil || len(in.Team) > 0 ||
+		len(in.ArtifactIDs) > 0 || len(in.ProcessMetrics) > 0 || in.Description != "" || in.Spec != nil
+}
+
+// interval is a prediction interval.
+type interval struct {
+	Low  float64 `json:"low"`
+	High float64 `json:"high"`
+}
+
+// recommendationResponse is the answer of POST /api/v1/recommendations.
+// The top-level numbers are the success score's; forecast holds every
+// target (success score, deployment days, compute cost).
+type recommendationResponse struct {
+	PredictedSuccessScore float64                        `json:"predicted_success_score"`
+	Confidence            float64                        `json:"confidence"`
+	Interval              interval                       `json:"interval"`
+	IntervalCoverage      float64                        `json:"interval_coverage"`
+	ModelVersion          int                            `json:"model_version"`
+	TopFactors            []metalearn.Factor             `json:"top_factors"`
+	SuggestedArtifacts    []metalearn.ArtifactSuggestion `json:"suggested_artifacts"`
+	TeamComposition       metalearn.TeamComposition      `json:"team_composition"`
+	SimilarProjects       []similarity.Match             `json:"similar_projects"`
+	Forecast              metalearn.Forecast             `json:"forecast"`
+	PredictionID          string                         `json:"prediction_id,omitempty"`
+	Warnings              []string                       `json:"warnings,omitempty"`
+}
+
+// recommend handles POST /api/v1/recommendations with the tenant's active
+// meta-model (409 no_model without one). For a project_id the features
+// come from the registry and the prediction is stored (which needs the
+// member role), to be compared with the outcome later
+// (GET /api/v1/projects/{id}/predictions). Similar projects come from the
+// similarity index; when the embeddings service is down the answer still
+// comes, without them and with a warning.
+func (s *server) recommend(w http.ResponseWriter, r *http.Request) error {
+	var in recommendationRequest
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	var (
+		f   metalearn.ProjectFeatures
+		err error
+	)
+	switch {
+	case in.ProjectID != "" && in.adHoc():
+		return invalid(fieldError{Field: "project_id", Message: "give either project_id or the project's fields, not both"})
+	case in.ProjectID != "":
+		if err := requireRole(r, auth.RoleMember); err != nil {
+			return err
+		}
+		if f, err = s.intel.history.Features(ctx, in.ProjectID); err != nil {
+			return registryError(err)
+		}
+	default:
+		if f, err = s.adHocFeatures(ctx, &in); err != nil {
+			return err
+		}
+	}
+	rec, err := s.intel.rec.Recommend(ctx, metalearn.Query{Features: f})
+	if err != nil {
+		return featureError(err)
+	}
+	succ := rec.Forecast.Success
+	out := recommendationResponse{
+		PredictedSuccessScore: succ.Value,
+		Confidence:            succ.Confidence,
+		Interval:              interval{Low: succ.Low, High: succ.High},
+		IntervalCoverage:      succ.Coverage,
+		ModelVersion:          rec.ModelVersion,
+		TopFactors:            nonNil(succ.TopFactors),
+		SuggestedArtifacts:    nonNil(rec.SuggestedArtifacts),
+		TeamComposition:       rec.Team,
+		Forecast:              rec.Forecast,
+	}
+	if out.SimilarProjects, out.Warnings, err = s.recommendSimilar(ctx, &in); err != nil {
+		return err
+	}
+	if in.ProjectID != "" {
+		p, err := s.reg.reg.RecordPrediction(ctx, in.ProjectID, registry.PredictionInput{
+			ModelVersion:   strconv.Itoa(rec.ModelVersion),
+			PredictedScore: succ.Value,
+			IntervalLow:    succ.Low,
+			IntervalHigh:   succ.High,
+			Confidence:     succ.Coverage,
+		})
+		if err != nil {
+			return registryError(err)
+		}
+		out.PredictionID = p.ID
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// recommendSimilar finds the similar projects of a recommendation: those
+// of the registered project, or of the ad-hoc description and spec (none
+// without either). When the embeddings service is down it returns none and
+// a warning instead of failing the recommendation.
+func (s *server) recommendSimilar(ctx context.Context, in *recommendationRequest) ([]similarity.Match, []string, error) {
+	var spec registry.Spec
+	if in.Spec != nil {
+		spec = *in.Spec
+	}
+	var (
+		similar []similarity.Match
+		err     error
+	)
+	switch {
+	case in.ProjectID != "":
+		similar, err = s.intel.similarTo(ctx, in.ProjectID, recommendSimilar)
+	case !spec.IsZero() || in.Description != "":
+		similar, err = s.intel.similarToSpec(ctx, in.Description, spec, recommendSimilar)
+	}
+	switch {
+	case err == nil:
+		return nonNil(similar), nil, nil
+	case s.classify(err).status == http.StatusServiceUnavailable:
+		s.logger(ctx).LogAttrs(ctx, slog.LevelWarn, "recommendation without similar projects",
+			slog.String("error", err.Error()))
+		return []similarity.Match{}, []string{"similar projects are unavailable: the embeddings service is down"}, nil
+	}
+	return nil, nil, registryError(err)
+}
+
+// adHocFeatures builds the features of a project described in a request.
+// Artifacts are named by id and read from the tenant's library (an
+// unknown id is 422); their impact is their current mean impact score.
+func (s *server) adHocFeatures(ctx context.Context, in *recommendationRequest) (metalearn.ProjectFeatures, error) {
+	var v validator
+	v.check(in.ProblemClass != "", "problem_class", "required (or give project_id)")
+	v.check(in.ComplexityScore != nil, "complexity_score", "required (or give project_id)")
+	v.check(in.TeamSize != nil, "team_size", "required (or give project_id)")
+	v.check(len(in.Team) <= maxRecommendTeam, "team", fmt.Sprintf("at most %d members", maxRecommendTeam))
+	v.check(len(in.ArtifactIDs) <= maxRecommendArtifacts, "artifact_ids", fmt.Sprintf("at most %d artifacts", maxRecommendArtifacts))
+	if err := v.err(); err != nil {
+		return metalearn.ProjectFeatures{}, err
+	}
+	f := metalearn.ProjectFeatures{
+		ProblemClass:   in.ProblemClass,
+		Complexity:     *in.ComplexityScore,
+		TeamSize:       *in.TeamSize,
+		Team:           in.Team,
+		ProcessMetrics: in.ProcessMetrics,
+	}
+	seen := map[string]bool{}
+	for i, id := range in.ArtifactIDs {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		a, err := s.reg.reg.GetArtifact(ctx, id)
+		if errors.Is(err, registry.ErrNotFound) {
+			v.check(false, fmt.Sprintf("artifact_ids[%d]", i), "no such artifact")
+			continue
+		}
+		if err != nil {
+			return f, err
+		}
+		impact := -1.0
+		if a.AvgImpactScore != nil {
+			impact = *a.AvgImpactScore
+		}
+		f.Artifacts = append(f.Artifacts, metalearn.ArtifactUse{ID: a.ID, Name: a.Name, Type: string(a.Type), Impact: impact})
+	}
+	if err := v.err(); err != nil {
+		return f, err
+	}
+	if err := f.Validate(); err != nil {
+		return f, featureError(err)
+	}
+	return f, nil
+}
+
+// featureError turns metalearn's validation error into a 422 naming the
+// field; other errors pass through.
+func featureError(err error) error {
+	var ve *metalearn.ValidationError
+	if errors.As(err, &ve) {
+		return invalid(fieldError{Field: ve.Field, Message: ve.Reason})
+	}
+	return err
+}
+
+// listPredictions handles GET /api/v1/projects/{id}/predictions: the
+// predictions stored for the project, oldest first, each compared with the
+// project's success score once its outcome is recorded.
+func (s *server) listPredictions(w http.ResponseWriter, r *http.Request) error {
+	ps, err := s.reg.reg.ListPredictions(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return registryError(err)
+	}
+	return writeSlicePage(w, r, ps)
+}
+
+// nonNil returns s, or an empty slice for nil, so that JSON shows [].
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

@@ -1,0 +1,185 @@
+package platform
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+
+	"github.com/maestro-ml/maestro/registry"
+)
+
+// Registry settings of the reference server.
+const (
+	// blobDir is the directory under MAESTRO_HOME that holds artifact
+	// content (registry.FileStore), created 0700.
+	blobDir = "blobs"
+	// maxArtifactContent is the largest artifact content the server
+	// accepts by default: the registry's own default, 256 MiB.
+	maxArtifactContent = registry.DefaultMaxContentSize
+	// maxBatchBody bounds the JSON body of a metric or process-metric
+	// batch: 10,000 points of about 100 bytes each fit with room to spare,
+	// and a batch of more points is refused with 413 once decoded.
+	maxBatchBody = 8 << 20
+)
+
+// registryDeps is the server's ML registry: projects, teams, process
+// metrics, experiments, runs, metrics, the artifact library with its
+// content store, registered models and stored predictions, all from
+// package registry on the server's tenant-scoped database. It is safe for
+// concurrent use.
+type registryDeps struct {
+	reg   *registry.Registry
+	blobs *registry.FileStore
+	// contentLimit is the largest artifact upload, in bytes. The handler
+	// refuses a longer body with 413 before the registry sees more than
+	// that; the registry enforces maxArtifactContent on its own as well.
+	// It is atomic so that a host (or a test) may lower it while serving.
+	contentLimit atomic.Int64
+}
+
+// newRegistryDeps opens the blob store under MAESTRO_HOME and the registry
+// on the server's database. The registry's schema must exist (prepare
+// migrates it).
+func newRegistryDeps(s *server) (*registryDeps, error) {
+	blobs, err := registry.NewFileStore(filepath.Join(s.cfg.Home, blobDir))
+	if err != nil {
+		return nil, fmt.Errorf("artifact store: %w", err)
+	}
+	reg, err := registry.New(s.db,
+		registry.WithBlobStore(blobs),
+		registry.WithClock(s.now),
+		registry.WithMaxContentSize(maxArtifactContent))
+	if err != nil {
+		return nil, fmt.Errorf("registry: %w", err)
+	}
+	d := &registryDeps{reg: reg, blobs: blobs}
+	d.contentLimit.Store(maxArtifactContent)
+	return d, nil
+}
+
+// registryError turns an error of package registry into the problem it
+// deserves: a ValidationErrors list becomes a 422 naming every field, a
+// TooLargeError a 413 stating the limit, ErrNotFound a 404 and ErrConflict
+// a 409. Other errors pass through unchanged (classify answers them).
+func registryError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var (
+		fields   registry.ValidationErrors
+		tooLarge *registry.TooLargeError
+	)
+	switch {
+	case errors.As(err, &fields):
+		out := make([]fieldError, 0, len(fields))
+		for _, f := range fields {
+			out = append(out, fieldError{Field: f.Field, Message: f.Message})
+		}
+		if len(out) == 0 {
+			out = append(out, fieldError{Field: "(body)", Message: "invalid"})
+		}
+		return invalid(out...)
+	case errors.As(err, &tooLarge):
+		return &apiError{status: http.StatusRequestEntityTooLarge, code: "too_large",
+			detail: fmt.Sprintf("the %s exceeds the limit of %d", tooLarge.What, tooLarge.Limit), cause: err}
+	case errors.Is(err, registry.ErrNotFound):
+		return &apiError{status: http.StatusNotFound, code: "not_found", detail: "resource not found", cause: err}
+	case errors.Is(err, registry.ErrConflict):
+		return &apiError{status: http.StatusConflict, code: "conflict",
+			detail: "the request conflicts with existing data (a duplicate name?)", cause: err}
+	case errors.Is(err, registry.ErrInvalid):
+		return &apiError{status: http.StatusUnprocessableEntity, code: "validation_failed",
+			detail: "the request has invalid fields", cause: err}
+	}
+	return err
+}
+
+// sliceCursor pages a list that the registry returns whole (a project's
+// team, an experiment's runs, ...): the cursor is the offset of the next
+// item. The lists are ordered oldest first, so appending never shifts a
+// page already read.
+func sliceCursor[T any](items []T, p pageRequest) ([]T, string, error) {
+	off := 0
+	if p.Cursor != "" {
+		n, err := strconv.Atoi(p.Cursor)
+		if err != nil || n < 0 || strconv.Itoa(n) != p.Cursor {
+			return nil, "", badRequest("invalid_cursor", "the cursor is not one this server issued")
+		}
+		off = n
+	}
+	if off >= len(items) {
+		return []T{}, "", nil
+	}
+	end := off + p.Limit
+	if end >= len(items) {
+		return items[off:], "", nil
+	}
+	return items[off:end], strconv.Itoa(end), nil
+}
+
+// writeSlicePage answers a list request from a whole list (see
+// sliceCursor).
+func writeSlicePage[T any](w http.ResponseWriter, r *http.Request, items []T) error {
+	p, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	out, next, err := sliceCursor(items, p)
+	if err != nil {
+		return err
+	}
+	writePage(w, out, next)
+	return nil
+}
+
+// decodeBatch reads a JSON array of at most limit elements from the body,
+// with decode's strictness (content type, body size, unknown fields,
+// types), one element at a time: a batch longer than limit is refused with
+// 413 as soon as element limit+1 starts, without holding the rest in
+// memory. what names the batch in the problem's detail.
+func decodeBatch[T any](w http.ResponseWriter, r *http.Request, what string, limit int) ([]T, error) {
+	if err := requireJSON(r); err != nil {
+		return nil, err
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxBatchBody)
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, decodeError(err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '[' {
+		return nil, invalid(fieldError{Field: "(body)", Message: "must be a JSON array"})
+	}
+	var out []T
+	for dec.More() {
+		if len(out) == limit {
+			return nil, newAPIError(http.StatusRequestEntityTooLarge, "too_large",
+				fmt.Sprintf("a %s holds at most %d points", what, limit))
+		}
+		var v T
+		if err := dec.Decode(&v); err != nil {
+			return nil, decodeError(err)
+		}
+		out = append(out, v)
+	}
+	if _, err := dec.Token(); err != nil { // the closing ']'
+		return nil, decodeError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, decodeError(err)
+		}
+		return nil, badRequest("malformed_json", "the body must hold exactly one JSON value")
+	}
+	if len(out) == 0 {
+		return nil, invalid(fieldError{Field: "(body)", Message: "the batch is empty"})
+	}
+	return out, nil
+}

@@ -1,0 +1,70 @@
+package platform
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/maestro-ml/maestro/internal/testenv"
+)
+
+// readingPOSTs are the registry and intelligence routes that take a body
+// but change nothing, so viewers may call them. (A recommendation for a
+// project_id stores a prediction; the handler asks for member then.)
+var readingPOSTs = map[string]bool{
+	"POST /api/v1/recommendations": true,
+	"POST /api/v1/specs/similar":   true,
+	"POST /api/v1/specs/overlap":   true,
+}
+
+// ownRoute reports whether pattern belongs to the registry or intelligence
+// route groups.
+func ownRoute(pattern string) bool {
+	_, path, _ := strings.Cut(pattern, " ")
+	for _, prefix := range []string{"/api/v1/projects", "/api/v1/experiments", "/api/v1/runs", "/api/v1/artifacts",
+		"/api/v1/models", "/api/v1/meta-models", "/api/v1/recommendations", "/api/v1/specs"} {
+		if path == prefix || strings.HasPrefix(path, prefix+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// TestRegistryRoleGating walks the route table: every registry and
+// intelligence route needs a credential (401 without), every write needs
+// at least member (a viewer gets 403 before the handler runs, whatever the
+// ids), and admin routes refuse a member.
+func TestRegistryRoleGating(t *testing.T) {
+	t.Parallel()
+	e := newRegEnv(t, testenv.SQLite(t), testServerOptions{})
+	param := regexp.MustCompile(`\{[a-z_]+(\.\.\.)?\}`)
+	n := 0
+	for _, rt := range e.s.routeTable() {
+		if !ownRoute(rt.pattern) {
+			continue
+		}
+		n++
+		method, path, _ := strings.Cut(rt.pattern, " ")
+		path = param.ReplaceAllString(path, "00000000-0000-0000-0000-000000000000")
+		writes := method != "GET" && !readingPOSTs[rt.pattern]
+		if writes && rt.access < member {
+			t.Errorf("%s changes data but is open to %v", rt.pattern, rt.access)
+		}
+		if r := e.do(method, path, "", nil); r.status != 401 {
+			t.Errorf("%s without a credential: %d", rt.pattern, r.status)
+		}
+		if rt.access >= member {
+			if r := e.do(method, path, e.viewer, map[string]any{}); r.status != 403 {
+				t.Errorf("%s as a viewer: %d, want 403", rt.pattern, r.status)
+			}
+		}
+		if rt.access >= admin {
+			if r := e.do(method, path, e.member, map[string]any{}); r.status != 403 {
+				t.Errorf("%s as a member: %d, want 403", rt.pattern, r.status)
+			}
+		}
+	}
+	if n < 40 {
+		t.Fatalf("only %d registry and intelligence routes found", n)
+	}
+}
