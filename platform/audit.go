@@ -39,7 +39,7 @@ const (
 // identifies accounts by user id, and a failed login's submitted name only
 // by auth.AccountKey (a hash), since users sometimes type a password into
 // the name field.
-func (s *server) audit(ctx context.Context, event string, attrs ...slog.Attr) {
+func (s *Server) audit(ctx context.Context, event string, attrs ...slog.Attr) {
 	base := []slog.Attr{slog.Bool("audit", true), slog.String("event", event)}
 	if ip, ok := ctx.Value(clientIPKey{}).(string); ok {
 		base = append(base, slog.String("remote", ip))
@@ -59,7 +59,7 @@ func (s *server) audit(ctx context.Context, event string, attrs ...slog.Attr) {
 // auditCrossTenantStatement receives the tenancy plugin's report of each
 // statement run across tenants (tenant deletion, login lookups) and writes
 // it to the audit log.
-func (s *server) auditCrossTenantStatement(ctx context.Context, e tenancy.AuditEvent) {
+func (s *Server) auditCrossTenantStatement(ctx context.Context, e tenancy.AuditEvent) {
 	s.audit(ctx, auditCrossTenant, slog.String("op", e.Op), slog.String("table", e.Table),
 		slog.String("reason", e.Reason))
 }

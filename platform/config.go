@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -37,34 +38,62 @@ const (
 	adminPasswordFile = "initial_admin_password"
 )
 
-// config is the server's configuration. It holds secret values (the JWT
-// secret, the database URLs, the admin password): never log it; its
-// LogValue method lists only what is safe.
-type config struct {
-	Production bool   // MAESTRO_ENV=production: fail closed on every doubt
-	Home       string // MAESTRO_HOME, created 0700
+// Config is the platform's configuration: what New needs besides the
+// parts a host may replace through options. A host fills it (the zero
+// value serves on a SQLite file under ./.maestro), or reads it from the
+// environment with ConfigFromEnv.
+//
+// It holds secret values (the JWT secret, the database URLs, the admin
+// password): never log it; its LogValue and String methods list only what
+// is safe.
+type Config struct {
+	// Production (MAESTRO_ENV=production) fails closed on every doubt: a
+	// JWT secret is required, a database role that bypasses row-level
+	// security or a missing schema stops the start.
+	Production bool
+	// Home (MAESTRO_HOME, default ./.maestro) holds the SQLite file, the
+	// blob directory and generated secrets; it is created with mode 0700.
+	Home string
 
-	DatabaseURL      string // empty: the SQLite file in Home
-	DatabaseOwnerURL string // init-db only
-	RedisURL         string // empty: in-process stores
+	// DatabaseURL (MAESTRO_DATABASE_URL) is postgres://..., or
+	// sqlite:PATH; empty serves on the SQLite file maestro.db in Home.
+	DatabaseURL string
+	// DatabaseOwnerURL (MAESTRO_DATABASE_OWNER_URL) is used by InitDB
+	// only: a role that may create tables and roles.
+	DatabaseOwnerURL string
+	// RedisURL (MAESTRO_REDIS_URL) keeps sessions and throttling in Redis,
+	// shared by replicas; empty keeps them in the database and in memory.
+	RedisURL string
 
-	JWTSecret     []byte // from MAESTRO_JWT_SECRET, or generated once into Home
-	AdminPassword string // MAESTRO_ADMIN_PASSWORD; empty: generated at bootstrap
+	// JWTSecret (MAESTRO_JWT_SECRET) signs access tokens. Empty outside
+	// production: a secret generated once into Home/jwt_secret (0600).
+	JWTSecret []byte
+	// AdminPassword (MAESTRO_ADMIN_PASSWORD) is the bootstrap password of
+	// the user admin; empty: generated and written once to
+	// Home/initial_admin_password (0600).
+	AdminPassword string
 
-	EmbeddingsURL    string // empty: the built-in offline embedder
+	// EmbeddingsURL (MAESTRO_EMBEDDINGS_URL) is the base URL, ending in
+	// /v1, of an OpenAI-compatible embeddings service, with its model
+	// (MAESTRO_EMBEDDINGS_MODEL, required then) and key
+	// (MAESTRO_EMBEDDINGS_API_KEY, optional). Empty: the built-in offline
+	// embedder.
+	EmbeddingsURL    string
 	EmbeddingsModel  string
 	EmbeddingsAPIKey string
 
-	TLSCert string // a PEM value or a path; empty: plain HTTP
+	// TLSCert and TLSKey (MAESTRO_TLS_CERT, MAESTRO_TLS_KEY) are PEM
+	// values or file paths; both or neither. Empty: plain HTTP.
+	TLSCert string
 	TLSKey  string
 
-	// secrets is the provider the configuration came from; the TLS
-	// certificate is reloaded through it.
+	// secrets is the provider the configuration came from; PEM TLS
+	// material is reloaded through it. Nil for a Config a host filled.
 	secrets secrets.Provider
 }
 
 // LogValue implements slog.LogValuer: the configuration without secrets.
-func (c config) LogValue() slog.Value {
+func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.Bool("production", c.Production),
 		slog.String("home", c.Home),
@@ -77,12 +106,12 @@ func (c config) LogValue() slog.Value {
 
 // String describes the configuration without secrets, so that printing a
 // config by mistake (%v, %s) leaks nothing.
-func (c config) String() string { return c.LogValue().String() }
+func (c Config) String() string { return c.LogValue().String() }
 
 // GoString is String, for %#v.
-func (c config) GoString() string { return c.String() }
+func (c Config) GoString() string { return c.String() }
 
-func (c config) databaseKind() string {
+func (c Config) databaseKind() string {
 	d, _, err := databaseTarget(c.DatabaseURL, c.Home)
 	if err != nil {
 		return "invalid"
@@ -90,12 +119,16 @@ func (c config) databaseKind() string {
 	return string(d)
 }
 
-// loadConfig reads the configuration from p, creates MAESTRO_HOME (0700)
-// and resolves the JWT secret: MAESTRO_JWT_SECRET when set (and strong),
-// required in production; else the secret generated once into
-// MAESTRO_HOME/jwt_secret (0600).
-func loadConfig(ctx context.Context, p secrets.Provider) (config, error) {
-	c := config{secrets: p}
+// ConfigFromEnv reads the configuration from the MAESTRO_* variables
+// through p — normally secrets.Env(), so that each value may also be given
+// as NAME_FILE, a path holding it — and checks it. A nil p is
+// secrets.Env(). It has no side effects: New creates Home and generates
+// what is missing.
+func ConfigFromEnv(ctx context.Context, p secrets.Provider) (Config, error) {
+	if p == nil {
+		p = secrets.Env()
+	}
+	c := Config{secrets: p}
 	get := func(name string, dst *string) error {
 		v, err := p.Get(ctx, name)
 		switch {
@@ -116,7 +149,7 @@ func loadConfig(ctx context.Context, p secrets.Provider) (config, error) {
 		envEmbeddingsAPIKey: &c.EmbeddingsAPIKey, envTLSCert: &c.TLSCert, envTLSKey: &c.TLSKey,
 	} {
 		if err := get(name, dst); err != nil {
-			return config{}, err
+			return Config{}, err
 		}
 	}
 	switch strings.ToLower(env) {
@@ -124,26 +157,58 @@ func loadConfig(ctx context.Context, p secrets.Provider) (config, error) {
 		c.Production = true
 	case "", "development", "dev", "test":
 	default:
-		return config{}, fmt.Errorf("%s must be production or development, not %q", envEnv, env)
+		return Config{}, fmt.Errorf("%s must be production or development, not %q", envEnv, env)
 	}
+	if jwtSecret != "" {
+		c.JWTSecret = []byte(jwtSecret)
+	}
+	if err := c.check(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// check validates c without touching the file system.
+func (c *Config) check() error {
 	if c.Home == "" {
 		c.Home = defaultHome
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
-		return config{}, fmt.Errorf("set both %s and %s, or neither", envTLSCert, envTLSKey)
+		return fmt.Errorf("set both %s and %s, or neither", envTLSCert, envTLSKey)
 	}
 	if _, _, err := databaseTarget(c.DatabaseURL, c.Home); err != nil {
-		return config{}, err
+		return err
+	}
+	if len(c.JWTSecret) > 0 {
+		if err := secrets.CheckStrength(string(c.JWTSecret)); err != nil {
+			return fmt.Errorf("%s: %w", envJWTSecret, err)
+		}
+	} else if c.Production {
+		return fmt.Errorf("%s (or %s%s) is required when %s=production", envJWTSecret, envJWTSecret, secrets.FileSuffix, envEnv)
+	}
+	return nil
+}
+
+// resolve checks c, creates Home (0700) and, when no JWT secret is set
+// (only outside production), uses the one generated once into
+// Home/jwt_secret (0600).
+func (c *Config) resolve(ctx context.Context) error {
+	if err := c.check(); err != nil {
+		return err
 	}
 	if err := ensureHome(c.Home); err != nil {
-		return config{}, err
+		return err
 	}
-	secret, err := c.jwtSecret(ctx, jwtSecret)
+	if len(c.JWTSecret) > 0 {
+		c.JWTSecret = bytes.Clone(c.JWTSecret)
+		return nil
+	}
+	secret, err := homeSecret(ctx, c.Home, jwtSecretFile, func() (string, error) { return secrets.Generate(secrets.KeyBytes) })
 	if err != nil {
-		return config{}, err
+		return err
 	}
 	c.JWTSecret = []byte(secret)
-	return c, nil
+	return nil
 }
 
 // ensureHome creates dir with mode 0700, or checks that an existing one is
@@ -165,21 +230,6 @@ func ensureHome(dir string) error {
 		}
 	}
 	return nil
-}
-
-// jwtSecret returns the configured secret after a strength check, or — only
-// outside production — the one generated into Home on first start.
-func (c config) jwtSecret(ctx context.Context, configured string) (string, error) {
-	if configured != "" {
-		if err := secrets.CheckStrength(configured); err != nil {
-			return "", fmt.Errorf("%s: %w", envJWTSecret, err)
-		}
-		return configured, nil
-	}
-	if c.Production {
-		return "", fmt.Errorf("%s (or %s%s) is required when %s=production", envJWTSecret, envJWTSecret, secrets.FileSuffix, envEnv)
-	}
-	return homeSecret(ctx, c.Home, jwtSecretFile, func() (string, error) { return secrets.Generate(secrets.KeyBytes) })
 }
 
 // homeSecret returns the secret kept in Home/name, creating the file with

@@ -120,7 +120,7 @@ func newCrossTenantFixture(t *testing.T, ts *testServer) *crossTenantFixture {
 
 // routesWithIDs returns the registered patterns that carry a path
 // parameter.
-func routesWithIDs(s *server) []string {
+func routesWithIDs(s *Server) []string {
 	var out []string
 	for _, r := range s.routeTable() {
 		if strings.Contains(r.pattern, "{") {

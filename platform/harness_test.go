@@ -59,7 +59,7 @@ func (b *syncBuffer) records(key, value string) []map[string]any {
 // testServer is the platform served on a loopback listener.
 type testServer struct {
 	t      testing.TB
-	s      *server
+	s      *Server
 	url    string
 	logs   *syncBuffer
 	client *http.Client

@@ -10,14 +10,8 @@ import (
 // readyTimeout bounds each dependency check of /health/ready.
 const readyTimeout = 2 * time.Second
 
-// routesHealth registers the public liveness and readiness probes.
-func (s *server) routesHealth(rt *router) {
-	rt.handle("GET /health/live", public, s.live)
-	rt.handle("GET /health/ready", public, s.ready)
-}
-
 // live answers 200 whenever the process serves HTTP.
-func (s *server) live(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) live(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	return nil
 }
@@ -25,7 +19,7 @@ func (s *server) live(w http.ResponseWriter, r *http.Request) error {
 // ready answers 200 when the database (and Redis, when configured) answer
 // within readyTimeout, else a 503 problem naming the failed dependencies
 // (never why: the error goes to the log).
-func (s *server) ready(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) error {
 	checks := map[string]string{}
 	var down []string
 	for _, c := range s.readiness() {
@@ -56,7 +50,7 @@ type readinessCheck struct {
 
 // readiness lists the dependencies to check: the database, and Redis when
 // configured.
-func (s *server) readiness() []readinessCheck {
+func (s *Server) readiness() []readinessCheck {
 	checks := []readinessCheck{{name: "database", check: func(ctx context.Context) error {
 		sqlDB, err := s.db.DB()
 		if err != nil {

@@ -30,27 +30,21 @@ type identity struct {
 	authn    func(http.Handler) http.Handler
 }
 
-// identityOptions let tests tune what production keeps at its defaults.
-type identityOptions struct {
-	hasher      []auth.HasherOption
-	throttle    auth.ThrottlePolicy
-	redisPrefix string // default redisAuthPrefix
-	hashers     int    // concurrent password hashes; default GOMAXPROCS-1 (at least 1)
-}
-
 // newIdentity builds the token manager (sessions in the database, or in
 // Redis when configured), the password hasher, the API key service, the
 // login throttler and the authentication middleware.
-func newIdentity(s *server, o identityOptions) (*identity, error) {
+func newIdentity(s *Server, o settings) (*identity, error) {
 	id := &identity{}
 	prefix := o.redisPrefix
 	if prefix == "" {
 		prefix = redisAuthPrefix
 	}
-	var store auth.TokenStore
-	if s.redis != nil {
+	store := o.tokens
+	switch {
+	case store != nil:
+	case s.redis != nil:
 		store = redisstore.NewTokenStore(s.redis, redisstore.WithPrefix(prefix))
-	} else {
+	default:
 		id.sqlStore = gormstore.NewTokenStore(s.db)
 		store = id.sqlStore
 	}
@@ -65,10 +59,7 @@ func newIdentity(s *server, o identityOptions) (*identity, error) {
 	// Password hashing is deliberately costly (argon2id, 19 MiB). Leaving a
 	// core free for everything else keeps the API answering during a burst
 	// of logins; the logins queue instead (docs/platform.md has numbers).
-	hashers := o.hashers
-	if hashers < 1 {
-		hashers = max(1, runtime.GOMAXPROCS(0)-1)
-	}
+	hashers := max(1, runtime.GOMAXPROCS(0)-1)
 	hopts := append([]auth.HasherOption{auth.WithMaxConcurrentHashes(hashers)}, o.hasher...)
 	if id.hasher, err = auth.NewPasswordHasher(hopts...); err != nil {
 		return nil, err
@@ -94,7 +85,7 @@ func newIdentity(s *server, o identityOptions) (*identity, error) {
 
 // authError writes the auth middleware's 401, 403 and 503 answers in this
 // server's problem format (the middleware has set WWW-Authenticate).
-func (s *server) authError(w http.ResponseWriter, r *http.Request, p auth.Problem, err error) {
+func (s *Server) authError(w http.ResponseWriter, r *http.Request, p auth.Problem, err error) {
 	if err != nil {
 		s.logger(r.Context()).LogAttrs(r.Context(), slog.LevelDebug, "authentication refused",
 			slog.Int("status", p.Status), slog.String("error", err.Error()))
@@ -104,7 +95,7 @@ func (s *server) authError(w http.ResponseWriter, r *http.Request, p auth.Proble
 
 // purgeTokens deletes expired session rows every interval until ctx ends
 // (the Redis store needs no purge: its keys expire).
-func (s *server) purgeTokens(ctx context.Context, every time.Duration) {
+func (s *Server) purgeTokens(ctx context.Context, every time.Duration) {
 	if s.identity.sqlStore == nil {
 		return
 	}

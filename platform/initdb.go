@@ -16,12 +16,25 @@ import (
 // identifiers, so they never need quoting in a connection URL.
 var validRoleName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 
-// cmdInitDB prepares a PostgreSQL database for serve, connected as the
-// owner (MAESTRO_DATABASE_OWNER_URL): it runs every package's migrations,
-// creates the application role of MAESTRO_DATABASE_URL when missing, grants
-// it only row access, and enables and forces row-level security on every
-// tenant-owned table. It is idempotent.
-func cmdInitDB(ctx context.Context, cfg config, log *slog.Logger) error {
+// InitDB prepares a PostgreSQL database for New, connected as the owner
+// (cfg.DatabaseOwnerURL): it runs every package's migrations, creates the
+// application role of cfg.DatabaseURL when missing, grants it only row
+// access, and enables and forces row-level security on every tenant-owned
+// table. It is idempotent. Of the options only WithLogger applies.
+func InitDB(ctx context.Context, cfg Config, opts ...Option) error {
+	var o settings
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return fmt.Errorf("platform: %w", err)
+		}
+	}
+	log := o.logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := cfg.check(); err != nil {
+		return fmt.Errorf("platform: configuration: %w", err)
+	}
 	d, _, err := databaseTarget(cfg.DatabaseURL, cfg.Home)
 	if err != nil {
 		return err

@@ -63,10 +63,12 @@ type intelDeps struct {
 // similarity service, the model store, the trainer and the recommender on
 // the server's database and registry. Their schema must exist (prepare
 // migrates it).
-func newIntelDeps(s *server, reg *registry.Registry) (*intelDeps, error) {
-	emb, err := newEmbedder(s.cfg)
-	if err != nil {
-		return nil, err
+func newIntelDeps(s *Server, reg *registry.Registry, emb similarity.Embedder) (*intelDeps, error) {
+	if emb == nil {
+		var err error
+		if emb, err = newEmbedder(s.cfg); err != nil {
+			return nil, err
+		}
 	}
 	sim, err := similarity.NewService(s.db, emb)
 	if err != nil {
@@ -94,7 +96,7 @@ func newIntelDeps(s *server, reg *registry.Registry) (*intelDeps, error) {
 // embedder when no URL is configured: staticembed, all-MiniLM-L6-v2
 // distilled into static token vectors, which needs no service and ranks
 // specs far better than a lexical embedder (docs/similarity.md).
-func newEmbedder(cfg config) (similarity.Embedder, error) {
+func newEmbedder(cfg Config) (similarity.Embedder, error) {
 	if cfg.EmbeddingsURL == "" {
 		return staticembed.New()
 	}

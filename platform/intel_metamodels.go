@@ -13,7 +13,7 @@ import (
 // now on the tenant's completed projects becomes the tenant's next version.
 // Concurrent requests of one tenant share one training. Too short a
 // history is 409 insufficient_history, with the minimum in the detail.
-func (s *server) trainMetaModel(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) trainMetaModel(w http.ResponseWriter, r *http.Request) error {
 	info, err := s.intel.trainer.Train(r.Context())
 	var short *metalearn.InsufficientHistoryError
 	switch {
@@ -22,7 +22,7 @@ func (s *server) trainMetaModel(w http.ResponseWriter, r *http.Request) error {
 			detail: fmt.Sprintf("training needs at least %d completed projects with an outcome; the tenant has %d",
 				short.Need, short.Have)}
 	case err != nil:
-		return registryError(err)
+		return err
 	}
 	writeJSON(w, http.StatusCreated, info)
 	return nil
@@ -30,7 +30,7 @@ func (s *server) trainMetaModel(w http.ResponseWriter, r *http.Request) error {
 
 // listMetaModels handles GET /api/v1/meta-models: the tenant's models,
 // newest first, the active one marked.
-func (s *server) listMetaModels(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) listMetaModels(w http.ResponseWriter, r *http.Request) error {
 	infos, err := s.intel.models.List(r.Context())
 	if err != nil {
 		return err
@@ -40,7 +40,7 @@ func (s *server) listMetaModels(w http.ResponseWriter, r *http.Request) error {
 
 // pinMetaModel handles POST /api/v1/meta-models/{version}/pin: predictions
 // use that version until another is pinned or the pin is removed.
-func (s *server) pinMetaModel(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) pinMetaModel(w http.ResponseWriter, r *http.Request) error {
 	v, err := strconv.Atoi(r.PathValue("version"))
 	if err != nil || v < 1 {
 		return notFound("meta-model version")
@@ -56,7 +56,7 @@ func (s *server) pinMetaModel(w http.ResponseWriter, r *http.Request) error {
 
 // unpinMetaModel handles DELETE /api/v1/meta-models/pin: the latest
 // version becomes active again.
-func (s *server) unpinMetaModel(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) unpinMetaModel(w http.ResponseWriter, r *http.Request) error {
 	if err := s.intel.models.Unpin(r.Context()); err != nil {
 		return err
 	}
@@ -66,7 +66,7 @@ func (s *server) unpinMetaModel(w http.ResponseWriter, r *http.Request) error {
 
 // rollbackMetaModel handles POST /api/v1/meta-models/rollback: the version
 // before the active one is pinned; 409 no_model when there is none.
-func (s *server) rollbackMetaModel(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) rollbackMetaModel(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.intel.models.Rollback(r.Context()); err != nil {
 		return err
 	}
@@ -74,7 +74,7 @@ func (s *server) rollbackMetaModel(w http.ResponseWriter, r *http.Request) error
 }
 
 // writeActiveMetaModel answers 200 with the tenant's active model.
-func (s *server) writeActiveMetaModel(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) writeActiveMetaModel(w http.ResponseWriter, r *http.Request) error {
 	infos, err := s.intel.models.List(r.Context())
 	if err != nil {
 		return err

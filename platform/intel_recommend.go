@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/maestro-ml/maestro/auth"
 	"github.com/maestro-ml/maestro/metalearn"
 	"github.com/maestro-ml/maestro/registry"
 	"github.com/maestro-ml/maestro/similarity"
@@ -69,17 +68,39 @@ type recommendationResponse struct {
 }
 
 // recommend handles POST /api/v1/recommendations with the tenant's active
-// meta-model (409 no_model without one). For a project_id the features
-// come from the registry and the prediction is stored (which needs the
-// member role), to be compared with the outcome later
-// (GET /api/v1/projects/{id}/predictions). Similar projects come from the
-// similarity index; when the embeddings service is down the answer still
-// comes, without them and with a warning.
-func (s *server) recommend(w http.ResponseWriter, r *http.Request) error {
+// meta-model (409 no_model without one): for a project described by its
+// fields, or for a registered project (project_id), whose features come
+// from the registry. It stores nothing; see recommendProject.
+func (s *Server) recommend(w http.ResponseWriter, r *http.Request) error {
 	var in recommendationRequest
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
+	return s.answerRecommendation(w, r, &in, false)
+}
+
+// recommendProject handles POST /api/v1/projects/{id}/recommendations: the
+// recommendation for a registered project, whose prediction is stored to
+// be compared with the outcome later (GET /api/v1/projects/{id}/predictions).
+// It takes no body (an empty JSON object is accepted).
+func (s *Server) recommendProject(w http.ResponseWriter, r *http.Request) error {
+	if r.ContentLength != 0 {
+		if err := decode(w, r, &struct{}{}); err != nil {
+			return err
+		}
+	}
+	id, err := pathID(r, "id", "project")
+	if err != nil {
+		return err
+	}
+	return s.answerRecommendation(w, r, &recommendationRequest{ProjectID: id}, true)
+}
+
+// answerRecommendation answers the recommendation request in, storing the
+// prediction when store is set (in then names a project). Similar projects
+// come from the similarity index; when the embeddings service is down the
+// answer still comes, without them and with a warning.
+func (s *Server) answerRecommendation(w http.ResponseWriter, r *http.Request, in *recommendationRequest, store bool) error {
 	ctx := r.Context()
 	var (
 		f   metalearn.ProjectFeatures
@@ -89,20 +110,17 @@ func (s *server) recommend(w http.ResponseWriter, r *http.Request) error {
 	case in.ProjectID != "" && in.adHoc():
 		return invalid(fieldError{Field: "project_id", Message: "give either project_id or the project's fields, not both"})
 	case in.ProjectID != "":
-		if err := requireRole(r, auth.RoleMember); err != nil {
+		if f, err = s.intel.history.Features(ctx, in.ProjectID); err != nil {
 			return err
 		}
-		if f, err = s.intel.history.Features(ctx, in.ProjectID); err != nil {
-			return registryError(err)
-		}
 	default:
-		if f, err = s.adHocFeatures(ctx, &in); err != nil {
+		if f, err = s.adHocFeatures(ctx, in); err != nil {
 			return err
 		}
 	}
 	rec, err := s.intel.rec.Recommend(ctx, metalearn.Query{Features: f})
 	if err != nil {
-		return featureError(err)
+		return err
 	}
 	succ := rec.Forecast.Success
 	out := recommendationResponse{
@@ -116,10 +134,10 @@ func (s *server) recommend(w http.ResponseWriter, r *http.Request) error {
 		TeamComposition:       rec.Team,
 		Forecast:              rec.Forecast,
 	}
-	if out.SimilarProjects, out.Warnings, err = s.recommendSimilar(ctx, &in); err != nil {
+	if out.SimilarProjects, out.Warnings, err = s.recommendSimilar(ctx, in); err != nil {
 		return err
 	}
-	if in.ProjectID != "" {
+	if store {
 		p, err := s.reg.reg.RecordPrediction(ctx, in.ProjectID, registry.PredictionInput{
 			ModelVersion:   strconv.Itoa(rec.ModelVersion),
 			PredictedScore: succ.Value,
@@ -128,7 +146,7 @@ func (s *server) recommend(w http.ResponseWriter, r *http.Request) error {
 			Confidence:     succ.Coverage,
 		})
 		if err != nil {
-			return registryError(err)
+			return err
 		}
 		out.PredictionID = p.ID
 	}
@@ -140,7 +158,7 @@ func (s *server) recommend(w http.ResponseWriter, r *http.Request) error {
 // of the registered project, or of the ad-hoc description and spec (none
 // without either). When the embeddings service is down it returns none and
 // a warning instead of failing the recommendation.
-func (s *server) recommendSimilar(ctx context.Context, in *recommendationRequest) ([]similarity.Match, []string, error) {
+func (s *Server) recommendSimilar(ctx context.Context, in *recommendationRequest) ([]similarity.Match, []string, error) {
 	var spec registry.Spec
 	if in.Spec != nil {
 		spec = *in.Spec
@@ -158,18 +176,18 @@ func (s *server) recommendSimilar(ctx context.Context, in *recommendationRequest
 	switch {
 	case err == nil:
 		return nonNil(similar), nil, nil
-	case s.classify(err).status == http.StatusServiceUnavailable:
+	case classify(err).status == http.StatusServiceUnavailable:
 		s.logger(ctx).LogAttrs(ctx, slog.LevelWarn, "recommendation without similar projects",
 			slog.String("error", err.Error()))
 		return []similarity.Match{}, []string{"similar projects are unavailable: the embeddings service is down"}, nil
 	}
-	return nil, nil, registryError(err)
+	return nil, nil, err
 }
 
 // adHocFeatures builds the features of a project described in a request.
 // Artifacts are named by id and read from the tenant's library (an
 // unknown id is 422); their impact is their current mean impact score.
-func (s *server) adHocFeatures(ctx context.Context, in *recommendationRequest) (metalearn.ProjectFeatures, error) {
+func (s *Server) adHocFeatures(ctx context.Context, in *recommendationRequest) (metalearn.ProjectFeatures, error) {
 	var v validator
 	v.check(in.ProblemClass != "", "problem_class", "required (or give project_id)")
 	v.check(in.ComplexityScore != nil, "complexity_score", "required (or give project_id)")
@@ -210,28 +228,18 @@ func (s *server) adHocFeatures(ctx context.Context, in *recommendationRequest) (
 		return f, err
 	}
 	if err := f.Validate(); err != nil {
-		return f, featureError(err)
+		return f, err
 	}
 	return f, nil
-}
-
-// featureError turns metalearn's validation error into a 422 naming the
-// field; other errors pass through.
-func featureError(err error) error {
-	var ve *metalearn.ValidationError
-	if errors.As(err, &ve) {
-		return invalid(fieldError{Field: ve.Field, Message: ve.Reason})
-	}
-	return err
 }
 
 // listPredictions handles GET /api/v1/projects/{id}/predictions: the
 // predictions stored for the project, oldest first, each compared with the
 // project's success score once its outcome is recorded.
-func (s *server) listPredictions(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) listPredictions(w http.ResponseWriter, r *http.Request) error {
 	ps, err := s.reg.reg.ListPredictions(r.Context(), r.PathValue("id"))
 	if err != nil {
-		return registryError(err)
+		return err
 	}
 	return writeSlicePage(w, r, ps)
 }

@@ -1,7 +1,6 @@
 package platform
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -19,14 +18,14 @@ const maxSimilarText = registry.MaxDescriptionLength
 
 // similarProjects handles GET /api/v1/projects/{id}/similar?limit=5: the
 // tenant's projects most similar to this one, best first, never itself.
-func (s *server) similarProjects(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) similarProjects(w http.ResponseWriter, r *http.Request) error {
 	k, err := similarLimit(r.URL.Query().Get("limit"))
 	if err != nil {
 		return err
 	}
 	ms, err := s.intel.similarTo(r.Context(), r.PathValue("id"), k)
 	if err != nil {
-		return similarityError(err)
+		return err
 	}
 	writePage(w, nonNil(ms), "")
 	return nil
@@ -41,7 +40,7 @@ type similarRequest struct {
 
 // similarSpecs handles POST /api/v1/specs/similar {"spec"?,"text"?,"limit"?}:
 // the tenant's projects most similar to a specification or a free text.
-func (s *server) similarSpecs(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) similarSpecs(w http.ResponseWriter, r *http.Request) error {
 	var in similarRequest
 	if err := decode(w, r, &in); err != nil {
 		return err
@@ -63,7 +62,7 @@ func (s *server) similarSpecs(w http.ResponseWriter, r *http.Request) error {
 	}
 	ms, err := s.intel.similarToSpec(r.Context(), in.Text, spec, k)
 	if err != nil {
-		return similarityError(err)
+		return err
 	}
 	writePage(w, nonNil(ms), "")
 	return nil
@@ -78,7 +77,7 @@ type overlapRequest struct {
 // specOverlap handles POST /api/v1/specs/overlap {"spec","project_id"}: how
 // much of a new spec the project already covers, per section and item,
 // with a reuse strategy and an effort estimate.
-func (s *server) specOverlap(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) specOverlap(w http.ResponseWriter, r *http.Request) error {
 	var in overlapRequest
 	if err := decode(w, r, &in); err != nil {
 		return err
@@ -91,7 +90,7 @@ func (s *server) specOverlap(w http.ResponseWriter, r *http.Request) error {
 	}
 	rep, err := s.intel.overlap(r.Context(), *in.Spec, in.ProjectID)
 	if err != nil {
-		return similarityError(err)
+		return err
 	}
 	writeJSON(w, http.StatusOK, rep)
 	return nil
@@ -107,16 +106,4 @@ func similarLimit(raw string) (int, error) {
 		return 0, badRequest("invalid_limit", fmt.Sprintf("limit must be an integer from 1 to %d", similarity.MaxResults))
 	}
 	return k, nil
-}
-
-// similarityError maps the similarity package's input errors to 422; a
-// missing project is 404 (registryError), a provider failure 503 (mapped
-// in routesIntel).
-func similarityError(err error) error {
-	switch {
-	case errors.Is(err, similarity.ErrInvalidArgument), errors.Is(err, similarity.ErrEmptyInput):
-		return &apiError{status: http.StatusUnprocessableEntity, code: "validation_failed",
-			detail: "the spec or text has nothing that can be compared", cause: err}
-	}
-	return registryError(err)
 }

@@ -32,7 +32,7 @@ func requestID(ctx context.Context) string {
 }
 
 // logger returns the server's logger with the request id of ctx attached.
-func (s *server) logger(ctx context.Context) *slog.Logger {
+func (s *Server) logger(ctx context.Context) *slog.Logger {
 	if id := requestID(ctx); id != "" {
 		return s.log.With(slog.String("request_id", id))
 	}
@@ -98,7 +98,7 @@ func notePrincipal(ctx context.Context, p auth.Principal) {
 // could hold input a client considers private), status, size, duration,
 // client address and, when authenticated, the user and tenant ids. It never
 // logs headers or bodies, so no credential reaches the log.
-func (s *server) accessLog(next http.Handler) http.Handler {
+func (s *Server) accessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := s.now()
 		sw := &statusWriter{ResponseWriter: w}
@@ -126,7 +126,7 @@ func (s *server) accessLog(next http.Handler) http.Handler {
 // recoverPanics turns a panic in a handler into a logged 500 problem. The
 // server keeps serving; http.ErrAbortHandler is re-raised as net/http
 // expects.
-func (s *server) recoverPanics(next http.Handler) http.Handler {
+func (s *Server) recoverPanics(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			v := recover()

@@ -16,6 +16,7 @@ import (
 
 	sqlite "github.com/glebarez/go-sqlite"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/maestro-ml/maestro/auth"
 )
 
 // problemTypePrefix prefixes the "type" member of every problem this server
@@ -127,6 +128,22 @@ func (v *validator) check(ok bool, field, message string) {
 	}
 }
 
+// checkPassword records, for field, the reason the password policy
+// refuses password (auth.CheckPasswordPolicy); the reason never repeats
+// the password.
+func (v *validator) checkPassword(field, password, username, email string) {
+	err := auth.CheckPasswordPolicy(password, username, email)
+	if err == nil {
+		return
+	}
+	msg := "does not meet the password policy"
+	var pe *auth.PolicyError
+	if errors.As(err, &pe) {
+		msg = pe.Reason
+	}
+	v.check(false, field, msg)
+}
+
 // err returns the 422 problem for the failed checks, or nil.
 func (v *validator) err() error {
 	if len(v.fields) == 0 {
@@ -170,8 +187,8 @@ func writeProblem(w http.ResponseWriter, e *apiError) {
 // error the library maps to one, see classify) is written as is; anything
 // else is logged with the request id and answered with a 500 that reveals
 // nothing.
-func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	e := s.classify(err)
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	e := classify(err)
 	if e.status >= 500 {
 		s.logger(r.Context()).LogAttrs(r.Context(), slog.LevelError, "request failed",
 			slog.String("error", err.Error()))
@@ -182,19 +199,20 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	writeProblem(w, e)
 }
 
-// classify turns any error a handler returns into the problem to write.
-// Library errors that callers may cause (unknown ids, conflicts, bad input)
-// map to 4xx here, in one place, so handlers can simply return them.
-func (s *server) classify(err error) *apiError {
+// classify turns any error a handler returns into the problem to write:
+// an *apiError as it is; a library error by the first row of errorTable
+// that matches it; a cancelled or timed-out request, or a failed database
+// connection, as 503; anything else as a 500 that reveals nothing.
+func classify(err error) *apiError {
 	var e *apiError
 	if errors.As(err, &e) {
 		return e
 	}
-	for _, m := range s.errMap {
-		if errors.Is(err, m.target) {
-			c := *m.problem
-			c.cause = err
-			return &c
+	for _, rule := range errorTable {
+		if rule.match(err) {
+			e := rule.answer(err)
+			e.cause = err
+			return e
 		}
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -250,17 +268,3 @@ const (
 	sqliteBusy   = 5 // SQLITE_BUSY: the database file is locked
 	sqliteLocked = 6 // SQLITE_LOCKED: a table is locked
 )
-
-// errorMapping maps a library sentinel to the problem it produces.
-type errorMapping struct {
-	target  error
-	problem *apiError
-}
-
-// mapError makes classify answer errors that match target (errors.Is) with
-// the given problem. Route groups call it while registering, next to the
-// handlers that may return target; the first matching mapping wins. It must
-// not be called once the server is serving.
-func (s *server) mapError(target error, status int, code, detail string) {
-	s.errMap = append(s.errMap, errorMapping{target: target, problem: newAPIError(status, code, detail)})
-}

@@ -13,37 +13,23 @@ import (
 	"github.com/maestro-ml/maestro/registry"
 )
 
-// routesArtifacts registers the artifact library: metadata, content,
-// usages by projects, search and the top list.
-func (s *server) routesArtifacts(rt *router) {
-	rt.handle("POST /api/v1/artifacts", member, s.createArtifact)
-	rt.handle("GET /api/v1/artifacts", viewer, s.searchArtifacts)
-	rt.handle("GET /api/v1/artifacts/top", viewer, s.topArtifacts)
-	rt.handle("GET /api/v1/artifacts/{id}", viewer, s.getArtifact)
-	rt.handle("DELETE /api/v1/artifacts/{id}", member, s.deleteArtifact)
-	rt.handle("PUT /api/v1/artifacts/{id}/content", member, s.putArtifactContent)
-	rt.handle("GET /api/v1/artifacts/{id}/content", viewer, s.getArtifactContent)
-	rt.handle("POST /api/v1/artifacts/{id}/usages", member, s.recordArtifactUsage)
-	rt.handle("GET /api/v1/artifacts/{id}/usages", viewer, s.listArtifactUsages)
-}
-
 // createArtifact handles POST /api/v1/artifacts (metadata only; content is
 // uploaded with PUT .../content).
-func (s *server) createArtifact(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) createArtifact(w http.ResponseWriter, r *http.Request) error {
 	var in registry.ArtifactInput
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
 	a, err := s.reg.reg.CreateArtifact(r.Context(), in)
 	if err != nil {
-		return registryError(err)
+		return err
 	}
 	writeJSON(w, http.StatusCreated, a)
 	return nil
 }
 
 // searchArtifacts handles GET /api/v1/artifacts?type=&q=&tag=&min_impact=.
-func (s *server) searchArtifacts(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) searchArtifacts(w http.ResponseWriter, r *http.Request) error {
 	pg, err := pageParams(r)
 	if err != nil {
 		return err
@@ -68,7 +54,7 @@ func (s *server) searchArtifacts(w http.ResponseWriter, r *http.Request) error {
 	}
 	page, err := s.reg.reg.SearchArtifacts(r.Context(), f)
 	if err != nil {
-		return registryError(err)
+		return err
 	}
 	writePage(w, page.Items, page.NextCursor)
 	return nil
@@ -76,7 +62,7 @@ func (s *server) searchArtifacts(w http.ResponseWriter, r *http.Request) error {
 
 // topArtifacts handles GET /api/v1/artifacts/top?type=&limit=: the
 // artifacts with the best mean impact score.
-func (s *server) topArtifacts(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) topArtifacts(w http.ResponseWriter, r *http.Request) error {
 	pg, err := pageParams(r)
 	if err != nil {
 		return err
@@ -91,17 +77,17 @@ func (s *server) topArtifacts(w http.ResponseWriter, r *http.Request) error {
 	}
 	as, err := s.reg.reg.TopArtifacts(r.Context(), typ, limit)
 	if err != nil {
-		return registryError(err)
+		return err
 	}
 	writePage(w, as, "")
 	return nil
 }
 
 // getArtifact handles GET /api/v1/artifacts/{id}.
-func (s *server) getArtifact(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) getArtifact(w http.ResponseWriter, r *http.Request) error {
 	a, err := s.reg.reg.GetArtifact(r.Context(), r.PathValue("id"))
 	if err != nil {
-		return registryError(err)
+		return err
 	}
 	writeJSON(w, http.StatusOK, a)
 	return nil
@@ -109,9 +95,9 @@ func (s *server) getArtifact(w http.ResponseWriter, r *http.Request) error {
 
 // deleteArtifact handles DELETE /api/v1/artifacts/{id}: the artifact, its
 // usages and its content.
-func (s *server) deleteArtifact(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) deleteArtifact(w http.ResponseWriter, r *http.Request) error {
 	if err := s.reg.reg.DeleteArtifact(r.Context(), r.PathValue("id")); err != nil {
-		return registryError(err)
+		return err
 	}
 	noContent(w)
 	return nil
@@ -120,7 +106,7 @@ func (s *server) deleteArtifact(w http.ResponseWriter, r *http.Request) error {
 // putArtifactContent handles PUT /api/v1/artifacts/{id}/content: the raw
 // body becomes the artifact's content, replacing any earlier one. A body
 // beyond the limit is refused with 413 and changes nothing.
-func (s *server) putArtifactContent(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) putArtifactContent(w http.ResponseWriter, r *http.Request) error {
 	limit := s.reg.contentLimit.Load()
 	if r.ContentLength > limit {
 		return contentTooLarge(limit)
@@ -132,7 +118,7 @@ func (s *server) putArtifactContent(w http.ResponseWriter, r *http.Request) erro
 	case errors.As(err, &tooLarge):
 		return contentTooLarge(limit)
 	case err != nil:
-		return registryError(err)
+		return err
 	}
 	writeJSON(w, http.StatusOK, a)
 	return nil
@@ -147,10 +133,10 @@ func contentTooLarge(limit int64) error {
 // getArtifactContent handles GET /api/v1/artifacts/{id}/content: the bytes
 // as uploaded, with their SHA-256 as ETag and Content-Digest (RFC 9530).
 // An artifact without content is 404.
-func (s *server) getArtifactContent(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) getArtifactContent(w http.ResponseWriter, r *http.Request) error {
 	rc, a, err := s.reg.reg.OpenArtifactContent(r.Context(), r.PathValue("id"))
 	if err != nil {
-		return registryError(err)
+		return err
 	}
 	defer rc.Close()
 	h := w.Header()
@@ -174,28 +160,28 @@ func (s *server) getArtifactContent(w http.ResponseWriter, r *http.Request) erro
 }
 
 // recordArtifactUsage handles POST /api/v1/artifacts/{id}/usages.
-func (s *server) recordArtifactUsage(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) recordArtifactUsage(w http.ResponseWriter, r *http.Request) error {
 	var in registry.ArtifactUsageInput
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
 	u, err := s.reg.reg.RecordArtifactUsage(r.Context(), r.PathValue("id"), in)
 	if err != nil {
-		return registryError(err)
+		return err
 	}
 	writeJSON(w, http.StatusCreated, u)
 	return nil
 }
 
 // listArtifactUsages handles GET /api/v1/artifacts/{id}/usages.
-func (s *server) listArtifactUsages(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) listArtifactUsages(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	if _, err := s.reg.reg.GetArtifact(r.Context(), id); err != nil {
-		return registryError(err)
+		return err
 	}
 	us, err := s.reg.reg.ListArtifactUsages(r.Context(), registry.ArtifactUsageFilter{ArtifactID: id})
 	if err != nil {
-		return registryError(err)
+		return err
 	}
 	return writeSlicePage(w, r, us)
 }

@@ -34,7 +34,7 @@ const (
 // concurrent use.
 type registryDeps struct {
 	reg   *registry.Registry
-	blobs *registry.FileStore
+	blobs registry.BlobStore
 	// contentLimit is the largest artifact upload, in bytes. The handler
 	// refuses a longer body with 413 before the registry sees more than
 	// that; the registry enforces maxArtifactContent on its own as well.
@@ -45,10 +45,13 @@ type registryDeps struct {
 // newRegistryDeps opens the blob store under MAESTRO_HOME and the registry
 // on the server's database. The registry's schema must exist (prepare
 // migrates it).
-func newRegistryDeps(s *server) (*registryDeps, error) {
-	blobs, err := registry.NewFileStore(filepath.Join(s.cfg.Home, blobDir))
-	if err != nil {
-		return nil, fmt.Errorf("artifact store: %w", err)
+func newRegistryDeps(s *Server, blobs registry.BlobStore) (*registryDeps, error) {
+	if blobs == nil {
+		fs, err := registry.NewFileStore(filepath.Join(s.cfg.Home, blobDir))
+		if err != nil {
+			return nil, fmt.Errorf("artifact store: %w", err)
+		}
+		blobs = fs
 	}
 	reg, err := registry.New(s.db,
 		registry.WithBlobStore(blobs),
@@ -60,43 +63,6 @@ func newRegistryDeps(s *server) (*registryDeps, error) {
 	d := &registryDeps{reg: reg, blobs: blobs}
 	d.contentLimit.Store(maxArtifactContent)
 	return d, nil
-}
-
-// registryError turns an error of package registry into the problem it
-// deserves: a ValidationErrors list becomes a 422 naming every field, a
-// TooLargeError a 413 stating the limit, ErrNotFound a 404 and ErrConflict
-// a 409. Other errors pass through unchanged (classify answers them).
-func registryError(err error) error {
-	if err == nil {
-		return nil
-	}
-	var (
-		fields   registry.ValidationErrors
-		tooLarge *registry.TooLargeError
-	)
-	switch {
-	case errors.As(err, &fields):
-		out := make([]fieldError, 0, len(fields))
-		for _, f := range fields {
-			out = append(out, fieldError{Field: f.Field, Message: f.Message})
-		}
-		if len(out) == 0 {
-			out = append(out, fieldError{Field: "(body)", Message: "invalid"})
-		}
-		return invalid(out...)
-	case errors.As(err, &tooLarge):
-		return &apiError{status: http.StatusRequestEntityTooLarge, code: "too_large",
-			detail: fmt.Sprintf("the %s exceeds the limit of %d", tooLarge.What, tooLarge.Limit), cause: err}
-	case errors.Is(err, registry.ErrNotFound):
-		return &apiError{status: http.StatusNotFound, code: "not_found", detail: "resource not found", cause: err}
-	case errors.Is(err, registry.ErrConflict):
-		return &apiError{status: http.StatusConflict, code: "conflict",
-			detail: "the request conflicts with existing data (a duplicate name?)", cause: err}
-	case errors.Is(err, registry.ErrInvalid):
-		return &apiError{status: http.StatusUnprocessableEntity, code: "validation_failed",
-			detail: "the request has invalid fields", cause: err}
-	}
-	return err
 }
 
 // sliceCursor pages a list that the registry returns whole (a project's

@@ -8,81 +8,67 @@ import (
 	"github.com/maestro-ml/maestro/registry"
 )
 
-// routesExperiments registers experiments, runs and run metrics.
-func (s *server) routesExperiments(rt *router) {
-	rt.handle("POST /api/v1/projects/{id}/experiments", member, s.createExperiment)
-	rt.handle("GET /api/v1/projects/{id}/experiments", viewer, s.listExperiments)
-	rt.handle("GET /api/v1/experiments/{id}", viewer, s.getExperiment)
-	rt.handle("POST /api/v1/experiments/{id}/runs", member, s.createRun)
-	rt.handle("GET /api/v1/experiments/{id}/runs", viewer, s.listRuns)
-	rt.handle("GET /api/v1/runs/{id}", viewer, s.getRun)
-	rt.handle("PATCH /api/v1/runs/{id}", member, s.updateRun)
-	rt.handle("POST /api/v1/runs/{id}/metrics", member, s.logMetrics)
-	rt.handle("GET /api/v1/runs/{id}/metrics", viewer, s.listMetrics)
-	rt.handle("GET /api/v1/runs/{id}/metrics/{key...}", viewer, s.metricHistory)
-}
-
 // createExperiment handles POST /api/v1/projects/{id}/experiments.
-func (s *server) createExperiment(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) createExperiment(w http.ResponseWriter, r *http.Request) error {
 	var in registry.ExperimentInput
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
 	e, err := s.reg.reg.CreateExperiment(r.Context(), r.PathValue("id"), in)
 	if err != nil {
-		return registryError(err)
+		return err
 	}
 	writeJSON(w, http.StatusCreated, e)
 	return nil
 }
 
 // listExperiments handles GET /api/v1/projects/{id}/experiments.
-func (s *server) listExperiments(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) listExperiments(w http.ResponseWriter, r *http.Request) error {
 	es, err := s.reg.reg.ListExperiments(r.Context(), r.PathValue("id"))
 	if err != nil {
-		return registryError(err)
+		return err
 	}
 	return writeSlicePage(w, r, es)
 }
 
 // getExperiment handles GET /api/v1/experiments/{id}.
-func (s *server) getExperiment(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) getExperiment(w http.ResponseWriter, r *http.Request) error {
 	e, err := s.reg.reg.GetExperiment(r.Context(), r.PathValue("id"))
 	if err != nil {
-		return registryError(err)
+		return err
 	}
 	writeJSON(w, http.StatusOK, e)
 	return nil
 }
 
 // createRun handles POST /api/v1/experiments/{id}/runs.
-func (s *server) createRun(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) createRun(w http.ResponseWriter, r *http.Request) error {
 	var in registry.RunInput
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
 	run, err := s.reg.reg.CreateRun(r.Context(), r.PathValue("id"), in)
 	if err != nil {
-		return registryError(err)
+		return err
 	}
 	writeJSON(w, http.StatusCreated, run)
 	return nil
 }
 
 // listRuns handles GET /api/v1/experiments/{id}/runs.
-func (s *server) listRuns(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) error {
 	runs, err := s.reg.reg.ListRuns(r.Context(), r.PathValue("id"))
 	if err != nil {
-		return registryError(err)
+		return err
 	}
 	return writeSlicePage(w, r, runs)
 }
 
 // getRun handles GET /api/v1/runs/{id}.
-func (s *server) getRun(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) getRun(w http.ResponseWriter, r *http.Request) error {
 	run, err := s.reg.reg.GetRun(r.Context(), r.PathValue("id"))
 	if err != nil {
-		return registryError(err)
+		return err
 	}
 	writeJSON(w, http.StatusOK, run)
 	return nil
@@ -95,7 +81,7 @@ type runPatch struct {
 
 // updateRun handles PATCH /api/v1/runs/{id} {"status"}: finishing, failing
 // or killing a run records its end time.
-func (s *server) updateRun(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) updateRun(w http.ResponseWriter, r *http.Request) error {
 	var in runPatch
 	if err := decode(w, r, &in); err != nil {
 		return err
@@ -105,7 +91,7 @@ func (s *server) updateRun(w http.ResponseWriter, r *http.Request) error {
 	}
 	run, err := s.reg.reg.SetRunStatus(r.Context(), r.PathValue("id"), in.Status)
 	if err != nil {
-		return registryError(err)
+		return err
 	}
 	writeJSON(w, http.StatusOK, run)
 	return nil
@@ -124,7 +110,7 @@ type metricPointRequest struct {
 // registry.MaxMetricBatch points (413 beyond), stored all or nothing.
 // JSON cannot carry NaN or infinities; a number too large for a float64
 // fails decoding (422), and the registry refuses any non-finite value.
-func (s *server) logMetrics(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) logMetrics(w http.ResponseWriter, r *http.Request) error {
 	in, err := decodeBatch[metricPointRequest](w, r, "metric batch", registry.MaxMetricBatch)
 	if err != nil {
 		return err
@@ -145,7 +131,7 @@ func (s *server) logMetrics(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err := s.reg.reg.LogMetrics(r.Context(), r.PathValue("id"), points); err != nil {
-		return registryError(err)
+		return err
 	}
 	noContent(w)
 	return nil
@@ -153,10 +139,10 @@ func (s *server) logMetrics(w http.ResponseWriter, r *http.Request) error {
 
 // listMetrics handles GET /api/v1/runs/{id}/metrics: a summary of every
 // metric of the run.
-func (s *server) listMetrics(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) listMetrics(w http.ResponseWriter, r *http.Request) error {
 	ms, err := s.reg.reg.ListMetrics(r.Context(), r.PathValue("id"))
 	if err != nil {
-		return registryError(err)
+		return err
 	}
 	return writeSlicePage(w, r, ms)
 }
@@ -165,7 +151,7 @@ func (s *server) listMetrics(w http.ResponseWriter, r *http.Request) error {
 // the metric's points in step order, evenly downsampled to max_points
 // (default registry.DefaultHistoryPoints) keeping the first and the last.
 // The key is the rest of the path, since keys may hold '/' ("val/loss").
-func (s *server) metricHistory(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) metricHistory(w http.ResponseWriter, r *http.Request) error {
 	maxPoints := 0
 	if v := r.URL.Query().Get("max_points"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -177,7 +163,7 @@ func (s *server) metricHistory(w http.ResponseWriter, r *http.Request) error {
 	}
 	pts, err := s.reg.reg.MetricHistory(r.Context(), r.PathValue("id"), r.PathValue("key"), maxPoints)
 	if err != nil {
-		return registryError(err)
+		return err
 	}
 	if pts == nil {
 		pts = []registry.MetricValue{}

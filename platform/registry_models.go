@@ -7,49 +7,34 @@ import (
 	"github.com/maestro-ml/maestro/registry"
 )
 
-// routesModels registers registered models, their numbered versions and
-// aliases. Models are addressed by name, unique in a tenant.
-func (s *server) routesModels(rt *router) {
-	rt.handle("POST /api/v1/models", member, s.createModel)
-	rt.handle("GET /api/v1/models", viewer, s.listModels)
-	rt.handle("GET /api/v1/models/{name}", viewer, s.getModel)
-	rt.handle("POST /api/v1/models/{name}/versions", member, s.createModelVersion)
-	rt.handle("GET /api/v1/models/{name}/versions", viewer, s.listModelVersions)
-	rt.handle("GET /api/v1/models/{name}/versions/{version}", viewer, s.getModelVersion)
-	rt.handle("GET /api/v1/models/{name}/aliases", viewer, s.listModelAliases)
-	rt.handle("PUT /api/v1/models/{name}/aliases/{alias}", member, s.setModelAlias)
-	rt.handle("GET /api/v1/models/{name}/aliases/{alias}", viewer, s.getModelAlias)
-	rt.handle("DELETE /api/v1/models/{name}/aliases/{alias}", member, s.deleteModelAlias)
-}
-
 // createModel handles POST /api/v1/models.
-func (s *server) createModel(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) createModel(w http.ResponseWriter, r *http.Request) error {
 	var in registry.ModelInput
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
 	m, err := s.reg.reg.CreateModel(r.Context(), in)
 	if err != nil {
-		return registryError(err)
+		return err
 	}
 	writeJSON(w, http.StatusCreated, m)
 	return nil
 }
 
 // listModels handles GET /api/v1/models.
-func (s *server) listModels(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) listModels(w http.ResponseWriter, r *http.Request) error {
 	ms, err := s.reg.reg.ListModels(r.Context())
 	if err != nil {
-		return registryError(err)
+		return err
 	}
 	return writeSlicePage(w, r, ms)
 }
 
 // getModel handles GET /api/v1/models/{name}.
-func (s *server) getModel(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) getModel(w http.ResponseWriter, r *http.Request) error {
 	m, err := s.reg.reg.GetModel(r.Context(), r.PathValue("name"))
 	if err != nil {
-		return registryError(err)
+		return err
 	}
 	writeJSON(w, http.StatusOK, m)
 	return nil
@@ -57,47 +42,47 @@ func (s *server) getModel(w http.ResponseWriter, r *http.Request) error {
 
 // createModelVersion handles POST /api/v1/models/{name}/versions: the next
 // numbered version.
-func (s *server) createModelVersion(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) createModelVersion(w http.ResponseWriter, r *http.Request) error {
 	var in registry.ModelVersionInput
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
 	v, err := s.reg.reg.CreateModelVersion(r.Context(), r.PathValue("name"), in)
 	if err != nil {
-		return registryError(err)
+		return err
 	}
 	writeJSON(w, http.StatusCreated, v)
 	return nil
 }
 
 // listModelVersions handles GET /api/v1/models/{name}/versions.
-func (s *server) listModelVersions(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) listModelVersions(w http.ResponseWriter, r *http.Request) error {
 	vs, err := s.reg.reg.ListModelVersions(r.Context(), r.PathValue("name"))
 	if err != nil {
-		return registryError(err)
+		return err
 	}
 	return writeSlicePage(w, r, vs)
 }
 
 // getModelVersion handles GET /api/v1/models/{name}/versions/{version}.
-func (s *server) getModelVersion(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) getModelVersion(w http.ResponseWriter, r *http.Request) error {
 	n, err := strconv.Atoi(r.PathValue("version"))
 	if err != nil || n < 1 {
 		return notFound("model version")
 	}
 	v, err := s.reg.reg.GetModelVersion(r.Context(), r.PathValue("name"), n)
 	if err != nil {
-		return registryError(err)
+		return err
 	}
 	writeJSON(w, http.StatusOK, v)
 	return nil
 }
 
 // listModelAliases handles GET /api/v1/models/{name}/aliases.
-func (s *server) listModelAliases(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) listModelAliases(w http.ResponseWriter, r *http.Request) error {
 	as, err := s.reg.reg.ListModelAliases(r.Context(), r.PathValue("name"))
 	if err != nil {
-		return registryError(err)
+		return err
 	}
 	return writeSlicePage(w, r, as)
 }
@@ -112,7 +97,7 @@ type aliasRequest struct {
 // version the model does not have is 422 on the field "version" (the
 // request names a resource that does not exist inside one that does) and
 // changes nothing.
-func (s *server) setModelAlias(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) setModelAlias(w http.ResponseWriter, r *http.Request) error {
 	var in aliasRequest
 	if err := decode(w, r, &in); err != nil {
 		return err
@@ -122,7 +107,7 @@ func (s *server) setModelAlias(w http.ResponseWriter, r *http.Request) error {
 	}
 	a, err := s.reg.reg.SetModelAlias(r.Context(), r.PathValue("name"), r.PathValue("alias"), *in.Version)
 	if err != nil {
-		return registryError(err)
+		return err
 	}
 	writeJSON(w, http.StatusOK, a)
 	return nil
@@ -130,10 +115,10 @@ func (s *server) setModelAlias(w http.ResponseWriter, r *http.Request) error {
 
 // getModelAlias handles GET /api/v1/models/{name}/aliases/{alias}: the
 // version the alias points at, with the alias named.
-func (s *server) getModelAlias(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) getModelAlias(w http.ResponseWriter, r *http.Request) error {
 	v, err := s.reg.reg.GetModelAlias(r.Context(), r.PathValue("name"), r.PathValue("alias"))
 	if err != nil {
-		return registryError(err)
+		return err
 	}
 	writeJSON(w, http.StatusOK, struct {
 		Alias string `json:"alias"`
@@ -143,9 +128,9 @@ func (s *server) getModelAlias(w http.ResponseWriter, r *http.Request) error {
 }
 
 // deleteModelAlias handles DELETE /api/v1/models/{name}/aliases/{alias}.
-func (s *server) deleteModelAlias(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) deleteModelAlias(w http.ResponseWriter, r *http.Request) error {
 	if err := s.reg.reg.DeleteModelAlias(r.Context(), r.PathValue("name"), r.PathValue("alias")); err != nil {
-		return registryError(err)
+		return err
 	}
 	noContent(w)
 	return nil

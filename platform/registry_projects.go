@@ -8,39 +8,16 @@ import (
 	"github.com/maestro-ml/maestro/registry"
 )
 
-// routesRegistry registers the registry's routes: projects with their
-// outcomes, teams and process metrics (this file), experiments, runs and
-// metrics (registry_experiments.go), the artifact library
-// (registry_artifacts.go) and registered models (registry_models.go).
-// Viewers read, members write.
-func (s *server) routesRegistry(rt *router) {
-	rt.handle("POST /api/v1/projects", member, s.createProject)
-	rt.handle("GET /api/v1/projects", viewer, s.listProjects)
-	rt.handle("GET /api/v1/projects/{id}", viewer, s.getProject)
-	rt.handle("PATCH /api/v1/projects/{id}", member, s.updateProject)
-	rt.handle("DELETE /api/v1/projects/{id}", member, s.deleteProject)
-	rt.handle("PUT /api/v1/projects/{id}/outcome", member, s.recordOutcome)
-	rt.handle("POST /api/v1/projects/{id}/team", member, s.addTeamMember)
-	rt.handle("GET /api/v1/projects/{id}/team", viewer, s.listTeam)
-	rt.handle("DELETE /api/v1/projects/{id}/team/{member_id}", member, s.removeTeamMember)
-	rt.handle("POST /api/v1/projects/{id}/process-metrics", member, s.recordProcessMetrics)
-	rt.handle("GET /api/v1/projects/{id}/process-metrics", viewer, s.listProcessMetrics)
-	rt.handle("GET /api/v1/projects/{id}/process-metrics/summary", viewer, s.summarizeProcessMetrics)
-	s.routesExperiments(rt)
-	s.routesArtifacts(rt)
-	s.routesModels(rt)
-}
-
 // createProject handles POST /api/v1/projects. The project is indexed for
 // similarity search before the answer is written (see intelDeps.indexProject).
-func (s *server) createProject(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) createProject(w http.ResponseWriter, r *http.Request) error {
 	var in registry.ProjectInput
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
 	p, err := s.reg.reg.CreateProject(r.Context(), in)
 	if err != nil {
-		return registryError(err)
+		return err
 	}
 	s.intel.projectWritten(r.Context(), p.ID)
 	writeJSON(w, http.StatusCreated, p)
@@ -48,7 +25,7 @@ func (s *server) createProject(w http.ResponseWriter, r *http.Request) error {
 }
 
 // listProjects handles GET /api/v1/projects?problem_class=&status=&q=&tag=.
-func (s *server) listProjects(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) error {
 	pg, err := pageParams(r)
 	if err != nil {
 		return err
@@ -71,17 +48,17 @@ func (s *server) listProjects(w http.ResponseWriter, r *http.Request) error {
 	}
 	page, err := s.reg.reg.ListProjects(r.Context(), f)
 	if err != nil {
-		return registryError(err)
+		return err
 	}
 	writePage(w, page.Items, page.NextCursor)
 	return nil
 }
 
 // getProject handles GET /api/v1/projects/{id}.
-func (s *server) getProject(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) getProject(w http.ResponseWriter, r *http.Request) error {
 	p, err := s.reg.reg.GetProject(r.Context(), r.PathValue("id"))
 	if err != nil {
-		return registryError(err)
+		return err
 	}
 	writeJSON(w, http.StatusOK, p)
 	return nil
@@ -89,14 +66,14 @@ func (s *server) getProject(w http.ResponseWriter, r *http.Request) error {
 
 // updateProject handles PATCH /api/v1/projects/{id} and re-indexes the
 // project for similarity search.
-func (s *server) updateProject(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) updateProject(w http.ResponseWriter, r *http.Request) error {
 	var patch registry.ProjectPatch
 	if err := decode(w, r, &patch); err != nil {
 		return err
 	}
 	p, err := s.reg.reg.UpdateProject(r.Context(), r.PathValue("id"), patch)
 	if err != nil {
-		return registryError(err)
+		return err
 	}
 	s.intel.projectWritten(r.Context(), p.ID)
 	writeJSON(w, http.StatusOK, p)
@@ -105,10 +82,10 @@ func (s *server) updateProject(w http.ResponseWriter, r *http.Request) error {
 
 // deleteProject handles DELETE /api/v1/projects/{id}: the project with
 // everything recorded about it, and its similarity embedding.
-func (s *server) deleteProject(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	if err := s.reg.reg.DeleteProject(r.Context(), id); err != nil {
-		return registryError(err)
+		return err
 	}
 	s.intel.projectWritten(r.Context(), id)
 	noContent(w)
@@ -126,7 +103,7 @@ type outcomeRequest struct {
 
 // recordOutcome handles PUT /api/v1/projects/{id}/outcome: the project is
 // completed and scored.
-func (s *server) recordOutcome(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) recordOutcome(w http.ResponseWriter, r *http.Request) error {
 	var in outcomeRequest
 	if err := decode(w, r, &in); err != nil {
 		return err
@@ -146,39 +123,39 @@ func (s *server) recordOutcome(w http.ResponseWriter, r *http.Request) error {
 		ComputeCost:      *in.ComputeCost,
 	})
 	if err != nil {
-		return registryError(err)
+		return err
 	}
 	writeJSON(w, http.StatusOK, p)
 	return nil
 }
 
 // addTeamMember handles POST /api/v1/projects/{id}/team.
-func (s *server) addTeamMember(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) addTeamMember(w http.ResponseWriter, r *http.Request) error {
 	var in registry.TeamMemberInput
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
 	m, err := s.reg.reg.AddTeamMember(r.Context(), r.PathValue("id"), in)
 	if err != nil {
-		return registryError(err)
+		return err
 	}
 	writeJSON(w, http.StatusCreated, m)
 	return nil
 }
 
 // listTeam handles GET /api/v1/projects/{id}/team.
-func (s *server) listTeam(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) listTeam(w http.ResponseWriter, r *http.Request) error {
 	team, err := s.reg.reg.ListTeamMembers(r.Context(), r.PathValue("id"))
 	if err != nil {
-		return registryError(err)
+		return err
 	}
 	return writeSlicePage(w, r, team)
 }
 
 // removeTeamMember handles DELETE /api/v1/projects/{id}/team/{member_id}.
-func (s *server) removeTeamMember(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) removeTeamMember(w http.ResponseWriter, r *http.Request) error {
 	if err := s.reg.reg.RemoveTeamMember(r.Context(), r.PathValue("id"), r.PathValue("member_id")); err != nil {
-		return registryError(err)
+		return err
 	}
 	noContent(w)
 	return nil
@@ -195,7 +172,7 @@ type processMetricRequest struct {
 // recordProcessMetrics handles POST /api/v1/projects/{id}/process-metrics:
 // a batch of at most registry.MaxProcessMetricBatch values, stored all or
 // nothing.
-func (s *server) recordProcessMetrics(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) recordProcessMetrics(w http.ResponseWriter, r *http.Request) error {
 	in, err := decodeBatch[processMetricRequest](w, r, "process metric batch", registry.MaxProcessMetricBatch)
 	if err != nil {
 		return err
@@ -216,26 +193,26 @@ func (s *server) recordProcessMetrics(w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 	if err := s.reg.reg.RecordProcessMetrics(r.Context(), r.PathValue("id"), batch); err != nil {
-		return registryError(err)
+		return err
 	}
 	noContent(w)
 	return nil
 }
 
 // listProcessMetrics handles GET /api/v1/projects/{id}/process-metrics?metric_type=.
-func (s *server) listProcessMetrics(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) listProcessMetrics(w http.ResponseWriter, r *http.Request) error {
 	ms, err := s.reg.reg.ListProcessMetrics(r.Context(), r.PathValue("id"), r.URL.Query().Get("metric_type"))
 	if err != nil {
-		return registryError(err)
+		return err
 	}
 	return writeSlicePage(w, r, ms)
 }
 
 // summarizeProcessMetrics handles GET /api/v1/projects/{id}/process-metrics/summary.
-func (s *server) summarizeProcessMetrics(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) summarizeProcessMetrics(w http.ResponseWriter, r *http.Request) error {
 	sum, err := s.reg.reg.SummarizeProcessMetrics(r.Context(), r.PathValue("id"))
 	if err != nil {
-		return registryError(err)
+		return err
 	}
 	if sum == nil {
 		sum = []registry.ProcessSummary{}

@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -8,103 +9,297 @@ import (
 	"github.com/maestro-ml/maestro/auth"
 )
 
-// access says who may call a route. The route table enforces it before the
-// handler runs, so a handler never sees a request it must not answer.
-type access int
+// Access says who may call a route. It is the whole rule: the route table
+// enforces it before the handler runs, so a handler never sees a request
+// it must not answer and never decides again who may call it.
+type Access int
 
 const (
-	// public routes take no credential (health, login, refresh).
-	public access = iota
-	// viewer routes need a valid credential of a tenant, any role.
-	viewer
-	// member routes need role member or admin in the credential's tenant.
-	member
-	// admin routes need role admin in the credential's tenant.
-	admin
-	// superadmin routes need a superadmin user (platform operations).
-	superadmin
+	// Public routes take no credential (health, login, refresh, the
+	// OpenAPI document).
+	Public Access = iota
+	// Viewer routes need a valid credential of a tenant with any role, or
+	// a superadmin's.
+	Viewer
+	// Member routes need the role member or admin in the credential's
+	// tenant.
+	Member
+	// Admin routes need the role admin in the credential's tenant.
+	Admin
+	// Session routes need a login session (an access token, not an API
+	// key) with any role, or a superadmin's: an API key is for automation,
+	// and a leaked one must not change its user's password.
+	Session
+	// TenantSession routes need a login session bound to a tenant, with
+	// any role: an API key cannot mint keys, and keys belong to a tenant.
+	TenantSession
+	// OwnTenant routes name a tenant in the path ({id}) and need a
+	// credential of that very tenant (any role), or a superadmin's. A
+	// user of another tenant gets 404, as for an unknown tenant.
+	OwnTenant
+	// TenantAdmin routes name a tenant in the path ({id}) and need the
+	// role admin in that very tenant, or a superadmin. A user of another
+	// tenant gets 404, as for an unknown tenant; a lower role 403.
+	TenantAdmin
+	// Superadmin routes need a superadmin (platform operations).
+	Superadmin
 )
+
+// accessNames are the names of the access rules, as String gives them.
+var accessNames = [...]string{
+	Public: "public", Viewer: "viewer", Member: "member", Admin: "admin",
+	Session: "session", TenantSession: "tenant-session", OwnTenant: "own-tenant", TenantAdmin: "tenant-admin", Superadmin: "superadmin",
+}
+
+// String returns the rule's name: public, viewer, member, admin, session,
+// tenant-session, own-tenant, tenant-admin or superadmin.
+func (a Access) String() string {
+	if a < 0 || int(a) >= len(accessNames) {
+		return fmt.Sprintf("Access(%d)", int(a))
+	}
+	return accessNames[a]
+}
+
+// Route is one entry of the route table.
+type Route struct {
+	// Pattern is the net/http ServeMux pattern, "METHOD /path/{id}".
+	Pattern string
+	// Access is who may call the route.
+	Access Access
+	// Summary says in one line what the route does.
+	Summary string
+}
 
 // handlerFunc is a handler that returns its error instead of writing it:
 // the route table answers a non-nil error with fail. Handlers therefore
 // read as decode → call the library → writeJSON, or return the error.
-type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+type handlerFunc func(s *Server, w http.ResponseWriter, r *http.Request) error
 
-// route is one entry of the route table.
+// route is a Route with its handler.
 type route struct {
-	pattern string // Go 1.22 ServeMux pattern: "METHOD /path/{id}"
-	access  access
+	Route
+	handle handlerFunc
 }
 
-// router registers routes on the server's ServeMux and records them in the
-// route table (server.routes), which tests enumerate: the cross-tenant
-// suite fails when a route with a resource id has no case.
-type router struct {
-	s   *server
-	mux *http.ServeMux
-}
-
-// handle registers h for pattern (which must name a method), behind the
-// authentication, tenant and role checks that a requires.
-func (rt *router) handle(pattern string, a access, h handlerFunc) {
-	if !strings.Contains(pattern, " ") {
-		panic("platform: route pattern without a method: " + pattern)
+// Routes returns the platform's route table, sorted by pattern: every
+// route a Server serves, with who may call it and what it does. It is the
+// same for every Server.
+func Routes() []Route {
+	rs := routeTable()
+	out := make([]Route, len(rs))
+	for i, r := range rs {
+		out[i] = r.Route
 	}
-	rt.s.routes = append(rt.s.routes, route{pattern: pattern, access: a})
-	var next http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := h(w, r); err != nil {
-			rt.s.fail(w, r, err)
-		}
-	})
-	if a != public {
-		next = rt.s.authenticated(a, next)
-	}
-	rt.mux.Handle(pattern, next)
-}
-
-// registerRoutes builds the ServeMux with every route group. Each group
-// lives in its own files: health.go, identity_routes.go,
-// tenants_routes.go, registry_*.go and intel_*.go.
-func (s *server) registerRoutes() *http.ServeMux {
-	mux := http.NewServeMux()
-	rt := &router{s: s, mux: mux}
-	s.routesHealth(rt)
-	s.routesIdentity(rt)
-	s.routesTenants(rt)
-	s.routesRegistry(rt) // registry_*.go
-	s.routesIntel(rt)    // intel_*.go
-	return mux
-}
-
-// routeTable returns the registered routes, sorted by pattern.
-func (s *server) routeTable() []route {
-	out := slices.Clone(s.routes)
-	slices.SortFunc(out, func(a, b route) int { return strings.Compare(a.pattern, b.pattern) })
+	slices.SortFunc(out, func(a, b Route) int { return strings.Compare(a.Pattern, b.Pattern) })
 	return out
+}
+
+// routeTable is every route of the server, in one place, grouped by the
+// resource it serves; the handlers live in the file named for it.
+func routeTable() []route {
+	return []route{
+		// health.go
+		{Route{"GET /health/live", Public, "Report that the process is up."}, (*Server).live},
+		{Route{"GET /health/ready", Public, "Report whether the database (and Redis) answer."}, (*Server).ready},
+
+		// sessions.go
+		{Route{"POST /api/v1/auth/login", Public, "Sign in with a username and password; returns an access and a refresh token."}, (*Server).login},
+		{Route{"POST /api/v1/auth/refresh", Public, "Spend a refresh token for a new token pair."}, (*Server).refresh},
+		{Route{"POST /api/v1/auth/logout", Viewer, "End the caller's session."}, (*Server).logout},
+		{Route{"GET /api/v1/auth/me", Viewer, "Show the caller's user, tenant and role."}, (*Server).me},
+		{Route{"POST /api/v1/auth/password", Session, "Change the caller's password; other sessions end."}, (*Server).changePassword},
+
+		// apikeys.go
+		{Route{"POST /api/v1/auth/api-keys", TenantSession, "Create an API key for the caller (the key is shown once)."}, (*Server).createAPIKey},
+		{Route{"GET /api/v1/auth/api-keys", Viewer, "List the caller's API keys."}, (*Server).listAPIKeys},
+		{Route{"DELETE /api/v1/auth/api-keys/{id}", Viewer, "Revoke one of the caller's API keys."}, (*Server).deleteAPIKey},
+
+		// tenants.go
+		{Route{"POST /api/v1/tenants", Superadmin, "Create a tenant."}, (*Server).createTenant},
+		{Route{"GET /api/v1/tenants", Viewer, "List tenants: all for a superadmin, the caller's own otherwise."}, (*Server).listTenants},
+		{Route{"GET /api/v1/tenants/{id}", OwnTenant, "Show a tenant."}, (*Server).getTenant},
+		{Route{"PATCH /api/v1/tenants/{id}", Superadmin, "Rename a tenant or change its slug."}, (*Server).updateTenant},
+		{Route{"DELETE /api/v1/tenants/{id}", Superadmin, "Delete a tenant with all its data and blobs."}, (*Server).deleteTenant},
+
+		// members.go
+		{Route{"POST /api/v1/tenants/{id}/members", TenantAdmin, "Add a member to the tenant, creating the user when new."}, (*Server).addMember},
+		{Route{"GET /api/v1/tenants/{id}/members", TenantAdmin, "List the tenant's members."}, (*Server).listMembers},
+		{Route{"PATCH /api/v1/tenants/{id}/members/{user_id}", TenantAdmin, "Change a member's role."}, (*Server).updateMember},
+		{Route{"DELETE /api/v1/tenants/{id}/members/{user_id}", TenantAdmin, "Remove a member from the tenant."}, (*Server).removeMember},
+
+		// projects.go
+		{Route{"POST /api/v1/projects", Member, "Create a project."}, (*Server).createProject},
+		{Route{"GET /api/v1/projects", Viewer, "List projects, filtered by problem class, status or text."}, (*Server).listProjects},
+		{Route{"GET /api/v1/projects/{id}", Viewer, "Show a project."}, (*Server).getProject},
+		{Route{"PATCH /api/v1/projects/{id}", Member, "Update a project's fields."}, (*Server).updateProject},
+		{Route{"DELETE /api/v1/projects/{id}", Member, "Delete a project with everything recorded under it."}, (*Server).deleteProject},
+		{Route{"PUT /api/v1/projects/{id}/outcome", Member, "Record a project's outcome; computes its success score."}, (*Server).recordOutcome},
+
+		// team.go
+		{Route{"POST /api/v1/projects/{id}/team", Member, "Add a team member to a project."}, (*Server).addTeamMember},
+		{Route{"GET /api/v1/projects/{id}/team", Viewer, "List a project's team."}, (*Server).listTeam},
+		{Route{"DELETE /api/v1/projects/{id}/team/{member_id}", Member, "Remove a team member from a project."}, (*Server).removeTeamMember},
+
+		// processmetrics.go
+		{Route{"POST /api/v1/projects/{id}/process-metrics", Member, "Record a batch of process metrics, all or nothing."}, (*Server).recordProcessMetrics},
+		{Route{"GET /api/v1/projects/{id}/process-metrics", Viewer, "List a project's process metrics."}, (*Server).listProcessMetrics},
+		{Route{"GET /api/v1/projects/{id}/process-metrics/summary", Viewer, "Summarise a project's process metrics by type."}, (*Server).summarizeProcessMetrics},
+
+		// experiments.go
+		{Route{"POST /api/v1/projects/{id}/experiments", Member, "Create an experiment in a project."}, (*Server).createExperiment},
+		{Route{"GET /api/v1/projects/{id}/experiments", Viewer, "List a project's experiments."}, (*Server).listExperiments},
+		{Route{"GET /api/v1/experiments/{id}", Viewer, "Show an experiment."}, (*Server).getExperiment},
+
+		// runs.go
+		{Route{"POST /api/v1/experiments/{id}/runs", Member, "Start a run in an experiment."}, (*Server).createRun},
+		{Route{"GET /api/v1/experiments/{id}/runs", Viewer, "List an experiment's runs."}, (*Server).listRuns},
+		{Route{"GET /api/v1/runs/{id}", Viewer, "Show a run."}, (*Server).getRun},
+		{Route{"PATCH /api/v1/runs/{id}", Member, "Update a run's status or parameters."}, (*Server).updateRun},
+		{Route{"POST /api/v1/runs/{id}/metrics", Member, "Log a batch of metric points, all or nothing."}, (*Server).logMetrics},
+		{Route{"GET /api/v1/runs/{id}/metrics", Viewer, "Summarise a run's metrics by key."}, (*Server).listMetrics},
+		{Route{"GET /api/v1/runs/{id}/metrics/{key...}", Viewer, "Read a metric's history, downsampled to max_points."}, (*Server).metricHistory},
+
+		// artifacts.go
+		{Route{"POST /api/v1/artifacts", Member, "Add an artifact to the library."}, (*Server).createArtifact},
+		{Route{"GET /api/v1/artifacts", Viewer, "Search the artifact library."}, (*Server).searchArtifacts},
+		{Route{"GET /api/v1/artifacts/top", Viewer, "List the artifacts with the highest measured impact."}, (*Server).topArtifacts},
+		{Route{"GET /api/v1/artifacts/{id}", Viewer, "Show an artifact with its usage and impact."}, (*Server).getArtifact},
+		{Route{"DELETE /api/v1/artifacts/{id}", Member, "Delete an artifact and its content."}, (*Server).deleteArtifact},
+		{Route{"PUT /api/v1/artifacts/{id}/content", Member, "Upload an artifact's content (the raw body)."}, (*Server).putArtifactContent},
+		{Route{"GET /api/v1/artifacts/{id}/content", Viewer, "Download an artifact's content."}, (*Server).getArtifactContent},
+		{Route{"POST /api/v1/artifacts/{id}/usages", Member, "Record that a project used an artifact, with its impact."}, (*Server).recordArtifactUsage},
+		{Route{"GET /api/v1/artifacts/{id}/usages", Viewer, "List an artifact's usages."}, (*Server).listArtifactUsages},
+
+		// models.go
+		{Route{"POST /api/v1/models", Member, "Register a model."}, (*Server).createModel},
+		{Route{"GET /api/v1/models", Viewer, "List registered models."}, (*Server).listModels},
+		{Route{"GET /api/v1/models/{name}", Viewer, "Show a registered model."}, (*Server).getModel},
+		{Route{"POST /api/v1/models/{name}/versions", Member, "Create a model version."}, (*Server).createModelVersion},
+		{Route{"GET /api/v1/models/{name}/versions", Viewer, "List a model's versions."}, (*Server).listModelVersions},
+		{Route{"GET /api/v1/models/{name}/versions/{version}", Viewer, "Show a model version."}, (*Server).getModelVersion},
+		{Route{"GET /api/v1/models/{name}/aliases", Viewer, "List a model's aliases."}, (*Server).listModelAliases},
+		{Route{"PUT /api/v1/models/{name}/aliases/{alias}", Member, "Point an alias at a model version."}, (*Server).setModelAlias},
+		{Route{"GET /api/v1/models/{name}/aliases/{alias}", Viewer, "Resolve an alias to its model version."}, (*Server).getModelAlias},
+		{Route{"DELETE /api/v1/models/{name}/aliases/{alias}", Member, "Delete an alias."}, (*Server).deleteModelAlias},
+
+		// metamodels.go
+		{Route{"POST /api/v1/meta-models/train", Member, "Train the tenant's next meta-model on its completed projects."}, (*Server).trainMetaModel},
+		{Route{"GET /api/v1/meta-models", Viewer, "List the tenant's meta-models, the active one marked."}, (*Server).listMetaModels},
+		{Route{"POST /api/v1/meta-models/{version}/pin", Admin, "Pin a meta-model version as the active one."}, (*Server).pinMetaModel},
+		{Route{"DELETE /api/v1/meta-models/pin", Admin, "Unpin: the newest meta-model becomes active again."}, (*Server).unpinMetaModel},
+		{Route{"POST /api/v1/meta-models/rollback", Admin, "Make the version before the active one active."}, (*Server).rollbackMetaModel},
+
+		// recommendations.go
+		{Route{"POST /api/v1/recommendations", Viewer, "Recommend for a project described in the body, or a registered one; stores nothing."}, (*Server).recommend},
+		{Route{"POST /api/v1/projects/{id}/recommendations", Member, "Recommend for a registered project and store the prediction."}, (*Server).recommendProject},
+		{Route{"GET /api/v1/projects/{id}/predictions", Viewer, "List the predictions stored for a project, with its outcome."}, (*Server).listPredictions},
+
+		// similarity.go
+		{Route{"GET /api/v1/projects/{id}/similar", Viewer, "Find the past projects most similar to a project."}, (*Server).similarProjects},
+		{Route{"POST /api/v1/specs/similar", Viewer, "Find the past projects most similar to a spec or text."}, (*Server).similarSpecs},
+		{Route{"POST /api/v1/specs/overlap", Viewer, "Compare a spec with a project's, section by section."}, (*Server).specOverlap},
+	}
+}
+
+// mux builds the ServeMux of the route table: each handler behind the
+// authentication, tenant and access checks its route requires.
+func (s *Server) mux() (*http.ServeMux, error) {
+	mux := http.NewServeMux()
+	for _, rt := range routeTable() {
+		if !strings.Contains(rt.Pattern, " ") {
+			return nil, fmt.Errorf("platform: route pattern without a method: %q", rt.Pattern)
+		}
+		handle := rt.handle
+		var next http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if err := handle(s, w, r); err != nil {
+				s.fail(w, r, err)
+			}
+		})
+		if rt.Access != Public {
+			next = s.authenticated(rt.Access, next)
+		}
+		mux.Handle(rt.Pattern, next)
+	}
+	return mux, nil
 }
 
 // authenticated puts next behind the authentication chain of a non-public
 // route: auth.Middleware verifies the bearer credential (access token or
 // API key) and puts the Principal in the context; the principal is noted
-// for the access log; the library's role gate answers 403 when the role is
-// too low; the tenancy middleware moves the principal's tenant into the
-// context, so every query the handler makes is scoped to it.
-func (s *server) authenticated(a access, next http.Handler) http.Handler {
+// for the access log; the access gate answers 403 (or 404) when the rule
+// does not admit the caller; the tenancy middleware moves the principal's
+// tenant into the context, so every query the handler makes is scoped to
+// it.
+func (s *Server) authenticated(a Access, next http.Handler) http.Handler {
 	opt := auth.WithErrorWriter(s.authError)
 	var gate func(http.Handler) http.Handler
 	switch a {
-	case viewer:
+	case Viewer:
 		gate = auth.RequireRoleOrSuperadmin(auth.RoleViewer, opt)
-	case member:
+	case Member:
 		gate = auth.RequireRole(auth.RoleMember, opt)
-	case admin:
+	case Admin:
 		gate = auth.RequireRole(auth.RoleAdmin, opt)
+	case Session:
+		gate = sessionGate(s, false)
+	case TenantSession:
+		gate = sessionGate(s, true)
+	case OwnTenant:
+		gate = s.pathTenantGate(auth.RoleViewer)
+	case TenantAdmin:
+		gate = s.pathTenantGate(auth.RoleAdmin)
 	default:
 		gate = auth.RequireSuperadmin(opt)
 	}
 	h := gate(s.tenantScope(next))
 	h = notePrincipalMiddleware(h)
 	return s.identity.authn(h)
+}
+
+// pathTenantGate admits a superadmin, or a caller whose credential belongs
+// to the tenant named by the path's {id} with at least role min. A caller
+// of another tenant gets 404, exactly as for an unknown tenant, so that
+// the answer reveals nothing of other tenants; a caller of the tenant with
+// a lower role gets 403.
+func (s *Server) pathTenantGate(min auth.Role) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			p := principal(r)
+			switch {
+			case p.Superadmin:
+			case p.TenantID == "" || r.PathValue("id") != p.TenantID:
+				s.fail(w, r, notFound("tenant"))
+				return
+			case !p.Role.AtLeast(min):
+				s.fail(w, r, forbidden("this needs the "+min.String()+" role in the tenant"))
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// sessionGate admits a caller authenticated by a login session (an access
+// token), not by an API key; with tenant set, only a session bound to a
+// tenant. Any role passes.
+func sessionGate(s *Server, tenant bool) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			p := principal(r)
+			switch {
+			case p.Method != auth.MethodAccessToken:
+				s.fail(w, r, forbidden("this needs a login session, not an API key"))
+				return
+			case tenant && p.TenantID == "":
+				s.fail(w, r, forbidden("this needs a session bound to a tenant; log in to one"))
+				return
+			case !p.Superadmin && !p.Role.AtLeast(auth.RoleViewer):
+				s.fail(w, r, forbidden("this needs a role in the tenant"))
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
 }
 
 // notePrincipalMiddleware records the verified principal for the access
@@ -124,14 +319,4 @@ func notePrincipalMiddleware(next http.Handler) http.Handler {
 func principal(r *http.Request) auth.Principal {
 	p, _ := auth.PrincipalFrom(r.Context())
 	return p
-}
-
-// requireRole returns a 403 problem unless the caller has at least role min
-// in its tenant. Most routes state their role in the route table; handlers
-// use this for finer decisions (a superadmin does not pass it).
-func requireRole(r *http.Request, min auth.Role) error {
-	if !principal(r).Role.AtLeast(min) {
-		return forbidden("this needs the " + min.String() + " role")
-	}
-	return nil
 }

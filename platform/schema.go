@@ -74,7 +74,7 @@ var errSchemaMissing = errors.New("the database has no Maestro schema: run `plat
 // owns the tables, which the role check below reports). Then the role is
 // checked with tenancy.CheckRole: a role that would bypass row-level
 // security stops a production start and is a warning otherwise.
-func prepareDatabase(ctx context.Context, cfg config, db *gorm.DB, d dialect, log *slog.Logger) error {
+func prepareDatabase(ctx context.Context, cfg Config, db *gorm.DB, d dialect, log *slog.Logger) error {
 	if d != dialectPostgres {
 		return migrateAll(ctx, db)
 	}

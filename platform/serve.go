@@ -22,57 +22,45 @@ const (
 	shutdownTimeout   = 15 * time.Second
 )
 
-// cmdServe opens the application and serves it on addr until ctx is done.
-func cmdServe(ctx context.Context, cfg config, log *slog.Logger, addr string) error {
-	a, err := openApp(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", addr, err)
-	}
-	return runServer(ctx, a, ln)
-}
-
-// runServer serves a on ln — over TLS when a certificate is configured —
-// until ctx is done, then shuts down gracefully: it stops accepting, lets
-// requests in flight finish (at most shutdownTimeout) and returns nil.
-func runServer(ctx context.Context, a *app, ln net.Listener) error {
+// Serve serves Handler on ln — over TLS when Config names a certificate —
+// with timeouts that keep slow clients from holding connections, until ctx
+// is done; then it shuts down gracefully: it stops accepting, lets requests
+// in flight finish (at most 15 seconds) and returns nil. It does not Close
+// the Server. A host with its own http.Server mounts Handler instead.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
-		Handler:           a.server,
+		Handler:           s.handler,
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	scheme := "http"
-	if a.tls == nil && a.server.cfg.Production {
-		a.log.Warn("serving plain HTTP in production: terminate TLS in front of this server, or set MAESTRO_TLS_CERT and MAESTRO_TLS_KEY")
+	if s.tls == nil && s.cfg.Production {
+		s.log.Warn("serving plain HTTP in production: terminate TLS in front of this server, or set MAESTRO_TLS_CERT and MAESTRO_TLS_KEY")
 	}
-	if a.tls != nil {
-		srv.TLSConfig = a.tls
+	if s.tls != nil {
+		srv.TLSConfig = s.tls
 		scheme = "https"
 	}
 	errc := make(chan error, 1)
 	go func() {
-		if a.tls != nil {
+		if s.tls != nil {
 			errc <- srv.ServeTLS(ln, "", "")
 		} else {
 			errc <- srv.Serve(ln)
 		}
 	}()
-	a.log.Info("serving", slog.String("addr", scheme+"://"+ln.Addr().String()),
-		slog.String("database", string(a.server.dialect)), slog.Bool("redis", a.server.redis != nil))
+	s.log.Info("serving", slog.String("addr", scheme+"://"+ln.Addr().String()),
+		slog.String("database", string(s.dialect)), slog.Bool("redis", s.redis != nil))
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	a.log.Info("shutting down")
+	s.log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
@@ -81,6 +69,6 @@ func runServer(ctx context.Context, a *app, ln net.Listener) error {
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
-	a.log.Info("stopped")
+	s.log.Info("stopped")
 	return nil
 }

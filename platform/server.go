@@ -1,9 +1,13 @@
 package platform
 
 import (
+	"context"
+	"crypto/tls"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -13,90 +17,129 @@ import (
 	"github.com/maestro-ml/maestro/tenancy"
 )
 
-// server holds what every handler needs. It is built once by newServer and
-// is safe for concurrent use afterwards: handlers only read its fields.
+// purgeInterval is how often expired sessions are deleted from SQL.
+const purgeInterval = time.Hour
+
+// Server is the reference platform: the HTTP API composed from Maestro's
+// packages on one database. Build it with New, serve Handler (or call
+// Serve), and Close it when done.
 //
-// Handlers are methods with the handlerFunc signature, registered by a
-// route group (routesIdentity, routesTenants, ...). They use these helpers:
-//
-//	principal(r)             the verified caller (route table guarantees one on non-public routes)
-//	requireRole(r, role)     403 unless the caller has at least role in its tenant
-//	                         (most routes state their role in the route table instead)
-//	decode(w, r, &in)        strict JSON body (415, 413, 400, 422 as appropriate)
-//	pageParams(r)            ?limit= and ?cursor=
-//	writeJSON(w, status, v)  a JSON response; writePage for lists
-//	return notFound("x")     any error: apiError constructors, or a library error that
-//	                         s.mapError registered (classify maps it to a problem)
-//	s.audit(ctx, event, ...) a security event in the audit log
-type server struct {
-	cfg     config
+// A Server is safe for concurrent use: handlers only read its fields, which
+// New sets once.
+type Server struct {
+	cfg     Config
 	db      *gorm.DB
 	dialect dialect
 	redis   *redis.Client // nil: in-process stores
 	log     *slog.Logger
 	now     func() time.Time
+	tls     *tls.Config // nil: plain HTTP
 
 	tenants  *tenancy.Manager // tenants, users, memberships, quotas
 	identity *identity        // authentication: tokens, passwords, API keys, throttling
 	reg      *registryDeps    // the ML registry and its blob store (registry_deps.go)
 	intel    *intelDeps       // meta-models, recommendations, similarity (intel_deps.go)
 
-	handler http.Handler   // the full middleware chain around the mux
-	routes  []route        // the route table, in registration order
-	errMap  []errorMapping // library errors → problems, see mapError
+	handler http.Handler // the full middleware chain around the mux
+	routes  []Route      // the route table, in the order of routeTable
+
+	stop      context.CancelFunc // ends background work
+	closers   []func() error     // what New opened, closed in reverse order
+	closeOnce sync.Once
+	closeErr  error
 }
 
-// deps are the connections a server is built on. main opens them from the
-// configuration; tests open them with internal/testenv.
-type deps struct {
-	DB      *gorm.DB
-	Dialect dialect
-	Redis   *redis.Client    // optional
-	Logger  *slog.Logger     // optional: discard
-	Clock   func() time.Time // optional: time.Now in UTC
-
-	identity identityOptions // tests: cheaper hashing, tighter throttling
-}
-
-// newServer builds the server on d: the tenancy plugin and Manager, the
-// identity services, the registry and intelligence services, the route
-// table and the middleware chain. It neither migrates nor bootstraps the
-// database (see prepareDatabase and bootstrap).
-func newServer(cfg config, d deps) (*server, error) {
-	if d.DB == nil {
-		return nil, errors.New("platform: no database")
+// New builds the platform from cfg: it opens the database (unless
+// WithDatabase gives one) and Redis (unless WithRedis does, or
+// cfg.RedisURL is empty), prepares the schema, bootstraps the first tenant
+// and administrator on an empty database, and builds the handler.
+//
+// On SQLite the schema is migrated at start. On PostgreSQL it is the job
+// of InitDB, run as the owner; New connects as the application role and
+// refuses to start in production — or warns otherwise — when that role
+// would bypass row-level security.
+//
+// Fields of cfg left at their zero values take the documented defaults
+// (see Config). The returned Server owns what New opened; Close releases
+// it. A database or Redis client given by option stays the caller's.
+func New(ctx context.Context, cfg Config, opts ...Option) (_ *Server, err error) {
+	var o settings
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, fmt.Errorf("platform: %w", err)
+		}
 	}
-	s := &server{
-		cfg:     cfg,
-		db:      d.DB,
-		dialect: d.Dialect,
-		redis:   d.Redis,
-		log:     d.Logger,
-		now:     d.Clock,
+	if err := cfg.resolve(ctx); err != nil {
+		return nil, fmt.Errorf("platform: configuration: %w", err)
 	}
+	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
+	s := &Server{cfg: cfg, log: o.logger, now: o.clock, stop: stop}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.now == nil {
 		s.now = timeNow
 	}
-	if s.dialect == "" {
-		s.dialect = dialect(d.DB.Dialector.Name())
+	defer func() {
+		if err != nil {
+			_ = s.Close()
+		}
+	}()
+	if s.db = o.db; s.db == nil {
+		if s.db, s.dialect, err = openDatabase(cfg.DatabaseURL, cfg.Home, s.log); err != nil {
+			return nil, err
+		}
+		s.closers = append(s.closers, closeDB(s.db))
+	} else {
+		s.dialect = dialect(s.db.Dialector.Name())
 	}
-	if err := s.installTenancy(); err != nil {
+	if s.redis = o.redis; s.redis == nil && cfg.RedisURL != "" {
+		opt, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			return nil, fmt.Errorf("%s: invalid URL", envRedisURL)
+		}
+		s.redis = redis.NewClient(opt)
+		s.closers = append(s.closers, s.redis.Close)
+	}
+	if s.redis != nil {
+		if err := s.redis.Ping(ctx).Err(); err != nil {
+			return nil, fmt.Errorf("redis: %w", err)
+		}
+	}
+	if err := prepareDatabase(ctx, cfg, s.db, s.dialect, s.log); err != nil {
 		return nil, err
+	}
+	if err := s.build(o); err != nil {
+		return nil, err
+	}
+	if err := s.bootstrap(ctx); err != nil {
+		return nil, fmt.Errorf("bootstrap: %w", err)
+	}
+	if s.tls, err = tlsConfig(ctx, cfg, s.log); err != nil {
+		return nil, fmt.Errorf("TLS: %w", err)
+	}
+	go s.purgeTokens(bg, purgeInterval)
+	return s, nil
+}
+
+// build wires the services on the opened connections: the tenancy plugin
+// and Manager, the identity services, the registry and intelligence
+// services, the route table and the middleware chain.
+func (s *Server) build(o settings) error {
+	if err := s.installTenancy(); err != nil {
+		return err
 	}
 	s.tenants = tenancy.NewManager(s.db, tenancy.WithTenantModels(tenantModels()...))
-	id, err := newIdentity(s, d.identity)
+	id, err := newIdentity(s, o)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	s.identity = id
-	if s.reg, err = newRegistryDeps(s); err != nil {
-		return nil, err
+	if s.reg, err = newRegistryDeps(s, o.blobs); err != nil {
+		return err
 	}
-	if s.intel, err = newIntelDeps(s, s.reg.reg); err != nil {
-		return nil, err
+	if s.intel, err = newIntelDeps(s, s.reg.reg, o.embedder); err != nil {
+		return err
 	}
 	s.tenants.OnTenantDelete(s.reg.reg.DeleteTenantBlobs)
 	s.tenants.OnTenantDelete(s.intel.forgetTenant)
@@ -104,9 +147,12 @@ func newServer(cfg config, d deps) (*server, error) {
 	// defaults (two years).
 	hsts, err := secrets.HSTS()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	mux := s.registerRoutes()
+	mux, err := s.mux()
+	if err != nil {
+		return err
+	}
 	var h http.Handler = muxFallback(mux)
 	h = rejectMalformedURL(h)
 	h = securityHeaders(h)
@@ -115,16 +161,16 @@ func newServer(cfg config, d deps) (*server, error) {
 	h = s.accessLog(h)
 	h = withRequestID(h)
 	s.handler = h
-	return s, nil
+	return nil
 }
 
 // installTenancy installs the tenancy plugin on the database: every
 // statement on a tenant-owned model is scoped to the tenant of its context,
 // and on PostgreSQL the tenant is also set for row-level security in each
 // transaction. Statements that cross tenants are written to the audit log.
-func (s *server) installTenancy() error {
+func (s *Server) installTenancy() error {
 	if _, ok := s.db.Config.Plugins[tenancy.PluginName]; ok {
-		return nil // installed by an earlier server on the same connection
+		return nil // installed by the host, or by an earlier server on the same connection
 	}
 	opts := []tenancy.Option{tenancy.WithModels(tenantModels()...), tenancy.WithAudit(s.auditCrossTenantStatement)}
 	if s.dialect == dialectPostgres {
@@ -133,5 +179,34 @@ func (s *server) installTenancy() error {
 	return s.db.Use(tenancy.NewPlugin(opts...))
 }
 
-// ServeHTTP implements http.Handler.
-func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+// Handler returns the platform's HTTP handler: every route of Routes
+// behind request ids, access logging, panic recovery and security headers.
+// Mount it at the root of a mux (its routes start with /api/v1 and
+// /health); it is the same handler for every call.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Close stops the server's background work and closes what New opened.
+// It does not stop an http.Server serving Handler: shut that down first.
+// Close is idempotent; later calls return the first call's result.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		s.stop()
+		var errs []error
+		for i := len(s.closers) - 1; i >= 0; i-- {
+			errs = append(errs, s.closers[i]())
+		}
+		s.closeErr = errors.Join(errs...)
+	})
+	return s.closeErr
+}
+
+// closeDB returns a function that closes db's connection pool.
+func closeDB(db *gorm.DB) func() error {
+	return func() error {
+		sqlDB, err := db.DB()
+		if err != nil {
+			return err
+		}
+		return sqlDB.Close()
+	}
+}

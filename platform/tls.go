@@ -15,7 +15,7 @@ import (
 // PEM values (typically given as MAESTRO_TLS_CERT_FILE / _KEY_FILE or
 // from a secret store), re-read through the secrets provider. Either way
 // the library's TLS configuration applies: Mozilla's intermediate profile.
-func tlsConfig(ctx context.Context, cfg config, log *slog.Logger) (*tls.Config, error) {
+func tlsConfig(ctx context.Context, cfg Config, log *slog.Logger) (*tls.Config, error) {
 	if cfg.TLSCert == "" {
 		return nil, nil
 	}

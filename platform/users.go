@@ -32,7 +32,7 @@ const (
 // errBadCredentials, and an unknown user costs a full password
 // verification (VerifyDummy), so neither the answer nor its timing tells
 // whether the user exists.
-func (s *server) verifyLogin(ctx context.Context, in loginRequest) (auth.Subject, error) {
+func (s *Server) verifyLogin(ctx context.Context, in loginRequest) (auth.Subject, error) {
 	u, err := s.tenants.UserByUsername(ctx, in.Username)
 	if errors.Is(err, tenancy.ErrNotFound) {
 		if err := s.identity.hasher.VerifyDummy(ctx, in.Password); err != nil {
@@ -73,7 +73,7 @@ func (s *server) verifyLogin(ctx context.Context, in loginRequest) (auth.Subject
 
 // verifyPassword checks password against u's stored hash, and replaces a
 // hash made with outdated parameters (or bcrypt) after a success.
-func (s *server) verifyPassword(ctx context.Context, u tenancy.User, password string) error {
+func (s *Server) verifyPassword(ctx context.Context, u tenancy.User, password string) error {
 	ok, err := s.identity.hasher.Verify(ctx, password, u.PasswordHash)
 	if errors.Is(err, auth.ErrUnsupportedHash) {
 		s.logger(ctx).Error("stored password hash not recognised", slog.String("user_id", u.ID))
@@ -95,7 +95,7 @@ func (s *server) verifyPassword(ctx context.Context, u tenancy.User, password st
 
 // checkPassword verifies the password of user id (errBadCredentials when
 // wrong).
-func (s *server) checkPassword(ctx context.Context, id, password string) error {
+func (s *Server) checkPassword(ctx context.Context, id, password string) error {
 	u, err := s.tenants.User(ctx, id)
 	if err != nil {
 		return err
@@ -104,7 +104,7 @@ func (s *server) checkPassword(ctx context.Context, id, password string) error {
 }
 
 // setPassword stores a fresh hash of password for user id.
-func (s *server) setPassword(ctx context.Context, id, password string) error {
+func (s *Server) setPassword(ctx context.Context, id, password string) error {
 	hash, err := s.identity.hasher.Hash(ctx, password)
 	if err != nil {
 		return err
@@ -116,7 +116,7 @@ func (s *server) setPassword(ctx context.Context, id, password string) error {
 // refreshSubject re-reads, at each refresh, what a token pair asserts: the
 // user still exists and is enabled, is still (or no longer) a superadmin,
 // and still belongs to the tenant — with the role it has now.
-func (s *server) refreshSubject(ctx context.Context, sub auth.Subject) (auth.Subject, error) {
+func (s *Server) refreshSubject(ctx context.Context, sub auth.Subject) (auth.Subject, error) {
 	u, err := s.tenants.User(ctx, sub.UserID)
 	if errors.Is(err, tenancy.ErrNotFound) {
 		return auth.Subject{}, errBadCredentials
@@ -152,7 +152,7 @@ func (s *server) refreshSubject(ctx context.Context, sub auth.Subject) (auth.Sub
 // Removing a member, demoting one or deleting a tenant thus takes effect
 // at once for access tokens and API keys alike; a demoted user's next
 // refresh yields tokens with the new role. Database failures answer 503.
-func (s *server) checkPrincipal(ctx context.Context, p auth.Principal) error {
+func (s *Server) checkPrincipal(ctx context.Context, p auth.Principal) error {
 	u, err := s.tenants.User(ctx, p.UserID)
 	switch {
 	case errors.Is(err, tenancy.ErrNotFound):
@@ -181,7 +181,7 @@ func (s *server) checkPrincipal(ctx context.Context, p auth.Principal) error {
 // superadmin whose credential is bound to no tenant passes without one:
 // platform routes (tenants) need none, and a tenant-owned query on such a
 // context fails closed with tenancy.ErrNoTenant.
-func (s *server) tenantScope(next http.Handler) http.Handler {
+func (s *Server) tenantScope(next http.Handler) http.Handler {
 	scoped := tenancy.Middleware(next, tenancy.WithErrorResponder(func(w http.ResponseWriter, _ *http.Request, status int) {
 		if status == http.StatusUnauthorized {
 			writeProblem(w, unauthorized())
@@ -199,7 +199,7 @@ func (s *server) tenantScope(next http.Handler) http.Handler {
 }
 
 // user returns the API view of user id.
-func (s *server) user(ctx context.Context, id string) (userBody, error) {
+func (s *Server) user(ctx context.Context, id string) (userBody, error) {
 	u, err := s.tenants.User(ctx, id)
 	if err != nil {
 		return userBody{}, err
@@ -208,7 +208,7 @@ func (s *server) user(ctx context.Context, id string) (userBody, error) {
 }
 
 // tenant returns tenant id.
-func (s *server) tenant(ctx context.Context, id string) (tenancy.Tenant, error) {
+func (s *Server) tenant(ctx context.Context, id string) (tenancy.Tenant, error) {
 	return s.tenants.Tenant(ctx, id)
 }
 
@@ -234,7 +234,7 @@ func usernameTaken() error {
 // cannot be created, which no creation can hide (SECURITY.md, F-7). An
 // existing member of the tenant is returned as is (adding it again is a
 // conflict); its admin knows its members anyway.
-func (s *server) findOrCreateUser(ctx context.Context, tenantID string, mayAttach bool, in memberRequest) (tenancy.User, error) {
+func (s *Server) findOrCreateUser(ctx context.Context, tenantID string, mayAttach bool, in memberRequest) (tenancy.User, error) {
 	u, err := s.tenants.UserByUsername(ctx, in.Username)
 	switch {
 	case err == nil:
@@ -273,7 +273,7 @@ func (s *server) findOrCreateUser(ctx context.Context, tenantID string, mayAttac
 	if errors.Is(err, tenancy.ErrConflict) {
 		return tenancy.User{}, usernameTaken() // created meanwhile by another request
 	}
-	return u, tenancyError(err)
+	return u, err
 }
 
 // checkNewUser validates a request that creates a user: a valid name, a
@@ -282,7 +282,7 @@ func (s *server) findOrCreateUser(ctx context.Context, tenantID string, mayAttac
 // not depend on whether the name exists.
 func checkNewUser(in memberRequest) error {
 	if err := tenancy.ValidateUsername(in.Username); err != nil {
-		return tenancyError(err)
+		return err
 	}
 	if in.Email != "" {
 		// tenancy.Manager.CreateUser checks the same; checking here keeps
@@ -294,20 +294,9 @@ func checkNewUser(in memberRequest) error {
 	if in.Password == "" {
 		return invalid(fieldError{Field: "password", Message: "required for a new user"})
 	}
-	if err := auth.CheckPasswordPolicy(in.Password, in.Username, in.Email); err != nil {
-		return passwordPolicyProblem("password", err)
-	}
-	return nil
-}
-
-// tenancyError turns a tenancy validation error into a 422 naming the
-// field; other errors pass unchanged (mapError covers the sentinels).
-func tenancyError(err error) error {
-	var ve *tenancy.ValidationError
-	if errors.As(err, &ve) {
-		return invalid(fieldError{Field: ve.Field, Message: ve.Message})
-	}
-	return err
+	v := &validator{}
+	v.checkPassword("password", in.Password, in.Username, in.Email)
+	return v.err()
 }
 
 // bootstrap makes an empty database usable: when no tenant exists it
@@ -316,7 +305,7 @@ func tenancyError(err error) error {
 // pass the policy), else a random one written once to
 // MAESTRO_HOME/initial_admin_password (0600); it is never logged. Once a
 // tenant exists, bootstrap changes nothing.
-func (s *server) bootstrap(ctx context.Context) error {
+func (s *Server) bootstrap(ctx context.Context) error {
 	existing, err := s.tenants.ListTenants(ctx, tenancy.ListOptions{Limit: 1})
 	if err != nil || len(existing) > 0 {
 		return err
@@ -340,7 +329,7 @@ func (s *server) bootstrap(ctx context.Context) error {
 }
 
 // createBootstrapAdmin creates the superadmin "admin".
-func (s *server) createBootstrapAdmin(ctx context.Context) (tenancy.User, error) {
+func (s *Server) createBootstrapAdmin(ctx context.Context) (tenancy.User, error) {
 	password := s.cfg.AdminPassword
 	if password == "" {
 		var err error

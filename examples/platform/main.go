@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
 
+	"github.com/maestro-ml/maestro/platform"
 	"github.com/maestro-ml/maestro/secrets"
 )
 
@@ -21,7 +23,7 @@ const defaultAddr = "127.0.0.1:8080"
 const usage = `usage: platform [command] [flags]
 
 commands:
-  serve [--addr HOST:PORT]   serve the API (the default; address 127.0.0.1:8080)
+  serve [--addr HOST:PORT]   serve the platform (the default; address 127.0.0.1:8080)
   init-db                    prepare PostgreSQL: migrations as MAESTRO_DATABASE_OWNER_URL,
                              the application role of MAESTRO_DATABASE_URL, grants, RLS
 
@@ -38,6 +40,7 @@ func main() {
 			return
 		}
 		log.Error("platform failed", slog.String("error", err.Error()))
+		stop()
 		os.Exit(1)
 	}
 }
@@ -52,9 +55,9 @@ func logLevel(s string) slog.Level {
 	return l
 }
 
-// run executes the command line args with the configuration of p. It
-// returns when the command is done or, for serve, when ctx is cancelled and
-// the server has shut down.
+// run executes the command line args with the configuration read from p.
+// It returns when the command is done or, for serve, when ctx is cancelled
+// and the server has shut down.
 func run(ctx context.Context, args []string, p secrets.Provider, log *slog.Logger, stderr io.Writer) error {
 	cmd := "serve"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -82,13 +85,27 @@ func run(ctx context.Context, args []string, p secrets.Provider, log *slog.Logge
 		fs.Usage()
 		return fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
-	cfg, err := loadConfig(ctx, p)
+	cfg, err := platform.ConfigFromEnv(ctx, p)
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
 	log.Info("configuration", slog.Any("config", cfg))
 	if cmd == "init-db" {
-		return cmdInitDB(ctx, cfg, log)
+		return platform.InitDB(ctx, cfg, platform.WithLogger(log))
 	}
-	return cmdServe(ctx, cfg, log, addr)
+	return serve(ctx, cfg, log, addr)
+}
+
+// serve builds the platform and serves it on addr until ctx is done.
+func serve(ctx context.Context, cfg platform.Config, log *slog.Logger, addr string) error {
+	srv, err := platform.New(ctx, cfg, platform.WithLogger(log))
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return srv.Serve(ctx, ln)
 }

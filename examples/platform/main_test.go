@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -11,9 +12,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/maestro-ml/maestro/secrets"
 )
 
 // runMainEnv makes the test binary run main() instead of the tests, so a
@@ -26,6 +30,32 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
+}
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// envOf is a secrets provider over vars instead of the process environment.
+func envOf(vars map[string]string) secrets.Provider {
+	return secrets.Env(secrets.EnvLookup(func(name string) (string, bool) {
+		v, ok := vars[name]
+		return v, ok
+	}))
 }
 
 // startProcess runs the platform as a child process with env and returns it
@@ -75,18 +105,9 @@ func startProcess(t *testing.T, env []string, args ...string) (*exec.Cmd, string
 	return nil, "", nil, nil
 }
 
-func TestServeStopsCleanlyOnSIGTERM(t *testing.T) {
-	t.Parallel()
-	home := filepath.Join(t.TempDir(), "home")
-	cmd, addr, logs, eof := startProcess(t, []string{"MAESTRO_HOME=" + home}, "serve", "--addr", "127.0.0.1:0")
-	res, err := http.Get(addr + "/health/ready")
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != 200 {
-		t.Fatalf("ready: %d", res.StatusCode)
-	}
+// stopProcess sends SIGTERM and waits for a clean exit with a logged stop.
+func stopProcess(t *testing.T, cmd *exec.Cmd, logs *syncBuffer, eof <-chan struct{}) {
+	t.Helper()
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -106,24 +127,75 @@ func TestServeStopsCleanlyOnSIGTERM(t *testing.T) {
 	if !strings.Contains(logs.String(), `"msg":"stopped"`) {
 		t.Fatalf("no clean stop logged:\n%s", logs)
 	}
-	// The bootstrap password went to a 0600 file, never to the log.
-	fi, err := os.Stat(filepath.Join(home, adminPasswordFile))
-	if err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("initial_admin_password: %v %v", fi, err)
-	}
-	pw, err := os.ReadFile(filepath.Join(home, adminPasswordFile))
+}
+
+// login signs in as admin at addr and returns the HTTP status.
+func login(t *testing.T, addr, password string) int {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"username": "admin", "password": password})
+	res, err := http.Post(addr+"/api/v1/auth/login", "application/json", bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(logs.String(), strings.TrimSpace(string(pw))) {
+	_, _ = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	return res.StatusCode
+}
+
+// TestServeRestartOnSameHome runs the real program: it starts on an empty
+// home, serves, stops cleanly on SIGTERM, and starts again on the same
+// home, where the bootstrap password written by the first start still
+// signs in (the second start bootstraps nothing new).
+func TestServeRestartOnSameHome(t *testing.T) {
+	t.Parallel()
+	home := filepath.Join(t.TempDir(), "home")
+	env := []string{"MAESTRO_HOME=" + home}
+	cmd, addr, logs, eof := startProcess(t, env, "serve", "--addr", "127.0.0.1:0")
+	res, err := http.Get(addr + "/health/ready")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("ready: %d", res.StatusCode)
+	}
+	pwFile := filepath.Join(home, "initial_admin_password")
+	fi, err := os.Stat(pwFile)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("initial_admin_password: %v %v", fi, err)
+	}
+	raw, err := os.ReadFile(pwFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw := strings.TrimSpace(string(raw))
+	if got := login(t, addr, pw); got != http.StatusOK {
+		t.Fatalf("login with the bootstrap password: %d", got)
+	}
+	stopProcess(t, cmd, logs, eof)
+	// The bootstrap password went to a 0600 file, never to the log.
+	if strings.Contains(logs.String(), pw) {
 		t.Fatal("bootstrap password logged")
 	}
+
+	cmd, addr, logs, eof = startProcess(t, env, "serve", "--addr", "127.0.0.1:0")
+	if got := login(t, addr, pw); got != http.StatusOK {
+		t.Fatalf("login after restart: %d; log:\n%s", got, logs)
+	}
+	if got := login(t, addr, pw+"x"); got != http.StatusUnauthorized {
+		t.Fatalf("login with a wrong password after restart: %d", got)
+	}
+	raw2, err := os.ReadFile(pwFile)
+	if err != nil || strings.TrimSpace(string(raw2)) != pw {
+		t.Fatalf("restart changed the bootstrap password file: %v", err)
+	}
+	stopProcess(t, cmd, logs, eof)
 }
 
 func TestRunCommandLine(t *testing.T) {
 	t.Parallel()
 	log := slog.New(slog.DiscardHandler)
-	p := envOf(map[string]string{envHome: t.TempDir()})
+	p := envOf(map[string]string{"MAESTRO_HOME": t.TempDir()})
 	ctx := context.Background()
 	if err := run(ctx, []string{"help"}, p, log, io.Discard); err != nil {
 		t.Fatalf("help: %v", err)
@@ -133,8 +205,8 @@ func TestRunCommandLine(t *testing.T) {
 			t.Errorf("%v: no error", args)
 		}
 	}
-	bad := envOf(map[string]string{envEnv: "production", envHome: t.TempDir()})
-	if err := run(ctx, []string{"serve"}, bad, log, io.Discard); err == nil || !strings.Contains(err.Error(), envJWTSecret) {
+	bad := envOf(map[string]string{"MAESTRO_ENV": "production", "MAESTRO_HOME": t.TempDir()})
+	if err := run(ctx, []string{"serve"}, bad, log, io.Discard); err == nil || !strings.Contains(err.Error(), "MAESTRO_JWT_SECRET") {
 		t.Fatalf("production without secret: %v", err)
 	}
 	if err := run(ctx, []string{"serve", "--addr", "256.0.0.1:bad"}, p, log, io.Discard); err == nil {
@@ -145,7 +217,7 @@ func TestRunCommandLine(t *testing.T) {
 func TestServeFunctionStopsWithContext(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
-	p := envOf(map[string]string{envHome: t.TempDir()})
+	p := envOf(map[string]string{"MAESTRO_HOME": t.TempDir()})
 	logs := &syncBuffer{}
 	done := make(chan error, 1)
 	go func() {
