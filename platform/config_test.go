@@ -20,6 +20,36 @@ func envOf(vars map[string]string) secrets.Provider {
 	}))
 }
 
+// loadConfig reads the configuration from p as the program does
+// (ConfigFromEnv) and resolves it as New does.
+func loadConfig(ctx context.Context, p secrets.Provider) (Config, error) {
+	c, err := ConfigFromEnv(ctx, p)
+	if err != nil {
+		return Config{}, err
+	}
+	if err := c.resolve(ctx); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// TestConfigFromEnvHasNoSideEffects: reading the configuration creates
+// nothing; New creates the home and the generated secret.
+func TestConfigFromEnvHasNoSideEffects(t *testing.T) {
+	t.Parallel()
+	home := filepath.Join(t.TempDir(), "home")
+	cfg, err := ConfigFromEnv(context.Background(), envOf(map[string]string{envHome: home}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(home); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("ConfigFromEnv created the home: %v", err)
+	}
+	if cfg.Home != home || len(cfg.JWTSecret) != 0 {
+		t.Fatalf("config %v", cfg)
+	}
+}
+
 const strongSecret = "c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seS0xMjM0NTY3ODkw-Qx7"
 
 func TestLoadConfigDefaults(t *testing.T) {

@@ -90,7 +90,6 @@ func sqliteBusyError(t *testing.T) error {
 // Retry-After, not a 500; errors of the query itself stay 500.
 func TestClassifyConnectionFailures(t *testing.T) {
 	t.Parallel()
-	s := &server{}
 	pg := func(code string) error {
 		return fmt.Errorf("registry: project tags: %w", &pgconn.PgError{Severity: "FATAL", Code: code, Message: "terminating connection"})
 	}
@@ -110,7 +109,7 @@ func TestClassifyConnectionFailures(t *testing.T) {
 		"SQLite database is locked (a real)": sqliteBusyError(t),
 	}
 	for name, err := range unavailableCases {
-		e := s.classify(err)
+		e := classify(err)
 		if e.status != http.StatusServiceUnavailable || e.code != "unavailable" || e.retryAfter <= 0 || e.cause == nil {
 			t.Errorf("%s: classified as %d %s (retry after %v), want 503 unavailable with Retry-After", name, e.status, e.code, e.retryAfter)
 		}
@@ -124,7 +123,7 @@ func TestClassifyConnectionFailures(t *testing.T) {
 		"io.EOF is not a drop":   fmt.Errorf("x: %w", io.EOF),
 	}
 	for name, err := range internalCases {
-		if e := s.classify(err); e.status != http.StatusInternalServerError {
+		if e := classify(err); e.status != http.StatusInternalServerError {
 			t.Errorf("%s: classified as %d %s, want 500", name, e.status, e.code)
 		}
 	}

@@ -6,8 +6,8 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -67,24 +67,26 @@ type testServer struct {
 
 // testServerOptions tune newTestServer.
 type testServerOptions struct {
-	cfg      func(*config)
+	cfg      func(*Config)
 	redis    bool
 	throttle auth.ThrottlePolicy
 	hashers  int
+	opts     []Option // more options for New
 }
 
 // testConfig returns a development configuration with a fresh home.
-func testConfig(t testing.TB) config {
+func testConfig(t testing.TB) Config {
 	home := t.TempDir()
-	return config{Home: home, JWTSecret: []byte(strongSecret), AdminPassword: testAdminPassword,
+	return Config{Home: home, JWTSecret: []byte(strongSecret), AdminPassword: testAdminPassword,
 		DatabaseURL: "sqlite:" + filepath.Join(home, "t.db")}
 }
 
 // testAdminPassword is the bootstrap password of admin in tests.
 const testAdminPassword = "Bootstrap-Root-Pass-2024!"
 
-// newTestServer prepares db (migrations, bootstrap) and serves the
-// platform on 127.0.0.1:0 through runServer, until the test ends.
+// newTestServer builds the platform on db with New (which prepares the
+// schema and bootstraps) and serves its Handler with httptest.NewServer,
+// until the test ends.
 func newTestServer(t testing.TB, db *gorm.DB, o testServerOptions) *testServer {
 	t.Helper()
 	cfg := testConfig(t)
@@ -93,39 +95,27 @@ func newTestServer(t testing.TB, db *gorm.DB, o testServerOptions) *testServer {
 	}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	ctx := context.Background()
-	d := dialect(db.Dialector.Name())
-	if err := prepareDatabase(ctx, cfg, db, d, log); err != nil {
-		t.Fatalf("prepare database: %v", err)
+	opts := []Option{WithDatabase(db), WithLogger(log), WithLoginThrottle(o.throttle)}
+	if o.hashers > 0 {
+		opts = append(opts, WithHasherOptions(auth.WithMaxConcurrentHashes(o.hashers)))
 	}
-	dp := deps{DB: db, Dialect: d, Logger: log,
-		identity: identityOptions{throttle: o.throttle, hashers: o.hashers}}
 	if o.redis {
 		rdb, prefix := testenv.Redis(t)
-		dp.Redis = rdb
-		dp.identity.redisPrefix = prefix
+		opts = append(opts, WithRedis(rdb), WithRedisPrefix(prefix))
 	}
-	s, err := newServer(cfg, dp)
+	opts = append(opts, o.opts...)
+	s, err := New(context.Background(), cfg, opts...)
 	if err != nil {
-		t.Fatalf("newServer: %v", err)
+		t.Fatalf("New: %v", err)
 	}
-	if err := s.bootstrap(ctx); err != nil {
-		t.Fatalf("bootstrap: %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- runServer(sctx, &app{server: s, log: log, stop: func() {}}, ln) }()
+	hs := httptest.NewServer(s.Handler())
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("runServer: %v", err)
+		hs.Close()
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
 		}
 	})
-	return &testServer{t: t, s: s, url: "http://" + ln.Addr().String(), logs: logs,
+	return &testServer{t: t, s: s, url: hs.URL, logs: logs,
 		client: &http.Client{Timeout: 30 * time.Second}}
 }
 

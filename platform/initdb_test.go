@@ -49,7 +49,7 @@ func TestInitDBThenServeAsApplicationRole(t *testing.T) {
 	ctx := context.Background()
 
 	for i := 0; i < 2; i++ { // idempotent
-		if err := cmdInitDB(ctx, cfg, log); err != nil {
+		if err := InitDB(ctx, cfg, WithLogger(log)); err != nil {
 			t.Fatalf("init-db run %d: %v", i+1, err)
 		}
 	}
@@ -81,7 +81,7 @@ func TestInitDBThenServeAsApplicationRole(t *testing.T) {
 	}
 
 	// serve, as the application role, in production mode.
-	a, err := openApp(ctx, cfg, log)
+	a, err := New(ctx, cfg, WithLogger(log))
 	if err != nil {
 		t.Fatalf("serve as the application role: %v", err)
 	}
@@ -92,14 +92,14 @@ func TestInitDBThenServeAsApplicationRole(t *testing.T) {
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- runServer(sctx, a, ln) }()
+	go func() { done <- a.Serve(sctx, ln) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Error(err)
 		}
 	})
-	ts := &testServer{t: t, s: a.server, url: "http://" + ln.Addr().String(), logs: logs, client: &http.Client{Timeout: 30 * time.Second}}
+	ts := &testServer{t: t, s: a, url: "http://" + ln.Addr().String(), logs: logs, client: &http.Client{Timeout: 30 * time.Second}}
 	root := ts.adminToken()
 	f := &crossTenantFixture{ts: ts, ids: map[string]string{}}
 	f.tenantA, f.tenantB = ts.createTenant(root, "a"), ts.createTenant(root, "b")
@@ -164,11 +164,11 @@ func TestInitDBErrors(t *testing.T) {
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
 	cfg := testConfig(t)
-	if err := cmdInitDB(ctx, cfg, log); err == nil {
+	if err := InitDB(ctx, cfg, WithLogger(log)); err == nil {
 		t.Fatal("init-db on SQLite succeeded")
 	}
 	cfg.DatabaseURL = "postgres://app:pw@127.0.0.1:1/db"
-	if err := cmdInitDB(ctx, cfg, log); err == nil || !strings.Contains(err.Error(), envDatabaseOwnerURL) {
+	if err := InitDB(ctx, cfg, WithLogger(log)); err == nil || !strings.Contains(err.Error(), envDatabaseOwnerURL) {
 		t.Fatalf("without owner URL: %v", err)
 	}
 	for _, bad := range []string{"postgres://127.0.0.1/db", "postgres://App-Role:pw@h/db", "postgres://app@h/db"} {
@@ -187,7 +187,7 @@ func TestInitDBErrors(t *testing.T) {
 	}
 	cfg.DatabaseURL = testenv.WithUser(t, ownerURL, role, "x")
 	cfg.DatabaseOwnerURL = ownerURL
-	if err := cmdInitDB(ctx, cfg, log); !errors.Is(err, errUnsafeExistingRole) {
+	if err := InitDB(ctx, cfg, WithLogger(log)); !errors.Is(err, errUnsafeExistingRole) {
 		t.Fatalf("unsafe existing role: %v", err)
 	}
 }

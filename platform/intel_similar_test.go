@@ -260,7 +260,7 @@ func newFakeEmbeddings(t *testing.T) *fakeEmbeddings {
 func TestSimilarityWithEmbeddingsServiceDown(t *testing.T) {
 	t.Parallel()
 	f := newFakeEmbeddings(t)
-	e := newRegEnv(t, testenv.SQLite(t), testServerOptions{cfg: func(c *config) {
+	e := newRegEnv(t, testenv.SQLite(t), testServerOptions{cfg: func(c *Config) {
 		c.EmbeddingsURL = f.srv.URL + "/v1"
 		c.EmbeddingsModel = "fake-hashing-64"
 		c.EmbeddingsAPIKey = "test-key-not-secret"
@@ -283,7 +283,7 @@ func TestSimilarityWithEmbeddingsServiceDown(t *testing.T) {
 	f.down.Store(true)
 	// Searching by a stored project needs no embedding: it still answers.
 	var rec recommendationJSON
-	expect(t, e.do("POST", "/api/v1/recommendations", e.member, map[string]any{"project_id": a}), 200).json(t, &rec)
+	expect(t, e.do("POST", "/api/v1/projects/"+a+"/recommendations", e.member, nil), 200).json(t, &rec)
 	if rec.PredictionID == "" || len(rec.SimilarProjects) == 0 || len(rec.Warnings) != 0 {
 		t.Fatalf("recommendation for a project with the embeddings service down: %+v", rec)
 	}
@@ -350,18 +350,18 @@ func TestSimilarityWithEmbeddingsServiceDown(t *testing.T) {
 // TestEmbedderConfiguration checks the choice of embedder.
 func TestEmbedderConfiguration(t *testing.T) {
 	t.Parallel()
-	emb, err := newEmbedder(config{})
+	emb, err := newEmbedder(Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if emb.Model() != staticembed.ModelName {
 		t.Fatalf("default embedder %T (%s), want the built-in staticembed", emb, emb.Model())
 	}
-	if _, err := newEmbedder(config{EmbeddingsURL: "http://127.0.0.1:1/v1"}); err == nil ||
+	if _, err := newEmbedder(Config{EmbeddingsURL: "http://127.0.0.1:1/v1"}); err == nil ||
 		!strings.Contains(err.Error(), envEmbeddingsModel) {
 		t.Fatalf("URL without model: %v", err)
 	}
-	if _, err := newEmbedder(config{EmbeddingsURL: "ftp://x", EmbeddingsModel: "m"}); err == nil {
+	if _, err := newEmbedder(Config{EmbeddingsURL: "ftp://x", EmbeddingsModel: "m"}); err == nil {
 		t.Fatal("an ftp URL was accepted")
 	}
 }
@@ -373,7 +373,7 @@ func TestEmbedderConfiguration(t *testing.T) {
 func TestSimilarityWithNeuralEmbeddings(t *testing.T) {
 	t.Parallel()
 	url, model := testenv.Embeddings(t)
-	e := newRegEnv(t, testenv.SQLite(t), testServerOptions{cfg: func(c *config) {
+	e := newRegEnv(t, testenv.SQLite(t), testServerOptions{cfg: func(c *Config) {
 		c.EmbeddingsURL = url
 		c.EmbeddingsModel = model
 	}})

@@ -21,6 +21,7 @@ func init() {
 		"POST /api/v1/projects/{id}/experiments":            {path: "/api/v1/projects/{project}/experiments", body: map[string]any{"name": "intruder"}},
 		"GET /api/v1/projects/{id}/experiments":             {path: "/api/v1/projects/{project}/experiments"},
 		"GET /api/v1/projects/{id}/predictions":             {path: "/api/v1/projects/{project}/predictions"},
+		"POST /api/v1/projects/{id}/recommendations":        {path: "/api/v1/projects/{project}/recommendations"},
 		"GET /api/v1/projects/{id}/similar":                 {path: "/api/v1/projects/{project}/similar"},
 		"GET /api/v1/experiments/{id}":                      {path: "/api/v1/experiments/{experiment}"},
 		"POST /api/v1/experiments/{id}/runs":                {path: "/api/v1/experiments/{experiment}/runs", body: map[string]any{}},

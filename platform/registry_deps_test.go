@@ -8,13 +8,19 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/maestro-ml/maestro/auth"
+	"github.com/maestro-ml/maestro/metalearn"
 	"github.com/maestro-ml/maestro/registry"
+	"github.com/maestro-ml/maestro/similarity"
+	"github.com/maestro-ml/maestro/tenancy"
 )
 
-func TestRegistryError(t *testing.T) {
+// TestErrorTable checks how classify answers library errors, wrapped as
+// handlers return them: the status, the code and the field list.
+func TestErrorTable(t *testing.T) {
 	t.Parallel()
-	other := errors.New("disk on fire")
 	for _, c := range []struct {
 		err    error
 		status int
@@ -27,18 +33,81 @@ func TestRegistryError(t *testing.T) {
 		{fmt.Errorf("x: %w", registry.ErrNotFound), 404, "not_found", 0},
 		{fmt.Errorf("x: %w", registry.ErrConflict), 409, "conflict", 0},
 		{fmt.Errorf("x: %w", registry.ErrInvalid), 422, "validation_failed", 0},
+		{fmt.Errorf("x: %w", &tenancy.ValidationError{Field: "slug", Message: "bad"}), 422, "validation_failed", 1},
+		{fmt.Errorf("x: %w", tenancy.ErrQuotaExceeded), 409, "quota_exceeded", 0},
+		{fmt.Errorf("x: %w", tenancy.ErrNoTenant), 403, "tenant_required", 0},
+		{fmt.Errorf("x: %w", &metalearn.InsufficientHistoryError{Need: 10, Have: 3}), 409, "insufficient_history", 0},
+		{fmt.Errorf("x: %w", metalearn.ErrNoModel), 409, "no_model", 0},
+		{fmt.Errorf("x: %w", similarity.ErrProvider), 503, "embeddings_unavailable", 0},
+		{fmt.Errorf("x: %w", auth.ErrRevoked), 401, "unauthorized", 0},
+		{&auth.ThrottledError{RetryAfter: 3 * time.Second}, 429, "throttled", 0},
+		{&auth.StoreError{Err: errors.New("redis down")}, 503, "unavailable", 0},
+		{errors.New("disk on fire"), 500, "internal", 0},
 	} {
-		var e *apiError
-		if !errors.As(registryError(c.err), &e) || e.status != c.status || e.code != c.code || len(e.fields) != c.fields {
-			t.Errorf("registryError(%v) = %+v, want %d %s with %d fields", c.err, e, c.status, c.code, c.fields)
+		e := classify(c.err)
+		if e.status != c.status || e.code != c.code || len(e.fields) != c.fields {
+			t.Errorf("classify(%v) = %+v, want %d %s with %d fields", c.err, e, c.status, c.code, c.fields)
+		}
+		if e.cause == nil || e.cause.Error() != c.err.Error() {
+			t.Errorf("classify(%v) lost the cause: %v", c.err, e.cause)
 		}
 	}
-	if registryError(nil) != nil {
-		t.Error("registryError(nil) != nil")
+}
+
+// TestErrorTableRowsAnswer checks every row's answer on an error it
+// matches: rows are reached (none is shadowed by an earlier one for its
+// own sample) and answer a 4xx or 503, never a 500.
+func TestErrorTableRowsAnswer(t *testing.T) {
+	t.Parallel()
+	samples := map[string]error{
+		"registry.ValidationErrors":          registry.ValidationErrors{{Field: "f", Message: "m"}},
+		"tenancy.ValidationError":            &tenancy.ValidationError{Field: "f", Message: "m"},
+		"metalearn.ValidationError":          &metalearn.ValidationError{Field: "f", Reason: "r"},
+		"registry.TooLargeError":             &registry.TooLargeError{What: "x", Limit: 1, Got: 2},
+		"auth.ThrottledError":                &auth.ThrottledError{RetryAfter: time.Second},
+		"auth.StoreError":                    &auth.StoreError{Err: errors.New("x")},
+		"metalearn.InsufficientHistoryError": &metalearn.InsufficientHistoryError{Need: 2, Have: 1},
 	}
-	if got := registryError(other); got != other {
-		t.Errorf("an unknown error was changed: %v", got)
+	for i, rule := range errorTable {
+		sample, ok := samples[rule.name]
+		if !ok {
+			sample = sentinelByName(t, rule.name)
+		}
+		if !rule.match(sample) {
+			t.Errorf("row %q does not match its own sample", rule.name)
+			continue
+		}
+		for _, earlier := range errorTable[:i] {
+			if earlier.match(sample) {
+				t.Errorf("row %q is shadowed by the earlier row %q", rule.name, earlier.name)
+			}
+		}
+		if e := rule.answer(sample); e.status >= 500 && e.status != 503 {
+			t.Errorf("row %q answers %d", rule.name, e.status)
+		}
 	}
+}
+
+// sentinelByName returns the sentinel a row of the error table names.
+func sentinelByName(t *testing.T, name string) error {
+	t.Helper()
+	all := map[string]error{
+		"similarity.ErrEmptyInput": similarity.ErrEmptyInput, "similarity.ErrInvalidArgument": similarity.ErrInvalidArgument,
+		"registry.ErrInvalid": registry.ErrInvalid, "tenancy.ErrInvalid": tenancy.ErrInvalid, "registry.ErrTooLarge": registry.ErrTooLarge,
+		"auth.ErrInvalidToken": auth.ErrInvalidToken, "auth.ErrExpired": auth.ErrExpired, "auth.ErrRevoked": auth.ErrRevoked,
+		"auth.ErrRefreshReuse": auth.ErrRefreshReuse, "auth.ErrInvalidAPIKey": auth.ErrInvalidAPIKey,
+		"auth.ErrRoleTooHigh": auth.ErrRoleTooHigh, "tenancy.ErrNoTenant": tenancy.ErrNoTenant,
+		"registry.ErrNotFound": registry.ErrNotFound, "tenancy.ErrNotFound": tenancy.ErrNotFound, "auth.ErrNotFound": auth.ErrNotFound,
+		"tenancy.ErrQuotaExceeded": tenancy.ErrQuotaExceeded, "registry.ErrConflict": registry.ErrConflict,
+		"tenancy.ErrConflict": tenancy.ErrConflict, "metalearn.ErrNoModel": metalearn.ErrNoModel,
+		"similarity.ErrProvider": similarity.ErrProvider, "similarity.ErrBadResponse": similarity.ErrBadResponse,
+		"similarity.ErrDimensionMismatch": similarity.ErrDimensionMismatch, "similarity.ErrModelMismatch": similarity.ErrModelMismatch,
+	}
+	err, ok := all[name]
+	if !ok {
+		t.Fatalf("no sample for the error table's row %q", name)
+	}
+	return fmt.Errorf("wrapped: %w", err)
 }
 
 func TestSliceCursor(t *testing.T) {

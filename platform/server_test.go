@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -134,7 +135,7 @@ func TestRequestIDAndSecurityHeaders(t *testing.T) {
 func TestRecoverPanics(t *testing.T) {
 	t.Parallel()
 	logs := &syncBuffer{}
-	s := &server{log: slog.New(slog.NewJSONHandler(logs, nil)), now: timeNow}
+	s := &Server{log: slog.New(slog.NewJSONHandler(logs, nil)), now: timeNow}
 	h := withRequestID(s.recoverPanics(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
 		panic("boom")
 	})))
@@ -155,26 +156,24 @@ func TestRecoverPanics(t *testing.T) {
 
 func TestClassify(t *testing.T) {
 	t.Parallel()
-	s := &server{}
-	sentinel := errors.New("sentinel")
-	s.mapError(sentinel, 409, "taken", "already taken")
 	cases := []struct {
 		err    error
 		status int
 		code   string
 	}{
 		{notFound("project"), 404, "not_found"},
-		{fmt.Errorf("wrapped: %w", sentinel), 409, "taken"},
-		{fmt.Errorf("x: %w", tenancy.ErrNoTenant), 500, "internal"},
+		{fmt.Errorf("wrapped: %w", notFound("project")), 404, "not_found"},
+		{fmt.Errorf("x: %w", tenancy.ErrNoTenant), 403, "tenant_required"},
+		{fmt.Errorf("x: %w", context.DeadlineExceeded), 503, "unavailable"},
 		{errors.New("disk on fire"), 500, "internal"},
 	}
 	for _, tc := range cases {
-		e := s.classify(tc.err)
+		e := classify(tc.err)
 		if e.status != tc.status || e.code != tc.code {
 			t.Errorf("classify(%v) = %d %s", tc.err, e.status, e.code)
 		}
 	}
-	if e := s.classify(sentinel); e.detail != "already taken" || e.cause == nil {
+	if e := classify(fmt.Errorf("x: %w", tenancy.ErrConflict)); e.detail != "already exists" || e.cause == nil {
 		t.Fatalf("mapped problem %+v", e)
 	}
 }
@@ -210,16 +209,16 @@ func TestOnlyExpectedRoutesArePublic(t *testing.T) {
 		"GET /health/live": true, "GET /health/ready": true,
 		"POST /api/v1/auth/login": true, "POST /api/v1/auth/refresh": true,
 	}
-	for _, r := range ts.s.routeTable() {
-		if (r.access == public) != want[r.pattern] {
-			t.Errorf("%s: public=%t", r.pattern, r.access == public)
+	for _, r := range Routes() {
+		if (r.Access == Public) != want[r.Pattern] {
+			t.Errorf("%s: public=%t", r.Pattern, r.Access == Public)
 		}
-		if r.access != public {
+		if r.Access != Public {
 			// Every protected route answers 401 without a credential.
-			method, path, _ := strings.Cut(r.pattern, " ")
+			method, path, _ := strings.Cut(r.Pattern, " ")
 			path = regexp.MustCompile(`\{[^}]+\}`).ReplaceAllString(path, "00000000-0000-0000-0000-000000000000")
 			if res := ts.do(method, path, "", nil); res.status != 401 {
-				t.Errorf("%s without a credential: %d", r.pattern, res.status)
+				t.Errorf("%s without a credential: %d", r.Pattern, res.status)
 			}
 		}
 	}

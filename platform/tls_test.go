@@ -46,7 +46,7 @@ func TestServeHTTPS(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			a, err := openApp(context.Background(), cfg, slog.New(slog.DiscardHandler))
+			a, err := New(context.Background(), cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -57,7 +57,7 @@ func TestServeHTTPS(t *testing.T) {
 			}
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
-			go func() { done <- runServer(ctx, a, ln) }()
+			go func() { done <- a.Serve(ctx, ln) }()
 			t.Cleanup(func() {
 				cancel()
 				if err := <-done; err != nil {
@@ -87,11 +87,11 @@ func TestServeHTTPS(t *testing.T) {
 
 func TestTLSConfigErrors(t *testing.T) {
 	t.Parallel()
-	cfg := config{TLSCert: "/nonexistent/cert.pem", TLSKey: "/nonexistent/key.pem"}
+	cfg := Config{TLSCert: "/nonexistent/cert.pem", TLSKey: "/nonexistent/key.pem"}
 	if _, err := tlsConfig(context.Background(), cfg, slog.New(slog.DiscardHandler)); err == nil {
 		t.Fatal("missing certificate files accepted")
 	}
-	if c, err := tlsConfig(context.Background(), config{}, slog.New(slog.DiscardHandler)); c != nil || err != nil {
+	if c, err := tlsConfig(context.Background(), Config{}, slog.New(slog.DiscardHandler)); c != nil || err != nil {
 		t.Fatalf("no certificate: %v %v", c, err)
 	}
 }

@@ -136,7 +136,7 @@ func TestSuperadminWithoutTenant(t *testing.T) {
 
 func TestTenancyMiddlewareRefusals(t *testing.T) {
 	t.Parallel()
-	s := &server{log: slog.New(slog.DiscardHandler)}
+	s := &Server{log: slog.New(slog.DiscardHandler)}
 	h := s.tenantScope(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := tenancy.TenantFrom(r.Context()); !ok {
 			t.Error("handler ran without a tenant")
@@ -199,27 +199,27 @@ func TestPurgeTokens(t *testing.T) {
 func TestOpenAppFailures(t *testing.T) {
 	t.Parallel()
 	log := slog.New(slog.DiscardHandler)
-	base := func() config {
+	base := func() Config {
 		c := testConfig(t)
 		return c
 	}
-	cases := map[string]func(*config){
-		"bad redis url":     func(c *config) { c.RedisURL = "http://not-redis" },
-		"redis unreachable": func(c *config) { c.RedisURL = "redis://127.0.0.1:1/0" },
-		"bad tls files":     func(c *config) { c.TLSCert, c.TLSKey = "/nonexistent/c", "/nonexistent/k" },
-		"weak admin pw":     func(c *config) { c.AdminPassword = "password" },
-		"unreachable pg":    func(c *config) { c.DatabaseURL = "postgres://u:p@127.0.0.1:1/db?connect_timeout=1" },
-		"bad sqlite path":   func(c *config) { c.DatabaseURL = "sqlite:/nonexistent/dir/x.db" },
-		"short jwt secret":  func(c *config) { c.JWTSecret = []byte("short") },
+	cases := map[string]func(*Config){
+		"bad redis url":     func(c *Config) { c.RedisURL = "http://not-redis" },
+		"redis unreachable": func(c *Config) { c.RedisURL = "redis://127.0.0.1:1/0" },
+		"bad tls files":     func(c *Config) { c.TLSCert, c.TLSKey = "/nonexistent/c", "/nonexistent/k" },
+		"weak admin pw":     func(c *Config) { c.AdminPassword = "password" },
+		"unreachable pg":    func(c *Config) { c.DatabaseURL = "postgres://u:p@127.0.0.1:1/db?connect_timeout=1" },
+		"bad sqlite path":   func(c *Config) { c.DatabaseURL = "sqlite:/nonexistent/dir/x.db" },
+		"short jwt secret":  func(c *Config) { c.JWTSecret = []byte("short") },
 	}
 	for name, mutate := range cases {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			c := base()
 			mutate(&c)
-			if a, err := openApp(context.Background(), c, log); err == nil {
+			if a, err := New(context.Background(), c, WithLogger(log)); err == nil {
 				a.Close()
-				t.Fatal("openApp succeeded")
+				t.Fatal("New succeeded")
 			}
 		})
 	}
@@ -250,14 +250,5 @@ func TestHomeSecret(t *testing.T) {
 	}
 	if _, err := homeSecret(ctx, filepath.Join(dir, "missing-dir"), "s", gen); err == nil {
 		t.Fatal("writing into a missing directory succeeded")
-	}
-}
-
-func TestLogLevel(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]slog.Level{"": slog.LevelInfo, "debug": slog.LevelDebug, "WARN": slog.LevelWarn, "bogus": slog.LevelInfo} {
-		if got := logLevel(in); got != want {
-			t.Errorf("logLevel(%q) = %v", in, got)
-		}
 	}
 }

@@ -239,3 +239,12 @@ func TestServeFunctionStopsWithContext(t *testing.T) {
 		t.Fatal("serve did not return")
 	}
 }
+
+func TestLogLevel(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]slog.Level{"": slog.LevelInfo, "debug": slog.LevelDebug, "WARN": slog.LevelWarn, "bogus": slog.LevelInfo} {
+		if got := logLevel(in); got != want {
+			t.Errorf("logLevel(%q) = %v", in, got)
+		}
+	}
+}
