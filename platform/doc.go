@@ -1,29 +1,56 @@
-// Command platform is Maestro's reference server: a complete multi-tenant ML
-// platform HTTP API composed from the library's packages. It is meant to be
-// read: every handler is short because the library does the work.
+// Package platform is Maestro's reference multi-tenant ML platform, as an
+// importable package: the HTTP API composed from the library's packages
+// (auth, tenancy, registry, metalearn, similarity, secrets) on one
+// database. It is meant to be read as well as run: every handler is short
+// because the library does the work.
 //
-// Usage:
+// # Mounting it
 //
-//	platform [serve] [--addr HOST:PORT]   serve the API (default 127.0.0.1:8080)
-//	platform init-db                      prepare a PostgreSQL database (owner URL)
+// New builds a Server from a Config; its Handler serves every route of
+// Routes. A host mounts it on its own mux, under the root or a prefix:
 //
-// With no configuration, `go run ./examples/platform` serves on an embedded
-// SQLite file under ./.maestro and prints nothing secret: the bootstrap
-// password of the user admin is written to .maestro/initial_admin_password.
-// Configuration comes from the environment through package secrets (each
-// secret may also be given as NAME_FILE, a path holding the value); see
-// docs/platform.md for the table, the endpoints and the audit log.
+//	srv, err := platform.New(ctx, platform.Config{Home: "/var/lib/maestro"})
+//	if err != nil { ... }
+//	defer srv.Close()
+//	mux := http.NewServeMux()
+//	mux.Handle("/maestro/", http.StripPrefix("/maestro", srv.Handler()))
 //
-// How the pieces compose:
+// ConfigFromEnv reads the Config from the MAESTRO_* environment variables
+// (each secret also as NAME_FILE), as the program examples/platform does;
+// Serve serves the handler with production timeouts and TLS; InitDB
+// prepares a PostgreSQL database for an application role under row-level
+// security.
 //
-//	secrets ──> config (config.go)
+// The parts a host owns are replaced through options: WithDatabase (a
+// *gorm.DB, on which the tenancy plugin is installed), WithRedis,
+// WithEmbedder, WithTokenStore and WithBlobStore; WithLogger and
+// WithClock tune it. Invalid option values make New fail with ErrInvalid.
+//
+// # How the pieces compose
+//
+//	secrets ──> Config (config.go)
 //	auth.JWTManager, auth.PasswordHasher, API keys, throttling ──> identity (identity.go)
-//	auth middleware ──> Principal ──> tenancy middleware ──> tenant in the context
-//	gorm.DB with the tenancy plugin (and RLS on PostgreSQL) ──> handlers
+//	auth middleware ──> Principal ──> access rule ──> tenancy middleware ──> tenant in the context
+//	gorm.DB with the tenancy plugin (and RLS on PostgreSQL) ──> handlers ──> library calls
 //
-// The route table (routes.go) is the single place routes are registered;
-// each entry states who may call it (public, a minimum role, or superadmin),
-// and tests enumerate it: every route with a resource id must have a case in
-// the cross-tenant suite, which calls it as one tenant's user with another
-// tenant's ids and expects 404.
+// # The route table
+//
+// routes.go holds every route in one table: its pattern, its access rule
+// (an Access: Public, Viewer, Member, Admin, Session, TenantSession,
+// OwnTenant, TenantAdmin or Superadmin) and a one-line summary. The rule
+// is the whole rule: it is enforced before the handler runs, and handlers
+// never decide again who may call them. Routes returns the table; the
+// security suite (securitytest) and the cross-tenant tests derive their
+// cases from it, so a new route is covered by construction. A new route
+// is one row of routeTable and a handler in the file named for its
+// resource (projects.go, runs.go, metamodels.go, similarity.go, ...).
+//
+// # Errors
+//
+// Handlers return library errors as they come. errors.go maps the
+// library's sentinels and error types to RFC 9457 problems in one ordered
+// table (errorTable); classify answers an error with the first row that
+// matches it, a failed database connection with 503, and anything else
+// with a 500 that reveals nothing. A new library error a caller can cause
+// is one row of that table.
 package platform

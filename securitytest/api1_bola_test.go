@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/maestro-ml/maestro/platform"
 )
 
 // fillPath substitutes tn's resources into a route pattern: {id} by the
@@ -77,7 +78,7 @@ func unknownPath(path string, tn *tenant) string {
 // missing tenant check could not hide behind a validation error.
 func bodyFor(method, path string, tn *tenant) any {
 	switch {
-	case method == "GET" || method == "DELETE":
+	case method == "GET" || method == "DELETE", strings.HasSuffix(path, "/recommendations") && strings.Contains(path, "/projects/"):
 		return nil
 	case strings.HasSuffix(path, "/outcome"):
 		return map[string]any{"model_performance": 0.9, "business_impact": 10, "deployment_days": 5, "compute_cost": 1}
@@ -118,22 +119,30 @@ func bodyFor(method, path string, tn *tenant) any {
 
 // testBOLA calls every route with a path parameter — all of them, from the
 // server's route table — as tenant B's admin with tenant A's ids, expects
-// 404 exactly as for an unknown id, then checks that A's data is intact.
+// 404 exactly as for an unknown id (403 on superadmin routes, whatever the
+// id), then checks that A's data is intact.
 // Meta-model versions ({version}) are numbers in the caller's own history,
 // so that case checks only that B cannot reach a version it does not have.
 func testBOLA(t *testing.T, w *world, sk *skipped) {
 	a, b := w.a, w.b
 	attacker := b.admin // the strongest role in tenant B
+	routes := serverRoutes()
 	for _, pattern := range sortedRoutes() {
 		if !strings.Contains(pattern, "{") {
 			continue
 		}
 		method, path := fillPath(pattern, a)
 		body := bodyFor(method, path, b)
+		// A superadmin route refuses a tenant's admin with 403 whatever
+		// the id; every other route answers A's ids as unknown ones.
+		want := http.StatusNotFound
+		if routes[pattern] == platform.Superadmin {
+			want = http.StatusForbidden
+		}
 		t.Run(pattern, func(t *testing.T) {
 			r := w.do(t, attacker, method, path, body)
-			if r.status != http.StatusNotFound {
-				t.Errorf("tenant B's admin: %s %s = %d, want 404: %.300s", method, path, r.status, r.body)
+			if r.status != want {
+				t.Errorf("tenant B's admin: %s %s = %d, want %d: %.300s", method, path, r.status, want, r.body)
 			}
 			u := w.do(t, attacker, method, unknownPath(path, a), body)
 			if u.status != r.status || u.code() != r.code() {

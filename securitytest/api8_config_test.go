@@ -159,7 +159,7 @@ func testMisconfiguration(t *testing.T, w *world) {
 // testTLS checks protocol versions and cipher suites: TLS 1.0 and 1.1 and
 // CBC or non-forward-secret suites refused, TLS 1.2 with an ECDHE AEAD
 // suite and TLS 1.3 accepted.
-func testTLS(t *testing.T, p *platform) {
+func testTLS(t *testing.T, p *proc) {
 	dial := func(cfg *tls.Config) (*tls.ConnectionState, error) {
 		cfg.RootCAs, cfg.ServerName = p.roots, "127.0.0.1"
 		d := &net.Dialer{Timeout: 5 * time.Second}

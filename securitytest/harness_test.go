@@ -80,8 +80,8 @@ type options struct {
 	noSecrets bool     // leave MAESTRO_JWT_SECRET and MAESTRO_ADMIN_PASSWORD unset: the server generates them
 }
 
-// platform is one running examples/platform process and a client for it.
-type platform struct {
+// proc is one running examples/platform process and a client for it.
+type proc struct {
 	name          string // backend name, for messages
 	base          string // https://127.0.0.1:port
 	addr          string // 127.0.0.1:port
@@ -136,7 +136,7 @@ func freeAddr(t testing.TB) string {
 // admin password, MAESTRO_HOME in a fresh directory, and the extra
 // environment of o (database, Redis, embeddings). It waits until
 // /health/live answers and stops the process when the test ends.
-func startPlatform(t testing.TB, name string, o options) *platform {
+func startPlatform(t testing.TB, name string, o options) *proc {
 	t.Helper()
 	home := t.TempDir()
 	_, pem, err := secrets.SelfSigned("127.0.0.1", "localhost")
@@ -155,7 +155,7 @@ func startPlatform(t testing.TB, name string, o options) *platform {
 	if !roots.AppendCertsFromPEM(pem.Cert) {
 		t.Fatal("cannot parse the generated certificate")
 	}
-	p := &platform{
+	p := &proc{
 		name:          name,
 		roots:         roots,
 		jwtSecret:     []byte(randHex(32)),
@@ -189,7 +189,7 @@ func startPlatform(t testing.TB, name string, o options) *platform {
 }
 
 // start launches the process (again, after stop) on a new port.
-func (p *platform) start(t testing.TB) {
+func (p *proc) start(t testing.TB) {
 	t.Helper()
 	p.addr = freeAddr(t)
 	p.base = "https://" + p.addr
@@ -226,7 +226,7 @@ func (p *platform) start(t testing.TB) {
 }
 
 // stop ends the process with SIGTERM (graceful shutdown) and waits.
-func (p *platform) stop() {
+func (p *proc) stop() {
 	if p.cmd == nil || p.cmd.Process == nil {
 		return
 	}
@@ -253,7 +253,7 @@ func tail(s string, n int) string {
 
 // newClient returns an HTTPS client trusting the server's certificate whose
 // connections come from the local address ip.
-func (p *platform) newClient(ip string) *http.Client {
+func (p *proc) newClient(ip string) *http.Client {
 	d := &net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
 	tr := &http.Transport{
 		DialContext:         d.DialContext,
@@ -315,7 +315,7 @@ type req struct {
 
 // do sends rq and returns the answer after running every generic check
 // on it (security headers, leaks, other tenants' data).
-func (p *platform) do(t testing.TB, rq req) response {
+func (p *proc) do(t testing.TB, rq req) response {
 	t.Helper()
 	var body io.Reader
 	var sent []byte
@@ -388,7 +388,7 @@ func mustStatus(t testing.TB, r response, status int, what string) {
 }
 
 // login logs username in (tenant slug optional) and returns the pair.
-func (p *platform) login(t testing.TB, username, password, tenant string) (access, refresh string) {
+func (p *proc) login(t testing.TB, username, password, tenant string) (access, refresh string) {
 	t.Helper()
 	body := map[string]string{"username": username, "password": password}
 	if tenant != "" {
@@ -411,7 +411,7 @@ func (p *platform) login(t testing.TB, username, password, tenant string) (acces
 }
 
 // routeExists reports whether the server registers pattern ("METHOD
-// /path/{x}"), according to its source.
+// /path/{x}"), according to platform.Routes.
 func routeExists(pattern string) bool {
 	_, ok := serverRoutes()[pattern]
 	return ok

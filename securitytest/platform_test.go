@@ -53,12 +53,12 @@ func (s *skipped) list() []string {
 // backend starts a platform on one storage configuration.
 type backend struct {
 	name  string
-	start func(t *testing.T) *platform
+	start func(t *testing.T) *proc
 }
 
 func backends() []backend {
 	return []backend{
-		{"sqlite", func(t *testing.T) *platform { return startPlatform(t, "sqlite", options{}) }},
+		{"sqlite", func(t *testing.T) *proc { return startPlatform(t, "sqlite", options{}) }},
 		{"postgres+redis", startPostgresRedis},
 	}
 }
@@ -66,7 +66,7 @@ func backends() []backend {
 // startPostgresRedis prepares a fresh PostgreSQL database with
 // `platform init-db` (owner URL plus a non-superuser application role) and
 // starts the platform on it as the application role, with Redis.
-func startPostgresRedis(t *testing.T) *platform {
+func startPostgresRedis(t *testing.T) *proc {
 	t.Helper()
 	owner := testenv.PostgresURL(t)
 	_, appURL := testenv.PostgresAppRole(t, owner)

@@ -33,7 +33,7 @@ type tenant struct {
 // world is the platform with two tenants, A and B, each with users and one
 // of every kind of resource.
 type world struct {
-	p          *platform
+	p          *proc
 	superadmin *user
 	a, b       *tenant
 }
@@ -41,7 +41,7 @@ type world struct {
 // newWorld creates tenants A and B through the API as the bootstrap
 // superadmin, their users (A: admin, member, viewer; B: admin, member),
 // logs them in, and creates one of every resource in each tenant.
-func newWorld(t testing.TB, p *platform) *world {
+func newWorld(t testing.TB, p *proc) *world {
 	t.Helper()
 	w := &world{p: p}
 	sa := &user{name: "admin", password: p.adminPassword}
