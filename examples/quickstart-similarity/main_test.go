@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -33,9 +35,32 @@ func TestRun(t *testing.T) {
 	}
 }
 
-// TestMainProgram runs the program as "go run" would, printing to stdout.
+// TestMainProgram runs the program as "go run" would: a child process
+// (this test binary, re-executed to run main) that must exit 0 and print
+// what run prints.
 func TestMainProgram(t *testing.T) {
-	main()
+	t.Parallel()
+	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), runMainEnv+"=1")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("quickstart-similarity: %v\nstderr:\n%s", err, stderr.String())
+	}
+	if want := "embedder: maestro-hashing-v1-"; !strings.Contains(stdout.String(), want) {
+		t.Fatalf("stdout lacks %q:\n%s", want, stdout.String())
+	}
+}
+
+// runMainEnv makes the test binary run main instead of the tests.
+const runMainEnv = "QUICKSTART_RUN_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(runMainEnv) == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
 }
 
 // TestRunCancelled checks that the program stops with an error, not a
