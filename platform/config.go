@@ -211,27 +211,6 @@ func (c *Config) resolve(ctx context.Context) error {
 	return nil
 }
 
-// ensureHome creates dir with mode 0700, or checks that an existing one is
-// a directory that neither group nor others can read.
-func ensureHome(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("create %s: %w", envHome, err)
-	}
-	fi, err := os.Stat(dir)
-	if err != nil {
-		return fmt.Errorf("%s: %w", envHome, err)
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("%s %q is not a directory", envHome, dir)
-	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		if err := os.Chmod(dir, 0o700); err != nil {
-			return fmt.Errorf("%s %q is readable by others and cannot be restricted: %w", envHome, dir, err)
-		}
-	}
-	return nil
-}
-
 // homeSecret returns the secret kept in Home/name, creating the file with
 // generate's value when it does not exist. The file is read through
 // secrets.Dir, which refuses anything but a small regular file, and a value
@@ -242,6 +221,9 @@ func ensureHome(dir string) error {
 // never replaces an existing one, so two processes starting at once agree
 // on one value: the loser reads the winner's.
 func homeSecret(ctx context.Context, home, name string, generate func() (string, error)) (string, error) {
+	if err := checkHomeFile(home, name); err != nil {
+		return "", err
+	}
 	dir := secrets.Dir(home)
 	v, err := dir.Get(ctx, name)
 	if err == nil {

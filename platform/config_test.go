@@ -85,7 +85,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 
 func TestLoadConfigSecretsNeverPrinted(t *testing.T) {
 	t.Parallel()
-	home := t.TempDir()
+	home := filepath.Join(t.TempDir(), "home")
 	cfg, err := loadConfig(context.Background(), envOf(map[string]string{
 		envHome: home, envJWTSecret: strongSecret, envAdminPassword: "admin-password-xyz-123",
 		envDatabaseURL: "postgres://app:db-password-777@127.0.0.1/x",
@@ -155,18 +155,127 @@ func TestLoadConfigErrors(t *testing.T) {
 	}
 }
 
-func TestEnsureHomeTightensMode(t *testing.T) {
+// TestHomeRefusesWhatItCannotTrust is the regression test of F-13: an
+// existing MAESTRO_HOME, or a secret file in it, that is a symbolic link,
+// is owned by another user or is accessible to group or others stops the
+// start (nothing is loosened or silently tightened), and every file the
+// server creates in a new home is owner-only.
+func TestHomeRefusesWhatItCannotTrust(t *testing.T) {
 	t.Parallel()
-	dir := filepath.Join(t.TempDir(), "h")
-	if err := os.Mkdir(dir, 0o755); err != nil {
+	ctx := context.Background()
+	start := func(home string) error {
+		s, err := New(ctx, Config{Home: home, AdminPassword: testAdminPassword})
+		if err == nil {
+			_ = s.Close()
+		}
+		return err
+	}
+	// A fresh home: every file is owner-only, the database included.
+	fresh := filepath.Join(t.TempDir(), "fresh")
+	if err := start(fresh); err != nil {
 		t.Fatal(err)
 	}
-	if err := ensureHome(dir); err != nil {
+	entries, err := os.ReadDir(fresh)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if fi, _ := os.Stat(dir); fi.Mode().Perm() != 0o700 {
-		t.Fatalf("mode %v", fi.Mode().Perm())
+	names := map[string]bool{}
+	for _, e := range entries {
+		fi, err := os.Lstat(filepath.Join(fresh, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		names[e.Name()] = true
+		if fi.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s has mode %v", e.Name(), fi.Mode().Perm())
+		}
 	}
+	for _, want := range []string{sqliteFile, jwtSecretFile} {
+		if !names[want] {
+			t.Errorf("fresh home lacks %s: %v", want, names)
+		}
+	}
+	if err := start(fresh); err != nil {
+		t.Fatalf("restart on its own home: %v", err)
+	}
+
+	cases := map[string]func(t *testing.T, home string){
+		"home readable by others": func(t *testing.T, home string) { mustChmod(t, home, 0o755) },
+		"home is a symlink": func(t *testing.T, home string) {
+			target := home + "-target"
+			if err := os.Rename(home, target); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(target, home); err != nil {
+				t.Fatal(err)
+			}
+		},
+		"secret file readable by group": func(t *testing.T, home string) {
+			mustChmod(t, filepath.Join(home, jwtSecretFile), 0o640)
+		},
+		"secret file is a symlink": func(t *testing.T, home string) {
+			p := filepath.Join(home, jwtSecretFile)
+			other := filepath.Join(t.TempDir(), "elsewhere")
+			if err := os.Rename(p, other); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(other, p); err != nil {
+				t.Fatal(err)
+			}
+		},
+		"database readable by others": func(t *testing.T, home string) {
+			mustChmod(t, filepath.Join(home, sqliteFile), 0o644)
+		},
+	}
+	if os.Geteuid() == 0 {
+		cases["home owned by another user"] = func(t *testing.T, home string) {
+			if err := os.Chown(home, 65534, 65534); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for name, spoil := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			home := filepath.Join(t.TempDir(), "home")
+			if err := start(home); err != nil {
+				t.Fatal(err)
+			}
+			spoil(t, home)
+			before := modes(t, home)
+			if err := start(home); err == nil {
+				t.Fatal("the server started on an untrusted home")
+			}
+			if after := modes(t, home); after != before {
+				t.Fatalf("the refused start changed modes:\n%s\n->\n%s", before, after)
+			}
+		})
+	}
+}
+
+func mustChmod(t *testing.T, path string, mode os.FileMode) {
+	t.Helper()
+	if err := os.Chmod(path, mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// modes describes the modes of home and the files in it.
+func modes(t *testing.T, home string) string {
+	t.Helper()
+	var b strings.Builder
+	fi, err := os.Lstat(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(&b, ". %v\n", fi.Mode())
+	entries, _ := os.ReadDir(home)
+	for _, e := range entries {
+		if fi, err := os.Lstat(filepath.Join(home, e.Name())); err == nil {
+			fmt.Fprintf(&b, "%s %v\n", e.Name(), fi.Mode())
+		}
+	}
+	return b.String()
 }
 
 func TestDatabaseTarget(t *testing.T) {

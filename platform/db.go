@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -73,6 +74,11 @@ func openDatabase(dsn, home string, log *slog.Logger) (*gorm.DB, dialect, error)
 	var dialector gorm.Dialector
 	switch d {
 	case dialectSQLite:
+		// The file starts owner-only: SQLite creates its WAL and shared
+		// memory files with the database file's mode.
+		if err := createSQLiteFile(dsn, home, target); err != nil {
+			return nil, "", err
+		}
 		// Without a "file:" prefix the driver takes everything before "?"
 		// as the path; _txlock=immediate takes the write lock when a
 		// transaction begins, so concurrent writers wait (busy_timeout)
@@ -96,6 +102,19 @@ func openDatabase(dsn, home string, log *slog.Logger) (*gorm.DB, dialect, error)
 		sqlDB.SetConnMaxLifetime(30 * time.Minute)
 	}
 	return db, d, nil
+}
+
+// createSQLiteFile creates the SQLite file target with mode 0600 when it
+// does not exist; the default file in home must also pass checkHomeFile.
+func createSQLiteFile(dsn, home, target string) error {
+	if dsn == "" {
+		return createPrivateFile(home, sqliteFile)
+	}
+	f, err := os.OpenFile(target, os.O_RDONLY|os.O_CREATE, 0o600) // #nosec G304 -- the operator's configured database path
+	if err != nil {
+		return fmt.Errorf("create the SQLite database: %w", err)
+	}
+	return f.Close()
 }
 
 // redactErr removes the password of dsn from err's text: drivers sometimes

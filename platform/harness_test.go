@@ -76,7 +76,7 @@ type testServerOptions struct {
 
 // testConfig returns a development configuration with a fresh home.
 func testConfig(t testing.TB) Config {
-	home := t.TempDir()
+	home := filepath.Join(t.TempDir(), "home")
 	return Config{Home: home, JWTSecret: []byte(strongSecret), AdminPassword: testAdminPassword,
 		DatabaseURL: "sqlite:" + filepath.Join(home, "t.db")}
 }

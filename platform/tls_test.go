@@ -40,7 +40,7 @@ func TestServeHTTPS(t *testing.T) {
 	for name, vars := range cases {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			vars[envHome] = t.TempDir()
+			vars[envHome] = filepath.Join(t.TempDir(), "home")
 			vars[envAdminPassword] = testAdminPassword
 			cfg, err := loadConfig(context.Background(), envOf(vars))
 			if err != nil {

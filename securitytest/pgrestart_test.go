@@ -64,7 +64,7 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 	_ = conn.Close(ctx)
 	appURL := fmt.Sprintf("postgres://maestro_app:%s@127.0.0.1:%s/maestro?sslmode=disable", randHex(12), port)
 	initdb := exec.Command(platformBinary, "init-db") // #nosec G204 -- the binary TestMain built
-	initdb.Env = []string{"PATH=" + os.Getenv("PATH"), "MAESTRO_HOME=" + t.TempDir(), "MAESTRO_JWT_SECRET=" + randHex(32),
+	initdb.Env = []string{"PATH=" + os.Getenv("PATH"), "MAESTRO_HOME=" + filepath.Join(t.TempDir(), "home"), "MAESTRO_JWT_SECRET=" + randHex(32),
 		"MAESTRO_DATABASE_OWNER_URL=" + owner, "MAESTRO_DATABASE_URL=" + appURL}
 	if out, err := initdb.CombinedOutput(); err != nil {
 		t.Fatalf("init-db: %v\n%s", err, tail(string(out), 2000))

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -78,7 +79,7 @@ func startPostgresRedis(t *testing.T) *proc {
 	initdb := exec.CommandContext(ctx, platformBinary, "init-db")
 	initdb.Env = append([]string{
 		"PATH=" + os.Getenv("PATH"),
-		"MAESTRO_HOME=" + t.TempDir(),
+		"MAESTRO_HOME=" + filepath.Join(t.TempDir(), "home"),
 		"MAESTRO_DATABASE_OWNER_URL=" + owner,
 		"MAESTRO_JWT_SECRET=" + randHex(32),
 	}, env...)

@@ -65,7 +65,7 @@ func startPlatform(t *testing.T) platform {
 	}
 	port := freePort(t)
 	p := platform{url: "http://127.0.0.1:" + port, password: "Loadtest-smoke-" + strings.Repeat("x", 8) + port}
-	home := t.TempDir()
+	home := filepath.Join(t.TempDir(), "home")
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, platformBin, "serve", "--addr", "127.0.0.1:"+port)
 	cmd.Env = append(environWithout("MAESTRO_"),

@@ -195,7 +195,7 @@ func TestServeRestartOnSameHome(t *testing.T) {
 func TestRunCommandLine(t *testing.T) {
 	t.Parallel()
 	log := slog.New(slog.DiscardHandler)
-	p := envOf(map[string]string{"MAESTRO_HOME": t.TempDir()})
+	p := envOf(map[string]string{"MAESTRO_HOME": filepath.Join(t.TempDir(), "home")})
 	ctx := context.Background()
 	if err := run(ctx, []string{"help"}, p, log, io.Discard); err != nil {
 		t.Fatalf("help: %v", err)
@@ -205,7 +205,7 @@ func TestRunCommandLine(t *testing.T) {
 			t.Errorf("%v: no error", args)
 		}
 	}
-	bad := envOf(map[string]string{"MAESTRO_ENV": "production", "MAESTRO_HOME": t.TempDir()})
+	bad := envOf(map[string]string{"MAESTRO_ENV": "production", "MAESTRO_HOME": filepath.Join(t.TempDir(), "home")})
 	if err := run(ctx, []string{"serve"}, bad, log, io.Discard); err == nil || !strings.Contains(err.Error(), "MAESTRO_JWT_SECRET") {
 		t.Fatalf("production without secret: %v", err)
 	}
@@ -217,7 +217,7 @@ func TestRunCommandLine(t *testing.T) {
 func TestServeFunctionStopsWithContext(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
-	p := envOf(map[string]string{"MAESTRO_HOME": t.TempDir()})
+	p := envOf(map[string]string{"MAESTRO_HOME": filepath.Join(t.TempDir(), "home")})
 	logs := &syncBuffer{}
 	done := make(chan error, 1)
 	go func() {
