@@ -117,6 +117,13 @@ func unavailable(cause error) *apiError {
 	return e
 }
 
+// busy is the 503 of a heavy route whose concurrency limit is reached.
+func busy() *apiError {
+	e := newAPIError(http.StatusServiceUnavailable, "busy", "the server is busy with requests of this kind; retry later")
+	e.retryAfter = busyRetryAfter
+	return e
+}
+
 // validator collects field errors; its err method returns them as one
 // 422 problem, or nil when every check passed.
 type validator struct{ fields []fieldError }

@@ -1,10 +1,12 @@
 package platform
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/maestro-ml/maestro/auth"
 )
@@ -75,10 +77,45 @@ type Route struct {
 // read as decode → call the library → writeJSON, or return the error.
 type handlerFunc func(s *Server, w http.ResponseWriter, r *http.Request) error
 
-// route is a Route with its handler.
+// route is a Route with its handler and the bounds of its work.
 type route struct {
 	Route
 	handle handlerFunc
+	// heavy routes do work that grows with their input or with the
+	// tenant's history (training, recommendations, similarity, big
+	// uploads and batches): they run under a longer deadline, and each
+	// has its own concurrency limit, answered 503 with Retry-After when
+	// full instead of queueing.
+	heavy bool
+}
+
+// Deadlines of a route's handler: its context ends then, and the work it
+// started stops with it. Heavy routes get longer, still within the HTTP
+// server's write timeout.
+const (
+	routeTimeout      = 20 * time.Second
+	heavyRouteTimeout = 50 * time.Second
+	// busyRetryAfter is the Retry-After of a heavy route that is full.
+	busyRetryAfter = time.Second
+)
+
+// r is a row of the route table.
+func r(pattern string, a Access, summary string, h handlerFunc) route {
+	return route{Route: Route{Pattern: pattern, Access: a, Summary: summary}, handle: h}
+}
+
+// heavy marks a row of the route table as heavy.
+func heavy(rt route) route {
+	rt.heavy = true
+	return rt
+}
+
+// timeout is the deadline of the route's handler on s.
+func (rt route) timeout(s *Server) time.Duration {
+	if rt.heavy {
+		return s.timeouts[1]
+	}
+	return s.timeouts[0]
 }
 
 // Routes returns the platform's route table, sorted by pattern: every
@@ -99,119 +136,136 @@ func Routes() []Route {
 func routeTable() []route {
 	return []route{
 		// health.go
-		{Route{"GET /health/live", Public, "Report that the process is up."}, (*Server).live},
-		{Route{"GET /health/ready", Public, "Report whether the database (and Redis) answer."}, (*Server).ready},
+		r("GET /health/live", Public, "Report that the process is up.", (*Server).live),
+		r("GET /health/ready", Public, "Report whether the database (and Redis) answer.", (*Server).ready),
 
 		// sessions.go
-		{Route{"POST /api/v1/auth/login", Public, "Sign in with a username and password; returns an access and a refresh token."}, (*Server).login},
-		{Route{"POST /api/v1/auth/refresh", Public, "Spend a refresh token for a new token pair."}, (*Server).refresh},
-		{Route{"POST /api/v1/auth/logout", Viewer, "End the caller's session."}, (*Server).logout},
-		{Route{"GET /api/v1/auth/me", Viewer, "Show the caller's user, tenant and role."}, (*Server).me},
-		{Route{"POST /api/v1/auth/password", Session, "Change the caller's password; other sessions end."}, (*Server).changePassword},
+		r("POST /api/v1/auth/login", Public, "Sign in with a username and password; returns an access and a refresh token.", (*Server).login),
+		r("POST /api/v1/auth/refresh", Public, "Spend a refresh token for a new token pair.", (*Server).refresh),
+		r("POST /api/v1/auth/logout", Viewer, "End the caller's session.", (*Server).logout),
+		r("GET /api/v1/auth/me", Viewer, "Show the caller's user, tenant and role.", (*Server).me),
+		r("POST /api/v1/auth/password", Session, "Change the caller's password; other sessions end.", (*Server).changePassword),
 
 		// apikeys.go
-		{Route{"POST /api/v1/auth/api-keys", TenantSession, "Create an API key for the caller (the key is shown once)."}, (*Server).createAPIKey},
-		{Route{"GET /api/v1/auth/api-keys", Viewer, "List the caller's API keys."}, (*Server).listAPIKeys},
-		{Route{"DELETE /api/v1/auth/api-keys/{id}", Viewer, "Revoke one of the caller's API keys."}, (*Server).deleteAPIKey},
+		r("POST /api/v1/auth/api-keys", TenantSession, "Create an API key for the caller (the key is shown once).", (*Server).createAPIKey),
+		r("GET /api/v1/auth/api-keys", Viewer, "List the caller's API keys.", (*Server).listAPIKeys),
+		r("DELETE /api/v1/auth/api-keys/{id}", Viewer, "Revoke one of the caller's API keys.", (*Server).deleteAPIKey),
 
 		// tenants.go
-		{Route{"POST /api/v1/tenants", Superadmin, "Create a tenant."}, (*Server).createTenant},
-		{Route{"GET /api/v1/tenants", Viewer, "List tenants: all for a superadmin, the caller's own otherwise."}, (*Server).listTenants},
-		{Route{"GET /api/v1/tenants/{id}", OwnTenant, "Show a tenant."}, (*Server).getTenant},
-		{Route{"PATCH /api/v1/tenants/{id}", Superadmin, "Rename a tenant or change its slug."}, (*Server).updateTenant},
-		{Route{"DELETE /api/v1/tenants/{id}", Superadmin, "Delete a tenant with all its data and blobs."}, (*Server).deleteTenant},
+		r("POST /api/v1/tenants", Superadmin, "Create a tenant.", (*Server).createTenant),
+		r("GET /api/v1/tenants", Viewer, "List tenants: all for a superadmin, the caller's own otherwise.", (*Server).listTenants),
+		r("GET /api/v1/tenants/{id}", OwnTenant, "Show a tenant.", (*Server).getTenant),
+		r("PATCH /api/v1/tenants/{id}", Superadmin, "Rename a tenant or change its slug.", (*Server).updateTenant),
+		r("DELETE /api/v1/tenants/{id}", Superadmin, "Delete a tenant with all its data and blobs.", (*Server).deleteTenant),
 
 		// members.go
-		{Route{"POST /api/v1/tenants/{id}/members", TenantAdmin, "Add a member to the tenant, creating the user when new."}, (*Server).addMember},
-		{Route{"GET /api/v1/tenants/{id}/members", TenantAdmin, "List the tenant's members."}, (*Server).listMembers},
-		{Route{"PATCH /api/v1/tenants/{id}/members/{user_id}", TenantAdmin, "Change a member's role."}, (*Server).updateMember},
-		{Route{"DELETE /api/v1/tenants/{id}/members/{user_id}", TenantAdmin, "Remove a member from the tenant."}, (*Server).removeMember},
+		r("POST /api/v1/tenants/{id}/members", TenantAdmin, "Add a member to the tenant, creating the user when new.", (*Server).addMember),
+		r("GET /api/v1/tenants/{id}/members", TenantAdmin, "List the tenant's members.", (*Server).listMembers),
+		r("PATCH /api/v1/tenants/{id}/members/{user_id}", TenantAdmin, "Change a member's role.", (*Server).updateMember),
+		r("DELETE /api/v1/tenants/{id}/members/{user_id}", TenantAdmin, "Remove a member from the tenant.", (*Server).removeMember),
 
 		// projects.go
-		{Route{"POST /api/v1/projects", Member, "Create a project."}, (*Server).createProject},
-		{Route{"GET /api/v1/projects", Viewer, "List projects, filtered by problem class, status or text."}, (*Server).listProjects},
-		{Route{"GET /api/v1/projects/{id}", Viewer, "Show a project."}, (*Server).getProject},
-		{Route{"PATCH /api/v1/projects/{id}", Member, "Update a project's fields."}, (*Server).updateProject},
-		{Route{"DELETE /api/v1/projects/{id}", Member, "Delete a project with everything recorded under it."}, (*Server).deleteProject},
-		{Route{"PUT /api/v1/projects/{id}/outcome", Member, "Record a project's outcome; computes its success score."}, (*Server).recordOutcome},
+		r("POST /api/v1/projects", Member, "Create a project.", (*Server).createProject),
+		r("GET /api/v1/projects", Viewer, "List projects, filtered by problem class, status or text.", (*Server).listProjects),
+		r("GET /api/v1/projects/{id}", Viewer, "Show a project.", (*Server).getProject),
+		r("PATCH /api/v1/projects/{id}", Member, "Update a project's fields.", (*Server).updateProject),
+		r("DELETE /api/v1/projects/{id}", Member, "Delete a project with everything recorded under it.", (*Server).deleteProject),
+		r("PUT /api/v1/projects/{id}/outcome", Member, "Record a project's outcome; computes its success score.", (*Server).recordOutcome),
 
 		// team.go
-		{Route{"POST /api/v1/projects/{id}/team", Member, "Add a team member to a project."}, (*Server).addTeamMember},
-		{Route{"GET /api/v1/projects/{id}/team", Viewer, "List a project's team."}, (*Server).listTeam},
-		{Route{"DELETE /api/v1/projects/{id}/team/{member_id}", Member, "Remove a team member from a project."}, (*Server).removeTeamMember},
+		r("POST /api/v1/projects/{id}/team", Member, "Add a team member to a project.", (*Server).addTeamMember),
+		r("GET /api/v1/projects/{id}/team", Viewer, "List a project's team.", (*Server).listTeam),
+		r("DELETE /api/v1/projects/{id}/team/{member_id}", Member, "Remove a team member from a project.", (*Server).removeTeamMember),
 
 		// processmetrics.go
-		{Route{"POST /api/v1/projects/{id}/process-metrics", Member, "Record a batch of process metrics, all or nothing."}, (*Server).recordProcessMetrics},
-		{Route{"GET /api/v1/projects/{id}/process-metrics", Viewer, "List a project's process metrics."}, (*Server).listProcessMetrics},
-		{Route{"GET /api/v1/projects/{id}/process-metrics/summary", Viewer, "Summarise a project's process metrics by type."}, (*Server).summarizeProcessMetrics},
+		heavy(r("POST /api/v1/projects/{id}/process-metrics", Member, "Record a batch of process metrics, all or nothing.", (*Server).recordProcessMetrics)),
+		r("GET /api/v1/projects/{id}/process-metrics", Viewer, "List a project's process metrics.", (*Server).listProcessMetrics),
+		r("GET /api/v1/projects/{id}/process-metrics/summary", Viewer, "Summarise a project's process metrics by type.", (*Server).summarizeProcessMetrics),
 
 		// experiments.go
-		{Route{"POST /api/v1/projects/{id}/experiments", Member, "Create an experiment in a project."}, (*Server).createExperiment},
-		{Route{"GET /api/v1/projects/{id}/experiments", Viewer, "List a project's experiments."}, (*Server).listExperiments},
-		{Route{"GET /api/v1/experiments/{id}", Viewer, "Show an experiment."}, (*Server).getExperiment},
+		r("POST /api/v1/projects/{id}/experiments", Member, "Create an experiment in a project.", (*Server).createExperiment),
+		r("GET /api/v1/projects/{id}/experiments", Viewer, "List a project's experiments.", (*Server).listExperiments),
+		r("GET /api/v1/experiments/{id}", Viewer, "Show an experiment.", (*Server).getExperiment),
 
 		// runs.go
-		{Route{"POST /api/v1/experiments/{id}/runs", Member, "Start a run in an experiment."}, (*Server).createRun},
-		{Route{"GET /api/v1/experiments/{id}/runs", Viewer, "List an experiment's runs."}, (*Server).listRuns},
-		{Route{"GET /api/v1/runs/{id}", Viewer, "Show a run."}, (*Server).getRun},
-		{Route{"PATCH /api/v1/runs/{id}", Member, "Update a run's status or parameters."}, (*Server).updateRun},
-		{Route{"POST /api/v1/runs/{id}/metrics", Member, "Log a batch of metric points, all or nothing."}, (*Server).logMetrics},
-		{Route{"GET /api/v1/runs/{id}/metrics", Viewer, "Summarise a run's metrics by key."}, (*Server).listMetrics},
-		{Route{"GET /api/v1/runs/{id}/metrics/{key...}", Viewer, "Read a metric's history, downsampled to max_points."}, (*Server).metricHistory},
+		r("POST /api/v1/experiments/{id}/runs", Member, "Start a run in an experiment.", (*Server).createRun),
+		r("GET /api/v1/experiments/{id}/runs", Viewer, "List an experiment's runs.", (*Server).listRuns),
+		r("GET /api/v1/runs/{id}", Viewer, "Show a run.", (*Server).getRun),
+		r("PATCH /api/v1/runs/{id}", Member, "Update a run's status or parameters.", (*Server).updateRun),
+		heavy(r("POST /api/v1/runs/{id}/metrics", Member, "Log a batch of metric points, all or nothing.", (*Server).logMetrics)),
+		r("GET /api/v1/runs/{id}/metrics", Viewer, "Summarise a run's metrics by key.", (*Server).listMetrics),
+		r("GET /api/v1/runs/{id}/metrics/{key...}", Viewer, "Read a metric's history, downsampled to max_points.", (*Server).metricHistory),
 
 		// artifacts.go
-		{Route{"POST /api/v1/artifacts", Member, "Add an artifact to the library."}, (*Server).createArtifact},
-		{Route{"GET /api/v1/artifacts", Viewer, "Search the artifact library."}, (*Server).searchArtifacts},
-		{Route{"GET /api/v1/artifacts/top", Viewer, "List the artifacts with the highest measured impact."}, (*Server).topArtifacts},
-		{Route{"GET /api/v1/artifacts/{id}", Viewer, "Show an artifact with its usage and impact."}, (*Server).getArtifact},
-		{Route{"DELETE /api/v1/artifacts/{id}", Member, "Delete an artifact and its content."}, (*Server).deleteArtifact},
-		{Route{"PUT /api/v1/artifacts/{id}/content", Member, "Upload an artifact's content (the raw body)."}, (*Server).putArtifactContent},
-		{Route{"GET /api/v1/artifacts/{id}/content", Viewer, "Download an artifact's content."}, (*Server).getArtifactContent},
-		{Route{"POST /api/v1/artifacts/{id}/usages", Member, "Record that a project used an artifact, with its impact."}, (*Server).recordArtifactUsage},
-		{Route{"GET /api/v1/artifacts/{id}/usages", Viewer, "List an artifact's usages."}, (*Server).listArtifactUsages},
+		r("POST /api/v1/artifacts", Member, "Add an artifact to the library.", (*Server).createArtifact),
+		r("GET /api/v1/artifacts", Viewer, "Search the artifact library.", (*Server).searchArtifacts),
+		r("GET /api/v1/artifacts/top", Viewer, "List the artifacts with the highest measured impact.", (*Server).topArtifacts),
+		r("GET /api/v1/artifacts/{id}", Viewer, "Show an artifact with its usage and impact.", (*Server).getArtifact),
+		r("DELETE /api/v1/artifacts/{id}", Member, "Delete an artifact and its content.", (*Server).deleteArtifact),
+		heavy(r("PUT /api/v1/artifacts/{id}/content", Member, "Upload an artifact's content (the raw body).", (*Server).putArtifactContent)),
+		heavy(r("GET /api/v1/artifacts/{id}/content", Viewer, "Download an artifact's content.", (*Server).getArtifactContent)),
+		r("POST /api/v1/artifacts/{id}/usages", Member, "Record that a project used an artifact, with its impact.", (*Server).recordArtifactUsage),
+		r("GET /api/v1/artifacts/{id}/usages", Viewer, "List an artifact's usages.", (*Server).listArtifactUsages),
 
 		// models.go
-		{Route{"POST /api/v1/models", Member, "Register a model."}, (*Server).createModel},
-		{Route{"GET /api/v1/models", Viewer, "List registered models."}, (*Server).listModels},
-		{Route{"GET /api/v1/models/{name}", Viewer, "Show a registered model."}, (*Server).getModel},
-		{Route{"POST /api/v1/models/{name}/versions", Member, "Create a model version."}, (*Server).createModelVersion},
-		{Route{"GET /api/v1/models/{name}/versions", Viewer, "List a model's versions."}, (*Server).listModelVersions},
-		{Route{"GET /api/v1/models/{name}/versions/{version}", Viewer, "Show a model version."}, (*Server).getModelVersion},
-		{Route{"GET /api/v1/models/{name}/aliases", Viewer, "List a model's aliases."}, (*Server).listModelAliases},
-		{Route{"PUT /api/v1/models/{name}/aliases/{alias}", Member, "Point an alias at a model version."}, (*Server).setModelAlias},
-		{Route{"GET /api/v1/models/{name}/aliases/{alias}", Viewer, "Resolve an alias to its model version."}, (*Server).getModelAlias},
-		{Route{"DELETE /api/v1/models/{name}/aliases/{alias}", Member, "Delete an alias."}, (*Server).deleteModelAlias},
+		r("POST /api/v1/models", Member, "Register a model.", (*Server).createModel),
+		r("GET /api/v1/models", Viewer, "List registered models.", (*Server).listModels),
+		r("GET /api/v1/models/{name}", Viewer, "Show a registered model.", (*Server).getModel),
+		r("POST /api/v1/models/{name}/versions", Member, "Create a model version.", (*Server).createModelVersion),
+		r("GET /api/v1/models/{name}/versions", Viewer, "List a model's versions.", (*Server).listModelVersions),
+		r("GET /api/v1/models/{name}/versions/{version}", Viewer, "Show a model version.", (*Server).getModelVersion),
+		r("GET /api/v1/models/{name}/aliases", Viewer, "List a model's aliases.", (*Server).listModelAliases),
+		r("PUT /api/v1/models/{name}/aliases/{alias}", Member, "Point an alias at a model version.", (*Server).setModelAlias),
+		r("GET /api/v1/models/{name}/aliases/{alias}", Viewer, "Resolve an alias to its model version.", (*Server).getModelAlias),
+		r("DELETE /api/v1/models/{name}/aliases/{alias}", Member, "Delete an alias.", (*Server).deleteModelAlias),
 
 		// metamodels.go
-		{Route{"POST /api/v1/meta-models/train", Member, "Train the tenant's next meta-model on its completed projects."}, (*Server).trainMetaModel},
-		{Route{"GET /api/v1/meta-models", Viewer, "List the tenant's meta-models, the active one marked."}, (*Server).listMetaModels},
-		{Route{"POST /api/v1/meta-models/{version}/pin", Admin, "Pin a meta-model version as the active one."}, (*Server).pinMetaModel},
-		{Route{"DELETE /api/v1/meta-models/pin", Admin, "Unpin: the newest meta-model becomes active again."}, (*Server).unpinMetaModel},
-		{Route{"POST /api/v1/meta-models/rollback", Admin, "Make the version before the active one active."}, (*Server).rollbackMetaModel},
+		heavy(r("POST /api/v1/meta-models/train", Member, "Train the tenant's next meta-model on its completed projects.", (*Server).trainMetaModel)),
+		r("GET /api/v1/meta-models", Viewer, "List the tenant's meta-models, the active one marked.", (*Server).listMetaModels),
+		r("POST /api/v1/meta-models/{version}/pin", Admin, "Pin a meta-model version as the active one.", (*Server).pinMetaModel),
+		r("DELETE /api/v1/meta-models/pin", Admin, "Unpin: the newest meta-model becomes active again.", (*Server).unpinMetaModel),
+		r("POST /api/v1/meta-models/rollback", Admin, "Make the version before the active one active.", (*Server).rollbackMetaModel),
 
 		// recommendations.go
-		{Route{"POST /api/v1/recommendations", Viewer, "Recommend for a project described in the body, or a registered one; stores nothing."}, (*Server).recommend},
-		{Route{"POST /api/v1/projects/{id}/recommendations", Member, "Recommend for a registered project and store the prediction."}, (*Server).recommendProject},
-		{Route{"GET /api/v1/projects/{id}/predictions", Viewer, "List the predictions stored for a project, with its outcome."}, (*Server).listPredictions},
+		heavy(r("POST /api/v1/recommendations", Viewer, "Recommend for a project described in the body, or a registered one; stores nothing.", (*Server).recommend)),
+		heavy(r("POST /api/v1/projects/{id}/recommendations", Member, "Recommend for a registered project and store the prediction.", (*Server).recommendProject)),
+		r("GET /api/v1/projects/{id}/predictions", Viewer, "List the predictions stored for a project, with its outcome.", (*Server).listPredictions),
 
 		// similarity.go
-		{Route{"GET /api/v1/projects/{id}/similar", Viewer, "Find the past projects most similar to a project."}, (*Server).similarProjects},
-		{Route{"POST /api/v1/specs/similar", Viewer, "Find the past projects most similar to a spec or text."}, (*Server).similarSpecs},
-		{Route{"POST /api/v1/specs/overlap", Viewer, "Compare a spec with a project's, section by section."}, (*Server).specOverlap},
+		heavy(r("GET /api/v1/projects/{id}/similar", Viewer, "Find the past projects most similar to a project.", (*Server).similarProjects)),
+		heavy(r("POST /api/v1/specs/similar", Viewer, "Find the past projects most similar to a spec or text.", (*Server).similarSpecs)),
+		heavy(r("POST /api/v1/specs/overlap", Viewer, "Compare a spec with a project's, section by section.", (*Server).specOverlap)),
 	}
 }
 
 // mux builds the ServeMux of the route table: each handler behind the
-// authentication, tenant and access checks its route requires.
+// authentication, tenant and access checks its route requires, under its
+// deadline and, for heavy routes, its concurrency limit (checked after
+// authentication, so anonymous requests cannot fill it).
 func (s *Server) mux() (*http.ServeMux, error) {
 	mux := http.NewServeMux()
 	for _, rt := range routeTable() {
 		if !strings.Contains(rt.Pattern, " ") {
 			return nil, fmt.Errorf("platform: route pattern without a method: %q", rt.Pattern)
 		}
-		handle := rt.handle
+		handle, timeout := rt.handle, rt.timeout(s)
+		var slots chan struct{} // nil: no concurrency limit
+		if rt.heavy {
+			slots = make(chan struct{}, s.heavyLimit)
+		}
 		var next http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if err := handle(s, w, r); err != nil {
+			if slots != nil {
+				select {
+				case slots <- struct{}{}:
+					defer func() { <-slots }()
+				default:
+					s.fail(w, r, busy())
+					return
+				}
+			}
+			ctx, cancel := context.WithTimeout(r.Context(), timeout)
+			defer cancel()
+			if err := handle(s, w, r.WithContext(ctx)); err != nil {
 				s.fail(w, r, err)
 			}
 		})

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"sync"
 	"time"
 
@@ -40,8 +41,9 @@ type Server struct {
 	reg      *registryDeps    // the ML registry and its blob store (registry_deps.go)
 	intel    *intelDeps       // meta-models, recommendations, similarity (intel_deps.go)
 
-	handler http.Handler // the full middleware chain around the mux
-	routes  []Route      // the route table, in the order of routeTable
+	handler    http.Handler     // the full middleware chain around the mux
+	heavyLimit int              // concurrent requests per heavy route
+	timeouts   [2]time.Duration // handler deadlines: light and heavy routes
 
 	stop      context.CancelFunc // ends background work
 	closers   []func() error     // what New opened, closed in reverse order
@@ -126,6 +128,13 @@ func New(ctx context.Context, cfg Config, opts ...Option) (_ *Server, err error)
 // and Manager, the identity services, the registry and intelligence
 // services, the route table and the middleware chain.
 func (s *Server) build(o settings) error {
+	s.timeouts = [2]time.Duration{routeTimeout, heavyRouteTimeout}
+	if o.timeouts != [2]time.Duration{} {
+		s.timeouts = o.timeouts
+	}
+	if s.heavyLimit = o.heavyLimit; s.heavyLimit == 0 {
+		s.heavyLimit = max(2, runtime.NumCPU())
+	}
 	if err := s.installTenancy(); err != nil {
 		return err
 	}
