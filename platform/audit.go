@@ -21,14 +21,16 @@ const (
 	auditPasswordFailure = "password.change_failure"
 	auditKeyCreated      = "api_key.created"
 	auditKeyRevoked      = "api_key.revoked"
-	auditBootstrap       = "bootstrap.admin_created"
-	auditTenantCreated   = "tenant.created"
-	auditTenantUpdated   = "tenant.updated"
-	auditTenantDeleted   = "tenant.deleted"
-	auditMemberAdded     = "member.added"
-	auditMemberUpdated   = "member.role_changed"
-	auditMemberRemoved   = "member.removed"
-	auditCrossTenant     = "tenancy.cross_tenant"
+	// auditKeyReauthFailure: a wrong current password when creating a key.
+	auditKeyReauthFailure = "api_key.reauth_failure"
+	auditBootstrap        = "bootstrap.admin_created"
+	auditTenantCreated    = "tenant.created"
+	auditTenantUpdated    = "tenant.updated"
+	auditTenantDeleted    = "tenant.deleted"
+	auditMemberAdded      = "member.added"
+	auditMemberUpdated    = "member.role_changed"
+	auditMemberRemoved    = "member.removed"
+	auditCrossTenant      = "tenancy.cross_tenant"
 )
 
 // audit writes one security event to the audit log: a log record at INFO

@@ -92,7 +92,7 @@ func init() {
 		f.ids["tenant"] = f.tenantB
 		f.ids["user"] = f.ts.me(f.tokenB).User.ID
 		var key apiKeyBody
-		expect(t, f.ts.do("POST", "/api/v1/auth/api-keys", f.tokenB, map[string]any{"name": "b-key"}), 201).json(t, &key)
+		expect(t, f.ts.do("POST", "/api/v1/auth/api-keys", f.tokenB, map[string]any{"current_password": memberPassword, "name": "b-key"}), 201).json(t, &key)
 		f.ids["api_key"] = key.ID
 		f.ids["api_key_secret"] = key.Key
 	})

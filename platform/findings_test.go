@@ -155,7 +155,7 @@ func TestPasswordChangeRefusesAPIKeys(t *testing.T) {
 	ts.addMember(admin, def, "kim", memberPassword, "member")
 	session := ts.login("kim", memberPassword, "")
 	var key apiKeyBody
-	expect(t, ts.do("POST", "/api/v1/auth/api-keys", session.AccessToken, map[string]any{"name": "ci"}), 201).json(t, &key)
+	expect(t, ts.do("POST", "/api/v1/auth/api-keys", session.AccessToken, map[string]any{"current_password": memberPassword, "name": "ci"}), 201).json(t, &key)
 
 	for _, current := range []string{memberPassword, "wrong-guess-entirely"} {
 		p := expect(t, ts.do("POST", "/api/v1/auth/password", key.Key,
@@ -185,7 +185,7 @@ func TestAPIKeyListPages(t *testing.T) {
 	var want []string
 	for i := range 5 {
 		var key apiKeyBody
-		expect(t, ts.do("POST", "/api/v1/auth/api-keys", lee, map[string]any{"name": fmt.Sprintf("k%d", i)}), 201).json(t, &key)
+		expect(t, ts.do("POST", "/api/v1/auth/api-keys", lee, map[string]any{"current_password": memberPassword, "name": fmt.Sprintf("k%d", i)}), 201).json(t, &key)
 		want = append(want, key.ID)
 	}
 	slices.Sort(want)

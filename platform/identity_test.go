@@ -208,12 +208,12 @@ func TestAPIKeys(t *testing.T) {
 	bob := ts.login("bob", memberPassword, "").AccessToken
 	carol := ts.login("carol", memberPassword, "").AccessToken
 
-	expect(t, ts.do("POST", "/api/v1/auth/api-keys", bob, map[string]any{"name": "ci", "role": "admin"}), 403)
-	expect(t, ts.do("POST", "/api/v1/auth/api-keys", bob, map[string]any{"name": "ci", "role": "owner"}), 422)
-	expect(t, ts.do("POST", "/api/v1/auth/api-keys", bob, map[string]any{"name": ""}), 422)
-	expect(t, ts.do("POST", "/api/v1/auth/api-keys", bob, map[string]any{"name": "x", "expires_in_days": 5000}), 422)
+	expect(t, ts.do("POST", "/api/v1/auth/api-keys", bob, map[string]any{"current_password": memberPassword, "name": "ci", "role": "admin"}), 403)
+	expect(t, ts.do("POST", "/api/v1/auth/api-keys", bob, map[string]any{"current_password": memberPassword, "name": "ci", "role": "owner"}), 422)
+	expect(t, ts.do("POST", "/api/v1/auth/api-keys", bob, map[string]any{"current_password": memberPassword, "name": ""}), 422)
+	expect(t, ts.do("POST", "/api/v1/auth/api-keys", bob, map[string]any{"current_password": memberPassword, "name": "x", "expires_in_days": 5000}), 422)
 	var key apiKeyBody
-	expect(t, ts.do("POST", "/api/v1/auth/api-keys", bob, map[string]any{"name": "ci", "role": "viewer", "expires_in_days": 30}), 201).json(t, &key)
+	expect(t, ts.do("POST", "/api/v1/auth/api-keys", bob, map[string]any{"current_password": memberPassword, "name": "ci", "role": "viewer", "expires_in_days": 30}), 201).json(t, &key)
 	if !strings.HasPrefix(key.Key, auth.APIKeyPrefix) || key.Role != auth.RoleViewer || key.ExpiresAt == nil {
 		t.Fatalf("key %+v", key)
 	}
@@ -223,7 +223,7 @@ func TestAPIKeys(t *testing.T) {
 		t.Fatalf("me via key = %+v", me)
 	}
 	// A key cannot mint keys or log out.
-	expect(t, ts.do("POST", "/api/v1/auth/api-keys", key.Key, map[string]any{"name": "more"}), 403)
+	expect(t, ts.do("POST", "/api/v1/auth/api-keys", key.Key, map[string]any{"current_password": memberPassword, "name": "more"}), 403)
 	expect(t, ts.do("POST", "/api/v1/auth/logout", key.Key, nil), 400)
 
 	var list page[apiKeyBody]
@@ -307,21 +307,75 @@ func TestMembershipChangesApplyAtOnce(t *testing.T) {
 	uid := ts.addMember(admin, def, "frank", memberPassword, "admin")
 	frank := ts.login("frank", memberPassword, "")
 	var key apiKeyBody
-	expect(t, ts.do("POST", "/api/v1/auth/api-keys", frank.AccessToken, map[string]any{"name": "k"}), 201).json(t, &key)
+	expect(t, ts.do("POST", "/api/v1/auth/api-keys", frank.AccessToken, map[string]any{"current_password": memberPassword, "name": "k"}), 201).json(t, &key)
 
-	// Demoted: the admin token and key stop working; a refresh carries the new role.
+	// Demoted: the admin token, its session and the key end; the user
+	// signs in again with the new role.
 	expect(t, ts.do("PATCH", "/api/v1/tenants/"+def+"/members/"+uid, admin, map[string]string{"role": "viewer"}), 200)
 	expect(t, ts.do("GET", "/api/v1/auth/me", frank.AccessToken, nil), 401)
 	expect(t, ts.do("GET", "/api/v1/auth/me", key.Key, nil), 401)
-	var next tokenResponse
-	expect(t, ts.do("POST", "/api/v1/auth/refresh", "", map[string]string{"refresh_token": frank.RefreshToken}), 200).json(t, &next)
-	if me := ts.me(next.AccessToken); *me.Role != "viewer" {
-		t.Fatalf("role after refresh %s", *me.Role)
+	expect(t, ts.do("POST", "/api/v1/auth/refresh", "", map[string]string{"refresh_token": frank.RefreshToken}), 401)
+	again := ts.login("frank", memberPassword, "")
+	if me := ts.me(again.AccessToken); *me.Role != "viewer" {
+		t.Fatalf("role after signing in again %s", *me.Role)
 	}
-	// Removed: nothing works any more.
+	var viewerKey apiKeyBody
+	expect(t, ts.do("POST", "/api/v1/auth/api-keys", again.AccessToken, map[string]any{"current_password": memberPassword, "name": "v"}), 201).json(t, &viewerKey)
+	// Promoted: nothing ends.
+	expect(t, ts.do("PATCH", "/api/v1/tenants/"+def+"/members/"+uid, admin, map[string]string{"role": "member"}), 200)
+	expect(t, ts.do("GET", "/api/v1/auth/me", viewerKey.Key, nil), 200)
+	// Removed: nothing works any more, and adding the user back revives
+	// none of the old credentials.
 	expect(t, ts.do("DELETE", "/api/v1/tenants/"+def+"/members/"+uid, admin, nil), 204)
-	expect(t, ts.do("GET", "/api/v1/auth/me", next.AccessToken, nil), 401)
-	expect(t, ts.do("POST", "/api/v1/auth/refresh", "", map[string]string{"refresh_token": next.RefreshToken}), 401)
+	expect(t, ts.do("GET", "/api/v1/auth/me", again.AccessToken, nil), 401)
+	expect(t, ts.do("POST", "/api/v1/auth/refresh", "", map[string]string{"refresh_token": again.RefreshToken}), 401)
+	expect(t, ts.do("POST", "/api/v1/tenants/"+def+"/members", admin, map[string]string{"username": "frank", "role": "admin"}), 201)
+	for _, tok := range []string{frank.AccessToken, again.AccessToken, key.Key, viewerKey.Key} {
+		expect(t, ts.do("GET", "/api/v1/auth/me", tok, nil), 401)
+	}
+	expect(t, ts.do("POST", "/api/v1/auth/refresh", "", map[string]string{"refresh_token": again.RefreshToken}), 401)
+	ts.login("frank", memberPassword, "")
+}
+
+// TestCredentialsEndWithAccess is the regression test of F-11 and F-12:
+// creating an API key from a session needs the current password (throttled
+// like a login), every key expires, a password change ends the user's
+// keys in every tenant with their other sessions, and removing a member
+// from one tenant ends only what the removal must.
+func TestCredentialsEndWithAccess(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, testenv.SQLite(t), testServerOptions{})
+	root := ts.adminToken()
+	a, b := ts.createTenant(root, "cred-a"), ts.createTenant(root, "cred-b")
+	ts.addMember(root, a, "gina", memberPassword, "member")
+	ts.addMember(root, b, "gina", "", "member")
+	sa := ts.login("gina", memberPassword, "cred-a").AccessToken
+	sb := ts.login("gina", memberPassword, "cred-b").AccessToken
+
+	// A stolen session alone cannot mint a key.
+	p := expect(t, ts.do("POST", "/api/v1/auth/api-keys", sa, map[string]any{"name": "k"}), 422).problem(t)
+	if len(p.Errors) != 1 || p.Errors[0].Field != "current_password" {
+		t.Fatalf("key without the current password: %+v", p)
+	}
+	p = expect(t, ts.do("POST", "/api/v1/auth/api-keys", sa, map[string]any{"name": "k", "current_password": "not-it-at-all"}), 422).problem(t)
+	if p.Errors[0].Field != "current_password" {
+		t.Fatalf("key with a wrong password: %+v", p)
+	}
+	var ka, kb apiKeyBody
+	expect(t, ts.do("POST", "/api/v1/auth/api-keys", sa, map[string]any{"name": "ka", "current_password": memberPassword}), 201).json(t, &ka)
+	expect(t, ts.do("POST", "/api/v1/auth/api-keys", sb, map[string]any{"name": "kb", "current_password": memberPassword}), 201).json(t, &kb)
+	// Every key expires: by default after 90 days.
+	if ka.ExpiresAt == nil || ka.ExpiresAt.Sub(time.Now()) < 89*24*time.Hour || ka.ExpiresAt.Sub(time.Now()) > 91*24*time.Hour {
+		t.Fatalf("default expiry %v", ka.ExpiresAt)
+	}
+	expect(t, ts.do("POST", "/api/v1/auth/api-keys", sa, map[string]any{"name": "long", "expires_in_days": 366, "current_password": memberPassword}), 422)
+
+	// A password change ends the keys in both tenants and the other session.
+	expect(t, ts.do("POST", "/api/v1/auth/password", sa, map[string]string{"current_password": memberPassword, "new_password": "Another-Strong-Pass-42!"}), 204)
+	for _, tok := range []string{ka.Key, kb.Key, sb} {
+		expect(t, ts.do("GET", "/api/v1/auth/me", tok, nil), 401)
+	}
+	expect(t, ts.do("GET", "/api/v1/auth/me", sa, nil), 200)
 }
 
 func TestBootstrapIdempotent(t *testing.T) {

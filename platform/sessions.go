@@ -179,7 +179,7 @@ type passwordRequest struct {
 // for automation, and a leaked one must not become a password-guessing
 // oracle or end its user's sessions (SECURITY.md, F-10).
 func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
-	ctx, p, ip := r.Context(), principal(r), clientIP(r)
+	ctx, p := r.Context(), principal(r)
 	var in passwordRequest
 	if err := decode(w, r, &in); err != nil {
 		return err
@@ -188,32 +188,23 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.identity.throttle.Check(ctx, u.Username, ip); err != nil {
+	if err := s.reauthenticate(r, in.CurrentPassword, auditPasswordFailure); err != nil {
 		return err
-	}
-	if err := s.checkPassword(ctx, p.UserID, in.CurrentPassword); err != nil {
-		if !errors.Is(err, errBadCredentials) {
-			return err
-		}
-		s.audit(ctx, auditPasswordFailure)
-		if err := s.identity.throttle.Fail(ctx, u.Username, ip); err != nil {
-			return err
-		}
-		return invalid(fieldError{Field: "current_password", Message: "does not match"})
-	}
-	// The current password was right: settle the attempt Check reserved.
-	if err := s.identity.throttle.Succeed(ctx, u.Username, ip); err != nil {
-		s.logger(ctx).Warn("resetting login throttle failed", slog.String("error", err.Error()))
 	}
 	v := &validator{}
 	v.checkPassword("new_password", in.NewPassword, u.Username, u.Email)
 	if err := v.err(); err != nil {
 		return err
 	}
-	if err := s.setPassword(ctx, p.UserID, in.NewPassword); err != nil {
+	// The old credentials end first: should the change fail after this,
+	// the user has lost keys and other sessions, never kept them.
+	if err := s.revokeKeys(ctx, p.UserID, ""); err != nil {
 		return err
 	}
 	if err := s.identity.tokens.RevokeOtherSessions(ctx, p.UserID, p.SessionID); err != nil {
+		return err
+	}
+	if err := s.setPassword(ctx, p.UserID, in.NewPassword); err != nil {
 		return err
 	}
 	s.audit(ctx, auditPasswordChanged, slog.String("user_id", p.UserID))

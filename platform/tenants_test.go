@@ -183,7 +183,7 @@ func TestDeleteTenantRemovesEverything(t *testing.T) {
 			dora := ts.login("dora", memberPassword, "").AccessToken
 			kim := ts.login("kim", memberPassword, "").AccessToken
 			var key apiKeyBody
-			expect(t, ts.do("POST", "/api/v1/auth/api-keys", dora, map[string]any{"name": "k"}), 201).json(t, &key)
+			expect(t, ts.do("POST", "/api/v1/auth/api-keys", dora, map[string]any{"current_password": memberPassword, "name": "k"}), 201).json(t, &key)
 			for _, tok := range []string{dora, kim} {
 				var proj, art struct{ ID string }
 				expect(t, ts.do("POST", "/api/v1/projects", tok, map[string]any{

@@ -125,7 +125,7 @@ func TestSuperadminWithoutTenant(t *testing.T) {
 	if p.Code != "tenant_required" {
 		t.Fatalf("problem %+v", p)
 	}
-	expect(t, ts.do("POST", "/api/v1/auth/api-keys", op.AccessToken, map[string]any{"name": "k"}), 403)
+	expect(t, ts.do("POST", "/api/v1/auth/api-keys", op.AccessToken, map[string]any{"current_password": memberPassword, "name": "k"}), 403)
 	var keys page[apiKeyBody]
 	expect(t, ts.do("GET", "/api/v1/auth/api-keys", op.AccessToken, nil), 200).json(t, &keys)
 	expect(t, ts.do("DELETE", "/api/v1/auth/api-keys/00000000-0000-0000-0000-000000000000", op.AccessToken, nil), 404)

@@ -197,7 +197,7 @@ func testAuthentication(t *testing.T, w *world) {
 	// API keys: a revoked key stops at once; a key is not a refresh token;
 	// a key cannot mint keys or log out.
 	t.Run("api keys", func(t *testing.T) {
-		r := w.do(t, a.member, "POST", "/api/v1/auth/api-keys", map[string]any{"name": "short-lived", "expires_in_days": 1})
+		r := w.do(t, a.member, "POST", "/api/v1/auth/api-keys", map[string]any{"name": "short-lived", "expires_in_days": 1, "current_password": a.member.password})
 		mustStatus(t, r, http.StatusCreated, "create key")
 		id, key := r.str(t, "id"), r.str(t, "key")
 		p.scan.forbidValue("an API key", key)

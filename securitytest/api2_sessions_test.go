@@ -89,7 +89,7 @@ func testSessions(t *testing.T, w *world) {
 		// session (keys cannot mint keys or log out either).
 		u := newUser(t, "member")
 		r := p.do(t, req{method: "POST", path: "/api/v1/auth/api-keys", token: u.access, owner: a.slug,
-			body: map[string]any{"name": "automation"}})
+			body: map[string]any{"name": "automation", "current_password": u.password}})
 		mustStatus(t, r, http.StatusCreated, "key")
 		key := r.str(t, "key")
 		p.scan.forbidValue("an API key", key)
@@ -108,7 +108,7 @@ func testSessions(t *testing.T, w *world) {
 
 	t.Run("deleted tenant: its credentials stop at once", func(t *testing.T) {
 		c := w.newTenant(t, "c", false)
-		r := w.do(t, c.member, "POST", "/api/v1/auth/api-keys", map[string]any{"name": "doomed"})
+		r := w.do(t, c.member, "POST", "/api/v1/auth/api-keys", map[string]any{"name": "doomed", "current_password": c.member.password})
 		mustStatus(t, r, http.StatusCreated, "key in C")
 		key := r.str(t, "key")
 		p.scan.forbidValue("an API key", key)
@@ -225,7 +225,7 @@ func testSessions(t *testing.T, w *world) {
 	t.Run("removed member and deleted key stop at once", func(t *testing.T) {
 		u := newUser(t, "member")
 		r := p.do(t, req{method: "POST", path: "/api/v1/auth/api-keys", token: u.access, owner: a.slug,
-			body: map[string]any{"name": "to be orphaned"}})
+			body: map[string]any{"name": "to be orphaned", "current_password": u.password}})
 		mustStatus(t, r, http.StatusCreated, "key")
 		key := r.str(t, "key")
 		p.scan.forbidValue("an API key", key)

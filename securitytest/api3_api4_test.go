@@ -101,7 +101,7 @@ func testMassAssignment(t *testing.T, w *world) {
 			u    *user
 			role string
 		}{{a.member, "admin"}, {a.viewer, "member"}, {a.viewer, "admin"}, {a.admin, "superadmin"}} {
-			r := w.do(t, c.u, "POST", "/api/v1/auth/api-keys", map[string]any{"name": "esc", "role": c.role})
+			r := w.do(t, c.u, "POST", "/api/v1/auth/api-keys", map[string]any{"name": "esc", "role": c.role, "current_password": c.u.password})
 			if r.status < 400 {
 				t.Errorf("%s creates a %s key: %d", c.u.role, c.role, r.status)
 				if r.status == http.StatusCreated {
@@ -109,11 +109,11 @@ func testMassAssignment(t *testing.T, w *world) {
 				}
 			}
 		}
-		r := w.do(t, a.member, "POST", "/api/v1/auth/api-keys", map[string]any{"name": "esc", "key": "mst_chosen", "user_id": a.admin.id})
+		r := w.do(t, a.member, "POST", "/api/v1/auth/api-keys", map[string]any{"name": "esc", "key": "mst_chosen", "user_id": a.admin.id, "current_password": a.member.password})
 		if r.status < 400 {
 			t.Errorf("API key with a chosen key/user: %d", r.status)
 		}
-		r = w.do(t, a.member, "POST", "/api/v1/auth/api-keys", map[string]any{"name": "long", "expires_in_days": 100000})
+		r = w.do(t, a.member, "POST", "/api/v1/auth/api-keys", map[string]any{"name": "long", "expires_in_days": 100000, "current_password": a.member.password})
 		if r.status < 400 {
 			t.Errorf("API key valid for 100000 days: %d", r.status)
 		}

@@ -33,7 +33,7 @@ func testFunctionLevel(t *testing.T, w *world, sk *skipped) {
 		}
 	}
 	// A viewer API key is a viewer, whoever created it.
-	r := w.do(t, a.admin, "POST", "/api/v1/auth/api-keys", map[string]any{"name": "viewer key", "role": "viewer"})
+	r := w.do(t, a.admin, "POST", "/api/v1/auth/api-keys", map[string]any{"name": "viewer key", "role": "viewer", "current_password": a.admin.password})
 	mustStatus(t, r, http.StatusCreated, "viewer key")
 	key := r.str(t, "key")
 	w.p.scan.forbidValue("an API key", key)

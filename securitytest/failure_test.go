@@ -215,7 +215,7 @@ func TestRedisDown(t *testing.T) {
 	rs.start(t)
 	p := startPlatform(t, "sqlite+private-redis", options{env: []string{"MAESTRO_REDIS_URL=redis://" + rs.addr + "/0"}})
 	access, _ := p.login(t, "admin", p.adminPassword, "")
-	r := p.do(t, req{method: "POST", path: "/api/v1/auth/api-keys", token: access, body: map[string]any{"name": "outage"}})
+	r := p.do(t, req{method: "POST", path: "/api/v1/auth/api-keys", token: access, body: map[string]any{"name": "outage", "current_password": p.adminPassword}})
 	mustStatus(t, r, http.StatusCreated, "API key")
 	key := r.str(t, "key")
 	p.scan.forbidValue("an API key", key)

@@ -160,7 +160,7 @@ func (w *world) populate(t testing.TB, tn *tenant) {
 	mustStatus(t, r, http.StatusCreated, "create model version")
 	r = w.call(t, m, "PUT", "/api/v1/models/"+url.PathEscape(tn.model)+"/aliases/prod", map[string]any{"version": 1})
 	mustStatus(t, r, http.StatusOK, "set alias")
-	r = w.call(t, m, "POST", "/api/v1/auth/api-keys", map[string]any{"name": "ci " + mk})
+	r = w.call(t, m, "POST", "/api/v1/auth/api-keys", map[string]any{"name": "ci " + mk, "current_password": m.password})
 	mustStatus(t, r, http.StatusCreated, "create API key")
 	tn.apiKeyID, tn.apiKey = r.str(t, "id"), r.str(t, "key")
 	w.p.scan.forbidValue("an API key", tn.apiKey)
