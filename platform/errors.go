@@ -1,0 +1,145 @@
+package platform
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/maestro-ml/maestro/auth"
+	"github.com/maestro-ml/maestro/metalearn"
+	"github.com/maestro-ml/maestro/registry"
+	"github.com/maestro-ml/maestro/similarity"
+	"github.com/maestro-ml/maestro/tenancy"
+)
+
+// errorRule is one row of the error table: an error that match accepts is
+// answered with the problem that answer builds from it.
+type errorRule struct {
+	name   string // what the row matches, for tests and docs
+	match  func(error) bool
+	answer func(error) *apiError
+}
+
+// errorTable maps the library's sentinels and error types to problems, in
+// one place: handlers return library errors as they come and classify
+// answers them with the first row that matches. Order matters where one
+// error matches several rows: typed errors that carry details (the fields
+// of a validation, a limit) come before the sentinels they wrap.
+//
+// A new library error a caller can cause gets its row here; an error no
+// row matches is a 500 whose detail says nothing (or a 503 when the
+// database connection failed, see classify).
+var errorTable = []errorRule{
+	// Bad input.
+	{"registry.ValidationErrors", isA[registry.ValidationErrors], func(err error) *apiError {
+		var ve registry.ValidationErrors
+		errors.As(err, &ve)
+		out := make([]fieldError, 0, len(ve))
+		for _, f := range ve {
+			out = append(out, fieldError{Field: f.Field, Message: f.Message})
+		}
+		if len(out) == 0 {
+			out = append(out, fieldError{Field: "(body)", Message: "invalid"})
+		}
+		return invalid(out...)
+	}},
+	{"tenancy.ValidationError", isA[*tenancy.ValidationError], func(err error) *apiError {
+		var ve *tenancy.ValidationError
+		errors.As(err, &ve)
+		return invalid(fieldError{Field: ve.Field, Message: ve.Message})
+	}},
+	{"metalearn.ValidationError", isA[*metalearn.ValidationError], func(err error) *apiError {
+		var ve *metalearn.ValidationError
+		errors.As(err, &ve)
+		return invalid(fieldError{Field: ve.Field, Message: ve.Reason})
+	}},
+	{"similarity.ErrEmptyInput", is(similarity.ErrEmptyInput),
+		fixed(http.StatusUnprocessableEntity, "validation_failed", "the spec or text has nothing that can be compared")},
+	{"similarity.ErrInvalidArgument", is(similarity.ErrInvalidArgument),
+		fixed(http.StatusUnprocessableEntity, "validation_failed", "the spec or text has nothing that can be compared")},
+	{"registry.ErrInvalid", is(registry.ErrInvalid),
+		fixed(http.StatusUnprocessableEntity, "validation_failed", "the request has invalid fields")},
+	{"tenancy.ErrInvalid", is(tenancy.ErrInvalid),
+		fixed(http.StatusUnprocessableEntity, "validation_failed", "the request has invalid fields")},
+	{"registry.TooLargeError", isA[*registry.TooLargeError], func(err error) *apiError {
+		var tl *registry.TooLargeError
+		errors.As(err, &tl)
+		return newAPIError(http.StatusRequestEntityTooLarge, "too_large",
+			fmt.Sprintf("the %s exceeds the limit of %d", tl.What, tl.Limit))
+	}},
+	{"registry.ErrTooLarge", is(registry.ErrTooLarge),
+		fixed(http.StatusRequestEntityTooLarge, "too_large", "the request exceeds a limit")},
+
+	// Credentials and roles. Every credential failure reads the same, so
+	// that it tells an attacker nothing.
+	{"auth.ErrInvalidToken", is(auth.ErrInvalidToken), credentialsProblem},
+	{"auth.ErrExpired", is(auth.ErrExpired), credentialsProblem},
+	{"auth.ErrRevoked", is(auth.ErrRevoked), credentialsProblem},
+	{"auth.ErrRefreshReuse", is(auth.ErrRefreshReuse), credentialsProblem},
+	{"auth.ErrInvalidAPIKey", is(auth.ErrInvalidAPIKey), credentialsProblem},
+	{"auth.ThrottledError", isA[*auth.ThrottledError], func(err error) *apiError {
+		var te *auth.ThrottledError
+		errors.As(err, &te)
+		return tooManyRequests(te.RetryAfter)
+	}},
+	{"auth.StoreError", isA[*auth.StoreError], func(err error) *apiError { return unavailable(err) }},
+	{"auth.ErrRoleTooHigh", is(auth.ErrRoleTooHigh),
+		fixed(http.StatusForbidden, "role_too_high", "the role exceeds your own")},
+	{"tenancy.ErrNoTenant", is(tenancy.ErrNoTenant),
+		fixed(http.StatusForbidden, "tenant_required", "this needs a credential bound to a tenant")},
+
+	// Unknown resources: another tenant's is unknown too.
+	{"registry.ErrNotFound", is(registry.ErrNotFound), fixed(http.StatusNotFound, "not_found", "resource not found")},
+	{"tenancy.ErrNotFound", is(tenancy.ErrNotFound), fixed(http.StatusNotFound, "not_found", "not found")},
+	{"auth.ErrNotFound", is(auth.ErrNotFound), fixed(http.StatusNotFound, "not_found", "not found")},
+
+	// Conflicts with the stored state.
+	{"tenancy.ErrQuotaExceeded", is(tenancy.ErrQuotaExceeded),
+		fixed(http.StatusConflict, "quota_exceeded", "the tenant's quota does not allow this")},
+	{"registry.ErrConflict", is(registry.ErrConflict),
+		fixed(http.StatusConflict, "conflict", "the request conflicts with existing data")},
+	{"tenancy.ErrConflict", is(tenancy.ErrConflict), fixed(http.StatusConflict, "conflict", "already exists")},
+	{"metalearn.InsufficientHistoryError", isA[*metalearn.InsufficientHistoryError], func(err error) *apiError {
+		var short *metalearn.InsufficientHistoryError
+		errors.As(err, &short)
+		return newAPIError(http.StatusConflict, "insufficient_history",
+			fmt.Sprintf("training needs at least %d completed projects with an outcome; the tenant has %d",
+				short.Need, short.Have))
+	}},
+	{"metalearn.ErrNoModel", is(metalearn.ErrNoModel), fixed(http.StatusConflict, "no_model",
+		"no meta-model has been trained for this tenant; POST /api/v1/meta-models/train first")},
+
+	// The embeddings service failing, or answering what cannot be used, is
+	// a dependency down: 503, never a 500 and never the caller's fault.
+	{"similarity.ErrProvider", is(similarity.ErrProvider), embeddingsProblem},
+	{"similarity.ErrBadResponse", is(similarity.ErrBadResponse), embeddingsProblem},
+	{"similarity.ErrDimensionMismatch", is(similarity.ErrDimensionMismatch), embeddingsProblem},
+	{"similarity.ErrModelMismatch", is(similarity.ErrModelMismatch), embeddingsProblem},
+}
+
+// is matches errors that wrap target.
+func is(target error) func(error) bool {
+	return func(err error) bool { return errors.Is(err, target) }
+}
+
+// isA matches errors that wrap an error of type T.
+func isA[T error](err error) bool {
+	var t T
+	return errors.As(err, &t)
+}
+
+// fixed answers with the same problem whatever the error says.
+func fixed(status int, code, detail string) func(error) *apiError {
+	return func(error) *apiError { return newAPIError(status, code, detail) }
+}
+
+// credentialsProblem is the 401 of every credential failure.
+func credentialsProblem(error) *apiError { return unauthorized() }
+
+// embeddingsProblem is the 503 of a failing embeddings service.
+func embeddingsProblem(error) *apiError {
+	e := newAPIError(http.StatusServiceUnavailable, "embeddings_unavailable",
+		"the embeddings service is unavailable; retry later")
+	e.retryAfter = dependencyRetryAfter
+	return e
+}
