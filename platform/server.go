@@ -86,7 +86,11 @@ func newServer(cfg config, d deps) (*server, error) {
 	if err := s.installTenancy(); err != nil {
 		return nil, err
 	}
-	s.tenants = tenancy.NewManager(s.db, tenancy.WithTenantModels(tenantModels()...))
+	tenants, err := tenancy.NewManager(s.db, tenancy.WithTenantModels(tenantModels()...))
+	if err != nil {
+		return nil, err
+	}
+	s.tenants = tenants
 	id, err := newIdentity(s, d.identity)
 	if err != nil {
 		return nil, err
