@@ -44,6 +44,8 @@ type Registry struct {
 	sqliteRows int
 	// maxResequence bounds the stored points a late metric batch moves.
 	maxResequence int64
+	// maxTeam is MaxTeamMembers; tests lower it.
+	maxTeam int64
 }
 
 // Option configures a Registry. An option given an invalid value makes
@@ -139,6 +141,7 @@ func New(db *gorm.DB, opts ...Option) (*Registry, error) {
 
 		sqliteRows:    sqliteRowsPerInsert,
 		maxResequence: maxResequence,
+		maxTeam:       MaxTeamMembers,
 	}
 	for _, o := range opts {
 		if o == nil {
