@@ -229,11 +229,16 @@ func featureError(err error) error {
 // predictions stored for the project, oldest first, each compared with the
 // project's success score once its outcome is recorded.
 func (s *server) listPredictions(w http.ResponseWriter, r *http.Request) error {
-	ps, err := s.reg.reg.ListPredictions(r.Context(), r.PathValue("id"))
+	pg, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	ps, err := s.reg.reg.ListPredictions(r.Context(), r.PathValue("id"), registry.PageRequest{Limit: pg.Limit, Cursor: pg.Cursor})
 	if err != nil {
 		return registryError(err)
 	}
-	return writeSlicePage(w, r, ps)
+	writePage(w, ps.Items, ps.NextCursor)
+	return nil
 }
 
 // nonNil returns s, or an empty slice for nil, so that JSON shows [].

@@ -193,9 +193,14 @@ func (s *server) listArtifactUsages(w http.ResponseWriter, r *http.Request) erro
 	if _, err := s.reg.reg.GetArtifact(r.Context(), id); err != nil {
 		return registryError(err)
 	}
-	us, err := s.reg.reg.ListArtifactUsages(r.Context(), registry.ArtifactUsageFilter{ArtifactID: id})
+	pg, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	us, err := s.reg.reg.ArtifactUsages(r.Context(), registry.ArtifactUsageFilter{ArtifactID: id, Limit: pg.Limit, Cursor: pg.Cursor})
 	if err != nil {
 		return registryError(err)
 	}
-	return writeSlicePage(w, r, us)
+	writePage(w, us.Items, us.NextCursor)
+	return nil
 }

@@ -38,11 +38,16 @@ func (s *server) createExperiment(w http.ResponseWriter, r *http.Request) error 
 
 // listExperiments handles GET /api/v1/projects/{id}/experiments.
 func (s *server) listExperiments(w http.ResponseWriter, r *http.Request) error {
-	es, err := s.reg.reg.ListExperiments(r.Context(), r.PathValue("id"))
+	pg, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	es, err := s.reg.reg.ListExperiments(r.Context(), r.PathValue("id"), registry.PageRequest{Limit: pg.Limit, Cursor: pg.Cursor})
 	if err != nil {
 		return registryError(err)
 	}
-	return writeSlicePage(w, r, es)
+	writePage(w, es.Items, es.NextCursor)
+	return nil
 }
 
 // getExperiment handles GET /api/v1/experiments/{id}.
@@ -71,11 +76,16 @@ func (s *server) createRun(w http.ResponseWriter, r *http.Request) error {
 
 // listRuns handles GET /api/v1/experiments/{id}/runs.
 func (s *server) listRuns(w http.ResponseWriter, r *http.Request) error {
-	runs, err := s.reg.reg.ListRuns(r.Context(), r.PathValue("id"))
+	pg, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	runs, err := s.reg.reg.ListRuns(r.Context(), r.PathValue("id"), registry.PageRequest{Limit: pg.Limit, Cursor: pg.Cursor})
 	if err != nil {
 		return registryError(err)
 	}
-	return writeSlicePage(w, r, runs)
+	writePage(w, runs.Items, runs.NextCursor)
+	return nil
 }
 
 // getRun handles GET /api/v1/runs/{id}.
@@ -154,11 +164,16 @@ func (s *server) logMetrics(w http.ResponseWriter, r *http.Request) error {
 // listMetrics handles GET /api/v1/runs/{id}/metrics: a summary of every
 // metric of the run.
 func (s *server) listMetrics(w http.ResponseWriter, r *http.Request) error {
-	ms, err := s.reg.reg.ListMetrics(r.Context(), r.PathValue("id"))
+	pg, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	ms, err := s.reg.reg.ListMetrics(r.Context(), r.PathValue("id"), registry.PageRequest{Limit: pg.Limit, Cursor: pg.Cursor})
 	if err != nil {
 		return registryError(err)
 	}
-	return writeSlicePage(w, r, ms)
+	writePage(w, ms.Items, ms.NextCursor)
+	return nil
 }
 
 // metricHistory handles GET /api/v1/runs/{id}/metrics/{key}?max_points=:

@@ -38,11 +38,16 @@ func (s *server) createModel(w http.ResponseWriter, r *http.Request) error {
 
 // listModels handles GET /api/v1/models.
 func (s *server) listModels(w http.ResponseWriter, r *http.Request) error {
-	ms, err := s.reg.reg.ListModels(r.Context())
+	pg, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	ms, err := s.reg.reg.ListModels(r.Context(), registry.PageRequest{Limit: pg.Limit, Cursor: pg.Cursor})
 	if err != nil {
 		return registryError(err)
 	}
-	return writeSlicePage(w, r, ms)
+	writePage(w, ms.Items, ms.NextCursor)
+	return nil
 }
 
 // getModel handles GET /api/v1/models/{name}.
@@ -72,11 +77,16 @@ func (s *server) createModelVersion(w http.ResponseWriter, r *http.Request) erro
 
 // listModelVersions handles GET /api/v1/models/{name}/versions.
 func (s *server) listModelVersions(w http.ResponseWriter, r *http.Request) error {
-	vs, err := s.reg.reg.ListModelVersions(r.Context(), r.PathValue("name"))
+	pg, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	vs, err := s.reg.reg.ListModelVersions(r.Context(), r.PathValue("name"), registry.PageRequest{Limit: pg.Limit, Cursor: pg.Cursor})
 	if err != nil {
 		return registryError(err)
 	}
-	return writeSlicePage(w, r, vs)
+	writePage(w, vs.Items, vs.NextCursor)
+	return nil
 }
 
 // getModelVersion handles GET /api/v1/models/{name}/versions/{version}.
@@ -95,11 +105,16 @@ func (s *server) getModelVersion(w http.ResponseWriter, r *http.Request) error {
 
 // listModelAliases handles GET /api/v1/models/{name}/aliases.
 func (s *server) listModelAliases(w http.ResponseWriter, r *http.Request) error {
-	as, err := s.reg.reg.ListModelAliases(r.Context(), r.PathValue("name"))
+	pg, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	as, err := s.reg.reg.ListModelAliases(r.Context(), r.PathValue("name"), registry.PageRequest{Limit: pg.Limit, Cursor: pg.Cursor})
 	if err != nil {
 		return registryError(err)
 	}
-	return writeSlicePage(w, r, as)
+	writePage(w, as.Items, as.NextCursor)
+	return nil
 }
 
 // aliasRequest is the body of PUT /api/v1/models/{name}/aliases/{alias}.

@@ -124,7 +124,7 @@ func getModel(db *gorm.DB, name string) (*RegisteredModel, error) {
 // name.
 func (r *Registry) ListModels(ctx context.Context, page PageRequest) (Page[RegisteredModel], error) {
 	fk := filterKey("models")
-	limit, after, err := pageStart(page, fk, func(k string) bool { return len(k) <= maxCursorLength })
+	limit, after, err := pageStart(page, fk, nil)
 	if err != nil {
 		return Page[RegisteredModel]{}, err
 	}
@@ -132,8 +132,15 @@ func (r *Registry) ListModels(ctx context.Context, page PageRequest) (Page[Regis
 	if err != nil {
 		return Page[RegisteredModel]{}, err
 	}
-	return keysetPage(db.Model(&RegisteredModel{}), "name", afterArg(after), limit, fk,
-		func(m RegisteredModel) string { return m.Name }, "models")
+	// The cursor holds the id of the last model (short, whatever the
+	// name); the page continues after that model's name, which is unique
+	// in the tenant.
+	var from any
+	if after != "" {
+		from = db.Model(&RegisteredModel{}).Select("name").Where("id = ?", after)
+	}
+	return keysetPage(db.Model(&RegisteredModel{}), "name", from, limit, fk,
+		func(m RegisteredModel) string { return m.ID }, "models")
 }
 
 // CreateModelVersion adds the next numbered version to a model. Numbering

@@ -66,8 +66,9 @@ func encodeCursor(id, fk string) string {
 func decodeCursor(s, fk string) (string, error) { return decodeCursorKey(s, fk, validID) }
 
 // maxCursorLength bounds an encoded cursor; sort keys are at most a few
-// hundred bytes (a model name is at most MaxNameLength).
-const maxCursorLength = 1024
+// hundred bytes (a metric key is at most MaxMetricKeyLength), so every
+// cursor fits in 512 characters.
+const maxCursorLength = 512
 
 // decodeCursorKey is decodeCursor for listings sorted by another key than
 // the id: valid checks the key.
@@ -131,11 +132,12 @@ func pageStart(req PageRequest, fk string, valid func(string) bool) (limit int, 
 }
 
 // keysetPage fetches one page of q ordered by the unique column col,
-// ascending, after the key after (nil for the first page), and finishes
-// it with key, the sort key of an item, for the filter fk.
+// ascending, after the value after (a value or a one-value subquery; nil
+// for the first page), and finishes it with key, the cursor key of an
+// item, for the filter fk.
 func keysetPage[T any](q *gorm.DB, col string, after any, limit int, fk string, key func(T) string, what string) (Page[T], error) {
 	if after != nil {
-		q = q.Where(col+" > ?", after)
+		q = q.Where(col+" > (?)", after) // parenthesised: after may be a subquery
 	}
 	var items []T
 	if err := q.Order(col).Limit(limit + 1).Find(&items).Error; err != nil {
