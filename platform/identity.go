@@ -49,7 +49,11 @@ func newIdentity(s *server, o identityOptions) (*identity, error) {
 	}
 	var store auth.TokenStore
 	if s.redis != nil {
-		store = redisstore.NewTokenStore(s.redis, redisstore.WithPrefix(prefix))
+		rs, err := redisstore.NewTokenStore(s.redis, redisstore.WithPrefix(prefix))
+		if err != nil {
+			return nil, err
+		}
+		store = rs
 	} else {
 		id.sqlStore = gormstore.NewTokenStore(s.db)
 		store = id.sqlStore
