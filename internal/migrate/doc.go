@@ -43,11 +43,12 @@
 //
 //	Migrate(ctx, db) error                            // Up
 //	MigrateDown(ctx, db, version int64) error         // Down to version (0: all)
-//	CurrentSchemaVersion(ctx, db) (int64, error)      // Version Down steps undo exactly what their Up step did: a
+//	CurrentSchemaVersion(ctx, db) (int64, error)      // Version
 //
-// Down that drops a table loses that table's rows, so steps that add
-// indexes or columns to existing tables are the ones that can be rolled
-// back and re-applied without losing data.
+// Down steps undo exactly what their Up step did: a Down that drops a
+// table loses that table's rows, so steps that add indexes or columns to
+// existing tables are the ones that can be rolled back and re-applied
+// without losing data.
 //
 // The runner does not use tenant-scoped models, so it is meant to run with
 // a context that carries no tenant (migrations are platform work).
