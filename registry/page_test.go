@@ -165,7 +165,26 @@ func TestListingsPage(t *testing.T) {
 		}); len(all) != 8 {
 			t.Fatalf("%d process metrics of every type, want 8", len(all))
 		}
-		if sums := must[[]ProcessSummary](t)(e.reg.SummarizeProcessMetrics(e.a, p.ID)); len(sums) != 2 || sums[0].Count != 7 {
+		// Fractions of a second of different lengths (SQLite stores times
+		// as text) page in time order too.
+		whole := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
+		var frac []ProcessMetricInput
+		for _, d := range []time.Duration{500 * time.Millisecond, 0, 123456 * time.Microsecond, time.Second, 50 * time.Millisecond, 999999 * time.Microsecond, time.Microsecond} {
+			frac = append(frac, ProcessMetricInput{MetricType: "frac", Value: 1, Timestamp: whole.Add(d)})
+		}
+		mustNoErr(t, e.reg.RecordProcessMetrics(e.a, p.ID, frac))
+		fs := walk(t, "fractional process metrics", foreign, func(r PageRequest) (Page[ProcessMetric], error) {
+			return e.reg.ListProcessMetrics(e.a, p.ID, "frac", r)
+		})
+		if len(fs) != len(frac) {
+			t.Fatalf("%d fractional metrics, want %d", len(fs), len(frac))
+		}
+		for i := 1; i < len(fs); i++ {
+			if !fs[i-1].RecordedAt.Before(fs[i].RecordedAt) {
+				t.Fatalf("fractional metrics out of time order at %d: %v then %v", i, fs[i-1].RecordedAt, fs[i].RecordedAt)
+			}
+		}
+		if sums := must[[]ProcessSummary](t)(e.reg.SummarizeProcessMetrics(e.a, p.ID)); len(sums) != 3 || sums[0].Count != 7 {
 			t.Fatalf("summaries = %+v", sums)
 		}
 
