@@ -72,14 +72,16 @@ type APIKeys struct {
 	maxTTL     time.Duration
 }
 
-// APIKeyOption configures APIKeys.
+// APIKeyOption configures APIKeys. An option given an invalid value makes
+// NewAPIKeys fail with an error wrapping ErrInvalid.
 type APIKeyOption func(*APIKeys) error
 
-// WithAPIKeyClock sets the time source (default time.Now); for tests.
+// WithAPIKeyClock sets the time source (default time.Now); for tests. A
+// nil clock is invalid.
 func WithAPIKeyClock(now func() time.Time) APIKeyOption {
 	return func(a *APIKeys) error {
 		if now == nil {
-			return errors.New("auth: nil clock")
+			return fmt.Errorf("%w: nil clock", ErrInvalid)
 		}
 		a.now = now
 		return nil
@@ -88,11 +90,12 @@ func WithAPIKeyClock(now func() time.Time) APIKeyOption {
 
 // WithLastUsedInterval sets how stale LastUsedAt may get before a
 // verification writes it again (default one minute), so a busy key does not
-// cost a database write per request. Zero writes on every use.
+// cost a database write per request. Zero writes on every use; a negative
+// interval is invalid.
 func WithLastUsedInterval(d time.Duration) APIKeyOption {
 	return func(a *APIKeys) error {
 		if d < 0 {
-			return errors.New("auth: negative last-used interval")
+			return fmt.Errorf("%w: negative last-used interval %s", ErrInvalid, d)
 		}
 		a.touchEvery = d
 		return nil
@@ -100,11 +103,12 @@ func WithLastUsedInterval(d time.Duration) APIKeyOption {
 }
 
 // WithMaxAPIKeyTTL bounds the lifetime a new key may be given; with it set,
-// keys without an expiry are refused (default: no bound).
+// keys without an expiry are refused (default: no bound). d must be
+// positive.
 func WithMaxAPIKeyTTL(d time.Duration) APIKeyOption {
 	return func(a *APIKeys) error {
 		if d <= 0 {
-			return errors.New("auth: non-positive maximum API key TTL")
+			return fmt.Errorf("%w: non-positive maximum API key TTL %s", ErrInvalid, d)
 		}
 		a.maxTTL = d
 		return nil
@@ -114,10 +118,13 @@ func WithMaxAPIKeyTTL(d time.Duration) APIKeyOption {
 // NewAPIKeys returns an API key service over store.
 func NewAPIKeys(store APIKeyStore, opts ...APIKeyOption) (*APIKeys, error) {
 	if store == nil {
-		return nil, errors.New("auth: nil APIKeyStore")
+		return nil, fmt.Errorf("%w: nil APIKeyStore", ErrInvalid)
 	}
 	a := &APIKeys{store: store, now: time.Now, touchEvery: time.Minute}
 	for _, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("%w: nil option", ErrInvalid)
+		}
 		if err := o(a); err != nil {
 			return nil, err
 		}

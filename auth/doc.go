@@ -73,6 +73,18 @@
 // Check reserves each attempt it admits until Fail or Succeed, so
 // concurrent guesses cannot outrun the count of free failures.
 //
+// # Options
+//
+// Every constructor checks its options: a value out of range (a TTL, a
+// leeway, argon2 parameters, a concurrency bound), a nil function or an
+// empty name makes NewJWTManager, NewAPIKeys, NewPasswordHasher and
+// NewMemoryThrottler (and redisstore's constructors) fail with an error
+// wrapping ErrInvalid; nothing is silently ignored. Middleware, RequireRole,
+// RequireRoleOrSuperadmin and RequireSuperadmin return no error, so a
+// middleware built with an invalid option fails closed — it answers every
+// request with 500 (code "misconfigured") and never calls the next
+// handler — and CheckMiddlewareOptions reports the option at start-up.
+//
 // Every exported type says whether it is safe for concurrent use; all the
 // services (JWTManager, PasswordHasher, APIKeys, the stores and throttlers)
 // are.

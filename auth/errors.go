@@ -31,6 +31,12 @@ var (
 	// stops working. Hosts should log it as a security event.
 	ErrRefreshReuse = errors.New("auth: refresh token reused; session revoked")
 
+	// ErrInvalid reports an invalid argument of a constructor or an option
+	// given an invalid value (a nil clock, a duration out of range, an
+	// empty issuer, ...), in this package and in its stores
+	// (auth/gormstore, auth/redisstore).
+	ErrInvalid = errors.New("auth: invalid argument")
+
 	// ErrNotFound is returned by stores for an unknown record.
 	ErrNotFound = errors.New("auth: not found")
 

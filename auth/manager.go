@@ -49,7 +49,8 @@ type JWTManager struct {
 	initOthers []Key // from WithKeys, consumed by NewJWTManager
 }
 
-// Option configures a JWTManager.
+// Option configures a JWTManager. An option given an invalid value makes
+// NewJWTManager fail with an error wrapping ErrInvalid.
 type Option func(*JWTManager) error
 
 // WithKeys sets the key ring: active signs new tokens; active and every key
@@ -67,7 +68,7 @@ func WithKeys(active Key, others ...Key) Option {
 func WithIssuer(iss string) Option {
 	return func(m *JWTManager) error {
 		if iss == "" {
-			return errors.New("auth: empty issuer")
+			return fmt.Errorf("%w: empty issuer", ErrInvalid)
 		}
 		m.issuer = iss
 		return nil
@@ -79,7 +80,7 @@ func WithIssuer(iss string) Option {
 func WithAudience(aud string) Option {
 	return func(m *JWTManager) error {
 		if aud == "" {
-			return errors.New("auth: empty audience")
+			return fmt.Errorf("%w: empty audience", ErrInvalid)
 		}
 		m.audience = aud
 		return nil
@@ -91,7 +92,7 @@ func WithAudience(aud string) Option {
 func WithAccessTTL(d time.Duration) Option {
 	return func(m *JWTManager) error {
 		if d < time.Second || d > time.Hour {
-			return fmt.Errorf("auth: access TTL %s out of range [1s, 1h]", d)
+			return fmt.Errorf("%w: access TTL %s out of range [1s, 1h]", ErrInvalid, d)
 		}
 		m.accessTTL = d
 		return nil
@@ -104,7 +105,7 @@ func WithAccessTTL(d time.Duration) Option {
 func WithRefreshTTL(d time.Duration) Option {
 	return func(m *JWTManager) error {
 		if d < time.Minute || d > 90*24*time.Hour {
-			return fmt.Errorf("auth: refresh TTL %s out of range [1m, 90d]", d)
+			return fmt.Errorf("%w: refresh TTL %s out of range [1m, 90d]", ErrInvalid, d)
 		}
 		m.refreshTTL = d
 		return nil
@@ -116,18 +117,19 @@ func WithRefreshTTL(d time.Duration) Option {
 func WithLeeway(d time.Duration) Option {
 	return func(m *JWTManager) error {
 		if d < 0 || d > time.Minute {
-			return fmt.Errorf("auth: leeway %s out of range [0, 1m]", d)
+			return fmt.Errorf("%w: leeway %s out of range [0, 1m]", ErrInvalid, d)
 		}
 		m.leeway = d
 		return nil
 	}
 }
 
-// WithClock sets the time source (default time.Now); for tests.
+// WithClock sets the time source (default time.Now); for tests. A nil
+// clock is invalid.
 func WithClock(now func() time.Time) Option {
 	return func(m *JWTManager) error {
 		if now == nil {
-			return errors.New("auth: nil clock")
+			return fmt.Errorf("%w: nil clock", ErrInvalid)
 		}
 		m.now = now
 		return nil
@@ -139,9 +141,12 @@ func WithClock(now func() time.Time) Option {
 // the new pair is issued to — so a changed role takes effect at the next
 // refresh — or an error, which Refresh returns unchanged (the token is not
 // spent). Use it to refuse refreshes of deactivated users or removed
-// memberships.
+// memberships. A nil function is invalid.
 func WithSubjectRefresher(f func(ctx context.Context, s Subject) (Subject, error)) Option {
 	return func(m *JWTManager) error {
+		if f == nil {
+			return fmt.Errorf("%w: nil subject refresher", ErrInvalid)
+		}
 		m.refresher = f
 		return nil
 	}
@@ -151,7 +156,7 @@ func WithSubjectRefresher(f func(ctx context.Context, s Subject) (Subject, error
 // WithKeys option is required.
 func NewJWTManager(store TokenStore, opts ...Option) (*JWTManager, error) {
 	if store == nil {
-		return nil, errors.New("auth: nil TokenStore")
+		return nil, fmt.Errorf("%w: nil TokenStore", ErrInvalid)
 	}
 	m := &JWTManager{
 		store:      store,
@@ -163,12 +168,15 @@ func NewJWTManager(store TokenStore, opts ...Option) (*JWTManager, error) {
 		now:        time.Now,
 	}
 	for _, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("%w: nil option", ErrInvalid)
+		}
 		if err := o(m); err != nil {
 			return nil, err
 		}
 	}
 	if m.accessTTL >= m.refreshTTL {
-		return nil, fmt.Errorf("auth: access TTL %s must be shorter than refresh TTL %s", m.accessTTL, m.refreshTTL)
+		return nil, fmt.Errorf("%w: access TTL %s must be shorter than refresh TTL %s", ErrInvalid, m.accessTTL, m.refreshTTL)
 	}
 	if !m.initActive.valid() {
 		return nil, fmt.Errorf("%w: no signing key (use WithKeys)", ErrInvalidKey)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 )
@@ -39,12 +40,15 @@ const (
 	CodeInvalidToken    = "invalid_token"   // a credential that does not verify
 	CodeForbidden       = "forbidden"       // authenticated, but not allowed
 	CodeUnavailable     = "unavailable"     // the credential store did not answer
+	CodeMisconfigured   = "misconfigured"   // the middleware was built with an invalid option
 )
 
 // ErrorWriter writes an error response for the middleware. status is 401,
 // 403 or 503; p is the problem the default writer would send. The
 // middleware has already set WWW-Authenticate on 401 responses. err is the
-// underlying cause, for logging; never send it to the client.
+// underlying cause, for logging; never send it to the client. (A
+// middleware built with an invalid option answers 500 through WriteProblem
+// instead, never through a custom writer.)
 type ErrorWriter func(w http.ResponseWriter, r *http.Request, p Problem, err error)
 
 // WriteProblem is the default ErrorWriter: it sends p as
@@ -56,9 +60,14 @@ func WriteProblem(w http.ResponseWriter, _ *http.Request, p Problem, _ error) {
 	_ = json.NewEncoder(w).Encode(p)
 }
 
-// MiddlewareOption configures Middleware, RequireRole and
-// RequireSuperadmin.
-type MiddlewareOption func(*middlewareConfig)
+// MiddlewareOption configures Middleware, RequireRole,
+// RequireRoleOrSuperadmin and RequireSuperadmin. An option given an invalid
+// value (a nil function, an empty or unquotable realm, an empty problem
+// type) is reported by CheckMiddlewareOptions; a middleware built with it
+// fails closed, answering every request with 500 and the error (which
+// wraps ErrInvalid) passed to the default problem writer, and never lets a
+// request through.
+type MiddlewareOption func(*middlewareConfig) error
 
 type middlewareConfig struct {
 	apiKeys     APIKeyVerifier
@@ -66,20 +75,31 @@ type middlewareConfig struct {
 	check       func(context.Context, Principal) error
 	realm       string
 	problemType string
+	err         error // the first invalid option
 }
 
 // WithAPIKeyVerifier lets the middleware accept API keys (bearer
 // credentials starting with "mst_"). Without it, API keys are refused.
+// A nil verifier is invalid (leave the option out instead).
 func WithAPIKeyVerifier(v APIKeyVerifier) MiddlewareOption {
-	return func(c *middlewareConfig) { c.apiKeys = v }
+	return func(c *middlewareConfig) error {
+		if v == nil {
+			return fmt.Errorf("%w: nil API key verifier", ErrInvalid)
+		}
+		c.apiKeys = v
+		return nil
+	}
 }
 
 // WithErrorWriter replaces the problem+json writer (default WriteProblem).
+// A nil writer is invalid.
 func WithErrorWriter(w ErrorWriter) MiddlewareOption {
-	return func(c *middlewareConfig) {
-		if w != nil {
-			c.writeError = w
+	return func(c *middlewareConfig) error {
+		if w == nil {
+			return fmt.Errorf("%w: nil error writer", ErrInvalid)
 		}
+		c.writeError = w
+		return nil
 	}
 }
 
@@ -87,35 +107,69 @@ func WithErrorWriter(w ErrorWriter) MiddlewareOption {
 // verified and before the handler: return an error to refuse the request
 // with 401 (for example when the user was deactivated or removed from the
 // tenant after the token was issued), or an error wrapping ErrForbidden to
-// answer 403.
+// answer 403. A nil function is invalid.
 func WithPrincipalCheck(f func(ctx context.Context, p Principal) error) MiddlewareOption {
-	return func(c *middlewareConfig) { c.check = f }
+	return func(c *middlewareConfig) error {
+		if f == nil {
+			return fmt.Errorf("%w: nil principal check", ErrInvalid)
+		}
+		c.check = f
+		return nil
+	}
 }
 
-// WithRealm sets the realm in WWW-Authenticate (default "maestro").
+// WithRealm sets the realm in WWW-Authenticate (default "maestro"). An
+// empty realm, or one holding a quote, a backslash or a line break, is
+// invalid.
 func WithRealm(realm string) MiddlewareOption {
-	return func(c *middlewareConfig) {
-		if realm != "" && !strings.ContainsAny(realm, "\"\\\r\n") {
-			c.realm = realm
+	return func(c *middlewareConfig) error {
+		if realm == "" || strings.ContainsAny(realm, "\"\\\r\n") {
+			return fmt.Errorf("%w: realm %q", ErrInvalid, realm)
 		}
+		c.realm = realm
+		return nil
 	}
 }
 
 // WithProblemType sets the "type" URI of problems (default "about:blank").
+// An empty URI is invalid.
 func WithProblemType(uri string) MiddlewareOption {
-	return func(c *middlewareConfig) {
-		if uri != "" {
-			c.problemType = uri
+	return func(c *middlewareConfig) error {
+		if uri == "" {
+			return fmt.Errorf("%w: empty problem type", ErrInvalid)
 		}
+		c.problemType = uri
+		return nil
 	}
+}
+
+// CheckMiddlewareOptions reports the first invalid option among opts, with
+// an error wrapping ErrInvalid, or nil. Hosts call it at start-up to fail
+// fast instead of serving a middleware that refuses every request.
+func CheckMiddlewareOptions(opts ...MiddlewareOption) error {
+	return newMiddlewareConfig(opts).err
 }
 
 func newMiddlewareConfig(opts []MiddlewareOption) *middlewareConfig {
 	c := &middlewareConfig{writeError: WriteProblem, realm: "maestro", problemType: "about:blank"}
 	for _, o := range opts {
-		o(c)
+		err := fmt.Errorf("%w: nil middleware option", ErrInvalid)
+		if o != nil {
+			err = o(c)
+		}
+		if err != nil {
+			// Fail closed with the default writer: a custom one may be
+			// the option that failed.
+			return &middlewareConfig{writeError: WriteProblem, realm: "maestro", problemType: "about:blank", err: err}
+		}
 	}
 	return c
+}
+
+// misconfigured answers 500 for a middleware built with an invalid option.
+func (c *middlewareConfig) misconfigured(w http.ResponseWriter, r *http.Request) {
+	c.writeError(w, r, Problem{Type: c.problemType, Title: http.StatusText(http.StatusInternalServerError),
+		Status: http.StatusInternalServerError, Detail: "Authentication is misconfigured.", Code: CodeMisconfigured}, c.err)
 }
 
 // Middleware authenticates every request through it. The only credential
@@ -131,6 +185,10 @@ func Middleware(tokens AccessVerifier, opts ...MiddlewareOption) func(http.Handl
 	c := newMiddlewareConfig(opts)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if c.err != nil {
+				c.misconfigured(w, r)
+				return
+			}
 			cred, ok := bearer(r)
 			if !ok {
 				c.unauthorized(w, r, false, errors.New("auth: no bearer credential"))
@@ -272,6 +330,10 @@ func require(opts []MiddlewareOption, allow func(Principal) bool) func(http.Hand
 	c := newMiddlewareConfig(opts)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if c.err != nil {
+				c.misconfigured(w, r)
+				return
+			}
 			p, ok := PrincipalFrom(r.Context())
 			if !ok {
 				c.unauthorized(w, r, false, errors.New("auth: no principal in context"))

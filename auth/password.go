@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"runtime"
 	"strconv"
@@ -68,7 +67,8 @@ type PasswordHasher struct {
 	dummy  string
 }
 
-// HasherOption configures a PasswordHasher.
+// HasherOption configures a PasswordHasher. An option given an invalid
+// value makes NewPasswordHasher fail with an error wrapping ErrInvalid.
 type HasherOption func(*PasswordHasher) error
 
 // WithArgon2Params sets the argon2id parameters for new hashes. Memory below
@@ -78,13 +78,13 @@ func WithArgon2Params(p Argon2Params) HasherOption {
 	return func(h *PasswordHasher) error {
 		switch {
 		case p.Memory < MinArgon2Memory || p.Memory > maxArgon2Memory:
-			return fmt.Errorf("auth: argon2 memory %d KiB out of range [%d, %d]", p.Memory, MinArgon2Memory, maxArgon2Memory)
+			return fmt.Errorf("%w: argon2 memory %d KiB out of range [%d, %d]", ErrInvalid, p.Memory, MinArgon2Memory, maxArgon2Memory)
 		case p.Iterations < MinArgon2Iterations || p.Iterations > maxArgon2Iterations:
-			return fmt.Errorf("auth: argon2 iterations %d out of range [%d, %d]", p.Iterations, MinArgon2Iterations, maxArgon2Iterations)
+			return fmt.Errorf("%w: argon2 iterations %d out of range [%d, %d]", ErrInvalid, p.Iterations, MinArgon2Iterations, maxArgon2Iterations)
 		case p.Parallelism < 1:
-			return errors.New("auth: argon2 parallelism must be at least 1")
+			return fmt.Errorf("%w: argon2 parallelism must be at least 1", ErrInvalid)
 		case p.SaltLen < 16 || p.SaltLen > 64 || p.KeyLen < 16 || p.KeyLen > 128:
-			return errors.New("auth: argon2 salt must have 16-64 bytes and key 16-128 bytes")
+			return fmt.Errorf("%w: argon2 salt must have 16-64 bytes and key 16-128 bytes", ErrInvalid)
 		}
 		h.params = p
 		return nil
@@ -97,7 +97,7 @@ func WithArgon2Params(p Argon2Params) HasherOption {
 func WithMaxConcurrentHashes(n int) HasherOption {
 	return func(h *PasswordHasher) error {
 		if n < 1 {
-			return errors.New("auth: max concurrent hashes must be at least 1")
+			return fmt.Errorf("%w: max concurrent hashes must be at least 1, not %d", ErrInvalid, n)
 		}
 		h.sem = make(chan struct{}, n)
 		return nil
@@ -109,6 +109,9 @@ func WithMaxConcurrentHashes(n int) HasherOption {
 func NewPasswordHasher(opts ...HasherOption) (*PasswordHasher, error) {
 	h := &PasswordHasher{params: DefaultArgon2Params()}
 	for _, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("%w: nil option", ErrInvalid)
+		}
 		if err := o(h); err != nil {
 			return nil, err
 		}

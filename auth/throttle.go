@@ -4,7 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"sync"
@@ -131,19 +131,20 @@ func (p ThrottlePolicy) WithDefaults() ThrottlePolicy {
 	return p
 }
 
-// Validate reports an inconsistent policy (after WithDefaults).
+// Validate reports an inconsistent policy (after WithDefaults) with an
+// error wrapping ErrInvalid.
 func (p ThrottlePolicy) Validate() error {
 	switch {
 	case p.FreeFailures < 1 || p.IPFailures < 1:
-		return errors.New("auth: throttle failure counts must be positive")
+		return fmt.Errorf("%w: throttle failure counts must be positive", ErrInvalid)
 	case p.AccountFailures < p.FreeFailures:
-		return errors.New("auth: throttle AccountFailures must be at least FreeFailures")
+		return fmt.Errorf("%w: throttle AccountFailures must be at least FreeFailures", ErrInvalid)
 	case p.BaseLockout <= 0 || p.MaxLockout < p.BaseLockout:
-		return errors.New("auth: throttle lockouts must satisfy 0 < BaseLockout <= MaxLockout")
+		return fmt.Errorf("%w: throttle lockouts must satisfy 0 < BaseLockout <= MaxLockout", ErrInvalid)
 	case p.FailureMemory < p.MaxLockout:
-		return errors.New("auth: throttle FailureMemory must be at least MaxLockout")
+		return fmt.Errorf("%w: throttle FailureMemory must be at least MaxLockout", ErrInvalid)
 	case p.IPWindow <= 0:
-		return errors.New("auth: throttle IPWindow must be positive")
+		return fmt.Errorf("%w: throttle IPWindow must be positive", ErrInvalid)
 	}
 	return nil
 }
@@ -288,15 +289,19 @@ type ipState struct {
 
 var _ LoginThrottler = (*MemoryThrottler)(nil)
 
-// ThrottlerOption configures a MemoryThrottler.
-type ThrottlerOption func(*MemoryThrottler)
+// ThrottlerOption configures a MemoryThrottler. An option given an invalid
+// value makes NewMemoryThrottler fail with an error wrapping ErrInvalid.
+type ThrottlerOption func(*MemoryThrottler) error
 
-// WithThrottlerClock sets the time source (default time.Now); for tests.
+// WithThrottlerClock sets the time source (default time.Now); for tests. A
+// nil clock is invalid.
 func WithThrottlerClock(now func() time.Time) ThrottlerOption {
-	return func(t *MemoryThrottler) {
-		if now != nil {
-			t.now = now
+	return func(t *MemoryThrottler) error {
+		if now == nil {
+			return fmt.Errorf("%w: nil clock", ErrInvalid)
 		}
+		t.now = now
+		return nil
 	}
 }
 
@@ -309,7 +314,12 @@ func NewMemoryThrottler(p ThrottlePolicy, opts ...ThrottlerOption) (*MemoryThrot
 	}
 	t := &MemoryThrottler{policy: p, now: time.Now, accounts: map[string]*failState{}, pairs: map[string]*failState{}, ips: map[string]*ipState{}}
 	for _, o := range opts {
-		o(t)
+		if o == nil {
+			return nil, fmt.Errorf("%w: nil option", ErrInvalid)
+		}
+		if err := o(t); err != nil {
+			return nil, err
+		}
 	}
 	return t, nil
 }

@@ -11,9 +11,9 @@ var (
 	// projects than training needs. The error is an
 	// *InsufficientHistoryError carrying the minimum.
 	ErrInsufficientHistory = errors.New("metalearn: insufficient history")
-	// ErrInvalidInput is returned for features or outcomes that fail
+	// ErrInvalid is returned for features or outcomes that fail
 	// validation; the error is a *ValidationError naming the field.
-	ErrInvalidInput = errors.New("metalearn: invalid input")
+	ErrInvalid = errors.New("metalearn: invalid input")
 	// ErrUnsupportedVersion is returned when a serialised model has a format
 	// or feature-set version this build does not know.
 	ErrUnsupportedVersion = errors.New("metalearn: unsupported model version")

@@ -127,7 +127,7 @@ type Record struct {
 }
 
 // ValidationError reports an invalid field of ProjectFeatures or Outcome.
-// It matches ErrInvalidInput with errors.Is.
+// It matches ErrInvalid with errors.Is.
 type ValidationError struct {
 	Field  string
 	Reason string
@@ -138,8 +138,8 @@ func (e *ValidationError) Error() string {
 	return fmt.Sprintf("metalearn: invalid %s: %s", e.Field, e.Reason)
 }
 
-// Is reports whether target is ErrInvalidInput.
-func (e *ValidationError) Is(target error) bool { return target == ErrInvalidInput }
+// Is reports whether target is ErrInvalid.
+func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 

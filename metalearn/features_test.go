@@ -40,13 +40,13 @@ func TestValidate(t *testing.T) {
 			continue
 		}
 		var ve *ValidationError
-		if !errors.As(err, &ve) || ve.Field != c.field || !errors.Is(err, ErrInvalidInput) {
+		if !errors.As(err, &ve) || ve.Field != c.field || !errors.Is(err, ErrInvalid) {
 			t.Errorf("%s: %v, want a ValidationError on %s", c.name, err, c.field)
 		}
 	}
 	outcomes := []Outcome{{SuccessScore: -1, DeploymentDays: 1}, {SuccessScore: 50}, {SuccessScore: 50, DeploymentDays: 1, ComputeCost: -1}, {SuccessScore: math.NaN(), DeploymentDays: 1}}
 	for _, o := range outcomes {
-		if err := o.Validate(); !errors.Is(err, ErrInvalidInput) {
+		if err := o.Validate(); !errors.Is(err, ErrInvalid) {
 			t.Errorf("outcome %+v: %v", o, err)
 		}
 	}
@@ -149,16 +149,16 @@ func TestTargets(t *testing.T) {
 		t.Error("target edges")
 	}
 	m := trainedModel(t)
-	if _, err := m.PredictTarget(Target(9), validFeatures(), 0); !errors.Is(err, ErrInvalidInput) {
+	if _, err := m.PredictTarget(Target(9), validFeatures(), 0); !errors.Is(err, ErrInvalid) {
 		t.Error("unknown target accepted")
 	}
-	if _, err := m.PredictValue(Target(-1), validFeatures()); !errors.Is(err, ErrInvalidInput) {
+	if _, err := m.PredictValue(Target(-1), validFeatures()); !errors.Is(err, ErrInvalid) {
 		t.Error("unknown target accepted")
 	}
 	if m.Metrics(Target(5)).Model != "" || m.Importances(Target(5)) != nil {
 		t.Error("unknown target metrics")
 	}
-	if _, err := m.Predict(ProjectFeatures{}); !errors.Is(err, ErrInvalidInput) {
+	if _, err := m.Predict(ProjectFeatures{}); !errors.Is(err, ErrInvalid) {
 		t.Error("invalid features predicted")
 	}
 }
@@ -173,12 +173,12 @@ func TestTrainErrors(t *testing.T) {
 	}
 	bad := append([]Record(nil), hist...)
 	bad[3].Outcome.DeploymentDays = 0
-	if _, err := Train(t.Context(), bad); !errors.Is(err, ErrInvalidInput) {
+	if _, err := Train(t.Context(), bad); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("invalid outcome: %v", err)
 	}
 	bad = append([]Record(nil), hist...)
 	bad[4].Features.TeamSize = 0
-	if _, err := Train(t.Context(), bad); !errors.Is(err, ErrInvalidInput) {
+	if _, err := Train(t.Context(), bad); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("invalid features: %v", err)
 	}
 	// Options out of range are ignored, not fatal.

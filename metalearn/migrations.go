@@ -3,7 +3,6 @@ package metalearn
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"gorm.io/gorm"
 
@@ -18,16 +17,9 @@ const MigrationComponent = "metalearn"
 const SchemaVersion int64 = 1
 
 func migrationSteps() []migrate.Step {
-	return []migrate.Step{{
-		Version: 1,
-		Name:    "metalearn_models",
-		Up: func(_ context.Context, tx *gorm.DB) error {
-			ts, blob := "datetime", "blob"
-			if migrate.IsPostgres(tx) {
-				ts, blob = "timestamptz", "bytea"
-			}
-			stmts := []string{
-				`CREATE TABLE metalearn_models (
+	return []migrate.Step{
+		migrate.SQL(1, "metalearn_models", []string{
+			`CREATE TABLE metalearn_models (
 	id varchar(36) PRIMARY KEY,
 	tenant_id varchar(64) NOT NULL,
 	version integer NOT NULL CHECK (version >= 1),
@@ -48,19 +40,8 @@ func migrationSteps() []migrate.Step {
 	data {{blob}} NOT NULL,
 	UNIQUE (tenant_id, version)
 )`,
-			}
-			for _, s := range stmts {
-				s = strings.NewReplacer("{{ts}}", ts, "{{blob}}", blob).Replace(s)
-				if err := tx.Exec(s).Error; err != nil {
-					return fmt.Errorf("create metalearn_models: %w", err)
-				}
-			}
-			return nil
-		},
-		Down: func(_ context.Context, tx *gorm.DB) error {
-			return tx.Exec(`DROP TABLE metalearn_models`).Error
-		},
-	}}
+		}, []string{`DROP TABLE metalearn_models`}),
+	}
 }
 
 // Migrate brings this package's schema (the table metalearn_models) up to
@@ -90,6 +71,20 @@ func MigrateDown(ctx context.Context, db *gorm.DB, version int64) error {
 		return fmt.Errorf("metalearn: migrate down: %w", err)
 	}
 	return nil
+}
+
+// CurrentSchemaVersion returns the highest step of this package applied to
+// db, or 0 for none.
+func CurrentSchemaVersion(ctx context.Context, db *gorm.DB) (int64, error) {
+	m, err := migrate.New(MigrationComponent, migrationSteps()...)
+	if err != nil {
+		return 0, err
+	}
+	v, err := m.Version(ctx, db)
+	if err != nil {
+		return 0, fmt.Errorf("metalearn: schema version: %w", err)
+	}
+	return v, nil
 }
 
 // Models returns one zero value of every tenant-owned model of this

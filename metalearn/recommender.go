@@ -194,7 +194,7 @@ type Query struct {
 
 // Recommend answers q for the context's tenant with its active model. It
 // fails with ErrNoModel when the tenant has no model and with
-// ErrInvalidInput for invalid features. A failing SimilarFinder fails the
+// ErrInvalid for invalid features. A failing SimilarFinder fails the
 // recommendation (wrapped), so callers can tell a partial answer from a
 // full one.
 func (r *Recommender) Recommend(ctx context.Context, q Query) (Recommendation, error) {

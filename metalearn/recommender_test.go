@@ -120,7 +120,7 @@ func TestRecommenderErrors(t *testing.T) {
 		want error
 	}{
 		{"no model", NewRecommender(memorySource{err: ErrNoModel}), Query{Features: p}, ErrNoModel},
-		{"invalid", NewRecommender(memorySource{m: m}), Query{Features: ProjectFeatures{ProblemClass: "x"}}, ErrInvalidInput},
+		{"invalid", NewRecommender(memorySource{m: m}), Query{Features: ProjectFeatures{ProblemClass: "x"}}, ErrInvalid},
 		{"finder fails", NewRecommender(memorySource{m: m}, WithSimilarFinder(SimilarFinderFunc(func(context.Context, SimilarQuery) ([]SimilarProject, error) {
 			return nil, boom
 		}))), Query{Features: func() ProjectFeatures { q := p; q.ProjectID = "x"; return q }()}, boom},
@@ -130,10 +130,10 @@ func TestRecommenderErrors(t *testing.T) {
 			t.Errorf("%s: %v, want %v", c.name, err, c.want)
 		}
 	}
-	if _, err := m.BestTeamSize(p, 0); !errors.Is(err, ErrInvalidInput) {
+	if _, err := m.BestTeamSize(p, 0); !errors.Is(err, ErrInvalid) {
 		t.Errorf("BestTeamSize(0): %v", err)
 	}
-	if _, err := m.BestTeamSize(ProjectFeatures{}, 3); !errors.Is(err, ErrInvalidInput) {
+	if _, err := m.BestTeamSize(ProjectFeatures{}, 3); !errors.Is(err, ErrInvalid) {
 		t.Errorf("BestTeamSize(invalid): %v", err)
 	}
 	if rec, err := Recommend(m, p, 0, 2); err != nil || len(rec.Team.PredictedScoreBySize) != m.maxTeamSize {

@@ -43,7 +43,11 @@ func newIdentity(s *Server, o settings) (*identity, error) {
 	switch {
 	case store != nil:
 	case s.redis != nil:
-		store = redisstore.NewTokenStore(s.redis, redisstore.WithPrefix(prefix))
+		rs, err := redisstore.NewTokenStore(s.redis, redisstore.WithPrefix(prefix))
+		if err != nil {
+			return nil, err
+		}
+		store = rs
 	default:
 		id.sqlStore = gormstore.NewTokenStore(s.db)
 		store = id.sqlStore

@@ -237,11 +237,16 @@ func (s *Server) adHocFeatures(ctx context.Context, in *recommendationRequest) (
 // predictions stored for the project, oldest first, each compared with the
 // project's success score once its outcome is recorded.
 func (s *Server) listPredictions(w http.ResponseWriter, r *http.Request) error {
-	ps, err := s.reg.reg.ListPredictions(r.Context(), r.PathValue("id"))
+	pg, err := pageParams(r)
 	if err != nil {
 		return err
 	}
-	return writeSlicePage(w, r, ps)
+	ps, err := s.reg.reg.ListPredictions(r.Context(), r.PathValue("id"), registry.PageRequest{Limit: pg.Limit, Cursor: pg.Cursor})
+	if err != nil {
+		return err
+	}
+	writePage(w, ps.Items, ps.NextCursor)
+	return nil
 }
 
 // nonNil returns s, or an empty slice for nil, so that JSON shows [].

@@ -179,9 +179,14 @@ func (s *Server) listArtifactUsages(w http.ResponseWriter, r *http.Request) erro
 	if _, err := s.reg.reg.GetArtifact(r.Context(), id); err != nil {
 		return err
 	}
-	us, err := s.reg.reg.ListArtifactUsages(r.Context(), registry.ArtifactUsageFilter{ArtifactID: id})
+	pg, err := pageParams(r)
 	if err != nil {
 		return err
 	}
-	return writeSlicePage(w, r, us)
+	us, err := s.reg.reg.ArtifactUsages(r.Context(), registry.ArtifactUsageFilter{ArtifactID: id, Limit: pg.Limit, Cursor: pg.Cursor})
+	if err != nil {
+		return err
+	}
+	writePage(w, us.Items, us.NextCursor)
+	return nil
 }

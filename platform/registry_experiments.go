@@ -24,11 +24,16 @@ func (s *Server) createExperiment(w http.ResponseWriter, r *http.Request) error 
 
 // listExperiments handles GET /api/v1/projects/{id}/experiments.
 func (s *Server) listExperiments(w http.ResponseWriter, r *http.Request) error {
-	es, err := s.reg.reg.ListExperiments(r.Context(), r.PathValue("id"))
+	pg, err := pageParams(r)
 	if err != nil {
 		return err
 	}
-	return writeSlicePage(w, r, es)
+	es, err := s.reg.reg.ListExperiments(r.Context(), r.PathValue("id"), registry.PageRequest{Limit: pg.Limit, Cursor: pg.Cursor})
+	if err != nil {
+		return err
+	}
+	writePage(w, es.Items, es.NextCursor)
+	return nil
 }
 
 // getExperiment handles GET /api/v1/experiments/{id}.
@@ -57,11 +62,16 @@ func (s *Server) createRun(w http.ResponseWriter, r *http.Request) error {
 
 // listRuns handles GET /api/v1/experiments/{id}/runs.
 func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) error {
-	runs, err := s.reg.reg.ListRuns(r.Context(), r.PathValue("id"))
+	pg, err := pageParams(r)
 	if err != nil {
 		return err
 	}
-	return writeSlicePage(w, r, runs)
+	runs, err := s.reg.reg.ListRuns(r.Context(), r.PathValue("id"), registry.PageRequest{Limit: pg.Limit, Cursor: pg.Cursor})
+	if err != nil {
+		return err
+	}
+	writePage(w, runs.Items, runs.NextCursor)
+	return nil
 }
 
 // getRun handles GET /api/v1/runs/{id}.
@@ -140,11 +150,16 @@ func (s *Server) logMetrics(w http.ResponseWriter, r *http.Request) error {
 // listMetrics handles GET /api/v1/runs/{id}/metrics: a summary of every
 // metric of the run.
 func (s *Server) listMetrics(w http.ResponseWriter, r *http.Request) error {
-	ms, err := s.reg.reg.ListMetrics(r.Context(), r.PathValue("id"))
+	pg, err := pageParams(r)
 	if err != nil {
 		return err
 	}
-	return writeSlicePage(w, r, ms)
+	ms, err := s.reg.reg.ListMetrics(r.Context(), r.PathValue("id"), registry.PageRequest{Limit: pg.Limit, Cursor: pg.Cursor})
+	if err != nil {
+		return err
+	}
+	writePage(w, ms.Items, ms.NextCursor)
+	return nil
 }
 
 // metricHistory handles GET /api/v1/runs/{id}/metrics/{key}?max_points=:

@@ -23,11 +23,16 @@ func (s *Server) createModel(w http.ResponseWriter, r *http.Request) error {
 
 // listModels handles GET /api/v1/models.
 func (s *Server) listModels(w http.ResponseWriter, r *http.Request) error {
-	ms, err := s.reg.reg.ListModels(r.Context())
+	pg, err := pageParams(r)
 	if err != nil {
 		return err
 	}
-	return writeSlicePage(w, r, ms)
+	ms, err := s.reg.reg.ListModels(r.Context(), registry.PageRequest{Limit: pg.Limit, Cursor: pg.Cursor})
+	if err != nil {
+		return err
+	}
+	writePage(w, ms.Items, ms.NextCursor)
+	return nil
 }
 
 // getModel handles GET /api/v1/models/{name}.
@@ -57,11 +62,16 @@ func (s *Server) createModelVersion(w http.ResponseWriter, r *http.Request) erro
 
 // listModelVersions handles GET /api/v1/models/{name}/versions.
 func (s *Server) listModelVersions(w http.ResponseWriter, r *http.Request) error {
-	vs, err := s.reg.reg.ListModelVersions(r.Context(), r.PathValue("name"))
+	pg, err := pageParams(r)
 	if err != nil {
 		return err
 	}
-	return writeSlicePage(w, r, vs)
+	vs, err := s.reg.reg.ListModelVersions(r.Context(), r.PathValue("name"), registry.PageRequest{Limit: pg.Limit, Cursor: pg.Cursor})
+	if err != nil {
+		return err
+	}
+	writePage(w, vs.Items, vs.NextCursor)
+	return nil
 }
 
 // getModelVersion handles GET /api/v1/models/{name}/versions/{version}.
@@ -80,11 +90,16 @@ func (s *Server) getModelVersion(w http.ResponseWriter, r *http.Request) error {
 
 // listModelAliases handles GET /api/v1/models/{name}/aliases.
 func (s *Server) listModelAliases(w http.ResponseWriter, r *http.Request) error {
-	as, err := s.reg.reg.ListModelAliases(r.Context(), r.PathValue("name"))
+	pg, err := pageParams(r)
 	if err != nil {
 		return err
 	}
-	return writeSlicePage(w, r, as)
+	as, err := s.reg.reg.ListModelAliases(r.Context(), r.PathValue("name"), registry.PageRequest{Limit: pg.Limit, Cursor: pg.Cursor})
+	if err != nil {
+		return err
+	}
+	writePage(w, as.Items, as.NextCursor)
+	return nil
 }
 
 // aliasRequest is the body of PUT /api/v1/models/{name}/aliases/{alias}.

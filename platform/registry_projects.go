@@ -201,11 +201,16 @@ func (s *Server) recordProcessMetrics(w http.ResponseWriter, r *http.Request) er
 
 // listProcessMetrics handles GET /api/v1/projects/{id}/process-metrics?metric_type=.
 func (s *Server) listProcessMetrics(w http.ResponseWriter, r *http.Request) error {
-	ms, err := s.reg.reg.ListProcessMetrics(r.Context(), r.PathValue("id"), r.URL.Query().Get("metric_type"))
+	pg, err := pageParams(r)
 	if err != nil {
 		return err
 	}
-	return writeSlicePage(w, r, ms)
+	ms, err := s.reg.reg.ListProcessMetrics(r.Context(), r.PathValue("id"), r.URL.Query().Get("metric_type"), registry.PageRequest{Limit: pg.Limit, Cursor: pg.Cursor})
+	if err != nil {
+		return err
+	}
+	writePage(w, ms.Items, ms.NextCursor)
+	return nil
 }
 
 // summarizeProcessMetrics handles GET /api/v1/projects/{id}/process-metrics/summary.

@@ -25,7 +25,7 @@ type migration struct {
 // tenants and users first, then what refers to them.
 func migrations() []migration {
 	return []migration{
-		{"tenancy", func(ctx context.Context, db *gorm.DB) error { return tenancy.NewManager(db).Migrate(ctx) }},
+		{"tenancy", tenancy.Migrate},
 		{"auth", gormstore.Migrate},
 		{"registry", registry.Migrate},
 		{"metalearn", metalearn.Migrate},

@@ -138,7 +138,11 @@ func (s *Server) build(o settings) error {
 	if err := s.installTenancy(); err != nil {
 		return err
 	}
-	s.tenants = tenancy.NewManager(s.db, tenancy.WithTenantModels(tenantModels()...))
+	tenants, err := tenancy.NewManager(s.db, tenancy.WithTenantModels(tenantModels()...))
+	if err != nil {
+		return err
+	}
+	s.tenants = tenants
 	id, err := newIdentity(s, o)
 	if err != nil {
 		return err

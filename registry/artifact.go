@@ -381,16 +381,18 @@ func refreshArtifactStats(tx *gorm.DB, artifactID string) error {
 type ArtifactUsageFilter struct {
 	ArtifactID string
 	ProjectID  string
+	// Limit is the page size of ArtifactUsages: 0 means DefaultLimit, at
+	// most MaxLimit. ListArtifactUsages ignores it.
+	Limit int
+	// Cursor continues a previous page of ArtifactUsages with the same
+	// filter. ListArtifactUsages ignores it.
+	Cursor string
 }
 
-// ListArtifactUsages returns usages, oldest first.
-func (r *Registry) ListArtifactUsages(ctx context.Context, f ArtifactUsageFilter) ([]ArtifactUsage, error) {
+// usages selects the usages f names, or reports a filter without ids.
+func (f ArtifactUsageFilter) usages(db *gorm.DB) (*gorm.DB, error) {
 	if f.ArtifactID == "" && f.ProjectID == "" {
 		return nil, invalid("filter", "needs an artifact id or a project id")
-	}
-	db, err := r.dbc(ctx)
-	if err != nil {
-		return nil, err
 	}
 	q := db.Model(&ArtifactUsage{})
 	if f.ArtifactID != "" {
@@ -398,6 +400,45 @@ func (r *Registry) ListArtifactUsages(ctx context.Context, f ArtifactUsageFilter
 	}
 	if f.ProjectID != "" {
 		q = q.Where("project_id = ?", f.ProjectID)
+	}
+	return q, nil
+}
+
+// ArtifactUsages returns a page of the usages f selects, oldest first.
+func (r *Registry) ArtifactUsages(ctx context.Context, f ArtifactUsageFilter) (Page[ArtifactUsage], error) {
+	if f.ArtifactID == "" && f.ProjectID == "" {
+		return Page[ArtifactUsage]{}, invalid("filter", "needs an artifact id or a project id")
+	}
+	fk := filterKey("artifact usages", f.ArtifactID, f.ProjectID)
+	limit, after, err := pageStart(PageRequest{Limit: f.Limit, Cursor: f.Cursor}, fk, nil)
+	if err != nil {
+		return Page[ArtifactUsage]{}, err
+	}
+	db, err := r.dbc(ctx)
+	if err != nil {
+		return Page[ArtifactUsage]{}, err
+	}
+	q, err := f.usages(db)
+	if err != nil {
+		return Page[ArtifactUsage]{}, err
+	}
+	return keysetPage(q, "id", afterArg(after), limit, fk, func(u ArtifactUsage) string { return u.ID }, "artifact usages")
+}
+
+// ListArtifactUsages returns every usage f selects, oldest first, in one
+// slice (f.Limit and f.Cursor are ignored).
+//
+// Deprecated: the result grows without bound; use ArtifactUsages, which
+// returns a page. ListArtifactUsages remains for callers that still need
+// the whole list (metalearn's RegistryHistory reads one project's usages).
+func (r *Registry) ListArtifactUsages(ctx context.Context, f ArtifactUsageFilter) ([]ArtifactUsage, error) {
+	db, err := r.dbc(ctx)
+	if err != nil {
+		return nil, err
+	}
+	q, err := f.usages(db)
+	if err != nil {
+		return nil, err
 	}
 	out := []ArtifactUsage{}
 	if err := q.Order("id").Find(&out).Error; err != nil {

@@ -30,13 +30,22 @@ type FileStore struct {
 
 var _ BlobStore = (*FileStore)(nil)
 
-// FileStoreOption configures a FileStore.
-type FileStoreOption func(*FileStore)
+// FileStoreOption configures a FileStore. An option given an invalid
+// value makes NewFileStore fail with ValidationErrors (ErrInvalid).
+type FileStoreOption func(*FileStore) error
 
 // WithFileMaxSize limits the size of one blob in bytes; larger Puts fail
 // with ErrTooLarge and store nothing. The default is no limit beyond the
-// Registry's own (WithMaxContentSize).
-func WithFileMaxSize(n int64) FileStoreOption { return func(s *FileStore) { s.maxSize = n } }
+// Registry's own (WithMaxContentSize). n must be positive.
+func WithFileMaxSize(n int64) FileStoreOption {
+	return func(s *FileStore) error {
+		if n <= 0 {
+			return invalid("max_size", "must be positive, not %d", n)
+		}
+		s.maxSize = n
+		return nil
+	}
+}
 
 // NewFileStore returns a FileStore rooted at dir, creating it if needed.
 func NewFileStore(dir string, opts ...FileStoreOption) (*FileStore, error) {
@@ -49,7 +58,12 @@ func NewFileStore(dir string, opts ...FileStoreOption) (*FileStore, error) {
 	}
 	s := &FileStore{root: root, tmp: filepath.Join(root, ".tmp")}
 	for _, o := range opts {
-		o(s)
+		if o == nil {
+			return nil, invalid("option", "must not be nil")
+		}
+		if err := o(s); err != nil {
+			return nil, err
+		}
 	}
 	if err := os.MkdirAll(s.tmp, 0o700); err != nil {
 		return nil, fmt.Errorf("registry: create blob directory: %w", err)

@@ -40,7 +40,7 @@ type S3Config struct {
 	// (for example "maestro/"). Optional.
 	KeyPrefix string
 	// MaxSize limits one blob in bytes; 0 means no limit beyond the
-	// Registry's.
+	// Registry's. A negative MaxSize is invalid.
 	MaxSize int64
 	// TempDir is where Put spools content to learn its SHA-256 before
 	// uploading; empty means os.TempDir().
@@ -70,19 +70,23 @@ type S3Store struct {
 
 var _ BlobStore = (*S3Store)(nil)
 
-// NewS3Store returns an S3Store for cfg after checking it is complete.
+// NewS3Store returns an S3Store for cfg after checking it is complete. An
+// incomplete or invalid cfg (including a negative MaxSize) is refused with
+// ValidationErrors (ErrInvalid).
 func NewS3Store(cfg S3Config) (*S3Store, error) {
 	u, err := url.Parse(cfg.Endpoint)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, errors.New("registry: S3 endpoint must be an http(s) URL")
+		return nil, invalid("endpoint", "S3 endpoint must be an http(s) URL")
 	}
 	switch {
 	case cfg.Region == "" || cfg.Bucket == "":
-		return nil, errors.New("registry: S3 region and bucket are required")
+		return nil, invalid("bucket", "S3 region and bucket are required")
 	case cfg.AccessKeyID == "" || cfg.SecretAccessKey == "":
-		return nil, errors.New("registry: S3 credentials are required")
+		return nil, invalid("credentials", "S3 credentials are required")
 	case cfg.KeyPrefix != "" && !ValidBlobPrefix(strings.TrimSuffix(cfg.KeyPrefix, "/")):
-		return nil, errors.New("registry: S3 key prefix is not path-safe")
+		return nil, invalid("key_prefix", "S3 key prefix is not path-safe")
+	case cfg.MaxSize < 0:
+		return nil, invalid("max_size", "must not be negative (0 means no limit)")
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {

@@ -47,6 +47,8 @@
 // Migrate creates and upgrades the schema with versioned up and down steps
 // recorded in schema_migrations; the same SQL runs on SQLite and
 // PostgreSQL. Run it at start-up with a context without a tenant.
+// MigrateDown reverses steps and CurrentSchemaVersion reports the applied
+// version.
 //
 // # Concurrency
 //
@@ -74,8 +76,27 @@
 //
 // # Pagination
 //
-// Listings return a Page with an opaque NextCursor. Results are ordered by
-// id, newest first (ids are time-ordered UUIDv7), and a cursor is bound to
-// the filter it was issued for; a cursor that is malformed or belongs to
-// another filter is ErrInvalid.
+// Every listing that can grow without bound returns a Page with an opaque
+// NextCursor: ListProjects, SearchArtifacts and ArtifactUsages take Limit
+// and Cursor in their filter; ListExperiments, ListRuns, ListMetrics,
+// ListModels, ListModelVersions, ListModelAliases, ListPredictions and
+// ListProcessMetrics take a PageRequest. A page holds at most Limit items
+// (0 means DefaultLimit, 50; at most MaxLimit, 1000). Projects and
+// artifacts are listed newest first; the other listings in their natural
+// order (oldest first, or by name, key or version), as each method says.
+// A cursor is bound to the listing and filter it was issued for; a cursor
+// that is malformed or belongs to another listing or filter, and a limit
+// out of range, are ErrInvalid.
+//
+// The listings that return slices are bounded: ListTeamMembers (a team has
+// at most MaxTeamMembers members), TopArtifacts and MetricHistory (by
+// their limit argument) and SummarizeProcessMetrics (one summary per
+// metric type). ListArtifactUsages is deprecated in favour of
+// ArtifactUsages.
+//
+// # Options
+//
+// New refuses a nil db, a db without the tenancy plugin and an option
+// given an invalid value with ValidationErrors (ErrInvalid); so do
+// NewFileStore for its options and NewS3Store for its config.
 package registry

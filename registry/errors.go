@@ -57,7 +57,7 @@ func (v ValidationErrors) Is(target error) bool { return target == ErrInvalid }
 // TooLargeError reports a batch or content beyond its limit. It matches
 // ErrTooLarge with errors.Is.
 type TooLargeError struct {
-	What  string // "metric batch", "process metric batch" or "content"
+	What  string // "metric batch", "process metric batch", "content" or "team"
 	Limit int64  // the limit, in points or bytes
 	Got   int64  // the size seen; for streamed content, more than Limit
 }

@@ -73,20 +73,23 @@ func getExperiment(db *gorm.DB, id string) (*Experiment, error) {
 	return &e, nil
 }
 
-// ListExperiments returns a project's experiments, oldest first.
-func (r *Registry) ListExperiments(ctx context.Context, projectID string) ([]Experiment, error) {
+// ListExperiments returns a page of a project's experiments, oldest
+// first.
+func (r *Registry) ListExperiments(ctx context.Context, projectID string, page PageRequest) (Page[Experiment], error) {
+	fk := filterKey("experiments", projectID)
+	limit, after, err := pageStart(page, fk, nil)
+	if err != nil {
+		return Page[Experiment]{}, err
+	}
 	db, err := r.dbc(ctx)
 	if err != nil {
-		return nil, err
+		return Page[Experiment]{}, err
 	}
 	if _, err := getProject(db, projectID); err != nil {
-		return nil, err
+		return Page[Experiment]{}, err
 	}
-	out := []Experiment{}
-	if err := db.Where("project_id = ?", projectID).Order("id").Find(&out).Error; err != nil {
-		return nil, dbErr(err, "experiments")
-	}
-	return out, nil
+	return keysetPage(db.Where("project_id = ?", projectID), "id", afterArg(after), limit, fk,
+		func(e Experiment) string { return e.ID }, "experiments")
 }
 
 // RunStatus is the state of a run.
@@ -201,20 +204,28 @@ func getRun(db *gorm.DB, id string) (*Run, error) {
 	return &run, nil
 }
 
-// ListRuns returns an experiment's runs, oldest first.
-func (r *Registry) ListRuns(ctx context.Context, experimentID string) ([]Run, error) {
+// ListRuns returns a page of an experiment's runs, oldest first.
+func (r *Registry) ListRuns(ctx context.Context, experimentID string, page PageRequest) (Page[Run], error) {
+	fk := filterKey("runs", experimentID)
+	limit, after, err := pageStart(page, fk, nil)
+	if err != nil {
+		return Page[Run]{}, err
+	}
 	db, err := r.dbc(ctx)
 	if err != nil {
-		return nil, err
+		return Page[Run]{}, err
 	}
 	if _, err := getExperiment(db, experimentID); err != nil {
-		return nil, err
+		return Page[Run]{}, err
 	}
-	out := []Run{}
-	if err := db.Where("experiment_id = ?", experimentID).Order("id").Find(&out).Error; err != nil {
-		return nil, dbErr(err, "runs")
+	p, err := keysetPage(db.Where("experiment_id = ?", experimentID), "id", afterArg(after), limit, fk,
+		func(run Run) string { return run.ID }, "runs")
+	for i := range p.Items {
+		if p.Items[i].Params == nil {
+			p.Items[i].Params = map[string]string{}
+		}
 	}
-	return out, nil
+	return p, err
 }
 
 // SetRunStatus changes a run's status; a status other than running also

@@ -1,6 +1,7 @@
 package registry_test
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,6 +62,14 @@ func TestFileStoreLayout(t *testing.T) {
 	}
 	if _, err := registry.NewFileStore(""); err == nil {
 		t.Error("NewFileStore(\"\") succeeded")
+	}
+	for _, n := range []int64{0, -1} {
+		if s, err := registry.NewFileStore(filepath.Join(dir, "limited"), registry.WithFileMaxSize(n)); s != nil || !errors.Is(err, registry.ErrInvalid) {
+			t.Errorf("WithFileMaxSize(%d): %v, %v; want ErrInvalid", n, s, err)
+		}
+	}
+	if _, err := registry.NewFileStore(filepath.Join(dir, "limited"), nil); !errors.Is(err, registry.ErrInvalid) {
+		t.Errorf("nil option: %v, want ErrInvalid", err)
 	}
 	if _, err := registry.NewFileStore(filepath.Join(dir, "file", "sub")); err != nil {
 		t.Fatal(err)

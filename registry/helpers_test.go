@@ -96,3 +96,6 @@ func sqliteOpen(tb testing.TB) *gorm.DB { return testenv.SQLite(tb) }
 func tenantCtx(id string) context.Context { return tenancy.WithTenant(context.Background(), id) }
 
 func testenvDatabases(t *testing.T) map[string]func(testing.TB) *gorm.DB { return testenv.Databases(t) }
+
+// items returns a page's items, for tests that read one page.
+func items[T any](p Page[T], err error) ([]T, error) { return p.Items, err }

@@ -326,22 +326,28 @@ func takeTail(tx *gorm.DB, seriesID string, from int64, ps []MetricPoint) ([]Met
 	return out, nil
 }
 
-// ListMetrics summarises every metric of a run, ordered by key.
-func (r *Registry) ListMetrics(ctx context.Context, runID string) ([]MetricSummary, error) {
+// ListMetrics summarises a page of a run's metrics, ordered by key.
+func (r *Registry) ListMetrics(ctx context.Context, runID string, page PageRequest) (Page[MetricSummary], error) {
+	fk := filterKey("metrics", runID)
+	limit, after, err := pageStart(page, fk, func(k string) bool { return len(k) <= MaxMetricKeyLength && keyRE.MatchString(k) })
+	if err != nil {
+		return Page[MetricSummary]{}, err
+	}
 	db, err := r.dbc(ctx)
 	if err != nil {
-		return nil, err
+		return Page[MetricSummary]{}, err
 	}
 	if _, err := getRun(db, runID); err != nil {
-		return nil, err
+		return Page[MetricSummary]{}, err
 	}
-	var ss []metricSeries
-	if err := db.Where("run_id = ?", runID).Order("metric_key").Find(&ss).Error; err != nil {
-		return nil, dbErr(err, "metrics")
+	ss, err := keysetPage(db.Where("run_id = ?", runID), "metric_key", afterArg(after), limit, fk,
+		func(s metricSeries) string { return s.Key }, "metrics")
+	if err != nil {
+		return Page[MetricSummary]{}, err
 	}
-	out := make([]MetricSummary, len(ss))
-	for i, s := range ss {
-		out[i] = MetricSummary{Key: s.Key, Count: s.PointCount, LastStep: s.LastStep,
+	out := Page[MetricSummary]{Items: make([]MetricSummary, len(ss.Items)), NextCursor: ss.NextCursor}
+	for i, s := range ss.Items {
+		out.Items[i] = MetricSummary{Key: s.Key, Count: s.PointCount, LastStep: s.LastStep,
 			LastTimestamp: s.LastTimestamp.UTC(), LastValue: s.LastValue, Min: s.MinValue, Max: s.MaxValue}
 	}
 	return out, nil

@@ -61,7 +61,7 @@ func TestLogMetricsAndHistory(t *testing.T) {
 		if len(ds) != 11 || ds[0].Step != 0 || ds[10].Step != 100 || ds[5].Step != 50 {
 			t.Fatalf("downsampled: %+v", ds)
 		}
-		sums := must[[]MetricSummary](t)(e.reg.ListMetrics(e.a, run.ID))
+		sums := must[[]MetricSummary](t)(items(e.reg.ListMetrics(e.a, run.ID, PageRequest{})))
 		if len(sums) != 2 || sums[0].Key != "acc" || sums[1].Count != 101 || sums[1].LastStep != 100 || sums[1].LastValue != 0.001 ||
 			sums[1].Max != 1 || sums[1].Min != 0.001 {
 			t.Fatalf("summaries: %+v", sums)
@@ -78,7 +78,7 @@ func TestLogMetricsAndHistory(t *testing.T) {
 		if len(ds) != 4 || ds[0].Step != 0 || ds[3].Step != 100 || ds[1].Step != 33 || ds[2].Step != 66 {
 			t.Fatalf("streamed downsample: %+v", ds)
 		}
-		if s := must[[]MetricSummary](t)(e.reg.ListMetrics(e.a, run.ID)); s[1].LastStep != 100 || s[1].Max != 7 {
+		if s := must[[]MetricSummary](t)(items(e.reg.ListMetrics(e.a, run.ID, PageRequest{}))); s[1].LastStep != 100 || s[1].Max != 7 {
 			t.Fatalf("summary after out-of-order: %+v", s[1])
 		}
 		// Tenant isolation.
@@ -88,7 +88,7 @@ func TestLogMetricsAndHistory(t *testing.T) {
 		if _, err := e.reg.MetricHistory(e.b, run.ID, "loss", 10); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("read another tenant's metric = %v", err)
 		}
-		if _, err := e.reg.ListMetrics(e.b, run.ID); !errors.Is(err, ErrNotFound) {
+		if _, err := e.reg.ListMetrics(e.b, run.ID, PageRequest{}); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("list another tenant's metrics = %v", err)
 		}
 		if _, err := e.reg.MetricHistory(e.a, run.ID, "missing", 10); !errors.Is(err, ErrNotFound) {
@@ -210,7 +210,7 @@ func TestExperimentsAndRuns(t *testing.T) {
 		if _, err := e.reg.CreateExperiment(e.a, p.ID, ExperimentInput{}); !errors.Is(err, ErrInvalid) {
 			t.Fatalf("nameless experiment = %v", err)
 		}
-		if xs := must[[]Experiment](t)(e.reg.ListExperiments(e.a, p.ID)); len(xs) != 1 || xs[0].ID != x.ID {
+		if xs := must[[]Experiment](t)(items(e.reg.ListExperiments(e.a, p.ID, PageRequest{}))); len(xs) != 1 || xs[0].ID != x.ID {
 			t.Fatalf("experiments = %+v", xs)
 		}
 		if _, err := e.reg.GetExperiment(e.b, x.ID); !errors.Is(err, ErrNotFound) {
@@ -233,10 +233,10 @@ func TestExperimentsAndRuns(t *testing.T) {
 		if _, err := e.reg.CreateRun(e.b, x.ID, RunInput{}); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("run in another tenant's experiment = %v", err)
 		}
-		if runs := must[[]Run](t)(e.reg.ListRuns(e.a, x.ID)); len(runs) != 2 {
+		if runs := must[[]Run](t)(items(e.reg.ListRuns(e.a, x.ID, PageRequest{}))); len(runs) != 2 {
 			t.Fatalf("runs = %+v", runs)
 		}
-		if _, err := e.reg.ListRuns(e.b, x.ID); !errors.Is(err, ErrNotFound) {
+		if _, err := e.reg.ListRuns(e.b, x.ID, PageRequest{}); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("other tenant ListRuns = %v", err)
 		}
 		fin := must[*Run](t)(e.reg.SetRunStatus(e.a, run.ID, RunFinished))

@@ -2,8 +2,6 @@ package registry
 
 import (
 	"context"
-	"fmt"
-	"strings"
 
 	"gorm.io/gorm"
 
@@ -17,42 +15,6 @@ const MigrationComponent = "registry"
 // SchemaVersion is the registry schema version this package needs.
 const SchemaVersion int64 = 7
 
-// ddl expands the dialect placeholders of a statement: {{ts}} is a UTC
-// timestamp column (timestamptz on PostgreSQL, datetime on SQLite, whose
-// driver reads that type back as time.Time).
-func ddl(db *gorm.DB, stmt string) string {
-	ts := "datetime"
-	if migrate.IsPostgres(db) {
-		ts = "timestamptz"
-	}
-	return strings.ReplaceAll(stmt, "{{ts}}", ts)
-}
-
-// execAll runs statements in order on tx.
-func execAll(tx *gorm.DB, stmts ...string) error {
-	for _, s := range stmts {
-		if err := tx.Exec(ddl(tx, s)).Error; err != nil {
-			return fmt.Errorf("%s: %w", firstLine(s), err)
-		}
-	}
-	return nil
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
-}
-
-func sqlStep(version int64, name string, up, down []string) migrate.Step {
-	return migrate.Step{
-		Version: version, Name: name,
-		Up:   func(_ context.Context, tx *gorm.DB) error { return execAll(tx, up...) },
-		Down: func(_ context.Context, tx *gorm.DB) error { return execAll(tx, down...) },
-	}
-}
-
 // steps are the registry's migrations. The SQL is written once for both
 // databases; only the timestamp type differs. Every child table carries a
 // composite foreign key (tenant_id, parent_id) to its parent's UNIQUE
@@ -60,7 +22,7 @@ func sqlStep(version int64, name string, up, down []string) migrate.Step {
 // another tenant's parent.
 func steps() []migrate.Step {
 	return []migrate.Step{
-		sqlStep(1, "projects, tags, team members, process metrics", []string{
+		migrate.SQL(1, "projects, tags, team members, process metrics", []string{
 			`CREATE TABLE projects (
 	id varchar(36) PRIMARY KEY,
 	tenant_id varchar(64) NOT NULL,
@@ -116,7 +78,7 @@ func steps() []migrate.Step {
 		}, []string{
 			`DROP TABLE process_metrics`, `DROP TABLE team_members`, `DROP TABLE project_tags`, `DROP TABLE projects`,
 		}),
-		sqlStep(2, "artifact library", []string{
+		migrate.SQL(2, "artifact library", []string{
 			`CREATE TABLE artifacts (
 	id varchar(36) PRIMARY KEY,
 	tenant_id varchar(64) NOT NULL,
@@ -161,7 +123,7 @@ func steps() []migrate.Step {
 		}, []string{
 			`DROP TABLE artifact_usages`, `DROP TABLE artifact_tags`, `DROP TABLE artifacts`,
 		}),
-		sqlStep(3, "experiments, runs, metrics", []string{
+		migrate.SQL(3, "experiments, runs, metrics", []string{
 			`CREATE TABLE experiments (
 	id varchar(36) PRIMARY KEY,
 	tenant_id varchar(64) NOT NULL,
@@ -215,7 +177,7 @@ func steps() []migrate.Step {
 		}, []string{
 			`DROP TABLE metric_points`, `DROP TABLE metric_series`, `DROP TABLE runs`, `DROP TABLE experiments`,
 		}),
-		sqlStep(4, "registered models, versions, aliases", []string{
+		migrate.SQL(4, "registered models, versions, aliases", []string{
 			`CREATE TABLE registered_models (
 	id varchar(36) PRIMARY KEY,
 	tenant_id varchar(64) NOT NULL,
@@ -251,7 +213,7 @@ func steps() []migrate.Step {
 		}, []string{
 			`DROP TABLE model_aliases`, `DROP TABLE model_versions`, `DROP TABLE registered_models`,
 		}),
-		sqlStep(5, "stored predictions", []string{
+		migrate.SQL(5, "stored predictions", []string{
 			`CREATE TABLE predictions (
 	id varchar(36) PRIMARY KEY,
 	tenant_id varchar(64) NOT NULL,
@@ -266,7 +228,7 @@ func steps() []migrate.Step {
 )`,
 			`CREATE INDEX ix_predictions_project ON predictions (tenant_id, project_id)`,
 		}, []string{`DROP TABLE predictions`}),
-		sqlStep(6, "listing and search indexes", []string{
+		migrate.SQL(6, "listing and search indexes", []string{
 			`CREATE INDEX ix_projects_class ON projects (tenant_id, problem_class, id)`,
 			`CREATE INDEX ix_projects_status ON projects (tenant_id, status, id)`,
 			`CREATE INDEX ix_projects_class_status ON projects (tenant_id, problem_class, status, id)`,
@@ -278,7 +240,7 @@ func steps() []migrate.Step {
 		}),
 		// MetricHistory probes this index once per sampled step bucket of
 		// a metric logged out of order (see history).
-		sqlStep(7, "metric points by step", []string{
+		migrate.SQL(7, "metric points by step", []string{
 			`CREATE INDEX ix_metric_points_step ON metric_points (tenant_id, series_id, step, ts, seq)`,
 		}, []string{`DROP INDEX ix_metric_points_step`}),
 	}

@@ -120,17 +120,27 @@ func getModel(db *gorm.DB, name string) (*RegisteredModel, error) {
 	return &m, nil
 }
 
-// ListModels returns the tenant's registered models ordered by name.
-func (r *Registry) ListModels(ctx context.Context) ([]RegisteredModel, error) {
+// ListModels returns a page of the tenant's registered models ordered by
+// name.
+func (r *Registry) ListModels(ctx context.Context, page PageRequest) (Page[RegisteredModel], error) {
+	fk := filterKey("models")
+	limit, after, err := pageStart(page, fk, nil)
+	if err != nil {
+		return Page[RegisteredModel]{}, err
+	}
 	db, err := r.dbc(ctx)
 	if err != nil {
-		return nil, err
+		return Page[RegisteredModel]{}, err
 	}
-	out := []RegisteredModel{}
-	if err := db.Order("name").Find(&out).Error; err != nil {
-		return nil, dbErr(err, "models")
+	// The cursor holds the id of the last model (short, whatever the
+	// name); the page continues after that model's name, which is unique
+	// in the tenant.
+	var from any
+	if after != "" {
+		from = db.Model(&RegisteredModel{}).Select("name").Where("id = ?", after)
 	}
-	return out, nil
+	return keysetPage(db.Model(&RegisteredModel{}), "name", from, limit, fk,
+		func(m RegisteredModel) string { return m.ID }, "models")
 }
 
 // CreateModelVersion adds the next numbered version to a model. Numbering
@@ -207,21 +217,31 @@ func getModelVersion(db *gorm.DB, m *RegisteredModel, version int) (*ModelVersio
 	return &mv, nil
 }
 
-// ListModelVersions returns a model's versions, oldest first.
-func (r *Registry) ListModelVersions(ctx context.Context, modelName string) ([]ModelVersion, error) {
+// ListModelVersions returns a page of a model's versions, oldest first.
+func (r *Registry) ListModelVersions(ctx context.Context, modelName string, page PageRequest) (Page[ModelVersion], error) {
+	fk := filterKey("model versions", modelName)
+	limit, after, err := pageStart(page, fk, func(k string) bool {
+		n, err := strconv.Atoi(k)
+		return err == nil && n >= 1 && strconv.Itoa(n) == k
+	})
+	if err != nil {
+		return Page[ModelVersion]{}, err
+	}
 	db, err := r.dbc(ctx)
 	if err != nil {
-		return nil, err
+		return Page[ModelVersion]{}, err
 	}
 	m, err := getModel(db, modelName)
 	if err != nil {
-		return nil, err
+		return Page[ModelVersion]{}, err
 	}
-	out := []ModelVersion{}
-	if err := db.Where("model_id = ?", m.ID).Order("version").Find(&out).Error; err != nil {
-		return nil, dbErr(err, "model versions")
+	var from any
+	if after != "" {
+		n, _ := strconv.Atoi(after) // validated by pageStart
+		from = n
 	}
-	return out, nil
+	return keysetPage(db.Where("model_id = ?", m.ID), "version", from, limit, fk,
+		func(v ModelVersion) string { return strconv.Itoa(v.Version) }, "model versions")
 }
 
 // checkAlias validates an alias name: a lower-case letter, then up to 63
@@ -296,21 +316,23 @@ func (r *Registry) GetModelAlias(ctx context.Context, modelName, alias string) (
 	return getModelVersion(db, m, a.Version)
 }
 
-// ListModelAliases returns a model's aliases ordered by name.
-func (r *Registry) ListModelAliases(ctx context.Context, modelName string) ([]ModelAlias, error) {
+// ListModelAliases returns a page of a model's aliases ordered by name.
+func (r *Registry) ListModelAliases(ctx context.Context, modelName string, page PageRequest) (Page[ModelAlias], error) {
+	fk := filterKey("model aliases", modelName)
+	limit, after, err := pageStart(page, fk, func(k string) bool { return len(k) <= 64 && aliasRE.MatchString(k) })
+	if err != nil {
+		return Page[ModelAlias]{}, err
+	}
 	db, err := r.dbc(ctx)
 	if err != nil {
-		return nil, err
+		return Page[ModelAlias]{}, err
 	}
 	m, err := getModel(db, modelName)
 	if err != nil {
-		return nil, err
+		return Page[ModelAlias]{}, err
 	}
-	out := []ModelAlias{}
-	if err := db.Where("model_id = ?", m.ID).Order("alias").Find(&out).Error; err != nil {
-		return nil, dbErr(err, "model aliases")
-	}
-	return out, nil
+	return keysetPage(db.Where("model_id = ?", m.ID), "alias", afterArg(after), limit, fk,
+		func(a ModelAlias) string { return a.Alias }, "model aliases")
 }
 
 // DeleteModelAlias removes an alias; a missing alias is ErrNotFound.

@@ -40,10 +40,10 @@ func TestModelsVersionsAliases(t *testing.T) {
 		if g := must[*RegisteredModel](t)(e.reg.GetModel(e.a, "churn")); g.LatestVersion != 2 || g.ID != m.ID {
 			t.Fatalf("model = %+v", g)
 		}
-		if vs := must[[]ModelVersion](t)(e.reg.ListModelVersions(e.a, "churn")); len(vs) != 2 || vs[1].Version != 2 {
+		if vs := must[[]ModelVersion](t)(items(e.reg.ListModelVersions(e.a, "churn", PageRequest{}))); len(vs) != 2 || vs[1].Version != 2 {
 			t.Fatalf("versions = %+v", vs)
 		}
-		if ms := must[[]RegisteredModel](t)(e.reg.ListModels(e.a)); len(ms) != 1 {
+		if ms := must[[]RegisteredModel](t)(items(e.reg.ListModels(e.a, PageRequest{}))); len(ms) != 1 {
 			t.Fatalf("models = %+v", ms)
 		}
 		// Aliases.
@@ -72,7 +72,7 @@ func TestModelsVersionsAliases(t *testing.T) {
 		if _, err := e.reg.GetModelVersion(e.b, "churn", 2); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("tenant b reads a's version 2: %v", err)
 		}
-		if as := must[[]ModelAlias](t)(e.reg.ListModelAliases(e.a, "churn")); len(as) != 1 || as[0].Alias != "champion" {
+		if as := must[[]ModelAlias](t)(items(e.reg.ListModelAliases(e.a, "churn", PageRequest{}))); len(as) != 1 || as[0].Alias != "champion" {
 			t.Fatalf("aliases = %+v", as)
 		}
 		if err := e.reg.DeleteModelAlias(e.b, "churn", "champion"); !errors.Is(err, ErrNotFound) {
@@ -128,12 +128,12 @@ func TestPredictions(t *testing.T) {
 		p := newProject(t, e, e.a, "p")
 		in := PredictionInput{ModelVersion: "meta-3", PredictedScore: 70, IntervalLow: 60, IntervalHigh: 80, Confidence: 0.9}
 		must[*Prediction](t)(e.reg.RecordPrediction(e.a, p.ID, in))
-		cmp := must[[]PredictionComparison](t)(e.reg.ListPredictions(e.a, p.ID))
+		cmp := must[[]PredictionComparison](t)(items(e.reg.ListPredictions(e.a, p.ID, PageRequest{})))
 		if len(cmp) != 1 || cmp[0].Actual != nil || cmp[0].PredictedScore != 70 {
 			t.Fatalf("before outcome: %+v", cmp)
 		}
 		done := must[*Project](t)(e.reg.RecordOutcome(e.a, p.ID, Outcome{0.9, 20000, 40, 300}))
-		cmp = must[[]PredictionComparison](t)(e.reg.ListPredictions(e.a, p.ID))
+		cmp = must[[]PredictionComparison](t)(items(e.reg.ListPredictions(e.a, p.ID, PageRequest{})))
 		if cmp[0].Actual == nil || *cmp[0].Actual != *done.SuccessScore || *cmp[0].WithinInterval != (*done.SuccessScore >= 60 && *done.SuccessScore <= 80) {
 			t.Fatalf("after outcome: %+v (score %v)", cmp[0], *done.SuccessScore)
 		}
@@ -150,7 +150,7 @@ func TestPredictions(t *testing.T) {
 		if _, err := e.reg.RecordPrediction(e.b, p.ID, in); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("prediction for another tenant's project = %v", err)
 		}
-		if _, err := e.reg.ListPredictions(e.b, p.ID); !errors.Is(err, ErrNotFound) {
+		if _, err := e.reg.ListPredictions(e.b, p.ID, PageRequest{}); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("list another tenant's predictions = %v", err)
 		}
 	})

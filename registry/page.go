@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"strings"
+
+	"gorm.io/gorm"
 )
 
 // Listing limits.
@@ -14,6 +16,16 @@ const (
 	MaxLimit     = 1000 // the largest accepted Limit
 )
 
+// PageRequest asks for one page of a listing that has no filter struct of
+// its own: at most Limit items (0 means DefaultLimit; 1 to MaxLimit
+// otherwise) after Cursor, the NextCursor of the previous page of the same
+// listing ("" for the first page). A Limit out of range or a cursor issued
+// for another listing is ErrInvalid.
+type PageRequest struct {
+	Limit  int
+	Cursor string
+}
+
 // Page is one page of a listing. NextCursor is empty on the last page;
 // otherwise pass it as the Cursor of the same filter to get the next page.
 type Page[T any] struct {
@@ -21,8 +33,9 @@ type Page[T any] struct {
 	NextCursor string `json:"next_cursor,omitempty"`
 }
 
-// cursor is the decoded form of a page cursor: the id of the last item of
-// the previous page and a fingerprint of the filter it belongs to.
+// cursor is the decoded form of a page cursor: the sort key (usually the
+// id) of the last item of the previous page and a fingerprint of the
+// filter it belongs to.
 type cursor struct {
 	V  int    `json:"v"`
 	ID string `json:"k"`
@@ -50,12 +63,21 @@ func encodeCursor(id, fk string) string {
 // id it points after. Cursors are validated, not signed: all a forged
 // cursor can do is start a page at another position of the caller's own
 // tenant's rows, since every query is tenant-scoped.
-func decodeCursor(s, fk string) (string, error) {
+func decodeCursor(s, fk string) (string, error) { return decodeCursorKey(s, fk, validID) }
+
+// maxCursorLength bounds an encoded cursor; sort keys are at most a few
+// hundred bytes (a metric key is at most MaxMetricKeyLength), so every
+// cursor fits in 512 characters.
+const maxCursorLength = 512
+
+// decodeCursorKey is decodeCursor for listings sorted by another key than
+// the id: valid checks the key.
+func decodeCursorKey(s, fk string, valid func(string) bool) (string, error) {
 	if s == "" {
 		return "", nil
 	}
 	bad := invalid("cursor", "malformed or foreign cursor")
-	if len(s) > 256 || strings.ContainsAny(s, "=+/") {
+	if len(s) > maxCursorLength || strings.ContainsAny(s, "=+/") {
 		return "", bad
 	}
 	b, err := base64.RawURLEncoding.DecodeString(s)
@@ -63,7 +85,7 @@ func decodeCursor(s, fk string) (string, error) {
 		return "", bad
 	}
 	var c cursor
-	if err := json.Unmarshal(b, &c); err != nil || c.V != 1 || !validID(c.ID) || c.F != fk {
+	if err := json.Unmarshal(b, &c); err != nil || c.V != 1 || c.ID == "" || !valid(c.ID) || c.F != fk {
 		return "", bad
 	}
 	return c.ID, nil
@@ -91,4 +113,44 @@ func finishPage[T any](items []T, limit int, id func(T) string, fk string) Page[
 		p.Items = []T{}
 	}
 	return p
+}
+
+// pageStart validates a page request for the listing fingerprinted by fk
+// and returns the limit and the sort key to continue after ("" for the
+// first page). valid checks a decoded key; nil means an id.
+func pageStart(req PageRequest, fk string, valid func(string) bool) (limit int, after string, err error) {
+	var v validator
+	limit = pageLimit(&v, req.Limit)
+	if err := v.err(); err != nil {
+		return 0, "", err
+	}
+	if valid == nil {
+		valid = validID
+	}
+	after, err = decodeCursorKey(req.Cursor, fk, valid)
+	return limit, after, err
+}
+
+// keysetPage fetches one page of q ordered by the unique column col,
+// ascending, after the value after (a value or a one-value subquery; nil
+// for the first page), and finishes it with key, the cursor key of an
+// item, for the filter fk.
+func keysetPage[T any](q *gorm.DB, col string, after any, limit int, fk string, key func(T) string, what string) (Page[T], error) {
+	if after != nil {
+		q = q.Where(col+" > (?)", after) // parenthesised: after may be a subquery
+	}
+	var items []T
+	if err := q.Order(col).Limit(limit + 1).Find(&items).Error; err != nil {
+		return Page[T]{}, dbErr(err, what)
+	}
+	return finishPage(items, limit, key, fk), nil
+}
+
+// afterArg returns the query argument for a decoded cursor key: nil for
+// the first page.
+func afterArg(after string) any {
+	if after == "" {
+		return nil
+	}
+	return after
 }

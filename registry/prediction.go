@@ -74,29 +74,35 @@ type PredictionComparison struct {
 	WithinInterval *bool    `json:"within_interval"`
 }
 
-// ListPredictions returns a project's stored predictions, oldest first,
-// each compared with the project's success score when it has one.
-func (r *Registry) ListPredictions(ctx context.Context, projectID string) ([]PredictionComparison, error) {
+// ListPredictions returns a page of a project's stored predictions, oldest
+// first, each compared with the project's success score when it has one.
+func (r *Registry) ListPredictions(ctx context.Context, projectID string, page PageRequest) (Page[PredictionComparison], error) {
+	fk := filterKey("predictions", projectID)
+	limit, after, err := pageStart(page, fk, nil)
+	if err != nil {
+		return Page[PredictionComparison]{}, err
+	}
 	db, err := r.dbc(ctx)
 	if err != nil {
-		return nil, err
+		return Page[PredictionComparison]{}, err
 	}
 	p, err := getProject(db, projectID)
 	if err != nil {
-		return nil, err
+		return Page[PredictionComparison]{}, err
 	}
-	var ps []Prediction
-	if err := db.Where("project_id = ?", projectID).Order("id").Find(&ps).Error; err != nil {
-		return nil, dbErr(err, "predictions")
+	ps, err := keysetPage(db.Where("project_id = ?", projectID), "id", afterArg(after), limit, fk,
+		func(p Prediction) string { return p.ID }, "predictions")
+	if err != nil {
+		return Page[PredictionComparison]{}, err
 	}
-	out := make([]PredictionComparison, len(ps))
-	for i, pr := range ps {
-		out[i].Prediction = pr
+	out := Page[PredictionComparison]{Items: make([]PredictionComparison, len(ps.Items)), NextCursor: ps.NextCursor}
+	for i, pr := range ps.Items {
+		out.Items[i].Prediction = pr
 		if p.SuccessScore != nil {
 			a := *p.SuccessScore
 			e := math.Round((pr.PredictedScore-a)*100) / 100
 			in := pr.IntervalLow <= a && a <= pr.IntervalHigh
-			out[i].Actual, out[i].Error, out[i].WithinInterval = &a, &e, &in
+			out.Items[i].Actual, out.Items[i].Error, out.Items[i].WithinInterval = &a, &e, &in
 		}
 	}
 	return out, nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -82,25 +83,58 @@ func (r *Registry) RecordProcessMetrics(ctx context.Context, projectID string, b
 	})
 }
 
-// ListProcessMetrics returns a project's process metrics of one type (all
-// types when metricType is empty), oldest first.
-func (r *Registry) ListProcessMetrics(ctx context.Context, projectID, metricType string) ([]ProcessMetric, error) {
+// ListProcessMetrics returns a page of a project's process metrics of one
+// type (all types when metricType is empty), oldest first: ordered by
+// recorded time, then by id.
+func (r *Registry) ListProcessMetrics(ctx context.Context, projectID, metricType string, page PageRequest) (Page[ProcessMetric], error) {
+	fk := filterKey("process metrics", projectID, metricType)
+	limit, after, err := pageStart(page, fk, func(k string) bool { _, _, ok := splitProcessKey(k); return ok })
+	if err != nil {
+		return Page[ProcessMetric]{}, err
+	}
 	db, err := r.dbc(ctx)
 	if err != nil {
-		return nil, err
+		return Page[ProcessMetric]{}, err
 	}
 	if _, err := getProject(db, projectID); err != nil {
-		return nil, err
+		return Page[ProcessMetric]{}, err
 	}
+	q := processMetrics(db, projectID, metricType)
+	if after != "" {
+		at, id, _ := splitProcessKey(after) // validated by pageStart
+		q = q.Where("(recorded_at > ? OR (recorded_at = ? AND id > ?))", at, at, id)
+	}
+	var items []ProcessMetric
+	if err := q.Order("recorded_at, id").Limit(limit + 1).Find(&items).Error; err != nil {
+		return Page[ProcessMetric]{}, dbErr(err, "process metrics")
+	}
+	return finishPage(items, limit, func(m ProcessMetric) string {
+		return m.RecordedAt.UTC().Format(time.RFC3339Nano) + " " + m.ID
+	}, fk), nil
+}
+
+// processMetrics selects a project's process metrics of one type (all
+// types when metricType is empty).
+func processMetrics(db *gorm.DB, projectID, metricType string) *gorm.DB {
 	q := db.Where("project_id = ?", projectID)
 	if metricType != "" {
 		q = q.Where("metric_type = ?", metricType)
 	}
-	out := []ProcessMetric{}
-	if err := q.Order("recorded_at, id").Find(&out).Error; err != nil {
-		return nil, dbErr(err, "process metrics")
+	return q
+}
+
+// splitProcessKey splits the sort key of a process metric, its recorded
+// time (RFC 3339, UTC) and its id separated by a space.
+func splitProcessKey(k string) (time.Time, string, bool) {
+	ts, id, ok := strings.Cut(k, " ")
+	if !ok || !validID(id) {
+		return time.Time{}, "", false
 	}
-	return out, nil
+	at, err := time.Parse(time.RFC3339Nano, ts)
+	if err != nil {
+		return time.Time{}, "", false
+	}
+	return at.UTC(), id, true
 }
 
 // ProcessSummary summarises one metric type of a project.
@@ -131,9 +165,16 @@ type ProcessSummary struct {
 const week = 7 * 24 * time.Hour
 
 // SummarizeProcessMetrics summarises a project's process metrics per type,
-// ordered by type.
+// ordered by type. It returns one summary per metric type rather than the
+// metrics themselves, so it is not paged.
 func (r *Registry) SummarizeProcessMetrics(ctx context.Context, projectID string) ([]ProcessSummary, error) {
-	all, err := r.ListProcessMetrics(ctx, projectID, "")
+	var all []ProcessMetric
+	err := r.readTx(ctx, func(tx *gorm.DB) error {
+		if _, err := getProject(tx, projectID); err != nil {
+			return err
+		}
+		return dbErr(processMetrics(tx, projectID, "").Order("recorded_at, id").Find(&all).Error, "process metrics")
+	})
 	if err != nil {
 		return nil, err
 	}

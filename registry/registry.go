@@ -44,17 +44,21 @@ type Registry struct {
 	sqliteRows int
 	// maxResequence bounds the stored points a late metric batch moves.
 	maxResequence int64
+	// maxTeam is MaxTeamMembers; tests lower it.
+	maxTeam int64
 }
 
-// Option configures a Registry.
+// Option configures a Registry. An option given an invalid value makes
+// New fail with ValidationErrors (ErrInvalid).
 type Option func(*Registry) error
 
 // WithBlobStore sets the store that holds artifact content. Without one,
-// content methods fail with ErrInvalid ("no blob store configured").
+// content methods fail with ErrInvalid ("no blob store configured"). A nil
+// store is invalid.
 func WithBlobStore(s BlobStore) Option {
 	return func(r *Registry) error {
 		if s == nil {
-			return errors.New("registry: nil BlobStore")
+			return invalid("blob_store", "must not be nil")
 		}
 		r.blobs = s
 		return nil
@@ -92,7 +96,7 @@ func WithScoreScales(s ScoreScales) Option {
 func WithMaxContentSize(n int64) Option {
 	return func(r *Registry) error {
 		if n <= 0 {
-			return fmt.Errorf("registry: max content size %d is not positive", n)
+			return invalid("max_content_size", "must be positive, not %d", n)
 		}
 		r.maxBlob = n
 		return nil
@@ -100,11 +104,12 @@ func WithMaxContentSize(n int64) Option {
 }
 
 // WithClock sets the function the Registry reads the time from (default
-// time.Now). Times are stored in UTC with microsecond precision.
+// time.Now). Times are stored in UTC with microsecond precision. A nil
+// clock is invalid.
 func WithClock(now func() time.Time) Option {
 	return func(r *Registry) error {
 		if now == nil {
-			return errors.New("registry: nil clock")
+			return invalid("clock", "must not be nil")
 		}
 		r.now = now
 		return nil
@@ -116,10 +121,16 @@ func WithClock(now func() time.Time) Option {
 const DefaultMaxContentSize int64 = 256 << 20
 
 // New returns a Registry on db. The schema must exist (see Migrate) and db
-// must have the tenancy plugin installed.
+// must have the tenancy plugin installed (db.Use(tenancy.NewPlugin())):
+// the Registry relies on it to scope every statement to the context's
+// tenant, so a nil db, a db without the plugin or an invalid option is
+// refused with ValidationErrors (ErrInvalid).
 func New(db *gorm.DB, opts ...Option) (*Registry, error) {
 	if db == nil {
-		return nil, errors.New("registry: nil *gorm.DB")
+		return nil, invalid("db", "must not be nil")
+	}
+	if db.Config == nil || db.Config.Plugins[tenancy.PluginName] == nil {
+		return nil, invalid("db", "the tenancy plugin is not installed: call db.Use(tenancy.NewPlugin()) first; without it the registry would not scope its statements to a tenant")
 	}
 	r := &Registry{
 		db:      db,
@@ -130,8 +141,12 @@ func New(db *gorm.DB, opts ...Option) (*Registry, error) {
 
 		sqliteRows:    sqliteRowsPerInsert,
 		maxResequence: maxResequence,
+		maxTeam:       MaxTeamMembers,
 	}
 	for _, o := range opts {
+		if o == nil {
+			return nil, invalid("option", "must not be nil")
+		}
 		if err := o(r); err != nil {
 			return nil, err
 		}

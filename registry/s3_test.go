@@ -174,11 +174,12 @@ func TestNewS3StoreValidates(t *testing.T) {
 		"bucket":     func(c *registry.S3Config) { c.Bucket = "" },
 		"key":        func(c *registry.S3Config) { c.SecretAccessKey = "" },
 		"key prefix": func(c *registry.S3Config) { c.KeyPrefix = "../x" },
+		"max size":   func(c *registry.S3Config) { c.MaxSize = -1 },
 	} {
 		c := good
 		edit(&c)
-		if _, err := registry.NewS3Store(c); err == nil {
-			t.Errorf("%s: NewS3Store accepted %+v", name, c)
+		if _, err := registry.NewS3Store(c); !errors.Is(err, registry.ErrInvalid) {
+			t.Errorf("%s: NewS3Store(%+v) = %v, want ErrInvalid", name, c, err)
 		}
 	}
 	s, err := registry.NewS3Store(good)

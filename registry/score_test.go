@@ -3,7 +3,10 @@ package registry
 import (
 	"errors"
 	"math"
+	"strings"
 	"testing"
+
+	"github.com/maestro-ml/maestro/tenancy"
 )
 
 func TestSuccessScore(t *testing.T) {
@@ -80,16 +83,26 @@ func TestSuccessScoreValidation(t *testing.T) {
 			t.Errorf("%+v %+v %+v: %v, want a field error on %s", c.o, c.w, c.s, err, c.fs)
 		}
 	}
-	if _, err := New(nil); err == nil {
-		t.Error("New(nil) succeeded")
+	if _, err := New(nil); !errors.Is(err, ErrInvalid) {
+		t.Errorf("New(nil) = %v, want ErrInvalid", err)
 	}
-	for _, o := range []Option{WithScoreWeights(ScoreWeights{}), WithScoreScales(ScoreScales{}), WithMaxContentSize(0),
-		WithClock(nil), WithBlobStore(nil)} {
-		if _, err := New(sqliteOpen(t), o); err == nil {
-			t.Error("New accepted an invalid option")
+	if _, err := New(sqliteOpen(t)); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "tenancy plugin") {
+		t.Errorf("New without the tenancy plugin = %v, want ErrInvalid naming the plugin", err)
+	}
+	db := sqliteOpen(t)
+	if err := db.Use(tenancy.NewPlugin()); err != nil {
+		t.Fatal(err)
+	}
+	for name, o := range map[string]Option{
+		"zero weights": WithScoreWeights(ScoreWeights{}), "zero scales": WithScoreScales(ScoreScales{}),
+		"zero max content": WithMaxContentSize(0), "negative max content": WithMaxContentSize(-1),
+		"nil clock": WithClock(nil), "nil blob store": WithBlobStore(nil), "nil option": nil,
+	} {
+		if r, err := New(db, o); r != nil || !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: New = %v, %v; want ErrInvalid", name, r, err)
 		}
 	}
-	r, err := New(sqliteOpen(t), WithScoreWeights(ScoreWeights{1, 1, 1, 1}), WithScoreScales(ScoreScales{10, 10, 10}))
+	r, err := New(db, WithScoreWeights(ScoreWeights{1, 1, 1, 1}), WithScoreScales(ScoreScales{10, 10, 10}))
 	if err != nil || r.ScoreWeights() != (ScoreWeights{1, 1, 1, 1}) || r.ScoreScales() != (ScoreScales{10, 10, 10}) {
 		t.Fatalf("options not applied: %v", err)
 	}

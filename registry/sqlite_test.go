@@ -54,7 +54,7 @@ func TestSQLiteSharedFile(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	sums := must[[]MetricSummary](t)(e2.reg.ListMetrics(e2.a, run.ID))
+	sums := must[[]MetricSummary](t)(items(e2.reg.ListMetrics(e2.a, run.ID, PageRequest{})))
 	if len(sums) != 2 || sums[0].Count != 100 || sums[1].Count != 100 {
 		t.Fatalf("summaries: %+v", sums)
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/maestro-ml/maestro/tenancy"
 )
@@ -63,7 +64,13 @@ type TeamMemberInput struct {
 	ContributionHours float64         `json:"contribution_hours,omitempty"`
 }
 
-// AddTeamMember adds a member to a project's team.
+// MaxTeamMembers is the most members a project's team can have. It bounds
+// ListTeamMembers, which therefore returns the whole team, not a page.
+const MaxTeamMembers = 1000
+
+// AddTeamMember adds a member to a project's team. A team that already has
+// MaxTeamMembers members refuses another with a *TooLargeError
+// (ErrTooLarge).
 func (r *Registry) AddTeamMember(ctx context.Context, projectID string, in TeamMemberInput) (*TeamMember, error) {
 	var v validator
 	name := checkName(&v, "name", in.Name)
@@ -77,8 +84,17 @@ func (r *Registry) AddTeamMember(ctx context.Context, projectID string, in TeamM
 	m := &TeamMember{ID: newID(), ProjectID: projectID, Name: name, Role: role,
 		ExperienceLevel: in.ExperienceLevel, ContributionHours: in.ContributionHours, CreatedAt: r.timestamp()}
 	err := r.tx(ctx, func(tx *gorm.DB) error {
-		if _, err := getProject(tx, projectID); err != nil {
+		// Locking the project row serialises concurrent additions, so
+		// that the count below stays true until the commit.
+		if _, err := getProject(tx.Clauses(clause.Locking{Strength: "UPDATE"}), projectID); err != nil {
 			return err
+		}
+		var n int64
+		if err := tx.Model(&TeamMember{}).Where("project_id = ?", projectID).Count(&n).Error; err != nil {
+			return dbErr(err, "team members")
+		}
+		if n >= r.maxTeam {
+			return &TooLargeError{What: "team", Limit: r.maxTeam, Got: n + 1}
 		}
 		return dbErr(tx.Create(m).Error, "team member")
 	})
@@ -88,8 +104,8 @@ func (r *Registry) AddTeamMember(ctx context.Context, projectID string, in TeamM
 	return m, nil
 }
 
-// ListTeamMembers returns a project's team in the order members were
-// added.
+// ListTeamMembers returns a project's whole team in the order members
+// were added. It is not paged: a team has at most MaxTeamMembers members.
 func (r *Registry) ListTeamMembers(ctx context.Context, projectID string) ([]TeamMember, error) {
 	db, err := r.dbc(ctx)
 	if err != nil {

@@ -81,7 +81,7 @@ func TestProcessMetrics(t *testing.T) {
 			!r.FirstAt.Equal(t0) || !r.LatestAt.Equal(t0.Add(4*week)) || math.Abs(r.Mean-0.7) > 1e-9 {
 			t.Errorf("pipeline summary = %+v", r)
 		}
-		list := must[[]ProcessMetric](t)(e.reg.ListProcessMetrics(e.a, p.ID, MetricCommits))
+		list := must[[]ProcessMetric](t)(items(e.reg.ListProcessMetrics(e.a, p.ID, MetricCommits, PageRequest{})))
 		if len(list) != 5 || !list[0].RecordedAt.Equal(t0) {
 			t.Fatalf("list = %+v", list)
 		}
@@ -102,7 +102,7 @@ func TestProcessMetrics(t *testing.T) {
 		if err := e.reg.RecordProcessMetrics(e.b, p.ID, []ProcessMetricInput{{MetricType: "x", Value: 1}}); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("other tenant = %v", err)
 		}
-		if n := len(must[[]ProcessMetric](t)(e.reg.ListProcessMetrics(e.a, p.ID, ""))); n != 10 {
+		if n := len(must[[]ProcessMetric](t)(items(e.reg.ListProcessMetrics(e.a, p.ID, "", PageRequest{})))); n != 10 {
 			t.Fatalf("rejected batches stored values: %d", n)
 		}
 		one := []ProcessMetricInput{{MetricType: "deployments", Value: 3}}

@@ -18,6 +18,7 @@ type CachedProvider struct {
 	seq     uint64 // incremented for every read through to p and every Invalidate
 	floor   uint64 // reads numbered at or below floor predate an Invalidate of all names
 	entries map[string]cacheEntry
+	err     error // the first invalid argument or option
 }
 
 type cacheEntry struct {
@@ -27,16 +28,19 @@ type cacheEntry struct {
 	valid   bool   // false after a failed read: a tombstone kept for seq
 }
 
-// CacheOption configures a CachedProvider.
-type CacheOption func(*CachedProvider)
+// CacheOption configures a CachedProvider. An option given an invalid
+// value makes the provider unusable: see Cached.
+type CacheOption func(*CachedProvider) error
 
 // CacheClock replaces time.Now as the cache's clock; tests use it to expire
-// entries without sleeping.
+// entries without sleeping. A nil clock is invalid.
 func CacheClock(now func() time.Time) CacheOption {
-	return func(c *CachedProvider) {
-		if now != nil {
-			c.now = now
+	return func(c *CachedProvider) error {
+		if now == nil {
+			return invalidf("cache: nil clock")
 		}
+		c.now = now
+		return nil
 	}
 }
 
@@ -51,17 +55,37 @@ func CacheClock(now func() time.Time) CacheOption {
 // the caller and the next Get asks p again. A CachedProvider is safe for
 // concurrent use; when a Refresh and a slower, older read race, the newer
 // read's value is the one kept.
+//
+// A nil p or an option given an invalid value is recorded: Err reports it
+// and every Get fails with it (it wraps ErrInvalid).
 func Cached(p Provider, ttl time.Duration, opts ...CacheOption) *CachedProvider {
 	c := &CachedProvider{p: p, ttl: ttl, now: time.Now, entries: make(map[string]cacheEntry)}
+	if p == nil {
+		c.err = invalidf("cache: nil provider")
+	}
 	for _, opt := range opts {
-		opt(c)
+		if c.err != nil {
+			break
+		}
+		if opt == nil {
+			c.err = invalidf("cache: nil option")
+			break
+		}
+		c.err = opt(c)
 	}
 	return c
 }
 
+// Err reports the invalid argument or option the provider was built with,
+// or nil. Call it at start-up to fail fast.
+func (c *CachedProvider) Err() error { return c.err }
+
 // Get returns the cached value of name if it is fresh, and otherwise reads
 // it from the wrapped provider and caches it.
 func (c *CachedProvider) Get(ctx context.Context, name string) (string, error) {
+	if c.err != nil {
+		return "", lookupErr("cache", name, c.err)
+	}
 	c.mu.Lock()
 	e, ok := c.entries[name]
 	if ok && e.valid && (c.ttl <= 0 || c.now().Sub(e.fetched) < c.ttl) {

@@ -33,33 +33,51 @@ import (
 type DirProvider struct {
 	dir     string
 	maxSize int64
+	err     error // the first invalid option
 }
 
-// DirOption configures a DirProvider.
-type DirOption func(*DirProvider)
+// DirOption configures a DirProvider. An option given an invalid value
+// makes the provider unusable: see Dir.
+type DirOption func(*DirProvider) error
 
-// DirMaxFileSize bounds the size of a secret file. Values below one byte
-// are ignored; the default is DefaultMaxFileSize.
+// DirMaxFileSize bounds the size of a secret file; the default is
+// DefaultMaxFileSize. n must be positive.
 func DirMaxFileSize(n int64) DirOption {
-	return func(d *DirProvider) {
-		if n > 0 {
-			d.maxSize = n
+	return func(d *DirProvider) error {
+		if n <= 0 {
+			return invalidf("dir: max file size %d is not positive", n)
 		}
+		d.maxSize = n
+		return nil
 	}
 }
 
 // Dir returns a provider that reads the secret called name from the file
-// dir/name.
+// dir/name. An option given an invalid value is recorded: Err reports it
+// and every Get fails with it (it wraps ErrInvalid).
 func Dir(dir string, opts ...DirOption) *DirProvider {
 	d := &DirProvider{dir: dir, maxSize: DefaultMaxFileSize}
 	for _, opt := range opts {
-		opt(d)
+		if opt == nil {
+			d.err = invalidf("dir: nil option")
+			break
+		}
+		if d.err = opt(d); d.err != nil {
+			break
+		}
 	}
 	return d
 }
 
+// Err reports the invalid option the provider was built with, or nil.
+// Call it at start-up to fail fast.
+func (d *DirProvider) Err() error { return d.err }
+
 // Get returns the contents of the file called name in the directory.
 func (d *DirProvider) Get(ctx context.Context, name string) (string, error) {
+	if d.err != nil {
+		return "", lookupErr("dir", name, d.err)
+	}
 	if err := ctx.Err(); err != nil {
 		return "", lookupErr("dir", name, err)
 	}

@@ -77,4 +77,13 @@
 // wrapping one of ErrNotFound, ErrInvalidName, ErrConflict, ErrTooLarge,
 // ErrPermission, ErrUnavailable or ErrMalformed where one applies. No error
 // of this package contains a secret value or a credential.
+//
+// An invalid argument or option value (a size or duration that is not
+// positive, a nil function, an empty token, a port out of range, ...) is
+// never ignored: it is an error wrapping ErrInvalid. Constructors that
+// return an error (Vault, HSTS, RedirectHTTPS, NewCertReloader,
+// NewProviderCertReloader) and CheckStrength return it; Cached, Dir and
+// Env, which return only the provider, record it, report it from Err and
+// fail every Get with it; TLSConfig returns a Config whose every handshake
+// fails with it, and CheckTLSOptions reports it at start-up.
 package secrets

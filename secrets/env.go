@@ -38,59 +38,88 @@ type EnvProvider struct {
 	lookup  func(string) (string, bool)
 	files   bool
 	maxSize int64
+	err     error // the first invalid option
 }
 
-// EnvOption configures an EnvProvider.
-type EnvOption func(*EnvProvider)
+// EnvOption configures an EnvProvider. An option given an invalid value
+// makes the provider unusable: see Env.
+type EnvOption func(*EnvProvider) error
 
 // EnvPrefix makes the provider prepend prefix to every name it is asked
 // for: with EnvPrefix("MAESTRO_"), Get(ctx, "JWT_SECRET") reads
-// MAESTRO_JWT_SECRET and MAESTRO_JWT_SECRET_FILE.
+// MAESTRO_JWT_SECRET and MAESTRO_JWT_SECRET_FILE. A prefix must be empty
+// or a valid variable name (letters, digits and '_', not starting with a
+// digit).
 func EnvPrefix(prefix string) EnvOption {
-	return func(e *EnvProvider) { e.prefix = prefix }
+	return func(e *EnvProvider) error {
+		if prefix != "" && !validEnvName(prefix) {
+			return invalidf("env: prefix %q is not a variable name", prefix)
+		}
+		e.prefix = prefix
+		return nil
+	}
 }
 
 // EnvLookup replaces os.LookupEnv as the source of variables. Tests use it
 // to supply an environment without touching the process's own; the
 // function must report whether the variable is set, not merely its value.
-// A nil function is ignored.
+// A nil function is invalid.
 func EnvLookup(lookup func(name string) (value string, ok bool)) EnvOption {
-	return func(e *EnvProvider) {
-		if lookup != nil {
-			e.lookup = lookup
+	return func(e *EnvProvider) error {
+		if lookup == nil {
+			return invalidf("env: nil lookup function")
 		}
+		e.lookup = lookup
+		return nil
 	}
 }
 
 // EnvWithoutFiles turns the NAME_FILE convention off: only NAME itself is
 // consulted and NAME_FILE is ignored.
 func EnvWithoutFiles() EnvOption {
-	return func(e *EnvProvider) { e.files = false }
+	return func(e *EnvProvider) error { e.files = false; return nil }
 }
 
-// EnvMaxFileSize bounds the size of a file named by NAME_FILE. Values below
-// one byte are ignored.
+// EnvMaxFileSize bounds the size of a file named by NAME_FILE (default
+// DefaultMaxFileSize). n must be positive.
 func EnvMaxFileSize(n int64) EnvOption {
-	return func(e *EnvProvider) {
-		if n > 0 {
-			e.maxSize = n
+	return func(e *EnvProvider) error {
+		if n <= 0 {
+			return invalidf("env: max file size %d is not positive", n)
 		}
+		e.maxSize = n
+		return nil
 	}
 }
 
 // Env returns a provider backed by the process environment (or by the
-// lookup function given with EnvLookup).
+// lookup function given with EnvLookup). An option given an invalid value
+// is recorded: Err reports it and every Get fails with it (it wraps
+// ErrInvalid).
 func Env(opts ...EnvOption) *EnvProvider {
 	e := &EnvProvider{lookup: os.LookupEnv, files: true, maxSize: DefaultMaxFileSize}
 	for _, opt := range opts {
-		opt(e)
+		if opt == nil {
+			e.err = invalidf("env: nil option")
+			break
+		}
+		if e.err = opt(e); e.err != nil {
+			break
+		}
 	}
 	return e
 }
 
+// Err reports the invalid option the provider was built with, or nil.
+// Call it at start-up to fail fast.
+func (e *EnvProvider) Err() error { return e.err }
+
 // Get returns the value of the variable prefix+name, or the contents of the
 // file named by prefix+name+"_FILE"; see EnvProvider for the rules.
 func (e *EnvProvider) Get(ctx context.Context, name string) (string, error) {
+	if e.err != nil {
+		return "", lookupErr("env", name, e.err)
+	}
 	if err := ctx.Err(); err != nil {
 		return "", lookupErr("env", name, err)
 	}

@@ -1,8 +1,6 @@
 package secrets
 
 import (
-	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -28,49 +26,59 @@ type hstsConfig struct {
 	always            bool
 }
 
-// HSTSOption configures HSTS.
-type HSTSOption func(*hstsConfig)
+// HSTSOption configures HSTS. An option given an invalid value makes HSTS
+// fail with an error wrapping ErrInvalid.
+type HSTSOption func(*hstsConfig) error
 
 // HSTSMaxAge sets how long browsers remember to use HTTPS only; at least
 // MinHSTSMaxAge. The default is DefaultHSTSMaxAge.
 func HSTSMaxAge(d time.Duration) HSTSOption {
-	return func(c *hstsConfig) { c.maxAge = d }
+	return func(c *hstsConfig) error {
+		if d < MinHSTSMaxAge {
+			return invalidf("hsts: max-age must be at least %d seconds (one year)", int64(MinHSTSMaxAge/time.Second))
+		}
+		c.maxAge = d
+		return nil
+	}
 }
 
 // HSTSIncludeSubDomains extends the policy to every subdomain. Enable it
 // only once every subdomain serves HTTPS.
 func HSTSIncludeSubDomains() HSTSOption {
-	return func(c *hstsConfig) { c.includeSubDomains = true }
+	return func(c *hstsConfig) error { c.includeSubDomains = true; return nil }
 }
 
 // HSTSPreload adds the preload directive, which asks browser vendors to
 // ship the policy built in (https://hstspreload.org). It requires
 // HSTSIncludeSubDomains. Removal from the preload lists takes months.
 func HSTSPreload() HSTSOption {
-	return func(c *hstsConfig) { c.preload = true }
+	return func(c *hstsConfig) error { c.preload = true; return nil }
 }
 
 // HSTSBehindProxy sends the header on every response, for servers whose
 // TLS is terminated by a proxy in front of them. By default the header is
 // sent only on responses over TLS, as RFC 6797 §7.2 requires.
 func HSTSBehindProxy() HSTSOption {
-	return func(c *hstsConfig) { c.always = true }
+	return func(c *hstsConfig) error { c.always = true; return nil }
 }
 
 // HSTS returns net/http middleware that adds a Strict-Transport-Security
 // header (RFC 6797) to every response served over TLS, by default
-// "max-age=63072000". It returns an error when max-age is below one year or
-// when preload is asked for without includeSubDomains.
+// "max-age=63072000". It returns an error wrapping ErrInvalid when max-age
+// is below one year or when preload is asked for without
+// includeSubDomains.
 func HSTS(opts ...HSTSOption) (func(http.Handler) http.Handler, error) {
 	c := hstsConfig{maxAge: DefaultHSTSMaxAge}
 	for _, opt := range opts {
-		opt(&c)
-	}
-	if c.maxAge < MinHSTSMaxAge {
-		return nil, fmt.Errorf("secrets: hsts: max-age must be at least %d seconds (one year)", int64(MinHSTSMaxAge/time.Second))
+		if opt == nil {
+			return nil, invalidf("hsts: nil option")
+		}
+		if err := opt(&c); err != nil {
+			return nil, err
+		}
 	}
 	if c.preload && !c.includeSubDomains {
-		return nil, errors.New("secrets: hsts: preload requires includeSubDomains")
+		return nil, invalidf("hsts: preload requires includeSubDomains")
 	}
 	value := "max-age=" + strconv.FormatInt(int64(c.maxAge/time.Second), 10)
 	if c.includeSubDomains {
@@ -90,14 +98,22 @@ func HSTS(opts ...HSTSOption) (func(http.Handler) http.Handler, error) {
 	}, nil
 }
 
-// RedirectOption configures RedirectHTTPS.
-type RedirectOption func(*redirectConfig)
+// RedirectOption configures RedirectHTTPS. An option given an invalid
+// value makes RedirectHTTPS fail with an error wrapping ErrInvalid.
+type RedirectOption func(*redirectConfig) error
 
 type redirectConfig struct{ port int }
 
-// RedirectPort sets the port of the HTTPS server when it is not 443.
+// RedirectPort sets the port of the HTTPS server when it is not 443; it
+// must be between 1 and 65535.
 func RedirectPort(port int) RedirectOption {
-	return func(c *redirectConfig) { c.port = port }
+	return func(c *redirectConfig) error {
+		if port < 1 || port > 65535 {
+			return invalidf("redirect: port must be between 1 and 65535")
+		}
+		c.port = port
+		return nil
+	}
 }
 
 // RedirectHTTPS returns a handler for the plain HTTP listener that sends
@@ -112,13 +128,15 @@ func RedirectPort(port int) RedirectOption {
 func RedirectHTTPS(hosts []string, opts ...RedirectOption) (http.Handler, error) {
 	c := redirectConfig{port: 443}
 	for _, opt := range opts {
-		opt(&c)
-	}
-	if c.port < 1 || c.port > 65535 {
-		return nil, errors.New("secrets: redirect: port must be between 1 and 65535")
+		if opt == nil {
+			return nil, invalidf("redirect: nil option")
+		}
+		if err := opt(&c); err != nil {
+			return nil, err
+		}
 	}
 	if len(hosts) == 0 {
-		return nil, errors.New("secrets: redirect: at least one allowed host is required")
+		return nil, invalidf("redirect: at least one allowed host is required")
 	}
 	allowed := make(map[string]string, len(hosts))
 	for _, h := range hosts {
@@ -129,7 +147,7 @@ func RedirectHTTPS(hosts []string, opts ...RedirectOption) (http.Handler, error)
 		case validHostname(key) && !strings.Contains(key, "*"):
 			allowed[key] = hostWithPort(key, c.port)
 		default:
-			return nil, fmt.Errorf("secrets: redirect: invalid host %s", quoteName(h))
+			return nil, invalidf("redirect: invalid host %s", quoteName(h))
 		}
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -3,6 +3,7 @@ package secrets
 import (
 	"context"
 	"errors"
+	"fmt"
 )
 
 // Provider looks up secret values by name.
@@ -50,7 +51,19 @@ var (
 	// ErrMalformed reports a backend answer that could not be understood,
 	// or a value of an unexpected type.
 	ErrMalformed = errors.New("malformed secret backend response")
+	// ErrInvalid reports an invalid argument of a constructor or an option
+	// given an invalid value (a nil function, a size or duration that is
+	// not positive, ...). Constructors that return an error return it;
+	// Cached, Dir and Env, which do not, record it, report it from Err and
+	// return it from every Get; TLSConfig fails every handshake with it
+	// (see CheckTLSOptions).
+	ErrInvalid = errors.New("invalid argument")
 )
+
+// invalidf returns an error wrapping ErrInvalid.
+func invalidf(format string, args ...any) error {
+	return fmt.Errorf("secrets: %w: "+format, append([]any{ErrInvalid}, args...)...)
+}
 
 // LookupError describes a failed lookup. It names the provider and the
 // secret (names are not secret) but never carries the secret value or any

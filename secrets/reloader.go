@@ -65,33 +65,45 @@ type certSource interface {
 	load(ctx context.Context) (certPEM, keyPEM []byte, err error)
 }
 
-// ReloaderOption configures a CertReloader.
-type ReloaderOption func(*CertReloader)
+// ReloaderOption configures a CertReloader. An option given an invalid
+// value makes NewCertReloader and NewProviderCertReloader fail with an
+// error wrapping ErrInvalid.
+type ReloaderOption func(*CertReloader) error
 
-// ReloadInterval sets how often, at most, handshakes look for new material.
-// Values of zero or less are ignored.
+// ReloadInterval sets how often, at most, handshakes look for new material
+// (default DefaultReloadInterval). d must be positive.
 func ReloadInterval(d time.Duration) ReloaderOption {
-	return func(r *CertReloader) {
-		if d > 0 {
-			r.interval = d
+	return func(r *CertReloader) error {
+		if d <= 0 {
+			return invalidf("cert reloader: interval %s is not positive", d)
 		}
+		r.interval = d
+		return nil
 	}
 }
 
 // ReloadErrorHandler sets a function that receives the errors of reloads
 // started by handshakes (for logging); such errors never fail the
 // handshake while a previous certificate is in service. The error never
-// contains key material.
+// contains key material. A nil function is invalid.
 func ReloadErrorHandler(fn func(error)) ReloaderOption {
-	return func(r *CertReloader) { r.onError = fn }
+	return func(r *CertReloader) error {
+		if fn == nil {
+			return invalidf("cert reloader: nil error handler")
+		}
+		r.onError = fn
+		return nil
+	}
 }
 
-// ReloadClock replaces time.Now, for tests.
+// ReloadClock replaces time.Now, for tests. A nil clock is invalid.
 func ReloadClock(now func() time.Time) ReloaderOption {
-	return func(r *CertReloader) {
-		if now != nil {
-			r.now = now
+	return func(r *CertReloader) error {
+		if now == nil {
+			return invalidf("cert reloader: nil clock")
 		}
+		r.now = now
+		return nil
 	}
 }
 
@@ -107,7 +119,7 @@ func NewCertReloader(certFile, keyFile string, opts ...ReloaderOption) (*CertRel
 // It loads them once before returning.
 func NewProviderCertReloader(ctx context.Context, p Provider, certName, keyName string, opts ...ReloaderOption) (*CertReloader, error) {
 	if p == nil {
-		return nil, errors.New("secrets: cert reloader: nil provider")
+		return nil, invalidf("cert reloader: nil provider")
 	}
 	return newCertReloader(ctx, providerCertSource{p, certName, keyName}, opts)
 }
@@ -115,7 +127,12 @@ func NewProviderCertReloader(ctx context.Context, p Provider, certName, keyName 
 func newCertReloader(ctx context.Context, src certSource, opts []ReloaderOption) (*CertReloader, error) {
 	r := &CertReloader{source: src, interval: DefaultReloadInterval, now: time.Now}
 	for _, opt := range opts {
-		opt(r)
+		if opt == nil {
+			return nil, invalidf("cert reloader: nil option")
+		}
+		if err := opt(r); err != nil {
+			return nil, err
+		}
 	}
 	if err := r.Reload(ctx); err != nil {
 		return nil, err

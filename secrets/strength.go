@@ -99,40 +99,51 @@ type strengthConfig struct {
 	extraWords []string
 }
 
-// StrengthOption configures CheckStrength.
-type StrengthOption func(*strengthConfig)
+// StrengthOption configures CheckStrength. An option given an invalid
+// value makes CheckStrength return an error wrapping ErrInvalid (not
+// ErrWeakSecret: it is a mistake of the caller, not a verdict on the
+// secret).
+type StrengthOption func(*strengthConfig) error
 
 // StrengthMinLength sets the least length in bytes (default
 // DefaultMinLength). Lowering it below 32 suits passwords typed by people,
-// not keys. Values below one are ignored.
+// not keys. n must be at least one.
 func StrengthMinLength(n int) StrengthOption {
-	return func(c *strengthConfig) {
-		if n > 0 {
-			c.minLength = n
+	return func(c *strengthConfig) error {
+		if n < 1 {
+			return invalidf("strength: minimum length %d is below one", n)
 		}
+		c.minLength = n
+		return nil
 	}
 }
 
 // StrengthMinEntropyBits sets the least estimated entropy in bits (default
-// DefaultMinEntropyBits). Values below zero are ignored.
+// DefaultMinEntropyBits). bits must be a number of at least zero.
 func StrengthMinEntropyBits(bits float64) StrengthOption {
-	return func(c *strengthConfig) {
-		if bits >= 0 {
-			c.minEntropy = bits
+	return func(c *strengthConfig) error {
+		if !(bits >= 0) || math.IsInf(bits, 1) {
+			return invalidf("strength: minimum entropy %v is not a finite number >= 0", bits)
 		}
+		c.minEntropy = bits
+		return nil
 	}
 }
 
 // StrengthKnownDefaults adds words to the list of well-known defaults, such
 // as the host application's own name. Matching ignores case, separators and
-// common leetspeak substitutions.
+// common leetspeak substitutions. A word with nothing to match (empty, or
+// only separators) is invalid.
 func StrengthKnownDefaults(words ...string) StrengthOption {
-	return func(c *strengthConfig) {
-		for _, w := range words {
-			if n := normalizeSecret(w); n != "" {
-				c.extraWords = append(c.extraWords, n)
+	return func(c *strengthConfig) error {
+		for i, w := range words {
+			n := normalizeSecret(w)
+			if n == "" {
+				return invalidf("strength: known default %d has no letters or digits", i)
 			}
+			c.extraWords = append(c.extraWords, n)
 		}
+		return nil
 	}
 }
 
@@ -162,7 +173,12 @@ func StrengthKnownDefaults(words ...string) StrengthOption {
 func CheckStrength(s string, opts ...StrengthOption) error {
 	cfg := strengthConfig{minLength: DefaultMinLength, minEntropy: DefaultMinEntropyBits}
 	for _, opt := range opts {
-		opt(&cfg)
+		if opt == nil {
+			return invalidf("strength: nil option")
+		}
+		if err := opt(&cfg); err != nil {
+			return err
+		}
 	}
 	if len(s) < cfg.minLength {
 		return &WeakSecretError{Kind: WeakTooShort, Requirement: "at least " + strconv.Itoa(cfg.minLength) + " bytes are required; use Generate(KeyBytes) for keys"}

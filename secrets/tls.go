@@ -31,47 +31,70 @@ func intermediateCurves() []tls.CurveID {
 	return []tls.CurveID{tls.X25519MLKEM768, tls.X25519, tls.CurveP256, tls.CurveP384}
 }
 
-// TLSOption configures the tls.Config built by TLSConfig.
-type TLSOption func(*tls.Config)
+// TLSOption configures the tls.Config built by TLSConfig. An option given
+// an invalid value is reported by CheckTLSOptions; the Config TLSConfig
+// builds with it fails every handshake (see TLSConfig).
+type TLSOption func(*tls.Config) error
 
 // TLSCertificates sets the certificates the server presents. The slice is
-// copied.
+// copied. At least one certificate is required.
 func TLSCertificates(certs ...tls.Certificate) TLSOption {
-	return func(c *tls.Config) { c.Certificates = slices.Clone(certs) }
+	return func(c *tls.Config) error {
+		if len(certs) == 0 {
+			return invalidf("tls: no certificates")
+		}
+		c.Certificates = slices.Clone(certs)
+		return nil
+	}
 }
 
 // TLSGetCertificate sets the function that chooses a certificate for each
 // handshake, such as (*CertReloader).GetCertificate or the GetCertificate
 // method of an autocert.Manager. It takes precedence over TLSCertificates.
+// A nil function is invalid.
 func TLSGetCertificate(get func(*tls.ClientHelloInfo) (*tls.Certificate, error)) TLSOption {
-	return func(c *tls.Config) { c.GetCertificate = get }
+	return func(c *tls.Config) error {
+		if get == nil {
+			return invalidf("tls: nil GetCertificate function")
+		}
+		c.GetCertificate = get
+		return nil
+	}
 }
 
 // TLSClientCAs requires every client to present a certificate that
 // verifies against pool (mutual TLS). A nil pool trusts no one, rather than
 // falling back to the system's roots.
 func TLSClientCAs(pool *x509.CertPool) TLSOption {
-	return func(c *tls.Config) {
+	return func(c *tls.Config) error {
 		if pool == nil {
 			pool = x509.NewCertPool()
 		}
 		c.ClientCAs = pool
 		c.ClientAuth = tls.RequireAndVerifyClientCert
+		return nil
 	}
 }
 
 // TLSNextProtos sets the ALPN protocols, in order of preference. The
 // default is "h2" then "http/1.1". When serving an autocert.Manager's
 // certificates, add acme.ALPNProto ("acme-tls/1") so that TLS-ALPN-01
-// challenges can be answered. The slice is copied.
+// challenges can be answered. The slice is copied. At least one protocol
+// is required, and none may be empty.
 func TLSNextProtos(protos ...string) TLSOption {
-	return func(c *tls.Config) { c.NextProtos = slices.Clone(protos) }
+	return func(c *tls.Config) error {
+		if len(protos) == 0 || slices.Contains(protos, "") {
+			return invalidf("tls: ALPN protocols must be a non-empty list of non-empty names")
+		}
+		c.NextProtos = slices.Clone(protos)
+		return nil
+	}
 }
 
 // TLSModern raises the minimum to TLS 1.3, Mozilla's "modern"
 // configuration, for services whose clients all speak TLS 1.3.
 func TLSModern() TLSOption {
-	return func(c *tls.Config) { c.MinVersion = tls.VersionTLS13 }
+	return func(c *tls.Config) error { c.MinVersion = tls.VersionTLS13; return nil }
 }
 
 // TLSConfig returns a server tls.Config that follows Mozilla's
@@ -98,7 +121,31 @@ func TLSModern() TLSOption {
 //
 // Each call returns a new Config that the caller may adjust before use; the
 // Config must not be modified once a server is using it.
+//
+// An option given an invalid value makes the Config fail every handshake
+// with that error (it wraps ErrInvalid) through GetConfigForClient; call
+// CheckTLSOptions at start-up to fail fast instead.
 func TLSConfig(opts ...TLSOption) *tls.Config {
+	c, err := tlsConfig(opts)
+	if err != nil {
+		return &tls.Config{
+			MinVersion: tls.VersionTLS12,
+			GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+				return nil, err
+			},
+		}
+	}
+	return c
+}
+
+// CheckTLSOptions reports the first invalid option among opts, with an
+// error wrapping ErrInvalid, or nil.
+func CheckTLSOptions(opts ...TLSOption) error {
+	_, err := tlsConfig(opts)
+	return err
+}
+
+func tlsConfig(opts []TLSOption) (*tls.Config, error) {
 	c := &tls.Config{
 		MinVersion:       tls.VersionTLS12,
 		CipherSuites:     intermediateCipherSuites(),
@@ -106,7 +153,12 @@ func TLSConfig(opts ...TLSOption) *tls.Config {
 		NextProtos:       []string{"h2", "http/1.1"},
 	}
 	for _, opt := range opts {
-		opt(c)
+		if opt == nil {
+			return nil, invalidf("tls: nil option")
+		}
+		if err := opt(c); err != nil {
+			return nil, err
+		}
 	}
-	return c
+	return c, nil
 }

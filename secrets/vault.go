@@ -42,28 +42,32 @@ type VaultProvider struct {
 	allowHTTP bool
 }
 
-// VaultOption configures a VaultProvider.
-type VaultOption func(*VaultProvider)
+// VaultOption configures a VaultProvider. An option given an invalid value
+// makes Vault fail with an error wrapping ErrInvalid.
+type VaultOption func(*VaultProvider) error
 
-// VaultToken sets a fixed Vault token. An empty token is ignored, so that
-// Vault reports the missing token.
+// VaultToken sets a fixed Vault token. An empty token is invalid.
 func VaultToken(token string) VaultOption {
-	return func(v *VaultProvider) {
-		if token != "" {
-			v.token = func(context.Context) (string, error) { return token, nil }
+	return func(v *VaultProvider) error {
+		if token == "" {
+			return invalidf("vault: empty token")
 		}
+		v.token = func(context.Context) (string, error) { return token, nil }
+		return nil
 	}
 }
 
 // VaultTokenFrom reads the Vault token from p, under name, before every
 // request, so that a token rotated in its source (a file renewed by Vault
-// Agent, say) is picked up without a restart.
+// Agent, say) is picked up without a restart. A nil provider or an empty
+// name is invalid.
 func VaultTokenFrom(p Provider, name string) VaultOption {
-	return func(v *VaultProvider) {
-		if p == nil {
-			return
+	return func(v *VaultProvider) error {
+		if p == nil || name == "" {
+			return invalidf("vault: token source needs a provider and a name")
 		}
 		v.token = func(ctx context.Context) (string, error) { return p.Get(ctx, name) }
+		return nil
 	}
 }
 
@@ -71,40 +75,45 @@ func VaultTokenFrom(p Provider, name string) VaultOption {
 // is DefaultVaultMount ("secret"). Nested mounts such as "team/kv" are
 // allowed.
 func VaultMount(mount string) VaultOption {
-	return func(v *VaultProvider) { v.mount = splitVaultPath(mount) }
+	return func(v *VaultProvider) error { v.mount = splitVaultPath(mount); return nil }
 }
 
 // VaultPath sets the path, below the mount, of the secret whose keys the
 // provider serves, for example "maestro/production".
 func VaultPath(path string) VaultOption {
-	return func(v *VaultProvider) { v.path = splitVaultPath(path) }
+	return func(v *VaultProvider) error { v.path = splitVaultPath(path); return nil }
 }
 
 // VaultNamespace sends the X-Vault-Namespace header (Vault Enterprise and
 // HCP Vault).
 func VaultNamespace(ns string) VaultOption {
-	return func(v *VaultProvider) { v.namespace = ns }
+	return func(v *VaultProvider) error { v.namespace = ns; return nil }
 }
 
 // VaultTimeout bounds each request; the default is DefaultVaultTimeout.
-// Values of zero or less are ignored.
+// d must be positive.
 func VaultTimeout(d time.Duration) VaultOption {
-	return func(v *VaultProvider) {
-		if d > 0 {
-			v.timeout = d
+	return func(v *VaultProvider) error {
+		if d <= 0 {
+			return invalidf("vault: timeout %s is not positive", d)
 		}
+		v.timeout = d
+		return nil
 	}
 }
 
 // VaultHTTPClient sets the HTTP client, for example one whose transport
 // trusts a private certificate authority. The provider uses a copy of the
 // client that never follows redirects, because the token travels in a
-// header that Go's client would forward to any redirect target.
+// header that Go's client would forward to any redirect target. A nil
+// client is invalid.
 func VaultHTTPClient(c *http.Client) VaultOption {
-	return func(v *VaultProvider) {
-		if c != nil {
-			v.client = c
+	return func(v *VaultProvider) error {
+		if c == nil {
+			return invalidf("vault: nil HTTP client")
 		}
+		v.client = c
+		return nil
 	}
 }
 
@@ -112,7 +121,7 @@ func VaultHTTPClient(c *http.Client) VaultOption {
 // refuses to send its token over plain HTTP; use it only for a Vault on the
 // loopback interface or in tests.
 func VaultAllowHTTP() VaultOption {
-	return func(v *VaultProvider) { v.allowHTTP = true }
+	return func(v *VaultProvider) error { v.allowHTTP = true; return nil }
 }
 
 // Vault returns a provider for the Vault server at addr, such as
@@ -139,30 +148,35 @@ func Vault(addr string, opts ...VaultOption) (*VaultProvider, error) {
 		client:  &http.Client{},
 	}
 	for _, opt := range opts {
-		opt(v)
+		if opt == nil {
+			return nil, invalidf("vault: nil option")
+		}
+		if err := opt(v); err != nil {
+			return nil, err
+		}
 	}
 	u, err := url.Parse(addr)
 	if err != nil {
-		return nil, fmt.Errorf("secrets: vault: invalid address: %w", err)
+		return nil, invalidf("vault: invalid address: %w", err)
 	}
 	switch {
 	case u.Scheme != "https" && !(u.Scheme == "http" && v.allowHTTP):
-		return nil, errors.New("secrets: vault: address must use https (see VaultAllowHTTP)")
+		return nil, invalidf("vault: address must use https (see VaultAllowHTTP)")
 	case u.Host == "":
-		return nil, errors.New("secrets: vault: address has no host")
+		return nil, invalidf("vault: address has no host")
 	case u.User != nil, u.RawQuery != "", u.Fragment != "":
-		return nil, errors.New("secrets: vault: address must not carry credentials, a query or a fragment")
+		return nil, invalidf("vault: address must not carry credentials, a query or a fragment")
 	case v.token == nil:
-		return nil, errors.New("secrets: vault: no token configured (see VaultToken)")
+		return nil, invalidf("vault: no token configured (see VaultToken)")
 	}
 	if err := validVaultSegments(v.mount, "mount"); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w (%w)", err, ErrInvalid)
 	}
 	if err := validVaultSegments(v.path, "path"); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w (%w)", err, ErrInvalid)
 	}
 	if len(v.mount) == 0 {
-		return nil, errors.New("secrets: vault: empty mount")
+		return nil, invalidf("vault: empty mount")
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	v.addr = u

@@ -364,7 +364,13 @@ func TestVaultConstructor(t *testing.T) {
 		{"bad mount", "https://vault", []secrets.VaultOption{tok, secrets.VaultMount("a/../b")}, false},
 		{"empty mount", "https://vault", []secrets.VaultOption{tok, secrets.VaultMount("/")}, false},
 		{"bad path", "https://vault", []secrets.VaultOption{tok, secrets.VaultPath("a b")}, false},
-		{"options", "https://vault", []secrets.VaultOption{tok, secrets.VaultTimeout(time.Second), secrets.VaultTimeout(-1), secrets.VaultHTTPClient(nil)}, true},
+		{"options", "https://vault", []secrets.VaultOption{tok, secrets.VaultTimeout(time.Second), secrets.VaultNamespace("ns")}, true},
+		{"zero timeout", "https://vault", []secrets.VaultOption{tok, secrets.VaultTimeout(0)}, false},
+		{"negative timeout", "https://vault", []secrets.VaultOption{tok, secrets.VaultTimeout(-1)}, false},
+		{"nil client", "https://vault", []secrets.VaultOption{tok, secrets.VaultHTTPClient(nil)}, false},
+		{"empty token", "https://vault", []secrets.VaultOption{secrets.VaultToken("")}, false},
+		{"empty token name", "https://vault", []secrets.VaultOption{secrets.VaultTokenFrom(secrets.Env(), "")}, false},
+		{"nil option", "https://vault", []secrets.VaultOption{tok, nil}, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -372,6 +378,9 @@ func TestVaultConstructor(t *testing.T) {
 			_, err := secrets.Vault(tc.addr, tc.opts...)
 			if (err == nil) != tc.ok {
 				t.Fatalf("Vault(%q) err = %v, want ok=%v", tc.addr, err, tc.ok)
+			}
+			if err != nil && !errors.Is(err, secrets.ErrInvalid) {
+				t.Fatalf("Vault(%q) err = %v, want ErrInvalid", tc.addr, err)
 			}
 		})
 	}

@@ -120,7 +120,18 @@
 // Manager keeps the platform-level tables — tenants, users, memberships
 // with a role per tenant, and quotas — and deletes a tenant with every
 // row of it in every registered tenant-owned table in one transaction,
-// then calls hooks (blob stores remove their files).
+// then calls hooks (blob stores remove their files). NewManager reports
+// an option given an invalid value (a nil hook, a model that does not
+// embed Model, ...) with an error wrapping ErrInvalid.
+//
+// # Schema
+//
+// Migrate creates the Manager's tables through versioned up and down steps
+// recorded in schema_migrations (component "tenancy"), with explicit DDL
+// that runs on SQLite and PostgreSQL; MigrateDown reverses them and
+// CurrentSchemaVersion reports the applied version. A database whose
+// tables an earlier release created with GORM's AutoMigrate is adopted as
+// it is: the first step creates only what is missing.
 //
 // # Adopting tenancy on existing tables
 //

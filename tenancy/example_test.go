@@ -119,8 +119,12 @@ func ExampleManager() {
 	_ = db.Use(tenancy.NewPlugin())
 	ctx := context.Background()
 
-	m := tenancy.NewManager(db)
-	if err := m.Migrate(ctx); err != nil {
+	if err := tenancy.Migrate(ctx, db); err != nil {
+		fmt.Println(err)
+		return
+	}
+	m, err := tenancy.NewManager(db)
+	if err != nil {
 		fmt.Println(err)
 		return
 	}
@@ -132,7 +136,7 @@ func ExampleManager() {
 
 	tenants, _ := m.UserTenants(ctx, ada.ID)
 	fmt.Println(tenants[0].Tenant.Slug, tenants[0].Role)
-	err := m.CheckQuota(ctx, acme.ID, tenancy.ResourceUsers, 1)
+	err = m.CheckQuota(ctx, acme.ID, tenancy.ResourceUsers, 1)
 	fmt.Println(errors.Is(err, tenancy.ErrQuotaExceeded))
 	_, err = m.CreateTenant(ctx, "Acme again", "acme")
 	fmt.Println(errors.Is(err, tenancy.ErrConflict))

@@ -29,19 +29,34 @@ type DeleteHook func(ctx context.Context, tenantID string) error
 // transaction, for CheckQuotaTx).
 type Counter func(ctx context.Context, db *gorm.DB, tenantID string) (int64, error)
 
-// ManagerOption configures a Manager.
-type ManagerOption func(*Manager)
+// ManagerOption configures a Manager. An option given an invalid value
+// makes NewManager fail with an error wrapping ErrInvalid.
+type ManagerOption func(*Manager) error
 
 // WithTenantModels registers tenant-owned models whose rows DeleteTenant
 // removes. Register parents before children: rows are deleted in reverse
-// order, so foreign keys between them hold.
+// order, so foreign keys between them hold. A nil model or one that does
+// not embed Model is invalid (see RegisterModels).
 func WithTenantModels(models ...any) ManagerOption {
-	return func(m *Manager) { m.models = append(m.models, models...) }
+	return func(m *Manager) error {
+		if err := m.checkModels(models); err != nil {
+			return err
+		}
+		m.models = append(m.models, models...)
+		return nil
+	}
 }
 
-// WithDeleteHook adds a hook DeleteTenant calls after the rows are gone.
+// WithDeleteHook adds a hook DeleteTenant calls after the rows are gone. A
+// nil hook is invalid.
 func WithDeleteHook(h DeleteHook) ManagerOption {
-	return func(m *Manager) { m.hooks = append(m.hooks, h) }
+	return func(m *Manager) error {
+		if h == nil {
+			return &ValidationError{Field: "delete hook", Message: "must not be nil"}
+		}
+		m.hooks = append(m.hooks, h)
+		return nil
+	}
 }
 
 // WithCounter sets how the use of resource r is counted. The Manager
@@ -49,8 +64,19 @@ func WithDeleteHook(h DeleteHook) ManagerOption {
 // registers the others, for example
 //
 //	tenancy.WithCounter(tenancy.ResourceProjects, tenancy.CountRows(&registry.Project{}))
+//
+// An unknown resource or a nil counter is invalid.
 func WithCounter(r Resource, c Counter) ManagerOption {
-	return func(m *Manager) { m.counters[r] = c }
+	return func(m *Manager) error {
+		if _, ok := (Quota{}).Limit(r); !ok {
+			return &ValidationError{Field: "counter", Message: fmt.Sprintf("unknown resource %q", r)}
+		}
+		if c == nil {
+			return &ValidationError{Field: "counter", Message: fmt.Sprintf("nil counter for %s", r)}
+		}
+		m.counters[r] = c
+		return nil
+	}
 }
 
 // Manager keeps tenants, users, memberships and quotas. Its tables are
@@ -67,36 +93,55 @@ type Manager struct {
 	counters map[Resource]Counter
 }
 
-// NewManager returns a Manager over db. Call Migrate to create its tables.
-func NewManager(db *gorm.DB, opts ...ManagerOption) *Manager {
+// NewManager returns a Manager over db. Create its tables with Migrate
+// first. A nil db or an option given an invalid value is an error wrapping
+// ErrInvalid.
+func NewManager(db *gorm.DB, opts ...ManagerOption) (*Manager, error) {
+	if db == nil {
+		return nil, &ValidationError{Field: "db", Message: "must not be nil"}
+	}
 	m := &Manager{db: db, counters: map[Resource]Counter{}}
 	m.counters[ResourceUsers] = countMembers
 	for _, o := range opts {
-		o(m)
+		if o == nil {
+			return nil, &ValidationError{Field: "option", Message: "must not be nil"}
+		}
+		if err := o(m); err != nil {
+			return nil, err
+		}
 	}
-	return m
+	return m, nil
 }
 
-// Migrate creates or updates the Manager's tables: tenants, users,
-// memberships and tenant_quotas.
-func (m *Manager) Migrate(ctx context.Context) error {
-	if err := platformDB(ctx, m.db).AutoMigrate(&Tenant{}, &User{}, &Membership{}, &Quota{}); err != nil {
-		return fmt.Errorf("tenancy: migrate: %w", err)
+// Migrate creates or updates the Manager's tables (tenants, users,
+// memberships and tenant_quotas) through the package's versioned
+// migrations: it is Migrate(ctx, db) on the Manager's database.
+func (m *Manager) Migrate(ctx context.Context) error { return Migrate(ctx, m.db) }
+
+// checkModels reports a model that is nil, cannot be parsed or does not
+// embed Model, wrapping ErrInvalid.
+func (m *Manager) checkModels(models []any) error {
+	for _, model := range models {
+		if model == nil {
+			return &ValidationError{Field: "model", Message: "must not be nil"}
+		}
+		stmt := &gorm.Statement{DB: m.db}
+		if err := stmt.Parse(model); err != nil {
+			return fmt.Errorf("%w: parse model %T: %w", ErrInvalid, model, err)
+		}
+		if embeddedTenantField(stmt.Schema) == nil {
+			return &ValidationError{Field: "model", Message: fmt.Sprintf("%T does not embed tenancy.Model", model)}
+		}
 	}
 	return nil
 }
 
 // RegisterModels registers further tenant-owned models for DeleteTenant
-// (see WithTenantModels). Models that do not embed Model are refused.
+// (see WithTenantModels). Models that are nil or do not embed Model are
+// refused with an error wrapping ErrInvalid.
 func (m *Manager) RegisterModels(models ...any) error {
-	for _, model := range models {
-		stmt := &gorm.Statement{DB: m.db}
-		if err := stmt.Parse(model); err != nil {
-			return fmt.Errorf("tenancy: parse model %T: %w", model, err)
-		}
-		if embeddedTenantField(stmt.Schema) == nil {
-			return fmt.Errorf("tenancy: model %T does not embed tenancy.Model", model)
-		}
+	if err := m.checkModels(models); err != nil {
+		return err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()

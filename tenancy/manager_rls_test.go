@@ -19,7 +19,7 @@ func TestManagerUnderRLS(t *testing.T) {
 	ownerDB := testenv.OpenPostgres(t, dbURL)
 	ctx := context.Background()
 	models := []any{&company{}, &owner{}, &project{}, &task{}, &tag{}}
-	mustNoErr(t, tenancy.NewManager(ownerDB).Migrate(ctx))
+	mustNoErr(t, tenancy.Migrate(ctx, ownerDB))
 	mustNoErr(t, ownerDB.AutoMigrate(models...))
 	mustNoErr(t, tenancy.EnableRLS(ctx, ownerDB, models...))
 	role, appURL := testenv.PostgresAppRole(t, dbURL)
@@ -33,10 +33,11 @@ func TestManagerUnderRLS(t *testing.T) {
 	app := testenv.OpenPostgres(t, appURL)
 	mustNoErr(t, app.Use(tenancy.NewPlugin(tenancy.WithRowLevelSecurity(), tenancy.WithAudit(func(context.Context, tenancy.AuditEvent) {}))))
 	mustNoErr(t, tenancy.CheckRole(ctx, app))
-	m := tenancy.NewManager(app,
+	m, err := tenancy.NewManager(app,
 		tenancy.WithTenantModels(models...),
 		tenancy.WithCounter(tenancy.ResourceProjects, tenancy.CountRows(&project{})),
 		tenancy.WithCounter(tenancy.ResourceStorageBytes, tenancy.SumColumn(&project{}, "score")))
+	mustNoErr(t, err)
 
 	t1, err := m.CreateTenant(ctx, "One", "one")
 	mustNoErr(t, err)

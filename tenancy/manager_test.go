@@ -19,7 +19,10 @@ import (
 func newManager(t *testing.T, open func(testing.TB) *gorm.DB, opts ...tenancy.ManagerOption) (*tenancy.Manager, *gorm.DB) {
 	t.Helper()
 	db := openWithPlugin(t, open, tenancy.WithAudit(func(context.Context, tenancy.AuditEvent) {}))
-	m := tenancy.NewManager(db, opts...)
+	m, err := tenancy.NewManager(db, opts...)
+	if err != nil {
+		t.Fatalf("NewManager: %v", err)
+	}
 	if err := m.Migrate(context.Background()); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}

@@ -312,11 +312,12 @@ func TestReadModelOnTenantTable(t *testing.T) {
 
 	// A platform model with its own tenant_id column stays unscoped,
 	// even after the table was probed through db.Table.
-	m := tenancy.NewManager(w.db)
-	mustNoErr(t, m.Migrate(context.Background()))
+	mustNoErr(t, tenancy.Migrate(context.Background(), w.db))
+	m, err := tenancy.NewManager(w.db)
+	mustNoErr(t, err)
 	var n int64
 	mustNoErr(t, w.db.WithContext(w.ctxA).Table("memberships").Count(&n).Error)
 	wantErr(t, w.db.Table("memberships").Count(&n).Error, tenancy.ErrNoTenant)
-	_, err := m.UserTenants(context.Background(), uuid.NewString())
+	_, err = m.UserTenants(context.Background(), uuid.NewString())
 	mustNoErr(t, err)
 }

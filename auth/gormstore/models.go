@@ -2,7 +2,6 @@ package gormstore
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -71,36 +70,34 @@ func TableNames() []string {
 }
 
 // steps are the schema's versioned migrations; the SQL is the same on
-// SQLite and PostgreSQL except for the timestamp type.
+// SQLite and PostgreSQL except for the timestamp type ({{ts}}, expanded
+// by migrate.Exec).
 func steps() []migrate.Step {
-	return []migrate.Step{{
-		Version: 1,
-		Name:    "sessions, refresh tokens, denied tokens, API keys",
-		Up: func(_ context.Context, tx *gorm.DB) error {
-			return execAll(tx,
-				`CREATE TABLE auth_sessions (
+	return []migrate.Step{
+		migrate.SQL(1, "sessions, refresh tokens, denied tokens, API keys", []string{
+			`CREATE TABLE auth_sessions (
 	id varchar(64) PRIMARY KEY,
 	user_id varchar(64) NOT NULL,
 	created_at {{ts}} NOT NULL,
 	expires_at {{ts}} NOT NULL,
 	revoked_at {{ts}}
 )`,
-				`CREATE INDEX ix_auth_sessions_user ON auth_sessions (user_id)`,
-				`CREATE INDEX ix_auth_sessions_expires ON auth_sessions (expires_at)`,
-				`CREATE TABLE auth_refresh_tokens (
+			`CREATE INDEX ix_auth_sessions_user ON auth_sessions (user_id)`,
+			`CREATE INDEX ix_auth_sessions_expires ON auth_sessions (expires_at)`,
+			`CREATE TABLE auth_refresh_tokens (
 	hash varchar(64) PRIMARY KEY,
 	session_id varchar(64) NOT NULL,
 	expires_at {{ts}} NOT NULL,
 	spent_at {{ts}}
 )`,
-				`CREATE INDEX ix_auth_refresh_tokens_session ON auth_refresh_tokens (session_id)`,
-				`CREATE INDEX ix_auth_refresh_tokens_expires ON auth_refresh_tokens (expires_at)`,
-				`CREATE TABLE auth_denied_tokens (
+			`CREATE INDEX ix_auth_refresh_tokens_session ON auth_refresh_tokens (session_id)`,
+			`CREATE INDEX ix_auth_refresh_tokens_expires ON auth_refresh_tokens (expires_at)`,
+			`CREATE TABLE auth_denied_tokens (
 	token_id varchar(64) PRIMARY KEY,
 	expires_at {{ts}} NOT NULL
 )`,
-				`CREATE INDEX ix_auth_denied_tokens_expires ON auth_denied_tokens (expires_at)`,
-				`CREATE TABLE auth_api_keys (
+			`CREATE INDEX ix_auth_denied_tokens_expires ON auth_denied_tokens (expires_at)`,
+			`CREATE TABLE auth_api_keys (
 	id varchar(36) PRIMARY KEY,
 	tenant_id varchar(64) NOT NULL,
 	user_id varchar(64) NOT NULL,
@@ -113,35 +110,16 @@ func steps() []migrate.Step {
 	revoked_at {{ts}},
 	created_at {{ts}} NOT NULL
 )`,
-				`CREATE UNIQUE INDEX ux_auth_api_keys_hash ON auth_api_keys (hash)`,
-				`CREATE INDEX ix_auth_api_keys_prefix ON auth_api_keys (prefix)`,
-				`CREATE INDEX ix_auth_api_keys_tenant_user ON auth_api_keys (tenant_id, user_id, created_at)`,
-			)
-		},
-		Down: func(_ context.Context, tx *gorm.DB) error {
-			return execAll(tx,
-				`DROP TABLE auth_api_keys`,
-				`DROP TABLE auth_denied_tokens`,
-				`DROP TABLE auth_refresh_tokens`,
-				`DROP TABLE auth_sessions`,
-			)
-		},
-	}}
-}
-
-// execAll runs DDL statements in order, with {{ts}} replaced by the
-// dialect's UTC timestamp type.
-func execAll(tx *gorm.DB, stmts ...string) error {
-	ts := "datetime"
-	if migrate.IsPostgres(tx) {
-		ts = "timestamptz"
+			`CREATE UNIQUE INDEX ux_auth_api_keys_hash ON auth_api_keys (hash)`,
+			`CREATE INDEX ix_auth_api_keys_prefix ON auth_api_keys (prefix)`,
+			`CREATE INDEX ix_auth_api_keys_tenant_user ON auth_api_keys (tenant_id, user_id, created_at)`,
+		}, []string{
+			`DROP TABLE auth_api_keys`,
+			`DROP TABLE auth_denied_tokens`,
+			`DROP TABLE auth_refresh_tokens`,
+			`DROP TABLE auth_sessions`,
+		}),
 	}
-	for _, s := range stmts {
-		if err := tx.Exec(strings.ReplaceAll(s, "{{ts}}", ts)).Error; err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func migrator() (*migrate.Migrator, error) { return migrate.New(MigrationComponent, steps()...) }

@@ -22,5 +22,9 @@
 // JWTManager's clock); Redis's own clock only removes keys, using relative
 // TTLs.
 //
+// NewTokenStore and NewThrottler refuse a nil client and an option given
+// an invalid value (an empty prefix, a nil clock) with an error wrapping
+// auth.ErrInvalid.
+//
 // Both types are safe for concurrent use.
 package redisstore

@@ -18,7 +18,10 @@ func TestRedisDown(t *testing.T) {
 	ctx := context.Background()
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 200 * time.Millisecond, DialerRetries: 1, DialerRetryTimeout: time.Millisecond})
 	defer rdb.Close()
-	s := redisstore.NewTokenStore(rdb)
+	s, err := redisstore.NewTokenStore(rdb)
+	if err != nil {
+		t.Fatal(err)
+	}
 	th, err := redisstore.NewThrottler(rdb, auth.ThrottlePolicy{})
 	if err != nil {
 		t.Fatal(err)
@@ -45,8 +48,8 @@ func TestRedisDown(t *testing.T) {
 			}
 		}
 	}
-	if _, err := redisstore.NewThrottler(rdb, auth.ThrottlePolicy{BaseLockout: time.Hour, MaxLockout: time.Minute}); err == nil {
-		t.Error("invalid policy accepted")
+	if _, err := redisstore.NewThrottler(rdb, auth.ThrottlePolicy{BaseLockout: time.Hour, MaxLockout: time.Minute}); !errors.Is(err, auth.ErrInvalid) {
+		t.Errorf("invalid policy: %v, want auth.ErrInvalid", err)
 	}
 }
 
@@ -55,7 +58,10 @@ func TestRedisDown(t *testing.T) {
 func TestKeysExpireWithTokens(t *testing.T) {
 	ctx := context.Background()
 	rdb, prefix := testenv.Redis(t)
-	s := redisstore.NewTokenStore(rdb, redisstore.WithPrefix(prefix))
+	s, err := redisstore.NewTokenStore(rdb, redisstore.WithPrefix(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
 	now := time.Now()
 	sess := auth.Session{ID: "sid-1", UserID: "uid-1", CreatedAt: now, ExpiresAt: now.Add(2 * time.Hour)}
 	first := auth.RefreshRecord{Hash: auth.HashToken("t1"), SessionID: "sid-1", UserID: "uid-1", ExpiresAt: sess.ExpiresAt}
@@ -85,7 +91,34 @@ func TestKeysExpireWithTokens(t *testing.T) {
 		}
 	}
 	// Default prefix and clock options are usable.
-	if redisstore.NewTokenStore(rdb) == nil {
-		t.Fatal("nil store")
+	if s, err := redisstore.NewTokenStore(rdb); s == nil || err != nil {
+		t.Fatalf("default store: %v, %v", s, err)
+	}
+}
+
+// TestInvalidOptions checks that every refused value fails the
+// constructors with auth.ErrInvalid instead of being ignored.
+func TestInvalidOptions(t *testing.T) {
+	t.Parallel()
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	defer rdb.Close()
+	for name, opts := range map[string][]redisstore.Option{
+		"empty prefix":  {redisstore.WithPrefix("")},
+		"nil clock":     {redisstore.WithClock(nil)},
+		"nil option":    {nil},
+		"good then bad": {redisstore.WithPrefix("p:"), redisstore.WithClock(nil)},
+	} {
+		if s, err := redisstore.NewTokenStore(rdb, opts...); s != nil || !errors.Is(err, auth.ErrInvalid) {
+			t.Errorf("NewTokenStore with %s: %v, %v; want auth.ErrInvalid", name, s, err)
+		}
+		if th, err := redisstore.NewThrottler(rdb, auth.ThrottlePolicy{}, opts...); th != nil || !errors.Is(err, auth.ErrInvalid) {
+			t.Errorf("NewThrottler with %s: %v, %v; want auth.ErrInvalid", name, th, err)
+		}
+	}
+	if _, err := redisstore.NewTokenStore(nil); !errors.Is(err, auth.ErrInvalid) {
+		t.Errorf("NewTokenStore(nil): %v, want auth.ErrInvalid", err)
+	}
+	if _, err := redisstore.NewThrottler(nil, auth.ThrottlePolicy{}); !errors.Is(err, auth.ErrInvalid) {
+		t.Errorf("NewThrottler(nil): %v, want auth.ErrInvalid", err)
 	}
 }

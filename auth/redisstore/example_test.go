@@ -18,7 +18,11 @@ func Example() {
 	defer rdb.Close()
 
 	key, _ := auth.NewHS256Key("k1", []byte("an example secret of 32+ bytes!!"))
-	tokens, err := auth.NewJWTManager(redisstore.NewTokenStore(rdb, redisstore.WithPrefix("myapp:auth:")), auth.WithKeys(key))
+	store, err := redisstore.NewTokenStore(rdb, redisstore.WithPrefix("myapp:auth:"))
+	if err != nil {
+		panic(err)
+	}
+	tokens, err := auth.NewJWTManager(store, auth.WithKeys(key))
 	if err != nil {
 		panic(err)
 	}

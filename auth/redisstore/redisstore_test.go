@@ -15,8 +15,12 @@ import (
 
 func TestTokenStoreConformance(t *testing.T) {
 	rdb, prefix := testenv.Redis(t)
-	authtest.RunTokenStoreTests(t, func(*testing.T) auth.TokenStore {
-		return redisstore.NewTokenStore(rdb, redisstore.WithPrefix(prefix))
+	authtest.RunTokenStoreTests(t, func(t *testing.T) auth.TokenStore {
+		s, err := redisstore.NewTokenStore(rdb, redisstore.WithPrefix(prefix))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
 	})
 }
 
@@ -37,7 +41,10 @@ func TestThrottlerConformance(t *testing.T) {
 func TestUserSetPruned(t *testing.T) {
 	ctx := context.Background()
 	rdb, prefix := testenv.Redis(t)
-	s := redisstore.NewTokenStore(rdb, redisstore.WithPrefix(prefix))
+	s, err := redisstore.NewTokenStore(rdb, redisstore.WithPrefix(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
 	now := time.Now()
 	create := func(sid string, life time.Duration) {
 		t.Helper()

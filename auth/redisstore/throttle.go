@@ -30,13 +30,17 @@ type Throttler struct {
 var _ auth.LoginThrottler = (*Throttler)(nil)
 
 // NewThrottler returns a Throttler enforcing p (zero fields take the
-// defaults of auth.ThrottlePolicy).
+// defaults of auth.ThrottlePolicy). An inconsistent policy, a nil client or
+// an invalid option is an error wrapping auth.ErrInvalid.
 func NewThrottler(rdb redis.UniversalClient, p auth.ThrottlePolicy, opts ...Option) (*Throttler, error) {
 	p = p.WithDefaults()
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	c := newConfig(opts)
+	c, err := newConfig(rdb, opts)
+	if err != nil {
+		return nil, err
+	}
 	return &Throttler{
 		rdb: rdb, prefix: c.prefix, now: c.now, policy: p,
 		check:   redis.NewScript(throttleCheckScript),

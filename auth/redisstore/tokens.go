@@ -13,39 +13,56 @@ import (
 // DefaultPrefix is the key prefix used without WithPrefix.
 const DefaultPrefix = "maestro:auth:"
 
-// Option configures a TokenStore or a Throttler.
-type Option func(*config)
+// Option configures a TokenStore or a Throttler. An option given an
+// invalid value makes NewTokenStore or NewThrottler fail with an error
+// wrapping auth.ErrInvalid.
+type Option func(*config) error
 
 type config struct {
 	prefix string
 	now    func() time.Time
 }
 
-// WithPrefix sets the prefix of every key (default DefaultPrefix).
+// WithPrefix sets the prefix of every key (default DefaultPrefix). An
+// empty prefix is invalid.
 func WithPrefix(p string) Option {
-	return func(c *config) {
-		if p != "" {
-			c.prefix = p
+	return func(c *config) error {
+		if p == "" {
+			return fmt.Errorf("%w: redisstore: empty key prefix", auth.ErrInvalid)
 		}
+		c.prefix = p
+		return nil
 	}
 }
 
 // WithClock sets the Throttler's time source (default time.Now); for
-// tests. The TokenStore takes its times from the caller.
+// tests. The TokenStore takes its times from the caller. A nil clock is
+// invalid.
 func WithClock(now func() time.Time) Option {
-	return func(c *config) {
-		if now != nil {
-			c.now = now
+	return func(c *config) error {
+		if now == nil {
+			return fmt.Errorf("%w: redisstore: nil clock", auth.ErrInvalid)
 		}
+		c.now = now
+		return nil
 	}
 }
 
-func newConfig(opts []Option) config {
+// newConfig applies opts to the defaults. A nil client is invalid.
+func newConfig(rdb redis.UniversalClient, opts []Option) (config, error) {
 	c := config{prefix: DefaultPrefix, now: time.Now}
-	for _, o := range opts {
-		o(&c)
+	if rdb == nil {
+		return c, fmt.Errorf("%w: redisstore: nil Redis client", auth.ErrInvalid)
 	}
-	return c
+	for _, o := range opts {
+		if o == nil {
+			return c, fmt.Errorf("%w: redisstore: nil option", auth.ErrInvalid)
+		}
+		if err := o(&c); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
 }
 
 // TokenStore is an auth.TokenStore in Redis. It is safe for concurrent use,
@@ -64,9 +81,13 @@ type TokenStore struct {
 
 var _ auth.TokenStore = (*TokenStore)(nil)
 
-// NewTokenStore returns a TokenStore using rdb.
-func NewTokenStore(rdb redis.UniversalClient, opts ...Option) *TokenStore {
-	c := newConfig(opts)
+// NewTokenStore returns a TokenStore using rdb. A nil client or an invalid
+// option is an error wrapping auth.ErrInvalid.
+func NewTokenStore(rdb redis.UniversalClient, opts ...Option) (*TokenStore, error) {
+	c, err := newConfig(rdb, opts)
+	if err != nil {
+		return nil, err
+	}
 	return &TokenStore{
 		rdb:    rdb,
 		prefix: c.prefix,
@@ -75,7 +96,7 @@ func NewTokenStore(rdb redis.UniversalClient, opts ...Option) *TokenStore {
 		check:  redis.NewScript(checkScript),
 		revoke: redis.NewScript(revokeScript),
 		deny:   redis.NewScript(denyScript),
-	}
+	}, nil
 }
 
 // extendUser is shared Lua: extend the user set's TTL to ttl ms unless it

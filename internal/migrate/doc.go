@@ -31,10 +31,24 @@
 //
 // Steps receive the transaction as a *gorm.DB and may use explicit SQL
 // (tx.Exec) or GORM's Migrator; they should produce the same schema on every
-// supported database. Down steps undo exactly what their Up step did: a
-// Down that drops a table loses that table's rows, so steps that add
-// indexes or columns to existing tables are the ones that can be rolled
-// back and re-applied without losing data.
+// supported database.
+//
+// Most steps are plain DDL, written once for both databases: SQL(version,
+// name, up, down) makes such a step, and Exec runs statements in order,
+// first expanding the dialect placeholders {{ts}} (a UTC timestamp column:
+// timestamptz on PostgreSQL, datetime on SQLite) and {{blob}} (bytea or
+// blob) with Expand. Every package that owns tables (tenancy, auth's
+// gormstore, registry, metalearn) builds its steps this way and exports
+// the same three functions over its Migrator:
+//
+//	Migrate(ctx, db) error                            // Up
+//	MigrateDown(ctx, db, version int64) error         // Down to version (0: all)
+//	CurrentSchemaVersion(ctx, db) (int64, error)      // Version
+//
+// Down steps undo exactly what their Up step did: a Down that drops a
+// table loses that table's rows, so steps that add indexes or columns to
+// existing tables are the ones that can be rolled back and re-applied
+// without losing data.
 //
 // The runner does not use tenant-scoped models, so it is meant to run with
 // a context that carries no tenant (migrations are platform work).

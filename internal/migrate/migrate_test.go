@@ -3,6 +3,7 @@ package migrate_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 
@@ -181,5 +182,70 @@ func TestConcurrentUp(t *testing.T) {
 	wg.Wait()
 	if applied != 3 {
 		t.Fatalf("%d steps applied by 4 concurrent runners, want each of 3 once", applied)
+	}
+}
+
+func TestSQLStep(t *testing.T) {
+	t.Parallel()
+	for name, open := range testenv.Databases(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			db := open(t)
+			m, err := migrate.New("sqlstep", migrate.SQL(1, "things", []string{
+				`CREATE TABLE things (id integer PRIMARY KEY, at {{ts}} NOT NULL, data {{blob}})`,
+				`CREATE INDEX ix_things_at ON things (at)`,
+			}, []string{`DROP TABLE things`}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := m.Up(ctx, db); err != nil {
+				t.Fatal(err)
+			}
+			if !db.Migrator().HasTable("things") || !db.Migrator().HasIndex("things", "ix_things_at") {
+				t.Fatal("things or its index missing after Up")
+			}
+			if _, err := m.Down(ctx, db, 0); err != nil {
+				t.Fatal(err)
+			}
+			if db.Migrator().HasTable("things") {
+				t.Fatal("things still there after Down")
+			}
+		})
+	}
+}
+
+func TestExecReportsFailingStatement(t *testing.T) {
+	t.Parallel()
+	for name, open := range testenv.Databases(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			db := open(t)
+			err := migrate.Exec(db, `CREATE TABLE ok_one (id integer PRIMARY KEY)`, "CREATE TABLE nope (\n\tid nonsense syntax here(")
+			if err == nil || !strings.Contains(err.Error(), "CREATE TABLE nope (") {
+				t.Fatalf("err = %v, want the failing statement's first line", err)
+			}
+			if !db.Migrator().HasTable("ok_one") {
+				t.Fatal("the statement before the failing one did not run")
+			}
+		})
+	}
+}
+
+func TestExpand(t *testing.T) {
+	t.Parallel()
+	for name, open := range testenv.Databases(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			db := open(t)
+			got := migrate.Expand(db, "a {{ts}} b {{blob}} c {{ts}}")
+			want := "a datetime b blob c datetime"
+			if migrate.IsPostgres(db) {
+				want = "a timestamptz b bytea c timestamptz"
+			}
+			if got != want {
+				t.Fatalf("Expand = %q, want %q", got, want)
+			}
+		})
 	}
 }
