@@ -66,6 +66,9 @@ func startPlatform(t *testing.T) platform {
 	port := freePort(t)
 	p := platform{url: "http://127.0.0.1:" + port, password: "Loadtest-smoke-" + strings.Repeat("x", 8) + port}
 	home := filepath.Join(t.TempDir(), "home")
+	if err := os.Mkdir(home, 0o700); err != nil { // the server refuses a home others may read
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, platformBin, "serve", "--addr", "127.0.0.1:"+port)
 	cmd.Env = append(environWithout("MAESTRO_"),
