@@ -477,13 +477,16 @@ func TestPluginIsolatesTenants(t *testing.T) {
 		// non-superuser role (policies honour the cross-tenant flag, which
 		// the suite's inspection helper uses).
 		dbs["postgres+rls"] = openRLSApp
+		// The plugin alone, as a role that is no superuser and owns
+		// nothing.
+		dbs["postgres+app"] = func(tb testing.TB) *gorm.DB { return openApp(tb, false) }
 	}
 	for dbName, open := range dbs {
 		t.Run(dbName, func(t *testing.T) {
 			t.Parallel()
 			db := open(t)
 			rls := installedRLS(db)
-			for _, tc := range leakCases() {
+			for _, tc := range append(leakCases(), classCases()...) {
 				t.Run(tc.name, func(t *testing.T) {
 					w := newWorld(t, db)
 					if rls && tc.rows {
