@@ -212,9 +212,10 @@ func leakCases() []leakCase {
 			if n := w.db.WithContext(w.ctxA).Model(&pb).Association("Tasks").Count(); n != 0 {
 				t.Fatalf("association count = %d", n)
 			}
-			// Appending B's tag to A's project neither moves nor exposes it.
+			// Appending B's tag to A's project neither moves nor exposes
+			// it, nor links it: the join row would name B's tag.
 			bt := w.projB.Tags[0]
-			mustNoErr(t, w.db.WithContext(w.ctxA).Model(&p).Association("Tags").Append(&tag{ID: bt.ID, Label: "stolen"}))
+			wantErr(t, w.db.WithContext(w.ctxA).Model(&p).Association("Tags").Append(&tag{ID: bt.ID, Label: "stolen"}), tenancy.ErrForeignTenant)
 			mustNoErr(t, w.db.WithContext(w.ctxA).Model(&p).Association("Tags").Find(&tags))
 			for _, tg := range tags {
 				if tg.TenantID != w.a {
