@@ -3,13 +3,17 @@ package tenancy_test
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/glebarez/sqlite"
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+	"gorm.io/gorm/logger"
 
+	"github.com/maestro-ml/maestro/internal/testenv"
 	"github.com/maestro-ml/maestro/tenancy"
 )
 
@@ -326,3 +330,76 @@ type settingRow struct {
 }
 
 func (settingRow) TableName() string { return "settings" }
+
+// TestJoinTableBeforeOwnerSeen checks that a join table is protected even
+// when the first statement a fresh plugin sees is on the join table itself
+// (Association.Delete goes straight to it).
+func TestJoinTableBeforeOwnerSeen(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "test.db")
+	open := func() *gorm.DB {
+		db, err := gorm.Open(sqlite.Open(path+"?_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)"), &gorm.Config{Logger: logger.Discard})
+		mustNoErr(t, err)
+		t.Cleanup(func() {
+			if s, err := db.DB(); err == nil {
+				_ = s.Close()
+			}
+		})
+		return db
+	}
+	w := newWorld(t, openWithPlugin(t, func(testing.TB) *gorm.DB { return open() }))
+	fresh := open()
+	mustNoErr(t, fresh.Use(tenancy.NewPlugin(tenancy.WithAudit(func(context.Context, tenancy.AuditEvent) {}))))
+	err := fresh.WithContext(w.ctxA).Model(&project{ID: w.projB.ID}).Association("Tags").Delete(&tag{ID: w.projB.Tags[0].ID})
+	if err != nil && !failedClosed(err) {
+		t.Fatal(err)
+	}
+	bJoinIntact(t, w)
+}
+
+// TestMoreClasses covers the remaining places and kinds: subqueries in raw
+// joins, unknown tables in FROM, DELETE modifiers, cross-tenant work on
+// join tables, and declared table spellings.
+func TestMoreClasses(t *testing.T) {
+	t.Parallel()
+	for name, open := range testenv.Databases(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t, openWithPlugin(t, open))
+			db := w.db.WithContext(w.ctxA)
+			var ps []project
+			// A raw join opted in still has its nested statements checked.
+			err := w.db.WithContext(tenancy.AllowRawSQL(w.ctxA)).Joins("JOIN (?) t ON t.project_id = projects.id", w.db.Model(&task{}).Select("project_id")).Find(&ps).Error
+			wantErr(t, err, tenancy.ErrNoTenant)
+			// A nested statement in a relation join's conditions.
+			err = db.Joins("Owner", w.db.Where("owner.id IN (?)", w.db.Model(&owner{}).Select("id"))).Find(&ps).Error
+			wantErr(t, err, tenancy.ErrNoTenant)
+			// Unknown tables in FROM and joins of FROM.
+			var rows []map[string]interface{}
+			wantErr(t, db.Table("settings").Clauses(clause.From{Tables: []clause.Table{{Name: "settings"}, {Name: "nope"}}}).Find(&rows).Error, tenancy.ErrUnknownTable)
+			wantErr(t, db.Table("settings").Clauses(clause.From{Joins: []clause.Join{{Table: clause.Table{Name: "nope"}}}}).Find(&rows).Error, tenancy.ErrUnknownTable)
+			// Without a tenant, an unknown table is the database's error.
+			if err := w.db.Table("nope").Find(&rows).Error; err == nil || errors.Is(err, tenancy.ErrUnknownTable) {
+				t.Fatalf("unknown table without a tenant: %v", err)
+			}
+			// A DELETE modifier is raw SQL.
+			wantErr(t, db.Clauses(clause.Delete{Modifier: "IGNORE"}).Where("1 = 1").Delete(&task{}).Error, tenancy.ErrRawSQL)
+			// ON CONFLICT DO UPDATE on a join table is refused.
+			err = db.Table("project_tags").Clauses(clause.OnConflict{UpdateAll: true}).Create(map[string]interface{}{"project_id": w.projA.ID, "tag_id": w.projA.Tags[0].ID}).Error
+			wantErr(t, err, tenancy.ErrForeignTenant)
+			// Cross-tenant work on join tables is audited, not scoped.
+			var n int64
+			mustNoErr(t, w.db.WithContext(xctx).Table("project_tags").Count(&n).Error)
+			if n != 2 {
+				t.Fatalf("cross-tenant join rows = %d", n)
+			}
+			// A join table in a FROM clause is scoped.
+			mustNoErr(t, db.Table("settings").Clauses(clause.From{Tables: []clause.Table{{Name: "project_tags", Alias: "pt"}}}).Select("pt.project_id").Find(&rows).Error)
+			if len(rows) != 1 || rows[0]["project_id"] != w.projA.ID {
+				t.Fatalf("join table in FROM: %v", rows)
+			}
+			bUntouched(t, w)
+			bJoinIntact(t, w)
+		})
+	}
+}

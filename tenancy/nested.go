@@ -55,8 +55,11 @@ func (p *Plugin) checkNested(db *gorm.DB, sc *stmtScope) bool {
 	}
 	if failed == nil {
 		for _, j := range st.Joins {
+			// A relation join's *gorm.DB conditions are condition groups;
+			// a raw join's are subqueries in its SQL.
+			relation := relationPath(st.Schema, j.Name) != nil
 			for _, c := range j.Conds {
-				if sub, ok := c.(*gorm.DB); ok {
+				if sub, ok := c.(*gorm.DB); ok && relation {
 					if !visit(sub, true) {
 						break
 					}

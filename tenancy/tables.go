@@ -281,6 +281,11 @@ func (p *Plugin) learnJoinTables(s *schema.Schema) {
 	if s == nil {
 		return
 	}
+	if s.ModelType != nil && s.ModelType.Name() == "" && embeddedTenantField(s) == nil {
+		// GORM's own join model (an unnamed struct): its relations point
+		// at the two sides.
+		p.learnJoinSchema(s)
+	}
 	for _, rel := range s.Relationships.Relations {
 		if rel.JoinTable == nil || rel.Type != schema.Many2Many {
 			continue
@@ -322,6 +327,37 @@ func (p *Plugin) learnJoinTables(s *schema.Schema) {
 		}
 		p.joins.Store(key, info)
 		p.joinMu.Unlock()
+	}
+}
+
+// learnJoinSchema records the join table GORM built the unnamed join
+// model s for, from the belongs-to relations GORM gives it.
+func (p *Plugin) learnJoinSchema(s *schema.Schema) {
+	info := &joinInfo{table: s.Table}
+	for _, rel := range s.Relationships.Relations {
+		if rel.Type != schema.BelongsTo || rel.FieldSchema == nil || embeddedTenantField(rel.FieldSchema) == nil {
+			continue
+		}
+		side := joinSide{owner: p.exactName(rel.FieldSchema.Table)}
+		for _, ref := range rel.References {
+			if ref.PrimaryKey == nil || ref.ForeignKey == nil {
+				continue
+			}
+			side.ownerCols = append(side.ownerCols, ref.PrimaryKey.DBName)
+			side.joinCols = append(side.joinCols, ref.ForeignKey.DBName)
+		}
+		if len(side.joinCols) > 0 && !hasSide(info.sides, side) {
+			info.sides = append(info.sides, side)
+		}
+	}
+	if len(info.sides) == 0 || s.Table == "" {
+		return
+	}
+	key := p.exactName(s.Table).key()
+	p.joinMu.Lock()
+	defer p.joinMu.Unlock()
+	if _, ok := p.joins.Load(key); !ok {
+		p.joins.Store(key, info)
 	}
 }
 
