@@ -4,10 +4,15 @@ import (
 	"reflect"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 	"gorm.io/gorm/logger"
 )
 
-var dbType = reflect.TypeOf((*gorm.DB)(nil))
+var (
+	dbType         = reflect.TypeOf((*gorm.DB)(nil))
+	tenantCondType = reflect.TypeOf(tenantCond{})
+	scopeCondType  = reflect.TypeOf(scopeCond{})
+)
 
 // checkNested examines the statements nested in db's statement (subqueries
 // given as *gorm.DB values in conditions, table expressions, joins, SET
@@ -25,111 +30,111 @@ var dbType = reflect.TypeOf((*gorm.DB)(nil))
 // It reports false when it failed the statement.
 func (p *Plugin) checkNested(db *gorm.DB, sc *stmtScope) bool {
 	st := db.Statement
-	var failed error
-	visit := func(sub *gorm.DB, asCondition bool) bool {
-		if sub == nil || sub.Statement == nil {
-			return true
-		}
-		if sub.Error != nil {
-			failed = sub.Error
-			return false
-		}
-		if asCondition {
-			// Joins("Rel", subDB): GORM uses the nested statement's WHERE
-			// clause as the join's conditions; look into it.
-			if c, ok := sub.Statement.Clauses["WHERE"]; ok {
-				return walkDBs(reflect.ValueOf(c.Expression), visitOf(&failed, p, sc))
-			}
-			return true
-		}
-		return visitOf(&failed, p, sc)(sub)
-	}
-	v := func(sub *gorm.DB) bool { return visit(sub, false) }
-	for _, c := range st.Clauses {
-		if !walkDBs(reflect.ValueOf(c), v) {
+	c := nestedChecker{p: p, sc: sc}
+	for _, cl := range st.Clauses {
+		if !c.exprs(cl.Expression, cl.BeforeExpression, cl.AfterNameExpression, cl.AfterExpression) {
 			break
 		}
 	}
-	if failed == nil && st.TableExpr != nil {
-		walkDBs(reflect.ValueOf(st.TableExpr.Vars), v)
+	if c.failed == nil && st.TableExpr != nil {
+		c.walk(reflect.ValueOf(st.TableExpr.Vars), 0)
 	}
-	if failed == nil {
+	if c.failed == nil {
+	joins:
 		for _, j := range st.Joins {
 			// A relation join's *gorm.DB conditions are condition groups;
 			// a raw join's are subqueries in its SQL.
 			relation := relationPath(st.Schema, j.Name) != nil
-			for _, c := range j.Conds {
-				if sub, ok := c.(*gorm.DB); ok && relation {
-					if !visit(sub, true) {
-						break
+			for _, cond := range j.Conds {
+				if sub, ok := cond.(*gorm.DB); ok && relation && sub != nil && sub.Statement != nil {
+					if sub.Error != nil {
+						c.failed = sub.Error
+						break joins
+					}
+					// GORM uses the nested statement's WHERE clause as the
+					// join's conditions; look into it.
+					if w, ok := sub.Statement.Clauses["WHERE"]; ok && !c.exprs(w.Expression) {
+						break joins
 					}
 					continue
 				}
-				if !walkDBs(reflect.ValueOf(c), v) {
-					break
+				if !c.walk(reflect.ValueOf(cond), 0) {
+					break joins
 				}
 			}
-			if failed != nil {
+			if j.On != nil && !c.walk(reflect.ValueOf(j.On), 0) {
 				break
 			}
-			if j.On != nil && !walkDBs(reflect.ValueOf(*j.On), v) {
-				break
-			}
-			if j.Expression != nil && !walkDBs(reflect.ValueOf(j.Expression), v) {
+			if j.Expression != nil && !c.exprs(j.Expression) {
 				break
 			}
 		}
 	}
-	if failed == nil && (sc.op == OpCreate || sc.op == OpUpdate) && st.Dest != nil {
+	if c.failed == nil && (sc.op == OpCreate || sc.op == OpUpdate) && st.Dest != nil {
 		// Values assigned or created from a map may be subqueries.
 		dv := deref(reflect.ValueOf(st.Dest))
 		if dv.Kind() == reflect.Map || dv.Kind() == reflect.Slice && dv.Type().Elem().Kind() == reflect.Map {
-			walkDBs(dv, v)
+			c.walk(dv, 0)
 		}
 	}
-	if failed != nil {
-		_ = db.AddError(failed)
+	if c.failed != nil {
+		_ = db.AddError(c.failed)
 		return false
 	}
 	return true
 }
 
-// visitOf returns the check of one nested statement used as a value.
-func visitOf(failed *error, p *Plugin, sc *stmtScope) func(*gorm.DB) bool {
-	return func(sub *gorm.DB) bool {
-		if sub.Error != nil {
-			*failed = sub.Error
-			return false
-		}
-		if sub.Statement.SQL.Len() > 0 {
-			_, subScoped := TenantFrom(sub.Statement.Context)
-			if sc.scoped && !sc.rawOK || subScoped && !rawSQLAllowed(sub.Statement.Context) {
-				*failed = &ScopeError{Op: sc.op, Err: ErrRawSQL}
-				return false
-			}
-			return true
-		}
-		// Build it ahead, as GORM will: a dry run through the query
-		// callbacks, the plugin's included.
-		tx := sub.Session(&gorm.Session{DryRun: true, Logger: logger.Discard}).Clauses()
-		tx = tx.Callback().Query().Execute(tx)
-		if tx.Error != nil {
-			*failed = tx.Error
+// nestedChecker walks values for nested statements and checks each.
+type nestedChecker struct {
+	p      *Plugin
+	sc     *stmtScope
+	failed error
+	seen   map[uintptr]bool
+}
+
+// visit checks one nested statement used as a value.
+func (c *nestedChecker) visit(sub *gorm.DB) bool {
+	if sub == nil || sub.Statement == nil {
+		return true
+	}
+	if sub.Error != nil {
+		c.failed = sub.Error
+		return false
+	}
+	if sub.Statement.SQL.Len() > 0 {
+		_, subScoped := TenantFrom(sub.Statement.Context)
+		if c.sc.scoped && !c.sc.rawOK || subScoped && !rawSQLAllowed(sub.Statement.Context) {
+			c.failed = &ScopeError{Op: c.sc.op, Err: ErrRawSQL}
 			return false
 		}
 		return true
 	}
+	// Build it ahead, as GORM will: a dry run through the query callbacks,
+	// the plugin's included.
+	tx := sub.Session(&gorm.Session{DryRun: true, Logger: logger.Discard}).Clauses()
+	tx = tx.Callback().Query().Execute(tx)
+	if tx.Error != nil {
+		c.failed = tx.Error
+		return false
+	}
+	return true
 }
 
-// walkDBs calls fn for every *gorm.DB reachable from v through exported
-// struct fields, pointers, interfaces, slices, arrays and maps, without
-// descending into the *gorm.DB values themselves. It stops, reporting
-// false, when fn does.
-func walkDBs(v reflect.Value, fn func(*gorm.DB) bool) bool {
-	return walk(v, fn, 0, map[uintptr]bool{})
+// exprs walks clause expressions.
+func (c *nestedChecker) exprs(exprs ...clause.Expression) bool {
+	for _, e := range exprs {
+		if e != nil && !c.walk(reflect.ValueOf(e), 0) {
+			return false
+		}
+	}
+	return true
 }
 
-func walk(v reflect.Value, fn func(*gorm.DB) bool, depth int, seen map[uintptr]bool) bool {
+// walk visits every *gorm.DB reachable from v through exported struct
+// fields, pointers, interfaces, slices, arrays and maps, without
+// descending into the *gorm.DB values themselves. It reports false when a
+// check failed.
+func (c *nestedChecker) walk(v reflect.Value, depth int) bool {
 	if !v.IsValid() || depth > 12 {
 		return true
 	}
@@ -138,7 +143,7 @@ func walk(v reflect.Value, fn func(*gorm.DB) bool, depth int, seen map[uintptr]b
 		if v.IsNil() {
 			return true
 		}
-		return walk(v.Elem(), fn, depth+1, seen)
+		return c.walk(v.Elem(), depth+1)
 	case reflect.Pointer:
 		if v.IsNil() {
 			return true
@@ -147,26 +152,36 @@ func walk(v reflect.Value, fn func(*gorm.DB) bool, depth int, seen map[uintptr]b
 			if !v.CanInterface() {
 				return true
 			}
-			return fn(v.Interface().(*gorm.DB))
+			return c.visit(v.Interface().(*gorm.DB))
 		}
-		if skipType(v.Type().Elem()) {
+		if leafKind(v.Type().Elem().Kind()) || skipType(v.Type().Elem()) {
 			return true
 		}
-		if seen[v.Pointer()] {
+		if c.seen == nil {
+			c.seen = map[uintptr]bool{}
+		}
+		if c.seen[v.Pointer()] {
 			return true
 		}
-		seen[v.Pointer()] = true
-		return walk(v.Elem(), fn, depth+1, seen)
+		c.seen[v.Pointer()] = true
+		return c.walk(v.Elem(), depth+1)
 	case reflect.Struct:
 		if skipType(v.Type()) {
 			return true
+		}
+		if t := v.Type(); (t == tenantCondType || t == scopeCondType) && v.CanInterface() {
+			// The plugin's own wrappers keep the caller's conditions in
+			// unexported fields (a statement executed twice).
+			if w, ok := v.Interface().(interface{ innerExprs() []clause.Expression }); ok {
+				return c.exprs(w.innerExprs()...)
+			}
 		}
 		t := v.Type()
 		for i := 0; i < v.NumField(); i++ {
 			if !t.Field(i).IsExported() {
 				continue
 			}
-			if !walk(v.Field(i), fn, depth+1, seen) {
+			if !c.walk(v.Field(i), depth+1) {
 				return false
 			}
 		}
@@ -175,7 +190,7 @@ func walk(v reflect.Value, fn func(*gorm.DB) bool, depth int, seen map[uintptr]b
 			return true
 		}
 		for i := 0; i < v.Len(); i++ {
-			if !walk(v.Index(i), fn, depth+1, seen) {
+			if !c.walk(v.Index(i), depth+1) {
 				return false
 			}
 		}
@@ -185,7 +200,7 @@ func walk(v reflect.Value, fn func(*gorm.DB) bool, depth int, seen map[uintptr]b
 		}
 		iter := v.MapRange()
 		for iter.Next() {
-			if !walk(iter.Value(), fn, depth+1, seen) {
+			if !c.walk(iter.Value(), depth+1) {
 				return false
 			}
 		}
@@ -211,3 +226,6 @@ func skipType(t reflect.Type) bool {
 	}
 	return false
 }
+
+func (c tenantCond) innerExprs() []clause.Expression { return c.inner }
+func (c scopeCond) innerExprs() []clause.Expression  { return c.inner }

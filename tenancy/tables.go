@@ -20,6 +20,7 @@ type tableName struct {
 	schema string // "" when unqualified
 	name   string
 	sql    string // the identifier as written, for the catalogue lookup
+	exact  bool   // a name GORM quotes part by part (sql is then derived)
 }
 
 // key is the name under which the plugin remembers the table.
@@ -32,7 +33,7 @@ func (t tableName) key() string {
 
 // bare is t without its schema.
 func (t tableName) bare() tableName {
-	return tableName{name: t.name, sql: t.sql}
+	return tableName{name: t.name, sql: t.sql, exact: t.exact}
 }
 
 // fold is the case folding of dialect's unquoted identifiers (and, on
@@ -48,19 +49,22 @@ func (p *Plugin) fold(s string, quoted bool) string {
 // given to db.Table, WithTables, clause.Table): each dot-separated part is
 // taken as it is.
 func (p *Plugin) exactName(s string) tableName {
-	parts := strings.Split(s, ".")
-	quoted := make([]string, len(parts))
-	for i, part := range parts {
-		quoted[i] = `"` + strings.ReplaceAll(part, `"`, `""`) + `"`
+	i := strings.LastIndexByte(s, '.')
+	if i < 0 {
+		return tableName{name: p.fold(s, true), exact: true}
 	}
-	t := tableName{name: p.fold(parts[len(parts)-1], true), sql: strings.Join(quoted, ".")}
-	if len(parts) > 1 {
-		t.schema = p.fold(strings.Join(parts[:len(parts)-1], "."), true)
+	return tableName{schema: p.fold(s[:i], true), name: p.fold(s[i+1:], true), exact: true}
+}
+
+// sqlName is the identifier to look t up by in the catalogue.
+func (t tableName) sqlName(dialect string) string {
+	if !t.exact || dialect != "postgres" {
+		return t.sql
 	}
-	if p.dialect != "postgres" {
-		t.sql = s
+	if t.schema == "" {
+		return quoteIdent(t.name)
 	}
-	return t
+	return quoteIdent(t.schema + "." + t.name)
 }
 
 // ident is one identifier of a table expression, as scanned.
@@ -207,7 +211,7 @@ func (p *Plugin) resolve(db *gorm.DB, t tableName) kind {
 	case "postgres":
 		query = `SELECT to_regclass($1) IS NOT NULL, EXISTS (SELECT 1 FROM pg_attribute
 			WHERE attrelid = to_regclass($1) AND attname = $2 AND attnum > 0 AND NOT attisdropped)`
-		args = []any{t.sql, TenantColumn}
+		args = []any{t.sqlName(p.dialect), TenantColumn}
 	case "sqlite":
 		if t.schema != "" {
 			query = "SELECT count(*) > 0, coalesce(sum(name = ?), 0) > 0 FROM pragma_table_info(?, ?)"
