@@ -315,6 +315,24 @@ func classCases() []leakCase {
 			_ = bad.AddError(boom)
 			wantErr(t, db.Where("id NOT IN (?)", bad).Delete(&project{}).Error, boom)
 			aIntact(t, w)
+			// Raw and Exec build their nested statements at once, where
+			// the plugin cannot fail them: they render SQL that fails.
+			rawCtx := tenancy.AllowRawSQL(w.ctxA)
+			res := w.db.WithContext(rawCtx).Exec("DELETE FROM projects WHERE tenant_id = ? AND id NOT IN (?)", w.a, w.db.Model(&task{}).Select("project_id"))
+			if res.Error == nil {
+				t.Fatalf("Exec with a refused subquery ran (%d rows)", res.RowsAffected)
+			}
+			aIntact(t, w)
+			if err := w.db.WithContext(rawCtx).Raw("SELECT * FROM projects WHERE tenant_id = ? AND id NOT IN (?)", w.a, w.db.Model(&task{}).Select("project_id")).Scan(&ps).Error; err == nil {
+				t.Fatal("Raw with a refused subquery ran")
+			}
+			// A nested statement inside a caller's own expression type,
+			// out of the plugin's sight, renders SQL that fails too.
+			err := db.Where(hiddenSub{sub: w.db.Model(&task{}).Select("project_id")}).Delete(&project{}).Error
+			if err == nil {
+				t.Fatal("delete with a hidden refused subquery ran")
+			}
+			aIntact(t, w)
 			// A scoped subquery still works.
 			mustNoErr(t, db.Where("id IN (?)", w.db.WithContext(w.ctxA).Model(&task{}).Select("project_id")).Find(&ps).Error)
 			onlyA(t, w, ps)
@@ -402,4 +420,14 @@ func TestMoreClasses(t *testing.T) {
 			bJoinIntact(t, w)
 		})
 	}
+}
+
+// hiddenSub is a caller's expression that keeps a subquery where the
+// plugin's walk cannot see it (an unexported field).
+type hiddenSub struct{ sub *gorm.DB }
+
+func (h hiddenSub) Build(b clause.Builder) {
+	b.WriteString("id NOT IN (")
+	b.AddVar(b, h.sub)
+	b.WriteString(")")
 }

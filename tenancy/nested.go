@@ -79,6 +79,7 @@ func (p *Plugin) checkNested(db *gorm.DB, sc *stmtScope) bool {
 	}
 	if c.failed != nil {
 		_ = db.AddError(c.failed)
+		poison(db)
 		return false
 	}
 	return true

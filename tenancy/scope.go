@@ -27,6 +27,23 @@ type stmtScope struct {
 
 func (p *Plugin) fail(db *gorm.DB, sc *stmtScope, table string, err error) {
 	_ = db.AddError(&ScopeError{Op: sc.op, Table: table, Err: err})
+	poison(db)
+}
+
+// refusedSQL is what a refused statement built in a dry run renders: it
+// cannot parse on any database.
+const refusedSQL = "SELECT maestro_tenancy_refused_statement FROM"
+
+// poison makes a refused dry-run statement render refusedSQL. GORM builds
+// a nested statement (a subquery in Raw or Exec, or one the plugin could
+// not see ahead, inside a caller's own clause.Expression) as a dry run and
+// drops its error: without this it would render as nothing ("IN ()") and
+// the statement around it would run. With it, that statement fails at the
+// database.
+func poison(db *gorm.DB) {
+	if db.DryRun && db.Statement.SQL.Len() == 0 {
+		db.Statement.SQL.WriteString(refusedSQL)
+	}
 }
 
 // before returns the callback that runs just before GORM builds and
