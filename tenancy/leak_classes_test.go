@@ -179,6 +179,32 @@ func classCases() []leakCase {
 					t.Fatalf("Table(%q).Count = %d", sp, n)
 				}
 				_ = db.Table(sp).Where("1 = 1").Update("name", "renamed").Error
+				// Without a tenant, the same spelling is refused.
+				wantErr(t, w.db.Table(sp).Find(&rows).Error, tenancy.ErrNoTenant)
+				if !installedRLS(w.db) {
+					var c int64
+					if err := db.Table(sp).Select("count(*)").Row().Scan(&c); err == nil && c != 1 {
+						t.Fatalf("Table(%q).Row count = %d", sp, c)
+					}
+				}
+				_ = db.Table(sp).Where("1 = 1").Delete(&map[string]interface{}{}).Error
+				bUntouched(t, w)
+			}
+			// The same spellings in a FROM clause.
+			for _, name := range []string{"PROJECTS", "Projects", schemaName + ".projects"} {
+				var rows []map[string]interface{}
+				err := db.Table("settings").Clauses(clause.From{Tables: []clause.Table{{Name: name, Alias: "x"}}}).Select("x.*").Find(&rows).Error
+				if err != nil {
+					if !failedClosed(err) {
+						t.Fatalf("FROM %q: %v", name, err)
+					}
+					continue
+				}
+				for _, r := range rows {
+					if r["tenant_id"] != w.a {
+						t.Fatalf("FROM %q leaked %v", name, r)
+					}
+				}
 			}
 			var rows []map[string]interface{}
 			wantErr(t, db.Table("no_such_table").Find(&rows).Error, tenancy.ErrUnknownTable)
