@@ -442,6 +442,14 @@ func TestMoreClasses(t *testing.T) {
 			if len(rows) != 1 || rows[0]["project_id"] != w.projA.ID {
 				t.Fatalf("join table in FROM: %v", rows)
 			}
+			// A's own Replace and Preload of many-to-many still work.
+			newTag := tag{ID: uuid.NewString(), Label: "tag-A3"}
+			mustNoErr(t, db.Model(&project{ID: w.projA.ID}).Association("Tags").Replace(&newTag))
+			var p project
+			mustNoErr(t, db.Preload("Tags").First(&p, "id = ?", w.projA.ID).Error)
+			if len(p.Tags) != 1 || p.Tags[0].ID != newTag.ID {
+				t.Fatalf("after Replace: %+v", p.Tags)
+			}
 			bUntouched(t, w)
 			bJoinIntact(t, w)
 		})
