@@ -465,3 +465,55 @@ func (h hiddenSub) Build(b clause.Builder) {
 	b.AddVar(b, h.sub)
 	b.WriteString(")")
 }
+
+// Composite keys on a many-to-many relation.
+type kit struct {
+	Org string `gorm:"primaryKey;type:varchar(36)"`
+	Num int    `gorm:"primaryKey;autoIncrement:false"`
+	tenancy.Model
+	Parts []part `gorm:"many2many:kit_parts"`
+}
+
+type part struct {
+	ID string `gorm:"primaryKey;type:varchar(36)"`
+	tenancy.Model
+}
+
+// TestCompositeJoinKeys checks join rows whose owner has a composite key:
+// each distinct key is checked (keys whose parts concatenate alike
+// included), and another tenant's join rows are out of reach.
+func TestCompositeJoinKeys(t *testing.T) {
+	t.Parallel()
+	for name, open := range testenv.Databases(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			db := openWithPlugin(t, open)
+			mustNoErr(t, db.AutoMigrate(&kit{}, &part{}))
+			a, b := uuid.NewString(), uuid.NewString()
+			ctxA, ctxB := tenancy.WithTenant(context.Background(), a), tenancy.WithTenant(context.Background(), b)
+			// A owns kit ("x1", 2); B owns kit ("x", 12).
+			mustNoErr(t, db.WithContext(ctxA).Create(&kit{Org: "x1", Num: 2, Parts: []part{{ID: uuid.NewString()}}}).Error)
+			mustNoErr(t, db.WithContext(ctxB).Create(&kit{Org: "x", Num: 12, Parts: []part{{ID: uuid.NewString()}}}).Error)
+			var pa []part
+			mustNoErr(t, db.WithContext(ctxA).Find(&pa).Error)
+			// Linking A's part to both kits at once must fail: B's kit is
+			// not A's, even though its key concatenates like A's.
+			rows := []map[string]interface{}{
+				{"kit_org": "x1", "kit_num": 2, "part_id": pa[0].ID},
+				{"kit_org": "x", "kit_num": 12, "part_id": pa[0].ID},
+			}
+			wantErr(t, db.WithContext(ctxA).Table("kit_parts").Create(rows).Error, tenancy.ErrForeignTenant)
+			mustNoErr(t, db.WithContext(ctxA).Model(&kit{Org: "x", Num: 12}).Association("Parts").Clear())
+			var n int64
+			mustNoErr(t, db.WithContext(xctx).Table("kit_parts").Where("kit_org = ?", "x").Count(&n).Error)
+			if n != 1 {
+				t.Fatalf("B's kit_parts rows: %d", n)
+			}
+			var got []part
+			mustNoErr(t, db.WithContext(ctxA).Model(&kit{Org: "x1", Num: 2}).Association("Parts").Find(&got))
+			if len(got) != 1 {
+				t.Fatalf("A's parts: %+v", got)
+			}
+		})
+	}
+}

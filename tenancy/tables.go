@@ -497,7 +497,7 @@ func (p *Plugin) checkJoinOwners(db *gorm.DB, info *joinInfo, tenant string, row
 					return ErrForeignTenant
 				}
 			}
-			k := fmt.Sprint(tuple...)
+			k := fmt.Sprintf("%#v", tuple)
 			if seen[k] {
 				continue
 			}
@@ -512,19 +512,24 @@ func (p *Plugin) checkJoinOwners(db *gorm.DB, info *joinInfo, tenant string, row
 			continue
 		}
 		var col any
-		if len(side.ownerCols) == 1 {
-			col = clause.Column{Name: side.ownerCols[0]}
+		cols := make([]clause.Column, len(side.ownerCols))
+		marks := make([]string, len(side.ownerCols))
+		vars := make([]any, 0, len(side.ownerCols)+4)
+		for i, c := range side.ownerCols {
+			cols[i] = clause.Column{Name: c}
+			marks[i] = "?"
+			vars = append(vars, cols[i])
+		}
+		if len(cols) == 1 {
+			col = cols[0]
 		} else {
-			cols := make([]clause.Column, len(side.ownerCols))
-			for i, c := range side.ownerCols {
-				cols[i] = clause.Column{Name: c}
-			}
 			col = cols
 		}
+		// Count the distinct owner keys of the tenant among those named:
+		// every one must be there.
+		vars = append(vars, clause.Table{Name: side.owner.key()}, clause.Column{Name: TenantColumn}, tenant, clause.IN{Column: col, Values: values})
 		stmt := &gorm.Statement{DB: db, ConnPool: db.Statement.ConnPool, Context: db.Statement.Context, Clauses: map[string]clause.Clause{}}
-		clause.Expr{SQL: "SELECT count(*) FROM ? WHERE ? = ? AND ?", Vars: []any{
-			clause.Table{Name: side.owner.key()}, clause.Column{Name: TenantColumn}, tenant, clause.IN{Column: col, Values: values},
-		}}.Build(stmt)
+		clause.Expr{SQL: "SELECT count(*) FROM (SELECT DISTINCT " + strings.Join(marks, ", ") + " FROM ? WHERE ? = ? AND ?) maestro_owners", Vars: vars}.Build(stmt)
 		var n int64
 		ctx := context.WithoutCancel(db.Statement.Context)
 		if err := db.Statement.ConnPool.QueryRowContext(ctx, stmt.SQL.String(), stmt.Vars...).Scan(&n); err != nil {
