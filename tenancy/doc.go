@@ -69,9 +69,19 @@
 //     refusal of updates and deletes without conditions
 //     (gorm.ErrMissingWhereClause) is kept.
 //   - Raw SQL (Raw, Exec, Row and Rows on Raw, raw join strings and table
-//     expressions) fails with ErrRawSQL: the plugin cannot see into it.
-//     AllowRawSQL(ctx) opts a statement in; the caller then filters by
-//     tenant itself (and PostgreSQL's policy still applies).
+//     expressions, raw FROM tables, nested Raw statements, INSERT and
+//     UPDATE modifiers such as OR REPLACE) fails with ErrRawSQL: the
+//     plugin cannot see into it. AllowRawSQL(ctx) opts a statement in; the
+//     caller then filters by tenant itself (and PostgreSQL's policy still
+//     applies).
+//   - Join tables of many-to-many relations of tenant-owned models (which
+//     have no tenant_id) are confined to join rows of the tenant's rows,
+//     and join rows are only written between the tenant's rows.
+//   - Every table a statement names (model, db.Table, FROM, joins, INSERT
+//     and UPDATE targets) is resolved as the database resolves it (case,
+//     quotes, schema, alias); an unknown one is ErrUnknownTable.
+//   - A nested statement (a *gorm.DB used as a value) whose error is set,
+//     or that the plugin refuses, fails the statement around it.
 //
 // Without a tenant in the context, any statement on a tenant-owned table
 // fails with ErrNoTenant (wrapped in a *ScopeError naming the table);

@@ -28,6 +28,12 @@ var (
 	// set or check the tenant.
 	ErrNoTenantColumn = errors.New("tenancy: model for a tenant-owned table has no tenant_id column")
 
+	// ErrUnknownTable is returned when a statement on a context that
+	// carries a tenant names a table (through db.Table, a FROM, JOIN,
+	// INSERT or UPDATE clause) that the database does not know, so the
+	// plugin cannot tell whether it is tenant-owned.
+	ErrUnknownTable = errors.New("tenancy: table not found; cannot tell whether it is tenant-owned")
+
 	// ErrUnsupportedDialect is returned by PostgreSQL-only features (row
 	// level security, role checks) on another database.
 	ErrUnsupportedDialect = errors.New("tenancy: feature needs PostgreSQL")

@@ -54,6 +54,25 @@ type tag struct {
 	Label string
 }
 
+// gadget is tenant-owned; its table (created by createGadgets, not
+// AutoMigrate) gives tenant_id a column default naming a victim tenant, so
+// an insert that leaves the column out lands in that tenant.
+type gadget struct {
+	ID string `gorm:"primaryKey;type:varchar(36)"`
+	tenancy.Model
+	Name string
+}
+
+// victimTenant is the default of gadgets.tenant_id.
+const victimTenant = "tenant-victim"
+
+func createGadgets(t testing.TB, db *gorm.DB) {
+	t.Helper()
+	if err := db.Exec("CREATE TABLE gadgets (id varchar(36) PRIMARY KEY, tenant_id varchar(64) NOT NULL DEFAULT '" + victimTenant + "', name varchar(100))").Error; err != nil {
+		t.Fatalf("create gadgets: %v", err)
+	}
+}
+
 // setting is a platform table: not tenant-owned.
 type setting struct {
 	Key   string `gorm:"primaryKey"`
@@ -92,6 +111,7 @@ func openWithPlugin(t testing.TB, open func(testing.TB) *gorm.DB, opts ...tenanc
 	if err := db.AutoMigrate(&company{}, &owner{}, &project{}, &task{}, &tag{}, &setting{}, &bookmark{}); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
+	createGadgets(t, db)
 	// Silence the default audit log; a test's own WithAudit comes later
 	// and wins.
 	opts = append([]tenancy.Option{tenancy.WithAudit(func(context.Context, tenancy.AuditEvent) {})}, opts...)

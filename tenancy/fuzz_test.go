@@ -1,7 +1,6 @@
 package tenancy
 
 import (
-	"regexp"
 	"strings"
 	"testing"
 
@@ -9,31 +8,41 @@ import (
 	"gorm.io/gorm/clause"
 )
 
-var identRe = regexp.MustCompile(`^\w+$`)
-
 // FuzzBaseTable checks the reading of db.Table expressions: it never
 // panics, and whenever it names a table (and so decides scoping by that
-// name) the name is a plain identifier taken from the expression.
+// name) the name is taken from the expression, and an expression listing
+// several tables is raw.
 func FuzzBaseTable(f *testing.F) {
 	for _, s := range []string{"projects", `"public"."projects"`, "projects p", "projects AS p", "`projects`",
-		"(?) AS sub", "projects p, users u", "(SELECT 1) x", "projects WHERE 1=1", " projects ", "a.b.c"} {
+		"(?) AS sub", "projects p, users u", "(SELECT 1) x", "projects WHERE 1=1", " projects ", "a.b.c",
+		"PROJECTS p", `"Projects" AS "P"`, `"a""b"`, "[x] y", "projects AS", "projects JOIN x"} {
 		f.Add(s, false)
 		f.Add(s, true)
 	}
 	f.Fuzz(func(t *testing.T, expr string, withVar bool) {
-		st := &gorm.Statement{TableExpr: &clause.Expr{SQL: expr}}
-		if withVar {
-			st.TableExpr.Vars = []interface{}{&gorm.DB{}}
-		}
-		table, raw := baseTable(st)
-		if raw && table != "" {
-			t.Fatalf("raw expression %q also named table %q", expr, table)
-		}
-		if table != "" && (!identRe.MatchString(table) || !strings.Contains(expr, table)) {
-			t.Fatalf("expression %q read as table %q", expr, table)
-		}
-		if strings.Contains(expr, ",") && table != "" {
-			t.Fatalf("multi-table expression %q read as one table %q", expr, table)
+		for _, dialect := range []string{"postgres", "sqlite"} {
+			p := &Plugin{dialect: dialect}
+			st := &gorm.Statement{TableExpr: &clause.Expr{SQL: expr}}
+			if withVar {
+				st.TableExpr.Vars = []interface{}{&gorm.DB{}}
+			}
+			tg := p.targetOf(st, OpQuery)
+			named := !tg.raw && !tg.none
+			if tg.raw && tg.name.name != "" {
+				t.Fatalf("raw expression %q also named table %q", expr, tg.name.name)
+			}
+			if !named {
+				continue
+			}
+			if tg.name.name == "" || !strings.Contains(strings.ToLower(expr), strings.ToLower(strings.ReplaceAll(tg.name.name, `"`, `""`))) && !strings.Contains(strings.ToLower(expr), strings.ToLower(tg.name.name)) {
+				t.Fatalf("expression %q read as table %q", expr, tg.name.name)
+			}
+			if !strings.ContainsAny(expr, "\"`[") && strings.ContainsAny(expr, ",()") {
+				t.Fatalf("expression %q read as one table %q", expr, tg.name.name)
+			}
+			if dialect == "postgres" && !strings.ContainsAny(expr, "\"`[") && tg.name.name != strings.ToLower(tg.name.name) {
+				t.Fatalf("unquoted %q not folded: %q", expr, tg.name.name)
+			}
 		}
 	})
 }

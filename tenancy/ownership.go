@@ -2,11 +2,8 @@ package tenancy
 
 import (
 	"context"
-	"fmt"
 	"reflect"
-	"regexp"
 
-	"gorm.io/gorm"
 	"gorm.io/gorm/schema"
 )
 
@@ -27,13 +24,14 @@ func (p *Plugin) tenantField(s *schema.Schema) *schema.Field {
 		}
 		return nil
 	}
+	p.learnJoinTables(s)
 	f := embeddedTenantField(s)
 	if f == nil {
 		p.schemas.Store(s, noField)
 		return nil
 	}
 	p.schemas.Store(s, f)
-	p.tables.Store(s.Table, declaredOwned)
+	p.tables.Store(p.exactName(s.Table).key(), declaredOwned)
 	return f
 }
 
@@ -70,95 +68,13 @@ func embeddedTenantField(s *schema.Schema) *schema.Field {
 	return f
 }
 
-// tableExprRe matches a table expression that names one table, optionally
-// schema-qualified and aliased: projects, "public"."projects" p,
-// `projects` AS p.
-var tableExprRe = regexp.MustCompile("^\\s*(?:[\"`]?\\w+[\"`]?\\.)?[\"`]?(\\w+)[\"`]?(?:\\s+(?i:as\\s+)?[\"`]?\\w+[\"`]?)?\\s*$")
-
-// subqueryExprRe matches a table expression made of a subquery given as a
-// *gorm.DB argument: (?) AS alias.
-var subqueryExprRe = regexp.MustCompile(`^\s*\(\?\)\s*(?i:as\s+)?\w*\s*$`)
-
-// baseTable returns the table a statement reads or writes. raw is true
-// when the statement names its table through an expression the plugin
-// cannot read (db.Table("projects p, users u") and the like); the
-// subquery form db.Table("(?) AS t", subDB) is not raw, because the
-// subquery goes through the plugin on its own.
-func baseTable(st *gorm.Statement) (table string, raw bool) {
-	if st.TableExpr == nil {
-		return st.Table, false
-	}
-	sql := st.TableExpr.SQL
-	if len(st.TableExpr.Vars) == 0 {
-		if m := tableExprRe.FindStringSubmatch(sql); m != nil {
-			return m[1], false
-		}
-		return "", true
-	}
-	if subqueryExprRe.MatchString(sql) {
-		for _, v := range st.TableExpr.Vars {
-			if _, ok := v.(*gorm.DB); !ok {
-				return "", true
-			}
-		}
-		return "", false
-	}
-	return "", true
-}
-
-// tableOwned reports whether table is tenant-owned: known from a model or
-// option, or else found by asking the database whether it has a tenant_id
-// column. Answers are cached until forgetTable. When the database cannot
-// answer, the statement fails and the table counts as tenant-owned (fail
-// closed); nothing is cached.
-func (p *Plugin) tableOwned(db *gorm.DB, table string) bool {
-	if table == "" {
-		return false
-	}
-	if v, ok := p.tables.Load(table); ok {
-		return v.(ownership) != notOwned
-	}
-	var query string
-	var args []any
-	switch db.Dialector.Name() {
-	case "postgres":
-		query = "SELECT count(*), count(*) FILTER (WHERE column_name = $2) FROM information_schema.columns WHERE table_schema = ANY (current_schemas(false)) AND table_name = $1"
-		args = []any{table, TenantColumn}
-	case "sqlite":
-		query = "SELECT count(*), coalesce(sum(name = ?), 0) FROM pragma_table_info(?)"
-		args = []any{TenantColumn, table}
-	default:
-		_ = db.AddError(fmt.Errorf("%w: cannot tell whether table %s is tenant-owned on %s; declare it with WithTables", ErrUnsupportedDialect, table, db.Dialector.Name()))
-		return true
-	}
-	// Ask on the statement's own connection: it may be inside a
-	// transaction (SQLite would otherwise wait on its own lock).
-	var columns, n int64
-	ctx := context.WithoutCancel(db.Statement.Context)
-	if err := db.Statement.ConnPool.QueryRowContext(ctx, query, args...).Scan(&columns, &n); err != nil {
-		_ = db.AddError(fmt.Errorf("tenancy: cannot tell whether table %s is tenant-owned: %w", table, err))
-		return true
-	}
-	if columns == 0 {
-		// No such table (yet), or none this role may see: the statement
-		// fails on its own. Remember nothing, so that a table created
-		// later with a tenant_id column is scoped.
-		return false
-	}
-	if n == 0 {
-		p.tables.Store(table, notOwned)
-		return false
-	}
-	p.tables.LoadOrStore(table, probedOwned)
-	return true
-}
-
-// knownOwned reports whether table is the table of a model that embeds
-// Model or was declared tenant-owned (WithTables, WithModels), without
-// asking the database. A model that does not embed Model but names such a
-// table (a read model, a DTO with TableName) is scoped on this ground.
+// knownOwned reports whether table (a name GORM quotes) is the table of
+// a model that embeds Model or was declared tenant-owned (WithTables,
+// WithModels), without asking the database. A model that does not embed
+// Model but names such a table (a read model, a DTO with TableName) is
+// scoped on this ground.
 func (p *Plugin) knownOwned(table string) bool {
-	v, ok := p.tables.Load(table)
+	v, ok := p.tables.Load(p.exactName(table).key())
 	return ok && v.(ownership) == declaredOwned
 }
 

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode"
 
 	"gorm.io/gorm"
 )
@@ -41,7 +43,9 @@ type AuditEvent struct {
 // goroutine running the statement and must be safe for concurrent use.
 type AuditFunc func(ctx context.Context, e AuditEvent)
 
-// Option configures a Plugin.
+// Option configures a Plugin. An invalid option (a nil Option, a nil
+// function or logger, an empty or malformed table name, a model that does
+// not embed Model) makes the plugin's installation (db.Use) fail.
 type Option func(*Plugin)
 
 // WithRowLevelSecurity makes the plugin set the context's tenant in
@@ -63,33 +67,91 @@ type Option func(*Plugin)
 // PostgreSQL fails with ErrUnsupportedDialect.
 func WithRowLevelSecurity() Option { return func(p *Plugin) { p.rls = true } }
 
+// optionError records an invalid option; Initialize reports it.
+func (p *Plugin) optionError(format string, args ...any) {
+	p.optErrs = append(p.optErrs, fmt.Errorf("tenancy: invalid option: "+format, args...))
+}
+
 // WithAudit sets the function told about every statement that crosses
 // tenants. The default logs each one at level INFO with the plugin's
 // logger.
-func WithAudit(f AuditFunc) Option { return func(p *Plugin) { p.audit = f } }
+func WithAudit(f AuditFunc) Option {
+	return func(p *Plugin) {
+		if f == nil {
+			p.optionError("WithAudit(nil)")
+			return
+		}
+		p.audit = f
+	}
+}
 
 // WithLogger sets the logger of the default audit function. The default is
 // slog.Default() at the time NewPlugin is called.
-func WithLogger(l *slog.Logger) Option { return func(p *Plugin) { p.logger = l } }
+func WithLogger(l *slog.Logger) Option {
+	return func(p *Plugin) {
+		if l == nil {
+			p.optionError("WithLogger(nil)")
+			return
+		}
+		p.logger = l
+	}
+}
 
 // WithTables declares tables as tenant-owned even before a model of them
 // has been seen, so that statements naming them through db.Table are
 // scoped. The plugin also learns the tables of tenant-owned models as they
 // are used, and asks the database whether an unknown table named through
 // db.Table has a tenant_id column.
+//
+// Each name is a table name as a model's TableName would give it,
+// optionally schema-qualified ("projects", "app.projects"), taken exactly
+// (GORM quotes it); an empty name or one that is not a plain,
+// dot-separated name is an error at installation.
 func WithTables(tables ...string) Option {
 	return func(p *Plugin) {
 		for _, t := range tables {
-			p.tables.Store(t, declaredOwned)
+			if !validTableName(t) {
+				p.optionError("WithTables(%q): not a table name", t)
+				continue
+			}
+			p.declared = append(p.declared, t)
 		}
 	}
+}
+
+// validTableName accepts dot-separated names of at most three parts with
+// no blank part, whitespace, quote or control character.
+func validTableName(t string) bool {
+	parts := strings.Split(t, ".")
+	if len(parts) > 3 {
+		return false
+	}
+	for _, part := range parts {
+		if part == "" {
+			return false
+		}
+		for _, r := range part {
+			if unicode.IsSpace(r) || unicode.IsControl(r) || strings.ContainsRune("\"`[];'()", r) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // WithModels declares the tables of models as tenant-owned when the
 // plugin is installed (see WithTables). Models that do not embed Model are
 // an error at installation.
 func WithModels(models ...any) Option {
-	return func(p *Plugin) { p.models = append(p.models, models...) }
+	return func(p *Plugin) {
+		for _, m := range models {
+			if m == nil {
+				p.optionError("WithModels(nil)")
+				continue
+			}
+			p.models = append(p.models, m)
+		}
+	}
 }
 
 // Plugin is the gorm.Plugin that confines every statement on tenant-owned
@@ -103,14 +165,19 @@ func WithModels(models ...any) Option {
 // tenant_id column. Every other model and table passes through untouched.
 // See the package documentation for what the plugin does on each path.
 type Plugin struct {
-	rls    bool
-	audit  AuditFunc
-	logger *slog.Logger
-	models []any
+	rls      bool
+	audit    AuditFunc
+	logger   *slog.Logger
+	models   []any
+	declared []string // WithTables
+	optErrs  []error  // invalid options, reported by Initialize
 
 	installed atomic.Bool
+	dialect   string   // the database's dialect name, set by Initialize
 	schemas   sync.Map // *schema.Schema -> *schema.Field (nil when not tenant-owned)
-	tables    sync.Map // table name -> ownership
+	tables    sync.Map // tableName.key() -> ownership
+	joins     sync.Map // tableName.key() of a join table -> *joinInfo
+	joinMu    sync.Mutex
 }
 
 var _ gorm.Plugin = (*Plugin)(nil)
@@ -119,7 +186,11 @@ var _ gorm.Plugin = (*Plugin)(nil)
 // tenant-owned models.
 func NewPlugin(opts ...Option) *Plugin {
 	p := &Plugin{}
-	for _, o := range opts {
+	for i, o := range opts {
+		if o == nil {
+			p.optionError("option %d is nil", i)
+			continue
+		}
 		o(p)
 	}
 	if p.logger == nil {
@@ -144,11 +215,18 @@ func (p *Plugin) RowLevelSecurity() bool { return p.rls }
 
 // Initialize implements gorm.Plugin: it registers the plugin's callbacks.
 func (p *Plugin) Initialize(db *gorm.DB) error {
+	if len(p.optErrs) > 0 {
+		return errors.Join(p.optErrs...)
+	}
 	if !p.installed.CompareAndSwap(false, true) {
 		return errors.New("tenancy: plugin already installed; create one Plugin per *gorm.DB")
 	}
-	if p.rls && db.Dialector.Name() != "postgres" {
-		return fmt.Errorf("%w: row-level security on %s", ErrUnsupportedDialect, db.Dialector.Name())
+	p.dialect = db.Dialector.Name()
+	if p.rls && p.dialect != "postgres" {
+		return fmt.Errorf("%w: row-level security on %s", ErrUnsupportedDialect, p.dialect)
+	}
+	for _, t := range p.declared {
+		p.tables.Store(p.exactName(t).key(), declaredOwned)
 	}
 	for _, m := range p.models {
 		stmt := &gorm.Statement{DB: db}
@@ -160,18 +238,21 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 		}
 	}
 
+	// The plugin's checks run after the caller's Before hooks and before
+	// GORM writes or deletes associations, so that a refused statement
+	// touches no associated rows either.
 	cb := db.Callback()
 	steps := []struct {
 		err error
 	}{
-		{cb.Create().Before("gorm:create").Register("maestro:tenancy:create", p.before(OpCreate))},
+		{cb.Create().After("gorm:before_create").Before("gorm:save_before_associations").Register("maestro:tenancy:create", p.before(OpCreate))},
 		{cb.Create().After("gorm:create").Before("gorm:after_create").Register("maestro:tenancy:create_check", p.checkUpsert)},
 		{cb.Create().After("gorm:after_create").Before("gorm:commit_or_rollback_transaction").Register("maestro:tenancy:create_end", p.end)},
 		{cb.Query().Before("gorm:query").Register("maestro:tenancy:query", p.before(OpQuery))},
 		{cb.Query().After("gorm:after_query").Register("maestro:tenancy:query_end", p.queryEnd)},
-		{cb.Update().Before("gorm:update").Register("maestro:tenancy:update", p.before(OpUpdate))},
+		{cb.Update().After("gorm:before_update").Before("gorm:save_before_associations").Register("maestro:tenancy:update", p.before(OpUpdate))},
 		{cb.Update().After("gorm:after_update").Before("gorm:commit_or_rollback_transaction").Register("maestro:tenancy:update_end", p.end)},
-		{cb.Delete().Before("gorm:delete").Register("maestro:tenancy:delete", p.before(OpDelete))},
+		{cb.Delete().After("gorm:before_delete").Before("gorm:delete_before_associations").Register("maestro:tenancy:delete", p.before(OpDelete))},
 		{cb.Delete().After("gorm:after_delete").Before("gorm:commit_or_rollback_transaction").Register("maestro:tenancy:delete_end", p.end)},
 		{cb.Row().Before("gorm:row").Register("maestro:tenancy:row", p.before(OpRow))},
 		{cb.Raw().Before("gorm:raw").Register("maestro:tenancy:raw", p.before(OpRaw))},
@@ -188,7 +269,10 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 // forgetTable drops what the plugin knows about table, so that the next
 // statement naming it through db.Table asks the database again. The
 // migration helpers call it after adding or removing tenant_id.
-func (p *Plugin) forgetTable(table string) { p.tables.Delete(table) }
+func (p *Plugin) forgetTable(table string) {
+	p.tables.Delete(p.exactName(table).key())
+	p.tables.Delete(table)
+}
 
 // installedPlugin returns the Plugin installed on db, if any.
 func installedPlugin(db *gorm.DB) *Plugin {

@@ -321,3 +321,38 @@ func TestReadModelOnTenantTable(t *testing.T) {
 	_, err = m.UserTenants(context.Background(), uuid.NewString())
 	mustNoErr(t, err)
 }
+
+// TestInvalidOptions checks that invalid options fail the plugin's
+// installation instead of being ignored (or panicking).
+func TestInvalidOptions(t *testing.T) {
+	t.Parallel()
+	cases := map[string][]tenancy.Option{
+		"nil option":       {nil},
+		"nil audit":        {tenancy.WithAudit(nil)},
+		"nil logger":       {tenancy.WithLogger(nil)},
+		"empty table":      {tenancy.WithTables("")},
+		"blank table":      {tenancy.WithTables("  ")},
+		"table expression": {tenancy.WithTables("projects p")},
+		"nil model":        {tenancy.WithModels(nil)},
+		"no tenancy.Model": {tenancy.WithModels(&setting{})},
+		"unparsable model": {tenancy.WithModels(42)},
+		"one bad among ok": {tenancy.WithTables("projects"), tenancy.WithTables("")},
+	}
+	for name, opts := range cases {
+		t.Run(name, func(t *testing.T) {
+			var p *tenancy.Plugin
+			func() {
+				defer func() {
+					if r := recover(); r != nil {
+						t.Fatalf("NewPlugin panicked: %v", r)
+					}
+				}()
+				p = tenancy.NewPlugin(opts...)
+			}()
+			if err := testenv.SQLite(t).Use(p); err == nil {
+				t.Fatal("plugin with an invalid option installed")
+			}
+		})
+	}
+	mustNoErr(t, testenv.SQLite(t).Use(tenancy.NewPlugin(tenancy.WithTables("projects", "main.tasks"), tenancy.WithModels(&project{}))))
+}

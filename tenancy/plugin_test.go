@@ -212,9 +212,10 @@ func leakCases() []leakCase {
 			if n := w.db.WithContext(w.ctxA).Model(&pb).Association("Tasks").Count(); n != 0 {
 				t.Fatalf("association count = %d", n)
 			}
-			// Appending B's tag to A's project neither moves nor exposes it.
+			// Appending B's tag to A's project neither moves nor exposes
+			// it, nor links it: the join row would name B's tag.
 			bt := w.projB.Tags[0]
-			mustNoErr(t, w.db.WithContext(w.ctxA).Model(&p).Association("Tags").Append(&tag{ID: bt.ID, Label: "stolen"}))
+			wantErr(t, w.db.WithContext(w.ctxA).Model(&p).Association("Tags").Append(&tag{ID: bt.ID, Label: "stolen"}), tenancy.ErrForeignTenant)
 			mustNoErr(t, w.db.WithContext(w.ctxA).Model(&p).Association("Tags").Find(&tags))
 			for _, tg := range tags {
 				if tg.TenantID != w.a {
@@ -477,13 +478,16 @@ func TestPluginIsolatesTenants(t *testing.T) {
 		// non-superuser role (policies honour the cross-tenant flag, which
 		// the suite's inspection helper uses).
 		dbs["postgres+rls"] = openRLSApp
+		// The plugin alone, as a role that is no superuser and owns
+		// nothing.
+		dbs["postgres+app"] = func(tb testing.TB) *gorm.DB { return openApp(tb, false) }
 	}
 	for dbName, open := range dbs {
 		t.Run(dbName, func(t *testing.T) {
 			t.Parallel()
 			db := open(t)
 			rls := installedRLS(db)
-			for _, tc := range leakCases() {
+			for _, tc := range append(leakCases(), classCases()...) {
 				t.Run(tc.name, func(t *testing.T) {
 					w := newWorld(t, db)
 					if rls && tc.rows {

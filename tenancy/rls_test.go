@@ -344,16 +344,26 @@ func TestCheckRole(t *testing.T) {
 // a fresh database whose test tables are protected by row-level security
 // (with the cross-tenant flag honoured), with the plugin installed and
 // setting the tenant.
-func openRLSApp(tb testing.TB) *gorm.DB {
+func openRLSApp(tb testing.TB) *gorm.DB { return openApp(tb, true) }
+
+// openApp returns a connection as a non-superuser application role that
+// owns nothing, to a fresh database with the test tables, with the plugin
+// installed; with rls, the tenant-owned tables are protected by row-level
+// security (with the cross-tenant flag honoured) and the plugin sets the
+// tenant.
+func openApp(tb testing.TB, rls bool) *gorm.DB {
 	tb.Helper()
 	dbURL := testenv.PostgresURL(tb)
 	odb := testenv.OpenPostgres(tb, dbURL)
 	if err := odb.AutoMigrate(&company{}, &owner{}, &project{}, &task{}, &tag{}, &setting{}, &bookmark{}); err != nil {
 		tb.Fatalf("migrate: %v", err)
 	}
-	cfg := tenancy.RLSConfig{Models: []any{&company{}, &owner{}, &project{}, &task{}, &tag{}}, AllowCrossTenant: true}
-	if err := tenancy.SetupRLS(context.Background(), odb, cfg); err != nil {
-		tb.Fatalf("SetupRLS: %v", err)
+	createGadgets(tb, odb)
+	if rls {
+		cfg := tenancy.RLSConfig{Models: []any{&company{}, &owner{}, &project{}, &task{}, &tag{}, &gadget{}}, AllowCrossTenant: true}
+		if err := tenancy.SetupRLS(context.Background(), odb, cfg); err != nil {
+			tb.Fatalf("SetupRLS: %v", err)
+		}
 	}
 	role, appURL := testenv.PostgresAppRole(tb, dbURL)
 	for _, g := range []string{
@@ -366,7 +376,11 @@ func openRLSApp(tb testing.TB) *gorm.DB {
 		}
 	}
 	app := testenv.OpenPostgres(tb, appURL)
-	if err := app.Use(tenancy.NewPlugin(tenancy.WithRowLevelSecurity(), tenancy.WithAudit(func(context.Context, tenancy.AuditEvent) {}))); err != nil {
+	opts := []tenancy.Option{tenancy.WithAudit(func(context.Context, tenancy.AuditEvent) {})}
+	if rls {
+		opts = append(opts, tenancy.WithRowLevelSecurity())
+	}
+	if err := app.Use(tenancy.NewPlugin(opts...)); err != nil {
 		tb.Fatal(err)
 	}
 	if err := tenancy.CheckRole(context.Background(), app); err != nil {

@@ -1,6 +1,7 @@
 package tenancy
 
 import (
+	"reflect"
 	"regexp"
 	"strings"
 
@@ -17,10 +18,32 @@ type stmtScope struct {
 	cross  bool   // the context is cross-tenant (and carries no tenant)
 	reason string // the cross-tenant reason
 	rawOK  bool   // the context allows raw SQL
+	table  string // the statement's table, for errors
+
+	// deferred are checks that query the database and must run after the
+	// tenant is set for row-level security (the owners of join rows).
+	deferred []func() error
 }
 
 func (p *Plugin) fail(db *gorm.DB, sc *stmtScope, table string, err error) {
 	_ = db.AddError(&ScopeError{Op: sc.op, Table: table, Err: err})
+	poison(db)
+}
+
+// refusedSQL is what a refused statement built in a dry run renders: it
+// cannot parse on any database.
+const refusedSQL = "SELECT maestro_tenancy_refused_statement FROM"
+
+// poison makes a refused dry-run statement render refusedSQL. GORM builds
+// a nested statement (a subquery in Raw or Exec, or one the plugin could
+// not see ahead, inside a caller's own clause.Expression) as a dry run and
+// drops its error: without this it would render as nothing ("IN ()") and
+// the statement around it would run. With it, that statement fails at the
+// database.
+func poison(db *gorm.DB) {
+	if db.DryRun && db.Statement.SQL.Len() == 0 {
+		db.Statement.SQL.WriteString(refusedSQL)
+	}
 }
 
 // before returns the callback that runs just before GORM builds and
@@ -43,10 +66,21 @@ func (p *Plugin) before(op string) func(*gorm.DB) {
 		} else {
 			p.structured(db, &sc)
 		}
-		if db.Error != nil || !p.rls || db.DryRun || !(sc.scoped || sc.cross) {
+		if db.Error != nil || db.DryRun {
 			return
 		}
-		p.setTenant(db, &sc)
+		if p.rls && (sc.scoped || sc.cross) {
+			p.setTenant(db, &sc)
+			if db.Error != nil {
+				return
+			}
+		}
+		for _, check := range sc.deferred {
+			if err := check(); err != nil {
+				p.fail(db, &sc, sc.table, err)
+				return
+			}
+		}
 	}
 }
 
@@ -67,46 +101,157 @@ func (p *Plugin) raw(db *gorm.DB, sc *stmtScope) {
 	}
 }
 
+// target is the table a statement reads or writes.
+type target struct {
+	name      tableName
+	qualifier string // how conditions refer to it: clause.CurrentTable, an alias or its name
+	raw       bool   // named through an expression the plugin cannot read
+	none      bool   // no table of its own (a subquery as table expression)
+	override  bool   // named by an INSERT, UPDATE or DELETE ... FROM clause
+}
+
+// subqueryExprRe matches a table expression made of a subquery given as a
+// *gorm.DB argument: (?) AS alias.
+var subqueryExprRe = regexp.MustCompile(`^\s*\(\?\)\s*(?i:as\s+)?\w*\s*$`)
+
+// targetOf returns the table a statement of kind op reads or writes: the
+// table named by the statement's INSERT or UPDATE clause or a DELETE's
+// FROM clause, else db.Table's, else the model's. A table expression is
+// raw when it is not one table, optionally schema-qualified and aliased;
+// the subquery form db.Table("(?) AS t", subDB) is not raw, because the
+// subquery goes through the plugin on its own.
+func (p *Plugin) targetOf(st *gorm.Statement, op string) target {
+	switch op {
+	case OpCreate:
+		if ins, ok := st.Clauses["INSERT"].Expression.(clause.Insert); ok && ins.Table.Name != "" {
+			return p.clauseTarget(st, ins.Table)
+		}
+	case OpUpdate:
+		if up, ok := st.Clauses["UPDATE"].Expression.(clause.Update); ok && up.Table.Name != "" {
+			return p.clauseTarget(st, up.Table)
+		}
+	case OpDelete:
+		if from, ok := st.Clauses["FROM"].Expression.(clause.From); ok && len(from.Tables) > 0 {
+			if len(from.Tables) > 1 {
+				return target{raw: true, override: true}
+			}
+			return p.clauseTarget(st, from.Tables[0])
+		}
+	}
+	if st.TableExpr == nil {
+		return target{name: p.exactName(st.Table), qualifier: clause.CurrentTable}
+	}
+	sql := st.TableExpr.SQL
+	if len(st.TableExpr.Vars) == 0 {
+		if t, alias, ok := p.parseTableExpr(sql); ok {
+			q := alias
+			if q == "" {
+				q = t.name
+			}
+			if q == st.Table {
+				q = clause.CurrentTable
+			}
+			return target{name: t, qualifier: q}
+		}
+		return target{raw: true}
+	}
+	if subqueryExprRe.MatchString(sql) {
+		for _, v := range st.TableExpr.Vars {
+			if _, ok := v.(*gorm.DB); !ok {
+				return target{raw: true}
+			}
+		}
+		return target{none: true}
+	}
+	return target{raw: true}
+}
+
+func (p *Plugin) clauseTarget(st *gorm.Statement, t clause.Table) target {
+	if t.Name == clause.CurrentTable {
+		tg := p.targetOf(&gorm.Statement{Table: st.Table, TableExpr: st.TableExpr}, "")
+		return tg
+	}
+	if t.Raw {
+		return target{raw: true, override: true}
+	}
+	q := t.Alias
+	if q == "" {
+		q = t.Name
+	}
+	return target{name: p.exactName(t.Name), qualifier: q, override: true}
+}
+
 // structured handles statements GORM builds from a model or table.
 func (p *Plugin) structured(db *gorm.DB, sc *stmtScope) {
 	st := db.Statement
-	field := p.tenantField(st.Schema)
-	table, rawTable := baseTable(st)
-	owned := field != nil
-	if !owned && table != "" {
-		if st.Schema != nil && st.Schema.Table == table && st.TableExpr == nil {
-			// A model on its own table that does not embed Model is
-			// platform-level when it maps the tenant column itself
-			// (memberships, an auth store's rows) unless the table is known
-			// to belong to a tenant-owned model. One that does not map the
-			// column is a read model when its table has one, whether or not
-			// a tenant-owned model of the table has been seen yet.
-			owned = p.knownOwned(table) || tenantColumnField(st.Schema) == nil && p.tableOwned(db, table)
-		} else {
-			owned = p.tableOwned(db, table)
-		}
-		if owned && st.Schema != nil {
-			// A model other than the table's own (a DTO): use its
-			// tenant_id column if it has one.
-			field = tenantColumnField(st.Schema)
-		}
+	if !p.checkNested(db, sc) {
+		return
 	}
-	if rawTable && sc.scoped && !sc.rawOK {
+	field := p.tenantField(st.Schema)
+	tg := p.targetOf(st, sc.op)
+	sc.table = st.Table
+	if !tg.raw && !tg.none && tg.name.name != "" {
+		sc.table = tg.name.key()
+	}
+	if tg.raw && sc.scoped && !sc.rawOK {
 		p.fail(db, sc, st.Table, ErrRawSQL)
 		return
 	}
+	k := kindNotOwned
+	switch {
+	case tg.raw || tg.none:
+	case field != nil && !tg.override:
+		k = kindOwned
+	case st.Schema != nil && !tg.override && st.TableExpr == nil && st.Schema.Table == st.Table:
+		// A model on its own table that does not embed Model is
+		// platform-level when it maps the tenant column itself
+		// (memberships, an auth store's rows) unless the table is known
+		// to belong to a tenant-owned model. One that does not map the
+		// column is a read model when its table has one, whether or not
+		// a tenant-owned model of the table has been seen yet.
+		switch {
+		case p.knownOwned(st.Table):
+			k = kindOwned
+		case tenantColumnField(st.Schema) == nil:
+			k = p.resolve(db, tg.name)
+		}
+	default:
+		k = p.resolve(db, tg.name)
+	}
+	if db.Error != nil {
+		return
+	}
+	if k == kindUnknown {
+		if sc.scoped {
+			p.fail(db, sc, sc.table, ErrUnknownTable)
+			return
+		}
+		k = kindNotOwned // the database reports the missing table
+	}
+	if k == kindOwned && st.Schema != nil && (field == nil || tg.override) {
+		// A model other than the table's own (a DTO): use its
+		// tenant_id column if it has one.
+		if f := tenantColumnField(st.Schema); f != nil || field == nil {
+			field = f
+		}
+	}
 
+	if sc.op != OpCreate && !p.scopeFrom(db, sc, tg) {
+		return
+	}
 	if sc.op == OpQuery || sc.op == OpRow {
 		if !p.scopeJoins(db, sc) {
 			return
 		}
 	}
-	if !owned {
+	switch k {
+	case kindNotOwned:
+		return
+	case kindJoin:
+		p.joinStatement(db, sc, tg)
 		return
 	}
-	if table == "" {
-		table = st.Table
-	}
+	table := sc.table
 	switch {
 	case sc.scoped:
 	case sc.cross:
@@ -119,9 +264,19 @@ func (p *Plugin) structured(db *gorm.DB, sc *stmtScope) {
 		p.fail(db, sc, table, ErrNoTenant)
 		return
 	}
+	if !sc.rawOK {
+		if err := checkModifiers(st, sc.op); err != nil {
+			p.fail(db, sc, table, err)
+			return
+		}
+	}
 
 	switch sc.op {
 	case OpCreate:
+		if err := selectTenantColumn(st, field); err != nil {
+			p.fail(db, sc, table, err)
+			return
+		}
 		if p.stampCreate(db, sc, field, table) {
 			if err := guardUpsert(st, sc.tenant); err != nil {
 				p.fail(db, sc, table, err)
@@ -137,7 +292,78 @@ func (p *Plugin) structured(db *gorm.DB, sc *stmtScope) {
 			return
 		}
 	}
-	addTenantWhere(st, clause.CurrentTable, sc.tenant)
+	addTenantWhere(st, tg.qualifier, sc.tenant)
+}
+
+// joinStatement confines a statement on a join table of tenant-owned
+// models to the join rows whose every tenant-owned side is a row of the
+// tenant, and checks, before join rows are written, that the rows they
+// name are the tenant's.
+func (p *Plugin) joinStatement(db *gorm.DB, sc *stmtScope, tg target) {
+	st := db.Statement
+	info := p.joinOf(tg.name)
+	if info == nil {
+		p.fail(db, sc, sc.table, ErrUnknownTable)
+		return
+	}
+	switch {
+	case sc.scoped:
+	case sc.cross:
+		p.audit(st.Context, AuditEvent{Op: sc.op, Table: sc.table, Reason: sc.reason})
+		return
+	default:
+		p.fail(db, sc, sc.table, ErrNoTenant)
+		return
+	}
+	if !sc.rawOK {
+		if err := checkModifiers(st, sc.op); err != nil {
+			p.fail(db, sc, sc.table, err)
+			return
+		}
+	}
+	tenant := sc.tenant
+	switch sc.op {
+	case OpCreate:
+		if oc, ok := st.Clauses["ON CONFLICT"].Expression.(clause.OnConflict); ok && !oc.DoNothing && !sc.rawOK {
+			// DO UPDATE would rewrite a conflicting join row, which may
+			// be another tenant's.
+			p.fail(db, sc, sc.table, ErrForeignTenant)
+			return
+		}
+		if err := selectJoinColumns(st, info); err != nil {
+			p.fail(db, sc, sc.table, err)
+			return
+		}
+		rows, err := joinRowsOf(st, info, st.ReflectValue, true)
+		if err != nil {
+			p.fail(db, sc, sc.table, err)
+			return
+		}
+		sc.deferred = append(sc.deferred, func() error { return p.checkJoinOwners(db, info, tenant, rows) })
+		return
+	case OpUpdate:
+		rows, err := joinRowsOf(st, info, reflect.ValueOf(st.Dest), false)
+		if err != nil {
+			p.fail(db, sc, sc.table, err)
+			return
+		}
+		if set, ok := st.Clauses["SET"].Expression.(clause.Set); ok {
+			row := map[string]any{}
+			for _, a := range set {
+				row[a.Column.Name] = a.Value
+			}
+			rows = append(rows, row)
+		}
+		sc.deferred = append(sc.deferred, func() error { return p.checkJoinOwners(db, info, tenant, rows) })
+		if !checkWhere(db) {
+			return
+		}
+	case OpDelete:
+		if !checkWhere(db) {
+			return
+		}
+	}
+	addScopeWhere(st, joinCond{ref: tg.qualifier, info: info, tenant: tenant, any: sc.op == OpDelete})
 }
 
 // tenantCond is the WHERE/ON expression the plugin adds: the caller's
@@ -262,53 +488,111 @@ func (p *Plugin) scopeJoins(db *gorm.DB, sc *stmtScope) bool {
 			}
 		}
 	}
-	if c, ok := st.Clauses["FROM"]; ok {
-		from, _ := c.Expression.(clause.From)
-		// Further tables listed in an explicit FROM clause.
-		for _, tb := range from.Tables {
-			if tb.Name == "" || tb.Name == clause.CurrentTable || tb.Raw || !p.tableOwned(db, tb.Name) {
-				continue
+	return true
+}
+
+// scopeFrom confines every table of an explicit FROM clause (further
+// tables of a query, UPDATE ... FROM, the joins of a FROM clause) to the
+// tenant, and refuses raw tables and joins in it on a tenant context.
+func (p *Plugin) scopeFrom(db *gorm.DB, sc *stmtScope, tg target) bool {
+	st := db.Statement
+	c, ok := st.Clauses["FROM"]
+	if !ok {
+		return true
+	}
+	from, _ := c.Expression.(clause.From)
+	// check resolves one table of the clause; it reports the table's kind
+	// and false when the statement failed or the table needs no scoping.
+	check := func(t clause.Table, raw bool) (kind, tableName, bool) {
+		if raw || t.Raw {
+			if sc.scoped && !sc.rawOK {
+				p.fail(db, sc, st.Table, ErrRawSQL)
 			}
-			ref := tb.Alias
-			if ref == "" {
-				ref = tb.Name
+			return 0, tableName{}, false
+		}
+		if t.Name == "" || t.Name == clause.CurrentTable {
+			return 0, tableName{}, false
+		}
+		name := p.exactName(t.Name)
+		k := p.resolve(db, name)
+		if db.Error != nil {
+			return 0, name, false
+		}
+		switch k {
+		case kindNotOwned:
+			return k, name, false
+		case kindUnknown:
+			if sc.scoped {
+				p.fail(db, sc, name.key(), ErrUnknownTable)
 			}
-			if ref == st.Table {
-				continue // the statement's own table, scoped below
+			return k, name, false
+		}
+		if !sc.scoped {
+			if sc.cross {
+				p.audit(st.Context, AuditEvent{Op: sc.op, Table: name.key(), Reason: sc.reason})
+			} else {
+				p.fail(db, sc, name.key(), ErrNoTenant)
 			}
-			if !sc.scoped {
-				if sc.cross {
-					continue
-				}
-				p.fail(db, sc, tb.Name, ErrNoTenant)
-				return false
+			return k, name, false
+		}
+		return k, name, true
+	}
+	cond := func(k kind, name tableName, ref string) clause.Expression {
+		if k == kindJoin {
+			return joinCond{ref: ref, info: p.joinOf(name), tenant: sc.tenant}
+		}
+		return clause.Eq{Column: clause.Column{Table: ref, Name: TenantColumn}, Value: sc.tenant}
+	}
+	for i, tb := range from.Tables {
+		if sc.op == OpDelete && i == 0 {
+			continue // the statement's own table, scoped by structured
+		}
+		k, name, scope := check(tb, false)
+		if db.Error != nil {
+			return false
+		}
+		if !scope {
+			continue
+		}
+		ref := tb.Alias
+		if ref == "" {
+			ref = tb.Name
+		}
+		if sc.op == OpQuery || sc.op == OpRow {
+			if ref == st.Table && tg.qualifier == clause.CurrentTable {
+				continue // the statement's own table, scoped by structured
 			}
+		}
+		if k == kindJoin {
+			addScopeWhere(st, cond(k, name, ref))
+		} else {
 			addTenantWhere(st, ref, sc.tenant)
 		}
-		if len(from.Joins) > 0 {
-			joins := make([]clause.Join, len(from.Joins))
-			copy(joins, from.Joins)
-			for i, j := range joins {
-				if j.Expression != nil || j.Table.Name == "" || !p.tableOwned(db, j.Table.Name) {
-					continue
-				}
-				if !sc.scoped {
-					if sc.cross {
-						continue
-					}
-					p.fail(db, sc, j.Table.Name, ErrNoTenant)
-					return false
-				}
-				ref := j.Table.Alias
-				if ref == "" {
-					ref = j.Table.Name
-				}
+	}
+	if len(from.Joins) > 0 {
+		joins := make([]clause.Join, len(from.Joins))
+		copy(joins, from.Joins)
+		for i, j := range joins {
+			k, name, scope := check(j.Table, j.Expression != nil)
+			if db.Error != nil {
+				return false
+			}
+			if !scope {
+				continue
+			}
+			ref := j.Table.Alias
+			if ref == "" {
+				ref = j.Table.Name
+			}
+			if k == kindJoin {
+				joins[i].ON = clause.Where{Exprs: []clause.Expression{scopeCond{inner: j.ON.Exprs, cond: cond(k, name, ref)}}}
+			} else {
 				joins[i].ON = clause.Where{Exprs: []clause.Expression{tenantCond{inner: j.ON.Exprs, table: ref, tenant: sc.tenant}}}
 			}
-			from.Joins = joins
-			c.Expression = from
-			st.Clauses["FROM"] = c
 		}
+		from.Joins = joins
+		c.Expression = from
+		st.Clauses["FROM"] = c
 	}
 	return true
 }

@@ -349,3 +349,92 @@ func hasPrimaryKey(st *gorm.Statement, v reflect.Value) bool {
 	})
 	return found
 }
+
+// safeModifiers are the INSERT and UPDATE modifiers that never overwrite
+// or delete a row other than the statement's own: they abort, fail, roll
+// back or skip on a conflict. OR REPLACE (SQLite) deletes the conflicting
+// row, which may be another tenant's, and any other text is raw SQL.
+var safeModifiers = map[string]bool{
+	"": true, "OR ABORT": true, "OR FAIL": true, "OR IGNORE": true, "OR ROLLBACK": true, "IGNORE": true,
+}
+
+// checkModifiers refuses, on a tenant context, INSERT and UPDATE
+// modifiers that may replace another tenant's row, and any DELETE
+// modifier (raw SQL).
+func checkModifiers(st *gorm.Statement, op string) error {
+	norm := func(m string) string { return strings.ToUpper(strings.Join(strings.Fields(m), " ")) }
+	switch op {
+	case OpCreate:
+		if ins, ok := st.Clauses["INSERT"].Expression.(clause.Insert); ok && !safeModifiers[norm(ins.Modifier)] {
+			return ErrRawSQL
+		}
+	case OpUpdate:
+		if up, ok := st.Clauses["UPDATE"].Expression.(clause.Update); ok && !safeModifiers[norm(up.Modifier)] {
+			return ErrRawSQL
+		}
+	case OpDelete:
+		if del, ok := st.Clauses["DELETE"].Expression.(clause.Delete); ok && strings.TrimSpace(del.Modifier) != "" {
+			return ErrRawSQL
+		}
+	}
+	return nil
+}
+
+// selectTenantColumn makes sure a create writes the tenant column: a
+// caller's Omit of it is dropped and a Select without it gets it added,
+// so that the column's default (which may name another tenant) never
+// applies. It fails when the column still would not be written (a field
+// that is not creatable).
+func selectTenantColumn(st *gorm.Statement, field *schema.Field) error {
+	names := func(n string) bool { return isTenantColumn(n) || field != nil && n == field.Name }
+	if len(st.Omits) > 0 {
+		omits := make([]string, 0, len(st.Omits))
+		for _, o := range st.Omits {
+			if !names(o) {
+				omits = append(omits, o)
+			}
+		}
+		st.Omits = omits
+	}
+	if len(st.Selects) > 0 {
+		has := false
+		for _, s := range st.Selects {
+			if s == "*" || names(s) {
+				has = true
+			}
+		}
+		if !has {
+			col := TenantColumn
+			if field != nil {
+				col = field.DBName
+			}
+			st.Selects = append(st.Selects[:len(st.Selects):len(st.Selects)], col)
+		}
+	}
+	col := TenantColumn
+	if field != nil {
+		col = field.DBName
+		if !field.Creatable {
+			return ErrNoTenantColumn
+		}
+	}
+	sel, restricted := st.SelectAndOmitColumns(true, false)
+	if v, ok := sel[col]; ok && !v || !ok && restricted {
+		return ErrNoTenantColumn
+	}
+	return nil
+}
+
+// selectJoinColumns makes sure a create of join rows writes every column
+// that names a tenant-owned row, so that no column default applies.
+func selectJoinColumns(st *gorm.Statement, info *joinInfo) error {
+	sel, restricted := st.SelectAndOmitColumns(true, false)
+	for _, s := range info.sides {
+		for _, c := range s.joinCols {
+			if v, ok := sel[c]; ok && !v || !ok && restricted {
+				return ErrForeignTenant
+			}
+		}
+	}
+	return nil
+}
