@@ -179,10 +179,14 @@ func evaluate(t *testing.T, m *Model, tg Target, train, test []Record) evalResul
 		}
 		v := tg.value(r.Outcome)
 		y, p, bl = append(y, v), append(p, pr.Value), append(bl, base)
-		if v >= pr.Low && v <= pr.High {
+		if pr.Contains(v) {
 			covered++
 		}
-		width += pr.High - pr.Low
+		if lo, hi, ok := pr.Interval(); ok {
+			width += hi - lo
+		} else {
+			width = math.Inf(1)
+		}
 	}
 	met := m.Metrics(tg)
 	return evalResult{

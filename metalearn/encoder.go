@@ -178,14 +178,18 @@ func countAnonymous(arts []ArtifactUse) int {
 
 // encoder standardizes numeric features with statistics fitted on the
 // training set and imputes missing values with the training mean (0 after
-// standardization). It is immutable after fitting.
+// standardization). A feature the training set never recorded (seen
+// false) carries no statistics: its values are treated as missing, never
+// read as if they were standardized. It is immutable after fitting.
 type encoder struct {
 	mean  [numNumeric]float64
 	scale [numNumeric]float64
+	seen  [numNumeric]bool
 }
 
 // fitEncoder computes the per-feature mean and standard deviation over the
-// values that are present. A feature that never varies gets scale 1.
+// values that are present. A feature that never varies gets scale 1; one
+// that is never present is marked unseen.
 func fitEncoder(raws [][numNumeric]float64) encoder {
 	var e encoder
 	for j := 0; j < numNumeric; j++ {
@@ -200,6 +204,7 @@ func fitEncoder(raws [][numNumeric]float64) encoder {
 			e.mean[j], e.scale[j] = 0, 1
 			continue
 		}
+		e.seen[j] = true
 		m := s / float64(n)
 		ss := 0.0
 		for _, r := range raws {
@@ -218,7 +223,8 @@ func fitEncoder(raws [][numNumeric]float64) encoder {
 }
 
 // encodeRaw writes the encoded vector of (class, raw numerics) to dst, which
-// must have length encodedDim.
+// must have length encodedDim. Missing values and values of unseen features
+// encode as the training mean (0).
 func (e *encoder) encodeRaw(class string, r [numNumeric]float64, dst []float64) {
 	for i, c := range problemClasses {
 		if c == class {
@@ -229,7 +235,7 @@ func (e *encoder) encodeRaw(class string, r [numNumeric]float64, dst []float64) 
 	}
 	for j := 0; j < numNumeric; j++ {
 		v := r[j]
-		if math.IsNaN(v) {
+		if math.IsNaN(v) || !e.seen[j] {
 			dst[numClasses+j] = 0
 		} else {
 			dst[numClasses+j] = (v - e.mean[j]) / e.scale[j]

@@ -44,10 +44,11 @@ func (in *recommendationRequest) adHoc() bool {
 		len(in.ArtifactIDs) > 0 || len(in.ProcessMetrics) > 0 || in.Description != "" || in.Spec != nil
 }
 
-// interval is a prediction interval.
+// interval is a prediction interval; both ends are null when it is
+// unbounded (the model's calibration set cannot support its coverage).
 type interval struct {
-	Low  float64 `json:"low"`
-	High float64 `json:"high"`
+	Low  *float64 `json:"low"`
+	High *float64 `json:"high"`
 }
 
 // recommendationResponse is the answer of POST /api/v1/recommendations.
@@ -55,9 +56,9 @@ type interval struct {
 // target (success score, deployment days, compute cost).
 type recommendationResponse struct {
 	PredictedSuccessScore float64                        `json:"predicted_success_score"`
-	Confidence            float64                        `json:"confidence"`
 	Interval              interval                       `json:"interval"`
 	IntervalCoverage      float64                        `json:"interval_coverage"`
+	RelativeWidth         *float64                       `json:"relative_width"`
 	ModelVersion          int                            `json:"model_version"`
 	TopFactors            []metalearn.Factor             `json:"top_factors"`
 	SuggestedArtifacts    []metalearn.ArtifactSuggestion `json:"suggested_artifacts"`
@@ -65,6 +66,7 @@ type recommendationResponse struct {
 	SimilarProjects       []similarity.Match             `json:"similar_projects"`
 	Forecast              metalearn.Forecast             `json:"forecast"`
 	PredictionID          string                         `json:"prediction_id,omitempty"`
+	Notes                 []string                       `json:"notes"`
 	Warnings              []string                       `json:"warnings,omitempty"`
 }
 
@@ -107,9 +109,10 @@ func (s *server) recommend(w http.ResponseWriter, r *http.Request) error {
 	succ := rec.Forecast.Success
 	out := recommendationResponse{
 		PredictedSuccessScore: succ.Value,
-		Confidence:            succ.Confidence,
 		Interval:              interval{Low: succ.Low, High: succ.High},
-		IntervalCoverage:      succ.Coverage,
+		IntervalCoverage:      succ.IntervalCoverage,
+		RelativeWidth:         succ.RelativeWidth,
+		Notes:                 nonNil(rec.Notes),
 		ModelVersion:          rec.ModelVersion,
 		TopFactors:            nonNil(succ.TopFactors),
 		SuggestedArtifacts:    nonNil(rec.SuggestedArtifacts),
@@ -120,12 +123,19 @@ func (s *server) recommend(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if in.ProjectID != "" {
+		// The registry stores finite ends: an unbounded interval is stored
+		// as the success score's whole range, 0 to 100. Its confidence
+		// column is the interval's nominal coverage.
+		low, high, ok := succ.Interval()
+		if !ok {
+			low, high = 0, 100
+		}
 		p, err := s.reg.reg.RecordPrediction(ctx, in.ProjectID, registry.PredictionInput{
 			ModelVersion:   strconv.Itoa(rec.ModelVersion),
 			PredictedScore: succ.Value,
-			IntervalLow:    succ.Low,
-			IntervalHigh:   succ.High,
-			Confidence:     succ.Coverage,
+			IntervalLow:    low,
+			IntervalHigh:   high,
+			Confidence:     succ.IntervalCoverage,
 		})
 		if err != nil {
 			return registryError(err)
