@@ -193,9 +193,14 @@ func testMetaModels(t *testing.T, e *regEnv) {
 		}
 	}
 	ps := items[map[string]any](t, e.do("GET", preds, e.viewer, nil))
+	// A stored prediction reads like the recommendation that stored it.
 	if len(ps) != 1 || ps[0]["id"] != rec.PredictionID || ps[0]["actual_score"] != nil ||
-		ps[0]["predicted_score"] != rec.PredictedSuccessScore || ps[0]["model_version"] != "1" {
+		ps[0]["predicted_success_score"] != rec.PredictedSuccessScore || ps[0]["model_version"] != 1.0 ||
+		ps[0]["interval_coverage"] != rec.IntervalCoverage {
 		t.Fatalf("predictions %+v", ps)
+	}
+	if iv, ok := ps[0]["interval"].(map[string]any); !ok || iv["low"] != *rec.Interval.Low || iv["high"] != *rec.Interval.High {
+		t.Fatalf("stored interval %+v, recommended [%v, %v]", ps[0]["interval"], *rec.Interval.Low, *rec.Interval.High)
 	}
 	var done projectJSON
 	expect(t, e.do("PUT", "/api/v1/projects/"+pid+"/outcome", e.member, map[string]any{"model_performance": 0.8,

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/maestro-ml/maestro/auth"
 	"github.com/maestro-ml/maestro/metalearn"
@@ -235,6 +236,23 @@ func featureError(err error) error {
 	return err
 }
 
+// storedPrediction is a stored prediction in the vocabulary of a
+// recommendation: the same field names, the model version a number, and
+// null interval ends for an unbounded interval (stored by recommend as the
+// score's whole range, 0 to 100, which is listed as unbounded).
+type storedPrediction struct {
+	ID                    string    `json:"id"`
+	ProjectID             string    `json:"project_id"`
+	ModelVersion          int       `json:"model_version"`
+	PredictedSuccessScore float64   `json:"predicted_success_score"`
+	Interval              interval  `json:"interval"`
+	IntervalCoverage      float64   `json:"interval_coverage"`
+	CreatedAt             time.Time `json:"created_at"`
+	ActualScore           *float64  `json:"actual_score"`
+	Error                 *float64  `json:"error"`
+	WithinInterval        *bool     `json:"within_interval"`
+}
+
 // listPredictions handles GET /api/v1/projects/{id}/predictions: the
 // predictions stored for the project, oldest first, each compared with the
 // project's success score once its outcome is recorded.
@@ -243,7 +261,21 @@ func (s *server) listPredictions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return registryError(err)
 	}
-	return writeSlicePage(w, r, ps)
+	out := make([]storedPrediction, len(ps))
+	for i, p := range ps {
+		v, _ := strconv.Atoi(p.ModelVersion) // recommend stores strconv.Itoa of the version
+		sp := storedPrediction{
+			ID: p.ID, ProjectID: p.ProjectID, ModelVersion: v, PredictedSuccessScore: p.PredictedScore,
+			IntervalCoverage: p.Confidence, CreatedAt: p.CreatedAt,
+			ActualScore: p.Actual, Error: p.Error, WithinInterval: p.WithinInterval,
+		}
+		if !(p.IntervalLow <= 0 && p.IntervalHigh >= 100) {
+			low, high := p.IntervalLow, p.IntervalHigh
+			sp.Interval = interval{Low: &low, High: &high}
+		}
+		out[i] = sp
+	}
+	return writeSlicePage(w, r, out)
 }
 
 // nonNil returns s, or an empty slice for nil, so that JSON shows [].
