@@ -33,7 +33,8 @@ var crcTable = crc32.MakeTable(crc32.Castagnoli)
 //	magic "MAESTROM" | uint16 format version | uint16 feature-set version |
 //	int64 trained-at (Unix ns) | int64 data-through (Unix ns, 0 = none) |
 //	uint32 training size | uint64 seed | float64 coverage |
-//	encoder (mean, scale, seen flag per numeric) | class means |
+//	encoder (mean, scale, seen flag, missing share per numeric) |
+//	class means |
 //	uint32 max team size |
 //	per target: calibration, metrics (with the forward validation and
 //	reliability), importances, regressor parameters |
@@ -66,6 +67,7 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 		w.f64(m.enc.mean[j])
 		w.f64(m.enc.scale[j])
 		w.flag(m.enc.seen[j])
+		w.f64(m.missingShare[j])
 	}
 	w.n16("class count", numClasses)
 	for _, v := range m.classMean {
@@ -227,6 +229,9 @@ func DecodeModel(data []byte) (*Model, error) {
 		m.enc.mean[j] = r.f64()
 		m.enc.scale[j] = r.f64()
 		m.enc.seen[j] = r.flag()
+		if m.missingShare[j] = r.f64(); !(m.missingShare[j] >= 0 && m.missingShare[j] <= 1) {
+			r.fail("missing share")
+		}
 	}
 	if int(r.u16()) != numClasses {
 		r.fail("class count")

@@ -31,6 +31,9 @@ type Model struct {
 	// features (NaN where missing): the distribution over which a
 	// prediction marginalises the inputs it lacks.
 	refRaw [][numNumeric]float64
+	// missingShare is, per numeric feature, the share of training projects
+	// that lacked it.
+	missingShare [numNumeric]float64
 	// team is the team-size association behind BestTeamSize.
 	team teamEffect
 }
@@ -243,8 +246,17 @@ type prepared struct {
 	raw                     [numNumeric]float64 // NaN where missing or ignored
 	x                       []float64
 	known, missing, ignored []string
-	marg                    []int // numeric indices to marginalise over
+	marg                    []int    // numeric indices to marginalise over
+	calibrated              []string // missing, but often enough in training to be calibrated
 }
+
+// MaxCalibratedMissingShare is the share of training projects that must
+// have lacked a feature for a prediction lacking it to rely on the
+// calibration alone. Below it, the training history (nearly) always had
+// the feature, its residuals say nothing about projects without it, and
+// the prediction's interval is widened to span the predictions over the
+// feature's recorded values instead (Prediction.MissingInputs).
+const MaxCalibratedMissingShare = 0.1
 
 // prepare validates p, drops the inputs the model cannot use and encodes
 // the rest.
@@ -264,7 +276,11 @@ func (m *Model) prepare(p ProjectFeatures) (*prepared, error) {
 			in.raw[j] = math.NaN()
 		case m.enc.seen[j]:
 			in.missing = append(in.missing, numericNames[j])
-			in.marg = append(in.marg, j)
+			if m.missingShare[j] < MaxCalibratedMissingShare {
+				in.marg = append(in.marg, j)
+			} else {
+				in.calibrated = append(in.calibrated, numericNames[j])
+			}
 		}
 	}
 	var unknown []string
@@ -343,8 +359,16 @@ func (m *Model) predictTarget(t Target, p ProjectFeatures, in *prepared, topFact
 	lo, hi := mu, mu
 	if mlo, mhi, ok := m.marginalRange(tm, in); ok {
 		lo, hi = math.Min(lo, mlo), math.Max(hi, mhi)
+		var names []string
+		for _, j := range in.marg {
+			names = append(names, numericNames[j])
+		}
 		pr.Notes = append(pr.Notes, fmt.Sprintf("%s not known: the interval spans the predictions over the values %d training projects recorded",
-			strings.Join(in.missing, ", "), len(m.refRaw)))
+			strings.Join(names, ", "), len(m.refRaw)))
+	}
+	if len(in.calibrated) > 0 {
+		pr.Notes = append(pr.Notes, fmt.Sprintf("%s not known, as for at least %.0f%% of the training projects: it takes the training mean and the interval is calibrated on those projects",
+			strings.Join(in.calibrated, ", "), 100*MaxCalibratedMissingShare))
 	}
 	if finite(half) {
 		l, h := t.inverse(lo-half), t.inverse(hi+half)

@@ -198,6 +198,22 @@ func TestMissingInputsWiden(t *testing.T) {
 			coveredMissing++
 		}
 	}
+	// About a fifth of the training projects used no artifact, so an
+	// unknown artifact impact is calibrated, not marginalised.
+	if share := m.missingShare[numArtifactImpact]; share < MaxCalibratedMissingShare {
+		t.Fatalf("artifact impact missing in %.2f of the training projects", share)
+	}
+	noArt := test[0].Features.Clone()
+	noArt.Artifacts = nil
+	pr, err := m.PredictTarget(TargetSuccess, noArt, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(pr.MissingInputs, []string{FeatureArtifactMeanImpact}) ||
+		!slices.ContainsFunc(pr.Notes, func(s string) bool { return strings.Contains(s, "calibrated on those projects") }) ||
+		slices.ContainsFunc(pr.Notes, func(s string) bool { return strings.Contains(s, "spans") }) {
+		t.Fatalf("no artifacts: missing %v, notes %v", pr.MissingInputs, pr.Notes)
+	}
 	cm := float64(coveredMissing) / float64(len(test))
 	t.Logf("width with pipeline rate and team missing / with them known: mean %.2f, min %.2f; coverage %.3f known, %.3f missing (nominal %.2f)",
 		meanOf(ratio), slices.Min(ratio), float64(coveredKnown)/float64(len(test)), cm, m.Coverage())

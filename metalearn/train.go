@@ -212,6 +212,17 @@ func train(ctx context.Context, records []Record, cfg config) (*Model, error) {
 		refRaw:            marginalRows(records, cfg.seed),
 	}
 	for _, r := range records {
+		raw := rawNumerics(r.Features)
+		for j, v := range raw {
+			if math.IsNaN(v) {
+				m.missingShare[j]++
+			}
+		}
+	}
+	for j := range m.missingShare {
+		m.missingShare[j] /= float64(n)
+	}
+	for _, r := range records {
 		if r.CompletedAt.After(m.dataThrough) {
 			m.dataThrough = r.CompletedAt.UTC()
 		}
