@@ -57,6 +57,11 @@ type Summary struct {
 	FeatureImportances map[string]float64 `json:"feature_importances"`
 	// Targets holds the metrics of every target, keyed by Target.String.
 	Targets map[string]Metrics `json:"targets"`
+	// TeamSizeEffectProbability is the posterior probability (even prior
+	// odds, BIC approximation) that team size is associated with the
+	// success score at all, other features equal: the gate of
+	// BestTeamSize. Nil when team size never varied in the history.
+	TeamSizeEffectProbability *float64 `json:"team_size_effect_probability"`
 }
 
 // Summary returns the model's metadata. The result is a copy.
@@ -77,6 +82,10 @@ func (m *Model) Summary() Summary {
 	}
 	for _, t := range Targets() {
 		s.Targets[t.String()] = m.Metrics(t)
+	}
+	if m.team.valid {
+		p := m.team.pEffect
+		s.TeamSizeEffectProbability = &p
 	}
 	return s
 }
