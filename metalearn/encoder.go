@@ -55,16 +55,16 @@ var numericNames = [numNumeric]string{
 var numericDescriptions = [numNumeric]string{
 	"complexity score 1-10, standardized",
 	"planned team size, standardized",
-	"share of team members who are senior or principal; training mean when no team is registered",
-	"mean experience level (junior 0, mid 1, senior 2, principal 3); training mean when no team is registered",
-	"number of distinct roles in the team; training mean when no team is registered",
+	"share of team members who are senior or principal, standardized; missing when no team is registered",
+	"mean experience level (junior 0, mid 1, senior 2, principal 3), standardized; missing when no team is registered",
+	"number of distinct roles in the team, standardized; missing when no team is registered",
 	"log(1 + number of distinct library artifacts used), standardized",
-	"mean impact score (0-100) of the artifacts used; training mean when none has a known impact",
+	"mean impact score (0-100) of the artifacts used, from other projects' ratings recorded before the cut-off, standardized; missing when none is known",
 	"number of distinct artifact types used, standardized",
-	"latest pipeline success rate (0-1); training mean when not recorded",
-	"log(1 + commits per week); training mean when not recorded",
-	"log(1 + mean hours from review request to approval); training mean when not recorded",
-	"log(1 + latest number of open defects); training mean when not recorded",
+	"latest pipeline success rate (0-1), standardized; missing when not recorded",
+	"log(1 + commits per week), standardized; missing when not recorded",
+	"log(1 + mean hours from review request to approval), standardized; missing when not recorded",
+	"log(1 + latest number of open defects), standardized; missing when not recorded",
 }
 
 // numClasses is the number of one-hot problem-class columns.
@@ -86,7 +86,10 @@ func FeatureNames() []string {
 }
 
 // FeatureDescriptions returns, for each name of FeatureNames, how the
-// feature is computed and encoded.
+// feature is computed and encoded. A missing value takes the training mean
+// in training; at prediction a missing feature the training history
+// (nearly) always had is marginalised over its recorded values, and a
+// feature the history never recorded is ignored.
 func FeatureDescriptions() map[string]string {
 	m := make(map[string]string, numGroups)
 	m[FeatureProblemClass] = "one-hot over the problem classes (8 columns, 0/1, not scaled); its reference value in explanations is the training class frequencies"

@@ -124,6 +124,7 @@ func TestIntervalFloorOnNearConstantTargets(t *testing.T) {
 func TestUnseenMetricIgnored(t *testing.T) {
 	t.Parallel()
 	m := trainedModel(t)
+	maxChange := 0.0
 	for _, p := range synthHistory(30, 33) {
 		base := p.Features
 		with := base.Clone()
@@ -140,6 +141,7 @@ func TestUnseenMetricIgnored(t *testing.T) {
 				t.Fatal(err)
 			}
 			wa, wb := modelWidth(t, tg, a), modelWidth(t, tg, b)
+			maxChange = math.Max(maxChange, math.Abs(wb-wa)/wa)
 			if math.Abs(wb-wa) >= 0.1*wa {
 				t.Fatalf("%s: an unseen metric changed the interval width from %g to %g", tg, wa, wb)
 			}
@@ -158,6 +160,7 @@ func TestUnseenMetricIgnored(t *testing.T) {
 			}
 		}
 	}
+	t.Logf("open_defects=500, code_review_hours=80 (never recorded in training): largest relative change of an interval's width over 30 projects × 3 targets: %.3g", maxChange)
 }
 
 // TestMissingInputsWiden: every training project recorded its pipeline
