@@ -255,8 +255,10 @@ type prepared struct {
 	raw                     [numNumeric]float64 // NaN where missing or ignored
 	x                       []float64
 	known, missing, ignored []string
-	marg                    []int    // numeric indices to marginalise over
-	calibrated              []string // missing, but often enough in training to be calibrated
+	marg                    []int       // numeric indices to marginalise over
+	calibrated              []string    // missing, but often enough in training to be calibrated
+	subst                   [][]float64 // encoded rows with the marginalised inputs substituted
+	substCols               []int
 }
 
 // MaxCalibratedMissingShare is the share of training projects that must
@@ -324,26 +326,32 @@ func (m *Model) marginalRange(tm *targetModel, in *prepared) (lo, hi float64, ok
 	if len(in.marg) == 0 || len(m.refRaw) == 0 {
 		return 0, 0, false
 	}
-	row := make([]float64, encodedDim)
-	var mus []float64
-	for _, ref := range m.refRaw {
-		r := in.raw
-		any := false
-		for _, j := range in.marg {
-			if !math.IsNaN(ref[j]) {
-				r[j] = ref[j]
-				any = true
+	if in.subst == nil {
+		// The substituted rows are the same for every target: encode once.
+		in.subst = [][]float64{}
+		for _, ref := range m.refRaw {
+			r := in.raw
+			any := false
+			for _, j := range in.marg {
+				if !math.IsNaN(ref[j]) {
+					r[j] = ref[j]
+					any = true
+				}
+			}
+			if any {
+				row := make([]float64, encodedDim)
+				m.enc.encodeRaw(in.class, r, row)
+				in.subst = append(in.subst, row)
 			}
 		}
-		if !any {
-			continue
+		for _, j := range in.marg {
+			in.substCols = append(in.substCols, numClasses+j)
 		}
-		m.enc.encodeRaw(in.class, r, row)
-		mus = append(mus, tm.fit.predictMean(row))
 	}
-	if len(mus) == 0 {
+	if len(in.subst) == 0 {
 		return 0, 0, false
 	}
+	mus := tm.fit.substitutedMeans(in.x, in.substCols, in.subst)
 	return quantileOf(mus, (1-m.coverage)/2), quantileOf(mus, (1+m.coverage)/2), true
 }
 

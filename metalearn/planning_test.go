@@ -445,3 +445,32 @@ func TestTeamSizeModerateEffect(t *testing.T) {
 		t.Fatalf("changed %d/%d, %d closer to the optimum", changed, total, closer)
 	}
 }
+
+// TestSubstitutedMeans checks the GP's one-pass substitution against
+// predicting every substituted row separately.
+func TestSubstitutedMeans(t *testing.T) {
+	t.Parallel()
+	m := trainedModel(t)
+	for _, tg := range Targets() {
+		ft := m.targets[tg].fit
+		x := make([]float64, encodedDim)
+		m.enc.encode(synthHistory(1, 38)[0].Features, x)
+		cols := []int{numClasses + numPipeline, numClasses + numSeniorShare}
+		var rows [][]float64
+		for _, r := range synthHistory(5, 39) {
+			row := make([]float64, encodedDim)
+			m.enc.encode(r.Features, row)
+			rows = append(rows, row)
+		}
+		got := ft.substitutedMeans(x, cols, rows)
+		for i, row := range rows {
+			buf := slices.Clone(x)
+			for _, c := range cols {
+				buf[c] = row[c]
+			}
+			if want := ft.predictMean(buf); math.Abs(got[i]-want) > 1e-9*math.Max(1, math.Abs(want)) {
+				t.Fatalf("%s (%s): substituted mean %v, want %v", tg, ft.reg.kind(), got[i], want)
+			}
+		}
+	}
+}

@@ -120,6 +120,29 @@ func (f fittedTarget) groupMeans(x, ref []float64) [numGroups]float64 {
 	return out
 }
 
+// substitutedMeans returns the mean predictions (model space) at x with
+// columns cols replaced by each row's.
+func (f fittedTarget) substitutedMeans(x []float64, cols []int, rows [][]float64) []float64 {
+	var out []float64
+	if g, ok := f.reg.(*gpModel); ok {
+		out = g.substitutedMeans(x, cols, rows)
+	} else {
+		out = make([]float64, len(rows))
+		buf := make([]float64, encodedDim)
+		for r, sr := range rows {
+			copy(buf, x)
+			for _, c := range cols {
+				buf[c] = sr[c]
+			}
+			out[r] = f.reg.predictMean(buf)
+		}
+	}
+	for r := range out {
+		out[r] = out[r]*f.scale + f.mean
+	}
+	return out
+}
+
 func fitTarget(ctx context.Context, k ModelKind, x [][]float64, y []float64, cfg fitConfig) (fittedTarget, error) {
 	m, s := meanOf(y), stdOf(y)
 	if !(s > 1e-12) {
