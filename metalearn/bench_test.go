@@ -45,6 +45,18 @@ func BenchmarkTrain2000(b *testing.B) {
 	}
 }
 
+// BenchmarkTrain2000NoForward is BenchmarkTrain2000 without the
+// forward-in-time validation (WithForwardValidation(false)).
+func BenchmarkTrain2000NoForward(b *testing.B) {
+	hist := synthHistory(2000, evalTrainSeed)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := Train(context.Background(), hist, WithForwardValidation(false)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func benchModel(b *testing.B) *Model {
 	b.Helper()
 	m, err := model2000()
@@ -59,6 +71,22 @@ func benchModel(b *testing.B) *Model {
 func BenchmarkPredict(b *testing.B) {
 	m := benchModel(b)
 	p := synthHistory(1, 5)[0].Features
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := m.Predict(p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPredictMissing is BenchmarkPredict for a project without a
+// registered team or pipeline success rate: each target's interval
+// marginalises them over the model's reference rows.
+func BenchmarkPredictMissing(b *testing.B) {
+	m := benchModel(b)
+	p := synthHistory(1, 5)[0].Features
+	p.Team = nil
+	p.ProcessMetrics = nil
 	b.ResetTimer()
 	for b.Loop() {
 		if _, err := m.Predict(p); err != nil {
@@ -120,6 +148,12 @@ type evalResult struct {
 	TestSpear   float64 `json:"test_spearman"`
 	TestCover   float64 `json:"test_coverage"`
 	MeanWidth   float64 `json:"test_mean_interval_width"`
+	// The training history's own forward-in-time validation.
+	ForwardMAE      *float64 `json:"forward_mae"`
+	ForwardBaseline *float64 `json:"forward_baseline_mae"`
+	ForwardCoverage *float64 `json:"forward_coverage"`
+	ForwardN        int      `json:"forward_n"`
+	Reliability     string   `json:"reliability"`
 }
 
 // TestExportEvaluation writes the evaluation data and the Go model's
@@ -179,16 +213,22 @@ func evaluate(t *testing.T, m *Model, tg Target, train, test []Record) evalResul
 		}
 		v := tg.value(r.Outcome)
 		y, p, bl = append(y, v), append(p, pr.Value), append(bl, base)
-		if v >= pr.Low && v <= pr.High {
+		if pr.Contains(v) {
 			covered++
 		}
-		width += pr.High - pr.Low
+		if lo, hi, ok := pr.Interval(); ok {
+			width += hi - lo
+		} else {
+			width = math.Inf(1)
+		}
 	}
 	met := m.Metrics(tg)
 	return evalResult{
 		Target: tg.String(), Model: string(met.Model), CVMAE: met.CVMAE, CVSpearman: met.CVSpearman, BaselineMAE: met.BaselineMAE,
 		TestMAE: maeOf(y, p), TestBase: maeOf(y, bl), TestSpear: spearman(y, p),
 		TestCover: float64(covered) / float64(len(test)), MeanWidth: width / float64(len(test)),
+		ForwardMAE: met.ForwardMAE, ForwardBaseline: met.ForwardBaselineMAE, ForwardCoverage: met.ForwardCoverage,
+		ForwardN: met.ForwardN, Reliability: met.Reliability,
 	}
 }
 

@@ -11,7 +11,7 @@ import (
 // FormatVersion is the version of the binary model format that
 // MarshalBinary writes and DecodeModel reads. DecodeModel refuses other
 // versions with ErrUnsupportedVersion.
-const FormatVersion = 1
+const FormatVersion = 2
 
 // modelMagic opens every serialised model.
 var modelMagic = [8]byte{'M', 'A', 'E', 'S', 'T', 'R', 'O', 'M'}
@@ -19,10 +19,11 @@ var modelMagic = [8]byte{'M', 'A', 'E', 'S', 'T', 'R', 'O', 'M'}
 // Decoding limits: data beyond them is refused as corrupt, so a hostile
 // blob cannot make the decoder allocate or compute without bound.
 const (
-	maxStringLen      = 1024
-	maxCandidates     = 16
-	maxArtifactStats  = numClasses * maxArtifactsPerClass
-	maxEncodedModelSz = 64 << 20
+	maxStringLen        = 1024
+	maxCandidates       = 16
+	maxArtifactStats    = numClasses * maxArtifactsPerClass
+	maxEncodedModelSz   = 64 << 20
+	maxReliabilityNotes = 16
 )
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
@@ -32,9 +33,17 @@ var crcTable = crc32.MakeTable(crc32.Castagnoli)
 //	magic "MAESTROM" | uint16 format version | uint16 feature-set version |
 //	int64 trained-at (Unix ns) | int64 data-through (Unix ns, 0 = none) |
 //	uint32 training size | uint64 seed | float64 coverage |
-//	encoder | class means | uint32 max team size |
-//	per target: metrics, importances, calibration, regressor parameters |
-//	artifact associations | uint32 CRC-32C of everything before it
+//	encoder (mean, scale, seen flag, missing share per numeric) |
+//	class means |
+//	uint32 max team size |
+//	per target: calibration, metrics (with the forward validation and
+//	reliability), importances, regressor parameters |
+//	artifact associations | marginalisation reference rows |
+//	team-size association | uint32 CRC-32C of everything before it
+//
+// Version 2 added the seen flags, the forward and reliability metrics, the
+// reference rows and the team-size association; version 1 models are
+// refused (retrain them).
 //
 // All integers are little-endian; strings are a uint16 length and UTF-8
 // bytes. The format holds numbers and strings only: loading never executes
@@ -57,6 +66,8 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 	for j := 0; j < numNumeric; j++ {
 		w.f64(m.enc.mean[j])
 		w.f64(m.enc.scale[j])
+		w.flag(m.enc.seen[j])
+		w.f64(m.missingShare[j])
 	}
 	w.n16("class count", numClasses)
 	for _, v := range m.classMean {
@@ -81,6 +92,25 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 		w.f64(a.adjLift)
 		w.f64(a.evidence)
 	}
+	w.n16("reference row count", len(m.refRaw))
+	for _, r := range m.refRaw {
+		for _, v := range r {
+			w.f64(v)
+		}
+	}
+	te := &m.team
+	w.flag(te.valid)
+	w.n32("team-effect size", te.n)
+	for a := 0; a < teamBasis; a++ {
+		w.f64(te.beta[a])
+	}
+	for a := 0; a < teamBasis; a++ {
+		for b := 0; b < teamBasis; b++ {
+			w.f64(te.cov[a][b])
+		}
+	}
+	w.f64(te.wald)
+	w.f64(te.pEffect)
 	if w.err != nil {
 		return nil, w.err
 	}
@@ -107,6 +137,15 @@ func (w *writer) target(tm *targetModel) error {
 		w.str(string(c.Model))
 		w.f64(c.CVMAE)
 		w.f64(c.CVSpearman)
+	}
+	w.optF64(met.ForwardMAE)
+	w.optF64(met.ForwardCoverage)
+	w.optF64(met.ForwardBaselineMAE)
+	w.n32("forward size", met.ForwardN)
+	w.str(met.Reliability)
+	w.n16("reliability note count", len(met.ReliabilityNotes))
+	for _, n := range met.ReliabilityNotes {
+		w.str(n)
 	}
 	w.n16("importance count", len(tm.importances))
 	for _, fi := range tm.importances {
@@ -189,6 +228,10 @@ func DecodeModel(data []byte) (*Model, error) {
 	for j := 0; j < numNumeric && r.err == nil; j++ {
 		m.enc.mean[j] = r.f64()
 		m.enc.scale[j] = r.f64()
+		m.enc.seen[j] = r.flag()
+		if m.missingShare[j] = r.f64(); !(m.missingShare[j] >= 0 && m.missingShare[j] <= 1) {
+			r.fail("missing share")
+		}
 	}
 	if int(r.u16()) != numClasses {
 		r.fail("class count")
@@ -217,6 +260,30 @@ func DecodeModel(data []byte) (*Model, error) {
 		}
 		m.artifacts = append(m.artifacts, a)
 	}
+	nr := r.count16(maxMarginalRows, 8*numNumeric)
+	for i := 0; i < nr && r.err == nil; i++ {
+		var row [numNumeric]float64
+		for j := range row {
+			row[j] = r.f64()
+			if math.IsInf(row[j], 0) {
+				r.fail("reference row")
+			}
+		}
+		m.refRaw = append(m.refRaw, row)
+	}
+	te := &m.team
+	te.valid = r.flag()
+	te.n = int(r.u32())
+	for a := 0; a < teamBasis; a++ {
+		te.beta[a] = r.f64()
+	}
+	for a := 0; a < teamBasis; a++ {
+		for b := 0; b < teamBasis; b++ {
+			te.cov[a][b] = r.f64()
+		}
+	}
+	te.wald = r.f64()
+	te.pEffect = r.f64()
 	if r.err == nil && r.off != len(r.b) {
 		r.fail("trailing bytes")
 	}
@@ -249,6 +316,16 @@ func (r *reader) target(t Target) targetModel {
 	nc := r.count16(maxCandidates, 2+16)
 	for i := 0; i < nc && r.err == nil; i++ {
 		tm.metrics.Candidates = append(tm.metrics.Candidates, CandidateMetrics{Model: ModelKind(r.str()), CVMAE: r.f64(), CVSpearman: r.f64()})
+	}
+	tm.metrics.ForwardMAE = r.optF64()
+	tm.metrics.ForwardCoverage = r.optF64()
+	tm.metrics.ForwardBaselineMAE = r.optF64()
+	tm.metrics.ForwardN = int(r.u32())
+	tm.metrics.Reliability = r.str()
+	nn := r.count16(maxReliabilityNotes, 2)
+	tm.metrics.ReliabilityNotes = []string{}
+	for i := 0; i < nn && r.err == nil; i++ {
+		tm.metrics.ReliabilityNotes = append(tm.metrics.ReliabilityNotes, r.str())
 	}
 	ni := r.count16(numGroups, 2+16)
 	for i := 0; i < ni && r.err == nil; i++ {
@@ -323,11 +400,26 @@ func (m *Model) check() error {
 			return bad("class means")
 		}
 	}
+	if te := m.team; te.valid {
+		ok := finite(te.wald) && te.wald >= 0 && te.pEffect >= 0 && te.pEffect <= 1 && te.n > 0
+		for a := 0; a < teamBasis; a++ {
+			ok = ok && finite(te.beta[a]) && te.cov[a][a] >= 0
+			for b := 0; b < teamBasis; b++ {
+				ok = ok && finite(te.cov[a][b])
+			}
+		}
+		if !ok {
+			return bad("team-size association")
+		}
+	}
 	for t := range m.targets {
 		tm := &m.targets[t]
 		if tm.fit.reg == nil || !finite(tm.fit.mean) || !finite(tm.fit.scale) || tm.fit.scale <= 0 ||
-			!(tm.q >= 0) || math.IsNaN(tm.q) || !finite(tm.sigmaRef) || tm.sigmaRef <= 0 || !finite(tm.baseHalf) || tm.baseHalf < 0 {
+			!(tm.q >= 0) || math.IsNaN(tm.q) || !finite(tm.sigmaRef) || tm.sigmaRef <= 0 || !(tm.baseHalf >= 0) {
 			return bad("calibration of " + Target(t).String())
+		}
+		if met := tm.metrics; met.Reliability != ReliabilityOK && met.Reliability != ReliabilityLow {
+			return bad("reliability of " + Target(t).String())
 		}
 		if tm.metrics.Model != tm.fit.reg.kind() || !tm.metrics.Model.valid() {
 			return bad("model kind of " + Target(t).String())
@@ -396,7 +488,26 @@ func (w *writer) n32(what string, v int) {
 	w.u32(uint32(v)) // #nosec G115 -- bounded by fits above
 }
 
-func (w *writer) u8(v uint8)    { w.b = append(w.b, v) }
+func (w *writer) u8(v uint8) { w.b = append(w.b, v) }
+
+// flag writes a bool as one byte, 0 or 1.
+func (w *writer) flag(v bool) {
+	if v {
+		w.u8(1)
+	} else {
+		w.u8(0)
+	}
+}
+
+// optF64 writes an optional float64, NaN for nil.
+func (w *writer) optF64(v *float64) {
+	if v == nil {
+		w.f64(math.NaN())
+	} else {
+		w.f64(*v)
+	}
+}
+
 func (w *writer) u16(v uint16)  { w.b = binary.LittleEndian.AppendUint16(w.b, v) }
 func (w *writer) u32(v uint32)  { w.b = binary.LittleEndian.AppendUint32(w.b, v) }
 func (w *writer) u64(v uint64)  { w.b = binary.LittleEndian.AppendUint64(w.b, v) }
@@ -467,6 +578,31 @@ func (r *reader) u64() uint64 {
 }
 
 func (r *reader) i64() int64 { return int64(r.u64()) }
+
+// flag reads a bool written by writer.flag; other bytes are corrupt.
+func (r *reader) flag() bool {
+	switch r.u8() {
+	case 0:
+		return false
+	case 1:
+		return true
+	}
+	r.fail("flag")
+	return false
+}
+
+// optF64 reads an optional float64 (NaN is nil); infinities are corrupt.
+func (r *reader) optF64() *float64 {
+	v := r.f64()
+	if math.IsNaN(v) {
+		return nil
+	}
+	if math.IsInf(v, 0) {
+		r.fail("optional number")
+		return nil
+	}
+	return &v
+}
 
 func (r *reader) f64() float64 { return math.Float64frombits(r.u64()) }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
+	"reflect"
 	"testing"
 )
 
@@ -48,12 +49,16 @@ func TestCodecRoundTrip(t *testing.T) {
 		for _, r := range synthHistory(20, 4) {
 			a, _ := m.Predict(r.Features)
 			b, _ := got.Predict(r.Features)
-			if a.Success.Value != b.Success.Value || a.Success.Low != b.Success.Low || a.DeploymentDays.High != b.DeploymentDays.High ||
-				a.ComputeCost.Confidence != b.ComputeCost.Confidence || len(a.Success.TopFactors) != len(b.Success.TopFactors) {
-				t.Fatal("decoded model predicts differently")
+			if !reflect.DeepEqual(a, b) {
+				t.Fatalf("decoded model predicts differently:\n%+v\n%+v", a, b)
+			}
+			ta, _ := m.BestTeamSize(r.Features, 8)
+			tb, _ := got.BestTeamSize(r.Features, 8)
+			if !reflect.DeepEqual(ta, tb) {
+				t.Fatalf("decoded model's team what-if differs:\n%+v\n%+v", ta, tb)
 			}
 		}
-		if got.Summary().TrainedAt != m.Summary().TrainedAt || got.NProjects() != m.NProjects() || got.Seed() != m.Seed() {
+		if !reflect.DeepEqual(got.Summary(), m.Summary()) || got.NProjects() != m.NProjects() || got.Seed() != m.Seed() {
 			t.Fatal("metadata lost")
 		}
 	}

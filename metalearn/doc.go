@@ -1,8 +1,8 @@
 // Package metalearn learns from a tenant's own completed projects which
 // projects succeed, and answers for a new project: its predicted success
 // score, deployment days and compute cost with calibrated intervals, the
-// features behind each prediction, the team size the model expects to do
-// best, and library artifacts associated with success in similar work.
+// features behind each prediction and which inputs it knew, a team-size
+// what-if, and library artifacts associated with success in similar work.
 //
 // # Data
 //
@@ -11,12 +11,20 @@
 // library artifacts it used with their impact, and process metrics such as
 // the latest pipeline success rate and commits per week) and its Outcome.
 // RegistryHistory extracts records from the registry package (it satisfies
-// HistorySource); hosts with other storage build records themselves.
+// HistorySource), each described as it stood at a cut-off: by default the
+// project's start (CutoffPlanning), so a model trained on them sees what a
+// planning-time prediction sees; hosts with other storage build records
+// themselves.
 //
 // Feature set version 1 (FeatureSetVersion) encodes the problem class
 // one-hot and twelve numeric features standardized with training
-// statistics, missing values taking the training mean. FeatureNames and
-// FeatureDescriptions list them; docs/metalearn.md documents each.
+// statistics, missing values taking the training mean. A feature the
+// training history never recorded is ignored at prediction (listed in
+// Prediction.IgnoredInputs), never read as a standardized value. A feature
+// the history (nearly) always had but a project lacks is marginalised: the
+// interval spans the predictions over the values the history recorded
+// (Prediction.MissingInputs). FeatureNames and FeatureDescriptions list
+// the features; docs/metalearn.md documents each.
 //
 // # Training
 //
@@ -29,7 +37,11 @@
 // gradients under L-BFGS from deterministic starting points. The kind
 // with the lowest held-out MAE wins and is refitted on all records.
 // Metrics reports cv_mae, cv_spearman and baseline_mae for each target.
-// Deployment days and compute cost are modelled on a log scale.
+// Besides, records are ordered by CompletedAt and the whole procedure is
+// trained on the earliest 80 % and scored on the latest 20 %
+// (forward_mae, forward_coverage); Metrics.Reliability is "low" when the
+// history is small or uniform. Deployment days and compute cost are
+// modelled on a log scale.
 //
 // Above DefaultGPMaxPoints records the GP is a subset-of-data GP (a seeded
 // subset of up to 1,000 rows conditions the posterior mean, its first 500
@@ -43,8 +55,12 @@
 // selected kind, divided by the model's predictive standard deviation (the
 // GP's; 1 for the others), give the quantile that scales the final model's
 // standard deviation into an interval of nominal coverage (DefaultCoverage,
-// 80%; WithCoverage). Coverage on held-out projects is measured in the
-// tests and in docs/metalearn.md. Feature importances are permutation
+// 80%; WithCoverage). When the history is too small for the coverage the
+// interval is unbounded (nil ends, JSON null); its half-width has a floor,
+// so identical outcomes do not give a zero-width interval.
+// Prediction.RelativeWidth compares its width with the mean baseline's; it
+// is a ratio, not a probability. Coverage on held-out projects is measured
+// in the tests and in docs/metalearn.md. Feature importances are permutation
 // importances on the held-out folds; each prediction's top factors are the
 // changes in the prediction when one feature is set to its training mean.
 //
@@ -63,9 +79,11 @@
 //
 // # Recommendations
 //
-// Recommender combines the active model's Forecast, the team size with the
-// highest predicted success among the sizes seen in training
-// (BestTeamSize), artifacts whose users in the same problem class did
+// Recommender combines the active model's Forecast, a team-size what-if
+// (BestTeamSize: the planned size is kept unless another is better with
+// posterior probability MinTeamChangeProbability, allowing for team size
+// having no effect at all; an association, not a cause), artifacts whose
+// users in the same problem class did
 // better than the model expected from their other features
 // (SuggestArtifacts, with a reason stating the counts), and similar past
 // projects from a SimilarFinder such as the similarity package adapted by

@@ -55,16 +55,16 @@ var numericNames = [numNumeric]string{
 var numericDescriptions = [numNumeric]string{
 	"complexity score 1-10, standardized",
 	"planned team size, standardized",
-	"share of team members who are senior or principal; training mean when no team is registered",
-	"mean experience level (junior 0, mid 1, senior 2, principal 3); training mean when no team is registered",
-	"number of distinct roles in the team; training mean when no team is registered",
+	"share of team members who are senior or principal, standardized; missing when no team is registered",
+	"mean experience level (junior 0, mid 1, senior 2, principal 3), standardized; missing when no team is registered",
+	"number of distinct roles in the team, standardized; missing when no team is registered",
 	"log(1 + number of distinct library artifacts used), standardized",
-	"mean impact score (0-100) of the artifacts used; training mean when none has a known impact",
+	"mean impact score (0-100) of the artifacts used, from other projects' ratings recorded before the cut-off, standardized; missing when none is known",
 	"number of distinct artifact types used, standardized",
-	"latest pipeline success rate (0-1); training mean when not recorded",
-	"log(1 + commits per week); training mean when not recorded",
-	"log(1 + mean hours from review request to approval); training mean when not recorded",
-	"log(1 + latest number of open defects); training mean when not recorded",
+	"latest pipeline success rate (0-1), standardized; missing when not recorded",
+	"log(1 + commits per week), standardized; missing when not recorded",
+	"log(1 + mean hours from review request to approval), standardized; missing when not recorded",
+	"log(1 + latest number of open defects), standardized; missing when not recorded",
 }
 
 // numClasses is the number of one-hot problem-class columns.
@@ -86,7 +86,10 @@ func FeatureNames() []string {
 }
 
 // FeatureDescriptions returns, for each name of FeatureNames, how the
-// feature is computed and encoded.
+// feature is computed and encoded. A missing value takes the training mean
+// in training; at prediction a missing feature the training history
+// (nearly) always had is marginalised over its recorded values, and a
+// feature the history never recorded is ignored.
 func FeatureDescriptions() map[string]string {
 	m := make(map[string]string, numGroups)
 	m[FeatureProblemClass] = "one-hot over the problem classes (8 columns, 0/1, not scaled); its reference value in explanations is the training class frequencies"
@@ -178,14 +181,18 @@ func countAnonymous(arts []ArtifactUse) int {
 
 // encoder standardizes numeric features with statistics fitted on the
 // training set and imputes missing values with the training mean (0 after
-// standardization). It is immutable after fitting.
+// standardization). A feature the training set never recorded (seen
+// false) carries no statistics: its values are treated as missing, never
+// read as if they were standardized. It is immutable after fitting.
 type encoder struct {
 	mean  [numNumeric]float64
 	scale [numNumeric]float64
+	seen  [numNumeric]bool
 }
 
 // fitEncoder computes the per-feature mean and standard deviation over the
-// values that are present. A feature that never varies gets scale 1.
+// values that are present. A feature that never varies gets scale 1; one
+// that is never present is marked unseen.
 func fitEncoder(raws [][numNumeric]float64) encoder {
 	var e encoder
 	for j := 0; j < numNumeric; j++ {
@@ -200,6 +207,7 @@ func fitEncoder(raws [][numNumeric]float64) encoder {
 			e.mean[j], e.scale[j] = 0, 1
 			continue
 		}
+		e.seen[j] = true
 		m := s / float64(n)
 		ss := 0.0
 		for _, r := range raws {
@@ -218,7 +226,8 @@ func fitEncoder(raws [][numNumeric]float64) encoder {
 }
 
 // encodeRaw writes the encoded vector of (class, raw numerics) to dst, which
-// must have length encodedDim.
+// must have length encodedDim. Missing values and values of unseen features
+// encode as the training mean (0).
 func (e *encoder) encodeRaw(class string, r [numNumeric]float64, dst []float64) {
 	for i, c := range problemClasses {
 		if c == class {
@@ -229,7 +238,7 @@ func (e *encoder) encodeRaw(class string, r [numNumeric]float64, dst []float64) 
 	}
 	for j := 0; j < numNumeric; j++ {
 		v := r[j]
-		if math.IsNaN(v) {
+		if math.IsNaN(v) || !e.seen[j] {
 			dst[numClasses+j] = 0
 		} else {
 			dst[numClasses+j] = (v - e.mean[j]) / e.scale[j]

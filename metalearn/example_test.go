@@ -56,7 +56,8 @@ func ExampleTrain() {
 		log.Fatal(err)
 	}
 	s := forecast.Success
-	fmt.Printf("interval holds the prediction: %v (nominal coverage %.0f%%)\n", s.Low <= s.Value && s.Value <= s.High, 100*s.Coverage)
+	lo, hi, bounded := s.Interval()
+	fmt.Printf("interval holds the prediction: %v (nominal coverage %.0f%%)\n", bounded && lo <= s.Value && s.Value <= hi, 100*s.IntervalCoverage)
 	met := model.Metrics(metalearn.TargetSuccess)
 	fmt.Printf("beats the mean baseline: %v\n", met.CVMAE < met.BaselineMAE)
 	for _, c := range []float64{2, 9} {
@@ -65,13 +66,13 @@ func ExampleTrain() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		fmt.Printf("complexity %.0f: best team size %d\n", c, team.RecommendedSize)
+		fmt.Printf("complexity %.0f: planned %d, recommended %d (probability better %.2f)\n", c, team.PlannedSize, team.RecommendedSize, team.ProbabilityBetter)
 	}
 	// Output:
 	// interval holds the prediction: true (nominal coverage 90%)
 	// beats the mean baseline: true
-	// complexity 2: best team size 3
-	// complexity 9: best team size 10
+	// complexity 2: planned 2, recommended 3 (probability better 0.87)
+	// complexity 9: planned 2, recommended 10 (probability better 1.00)
 }
 
 // Store a tenant's models in a database, and recommend with the active one.

@@ -94,15 +94,16 @@ type ProjectFeatures struct {
 	// TeamSize is the planned team size (at least 1).
 	TeamSize int `json:"team_size"`
 	// Team lists the registered team members; it may be empty, in which
-	// case experience and role features take the training average.
+	// case the experience and role features are missing (see Prediction).
 	Team []TeamMember `json:"team,omitempty"`
 	// Artifacts lists the library artifacts the project uses.
 	Artifacts []ArtifactUse `json:"artifacts,omitempty"`
 	// ProcessMetrics holds the project's process figures keyed by the
 	// Metric* constants: the latest MetricPipelineSuccessRate (0-1),
 	// MetricCommitsPerWeek (a rate), the mean MetricCodeReviewHours and the
-	// latest MetricOpenDefects. Missing metrics take the training average;
-	// other keys are ignored.
+	// latest MetricOpenDefects. Missing metrics are missing inputs (see
+	// Prediction); metrics the training history never recorded and other
+	// keys are ignored and listed in Prediction.IgnoredInputs.
 	ProcessMetrics map[string]float64 `json:"process_metrics,omitempty"`
 }
 
@@ -118,8 +119,10 @@ type Outcome struct {
 }
 
 // Record is one completed project of a tenant's history: its features and
-// its outcome. CompletedAt, when set, lets the retraining policy count new
-// outcomes since the last model.
+// its outcome. CompletedAt, when set, orders the history for forward
+// validation and lets the retraining policy count new outcomes since the
+// last model. Features should describe the project as it stood at the
+// moment the model will be asked about (RegistryHistory's cut-off).
 type Record struct {
 	Features    ProjectFeatures `json:"features"`
 	Outcome     Outcome         `json:"outcome"`

@@ -120,8 +120,12 @@ func TestStats(t *testing.T) {
 	if q := conformalQuantile(scores, 0.5); q != 3 {
 		t.Errorf("quantile(0.5) = %v, want the 3rd smallest", q)
 	}
-	if q := conformalQuantile(scores, 0.99); q != 5 {
-		t.Errorf("quantile(0.99) = %v, want the largest", q)
+	if q := conformalQuantile(scores, 5.0/6); q != 5 {
+		t.Errorf("quantile(5/6) = %v, want the largest (ceil(6·5/6) = 5 <= n)", q)
+	}
+	// ceil((n+1)·0.99) = 6 > 5: five scores cannot support 99 %.
+	if q := conformalQuantile(scores, 0.99); !math.IsInf(q, 1) {
+		t.Errorf("quantile(0.99) of 5 scores = %v, want +Inf (unbounded)", q)
 	}
 	if !math.IsInf(conformalQuantile(nil, 0.8), 1) {
 		t.Error("quantile of nothing")
@@ -191,8 +195,8 @@ func TestTrainErrors(t *testing.T) {
 	if m.Coverage() != DefaultCoverage || met.Folds != DefaultFolds || len(met.Candidates) != 1 || met.Model != KindMean {
 		t.Fatalf("defaults not kept: coverage %v, %+v", m.Coverage(), met)
 	}
-	if fc, _ := m.Predict(hist[0].Features); math.Abs(fc.Success.Confidence) > 1e-9 {
-		t.Fatalf("the mean model's confidence is %v, want 0 (its interval is the baseline's)", fc.Success.Confidence)
+	if fc, _ := m.Predict(hist[0].Features); fc.Success.RelativeWidth == nil || math.Abs(*fc.Success.RelativeWidth-1) > 1e-9 {
+		t.Fatalf("the mean model's relative width is %v, want 1 (its interval is the baseline's)", fc.Success.RelativeWidth)
 	}
 	if m.String() == "" || m.TrainedAt().IsZero() {
 		t.Fatal("String/TrainedAt")
@@ -217,11 +221,28 @@ func TestTrainDegenerate(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range []Prediction{fc.Success, fc.DeploymentDays, fc.ComputeCost} {
-		for _, v := range []float64{p.Value, p.Low, p.High, p.Confidence} {
+		lo, hi, ok := p.Interval()
+		if !ok || p.RelativeWidth == nil {
+			t.Fatalf("%s: unbounded interval on a constant history %+v", p.Target, p)
+		}
+		for _, v := range []float64{p.Value, lo, hi, *p.RelativeWidth} {
 			if math.IsNaN(v) || math.IsInf(v, 0) {
 				t.Fatalf("%s: non-finite output %+v", p.Target, p)
 			}
 		}
+		// Identical outcomes leave zero residuals; the floor keeps the
+		// interval from collapsing to a point.
+		tg := map[string]Target{"success_score": TargetSuccess, "deployment_days": TargetDeploymentDays, "compute_cost": TargetComputeCost}[p.Target]
+		// (The lower end may be clipped by the target's range: cost >= 0.)
+		if w := tg.forward(hi) - tg.forward(p.Value); w < tg.minHalfWidth()*0.999 {
+			t.Fatalf("%s: interval [%v, %v] narrower than the floor (model-space upper half-width %v < %v)", p.Target, lo, hi, w, tg.minHalfWidth())
+		}
+		if len(p.Notes) == 0 {
+			t.Fatalf("%s: no note on the floored interval", p.Target)
+		}
+	}
+	if met := m.Metrics(TargetSuccess); met.Reliability != ReliabilityLow || len(met.ReliabilityNotes) == 0 {
+		t.Fatalf("constant history: reliability %q %v, want low", met.Reliability, met.ReliabilityNotes)
 	}
 	if math.Abs(fc.Success.Value-70) > 1e-6 || math.Abs(fc.DeploymentDays.Value-30) > 1e-6 {
 		t.Fatalf("constant history predicted %v / %v", fc.Success.Value, fc.DeploymentDays.Value)

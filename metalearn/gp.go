@@ -147,6 +147,39 @@ func (g *gpModel) groupMeans(x, ref []float64) [numGroups]float64 {
 	return out
 }
 
+// substitutedMeans returns the posterior mean at x with columns cols
+// replaced by each row's (rows are full encoded rows; only cols are read).
+// One pass over the conditioning rows computes the distance over the other
+// columns once per row.
+func (g *gpModel) substitutedMeans(x []float64, cols []int, rows [][]float64) []float64 {
+	out := make([]float64, len(rows))
+	replaced := make([]bool, g.d)
+	for _, c := range cols {
+		replaced[c] = true
+	}
+	d := g.d
+	for i := 0; i < g.m; i++ {
+		row := g.x[i*d : i*d+d]
+		base := 0.0
+		for c := 0; c < d; c++ {
+			if !replaced[c] {
+				dx := x[c] - row[c]
+				base += dx * dx * g.invLen2[c]
+			}
+		}
+		w := g.sf2 * g.alpha[i]
+		for r, sr := range rows {
+			t := base
+			for _, c := range cols {
+				dr := sr[c] - row[c]
+				t += dr * dr * g.invLen2[c]
+			}
+			out[r] += w * math.Exp(-0.5*t)
+		}
+	}
+	return out
+}
+
 func (g *gpModel) predict(x []float64) (float64, float64) {
 	m := g.m
 	ks := make([]float64, m)

@@ -5,6 +5,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -26,6 +27,15 @@ type Model struct {
 	maxTeamSize       int
 	targets           [numTargets]targetModel
 	artifacts         []artifactStat
+	// refRaw is a seeded sample of the training projects' raw numeric
+	// features (NaN where missing): the distribution over which a
+	// prediction marginalises the inputs it lacks.
+	refRaw [][numNumeric]float64
+	// missingShare is, per numeric feature, the share of training projects
+	// that lacked it.
+	missingShare [numNumeric]float64
+	// team is the team-size association behind BestTeamSize.
+	team teamEffect
 }
 
 // Summary is a Model's metadata: what a model listing shows.
@@ -47,6 +57,11 @@ type Summary struct {
 	FeatureImportances map[string]float64 `json:"feature_importances"`
 	// Targets holds the metrics of every target, keyed by Target.String.
 	Targets map[string]Metrics `json:"targets"`
+	// TeamSizeEffectProbability is the posterior probability (even prior
+	// odds, BIC approximation) that team size is associated with the
+	// success score at all, other features equal: the gate of
+	// BestTeamSize. Nil when team size never varied in the history.
+	TeamSizeEffectProbability *float64 `json:"team_size_effect_probability"`
 }
 
 // Summary returns the model's metadata. The result is a copy.
@@ -67,6 +82,10 @@ func (m *Model) Summary() Summary {
 	}
 	for _, t := range Targets() {
 		s.Targets[t.String()] = m.Metrics(t)
+	}
+	if m.team.valid {
+		p := m.team.pEffect
+		s.TeamSizeEffectProbability = &p
 	}
 	return s
 }
@@ -91,6 +110,13 @@ func (m *Model) Metrics(t Target) Metrics {
 	}
 	met := m.targets[t].metrics
 	met.Candidates = append([]CandidateMetrics(nil), met.Candidates...)
+	met.ReliabilityNotes = append([]string{}, met.ReliabilityNotes...)
+	for _, p := range []**float64{&met.ForwardMAE, &met.ForwardCoverage, &met.ForwardBaselineMAE} {
+		if *p != nil {
+			v := **p
+			*p = &v
+		}
+	}
 	return met
 }
 
@@ -113,22 +139,68 @@ type Factor struct {
 }
 
 // Prediction is one target's prediction for a project.
+//
+// The interval [Low, High] has nominal coverage IntervalCoverage: it is
+// cross-conformal, so over projects like the training history it holds
+// the outcome with at least that probability. It is never narrower than a
+// floor (1 score point for the success score, ±5 % for deployment days
+// and, on the log(1 + cost) scale, 0.05 for compute cost), so a history
+// whose outcomes are (nearly) identical does not yield a zero-width
+// interval. When the calibration set is too small for the coverage (fewer
+// than 1/(1 − coverage) − 1 projects, for example 20 projects at 96 %),
+// no finite interval is supported: Bounded is false and Low, High and
+// RelativeWidth are nil (JSON null).
 type Prediction struct {
 	Target string `json:"target"`
 	// Value is the point prediction in the target's units. For days and
 	// cost it is the back-transformed log-space mean (a median estimate).
 	Value float64 `json:"value"`
-	// Low and High bound the prediction interval.
-	Low  float64 `json:"low"`
-	High float64 `json:"high"`
-	// Coverage is the interval's nominal coverage (e.g. 0.8).
-	Coverage float64 `json:"coverage"`
-	// Confidence is 1 − (this interval's half-width ÷ the mean baseline's
-	// half-width at the same coverage), in model space, clamped to [0, 1]:
-	// 0 means no narrower than knowing only the tenant's average.
-	Confidence float64 `json:"confidence"`
+	// Low and High bound the prediction interval; nil when it is
+	// unbounded.
+	Low  *float64 `json:"low"`
+	High *float64 `json:"high"`
+	// Bounded reports whether Low and High are set.
+	Bounded bool `json:"bounded"`
+	// IntervalCoverage is the interval's nominal coverage (e.g. 0.8): the
+	// probability, over projects like the history, that the outcome falls
+	// inside. It is the same for every prediction of a model.
+	IntervalCoverage float64 `json:"interval_coverage"`
+	// RelativeWidth is this interval's width divided by the width of the
+	// interval of the same coverage that knowing only the tenant's average
+	// outcome gives, in model space: 0.5 is half as wide, 1 as wide, above
+	// 1 wider (as when inputs are missing). It is a ratio of widths, not a
+	// probability; nil when either interval is unbounded.
+	RelativeWidth *float64 `json:"relative_width"`
 	// TopFactors are the features with the largest effects, largest first.
 	TopFactors []Factor `json:"top_factors"`
+	// KnownInputs lists the features the prediction used.
+	KnownInputs []string `json:"known_inputs"`
+	// MissingInputs lists the features the model learned from that this
+	// project lacks; the interval spans the predictions over their values
+	// in the training history, so it widens as far as they matter.
+	MissingInputs []string `json:"missing_inputs"`
+	// IgnoredInputs lists inputs given for this project that the model
+	// cannot use: features the training history never recorded and
+	// unknown process-metric keys ("process_metrics.<key>").
+	IgnoredInputs []string `json:"ignored_inputs"`
+	// Notes explain, in words, anything that limits the prediction.
+	Notes []string `json:"notes"`
+}
+
+// Interval returns the interval's ends and true, or false when it is
+// unbounded.
+func (p Prediction) Interval() (low, high float64, ok bool) {
+	if !p.Bounded || p.Low == nil || p.High == nil {
+		return 0, 0, false
+	}
+	return *p.Low, *p.High, true
+}
+
+// Contains reports whether v lies in the interval (always, when it is
+// unbounded).
+func (p Prediction) Contains(v float64) bool {
+	lo, hi, ok := p.Interval()
+	return !ok || (v >= lo && v <= hi)
 }
 
 // Forecast holds the predictions of every target for one project.
@@ -140,14 +212,14 @@ type Forecast struct {
 
 // Predict returns the predictions of all three targets for p.
 func (m *Model) Predict(p ProjectFeatures) (Forecast, error) {
-	x, err := m.encode(p)
+	in, err := m.prepare(p)
 	if err != nil {
 		return Forecast{}, err
 	}
 	return Forecast{
-		Success:        m.predictTarget(TargetSuccess, p, x, DefaultTopFactors),
-		DeploymentDays: m.predictTarget(TargetDeploymentDays, p, x, DefaultTopFactors),
-		ComputeCost:    m.predictTarget(TargetComputeCost, p, x, DefaultTopFactors),
+		Success:        m.predictTarget(TargetSuccess, p, in, DefaultTopFactors),
+		DeploymentDays: m.predictTarget(TargetDeploymentDays, p, in, DefaultTopFactors),
+		ComputeCost:    m.predictTarget(TargetComputeCost, p, in, DefaultTopFactors),
 	}, nil
 }
 
@@ -157,11 +229,11 @@ func (m *Model) PredictTarget(t Target, p ProjectFeatures, topFactors int) (Pred
 	if !t.valid() {
 		return Prediction{}, &ValidationError{"target", "unknown target"}
 	}
-	x, err := m.encode(p)
+	in, err := m.prepare(p)
 	if err != nil {
 		return Prediction{}, err
 	}
-	return m.predictTarget(t, p, x, topFactors), nil
+	return m.predictTarget(t, p, in, topFactors), nil
 }
 
 // PredictValue returns only target t's point prediction for p: the cheap
@@ -170,51 +242,192 @@ func (m *Model) PredictValue(t Target, p ProjectFeatures) (float64, error) {
 	if !t.valid() {
 		return 0, &ValidationError{"target", "unknown target"}
 	}
-	x, err := m.encode(p)
+	in, err := m.prepare(p)
 	if err != nil {
 		return 0, err
 	}
-	return t.inverse(m.targets[t].fit.predictMean(x)), nil
+	return t.inverse(m.targets[t].fit.predictMean(in.x)), nil
 }
 
-func (m *Model) encode(p ProjectFeatures) ([]float64, error) {
+// prepared is a validated project's encoding with its input accounting.
+type prepared struct {
+	class                   string
+	raw                     [numNumeric]float64 // NaN where missing or ignored
+	x                       []float64
+	known, missing, ignored []string
+	marg                    []int       // numeric indices to marginalise over
+	calibrated              []string    // missing, but often enough in training to be calibrated
+	subst                   [][]float64 // encoded rows with the marginalised inputs substituted
+	substCols               []int
+}
+
+// MaxCalibratedMissingShare is the share of training projects that must
+// have lacked a feature for a prediction lacking it to rely on the
+// calibration alone. Below it, the training history (nearly) always had
+// the feature, its residuals say nothing about projects without it, and
+// the prediction's interval is widened to span the predictions over the
+// feature's recorded values instead (Prediction.MissingInputs).
+const MaxCalibratedMissingShare = 0.1
+
+// prepare validates p, drops the inputs the model cannot use and encodes
+// the rest.
+func (m *Model) prepare(p ProjectFeatures) (*prepared, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	x := make([]float64, encodedDim)
-	m.enc.encode(p, x)
-	return x, nil
+	in := &prepared{class: p.ProblemClass, raw: rawNumerics(p), x: make([]float64, encodedDim)}
+	in.known = append(in.known, FeatureProblemClass)
+	for j := 0; j < numNumeric; j++ {
+		present := !math.IsNaN(in.raw[j])
+		switch {
+		case present && m.enc.seen[j]:
+			in.known = append(in.known, numericNames[j])
+		case present:
+			in.ignored = append(in.ignored, numericNames[j])
+			in.raw[j] = math.NaN()
+		case m.enc.seen[j]:
+			in.missing = append(in.missing, numericNames[j])
+			if m.missingShare[j] < MaxCalibratedMissingShare {
+				in.marg = append(in.marg, j)
+			} else {
+				in.calibrated = append(in.calibrated, numericNames[j])
+			}
+		}
+	}
+	var unknown []string
+	for k := range p.ProcessMetrics {
+		switch k {
+		case MetricPipelineSuccessRate, MetricCommitsPerWeek, MetricCodeReviewHours, MetricOpenDefects:
+		default:
+			unknown = append(unknown, "process_metrics."+k)
+		}
+	}
+	sort.Strings(unknown)
+	in.ignored = append(in.ignored, unknown...)
+	m.enc.encodeRaw(p.ProblemClass, in.raw, in.x)
+	return in, nil
 }
 
-func (m *Model) predictTarget(t Target, p ProjectFeatures, x []float64, topFactors int) Prediction {
+// minHalfWidth is the floor of an interval's half-width in model space.
+func (t Target) minHalfWidth() float64 {
+	switch t {
+	case TargetDeploymentDays:
+		return math.Log(1.05)
+	case TargetComputeCost:
+		return 0.05
+	}
+	return 1
+}
+
+// marginalRange returns the central coverage range of the mean
+// predictions (model space) when the missing inputs take the values of
+// each reference training project that recorded them.
+func (m *Model) marginalRange(tm *targetModel, in *prepared) (lo, hi float64, ok bool) {
+	if len(in.marg) == 0 || len(m.refRaw) == 0 {
+		return 0, 0, false
+	}
+	if in.subst == nil {
+		// The substituted rows are the same for every target: encode once.
+		in.subst = [][]float64{}
+		for _, ref := range m.refRaw {
+			r := in.raw
+			any := false
+			for _, j := range in.marg {
+				if !math.IsNaN(ref[j]) {
+					r[j] = ref[j]
+					any = true
+				}
+			}
+			if any {
+				row := make([]float64, encodedDim)
+				m.enc.encodeRaw(in.class, r, row)
+				in.subst = append(in.subst, row)
+			}
+		}
+		for _, j := range in.marg {
+			in.substCols = append(in.substCols, numClasses+j)
+		}
+	}
+	if len(in.subst) == 0 {
+		return 0, 0, false
+	}
+	mus := tm.fit.substitutedMeans(in.x, in.substCols, in.subst)
+	return quantileOf(mus, (1-m.coverage)/2), quantileOf(mus, (1+m.coverage)/2), true
+}
+
+func (m *Model) predictTarget(t Target, p ProjectFeatures, in *prepared, topFactors int) Prediction {
 	tm := &m.targets[t]
-	mu, sigma := tm.fit.predict(x)
+	mu, sigma := tm.fit.predict(in.x)
 	half := tm.q * sigma / tm.sigmaRef
+	floor := t.minHalfWidth()
+	floored := false
+	if !(half >= floor) { // NaN or below the floor
+		half, floored = floor, true
+	}
 	pr := Prediction{
-		Target:   t.String(),
-		Value:    t.inverse(mu),
-		Low:      t.inverse(mu - half),
-		High:     t.inverse(mu + half),
-		Coverage: m.coverage,
+		Target:           t.String(),
+		Value:            t.inverse(mu),
+		IntervalCoverage: m.coverage,
+		KnownInputs:      append([]string{}, in.known...),
+		MissingInputs:    append([]string{}, in.missing...),
+		IgnoredInputs:    append([]string{}, in.ignored...),
+		Notes:            []string{},
 	}
-	if math.IsInf(half, 1) {
-		pr.High = math.MaxFloat64
+	lo, hi := mu, mu
+	if mlo, mhi, ok := m.marginalRange(tm, in); ok {
+		lo, hi = math.Min(lo, mlo), math.Max(hi, mhi)
+		var names []string
+		for _, j := range in.marg {
+			names = append(names, numericNames[j])
+		}
+		pr.Notes = append(pr.Notes, fmt.Sprintf("%s not known: the interval spans the predictions over the values %d training projects recorded",
+			strings.Join(names, ", "), len(m.refRaw)))
 	}
-	if tm.baseHalf > 0 && finite(half) {
-		pr.Confidence = math.Max(0, math.Min(1, 1-half/tm.baseHalf))
+	if len(in.calibrated) > 0 {
+		pr.Notes = append(pr.Notes, fmt.Sprintf("%s not known, as for at least %.0f%% of the training projects: it takes the training mean and the interval is calibrated on those projects",
+			strings.Join(in.calibrated, ", "), 100*MaxCalibratedMissingShare))
+	}
+	if finite(half) {
+		l, h := t.inverse(lo-half), t.inverse(hi+half)
+		pr.Low, pr.High, pr.Bounded = &l, &h, true
+		if base := math.Max(tm.baseHalf, floor); finite(base) {
+			rw := (hi - lo + 2*half) / (2 * base)
+			pr.RelativeWidth = &rw
+		}
+		if floored {
+			pr.Notes = append(pr.Notes, fmt.Sprintf("the calibrated interval was narrower than the floor (half-width %.3g on the model scale): the training outcomes left almost no error to calibrate on", floor))
+		}
+	} else {
+		pr.Notes = append(pr.Notes, fmt.Sprintf("unbounded interval: %d training projects cannot support a %.0f%% conformal interval (at least %d are needed)",
+			m.nProjects, 100*m.coverage, minCalibration(m.coverage)))
+	}
+	if len(in.ignored) > 0 {
+		pr.Notes = append(pr.Notes, "ignored (the training history never recorded them, so the model cannot read them): "+strings.Join(in.ignored, ", "))
 	}
 	if topFactors > 0 {
-		pr.TopFactors = m.factors(tm, p, x, pr.Value, topFactors)
+		pr.TopFactors = m.factors(tm, p, in, pr.Value, topFactors)
 	}
 	return pr
+}
+
+// minCalibration is the smallest calibration set that supports a finite
+// conformal interval of the coverage: the least n with
+// ceil((n+1)·coverage) <= n.
+func minCalibration(coverage float64) int {
+	for n := 1; n < 1<<20; n++ {
+		if int(math.Ceil(float64(n+1)*coverage-1e-9)) <= n {
+			return n
+		}
+	}
+	return 1 << 20
 }
 
 // factors computes each feature's effect by replacing its encoded columns
 // with their training mean (0 for standardized numerics, the class
 // frequencies for the class block) and re-predicting.
-func (m *Model) factors(tm *targetModel, p ProjectFeatures, x []float64, value float64, k int) []Factor {
+func (m *Model) factors(tm *targetModel, p ProjectFeatures, in *prepared, value float64, k int) []Factor {
 	names := FeatureNames()
-	raw := rawNumerics(p)
+	raw, x := in.raw, in.x
 	ref := make([]float64, encodedDim) // standardized numerics: the training mean is 0
 	copy(ref, m.classMean[:])
 	refs := tm.fit.groupMeans(x, ref)

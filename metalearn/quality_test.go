@@ -3,6 +3,7 @@ package metalearn
 import (
 	"context"
 	"math"
+	"reflect"
 	"testing"
 )
 
@@ -35,22 +36,26 @@ func TestQualityHeldOut(t *testing.T) {
 			}
 			v := tg.value(r.Outcome)
 			y, p, b = append(y, v), append(p, pr.Value), append(b, base)
-			conf = append(conf, pr.Confidence)
-			if pr.Low > pr.Value || pr.High < pr.Value {
-				t.Fatalf("%s: interval [%v, %v] excludes its point %v", tg, pr.Low, pr.High, pr.Value)
+			lo, hi, ok := pr.Interval()
+			if !ok || pr.RelativeWidth == nil {
+				t.Fatalf("%s: unbounded interval %+v", tg, pr)
 			}
-			if v >= pr.Low && v <= pr.High {
+			conf = append(conf, *pr.RelativeWidth)
+			if lo > pr.Value || hi < pr.Value {
+				t.Fatalf("%s: interval [%v, %v] excludes its point %v", tg, lo, hi, pr.Value)
+			}
+			if pr.Contains(v) {
 				covered++
 			}
 		}
 		mae, baseMAE := maeOf(y, p), maeOf(y, b)
 		// Intervals narrower than the baseline's by about the MAE ratio.
-		if c := meanOf(conf); c < 0.2 || c > 0.9 {
-			t.Errorf("%s: mean confidence %.3f outside [0.2, 0.9]", tg, c)
+		if c := meanOf(conf); c < 0.1 || c > 0.8 {
+			t.Errorf("%s: mean relative width %.3f outside [0.1, 0.8]", tg, c)
 		}
 		sp := spearman(y, p)
 		cov := float64(covered) / float64(len(test))
-		t.Logf("%s: model %s held-out MAE %.3f vs baseline %.3f (ratio %.2f), Spearman %.3f, coverage %.3f (nominal %.2f), mean confidence %.3f; CV %+v",
+		t.Logf("%s: model %s held-out MAE %.3f vs baseline %.3f (ratio %.2f), Spearman %.3f, coverage %.3f (nominal %.2f), mean relative width %.3f; CV %+v",
 			tg, m.Metrics(tg).Model, mae, baseMAE, mae/baseMAE, sp, cov, m.Coverage(), meanOf(conf), m.Metrics(tg))
 		bd := bounds[tg]
 		if mae > bd.maxRatio*baseMAE {
@@ -118,7 +123,7 @@ func TestTrainDeterministic(t *testing.T) {
 	p := hist[0].Features
 	fa, _ := a.Predict(p)
 	fb, _ := b.Predict(p)
-	if fa.Success.Value != fb.Success.Value || fa.Success.Low != fb.Success.Low {
+	if !reflect.DeepEqual(fa, fb) {
 		t.Fatal("predictions differ")
 	}
 	c, err := Train(context.Background(), hist, append(opts, WithSeed(7))...)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 
 	"github.com/maestro-ml/maestro/registry"
 )
@@ -142,16 +141,6 @@ func NewRecommender(models ModelSource, opts ...RecommenderOption) *Recommender 
 	return r
 }
 
-// TeamComposition is the team-size recommendation.
-type TeamComposition struct {
-	// RecommendedSize is the size with the highest predicted success score
-	// (the smallest such size on ties).
-	RecommendedSize int `json:"recommended_size"`
-	// PredictedScoreBySize maps each size asked about (1..N) to the
-	// predicted success score with everything else unchanged.
-	PredictedScoreBySize map[int]float64 `json:"predicted_score_by_size"`
-}
-
 // ArtifactSuggestion is an artifact whose use is associated with success in
 // the tenant's completed projects of the same problem class.
 type ArtifactSuggestion struct {
@@ -183,6 +172,10 @@ type Recommendation struct {
 	Team               TeamComposition      `json:"team_composition"`
 	SuggestedArtifacts []ArtifactSuggestion `json:"suggested_artifacts"`
 	SimilarProjects    []SimilarProject     `json:"similar_projects"`
+	// Notes say when the model's history is too small or too uniform to
+	// trust (the success model's reliability notes when its Reliability
+	// is low); empty otherwise.
+	Notes []string `json:"notes"`
 }
 
 // Query is what a recommendation is asked for: the project's features and,
@@ -266,37 +259,18 @@ func Recommend(m *Model, p ProjectFeatures, maxTeam, maxArtifacts int) (Recommen
 	if err != nil {
 		return Recommendation{}, err
 	}
+	notes := []string{}
+	if met := m.Metrics(TargetSuccess); met.Reliability == ReliabilityLow {
+		for _, n := range met.ReliabilityNotes {
+			notes = append(notes, "low reliability: "+n)
+		}
+	}
 	return Recommendation{
 		Forecast:           fc,
 		Team:               team,
 		SuggestedArtifacts: m.SuggestArtifacts(p, maxArtifacts),
+		Notes:              notes,
 	}, nil
-}
-
-// BestTeamSize asks the success model about team sizes 1..maxTeam with
-// every other feature of p unchanged and returns the predicted scores and
-// the best size. Team members listed in p keep their experience mix.
-func (m *Model) BestTeamSize(p ProjectFeatures, maxTeam int) (TeamComposition, error) {
-	if maxTeam < 1 || maxTeam > MaxTeamSize {
-		return TeamComposition{}, &ValidationError{"max_team_size", fmt.Sprintf("must be between 1 and %d", MaxTeamSize)}
-	}
-	if err := p.Validate(); err != nil {
-		return TeamComposition{}, err
-	}
-	q := p
-	tc := TeamComposition{PredictedScoreBySize: make(map[int]float64, maxTeam)}
-	best := math.Inf(-1)
-	x := make([]float64, encodedDim)
-	for size := 1; size <= maxTeam; size++ {
-		q.TeamSize = size
-		m.enc.encode(q, x)
-		v := TargetSuccess.inverse(m.targets[TargetSuccess].fit.predictMean(x))
-		tc.PredictedScoreBySize[size] = v
-		if v > best {
-			best, tc.RecommendedSize = v, size
-		}
-	}
-	return tc, nil
 }
 
 // SuggestArtifacts returns up to limit artifacts associated with success in

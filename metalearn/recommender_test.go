@@ -51,14 +51,13 @@ func TestRecommender(t *testing.T) {
 	if len(rec.Team.PredictedScoreBySize) != 12 {
 		t.Fatalf("%d sizes", len(rec.Team.PredictedScoreBySize))
 	}
-	best := rec.Team.PredictedScoreBySize[rec.Team.RecommendedSize]
-	for size, v := range rec.Team.PredictedScoreBySize {
-		if v > best {
-			t.Fatalf("size %d scores %v above the recommended %d (%v)", size, v, rec.Team.RecommendedSize, best)
-		}
+	if tc := rec.Team; tc.PlannedSize != p.TeamSize || tc.Reason == "" || !strings.Contains(tc.Reason, "not a measured cause") ||
+		tc.ProbabilityBetter < 0 || tc.ProbabilityBetter > 1 ||
+		(tc.RecommendedSize != tc.PlannedSize && tc.ProbabilityBetter < MinTeamChangeProbability) {
+		t.Fatalf("team what-if %+v", tc)
 	}
 	fc := rec.Forecast.Success
-	if fc.Low > fc.Value || fc.Value > fc.High || fc.Coverage != m.Coverage() || len(fc.TopFactors) != DefaultTopFactors {
+	if lo, hi, ok := fc.Interval(); !ok || lo > fc.Value || fc.Value > hi || fc.IntervalCoverage != m.Coverage() || len(fc.TopFactors) != DefaultTopFactors {
 		t.Fatalf("forecast %+v", fc)
 	}
 	for i, s := range rec.SuggestedArtifacts {
@@ -165,7 +164,7 @@ func TestRecommendProject(t *testing.T) {
 			return nil, nil
 		})))
 	rec, err := r.RecommendProject(context.Background(), "p")
-	if err != nil || asked != "p" || rec.Forecast.Success.Coverage == 0 {
+	if err != nil || asked != "p" || rec.Forecast.Success.IntervalCoverage == 0 {
 		t.Fatalf("RecommendProject: %+v %v (asked %q)", rec, err, asked)
 	}
 	if _, err := r.RecommendProject(context.Background(), "missing"); !errors.Is(err, registry.ErrNotFound) {

@@ -100,22 +100,52 @@ func spearman(a, b []float64) float64 {
 }
 
 // conformalQuantile returns the split-conformal quantile of the scores for
-// nominal coverage: the ceil((n+1)·coverage)-th smallest score, or the
-// largest when that index exceeds n.
+// nominal coverage: the ceil((n+1)·coverage)-th smallest score. When that
+// index exceeds n, n scores cannot support the coverage (no finite
+// interval is guaranteed to cover a new point with that probability) and
+// the quantile is +Inf: the interval is unbounded.
 func conformalQuantile(scores []float64, coverage float64) float64 {
 	if len(scores) == 0 {
 		return math.Inf(1)
 	}
 	s := append([]float64(nil), scores...)
 	sort.Float64s(s)
-	k := int(math.Ceil(float64(len(s)+1) * coverage))
+	k := int(math.Ceil(float64(len(s)+1)*coverage - 1e-9))
 	if k < 1 {
 		k = 1
 	}
 	if k > len(s) {
-		k = len(s)
+		return math.Inf(1)
 	}
 	return s[k-1]
+}
+
+// quantileOf returns the p-quantile (0..1) of xs by linear interpolation
+// between order statistics (NaN for none). xs is not modified.
+func quantileOf(xs []float64, p float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	h := p * float64(len(s)-1)
+	lo := int(math.Floor(h))
+	if lo >= len(s)-1 {
+		return s[len(s)-1]
+	}
+	return s[lo] + (h-float64(lo))*(s[lo+1]-s[lo])
+}
+
+// normalCDF is the standard normal distribution function.
+func normalCDF(z float64) float64 { return 0.5 * math.Erfc(-z/math.Sqrt2) }
+
+// chiSquare3Survival returns P(X > w) for X chi-square with 3 degrees of
+// freedom.
+func chiSquare3Survival(w float64) float64 {
+	if !(w > 0) {
+		return 1
+	}
+	return math.Erfc(math.Sqrt(w/2)) + math.Sqrt(2*w/math.Pi)*math.Exp(-w/2)
 }
 
 // foldsOf assigns each of n items to one of k folds after a deterministic

@@ -3,6 +3,7 @@ package metalearn
 import (
 	"context"
 	"errors"
+	"reflect"
 	"testing"
 
 	"gorm.io/gorm"
@@ -79,7 +80,7 @@ func TestStore(t *testing.T) {
 			p := synthHistory(1, 3)[0].Features
 			want, _ := m.Predict(p)
 			have, _ := got.Predict(p)
-			if want.Success.Value != have.Success.Value || want.ComputeCost.High != have.ComputeCost.High {
+			if !reflect.DeepEqual(want, have) {
 				t.Fatal("loaded model predicts differently")
 			}
 

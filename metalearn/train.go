@@ -24,7 +24,46 @@ type Metrics struct {
 	Folds int `json:"folds"`
 	// Candidates holds every evaluated kind with its scores.
 	Candidates []CandidateMetrics `json:"candidates"`
+	// ForwardMAE is the MAE on the latest 20 % of the history (ordered by
+	// CompletedAt) of a model trained, selected and calibrated on the
+	// earliest 80 % alone: how the procedure does on projects that came
+	// after its training data. Nil when the history is too short to split.
+	ForwardMAE *float64 `json:"forward_mae"`
+	// ForwardCoverage is the share of those latest projects whose outcome
+	// fell inside that model's interval (nominal: the model's coverage).
+	ForwardCoverage *float64 `json:"forward_coverage"`
+	// ForwardBaselineMAE is the MAE on the same projects of predicting the
+	// earliest 80 %'s mean (in model space).
+	ForwardBaselineMAE *float64 `json:"forward_baseline_mae"`
+	// ForwardN is the number of projects in the forward set.
+	ForwardN int `json:"forward_n"`
+	// Reliability is "low" when the history is too small (fewer than
+	// MinReliableHistory projects or a forward set of fewer than
+	// MinReliableForward), too uniform (outcomes nearly constant), or the
+	// model did no better than the average on the forward set; otherwise
+	// "ok". ReliabilityNotes give the reasons.
+	Reliability      string   `json:"reliability"`
+	ReliabilityNotes []string `json:"reliability_notes"`
 }
+
+// Reliability thresholds of Metrics.
+const (
+	// MinReliableHistory is the smallest history whose metrics are not
+	// marked low-reliability.
+	MinReliableHistory = 30
+	// MinReliableForward is the smallest forward set that is not marked
+	// low-reliability.
+	MinReliableForward = 10
+	// ForwardShare is the share of the history, the latest by CompletedAt,
+	// held out for forward-in-time validation.
+	ForwardShare = 0.2
+)
+
+// Reliability values.
+const (
+	ReliabilityOK  = "ok"
+	ReliabilityLow = "low"
+)
 
 // CandidateMetrics are the cross-validation scores of one model kind.
 type CandidateMetrics struct {
@@ -81,6 +120,29 @@ func (f fittedTarget) groupMeans(x, ref []float64) [numGroups]float64 {
 	return out
 }
 
+// substitutedMeans returns the mean predictions (model space) at x with
+// columns cols replaced by each row's.
+func (f fittedTarget) substitutedMeans(x []float64, cols []int, rows [][]float64) []float64 {
+	var out []float64
+	if g, ok := f.reg.(*gpModel); ok {
+		out = g.substitutedMeans(x, cols, rows)
+	} else {
+		out = make([]float64, len(rows))
+		buf := make([]float64, encodedDim)
+		for r, sr := range rows {
+			copy(buf, x)
+			for _, c := range cols {
+				buf[c] = sr[c]
+			}
+			out[r] = f.reg.predictMean(buf)
+		}
+	}
+	for r := range out {
+		out[r] = out[r]*f.scale + f.mean
+	}
+	return out
+}
+
 func fitTarget(ctx context.Context, k ModelKind, x [][]float64, y []float64, cfg fitConfig) (fittedTarget, error) {
 	m, s := meanOf(y), stdOf(y)
 	if !(s > 1e-12) {
@@ -131,6 +193,32 @@ func Train(ctx context.Context, records []Record, opts ...Option) (*Model, error
 			return nil, fmt.Errorf("record %d: %w", i, err)
 		}
 	}
+	records = byCompletion(records)
+	m, err := train(ctx, records, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.forward {
+		if err := m.forwardValidate(ctx, records, cfg); err != nil {
+			return nil, err
+		}
+	}
+	m.assessReliability(records)
+	return m, nil
+}
+
+// byCompletion returns the records ordered by CompletedAt, oldest first
+// (records without one first, in their given order): the order that
+// forward-in-time validation splits.
+func byCompletion(records []Record) []Record {
+	out := append([]Record(nil), records...)
+	sort.SliceStable(out, func(a, b int) bool { return out[a].CompletedAt.Before(out[b].CompletedAt) })
+	return out
+}
+
+// train fits the model on records (validated, ordered by completion)
+// without forward validation.
+func train(ctx context.Context, records []Record, cfg config) (*Model, error) {
 	n := len(records)
 	folds := foldsOf(n, cfg.folds, cfg.seed)
 	enc, x, foldX := encodeForCV(records, folds, cfg.folds)
@@ -144,6 +232,18 @@ func Train(ctx context.Context, records []Record, opts ...Option) (*Model, error
 		enc:               enc,
 		classMean:         classMeans(x),
 		maxTeamSize:       maxTeamSize(records),
+		refRaw:            marginalRows(records, cfg.seed),
+	}
+	for _, r := range records {
+		raw := rawNumerics(r.Features)
+		for j, v := range raw {
+			if math.IsNaN(v) {
+				m.missingShare[j]++
+			}
+		}
+	}
+	for j := range m.missingShare {
+		m.missingShare[j] /= float64(n)
 	}
 	for _, r := range records {
 		if r.CompletedAt.After(m.dataThrough) {
@@ -162,9 +262,120 @@ func Train(ctx context.Context, records []Record, opts ...Option) (*Model, error
 				resid[i] = r.Outcome.SuccessScore - heldOut[i]
 			}
 			m.artifacts = artifactAssociations(records, resid)
+			ys := make([]float64, n)
+			for i, r := range records {
+				ys[i] = r.Outcome.SuccessScore
+			}
+			m.team = fitTeamEffect(x, ys)
 		}
 	}
 	return m, nil
+}
+
+// maxMarginalRows bounds the reference rows a model keeps for
+// marginalising missing inputs.
+const maxMarginalRows = 64
+
+// marginalRows returns a seeded sample of the records' raw numerics.
+func marginalRows(records []Record, seed uint64) [][numNumeric]float64 {
+	perm := newRand(seed, 5).Perm(len(records))
+	k := min(len(records), maxMarginalRows)
+	out := make([][numNumeric]float64, k)
+	for i := 0; i < k; i++ {
+		out[i] = rawNumerics(records[perm[i]].Features)
+	}
+	return out
+}
+
+// forwardValidate trains the whole procedure (selection, calibration) on
+// the earliest 1 − ForwardShare of the records and stores its error and
+// coverage on the rest in every target's metrics.
+func (m *Model) forwardValidate(ctx context.Context, records []Record, cfg config) error {
+	n := len(records)
+	nTrain := int(math.Ceil(float64(n) * (1 - ForwardShare)))
+	if nTrain >= n {
+		nTrain = n - 1
+	}
+	inner := cfg
+	inner.forward = false
+	if inner.folds > nTrain-1 {
+		inner.folds = nTrain - 1
+	}
+	if nTrain < 3 || inner.folds < 2 {
+		return nil
+	}
+	fm, err := train(ctx, records[:nTrain], inner)
+	if err != nil {
+		return fmt.Errorf("metalearn: forward validation: %w", err)
+	}
+	test := records[nTrain:]
+	for _, t := range Targets() {
+		base := 0.0
+		for _, r := range records[:nTrain] {
+			base += t.forward(t.value(r.Outcome))
+		}
+		base = t.inverse(base / float64(nTrain))
+		var mae, baseMAE, covered float64
+		for _, r := range test {
+			pr, err := fm.PredictTarget(t, r.Features, 0)
+			if err != nil {
+				return fmt.Errorf("metalearn: forward validation: %w", err)
+			}
+			v := t.value(r.Outcome)
+			mae += math.Abs(v - pr.Value)
+			baseMAE += math.Abs(v - base)
+			if pr.Contains(v) {
+				covered++
+			}
+		}
+		k := float64(len(test))
+		mae, baseMAE, covered = mae/k, baseMAE/k, covered/k
+		met := &m.targets[t].metrics
+		met.ForwardMAE, met.ForwardBaselineMAE, met.ForwardCoverage = &mae, &baseMAE, &covered
+		met.ForwardN = len(test)
+	}
+	return nil
+}
+
+// assessReliability sets every target's Reliability and notes.
+func (m *Model) assessReliability(records []Record) {
+	n := len(records)
+	undated := 0
+	for _, r := range records {
+		if r.CompletedAt.IsZero() {
+			undated++
+		}
+	}
+	for _, t := range Targets() {
+		met := &m.targets[t].metrics
+		notes := []string{}
+		if n < MinReliableHistory {
+			notes = append(notes, fmt.Sprintf("only %d completed projects (fewer than %d): too small a history to trust", n, MinReliableHistory))
+		}
+		switch {
+		case met.ForwardMAE == nil:
+			notes = append(notes, "the history is too short to validate forward in time")
+		case met.ForwardN < MinReliableForward:
+			notes = append(notes, fmt.Sprintf("forward validation rests on only the latest %d projects (fewer than %d)", met.ForwardN, MinReliableForward))
+		case *met.ForwardMAE >= *met.ForwardBaselineMAE:
+			notes = append(notes, fmt.Sprintf("on the latest %d projects the model (MAE %.3g) did no better than their average (MAE %.3g)", met.ForwardN, *met.ForwardMAE, *met.ForwardBaselineMAE))
+		}
+		ys := make([]float64, n)
+		for i, r := range records {
+			ys[i] = t.forward(t.value(r.Outcome))
+		}
+		if sd := stdOf(ys); sd < t.minHalfWidth() {
+			notes = append(notes, fmt.Sprintf("the %s outcomes are nearly identical (standard deviation %.3g on the model scale): too uniform to learn from", t, sd))
+		}
+		met.Reliability = ReliabilityOK
+		if len(notes) > 0 {
+			met.Reliability = ReliabilityLow
+		}
+		if undated > 0 {
+			notes = append(notes, fmt.Sprintf("%d projects have no completion time and count as the oldest", undated))
+		}
+		met.ReliabilityNotes = notes
+	}
 }
 
 // encodeForCV fits the feature encoder on all records (for the final

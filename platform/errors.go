@@ -108,6 +108,8 @@ var errorTable = []errorRule{
 	}},
 	{"metalearn.ErrNoModel", is(metalearn.ErrNoModel), fixed(http.StatusConflict, "no_model",
 		"no meta-model has been trained for this tenant; POST /api/v1/meta-models/train first")},
+	{"metalearn.ErrUnsupportedVersion", is(metalearn.ErrUnsupportedVersion), fixed(http.StatusConflict, "model_outdated",
+		"the tenant's meta-model was stored in a format this server no longer reads; POST /api/v1/meta-models/train to train it again")},
 
 	// The embeddings service failing, or answering what cannot be used, is
 	// a dependency down: 503, never a 500 and never the caller's fault.

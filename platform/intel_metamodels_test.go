@@ -45,19 +45,24 @@ type metaModelJSON struct {
 
 // recommendationJSON is the body of a recommendation.
 type recommendationJSON struct {
-	PredictedSuccessScore float64 `json:"predicted_success_score"`
-	Confidence            float64 `json:"confidence"`
+	PredictedSuccessScore float64  `json:"predicted_success_score"`
+	RelativeWidth         *float64 `json:"relative_width"`
+	IntervalCoverage      float64  `json:"interval_coverage"`
 	Interval              struct {
-		Low  float64 `json:"low"`
-		High float64 `json:"high"`
+		Low  *float64 `json:"low"`
+		High *float64 `json:"high"`
 	} `json:"interval"`
 	ModelVersion       int              `json:"model_version"`
 	TopFactors         []map[string]any `json:"top_factors"`
 	SuggestedArtifacts []map[string]any `json:"suggested_artifacts"`
 	TeamComposition    struct {
+		PlannedSize          int                `json:"planned_size"`
 		RecommendedSize      int                `json:"recommended_size"`
+		ProbabilityBetter    *float64           `json:"probability_better"`
 		PredictedScoreBySize map[string]float64 `json:"predicted_score_by_size"`
+		Reason               string             `json:"reason"`
 	} `json:"team_composition"`
+	Notes           []string         `json:"notes"`
 	SimilarProjects []map[string]any `json:"similar_projects"`
 	PredictionID    string           `json:"prediction_id"`
 	Warnings        []string         `json:"warnings"`
@@ -123,9 +128,13 @@ func testMetaModels(t *testing.T, e *regEnv) {
 		t.Helper()
 		var rec recommendationJSON
 		expect(t, e.do("POST", "/api/v1/recommendations", token, body), 200).json(t, &rec)
-		if rec.Interval.Low > rec.PredictedSuccessScore || rec.PredictedSuccessScore > rec.Interval.High ||
-			rec.ModelVersion != 1 || rec.TeamComposition.RecommendedSize < 1 ||
-			len(rec.TeamComposition.PredictedScoreBySize) == 0 || rec.Confidence < 0 || rec.Confidence > 1 ||
+		tc := rec.TeamComposition
+		if rec.Interval.Low == nil || rec.Interval.High == nil ||
+			*rec.Interval.Low > rec.PredictedSuccessScore || rec.PredictedSuccessScore > *rec.Interval.High ||
+			rec.ModelVersion != 1 || tc.RecommendedSize < 1 || tc.PlannedSize < 1 || tc.ProbabilityBetter == nil ||
+			*tc.ProbabilityBetter < 0 || *tc.ProbabilityBetter > 1 || !strings.Contains(tc.Reason, "not a measured cause") ||
+			len(tc.PredictedScoreBySize) == 0 || rec.RelativeWidth == nil || *rec.RelativeWidth < 0 ||
+			rec.IntervalCoverage <= 0 || rec.IntervalCoverage >= 1 || rec.Notes == nil ||
 			rec.SimilarProjects == nil || rec.SuggestedArtifacts == nil || rec.TopFactors == nil {
 			t.Fatalf("recommendation %+v", rec)
 		}
@@ -193,9 +202,14 @@ func testMetaModels(t *testing.T, e *regEnv) {
 		}
 	}
 	ps := items[map[string]any](t, e.do("GET", preds, e.viewer, nil))
+	// A stored prediction reads like the recommendation that stored it.
 	if len(ps) != 1 || ps[0]["id"] != rec.PredictionID || ps[0]["actual_score"] != nil ||
-		ps[0]["predicted_score"] != rec.PredictedSuccessScore || ps[0]["model_version"] != "1" {
+		ps[0]["predicted_success_score"] != rec.PredictedSuccessScore || ps[0]["model_version"] != 1.0 ||
+		ps[0]["interval_coverage"] != rec.IntervalCoverage {
 		t.Fatalf("predictions %+v", ps)
+	}
+	if iv, ok := ps[0]["interval"].(map[string]any); !ok || iv["low"] != *rec.Interval.Low || iv["high"] != *rec.Interval.High {
+		t.Fatalf("stored interval %+v, recommended [%v, %v]", ps[0]["interval"], *rec.Interval.Low, *rec.Interval.High)
 	}
 	var done projectJSON
 	expect(t, e.do("PUT", "/api/v1/projects/"+pid+"/outcome", e.member, map[string]any{"model_performance": 0.8,

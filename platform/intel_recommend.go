@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/maestro-ml/maestro/metalearn"
 	"github.com/maestro-ml/maestro/registry"
@@ -43,10 +44,11 @@ func (in *recommendationRequest) adHoc() bool {
 		len(in.ArtifactIDs) > 0 || len(in.ProcessMetrics) > 0 || in.Description != "" || in.Spec != nil
 }
 
-// interval is a prediction interval.
+// interval is a prediction interval; both ends are null when it is
+// unbounded (the model's calibration set cannot support its coverage).
 type interval struct {
-	Low  float64 `json:"low"`
-	High float64 `json:"high"`
+	Low  *float64 `json:"low"`
+	High *float64 `json:"high"`
 }
 
 // recommendationResponse is the answer of POST /api/v1/recommendations.
@@ -54,9 +56,9 @@ type interval struct {
 // target (success score, deployment days, compute cost).
 type recommendationResponse struct {
 	PredictedSuccessScore float64                        `json:"predicted_success_score"`
-	Confidence            float64                        `json:"confidence"`
 	Interval              interval                       `json:"interval"`
 	IntervalCoverage      float64                        `json:"interval_coverage"`
+	RelativeWidth         *float64                       `json:"relative_width"`
 	ModelVersion          int                            `json:"model_version"`
 	TopFactors            []metalearn.Factor             `json:"top_factors"`
 	SuggestedArtifacts    []metalearn.ArtifactSuggestion `json:"suggested_artifacts"`
@@ -64,6 +66,7 @@ type recommendationResponse struct {
 	SimilarProjects       []similarity.Match             `json:"similar_projects"`
 	Forecast              metalearn.Forecast             `json:"forecast"`
 	PredictionID          string                         `json:"prediction_id,omitempty"`
+	Notes                 []string                       `json:"notes"`
 	Warnings              []string                       `json:"warnings,omitempty"`
 }
 
@@ -125,9 +128,10 @@ func (s *Server) answerRecommendation(w http.ResponseWriter, r *http.Request, in
 	succ := rec.Forecast.Success
 	out := recommendationResponse{
 		PredictedSuccessScore: succ.Value,
-		Confidence:            succ.Confidence,
 		Interval:              interval{Low: succ.Low, High: succ.High},
-		IntervalCoverage:      succ.Coverage,
+		IntervalCoverage:      succ.IntervalCoverage,
+		RelativeWidth:         succ.RelativeWidth,
+		Notes:                 nonNil(rec.Notes),
 		ModelVersion:          rec.ModelVersion,
 		TopFactors:            nonNil(succ.TopFactors),
 		SuggestedArtifacts:    nonNil(rec.SuggestedArtifacts),
@@ -138,12 +142,19 @@ func (s *Server) answerRecommendation(w http.ResponseWriter, r *http.Request, in
 		return err
 	}
 	if store {
+		// The registry stores finite ends: an unbounded interval is stored
+		// as the success score's whole range, 0 to 100. Its confidence
+		// column is the interval's nominal coverage.
+		low, high, ok := succ.Interval()
+		if !ok {
+			low, high = 0, 100
+		}
 		p, err := s.reg.reg.RecordPrediction(ctx, in.ProjectID, registry.PredictionInput{
 			ModelVersion:   strconv.Itoa(rec.ModelVersion),
 			PredictedScore: succ.Value,
-			IntervalLow:    succ.Low,
-			IntervalHigh:   succ.High,
-			Confidence:     succ.Coverage,
+			IntervalLow:    low,
+			IntervalHigh:   high,
+			Confidence:     succ.IntervalCoverage,
 		})
 		if err != nil {
 			return err
@@ -233,6 +244,23 @@ func (s *Server) adHocFeatures(ctx context.Context, in *recommendationRequest) (
 	return f, nil
 }
 
+// storedPrediction is a stored prediction in the vocabulary of a
+// recommendation: the same field names, the model version a number, and
+// null interval ends for an unbounded interval (stored by recommend as the
+// score's whole range, 0 to 100, which is listed as unbounded).
+type storedPrediction struct {
+	ID                    string    `json:"id"`
+	ProjectID             string    `json:"project_id"`
+	ModelVersion          int       `json:"model_version"`
+	PredictedSuccessScore float64   `json:"predicted_success_score"`
+	Interval              interval  `json:"interval"`
+	IntervalCoverage      float64   `json:"interval_coverage"`
+	CreatedAt             time.Time `json:"created_at"`
+	ActualScore           *float64  `json:"actual_score"`
+	Error                 *float64  `json:"error"`
+	WithinInterval        *bool     `json:"within_interval"`
+}
+
 // listPredictions handles GET /api/v1/projects/{id}/predictions: the
 // predictions stored for the project, oldest first, each compared with the
 // project's success score once its outcome is recorded.
@@ -245,7 +273,21 @@ func (s *Server) listPredictions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writePage(w, ps.Items, ps.NextCursor)
+	out := make([]storedPrediction, len(ps.Items))
+	for i, p := range ps.Items {
+		v, _ := strconv.Atoi(p.ModelVersion) // answerRecommendation stores strconv.Itoa of the version
+		sp := storedPrediction{
+			ID: p.ID, ProjectID: p.ProjectID, ModelVersion: v, PredictedSuccessScore: p.PredictedScore,
+			IntervalCoverage: p.Confidence, CreatedAt: p.CreatedAt,
+			ActualScore: p.Actual, Error: p.Error, WithinInterval: p.WithinInterval,
+		}
+		if !(p.IntervalLow <= 0 && p.IntervalHigh >= 100) {
+			low, high := p.IntervalLow, p.IntervalHigh
+			sp.Interval = interval{Low: &low, High: &high}
+		}
+		out[i] = sp
+	}
+	writePage(w, out, ps.NextCursor)
 	return nil
 }
 

@@ -80,20 +80,25 @@ func run(ctx context.Context, w io.Writer) error {
 		return err
 	}
 	s := forecast.Success
-	fmt.Fprintf(w, "predicted success %.0f, %.0f%% interval [%.0f, %.0f] holds it: %v\n",
-		s.Value, 100*s.Coverage, s.Low, s.High, s.Low <= s.Value && s.Value <= s.High)
+	if lo, hi, ok := s.Interval(); ok {
+		fmt.Fprintf(w, "predicted success %.0f, %.0f%% interval [%.0f, %.0f] holds it: %v\n",
+			s.Value, 100*s.IntervalCoverage, lo, hi, lo <= s.Value && s.Value <= hi)
+	} else {
+		fmt.Fprintf(w, "predicted success %.0f, %.0f%% interval unbounded (history too small)\n", s.Value, 100*s.IntervalCoverage)
+	}
 	if len(s.TopFactors) > 0 {
 		fmt.Fprintln(w, "top factor:", s.TopFactors[0].Feature)
 	}
 	fmt.Fprintf(w, "deployment in about %.0f days\n", forecast.DeploymentDays.Value)
 
-	// 3. Ask for the team size with the best predicted score.
+	// 3. Ask the team-size what-if: the planned size is kept unless
+	// another is better with probability at least 0.8.
 	team, err := model.BestTeamSize(project, 12)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "recommended team size %d (predicted %.0f instead of %.0f)\n",
-		team.RecommendedSize, team.PredictedScoreBySize[team.RecommendedSize], s.Value)
+	fmt.Fprintf(w, "recommended team size %d (predicted %.0f instead of %.0f, probability better %.2f)\n",
+		team.RecommendedSize, team.PredictedScoreBySize[team.RecommendedSize], s.Value, team.ProbabilityBetter)
 
 	// 4. Models serialise to a versioned binary format (stored per tenant
 	// by metalearn.Store); decoding refuses unknown versions.
