@@ -114,7 +114,7 @@ func similarLimit(raw string) (int, error) {
 // in routesIntel).
 func similarityError(err error) error {
 	switch {
-	case errors.Is(err, similarity.ErrInvalidArgument), errors.Is(err, similarity.ErrEmptyInput):
+	case errors.Is(err, similarity.ErrInvalid), errors.Is(err, similarity.ErrEmptyInput):
 		return &apiError{status: http.StatusUnprocessableEntity, code: "validation_failed",
 			detail: "the spec or text has nothing that can be compared", cause: err}
 	}

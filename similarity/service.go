@@ -78,7 +78,7 @@ type Option func(*Service) error
 func WithChunkTokens(n int) Option {
 	return func(s *Service) error {
 		if n != 0 && n < minChunkTokens {
-			return fmt.Errorf("%w: chunk tokens %d below %d", ErrInvalidArgument, n, minChunkTokens)
+			return fmt.Errorf("%w: chunk tokens %d below %d", ErrInvalid, n, minChunkTokens)
 		}
 		s.chunk = n
 		return nil
@@ -100,7 +100,7 @@ func WithReembed(on bool) Option {
 func WithSearchWorkers(n int) Option {
 	return func(s *Service) error {
 		if n < 1 {
-			return fmt.Errorf("%w: search workers %d", ErrInvalidArgument, n)
+			return fmt.Errorf("%w: search workers %d", ErrInvalid, n)
 		}
 		s.workers = n
 		return nil
@@ -109,13 +109,13 @@ func WithSearchWorkers(n int) Option {
 
 // NewService returns a Service that stores vectors in db and computes them
 // with emb. The tables must exist (see Migrate). It reports
-// ErrInvalidArgument for a nil db or embedder or an invalid option.
+// ErrInvalid for a nil db or embedder or an invalid option.
 func NewService(db *gorm.DB, emb Embedder, opts ...Option) (*Service, error) {
 	if db == nil {
-		return nil, fmt.Errorf("%w: nil database", ErrInvalidArgument)
+		return nil, fmt.Errorf("%w: nil database", ErrInvalid)
 	}
 	if emb == nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidArgument, errNilEmbedder)
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, errNilEmbedder)
 	}
 	s := &Service{
 		db:         db,
@@ -135,6 +135,9 @@ func NewService(db *gorm.DB, emb Embedder, opts ...Option) (*Service, error) {
 		}
 	}
 	for _, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("%w: nil option", ErrInvalid)
+		}
 		if err := o(s); err != nil {
 			return nil, err
 		}
@@ -187,7 +190,7 @@ func contentHash(model, text string) string {
 
 func validProjectID(id string) error {
 	if id == "" || len(id) > 64 {
-		return fmt.Errorf("%w: project id must have 1 to 64 bytes", ErrInvalidArgument)
+		return fmt.Errorf("%w: project id must have 1 to 64 bytes", ErrInvalid)
 	}
 	return nil
 }
@@ -196,7 +199,7 @@ func validProjectID(id string) error {
 // computed from ComposeText(name, description, spec). When the project is
 // stored already with the same text and model, nothing is recomputed. The
 // change is visible to searches when Index returns. It reports
-// ErrInvalidArgument for an invalid id or a project with no text, and the
+// ErrInvalid for an invalid id or a project with no text, and the
 // embedder's errors.
 func (s *Service) Index(ctx context.Context, projectID, name, description string, spec registry.Spec) error {
 	tenant, err := tenantOf(ctx)
@@ -208,7 +211,7 @@ func (s *Service) Index(ctx context.Context, projectID, name, description string
 	}
 	text := ComposeText(name, description, spec)
 	if text == "" {
-		return fmt.Errorf("%w: project %s has no name, description or spec", ErrInvalidArgument, projectID)
+		return fmt.Errorf("%w: project %s has no name, description or spec", ErrInvalid, projectID)
 	}
 	model := s.emb.Model()
 	hash := contentHash(model, text)
@@ -334,7 +337,7 @@ func (s *Service) Remove(ctx context.Context, projectID string) error {
 // Similar returns up to k projects of the context's tenant most similar to
 // the project projectID, best first, never the project itself. It reports
 // ErrNotIndexed when the project has no stored embedding and
-// ErrInvalidArgument for k outside [1, MaxResults].
+// ErrInvalid for k outside [1, MaxResults].
 func (s *Service) Similar(ctx context.Context, projectID string, k int) ([]Match, error) {
 	if err := validK(k); err != nil {
 		return nil, err
@@ -364,7 +367,7 @@ func (s *Service) SimilarText(ctx context.Context, text string, k int) ([]Match,
 // SimilarSpec returns up to k projects of the context's tenant most
 // similar to a specification with an optional free-text description
 // (composed as ComposeText("", text, spec)), best first. It reports
-// ErrInvalidArgument when both are empty.
+// ErrInvalid when both are empty.
 func (s *Service) SimilarSpec(ctx context.Context, text string, spec registry.Spec, k int) ([]Match, error) {
 	if _, err := tenantOf(ctx); err != nil {
 		return nil, err
@@ -374,7 +377,7 @@ func (s *Service) SimilarSpec(ctx context.Context, text string, spec registry.Sp
 	}
 	composed := ComposeText("", text, spec)
 	if composed == "" {
-		return nil, fmt.Errorf("%w: empty query", ErrInvalidArgument)
+		return nil, fmt.Errorf("%w: empty query", ErrInvalid)
 	}
 	vecs, err := s.embedTexts(ctx, []string{composed})
 	if err != nil {
@@ -397,7 +400,7 @@ func (s *Service) SimilarSpec(ctx context.Context, text string, spec registry.Sp
 
 func validK(k int) error {
 	if k < 1 || k > MaxResults {
-		return fmt.Errorf("%w: k=%d not in [1, %d]", ErrInvalidArgument, k, MaxResults)
+		return fmt.Errorf("%w: k=%d not in [1, %d]", ErrInvalid, k, MaxResults)
 	}
 	return nil
 }
