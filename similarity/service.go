@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/maestro-ml/maestro/registry"
 	"github.com/maestro-ml/maestro/tenancy"
@@ -515,4 +516,118 @@ func (s *Service) reembedRows(ctx context.Context, tenant string, m *matrix, sta
 		}
 	}
 	return m, nil
+}
+
+// errNoText reports a project with nothing to embed (no name, description
+// or spec). It matches ErrInvalid.
+var errNoText = fmt.Errorf("%w: the project has no name, description or spec", ErrInvalid)
+
+// indexPlan is the index work that brings one project's stored embedding
+// in line with one version of the project: remove it, leave it (the text
+// and model are unchanged), or store row with vector vec.
+type indexPlan struct {
+	tenant    string
+	projectID string
+	text      string // the composed text; "" for a removal
+	remove    bool
+	unchanged bool
+	row       ProjectEmbedding
+	vec       []float32
+}
+
+// planRemove is the plan that removes the project's embedding.
+func planRemove(tenant, projectID string) indexPlan {
+	return indexPlan{tenant: tenant, projectID: projectID, remove: true}
+}
+
+// plan computes the index work for a project version: it reads the stored
+// embedding and embeds the composed text unless it is unchanged. It writes
+// nothing. A project with no text gives errNoText.
+func (s *Service) plan(ctx context.Context, tenant, projectID, name, description string, spec registry.Spec) (indexPlan, error) {
+	if err := validProjectID(projectID); err != nil {
+		return indexPlan{}, err
+	}
+	text := ComposeText(name, description, spec)
+	if text == "" {
+		return indexPlan{}, fmt.Errorf("project %s: %w", projectID, errNoText)
+	}
+	p := indexPlan{tenant: tenant, projectID: projectID, text: text}
+	model := s.emb.Model()
+	hash := contentHash(model, text)
+	var existing ProjectEmbedding
+	err := s.db.WithContext(ctx).Select("content_hash", "model").
+		Where("tenant_id = ? AND project_id = ?", tenant, projectID).Take(&existing).Error
+	switch {
+	case err == nil && existing.ContentHash == hash && existing.EmbedModel == model:
+		p.unchanged = true
+		return p, nil
+	case err != nil && !errors.Is(err, gorm.ErrRecordNotFound):
+		return indexPlan{}, fmt.Errorf("similarity: load embedding: %w", err)
+	}
+	vecs, err := s.embedTexts(ctx, []string{text})
+	if err != nil {
+		return indexPlan{}, err
+	}
+	specJSON, err := json.Marshal(spec)
+	if err != nil {
+		return indexPlan{}, fmt.Errorf("similarity: encode spec: %w", err)
+	}
+	p.vec = vecs[0]
+	p.row = ProjectEmbedding{
+		Model:       tenancy.Model{TenantID: tenant},
+		ProjectID:   projectID,
+		Name:        clean(name),
+		Text:        text,
+		SpecJSON:    string(specJSON),
+		EmbedModel:  model,
+		Dimensions:  len(p.vec),
+		ContentHash: hash,
+		Vector:      encodeVector(p.vec),
+		UpdatedAt:   time.Now().UTC(),
+	}
+	return p, nil
+}
+
+// applyTx stores the plan's result with tx, in the caller's transaction:
+// one upsert or one delete. The cache is updated separately (applyCache)
+// once the transaction committed.
+func (s *Service) applyTx(tx *gorm.DB, p indexPlan) error {
+	switch {
+	case p.unchanged:
+		return nil
+	case p.remove:
+		if err := tx.Where("tenant_id = ? AND project_id = ?", p.tenant, p.projectID).
+			Delete(&ProjectEmbedding{}).Error; err != nil {
+			return fmt.Errorf("similarity: remove embedding: %w", err)
+		}
+		return nil
+	}
+	row := p.row
+	err := tx.Clauses(clause.OnConflict{
+		Columns: []clause.Column{{Name: "tenant_id"}, {Name: "project_id"}},
+		DoUpdates: clause.AssignmentColumns([]string{
+			"name", "text", "spec_json", "model", "dimensions", "content_hash", "vector", "updated_at",
+		}),
+	}).Create(&row).Error
+	if err != nil {
+		return fmt.Errorf("similarity: store embedding: %w", err)
+	}
+	return nil
+}
+
+// applyCache applies a committed plan to the tenant's cached matrix.
+// Callers hold the tenant's wmu.
+func (s *Service) applyCache(p indexPlan) {
+	switch {
+	case p.unchanged:
+	case p.remove:
+		ti := s.entry(p.tenant)
+		ti.mu.Lock()
+		if ti.loaded && ti.m != nil {
+			ti.m.remove(p.projectID)
+		}
+		ti.mu.Unlock()
+	default:
+		s.cacheUpsert(p.tenant, p.projectID, p.row.Name, p.vec)
+	}
 }
