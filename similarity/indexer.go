@@ -70,6 +70,7 @@ type Indexer struct {
 	limit  int
 	log    *slog.Logger
 	now    func() time.Time
+	list   func(context.Context) ([]string, error)
 
 	locks keyedLocks
 }
@@ -125,6 +126,23 @@ func WithIndexerClock(now func() time.Time) IndexerOption {
 			return fmt.Errorf("%w: nil clock", ErrInvalid)
 		}
 		ix.now = now
+		return nil
+	}
+}
+
+// WithTenantLister sets how DrainAll (and Run) find the tenants to drain.
+// By default they read the distinct tenants of similarity_pending on a
+// tenancy.CrossTenant context, which needs a connection that may read
+// across tenants: SQLite, a PostgreSQL role that bypasses row-level
+// security, or policies made with tenancy.RLSConfig.AllowCrossTenant. An
+// application role under plain row-level security sees no rows that way;
+// give it a lister instead (every tenant, say, from tenancy.Manager).
+func WithTenantLister(list func(ctx context.Context) ([]string, error)) IndexerOption {
+	return func(ix *Indexer) error {
+		if list == nil {
+			return fmt.Errorf("%w: nil tenant lister", ErrInvalid)
+		}
+		ix.list = list
 		return nil
 	}
 }
@@ -346,14 +364,20 @@ func (ix *Indexer) Drain(ctx context.Context) error {
 }
 
 // DrainAll drains every tenant's pending projects (see Drain) and returns
-// how many tenants had any. It reads the tenants with pending rows on a
-// tenancy.CrossTenant context (or only the context's tenant, when it
-// carries one). Errors of single tenants are joined; the others are still
+// how many tenants had any. It finds the tenants with WithTenantLister's
+// function or, by default, by reading the tenants with pending rows on a
+// tenancy.CrossTenant context (see WithTenantLister); a context that
+// carries a tenant drains that tenant only. Errors of single tenants are joined; the others are still
 // drained.
 func (ix *Indexer) DrainAll(ctx context.Context) (int, error) {
 	var tenants []string
 	if t, ok := tenancy.TenantFrom(ctx); ok {
 		tenants = []string{t}
+	} else if ix.list != nil {
+		var err error
+		if tenants, err = ix.list(ctx); err != nil {
+			return 0, fmt.Errorf("similarity: list tenants: %w", err)
+		}
 	} else {
 		xctx := tenancy.CrossTenant(ctx, "similarity: bring pending project embeddings up to date")
 		if err := ix.svc.db.WithContext(xctx).Model(&PendingProject{}).
@@ -530,9 +554,13 @@ func (ix *Indexer) recordFailure(ctx context.Context, row PendingProject, cause 
 	// A done context must not keep the failure from being recorded.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	err := ix.svc.db.WithContext(ctx).Model(&PendingProject{}).
-		Where("tenant_id = ? AND project_id = ? AND token = ?", row.TenantID, row.ProjectID, row.Token).
-		Updates(map[string]any{"attempts": gorm.Expr("attempts + 1"), "last_error": msg, "last_attempt_at": now}).Error
+	// Through the registry's transaction, which SQLite serialises with
+	// the registry's own writes.
+	err := ix.reg.Transaction(ctx, func(tx *gorm.DB, _ *registry.Registry) error {
+		return tx.Model(&PendingProject{}).
+			Where("tenant_id = ? AND project_id = ? AND token = ?", row.TenantID, row.ProjectID, row.Token).
+			Updates(map[string]any{"attempts": gorm.Expr("attempts + 1"), "last_error": msg, "last_attempt_at": now}).Error
+	})
 	if err != nil {
 		ix.log.LogAttrs(ctx, slog.LevelWarn, "similarity: pending project failure not recorded",
 			slog.String("project_id", row.ProjectID), slog.String("error", err.Error()))
