@@ -502,7 +502,13 @@ func TestIndexerSupersededWork(t *testing.T) {
 		p1.emb.hold.Store(&hold)
 		done := make(chan error, 1)
 		go func() { done <- p1.ix.Drain(a) }()
-		<-entered
+		select {
+		case <-entered:
+		case err := <-done:
+			t.Fatalf("the drain did not embed version one: %v", err)
+		case <-time.After(30 * time.Second):
+			t.Fatal("the drain did not start")
+		}
 		p2.emb.down.Store(true) // version 2 is written but not indexed
 		if _, err := p2.ix.UpdateProject(a, pr.ID, registry.ProjectPatch{Description: ptr("fraud version two")}); err != nil {
 			t.Fatal(err)
