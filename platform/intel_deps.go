@@ -86,8 +86,8 @@ func newIntelDeps(s *server, reg *registry.Registry) (*intelDeps, error) {
 		history: history,
 		trainer: metalearn.NewRetrainer(history, store,
 			metalearn.WithTrainOptions(metalearn.WithClock(s.now))),
-		rec:     metalearn.NewRecommender(store),
-		idx:     idx,
+		rec: metalearn.NewRecommender(store),
+		idx: idx,
 	}, nil
 }
 
