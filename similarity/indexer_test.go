@@ -17,6 +17,7 @@ import (
 	"gorm.io/gorm/logger"
 
 	"github.com/maestro-ml/maestro/internal/testenv"
+	"github.com/maestro-ml/maestro/metalearn"
 	"github.com/maestro-ml/maestro/registry"
 	"github.com/maestro-ml/maestro/tenancy"
 )
@@ -763,5 +764,29 @@ func TestMigrateDownAndVersion(t *testing.T) {
 				t.Error("MigrateDown to an unknown version succeeded")
 			}
 		})
+	}
+}
+
+func TestIndexerIsASimilarFinder(t *testing.T) {
+	t.Parallel()
+	p := newProcess(t, sqliteProcesses(t)())
+	a := tctx("tenant-a")
+	churn := mustCreate(t, p, a, "Churn", "churn")
+	fraud := mustCreate(t, p, a, "Fraud", "churn fraud")
+	got, err := p.ix.FindSimilar(a, metalearn.SimilarQuery{ProjectID: churn.ID})
+	if err != nil || len(got) != 1 || got[0].ProjectID != fraud.ID || got[0].Name != "Fraud" || got[0].Similarity <= 0 {
+		t.Fatalf("by project: %+v, %v", got, err)
+	}
+	got, err = p.ix.FindSimilar(a, metalearn.SimilarQuery{Spec: registry.Spec{UserStories: []string{"fraud"}}, Limit: 1})
+	if err != nil || len(got) != 1 || got[0].ProjectID != fraud.ID {
+		t.Fatalf("by spec: %+v, %v", got, err)
+	}
+	if got, err := p.ix.FindSimilar(a, metalearn.SimilarQuery{}); err != nil || len(got) != 0 {
+		t.Fatalf("empty query: %+v, %v", got, err)
+	}
+	p.emb.down.Store(true)
+	mustCreate(t, p, a, "Vision", "vision")
+	if _, err := p.ix.FindSimilar(a, metalearn.SimilarQuery{ProjectID: churn.ID}); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("while a write is pending: %v", err)
 	}
 }
