@@ -721,6 +721,26 @@ func TestIndexerOptions(t *testing.T) {
 	if _, err := NewService(db, newSwitchEmbedder(), nil); !errors.Is(err, ErrInvalid) {
 		t.Errorf("NewService with a nil option: %v", err)
 	}
+	for name, opt := range map[string]OpenAIOption{
+		"nil option":        nil,
+		"key with newline":  WithAPIKey("sk-abc\nX-Injected: 1"),
+		"key with NUL":      WithAPIKey("sk\x00"),
+		"zero dimensions":   WithDimensions(0),
+		"zero batch":        WithBatchSize(0),
+		"zero batch tokens": WithBatchTokens(0),
+		"tiny input limit":  WithMaxInputTokens(7),
+		"negative retries":  WithRetries(-1),
+		"inverted backoff":  WithBackoff(time.Second, time.Millisecond),
+		"zero timeout":      WithRequestTimeout(0),
+		"nil HTTP client":   WithHTTPClient(nil),
+	} {
+		if _, err := NewOpenAIEmbedder("http://127.0.0.1:1/v1", "m", opt); !errors.Is(err, ErrInvalid) {
+			t.Errorf("NewOpenAIEmbedder with %s: %v", name, err)
+		}
+	}
+	if _, err := NewOpenAIEmbedder("http://127.0.0.1:1/v1", "m", WithAPIKey("sk-fine")); err != nil {
+		t.Errorf("a plain key: %v", err)
+	}
 }
 
 func TestMigrateDownAndVersion(t *testing.T) {
