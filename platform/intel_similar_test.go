@@ -345,11 +345,12 @@ func TestSimilarityWithEmbeddingsServiceDown(t *testing.T) {
 }
 
 // clearPending deletes every pending row of the similarity index, across
-// tenants, as the database owner would.
+// tenants (the test's database is SQLite), and fails unless there was one.
 func clearPending(t *testing.T, e *regEnv) {
 	t.Helper()
-	if err := e.s.db.Exec("DELETE FROM " + similarity.PendingTableName).Error; err != nil {
-		t.Fatal(err)
+	res := e.s.db.Exec("DELETE FROM " + similarity.PendingTableName)
+	if res.Error != nil || res.RowsAffected == 0 {
+		t.Fatalf("clear pending rows: %d deleted, %v", res.RowsAffected, res.Error)
 	}
 }
 
