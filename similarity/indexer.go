@@ -481,6 +481,7 @@ func (ix *Indexer) process(ctx context.Context, row PendingProject) error {
 	ti := ix.svc.entry(tenant)
 	ti.wmu.Lock()
 	defer ti.wmu.Unlock()
+	var rev int64
 	err = ix.reg.Transaction(ctx, func(tx *gorm.DB, reg *registry.Registry) error {
 		// Lock the row (a write comes first, so SQLite takes its write
 		// lock at once): a concurrent writer's upsert of this row waits
@@ -511,6 +512,11 @@ func (ix *Indexer) process(ctx context.Context, row PendingProject) error {
 		if err := ix.svc.applyTx(tx, plan); err != nil {
 			return err
 		}
+		if !plan.unchanged {
+			if rev, err = bumpRevision(tx, tenant); err != nil {
+				return err
+			}
+		}
 		if err := tx.Where("tenant_id = ? AND project_id = ? AND token = ?", tenant, id, row.Token).
 			Delete(&PendingProject{}).Error; err != nil {
 			return fmt.Errorf("similarity: delete pending project: %w", err)
@@ -520,7 +526,7 @@ func (ix *Indexer) process(ctx context.Context, row PendingProject) error {
 	if err != nil {
 		return err
 	}
-	ix.svc.applyCache(plan)
+	ix.svc.applyCache(plan, rev)
 	return nil
 }
 

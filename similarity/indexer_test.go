@@ -810,3 +810,42 @@ func TestIndexerIsASimilarFinder(t *testing.T) {
 		t.Fatalf("while a write is pending: %v", err)
 	}
 }
+
+// TestCacheFollowsOtherProcesses checks that a process whose matrix is
+// loaded sees the index work another process did: a project that failed
+// to index here and was indexed there, an update and a removal there.
+func TestCacheFollowsOtherProcesses(t *testing.T) {
+	t.Parallel()
+	forEachIndexerDB(t, func(t *testing.T, open func() *gorm.DB) {
+		a := tctx("tenant-a")
+		p1, p2 := newProcess(t, open()), newProcess(t, open())
+		churn := mustCreate(t, p1, a, "Churn", "churn")
+		fraud := mustCreate(t, p1, a, "Fraud", "fraud")
+		if got, err := p1.ix.Similar(a, churn.ID, 5); err != nil || ids(got) != fraud.ID {
+			t.Fatalf("p1 before: %v, %v", ids(got), err) // loads p1's matrix
+		}
+		p1.emb.down.Store(true)
+		late := mustCreate(t, p1, a, "Late", "churn churn")
+		if _, err := p2.ix.Similar(a, churn.ID, 5); err != nil { // p2 indexes it
+			t.Fatal(err)
+		}
+		// p1 needs no embedding for a stored project's neighbours.
+		if got, err := p1.ix.Similar(a, churn.ID, 1); err != nil || ids(got) != late.ID {
+			t.Fatalf("p1 after p2 indexed its failed write: %v, %v", ids(got), err)
+		}
+		if err := p2.ix.DeleteProject(a, late.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := p1.ix.Similar(a, churn.ID, 5); err != nil || ids(got) != fraud.ID {
+			t.Fatalf("p1 after p2 deleted a project: %v, %v", ids(got), err)
+		}
+		// A direct Service write of p2 is seen as well.
+		if err := p2.ix.Service().Index(a, fraud.ID, "Fraud", "churn churn churn", registry.Spec{}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := p1.ix.Similar(a, churn.ID, 1)
+		if err != nil || len(got) != 1 || got[0].Similarity < 0.9 { // about 0 before
+			t.Fatalf("p1 after p2 re-indexed a project: %+v, %v", got, err)
+		}
+	})
+}

@@ -66,6 +66,7 @@ type tenantIndex struct {
 	wmu    sync.Mutex
 	mu     sync.RWMutex
 	loaded bool
+	rev    int64   // the tenant's revision the matrix reflects
 	m      *matrix // nil while the tenant has no vectors
 }
 
@@ -207,107 +208,47 @@ func (s *Service) Index(ctx context.Context, projectID, name, description string
 	if err != nil {
 		return err
 	}
-	if err := validProjectID(projectID); err != nil {
+	p, err := s.plan(ctx, tenant, projectID, name, description, spec)
+	if err != nil {
 		return err
 	}
-	text := ComposeText(name, description, spec)
-	if text == "" {
-		return fmt.Errorf("%w: project %s has no name, description or spec", ErrInvalid, projectID)
-	}
-	model := s.emb.Model()
-	hash := contentHash(model, text)
-	db := s.db.WithContext(ctx)
-	var existing ProjectEmbedding
-	found := true
-	if err := db.Where("tenant_id = ? AND project_id = ?", tenant, projectID).Take(&existing).Error; err != nil {
-		if !errors.Is(err, gorm.ErrRecordNotFound) {
-			return fmt.Errorf("similarity: load embedding: %w", err)
-		}
-		found = false
-	}
-	if found && existing.ContentHash == hash && existing.EmbedModel == model {
+	return s.commit(ctx, p, nil)
+}
+
+// commit stores a plan in one transaction, together with the work of
+// extra (if any) in the same transaction, bumps the tenant's revision and
+// applies the result to the cached matrix. A tenant's commits are
+// serialised in this process so that the cache applies them in the
+// database's order.
+func (s *Service) commit(ctx context.Context, p indexPlan, extra func(tx *gorm.DB) error) error {
+	if p.unchanged && extra == nil {
 		return nil
 	}
-	vecs, err := s.embedTexts(ctx, []string{text})
-	if err != nil {
-		return err
-	}
-	vec := vecs[0]
-	specJSON, err := json.Marshal(spec)
-	if err != nil {
-		return fmt.Errorf("similarity: encode spec: %w", err)
-	}
-	row := ProjectEmbedding{
-		Model:       tenancy.Model{TenantID: tenant},
-		ProjectID:   projectID,
-		Name:        clean(name),
-		Text:        text,
-		SpecJSON:    string(specJSON),
-		EmbedModel:  model,
-		Dimensions:  len(vec),
-		ContentHash: hash,
-		Vector:      encodeVector(vec),
-		UpdatedAt:   time.Now().UTC(),
-	}
-	ti := s.entry(tenant)
+	ti := s.entry(p.tenant)
 	ti.wmu.Lock()
 	defer ti.wmu.Unlock()
-	if err := s.save(ctx, tenant, row, found); err != nil {
+	var rev int64
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if extra != nil {
+			if err := extra(tx); err != nil {
+				return err
+			}
+		}
+		if p.unchanged {
+			return nil
+		}
+		if err := s.applyTx(tx, p); err != nil {
+			return err
+		}
+		var err error
+		rev, err = bumpRevision(tx, p.tenant)
+		return err
+	})
+	if err != nil {
 		return err
 	}
-	s.cacheUpsert(tenant, projectID, row.Name, vec)
+	s.applyCache(p, rev)
 	return nil
-}
-
-// save inserts or updates row. A concurrent first Index of the same
-// project makes the insert fail on the unique index; the update then wins.
-func (s *Service) save(ctx context.Context, tenant string, row ProjectEmbedding, exists bool) error {
-	db := s.db.WithContext(ctx)
-	update := func() *gorm.DB {
-		return db.Model(&ProjectEmbedding{}).
-			Where("tenant_id = ? AND project_id = ?", tenant, row.ProjectID).
-			Updates(map[string]any{
-				"name": row.Name, "text": row.Text, "spec_json": row.SpecJSON, "model": row.EmbedModel,
-				"dimensions": row.Dimensions, "content_hash": row.ContentHash, "vector": row.Vector,
-				"updated_at": row.UpdatedAt,
-			})
-	}
-	if exists {
-		res := update()
-		if res.Error != nil {
-			return fmt.Errorf("similarity: update embedding: %w", res.Error)
-		}
-		if res.RowsAffected > 0 {
-			return nil
-		}
-		// Removed meanwhile: insert it again.
-	}
-	if err := db.Create(&row).Error; err != nil {
-		if res := update(); res.Error == nil && res.RowsAffected > 0 {
-			return nil
-		}
-		return fmt.Errorf("similarity: store embedding: %w", err)
-	}
-	return nil
-}
-
-// cacheUpsert applies a stored vector to the tenant's matrix, if loaded.
-func (s *Service) cacheUpsert(tenant, projectID, name string, vec []float32) {
-	ti := s.entry(tenant)
-	ti.mu.Lock()
-	defer ti.mu.Unlock()
-	if !ti.loaded {
-		return
-	}
-	if ti.m == nil {
-		ti.m = newMatrix(len(vec))
-	}
-	if ti.m.dims != len(vec) {
-		// The embedder changed dimension: rebuild from the database.
-		ti.loaded, ti.m = false, nil
-		return
-	}
-	ti.m.upsert(projectID, name, vec)
 }
 
 // Remove deletes the stored embedding of a project of the context's
@@ -320,19 +261,7 @@ func (s *Service) Remove(ctx context.Context, projectID string) error {
 	if err := validProjectID(projectID); err != nil {
 		return err
 	}
-	ti := s.entry(tenant)
-	ti.wmu.Lock()
-	defer ti.wmu.Unlock()
-	if err := s.db.WithContext(ctx).Where("tenant_id = ? AND project_id = ?", tenant, projectID).
-		Delete(&ProjectEmbedding{}).Error; err != nil {
-		return fmt.Errorf("similarity: remove embedding: %w", err)
-	}
-	ti.mu.Lock()
-	if ti.loaded && ti.m != nil {
-		ti.m.remove(projectID)
-	}
-	ti.mu.Unlock()
-	return nil
+	return s.commit(ctx, planRemove(tenant, projectID), nil)
 }
 
 // Similar returns up to k projects of the context's tenant most similar to
@@ -423,21 +352,28 @@ func (s *Service) withIndex(ctx context.Context, fn func(*matrix) error) error {
 	if err != nil {
 		return err
 	}
+	// The tenant's revision, read before the matrix is used or loaded: a
+	// cache at another revision missed a write (of another process, say).
+	rev, err := readRevision(s.db.WithContext(ctx), tenant)
+	if err != nil {
+		return err
+	}
 	ti := s.entry(tenant)
 	ti.mu.RLock()
-	if ti.loaded {
+	if ti.loaded && ti.rev == rev {
 		defer ti.mu.RUnlock()
 		return fn(ti.m)
 	}
 	ti.mu.RUnlock()
 	ti.mu.Lock()
 	defer ti.mu.Unlock()
-	if !ti.loaded {
+	if !ti.loaded || ti.rev != rev {
 		m, err := s.load(ctx, tenant)
 		if err != nil {
+			ti.loaded, ti.m = false, nil
 			return err
 		}
-		ti.m, ti.loaded = m, true
+		ti.m, ti.loaded, ti.rev = m, true, rev
 	}
 	return fn(ti.m)
 }
@@ -509,7 +445,14 @@ func (s *Service) reembedRows(ctx context.Context, tenant string, m *matrix, sta
 			}
 			r.EmbedModel, r.Dimensions, r.Vector = model, len(v), encodeVector(v)
 			r.ContentHash, r.UpdatedAt = contentHash(model, r.Text), time.Now().UTC()
-			if err := s.save(ctx, tenant, r, true); err != nil {
+			err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+				if err := upsertEmbedding(tx, r); err != nil {
+					return err
+				}
+				_, err := bumpRevision(tx, tenant)
+				return err
+			})
+			if err != nil {
 				return nil, err
 			}
 			m.upsert(r.ProjectID, r.Name, v)
@@ -589,8 +532,9 @@ func (s *Service) plan(ctx context.Context, tenant, projectID, name, description
 }
 
 // applyTx stores the plan's result with tx, in the caller's transaction:
-// one upsert or one delete. The cache is updated separately (applyCache)
-// once the transaction committed.
+// one upsert or one delete. The caller bumps the tenant's revision in the
+// same transaction (bumpRevision) and applies the result to the cache
+// once committed (applyCache).
 func (s *Service) applyTx(tx *gorm.DB, p indexPlan) error {
 	switch {
 	case p.unchanged:
@@ -602,7 +546,12 @@ func (s *Service) applyTx(tx *gorm.DB, p indexPlan) error {
 		}
 		return nil
 	}
-	row := p.row
+	return upsertEmbedding(tx, p.row)
+}
+
+// upsertEmbedding inserts row or replaces the stored embedding of its
+// project.
+func upsertEmbedding(tx *gorm.DB, row ProjectEmbedding) error {
 	err := tx.Clauses(clause.OnConflict{
 		Columns: []clause.Column{{Name: "tenant_id"}, {Name: "project_id"}},
 		DoUpdates: clause.AssignmentColumns([]string{
@@ -615,19 +564,65 @@ func (s *Service) applyTx(tx *gorm.DB, p indexPlan) error {
 	return nil
 }
 
-// applyCache applies a committed plan to the tenant's cached matrix.
-// Callers hold the tenant's wmu.
-func (s *Service) applyCache(p indexPlan) {
+// bumpRevision increments the tenant's revision in tx and returns the new
+// value. Every write of the tenant's embeddings does, in its transaction:
+// the row lock orders the writes, so a cache that holds revision r has
+// seen every write up to r and no other.
+func bumpRevision(tx *gorm.DB, tenant string) (int64, error) {
+	row := TenantRevision{Model: tenancy.Model{TenantID: tenant}, Revision: 1}
+	err := tx.Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "tenant_id"}},
+		DoUpdates: clause.Assignments(map[string]any{"revision": gorm.Expr(RevisionsTableName + ".revision + 1")}),
+	}).Create(&row).Error
+	if err != nil {
+		return 0, fmt.Errorf("similarity: bump revision: %w", err)
+	}
+	return readRevision(tx, tenant)
+}
+
+// readRevision returns the tenant's revision, 0 when it has none.
+func readRevision(db *gorm.DB, tenant string) (int64, error) {
+	var rows []TenantRevision
+	if err := db.Where("tenant_id = ?", tenant).Limit(1).Find(&rows).Error; err != nil {
+		return 0, fmt.Errorf("similarity: read revision: %w", err)
+	}
+	if len(rows) == 0 {
+		return 0, nil
+	}
+	return rows[0].Revision, nil
+}
+
+// applyCache applies a committed plan, stored at revision rev, to the
+// tenant's cached matrix. When the cache is not at the revision before
+// rev, another process (or a load) wrote in between: the cache is dropped
+// and reloaded on the next search. Callers hold the tenant's wmu.
+func (s *Service) applyCache(p indexPlan, rev int64) {
+	if p.unchanged {
+		return
+	}
+	ti := s.entry(p.tenant)
+	ti.mu.Lock()
+	defer ti.mu.Unlock()
+	if !ti.loaded {
+		return
+	}
+	if ti.rev != rev-1 {
+		ti.loaded, ti.m = false, nil
+		return
+	}
+	ti.rev = rev
 	switch {
-	case p.unchanged:
 	case p.remove:
-		ti := s.entry(p.tenant)
-		ti.mu.Lock()
-		if ti.loaded && ti.m != nil {
+		if ti.m != nil {
 			ti.m.remove(p.projectID)
 		}
-		ti.mu.Unlock()
+	case ti.m == nil:
+		ti.m = newMatrix(len(p.vec))
+		ti.m.upsert(p.projectID, p.row.Name, p.vec)
+	case ti.m.dims != len(p.vec):
+		// The embedder changed dimension: rebuild from the database.
+		ti.loaded, ti.m = false, nil
 	default:
-		s.cacheUpsert(p.tenant, p.projectID, p.row.Name, p.vec)
+		ti.m.upsert(p.projectID, p.row.Name, p.vec)
 	}
 }

@@ -426,7 +426,7 @@ func TestServiceRowLevelSecurity(t *testing.T) {
 	role, appURL := testenv.PostgresAppRole(t, dbURL)
 	for _, g := range []string{
 		"GRANT USAGE ON SCHEMA public TO " + role,
-		"GRANT SELECT, INSERT, UPDATE, DELETE ON " + TableName + " TO " + role,
+		"GRANT SELECT, INSERT, UPDATE, DELETE ON " + strings.Join(TenantTables(), ", ") + " TO " + role,
 		"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO " + role,
 	} {
 		if err := owner.Exec(g).Error; err != nil {

@@ -70,20 +70,36 @@ type PendingProject struct {
 // TableName implements gorm's Tabler.
 func (PendingProject) TableName() string { return PendingTableName }
 
+// RevisionsTableName is the table of the tenants' index revisions.
+const RevisionsTableName = "similarity_revisions"
+
+// TenantRevision counts the writes of a tenant's embeddings: every write
+// increments it in its transaction. A Service compares it with the
+// revision its cached matrix reflects before every search, so a write of
+// another process is never missed. It embeds tenancy.Model; tenant_id is
+// the primary key.
+type TenantRevision struct {
+	tenancy.Model
+	Revision int64 `gorm:"column:revision;not null"`
+}
+
+// TableName implements gorm's Tabler.
+func (TenantRevision) TableName() string { return RevisionsTableName }
+
 // Models returns the GORM models this package stores, for hosts that set
 // up row-level security, delete a tenant's rows or run their own
 // migrations over every tenant-owned table.
-func Models() []any { return []any{&ProjectEmbedding{}, &PendingProject{}} }
+func Models() []any { return []any{&ProjectEmbedding{}, &PendingProject{}, &TenantRevision{}} }
 
 // TenantTables returns the names of this package's tenant-owned tables.
-func TenantTables() []string { return []string{TableName, PendingTableName} }
+func TenantTables() []string { return []string{TableName, PendingTableName, RevisionsTableName} }
 
 // MigrationComponent is the component name under which this package's
 // schema versions are recorded in schema_migrations.
 const MigrationComponent = "similarity"
 
 // SchemaVersion is the schema version this package needs.
-const SchemaVersion int64 = 2
+const SchemaVersion int64 = 3
 
 func migrationSteps() []migrate.Step {
 	return []migrate.Step{{
@@ -129,6 +145,18 @@ func migrationSteps() []migrate.Step {
 		Down: func(ctx context.Context, tx *gorm.DB) error {
 			return tx.WithContext(ctx).Exec(`DROP TABLE ` + PendingTableName).Error
 		},
+	}, {
+		Version: 3,
+		Name:    "create similarity_revisions",
+		Up: func(ctx context.Context, tx *gorm.DB) error {
+			return tx.WithContext(ctx).Exec(`CREATE TABLE ` + RevisionsTableName + ` (
+	tenant_id varchar(64) PRIMARY KEY,
+	revision bigint NOT NULL
+)`).Error
+		},
+		Down: func(ctx context.Context, tx *gorm.DB) error {
+			return tx.WithContext(ctx).Exec(`DROP TABLE ` + RevisionsTableName).Error
+		},
 	}}
 }
 
@@ -137,8 +165,8 @@ func migrator() (*migrate.Migrator, error) {
 	return migrate.New(MigrationComponent, migrationSteps()...)
 }
 
-// Migrate creates or updates this package's tables (similarity_embeddings
-// and similarity_pending) to SchemaVersion through the module's versioned
+// Migrate creates or updates this package's tables (similarity_embeddings,
+// similarity_pending and similarity_revisions) to SchemaVersion through the module's versioned
 // migration runner (component "similarity" in schema_migrations). It is
 // platform work: call it with a context that carries no tenant, as a role
 // that may create tables. It is safe to call on every start and from
@@ -155,9 +183,10 @@ func Migrate(ctx context.Context, db *gorm.DB) error {
 }
 
 // MigrateDown reverses this package's applied steps above version, newest
-// first: MigrateDown(ctx, db, 1) drops similarity_pending (with the index
-// work still waiting), MigrateDown(ctx, db, 0) drops every table of this
-// package with its rows.
+// first: MigrateDown(ctx, db, 2) drops similarity_revisions,
+// MigrateDown(ctx, db, 1) also similarity_pending (with the index work
+// still waiting), MigrateDown(ctx, db, 0) every table of this package with
+// its rows.
 func MigrateDown(ctx context.Context, db *gorm.DB, version int64) error {
 	m, err := migrator()
 	if err != nil {
