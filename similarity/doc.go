@@ -121,10 +121,11 @@
 // # Concurrency
 //
 // Embedders, the Service and the Indexer are safe for concurrent use. A
-// Service caches the matrices of the tenants it has searched; it sees the
-// writes made through it. A host with several processes writing one
-// database calls Invalidate when another process changed a tenant's
-// projects.
+// Service caches the matrices of the tenants it has searched. Every write
+// of a tenant's embeddings increments the tenant's revision (table
+// similarity_revisions) in its transaction, and every search compares it
+// with the revision of the cached matrix, reloading on a difference: the
+// processes of a host that share one database see each other's writes.
 //
 // # Errors
 //

@@ -38,9 +38,10 @@ type Match struct {
 // and, once a tenant is first searched, in an in-memory matrix per tenant
 // that every search scans exactly. Index and Remove update that matrix
 // before they return, so a search reflects a write as soon as the write
-// returns. The matrix reflects the writes made through this Service; a
-// host that runs several processes against one database calls Invalidate
-// (for example on a notification) or runs one Service per database.
+// returns. Every write also increments the tenant's revision (table
+// similarity_revisions) in its transaction; a search that finds the
+// revision changed by another Service (another process) reloads the
+// matrix first.
 //
 // Every method needs a tenant in the context (tenancy.WithTenant) and
 // fails with an error wrapping tenancy.ErrNoTenant without one. A Service
@@ -170,7 +171,8 @@ func (s *Service) entry(tenant string) *tenantIndex {
 }
 
 // Invalidate drops the cached matrix of the context's tenant; the next
-// search reloads it from the database.
+// search reloads it from the database. Searches reload by themselves when
+// another process changed the tenant's embeddings.
 func (s *Service) Invalidate(ctx context.Context) error {
 	tenant, err := tenantOf(ctx)
 	if err != nil {
