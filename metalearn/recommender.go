@@ -87,7 +87,10 @@ type Recommender struct {
 type RecommenderOption func(*Recommender)
 
 // WithSimilarFinder sets where similar projects come from (default none:
-// the recommendation lists no similar projects).
+// the recommendation lists no similar projects). A *similarity.Indexer is
+// one: it answers from the tenant's project embeddings, with every project
+// write that returned included. A failing finder fails the
+// recommendation (see Recommend).
 func WithSimilarFinder(f SimilarFinder) RecommenderOption {
 	return func(r *Recommender) { r.similar = f }
 }

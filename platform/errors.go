@@ -55,7 +55,7 @@ var errorTable = []errorRule{
 	}},
 	{"similarity.ErrEmptyInput", is(similarity.ErrEmptyInput),
 		fixed(http.StatusUnprocessableEntity, "validation_failed", "the spec or text has nothing that can be compared")},
-	{"similarity.ErrInvalidArgument", is(similarity.ErrInvalidArgument),
+	{"similarity.ErrInvalid", is(similarity.ErrInvalid),
 		fixed(http.StatusUnprocessableEntity, "validation_failed", "the spec or text has nothing that can be compared")},
 	{"registry.ErrInvalid", is(registry.ErrInvalid),
 		fixed(http.StatusUnprocessableEntity, "validation_failed", "the request has invalid fields")},
@@ -117,6 +117,14 @@ var errorTable = []errorRule{
 	{"similarity.ErrBadResponse", is(similarity.ErrBadResponse), embeddingsProblem},
 	{"similarity.ErrDimensionMismatch", is(similarity.ErrDimensionMismatch), embeddingsProblem},
 	{"similarity.ErrModelMismatch", is(similarity.ErrModelMismatch), embeddingsProblem},
+	// The index behind the registry's recent writes, for another reason
+	// than the service (those match the rows above first).
+	{"similarity.ErrUnavailable", is(similarity.ErrUnavailable), func(error) *apiError {
+		e := newAPIError(http.StatusServiceUnavailable, "embeddings_unavailable",
+			"the similarity index is catching up with recent project writes; retry later")
+		e.retryAfter = indexRetryAfter
+		return e
+	}},
 }
 
 // is matches errors that wrap target.

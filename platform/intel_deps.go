@@ -2,18 +2,14 @@ package platform
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/maestro-ml/maestro/metalearn"
 	"github.com/maestro-ml/maestro/registry"
 	"github.com/maestro-ml/maestro/similarity"
 	"github.com/maestro-ml/maestro/similarity/staticembed"
-	"github.com/maestro-ml/maestro/tenancy"
 )
 
 // Settings of the OpenAI-compatible embedder. A similarity request waits
@@ -28,9 +24,9 @@ const (
 	// embedding. A provider that hangs must not hang project writes: past
 	// the budget the write answers and the project is left pending.
 	indexWriteBudget = 5 * time.Second
-	// indexLockStripes is the number of mutexes that serialise the index
-	// work of projects (see lockProject).
-	indexLockStripes = 64
+	// indexRetryAfter is the Retry-After of a 503 for a similarity query
+	// whose tenant still has project writes waiting to be indexed.
+	indexRetryAfter = 5 * time.Second
 )
 
 // intelDeps is the server's intelligence: meta-models trained on each
@@ -47,16 +43,14 @@ type intelDeps struct {
 	trainer *metalearn.Retrainer
 	rec     *metalearn.Recommender
 
-	// pending holds, per tenant, the projects whose embedding could not be
-	// updated when they were written (the embeddings service was down).
-	// Every similarity query of the tenant first brings them up to date,
-	// so answers reflect every write that returned — or the query answers
-	// 503 while the service is still down.
-	mu      sync.Mutex
-	pending map[string]map[string]struct{}
-
-	// locks serialise the index work of each project (see lockProject).
-	locks [indexLockStripes]sync.Mutex
+	// idx keeps sim in step with the registry's projects. A project write
+	// whose embedding cannot be computed (the embeddings service is down)
+	// is recorded in the database table similarity_pending; every
+	// similarity query of the tenant first brings the tenant's pending
+	// projects up to date, whichever process recorded them, so answers
+	// reflect every write that returned — or the query answers 503 while
+	// the service is still down.
+	idx *similarity.Indexer
 }
 
 // newIntelDeps builds the embedder chosen by the configuration, the
@@ -74,6 +68,14 @@ func newIntelDeps(s *Server, reg *registry.Registry, emb similarity.Embedder) (*
 	if err != nil {
 		return nil, fmt.Errorf("similarity: %w", err)
 	}
+	idx, err := similarity.NewIndexer(reg, sim,
+		similarity.WithWriteBudget(indexWriteBudget),
+		similarity.WithIndexerLogger(s.log),
+		similarity.WithIndexerClock(s.now),
+		similarity.WithTenantLister(s.tenantIDs))
+	if err != nil {
+		return nil, fmt.Errorf("similarity: %w", err)
+	}
 	store := metalearn.NewStore(s.db, metalearn.WithStoreClock(s.now))
 	history := metalearn.NewRegistryHistory(reg)
 	return &intelDeps{
@@ -85,8 +87,8 @@ func newIntelDeps(s *Server, reg *registry.Registry, emb similarity.Embedder) (*
 		history: history,
 		trainer: metalearn.NewRetrainer(history, store,
 			metalearn.WithTrainOptions(metalearn.WithClock(s.now))),
-		rec:     metalearn.NewRecommender(store),
-		pending: map[string]map[string]struct{}{},
+		rec: metalearn.NewRecommender(store),
+		idx: idx,
 	}, nil
 }
 
@@ -118,183 +120,47 @@ func newEmbedder(cfg Config) (similarity.Embedder, error) {
 	return emb, nil
 }
 
-// projectWritten brings the embedding of project id in line with the
-// registry after a create, update or delete answered by the registry (see
-// refresh). A failure does not fail the write — the registry is the
-// record, the index is derived from it: the project's stale embedding is
-// dropped, the project is remembered as pending, and the tenant's next
-// similarity query retries (see syncPending).
-//
-// The work is not cancelled with the request — the registry write is done,
-// and a client that hangs up must not leave the index behind it — but it
-// is bounded by indexWriteBudget.
-func (d *intelDeps) projectWritten(ctx context.Context, id string) {
-	ctx = context.WithoutCancel(ctx)
-	unlock := d.lockProject(ctx, id)
-	defer unlock()
-	ictx, cancel := context.WithTimeout(ctx, indexWriteBudget)
-	err := d.refresh(ictx, id)
-	cancel()
-	if err == nil {
-		d.unmarkPending(ctx, id)
-		return
-	}
-	d.log.LogAttrs(ctx, slog.LevelWarn, "similarity index not updated; retried on the next query",
-		slog.String("project_id", id), slog.String("error", err.Error()))
-	if rerr := d.sim.Remove(ctx, id); rerr != nil {
-		d.log.LogAttrs(ctx, slog.LevelWarn, "stale embedding not removed",
-			slog.String("project_id", id), slog.String("error", rerr.Error()))
-	}
-	d.markPending(ctx, id)
+// createProject, updateProject and deleteProject are the project writes
+// of the server: each records the project as pending for the similarity
+// index in the registry write's own transaction, then indexes it (see
+// similarity.Indexer). A failure to index does not fail the write.
+func (d *intelDeps) createProject(ctx context.Context, in registry.ProjectInput) (*registry.Project, error) {
+	return d.idx.CreateProject(ctx, in)
 }
 
-// refresh stores the embedding of project id as the registry holds it
-// now, or removes it when the project no longer exists. Callers hold the
-// project's lock (lockProject): reading the registry under the lock,
-// rather than indexing the version a handler wrote, makes the last
-// refresh of concurrent writes index the last committed version.
-func (d *intelDeps) refresh(ctx context.Context, id string) error {
-	p, err := d.reg.GetProject(ctx, id)
-	if errors.Is(err, registry.ErrNotFound) {
-		return d.sim.Remove(ctx, id)
-	}
-	if err != nil {
-		return err
-	}
-	return d.sim.Index(ctx, p.ID, p.Name, p.Description, p.Spec)
+func (d *intelDeps) updateProject(ctx context.Context, id string, patch registry.ProjectPatch) (*registry.Project, error) {
+	return d.idx.UpdateProject(ctx, id, patch)
 }
 
-// lockProject locks the index work of project id of the context's tenant
-// and returns the unlock function. Projects share indexLockStripes
-// mutexes by hash, so the locks take fixed memory.
-func (d *intelDeps) lockProject(ctx context.Context, id string) func() {
-	tenant, _ := tenancy.TenantFrom(ctx)
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(tenant))
-	_, _ = h.Write([]byte{0})
-	_, _ = h.Write([]byte(id))
-	m := &d.locks[h.Sum32()%indexLockStripes]
-	m.Lock()
-	return m.Unlock
-}
-
-// markPending remembers that project id of the context's tenant needs its
-// embedding brought up to date.
-func (d *intelDeps) markPending(ctx context.Context, id string) {
-	tenant, ok := tenancy.TenantFrom(ctx)
-	if !ok {
-		return
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.pending[tenant] == nil {
-		d.pending[tenant] = map[string]struct{}{}
-	}
-	d.pending[tenant][id] = struct{}{}
-}
-
-// unmarkPending forgets that project id is pending.
-func (d *intelDeps) unmarkPending(ctx context.Context, id string) {
-	tenant, ok := tenancy.TenantFrom(ctx)
-	if !ok {
-		return
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	delete(d.pending[tenant], id)
-	if len(d.pending[tenant]) == 0 {
-		delete(d.pending, tenant)
-	}
+func (d *intelDeps) deleteProject(ctx context.Context, id string) error {
+	return d.idx.DeleteProject(ctx, id)
 }
 
 // forgetTenant drops what the server holds in memory about a deleted
-// tenant: its similarity matrix and its pending projects. It is a
-// tenancy.DeleteHook; the tenant's rows are gone when it runs.
+// tenant: its similarity matrix. Its pending projects are rows of the
+// tenant, deleted with it. It is a tenancy.DeleteHook.
 func (d *intelDeps) forgetTenant(ctx context.Context, tenantID string) error {
-	d.mu.Lock()
-	delete(d.pending, tenantID)
-	d.mu.Unlock()
-	return d.sim.Invalidate(tenancy.WithTenant(ctx, tenantID))
-}
-
-// syncPending brings the embeddings of the context tenant's pending
-// projects up to date: indexed again from the registry, or removed when
-// the project is gone. It stops at the first failure, which the caller
-// answers (503 when the embeddings service is still down).
-func (d *intelDeps) syncPending(ctx context.Context) error {
-	tenant, ok := tenancy.TenantFrom(ctx)
-	if !ok {
-		return tenancy.ErrNoTenant
-	}
-	d.mu.Lock()
-	ids := make([]string, 0, len(d.pending[tenant]))
-	for id := range d.pending[tenant] {
-		ids = append(ids, id)
-	}
-	d.mu.Unlock()
-	for _, id := range ids {
-		if err := d.refreshLocked(ctx, id); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// refreshLocked refreshes project id under its lock and, on success,
-// forgets that it was pending.
-func (d *intelDeps) refreshLocked(ctx context.Context, id string) error {
-	unlock := d.lockProject(ctx, id)
-	defer unlock()
-	if err := d.refresh(ctx, id); err != nil {
-		return err
-	}
-	d.unmarkPending(ctx, id)
-	return nil
+	return d.idx.ForgetTenant(ctx, tenantID)
 }
 
 // similarTo returns up to k projects most similar to project id (which
-// must exist: 404 otherwise), indexing it first if it has no embedding.
+// must exist: 404 otherwise), after the tenant's pending projects are
+// indexed; a project with no embedding is indexed first.
 func (d *intelDeps) similarTo(ctx context.Context, id string, k int) ([]similarity.Match, error) {
-	if _, err := d.reg.GetProject(ctx, id); err != nil {
-		return nil, err
-	}
-	if err := d.syncPending(ctx); err != nil {
-		return nil, err
-	}
-	ms, err := d.sim.Similar(ctx, id, k)
-	if errors.Is(err, similarity.ErrNotIndexed) {
-		if err := d.refreshLocked(ctx, id); err != nil {
-			return nil, err
-		}
-		ms, err = d.sim.Similar(ctx, id, k)
-	}
+	ms, err := d.idx.Similar(ctx, id, k)
 	return ms, err
 }
 
 // similarToSpec returns up to k projects most similar to a spec and free
 // text.
 func (d *intelDeps) similarToSpec(ctx context.Context, text string, spec registry.Spec, k int) ([]similarity.Match, error) {
-	if err := d.syncPending(ctx); err != nil {
-		return nil, err
-	}
-	return d.sim.SimilarSpec(ctx, text, spec, k)
+	ms, err := d.idx.SimilarSpec(ctx, text, spec, k)
+	return ms, err
 }
 
 // overlap compares spec with project id (404 when unknown), indexing the
 // project first if it has no embedding.
 func (d *intelDeps) overlap(ctx context.Context, spec registry.Spec, id string) (*similarity.OverlapReport, error) {
-	if _, err := d.reg.GetProject(ctx, id); err != nil {
-		return nil, err
-	}
-	if err := d.syncPending(ctx); err != nil {
-		return nil, err
-	}
-	rep, err := d.sim.Overlap(ctx, spec, id)
-	if errors.Is(err, similarity.ErrNotIndexed) {
-		if err := d.refreshLocked(ctx, id); err != nil {
-			return nil, err
-		}
-		rep, err = d.sim.Overlap(ctx, spec, id)
-	}
+	rep, err := d.idx.Overlap(ctx, spec, id)
 	return rep, err
 }

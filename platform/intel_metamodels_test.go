@@ -291,12 +291,12 @@ func testIntelTenantDeletion(t *testing.T, e *regEnv) {
 	if got := items[matchJSON](t, e.do("GET", "/api/v1/projects/"+pid+"/similar", tok, nil)); len(got) != 1 {
 		t.Fatalf("similar in gamma: %+v", got)
 	}
-	e.s.intel.markPending(tenancy.WithTenant(context.Background(), gamma), pid)
+	gctx := tenancy.WithTenant(context.Background(), gamma)
+	if err := e.s.intel.idx.Record(gctx, pid); err != nil {
+		t.Fatal(err)
+	}
 	expect(t, e.do("DELETE", "/api/v1/tenants/"+gamma, e.admin, nil), 204)
-	e.s.intel.mu.Lock()
-	_, kept := e.s.intel.pending[gamma]
-	e.s.intel.mu.Unlock()
-	if kept {
-		t.Fatal("a deleted tenant's pending projects are kept")
+	if rows, err := e.s.intel.idx.Pending(gctx, 10); err != nil || len(rows) != 0 {
+		t.Fatalf("a deleted tenant's pending projects are kept: %+v, %v", rows, err)
 	}
 }

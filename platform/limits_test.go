@@ -2,6 +2,7 @@ package platform
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"sync"
 	"testing"
@@ -97,4 +98,42 @@ func TestHandlerDeadline(t *testing.T) {
 		t.Fatalf("the deadline did not stop the work: answered after %v", d)
 	}
 	expect(t, ts.do("GET", "/api/v1/auth/me", token, nil), http.StatusOK)
+}
+
+// downEmbedder is an embeddings service that is down.
+type downEmbedder struct{ similarity.Embedder }
+
+func (downEmbedder) Embed(context.Context, []string) ([][]float32, error) {
+	return nil, fmt.Errorf("%w: connection refused", similarity.ErrProvider)
+}
+
+// TestIndexFailureIsPickedUpByAnotherServer runs two servers on one
+// database, as two replicas would: a project written on the one whose
+// embeddings service is down is still written (and pending, durably, in
+// the database), and the other server's first similarity query indexes
+// it — nothing depends on the memory of the process that failed.
+func TestIndexFailureIsPickedUpByAnotherServer(t *testing.T) {
+	t.Parallel()
+	db := testenv.SQLite(t)
+	h, err := similarity.NewHashingEmbedder(64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := newTestServer(t, db, testServerOptions{opts: []Option{WithEmbedder(downEmbedder{h})}})
+	up := newTestServer(t, db, testServerOptions{opts: []Option{WithEmbedder(h)}})
+	token := down.adminToken()
+	var p struct{ ID string }
+	expect(t, down.do("POST", "/api/v1/projects", token, map[string]any{"name": "Card fraud detection", "problem_class": "anomaly_detection",
+		"complexity_score": 5, "team_size": 3, "description": "flag fraudulent card payments in real time"}), 201).json(t, &p)
+	expect(t, down.do("POST", "/api/v1/specs/similar", token, map[string]any{"text": "card fraud"}), 503)
+
+	var res struct {
+		Items []struct {
+			ProjectID string `json:"project_id"`
+		} `json:"items"`
+	}
+	expect(t, up.do("POST", "/api/v1/specs/similar", up.adminToken(), map[string]any{"text": "fraudulent card payments"}), 200).json(t, &res)
+	if len(res.Items) != 1 || res.Items[0].ProjectID != p.ID {
+		t.Fatalf("the other server does not find the project written while the service was down: %+v", res.Items)
+	}
 }

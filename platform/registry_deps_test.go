@@ -92,7 +92,7 @@ func TestErrorTableRowsAnswer(t *testing.T) {
 func sentinelByName(t *testing.T, name string) error {
 	t.Helper()
 	all := map[string]error{
-		"similarity.ErrEmptyInput": similarity.ErrEmptyInput, "similarity.ErrInvalidArgument": similarity.ErrInvalidArgument,
+		"similarity.ErrEmptyInput": similarity.ErrEmptyInput, "similarity.ErrInvalid": similarity.ErrInvalid,
 		"registry.ErrInvalid": registry.ErrInvalid, "tenancy.ErrInvalid": tenancy.ErrInvalid, "registry.ErrTooLarge": registry.ErrTooLarge,
 		"auth.ErrInvalidToken": auth.ErrInvalidToken, "auth.ErrExpired": auth.ErrExpired, "auth.ErrRevoked": auth.ErrRevoked,
 		"auth.ErrRefreshReuse": auth.ErrRefreshReuse, "auth.ErrInvalidAPIKey": auth.ErrInvalidAPIKey,
@@ -103,6 +103,7 @@ func sentinelByName(t *testing.T, name string) error {
 		"metalearn.ErrUnsupportedVersion": metalearn.ErrUnsupportedVersion,
 		"similarity.ErrProvider":          similarity.ErrProvider, "similarity.ErrBadResponse": similarity.ErrBadResponse,
 		"similarity.ErrDimensionMismatch": similarity.ErrDimensionMismatch, "similarity.ErrModelMismatch": similarity.ErrModelMismatch,
+		"similarity.ErrUnavailable": similarity.ErrUnavailable,
 	}
 	err, ok := all[name]
 	if !ok {

@@ -8,18 +8,18 @@ import (
 	"github.com/maestro-ml/maestro/registry"
 )
 
-// createProject handles POST /api/v1/projects. The project is indexed for
-// similarity search before the answer is written (see intelDeps.indexProject).
+// createProject handles POST /api/v1/projects. The project is recorded
+// for the similarity index in the write's own transaction and indexed
+// before the answer is written (see similarity.Indexer).
 func (s *Server) createProject(w http.ResponseWriter, r *http.Request) error {
 	var in registry.ProjectInput
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	p, err := s.reg.reg.CreateProject(r.Context(), in)
+	p, err := s.intel.createProject(r.Context(), in)
 	if err != nil {
 		return err
 	}
-	s.intel.projectWritten(r.Context(), p.ID)
 	writeJSON(w, http.StatusCreated, p)
 	return nil
 }
@@ -71,11 +71,10 @@ func (s *Server) updateProject(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &patch); err != nil {
 		return err
 	}
-	p, err := s.reg.reg.UpdateProject(r.Context(), r.PathValue("id"), patch)
+	p, err := s.intel.updateProject(r.Context(), r.PathValue("id"), patch)
 	if err != nil {
 		return err
 	}
-	s.intel.projectWritten(r.Context(), p.ID)
 	writeJSON(w, http.StatusOK, p)
 	return nil
 }
@@ -84,10 +83,9 @@ func (s *Server) updateProject(w http.ResponseWriter, r *http.Request) error {
 // everything recorded about it, and its similarity embedding.
 func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	if err := s.reg.reg.DeleteProject(r.Context(), id); err != nil {
+	if err := s.intel.deleteProject(r.Context(), id); err != nil {
 		return err
 	}
-	s.intel.projectWritten(r.Context(), id)
 	noContent(w)
 	return nil
 }

@@ -18,8 +18,14 @@ import (
 	"github.com/maestro-ml/maestro/tenancy"
 )
 
-// purgeInterval is how often expired sessions are deleted from SQL.
-const purgeInterval = time.Hour
+// Intervals of the server's background work.
+const (
+	// purgeInterval is how often expired sessions are deleted from SQL.
+	purgeInterval = time.Hour
+	// indexDrainInterval is how often the similarity index picks up
+	// project writes whose indexing failed.
+	indexDrainInterval = 30 * time.Second
+)
 
 // Server is the reference platform: the HTTP API composed from Maestro's
 // packages on one database. Build it with New, serve Handler (or call
@@ -121,6 +127,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (_ *Server, err error)
 		return nil, fmt.Errorf("TLS: %w", err)
 	}
 	go s.purgeTokens(bg, purgeInterval)
+	go s.drainIndex(bg, indexDrainInterval)
 	return s, nil
 }
 
@@ -211,6 +218,35 @@ func (s *Server) Close() error {
 		s.closeErr = errors.Join(errs...)
 	})
 	return s.closeErr
+}
+
+// drainIndex brings the similarity index up to date with project writes
+// whose indexing failed — in this process or any other on the database —
+// every interval until ctx ends, so that no failure waits for a query.
+func (s *Server) drainIndex(ctx context.Context, every time.Duration) {
+	if err := s.intel.idx.Run(ctx, every); err != nil && ctx.Err() == nil {
+		s.log.Warn("similarity index drain stopped", slog.String("error", err.Error()))
+	}
+}
+
+// tenantIDs lists the id of every tenant, for work that runs tenant by
+// tenant outside a request (the similarity index's drain).
+func (s *Server) tenantIDs(ctx context.Context) ([]string, error) {
+	var ids []string
+	after := ""
+	for {
+		ts, err := s.tenants.ListTenants(ctx, tenancy.ListOptions{Limit: 1000, After: after})
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range ts {
+			ids = append(ids, t.ID)
+		}
+		if len(ts) < 1000 {
+			return ids, nil
+		}
+		after = ts[len(ts)-1].ID
+	}
 }
 
 // closeDB returns a function that closes db's connection pool.

@@ -57,9 +57,11 @@
 // # Service
 //
 // A Service (NewService) stores one embedding per project and tenant in
-// the table similarity_embeddings (create it with Migrate), together with
-// the composed text, the spec, the model name, the dimension and a SHA-256
-// of model and text: indexing an unchanged project computes nothing. Every
+// the table similarity_embeddings (create this package's tables with
+// Migrate; MigrateDown and CurrentSchemaVersion manage their versions),
+// together with the composed text, the spec, the model name, the dimension
+// and a SHA-256 of model and text: indexing an unchanged project computes
+// nothing. Every
 // method takes the tenant from the context (tenancy.WithTenant) and fails
 // without one; queries are filtered by tenant both by the tenancy plugin
 // and by the Service itself.
@@ -76,6 +78,22 @@
 // embedders, stored vectors of the old model are recomputed from their
 // stored text the first time a tenant is searched (or, with
 // WithReembed(false), searches fail with ErrModelMismatch).
+//
+// # Indexer
+//
+// An Indexer (NewIndexer) keeps a Service in step with the projects of a
+// registry.Registry. Its CreateProject, UpdateProject and DeleteProject run
+// the registry write and record the project in the table
+// similarity_pending in the same transaction, then index it and delete the
+// row; a write never fails because the embedder is down, its row stays.
+// Every query of the Indexer (Similar, SimilarText, SimilarSpec, Overlap)
+// first indexes the tenant's pending projects, read from the database, so
+// whichever process serves the tenant next picks up a failure of another;
+// while the embedder is still down the query fails with ErrUnavailable.
+// Run works through every tenant's rows in the background. Two processes
+// working on one row store one consistent result: the embedding is
+// committed only while the row still names the write it was computed
+// for. An Indexer is a metalearn.SimilarFinder.
 //
 // # Overlap and effort
 //
@@ -102,8 +120,17 @@
 //
 // # Concurrency
 //
-// Embedders and the Service are safe for concurrent use. A Service caches
-// the matrices of the tenants it has searched; it sees the writes made
-// through it. A host with several processes writing one database calls
-// Invalidate when another process changed a tenant's projects.
+// Embedders, the Service and the Indexer are safe for concurrent use. A
+// Service caches the matrices of the tenants it has searched. Every write
+// of a tenant's embeddings increments the tenant's revision (table
+// similarity_revisions) in its transaction, and every search compares it
+// with the revision of the cached matrix, reloading on a difference: the
+// processes of a host that share one database see each other's writes.
+//
+// # Errors
+//
+// Invalid arguments and option values are ErrInvalid. Other sentinels:
+// ErrEmptyInput, ErrNotIndexed, ErrUnavailable, ErrProvider (as
+// *ProviderError), ErrBadResponse, ErrDimensionMismatch (as
+// *DimensionError) and ErrModelMismatch.
 package similarity

@@ -55,16 +55,16 @@ type FuncEmbedder struct {
 var _ Embedder = (*FuncEmbedder)(nil)
 
 // NewFuncEmbedder returns an Embedder named model that produces dims-long
-// vectors with fn. It reports ErrInvalidArgument for an empty model name,
+// vectors with fn. It reports ErrInvalid for an empty model name,
 // a non-positive dimension or a nil function.
 func NewFuncEmbedder(model string, dims int, fn EmbedFunc) (*FuncEmbedder, error) {
 	switch {
 	case model == "":
-		return nil, fmt.Errorf("%w: empty model name", ErrInvalidArgument)
+		return nil, fmt.Errorf("%w: empty model name", ErrInvalid)
 	case dims <= 0:
-		return nil, fmt.Errorf("%w: dimensions %d", ErrInvalidArgument, dims)
+		return nil, fmt.Errorf("%w: dimensions %d", ErrInvalid, dims)
 	case fn == nil:
-		return nil, fmt.Errorf("%w: nil embed function", ErrInvalidArgument)
+		return nil, fmt.Errorf("%w: nil embed function", ErrInvalid)
 	}
 	return &FuncEmbedder{model: model, dims: dims, fn: fn}, nil
 }

@@ -61,7 +61,7 @@ func TestFuncEmbedder(t *testing.T) {
 		dims  int
 		fn    EmbedFunc
 	}{{"", 2, fn}, {"m", 0, fn}, {"m", 2, nil}} {
-		if _, err := NewFuncEmbedder(args.model, args.dims, args.fn); !errors.Is(err, ErrInvalidArgument) {
+		if _, err := NewFuncEmbedder(args.model, args.dims, args.fn); !errors.Is(err, ErrInvalid) {
 			t.Errorf("NewFuncEmbedder(%q, %d) error %v", args.model, args.dims, err)
 		}
 	}
@@ -126,7 +126,7 @@ func TestHashingEmbedder(t *testing.T) {
 		t.Errorf("cancelled: %v", err)
 	}
 	for _, d := range []int{-1, 8, 1<<16 + 1} {
-		if _, err := NewHashingEmbedder(d); !errors.Is(err, ErrInvalidArgument) {
+		if _, err := NewHashingEmbedder(d); !errors.Is(err, ErrInvalid) {
 			t.Errorf("dims %d: %v", d, err)
 		}
 	}

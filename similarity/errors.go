@@ -11,8 +11,14 @@ var (
 	// ErrEmptyInput reports an empty or blank text given to an Embedder;
 	// embedders never send one to a provider.
 	ErrEmptyInput = errors.New("similarity: empty input text")
-	// ErrInvalidArgument reports an invalid argument or option.
-	ErrInvalidArgument = errors.New("similarity: invalid argument")
+	// ErrInvalid reports an invalid argument or option value.
+	ErrInvalid = errors.New("similarity: invalid argument")
+	// ErrUnavailable reports a query that cannot be answered yet because
+	// the index is behind the registry: a project write whose embedding
+	// could not be computed (the embeddings service is down) is still
+	// pending. It wraps the last indexing error, if any; retry later. Hosts
+	// answer it like a dependency that is down (HTTP 503).
+	ErrUnavailable = errors.New("similarity: index not up to date")
 	// ErrBadResponse reports a provider response that cannot be used:
 	// malformed JSON, a wrong number of vectors, missing or duplicate
 	// indexes, non-finite or zero vectors.

@@ -55,14 +55,14 @@ var (
 )
 
 // NewHashingEmbedder returns the built-in embedder with dims dimensions
-// (DefaultHashingDimensions when dims is 0). It reports ErrInvalidArgument
+// (DefaultHashingDimensions when dims is 0). It reports ErrInvalid
 // for a dimension below 16 or above 65536.
 func NewHashingEmbedder(dims int) (*HashingEmbedder, error) {
 	if dims == 0 {
 		dims = DefaultHashingDimensions
 	}
 	if dims < 16 || dims > 1<<16 {
-		return nil, fmt.Errorf("%w: hashing dimensions %d not in [16, 65536]", ErrInvalidArgument, dims)
+		return nil, fmt.Errorf("%w: hashing dimensions %d not in [16, 65536]", ErrInvalid, dims)
 	}
 	return &HashingEmbedder{dims: dims, stop: stopWords()}, nil
 }

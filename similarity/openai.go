@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode"
 
 	openai "github.com/sashabaranov/go-openai"
 )
@@ -89,9 +90,16 @@ type openAIConfig struct {
 }
 
 // WithAPIKey sets the bearer token sent to the provider. Local servers
-// usually need none.
+// usually need none. A key with control characters (a pasted newline, say)
+// is ErrInvalid: it could not be sent in a header.
 func WithAPIKey(key string) OpenAIOption {
-	return func(c *openAIConfig) error { c.apiKey = key; return nil }
+	return func(c *openAIConfig) error {
+		if strings.ContainsFunc(key, unicode.IsControl) {
+			return fmt.Errorf("%w: API key contains control characters", ErrInvalid)
+		}
+		c.apiKey = key
+		return nil
+	}
 }
 
 // WithHTTPClient sets the HTTP client (for proxies, TLS settings or
@@ -99,7 +107,7 @@ func WithAPIKey(key string) OpenAIOption {
 func WithHTTPClient(hc *http.Client) OpenAIOption {
 	return func(c *openAIConfig) error {
 		if hc == nil {
-			return fmt.Errorf("%w: nil HTTP client", ErrInvalidArgument)
+			return fmt.Errorf("%w: nil HTTP client", ErrInvalid)
 		}
 		c.httpClient = hc
 		return nil
@@ -112,7 +120,7 @@ func WithHTTPClient(hc *http.Client) OpenAIOption {
 func WithDimensions(n int) OpenAIOption {
 	return func(c *openAIConfig) error {
 		if n <= 0 {
-			return fmt.Errorf("%w: dimensions %d", ErrInvalidArgument, n)
+			return fmt.Errorf("%w: dimensions %d", ErrInvalid, n)
 		}
 		c.dims = n
 		return nil
@@ -124,7 +132,7 @@ func WithDimensions(n int) OpenAIOption {
 func WithBatchSize(n int) OpenAIOption {
 	return func(c *openAIConfig) error {
 		if n < 1 || n > MaxBatchInputs {
-			return fmt.Errorf("%w: batch size %d not in [1, %d]", ErrInvalidArgument, n, MaxBatchInputs)
+			return fmt.Errorf("%w: batch size %d not in [1, %d]", ErrInvalid, n, MaxBatchInputs)
 		}
 		c.batchSize = n
 		return nil
@@ -137,7 +145,7 @@ func WithBatchSize(n int) OpenAIOption {
 func WithBatchTokens(n int) OpenAIOption {
 	return func(c *openAIConfig) error {
 		if n < 1 {
-			return fmt.Errorf("%w: batch tokens %d", ErrInvalidArgument, n)
+			return fmt.Errorf("%w: batch tokens %d", ErrInvalid, n)
 		}
 		c.batchTokens = n
 		return nil
@@ -151,7 +159,7 @@ func WithBatchTokens(n int) OpenAIOption {
 func WithMaxInputTokens(n int) OpenAIOption {
 	return func(c *openAIConfig) error {
 		if n < 8 {
-			return fmt.Errorf("%w: max input tokens %d", ErrInvalidArgument, n)
+			return fmt.Errorf("%w: max input tokens %d", ErrInvalid, n)
 		}
 		c.maxInput = n
 		return nil
@@ -163,7 +171,7 @@ func WithMaxInputTokens(n int) OpenAIOption {
 func WithRetries(n int) OpenAIOption {
 	return func(c *openAIConfig) error {
 		if n < 0 {
-			return fmt.Errorf("%w: retries %d", ErrInvalidArgument, n)
+			return fmt.Errorf("%w: retries %d", ErrInvalid, n)
 		}
 		c.retries = n
 		return nil
@@ -177,7 +185,7 @@ func WithRetries(n int) OpenAIOption {
 func WithBackoff(initial, max time.Duration) OpenAIOption {
 	return func(c *openAIConfig) error {
 		if initial <= 0 || max < initial {
-			return fmt.Errorf("%w: backoff %v..%v", ErrInvalidArgument, initial, max)
+			return fmt.Errorf("%w: backoff %v..%v", ErrInvalid, initial, max)
 		}
 		c.backoffMin, c.backoffMax = initial, max
 		return nil
@@ -189,7 +197,7 @@ func WithBackoff(initial, max time.Duration) OpenAIOption {
 func WithRequestTimeout(d time.Duration) OpenAIOption {
 	return func(c *openAIConfig) error {
 		if d <= 0 {
-			return fmt.Errorf("%w: timeout %v", ErrInvalidArgument, d)
+			return fmt.Errorf("%w: timeout %v", ErrInvalid, d)
 		}
 		c.timeout = d
 		return nil
@@ -198,15 +206,15 @@ func WithRequestTimeout(d time.Duration) OpenAIOption {
 
 // NewOpenAIEmbedder returns an embedder for model at baseURL, the API's
 // base URL including its version path, such as "https://api.openai.com/v1"
-// or "http://127.0.0.1:8088/v1". It reports ErrInvalidArgument for a URL
+// or "http://127.0.0.1:8088/v1". It reports ErrInvalid for a URL
 // that is not absolute http(s), an empty model or an invalid option.
 func NewOpenAIEmbedder(baseURL, model string, opts ...OpenAIOption) (*OpenAIEmbedder, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("%w: base URL must be an absolute http(s) URL", ErrInvalidArgument)
+		return nil, fmt.Errorf("%w: base URL must be an absolute http(s) URL", ErrInvalid)
 	}
 	if strings.TrimSpace(model) == "" {
-		return nil, fmt.Errorf("%w: empty model name", ErrInvalidArgument)
+		return nil, fmt.Errorf("%w: empty model name", ErrInvalid)
 	}
 	cfg := openAIConfig{
 		httpClient:  &http.Client{},
@@ -219,6 +227,9 @@ func NewOpenAIEmbedder(baseURL, model string, opts ...OpenAIOption) (*OpenAIEmbe
 		timeout:     DefaultRequestTimeout,
 	}
 	for _, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("%w: nil option", ErrInvalid)
+		}
 		if err := o(&cfg); err != nil {
 			return nil, err
 		}

@@ -420,8 +420,8 @@ func TestNewOpenAIEmbedderValidates(t *testing.T) {
 		{"http://x/v1", "m", []OpenAIOption{WithHTTPClient(nil)}},
 	}
 	for _, b := range bad {
-		if _, err := NewOpenAIEmbedder(b.url, b.model, b.opts...); !errors.Is(err, ErrInvalidArgument) {
-			t.Errorf("NewOpenAIEmbedder(%q, %q) error %v, want ErrInvalidArgument", b.url, b.model, err)
+		if _, err := NewOpenAIEmbedder(b.url, b.model, b.opts...); !errors.Is(err, ErrInvalid) {
+			t.Errorf("NewOpenAIEmbedder(%q, %q) error %v, want ErrInvalid", b.url, b.model, err)
 		}
 	}
 	e, err := NewOpenAIEmbedder("https://api.example.com/v1/", "text-embedding-3-small",

@@ -150,12 +150,12 @@ func (e EffortModel) factor(s ItemStatus) float64 {
 }
 
 // WithOverlapThresholds replaces the thresholds of overlap reports. It
-// reports ErrInvalidArgument unless every value is in (0, 1],
+// reports ErrInvalid unless every value is in (0, 1],
 // Modified <= Reused and Hybrid <= CloneWithChanges <= CloneAndCustomize.
 func WithOverlapThresholds(t OverlapThresholds) Option {
 	return func(s *Service) error {
 		if !t.valid() {
-			return fmt.Errorf("%w: overlap thresholds %+v", ErrInvalidArgument, t)
+			return fmt.Errorf("%w: overlap thresholds %+v", ErrInvalid, t)
 		}
 		s.thresholds = t
 		return nil
@@ -163,11 +163,11 @@ func WithOverlapThresholds(t OverlapThresholds) Option {
 }
 
 // WithEffortModel replaces the unit costs of effort estimates. It reports
-// ErrInvalidArgument for a negative or non-finite cost or a factor above 1.
+// ErrInvalid for a negative or non-finite cost or a factor above 1.
 func WithEffortModel(e EffortModel) Option {
 	return func(s *Service) error {
 		if !e.valid() {
-			return fmt.Errorf("%w: effort model %+v", ErrInvalidArgument, e)
+			return fmt.Errorf("%w: effort model %+v", ErrInvalid, e)
 		}
 		s.effort = e
 		return nil
@@ -242,7 +242,7 @@ func specSections(spec registry.Spec) map[string][]string {
 // overlap, and an effort estimate: the sum over items of the section's unit
 // cost times the status factor of the EffortModel.
 //
-// It reports ErrNotIndexed for an unknown project and ErrInvalidArgument
+// It reports ErrNotIndexed for an unknown project and ErrInvalid
 // for a spec without items.
 func (s *Service) Overlap(ctx context.Context, spec registry.Spec, projectID string) (*OverlapReport, error) {
 	tenant, err := tenantOf(ctx)
@@ -258,7 +258,7 @@ func (s *Service) Overlap(ctx context.Context, spec registry.Spec, projectID str
 		total += len(items)
 	}
 	if total == 0 {
-		return nil, fmt.Errorf("%w: the spec has no items", ErrInvalidArgument)
+		return nil, fmt.Errorf("%w: the spec has no items", ErrInvalid)
 	}
 	var row ProjectEmbedding
 	if err := s.db.WithContext(ctx).Select("project_id", "spec_json").

@@ -94,7 +94,7 @@ func TestOverlap(t *testing.T) {
 		if _, err := s.Overlap(ctx, baseSpec(), "missing"); !errors.Is(err, ErrNotIndexed) {
 			t.Errorf("unknown project: %v", err)
 		}
-		if _, err := s.Overlap(ctx, registry.Spec{}, "base"); !errors.Is(err, ErrInvalidArgument) {
+		if _, err := s.Overlap(ctx, registry.Spec{}, "base"); !errors.Is(err, ErrInvalid) {
 			t.Errorf("empty spec: %v", err)
 		}
 	})

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/maestro-ml/maestro/registry"
 	"github.com/maestro-ml/maestro/tenancy"
@@ -37,9 +38,10 @@ type Match struct {
 // and, once a tenant is first searched, in an in-memory matrix per tenant
 // that every search scans exactly. Index and Remove update that matrix
 // before they return, so a search reflects a write as soon as the write
-// returns. The matrix reflects the writes made through this Service; a
-// host that runs several processes against one database calls Invalidate
-// (for example on a notification) or runs one Service per database.
+// returns. Every write also increments the tenant's revision (table
+// similarity_revisions) in its transaction; a search that finds the
+// revision changed by another Service (another process) reloads the
+// matrix first.
 //
 // Every method needs a tenant in the context (tenancy.WithTenant) and
 // fails with an error wrapping tenancy.ErrNoTenant without one. A Service
@@ -65,6 +67,7 @@ type tenantIndex struct {
 	wmu    sync.Mutex
 	mu     sync.RWMutex
 	loaded bool
+	rev    int64   // the tenant's revision the matrix reflects
 	m      *matrix // nil while the tenant has no vectors
 }
 
@@ -78,7 +81,7 @@ type Option func(*Service) error
 func WithChunkTokens(n int) Option {
 	return func(s *Service) error {
 		if n != 0 && n < minChunkTokens {
-			return fmt.Errorf("%w: chunk tokens %d below %d", ErrInvalidArgument, n, minChunkTokens)
+			return fmt.Errorf("%w: chunk tokens %d below %d", ErrInvalid, n, minChunkTokens)
 		}
 		s.chunk = n
 		return nil
@@ -100,7 +103,7 @@ func WithReembed(on bool) Option {
 func WithSearchWorkers(n int) Option {
 	return func(s *Service) error {
 		if n < 1 {
-			return fmt.Errorf("%w: search workers %d", ErrInvalidArgument, n)
+			return fmt.Errorf("%w: search workers %d", ErrInvalid, n)
 		}
 		s.workers = n
 		return nil
@@ -109,13 +112,13 @@ func WithSearchWorkers(n int) Option {
 
 // NewService returns a Service that stores vectors in db and computes them
 // with emb. The tables must exist (see Migrate). It reports
-// ErrInvalidArgument for a nil db or embedder or an invalid option.
+// ErrInvalid for a nil db or embedder or an invalid option.
 func NewService(db *gorm.DB, emb Embedder, opts ...Option) (*Service, error) {
 	if db == nil {
-		return nil, fmt.Errorf("%w: nil database", ErrInvalidArgument)
+		return nil, fmt.Errorf("%w: nil database", ErrInvalid)
 	}
 	if emb == nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidArgument, errNilEmbedder)
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, errNilEmbedder)
 	}
 	s := &Service{
 		db:         db,
@@ -135,6 +138,9 @@ func NewService(db *gorm.DB, emb Embedder, opts ...Option) (*Service, error) {
 		}
 	}
 	for _, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("%w: nil option", ErrInvalid)
+		}
 		if err := o(s); err != nil {
 			return nil, err
 		}
@@ -165,7 +171,8 @@ func (s *Service) entry(tenant string) *tenantIndex {
 }
 
 // Invalidate drops the cached matrix of the context's tenant; the next
-// search reloads it from the database.
+// search reloads it from the database. Searches reload by themselves when
+// another process changed the tenant's embeddings.
 func (s *Service) Invalidate(ctx context.Context) error {
 	tenant, err := tenantOf(ctx)
 	if err != nil {
@@ -187,7 +194,7 @@ func contentHash(model, text string) string {
 
 func validProjectID(id string) error {
 	if id == "" || len(id) > 64 {
-		return fmt.Errorf("%w: project id must have 1 to 64 bytes", ErrInvalidArgument)
+		return fmt.Errorf("%w: project id must have 1 to 64 bytes", ErrInvalid)
 	}
 	return nil
 }
@@ -196,114 +203,54 @@ func validProjectID(id string) error {
 // computed from ComposeText(name, description, spec). When the project is
 // stored already with the same text and model, nothing is recomputed. The
 // change is visible to searches when Index returns. It reports
-// ErrInvalidArgument for an invalid id or a project with no text, and the
+// ErrInvalid for an invalid id or a project with no text, and the
 // embedder's errors.
 func (s *Service) Index(ctx context.Context, projectID, name, description string, spec registry.Spec) error {
 	tenant, err := tenantOf(ctx)
 	if err != nil {
 		return err
 	}
-	if err := validProjectID(projectID); err != nil {
+	p, err := s.plan(ctx, tenant, projectID, name, description, spec)
+	if err != nil {
 		return err
 	}
-	text := ComposeText(name, description, spec)
-	if text == "" {
-		return fmt.Errorf("%w: project %s has no name, description or spec", ErrInvalidArgument, projectID)
-	}
-	model := s.emb.Model()
-	hash := contentHash(model, text)
-	db := s.db.WithContext(ctx)
-	var existing ProjectEmbedding
-	found := true
-	if err := db.Where("tenant_id = ? AND project_id = ?", tenant, projectID).Take(&existing).Error; err != nil {
-		if !errors.Is(err, gorm.ErrRecordNotFound) {
-			return fmt.Errorf("similarity: load embedding: %w", err)
-		}
-		found = false
-	}
-	if found && existing.ContentHash == hash && existing.EmbedModel == model {
+	return s.commit(ctx, p, nil)
+}
+
+// commit stores a plan in one transaction, together with the work of
+// extra (if any) in the same transaction, bumps the tenant's revision and
+// applies the result to the cached matrix. A tenant's commits are
+// serialised in this process so that the cache applies them in the
+// database's order.
+func (s *Service) commit(ctx context.Context, p indexPlan, extra func(tx *gorm.DB) error) error {
+	if p.unchanged && extra == nil {
 		return nil
 	}
-	vecs, err := s.embedTexts(ctx, []string{text})
-	if err != nil {
-		return err
-	}
-	vec := vecs[0]
-	specJSON, err := json.Marshal(spec)
-	if err != nil {
-		return fmt.Errorf("similarity: encode spec: %w", err)
-	}
-	row := ProjectEmbedding{
-		Model:       tenancy.Model{TenantID: tenant},
-		ProjectID:   projectID,
-		Name:        clean(name),
-		Text:        text,
-		SpecJSON:    string(specJSON),
-		EmbedModel:  model,
-		Dimensions:  len(vec),
-		ContentHash: hash,
-		Vector:      encodeVector(vec),
-		UpdatedAt:   time.Now().UTC(),
-	}
-	ti := s.entry(tenant)
+	ti := s.entry(p.tenant)
 	ti.wmu.Lock()
 	defer ti.wmu.Unlock()
-	if err := s.save(ctx, tenant, row, found); err != nil {
+	var rev int64
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if extra != nil {
+			if err := extra(tx); err != nil {
+				return err
+			}
+		}
+		if p.unchanged {
+			return nil
+		}
+		if err := s.applyTx(tx, p); err != nil {
+			return err
+		}
+		var err error
+		rev, err = bumpRevision(tx, p.tenant)
+		return err
+	})
+	if err != nil {
 		return err
 	}
-	s.cacheUpsert(tenant, projectID, row.Name, vec)
+	s.applyCache(p, rev)
 	return nil
-}
-
-// save inserts or updates row. A concurrent first Index of the same
-// project makes the insert fail on the unique index; the update then wins.
-func (s *Service) save(ctx context.Context, tenant string, row ProjectEmbedding, exists bool) error {
-	db := s.db.WithContext(ctx)
-	update := func() *gorm.DB {
-		return db.Model(&ProjectEmbedding{}).
-			Where("tenant_id = ? AND project_id = ?", tenant, row.ProjectID).
-			Updates(map[string]any{
-				"name": row.Name, "text": row.Text, "spec_json": row.SpecJSON, "model": row.EmbedModel,
-				"dimensions": row.Dimensions, "content_hash": row.ContentHash, "vector": row.Vector,
-				"updated_at": row.UpdatedAt,
-			})
-	}
-	if exists {
-		res := update()
-		if res.Error != nil {
-			return fmt.Errorf("similarity: update embedding: %w", res.Error)
-		}
-		if res.RowsAffected > 0 {
-			return nil
-		}
-		// Removed meanwhile: insert it again.
-	}
-	if err := db.Create(&row).Error; err != nil {
-		if res := update(); res.Error == nil && res.RowsAffected > 0 {
-			return nil
-		}
-		return fmt.Errorf("similarity: store embedding: %w", err)
-	}
-	return nil
-}
-
-// cacheUpsert applies a stored vector to the tenant's matrix, if loaded.
-func (s *Service) cacheUpsert(tenant, projectID, name string, vec []float32) {
-	ti := s.entry(tenant)
-	ti.mu.Lock()
-	defer ti.mu.Unlock()
-	if !ti.loaded {
-		return
-	}
-	if ti.m == nil {
-		ti.m = newMatrix(len(vec))
-	}
-	if ti.m.dims != len(vec) {
-		// The embedder changed dimension: rebuild from the database.
-		ti.loaded, ti.m = false, nil
-		return
-	}
-	ti.m.upsert(projectID, name, vec)
 }
 
 // Remove deletes the stored embedding of a project of the context's
@@ -316,25 +263,13 @@ func (s *Service) Remove(ctx context.Context, projectID string) error {
 	if err := validProjectID(projectID); err != nil {
 		return err
 	}
-	ti := s.entry(tenant)
-	ti.wmu.Lock()
-	defer ti.wmu.Unlock()
-	if err := s.db.WithContext(ctx).Where("tenant_id = ? AND project_id = ?", tenant, projectID).
-		Delete(&ProjectEmbedding{}).Error; err != nil {
-		return fmt.Errorf("similarity: remove embedding: %w", err)
-	}
-	ti.mu.Lock()
-	if ti.loaded && ti.m != nil {
-		ti.m.remove(projectID)
-	}
-	ti.mu.Unlock()
-	return nil
+	return s.commit(ctx, planRemove(tenant, projectID), nil)
 }
 
 // Similar returns up to k projects of the context's tenant most similar to
 // the project projectID, best first, never the project itself. It reports
 // ErrNotIndexed when the project has no stored embedding and
-// ErrInvalidArgument for k outside [1, MaxResults].
+// ErrInvalid for k outside [1, MaxResults].
 func (s *Service) Similar(ctx context.Context, projectID string, k int) ([]Match, error) {
 	if err := validK(k); err != nil {
 		return nil, err
@@ -364,7 +299,7 @@ func (s *Service) SimilarText(ctx context.Context, text string, k int) ([]Match,
 // SimilarSpec returns up to k projects of the context's tenant most
 // similar to a specification with an optional free-text description
 // (composed as ComposeText("", text, spec)), best first. It reports
-// ErrInvalidArgument when both are empty.
+// ErrInvalid when both are empty.
 func (s *Service) SimilarSpec(ctx context.Context, text string, spec registry.Spec, k int) ([]Match, error) {
 	if _, err := tenantOf(ctx); err != nil {
 		return nil, err
@@ -374,7 +309,7 @@ func (s *Service) SimilarSpec(ctx context.Context, text string, spec registry.Sp
 	}
 	composed := ComposeText("", text, spec)
 	if composed == "" {
-		return nil, fmt.Errorf("%w: empty query", ErrInvalidArgument)
+		return nil, fmt.Errorf("%w: empty query", ErrInvalid)
 	}
 	vecs, err := s.embedTexts(ctx, []string{composed})
 	if err != nil {
@@ -397,7 +332,7 @@ func (s *Service) SimilarSpec(ctx context.Context, text string, spec registry.Sp
 
 func validK(k int) error {
 	if k < 1 || k > MaxResults {
-		return fmt.Errorf("%w: k=%d not in [1, %d]", ErrInvalidArgument, k, MaxResults)
+		return fmt.Errorf("%w: k=%d not in [1, %d]", ErrInvalid, k, MaxResults)
 	}
 	return nil
 }
@@ -419,21 +354,28 @@ func (s *Service) withIndex(ctx context.Context, fn func(*matrix) error) error {
 	if err != nil {
 		return err
 	}
+	// The tenant's revision, read before the matrix is used or loaded: a
+	// cache at another revision missed a write (of another process, say).
+	rev, err := readRevision(s.db.WithContext(ctx), tenant)
+	if err != nil {
+		return err
+	}
 	ti := s.entry(tenant)
 	ti.mu.RLock()
-	if ti.loaded {
+	if ti.loaded && ti.rev == rev {
 		defer ti.mu.RUnlock()
 		return fn(ti.m)
 	}
 	ti.mu.RUnlock()
 	ti.mu.Lock()
 	defer ti.mu.Unlock()
-	if !ti.loaded {
+	if !ti.loaded || ti.rev != rev {
 		m, err := s.load(ctx, tenant)
 		if err != nil {
+			ti.loaded, ti.m = false, nil
 			return err
 		}
-		ti.m, ti.loaded = m, true
+		ti.m, ti.loaded, ti.rev = m, true, rev
 	}
 	return fn(ti.m)
 }
@@ -505,11 +447,184 @@ func (s *Service) reembedRows(ctx context.Context, tenant string, m *matrix, sta
 			}
 			r.EmbedModel, r.Dimensions, r.Vector = model, len(v), encodeVector(v)
 			r.ContentHash, r.UpdatedAt = contentHash(model, r.Text), time.Now().UTC()
-			if err := s.save(ctx, tenant, r, true); err != nil {
+			err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+				if err := upsertEmbedding(tx, r); err != nil {
+					return err
+				}
+				_, err := bumpRevision(tx, tenant)
+				return err
+			})
+			if err != nil {
 				return nil, err
 			}
 			m.upsert(r.ProjectID, r.Name, v)
 		}
 	}
 	return m, nil
+}
+
+// errNoText reports a project with nothing to embed (no name, description
+// or spec). It matches ErrInvalid.
+var errNoText = fmt.Errorf("%w: the project has no name, description or spec", ErrInvalid)
+
+// indexPlan is the index work that brings one project's stored embedding
+// in line with one version of the project: remove it, leave it (the text
+// and model are unchanged), or store row with vector vec.
+type indexPlan struct {
+	tenant    string
+	projectID string
+	text      string // the composed text; "" for a removal
+	remove    bool
+	unchanged bool
+	row       ProjectEmbedding
+	vec       []float32
+}
+
+// planRemove is the plan that removes the project's embedding.
+func planRemove(tenant, projectID string) indexPlan {
+	return indexPlan{tenant: tenant, projectID: projectID, remove: true}
+}
+
+// plan computes the index work for a project version: it reads the stored
+// embedding and embeds the composed text unless it is unchanged. It writes
+// nothing. A project with no text gives errNoText.
+func (s *Service) plan(ctx context.Context, tenant, projectID, name, description string, spec registry.Spec) (indexPlan, error) {
+	if err := validProjectID(projectID); err != nil {
+		return indexPlan{}, err
+	}
+	text := ComposeText(name, description, spec)
+	if text == "" {
+		return indexPlan{}, fmt.Errorf("project %s: %w", projectID, errNoText)
+	}
+	p := indexPlan{tenant: tenant, projectID: projectID, text: text}
+	model := s.emb.Model()
+	hash := contentHash(model, text)
+	var existing ProjectEmbedding
+	err := s.db.WithContext(ctx).Select("content_hash", "model").
+		Where("tenant_id = ? AND project_id = ?", tenant, projectID).Take(&existing).Error
+	switch {
+	case err == nil && existing.ContentHash == hash && existing.EmbedModel == model:
+		p.unchanged = true
+		return p, nil
+	case err != nil && !errors.Is(err, gorm.ErrRecordNotFound):
+		return indexPlan{}, fmt.Errorf("similarity: load embedding: %w", err)
+	}
+	vecs, err := s.embedTexts(ctx, []string{text})
+	if err != nil {
+		return indexPlan{}, err
+	}
+	specJSON, err := json.Marshal(spec)
+	if err != nil {
+		return indexPlan{}, fmt.Errorf("similarity: encode spec: %w", err)
+	}
+	p.vec = vecs[0]
+	p.row = ProjectEmbedding{
+		Model:       tenancy.Model{TenantID: tenant},
+		ProjectID:   projectID,
+		Name:        clean(name),
+		Text:        text,
+		SpecJSON:    string(specJSON),
+		EmbedModel:  model,
+		Dimensions:  len(p.vec),
+		ContentHash: hash,
+		Vector:      encodeVector(p.vec),
+		UpdatedAt:   time.Now().UTC(),
+	}
+	return p, nil
+}
+
+// applyTx stores the plan's result with tx, in the caller's transaction:
+// one upsert or one delete. The caller bumps the tenant's revision in the
+// same transaction (bumpRevision) and applies the result to the cache
+// once committed (applyCache).
+func (s *Service) applyTx(tx *gorm.DB, p indexPlan) error {
+	switch {
+	case p.unchanged:
+		return nil
+	case p.remove:
+		if err := tx.Where("tenant_id = ? AND project_id = ?", p.tenant, p.projectID).
+			Delete(&ProjectEmbedding{}).Error; err != nil {
+			return fmt.Errorf("similarity: remove embedding: %w", err)
+		}
+		return nil
+	}
+	return upsertEmbedding(tx, p.row)
+}
+
+// upsertEmbedding inserts row or replaces the stored embedding of its
+// project.
+func upsertEmbedding(tx *gorm.DB, row ProjectEmbedding) error {
+	err := tx.Clauses(clause.OnConflict{
+		Columns: []clause.Column{{Name: "tenant_id"}, {Name: "project_id"}},
+		DoUpdates: clause.AssignmentColumns([]string{
+			"name", "text", "spec_json", "model", "dimensions", "content_hash", "vector", "updated_at",
+		}),
+	}).Create(&row).Error
+	if err != nil {
+		return fmt.Errorf("similarity: store embedding: %w", err)
+	}
+	return nil
+}
+
+// bumpRevision increments the tenant's revision in tx and returns the new
+// value. Every write of the tenant's embeddings does, in its transaction:
+// the row lock orders the writes, so a cache that holds revision r has
+// seen every write up to r and no other.
+func bumpRevision(tx *gorm.DB, tenant string) (int64, error) {
+	row := TenantRevision{Model: tenancy.Model{TenantID: tenant}, Revision: 1}
+	err := tx.Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "tenant_id"}},
+		DoUpdates: clause.Assignments(map[string]any{"revision": gorm.Expr(RevisionsTableName + ".revision + 1")}),
+	}).Create(&row).Error
+	if err != nil {
+		return 0, fmt.Errorf("similarity: bump revision: %w", err)
+	}
+	return readRevision(tx, tenant)
+}
+
+// readRevision returns the tenant's revision, 0 when it has none.
+func readRevision(db *gorm.DB, tenant string) (int64, error) {
+	var rows []TenantRevision
+	if err := db.Where("tenant_id = ?", tenant).Limit(1).Find(&rows).Error; err != nil {
+		return 0, fmt.Errorf("similarity: read revision: %w", err)
+	}
+	if len(rows) == 0 {
+		return 0, nil
+	}
+	return rows[0].Revision, nil
+}
+
+// applyCache applies a committed plan, stored at revision rev, to the
+// tenant's cached matrix. When the cache is not at the revision before
+// rev, another process (or a load) wrote in between: the cache is dropped
+// and reloaded on the next search. Callers hold the tenant's wmu.
+func (s *Service) applyCache(p indexPlan, rev int64) {
+	if p.unchanged {
+		return
+	}
+	ti := s.entry(p.tenant)
+	ti.mu.Lock()
+	defer ti.mu.Unlock()
+	if !ti.loaded {
+		return
+	}
+	if ti.rev != rev-1 {
+		ti.loaded, ti.m = false, nil
+		return
+	}
+	ti.rev = rev
+	switch {
+	case p.remove:
+		if ti.m != nil {
+			ti.m.remove(p.projectID)
+		}
+	case ti.m == nil:
+		ti.m = newMatrix(len(p.vec))
+		ti.m.upsert(p.projectID, p.row.Name, p.vec)
+	case ti.m.dims != len(p.vec):
+		// The embedder changed dimension: rebuild from the database.
+		ti.loaded, ti.m = false, nil
+	default:
+		ti.m.upsert(p.projectID, p.row.Name, p.vec)
+	}
 }

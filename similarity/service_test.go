@@ -246,19 +246,19 @@ func TestServiceRequiresTenantAndValidates(t *testing.T) {
 		"overlap bad id": second(s.Overlap(tc, spec, "")),
 	}
 	for name, err := range invalid {
-		if !errors.Is(err, ErrInvalidArgument) {
-			t.Errorf("%s: %v, want ErrInvalidArgument", name, err)
+		if !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: %v, want ErrInvalid", name, err)
 		}
 	}
-	if _, err := NewService(nil, newKeywordEmbedder("kw")); !errors.Is(err, ErrInvalidArgument) {
+	if _, err := NewService(nil, newKeywordEmbedder("kw")); !errors.Is(err, ErrInvalid) {
 		t.Errorf("nil db: %v", err)
 	}
-	if _, err := NewService(db, nil); !errors.Is(err, ErrInvalidArgument) {
+	if _, err := NewService(db, nil); !errors.Is(err, ErrInvalid) {
 		t.Errorf("nil embedder: %v", err)
 	}
 	for _, o := range []Option{WithChunkTokens(3), WithSearchWorkers(0), WithOverlapThresholds(OverlapThresholds{}),
 		WithEffortModel(EffortModel{UserStoryHours: -1})} {
-		if _, err := NewService(db, newKeywordEmbedder("kw"), o); !errors.Is(err, ErrInvalidArgument) {
+		if _, err := NewService(db, newKeywordEmbedder("kw"), o); !errors.Is(err, ErrInvalid) {
 			t.Errorf("bad option accepted: %v", err)
 		}
 	}
@@ -426,7 +426,7 @@ func TestServiceRowLevelSecurity(t *testing.T) {
 	role, appURL := testenv.PostgresAppRole(t, dbURL)
 	for _, g := range []string{
 		"GRANT USAGE ON SCHEMA public TO " + role,
-		"GRANT SELECT, INSERT, UPDATE, DELETE ON " + TableName + " TO " + role,
+		"GRANT SELECT, INSERT, UPDATE, DELETE ON " + strings.Join(TenantTables(), ", ") + " TO " + role,
 		"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO " + role,
 	} {
 		if err := owner.Exec(g).Error; err != nil {

@@ -22,10 +22,10 @@ type VectorIndex struct {
 }
 
 // NewVectorIndex returns an empty index of dims-long vectors. It reports
-// ErrInvalidArgument for a non-positive dimension.
+// ErrInvalid for a non-positive dimension.
 func NewVectorIndex(dims int) (*VectorIndex, error) {
 	if dims <= 0 {
-		return nil, fmt.Errorf("%w: dimensions %d", ErrInvalidArgument, dims)
+		return nil, fmt.Errorf("%w: dimensions %d", ErrInvalid, dims)
 	}
 	return &VectorIndex{m: newMatrix(dims), workers: runtime.GOMAXPROCS(0)}, nil
 }
@@ -42,18 +42,18 @@ func (x *VectorIndex) Len() int {
 
 // Add stores (or replaces) the vector of id, normalised to unit length, with
 // a display name. It reports a *DimensionError for a vector of another
-// length and ErrInvalidArgument for an empty id or an unusable (zero or
+// length and ErrInvalid for an empty id or an unusable (zero or
 // non-finite) vector.
 func (x *VectorIndex) Add(id, name string, v []float32) error {
 	if id == "" {
-		return fmt.Errorf("%w: empty id", ErrInvalidArgument)
+		return fmt.Errorf("%w: empty id", ErrInvalid)
 	}
 	if len(v) != x.m.dims {
 		return &DimensionError{Want: x.m.dims, Got: len(v)}
 	}
 	n, err := normalized(v)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalidArgument, err)
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -71,18 +71,18 @@ func (x *VectorIndex) Remove(id string) {
 // Search returns up to k entries most similar to q by cosine similarity,
 // best first (ties in insertion order), leaving out the entry whose id is
 // exclude (pass "" to keep all). q need not be normalised. It reports a
-// *DimensionError for a query of another length and ErrInvalidArgument
+// *DimensionError for a query of another length and ErrInvalid
 // for k < 1 or a zero or non-finite query.
 func (x *VectorIndex) Search(q []float32, k int, exclude string) ([]Match, error) {
 	if k < 1 {
-		return nil, fmt.Errorf("%w: k=%d", ErrInvalidArgument, k)
+		return nil, fmt.Errorf("%w: k=%d", ErrInvalid, k)
 	}
 	if len(q) != x.m.dims {
 		return nil, &DimensionError{Want: x.m.dims, Got: len(q)}
 	}
 	n, err := normalized(q)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidArgument, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	x.mu.RLock()
 	defer x.mu.RUnlock()

@@ -16,8 +16,10 @@ import (
 
 // TestConcurrentIndexKeepsCacheInStep re-indexes one project twice at once
 // and checks that the in-memory index ends with the vector that the
-// database ends with. A database hook holds the first write, after its
-// commit, until the second write has committed: without serialising each
+// database ends with. A database hook holds the first write, after it
+// stored its row, until the second write has stored its own (or for
+// 300 ms, since the second correctly waits for the first): without
+// serialising each
 // tenant's writes, the second call then updated the cache and returned,
 // the first overwrote the cache with its older vector, and searches kept
 // answering from that stale vector (the next Index of the same text was a
@@ -40,7 +42,12 @@ func TestConcurrentIndexKeepsCacheInStep(t *testing.T) {
 
 	firstWrote, secondWrote := make(chan struct{}), make(chan struct{})
 	var writes atomic.Int32
-	err := db.Callback().Update().After("gorm:commit_or_rollback_transaction").Register("test:hold_first_write", func(*gorm.DB) {
+	// An embedding write is an upsert (a Create) in the write's
+	// transaction; the hold comes after it, before the commit.
+	err := db.Callback().Create().After("gorm:create").Register("test:hold_first_write", func(tx *gorm.DB) {
+		if tx.Statement.Table != TableName {
+			return
+		}
 		switch writes.Add(1) {
 		case 1:
 			close(firstWrote)
