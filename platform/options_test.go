@@ -55,8 +55,8 @@ func TestOptionsReplaceParts(t *testing.T) {
 	ts := newTestServer(t, testenv.SQLite(t), testServerOptions{opts: []Option{
 		WithTokenStore(tokens), WithBlobStore(blobs), WithEmbedder(emb),
 	}})
-	if ts.s.intel.emb != similarity.Embedder(emb) {
-		t.Fatalf("embedder %T, want the host's", ts.s.intel.emb)
+	if ts.s.learn.emb != similarity.Embedder(emb) {
+		t.Fatalf("embedder %T, want the host's", ts.s.learn.emb)
 	}
 	if ts.s.reg.blobs != registry.BlobStore(blobs) {
 		t.Fatalf("blob store %T, want the host's", ts.s.reg.blobs)

@@ -44,8 +44,8 @@ type Server struct {
 
 	tenants  *tenancy.Manager // tenants, users, memberships, quotas
 	identity *identity        // authentication: tokens, passwords, API keys, throttling
-	reg      *registryDeps    // the ML registry and its blob store (registry_deps.go)
-	intel    *intelDeps       // meta-models, recommendations, similarity (intel_deps.go)
+	reg      *registryDeps    // the ML registry and its blob store (registry.go)
+	learn    *learning        // meta-models, recommendations, similarity (learning.go)
 
 	handler    http.Handler     // the full middleware chain around the mux
 	heavyLimit int              // concurrent requests per heavy route
@@ -132,7 +132,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (_ *Server, err error)
 }
 
 // build wires the services on the opened connections: the tenancy plugin
-// and Manager, the identity services, the registry and intelligence
+// and Manager, the identity services, the registry and learning
 // services, the route table and the middleware chain.
 func (s *Server) build(o settings) error {
 	s.timeouts = [2]time.Duration{routeTimeout, heavyRouteTimeout}
@@ -158,11 +158,11 @@ func (s *Server) build(o settings) error {
 	if s.reg, err = newRegistryDeps(s, o.blobs); err != nil {
 		return err
 	}
-	if s.intel, err = newIntelDeps(s, s.reg.reg, o.embedder); err != nil {
+	if s.learn, err = newLearning(s, s.reg.reg, o.embedder); err != nil {
 		return err
 	}
 	s.tenants.OnTenantDelete(s.reg.reg.DeleteTenantBlobs)
-	s.tenants.OnTenantDelete(s.intel.forgetTenant)
+	s.tenants.OnTenantDelete(s.learn.forgetTenant)
 	// HSTS on every response served over TLS, with the library's
 	// defaults (two years).
 	hsts, err := secrets.HSTS()
@@ -224,7 +224,7 @@ func (s *Server) Close() error {
 // whose indexing failed — in this process or any other on the database —
 // every interval until ctx ends, so that no failure waits for a query.
 func (s *Server) drainIndex(ctx context.Context, every time.Duration) {
-	if err := s.intel.idx.Run(ctx, every); err != nil && ctx.Err() == nil {
+	if err := s.learn.idx.Run(ctx, every); err != nil && ctx.Err() == nil {
 		s.log.Warn("similarity index drain stopped", slog.String("error", err.Error()))
 	}
 }

@@ -23,7 +23,7 @@ func (s *Server) similarProjects(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ms, err := s.intel.similarTo(r.Context(), r.PathValue("id"), k)
+	ms, err := s.learn.similarTo(r.Context(), r.PathValue("id"), k)
 	if err != nil {
 		return err
 	}
@@ -60,7 +60,7 @@ func (s *Server) similarSpecs(w http.ResponseWriter, r *http.Request) error {
 	if err := v.err(); err != nil {
 		return err
 	}
-	ms, err := s.intel.similarToSpec(r.Context(), in.Text, spec, k)
+	ms, err := s.learn.similarToSpec(r.Context(), in.Text, spec, k)
 	if err != nil {
 		return err
 	}
@@ -88,7 +88,7 @@ func (s *Server) specOverlap(w http.ResponseWriter, r *http.Request) error {
 	if err := v.err(); err != nil {
 		return err
 	}
-	rep, err := s.intel.overlap(r.Context(), *in.Spec, in.ProjectID)
+	rep, err := s.learn.overlap(r.Context(), *in.Spec, in.ProjectID)
 	if err != nil {
 		return err
 	}

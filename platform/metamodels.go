@@ -14,7 +14,7 @@ import (
 // Concurrent requests of one tenant share one training. Too short a
 // history is 409 insufficient_history, with the minimum in the detail.
 func (s *Server) trainMetaModel(w http.ResponseWriter, r *http.Request) error {
-	info, err := s.intel.trainer.Train(r.Context())
+	info, err := s.learn.trainer.Train(r.Context())
 	var short *metalearn.InsufficientHistoryError
 	switch {
 	case errors.As(err, &short):
@@ -31,7 +31,7 @@ func (s *Server) trainMetaModel(w http.ResponseWriter, r *http.Request) error {
 // listMetaModels handles GET /api/v1/meta-models: the tenant's models,
 // newest first, the active one marked.
 func (s *Server) listMetaModels(w http.ResponseWriter, r *http.Request) error {
-	infos, err := s.intel.models.List(r.Context())
+	infos, err := s.learn.models.List(r.Context())
 	if err != nil {
 		return err
 	}
@@ -45,7 +45,7 @@ func (s *Server) pinMetaModel(w http.ResponseWriter, r *http.Request) error {
 	if err != nil || v < 1 {
 		return notFound("meta-model version")
 	}
-	if err := s.intel.models.Pin(r.Context(), v); err != nil {
+	if err := s.learn.models.Pin(r.Context(), v); err != nil {
 		if errors.Is(err, metalearn.ErrNoModel) {
 			return notFound("meta-model version")
 		}
@@ -57,7 +57,7 @@ func (s *Server) pinMetaModel(w http.ResponseWriter, r *http.Request) error {
 // unpinMetaModel handles DELETE /api/v1/meta-models/pin: the latest
 // version becomes active again.
 func (s *Server) unpinMetaModel(w http.ResponseWriter, r *http.Request) error {
-	if err := s.intel.models.Unpin(r.Context()); err != nil {
+	if err := s.learn.models.Unpin(r.Context()); err != nil {
 		return err
 	}
 	noContent(w)
@@ -67,7 +67,7 @@ func (s *Server) unpinMetaModel(w http.ResponseWriter, r *http.Request) error {
 // rollbackMetaModel handles POST /api/v1/meta-models/rollback: the version
 // before the active one is pinned; 409 no_model when there is none.
 func (s *Server) rollbackMetaModel(w http.ResponseWriter, r *http.Request) error {
-	if _, err := s.intel.models.Rollback(r.Context()); err != nil {
+	if _, err := s.learn.models.Rollback(r.Context()); err != nil {
 		return err
 	}
 	return s.writeActiveMetaModel(w, r)
@@ -75,7 +75,7 @@ func (s *Server) rollbackMetaModel(w http.ResponseWriter, r *http.Request) error
 
 // writeActiveMetaModel answers 200 with the tenant's active model.
 func (s *Server) writeActiveMetaModel(w http.ResponseWriter, r *http.Request) error {
-	infos, err := s.intel.models.List(r.Context())
+	infos, err := s.learn.models.List(r.Context())
 	if err != nil {
 		return err
 	}

@@ -29,11 +29,11 @@ const (
 	indexRetryAfter = 5 * time.Second
 )
 
-// intelDeps is the server's intelligence: meta-models trained on each
+// learning is the server's machine learning: meta-models trained on each
 // tenant's completed projects (package metalearn) and similarity search
 // over project specifications (package similarity). It is safe for
 // concurrent use.
-type intelDeps struct {
+type learning struct {
 	reg     *registry.Registry
 	log     *slog.Logger
 	emb     similarity.Embedder
@@ -53,11 +53,11 @@ type intelDeps struct {
 	idx *similarity.Indexer
 }
 
-// newIntelDeps builds the embedder chosen by the configuration, the
+// newLearning builds the embedder chosen by the configuration, the
 // similarity service, the model store, the trainer and the recommender on
 // the server's database and registry. Their schema must exist (prepare
 // migrates it).
-func newIntelDeps(s *Server, reg *registry.Registry, emb similarity.Embedder) (*intelDeps, error) {
+func newLearning(s *Server, reg *registry.Registry, emb similarity.Embedder) (*learning, error) {
 	if emb == nil {
 		var err error
 		if emb, err = newEmbedder(s.cfg); err != nil {
@@ -78,7 +78,7 @@ func newIntelDeps(s *Server, reg *registry.Registry, emb similarity.Embedder) (*
 	}
 	store := metalearn.NewStore(s.db, metalearn.WithStoreClock(s.now))
 	history := metalearn.NewRegistryHistory(reg)
-	return &intelDeps{
+	return &learning{
 		reg:     reg,
 		log:     s.log,
 		emb:     emb,
@@ -124,43 +124,43 @@ func newEmbedder(cfg Config) (similarity.Embedder, error) {
 // of the server: each records the project as pending for the similarity
 // index in the registry write's own transaction, then indexes it (see
 // similarity.Indexer). A failure to index does not fail the write.
-func (d *intelDeps) createProject(ctx context.Context, in registry.ProjectInput) (*registry.Project, error) {
+func (d *learning) createProject(ctx context.Context, in registry.ProjectInput) (*registry.Project, error) {
 	return d.idx.CreateProject(ctx, in)
 }
 
-func (d *intelDeps) updateProject(ctx context.Context, id string, patch registry.ProjectPatch) (*registry.Project, error) {
+func (d *learning) updateProject(ctx context.Context, id string, patch registry.ProjectPatch) (*registry.Project, error) {
 	return d.idx.UpdateProject(ctx, id, patch)
 }
 
-func (d *intelDeps) deleteProject(ctx context.Context, id string) error {
+func (d *learning) deleteProject(ctx context.Context, id string) error {
 	return d.idx.DeleteProject(ctx, id)
 }
 
 // forgetTenant drops what the server holds in memory about a deleted
 // tenant: its similarity matrix. Its pending projects are rows of the
 // tenant, deleted with it. It is a tenancy.DeleteHook.
-func (d *intelDeps) forgetTenant(ctx context.Context, tenantID string) error {
+func (d *learning) forgetTenant(ctx context.Context, tenantID string) error {
 	return d.idx.ForgetTenant(ctx, tenantID)
 }
 
 // similarTo returns up to k projects most similar to project id (which
 // must exist: 404 otherwise), after the tenant's pending projects are
 // indexed; a project with no embedding is indexed first.
-func (d *intelDeps) similarTo(ctx context.Context, id string, k int) ([]similarity.Match, error) {
+func (d *learning) similarTo(ctx context.Context, id string, k int) ([]similarity.Match, error) {
 	ms, err := d.idx.Similar(ctx, id, k)
 	return ms, err
 }
 
 // similarToSpec returns up to k projects most similar to a spec and free
 // text.
-func (d *intelDeps) similarToSpec(ctx context.Context, text string, spec registry.Spec, k int) ([]similarity.Match, error) {
+func (d *learning) similarToSpec(ctx context.Context, text string, spec registry.Spec, k int) ([]similarity.Match, error) {
 	ms, err := d.idx.SimilarSpec(ctx, text, spec, k)
 	return ms, err
 }
 
 // overlap compares spec with project id (404 when unknown), indexing the
 // project first if it has no embedding.
-func (d *intelDeps) overlap(ctx context.Context, spec registry.Spec, id string) (*similarity.OverlapReport, error) {
+func (d *learning) overlap(ctx context.Context, spec registry.Spec, id string) (*similarity.OverlapReport, error) {
 	rep, err := d.idx.Overlap(ctx, spec, id)
 	return rep, err
 }

@@ -265,8 +265,8 @@ func TestSimilarityWithEmbeddingsServiceDown(t *testing.T) {
 		c.EmbeddingsModel = "fake-hashing-64"
 		c.EmbeddingsAPIKey = "test-key-not-secret"
 	}})
-	if _, ok := e.s.intel.emb.(*similarity.OpenAIEmbedder); !ok {
-		t.Fatalf("MAESTRO_EMBEDDINGS_URL did not select the OpenAI-compatible embedder: %T", e.s.intel.emb)
+	if _, ok := e.s.learn.emb.(*similarity.OpenAIEmbedder); !ok {
+		t.Fatalf("MAESTRO_EMBEDDINGS_URL did not select the OpenAI-compatible embedder: %T", e.s.learn.emb)
 	}
 	a := e.create(t, "/api/v1/projects", e.member, fraudA)
 	e.create(t, "/api/v1/projects", e.member, plants)

@@ -224,11 +224,11 @@ func testMetaModels(t *testing.T, e *regEnv) {
 	// Versions: pin, roll back, unpin. Version 2 is version 1 stored again
 	// (training anew would give the same model, only slower).
 	ctx := tenancy.WithTenant(context.Background(), e.me(e.member).Tenant.ID)
-	m1, _, err := e.s.intel.models.Load(ctx, 1)
+	m1, _, err := e.s.learn.models.Load(ctx, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.s.intel.models.Save(ctx, m1); err != nil {
+	if _, err := e.s.learn.models.Save(ctx, m1); err != nil {
 		t.Fatal(err)
 	}
 	list = items[metaModelJSON](t, e.do("GET", "/api/v1/meta-models", e.viewer, nil))
@@ -292,11 +292,11 @@ func testIntelTenantDeletion(t *testing.T, e *regEnv) {
 		t.Fatalf("similar in gamma: %+v", got)
 	}
 	gctx := tenancy.WithTenant(context.Background(), gamma)
-	if err := e.s.intel.idx.Record(gctx, pid); err != nil {
+	if err := e.s.learn.idx.Record(gctx, pid); err != nil {
 		t.Fatal(err)
 	}
 	expect(t, e.do("DELETE", "/api/v1/tenants/"+gamma, e.admin, nil), 204)
-	if rows, err := e.s.intel.idx.Pending(gctx, 10); err != nil || len(rows) != 0 {
+	if rows, err := e.s.learn.idx.Pending(gctx, 10); err != nil || len(rows) != 0 {
 		t.Fatalf("a deleted tenant's pending projects are kept: %+v, %v", rows, err)
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"github.com/maestro-ml/maestro/internal/testenv"
 )
 
-// readingPOSTs are the registry and intelligence routes that take a body
+// readingPOSTs are the registry and learning routes that take a body
 // but change nothing, so viewers may call them. (A recommendation for a
 // project_id stores a prediction; the handler asks for member then.)
 var readingPOSTs = map[string]bool{
@@ -66,6 +66,6 @@ func TestRegistryRoleGating(t *testing.T) {
 		}
 	}
 	if n < 40 {
-		t.Fatalf("only %d registry and intelligence routes found", n)
+		t.Fatalf("only %d registry and learning routes found", n)
 	}
 }

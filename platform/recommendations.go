@@ -113,7 +113,7 @@ func (s *Server) answerRecommendation(w http.ResponseWriter, r *http.Request, in
 	case in.ProjectID != "" && in.adHoc():
 		return invalid(fieldError{Field: "project_id", Message: "give either project_id or the project's fields, not both"})
 	case in.ProjectID != "":
-		if f, err = s.intel.history.Features(ctx, in.ProjectID); err != nil {
+		if f, err = s.learn.history.Features(ctx, in.ProjectID); err != nil {
 			return err
 		}
 	default:
@@ -121,7 +121,7 @@ func (s *Server) answerRecommendation(w http.ResponseWriter, r *http.Request, in
 			return err
 		}
 	}
-	rec, err := s.intel.rec.Recommend(ctx, metalearn.Query{Features: f})
+	rec, err := s.learn.rec.Recommend(ctx, metalearn.Query{Features: f})
 	if err != nil {
 		return err
 	}
@@ -180,9 +180,9 @@ func (s *Server) recommendSimilar(ctx context.Context, in *recommendationRequest
 	)
 	switch {
 	case in.ProjectID != "":
-		similar, err = s.intel.similarTo(ctx, in.ProjectID, recommendSimilar)
+		similar, err = s.learn.similarTo(ctx, in.ProjectID, recommendSimilar)
 	case !spec.IsZero() || in.Description != "":
-		similar, err = s.intel.similarToSpec(ctx, in.Description, spec, recommendSimilar)
+		similar, err = s.learn.similarToSpec(ctx, in.Description, spec, recommendSimilar)
 	}
 	switch {
 	case err == nil:

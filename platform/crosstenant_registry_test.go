@@ -2,7 +2,7 @@ package platform
 
 import "testing"
 
-// The registry's and the intelligence routes' cases of the cross-tenant
+// The registry's and the learning routes' cases of the cross-tenant
 // suite (crosstenant_test.go): tenant A's admin calls every route with an
 // id using tenant B's ids and must get 404.
 func init() {

@@ -16,7 +16,7 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	p, err := s.intel.createProject(r.Context(), in)
+	p, err := s.learn.createProject(r.Context(), in)
 	if err != nil {
 		return err
 	}
@@ -71,7 +71,7 @@ func (s *Server) updateProject(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &patch); err != nil {
 		return err
 	}
-	p, err := s.intel.updateProject(r.Context(), r.PathValue("id"), patch)
+	p, err := s.learn.updateProject(r.Context(), r.PathValue("id"), patch)
 	if err != nil {
 		return err
 	}
@@ -83,7 +83,7 @@ func (s *Server) updateProject(w http.ResponseWriter, r *http.Request) error {
 // everything recorded about it, and its similarity embedding.
 func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	if err := s.intel.deleteProject(r.Context(), id); err != nil {
+	if err := s.learn.deleteProject(r.Context(), id); err != nil {
 		return err
 	}
 	noContent(w)
@@ -124,103 +124,6 @@ func (s *Server) recordOutcome(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, p)
-	return nil
-}
-
-// addTeamMember handles POST /api/v1/projects/{id}/team.
-func (s *Server) addTeamMember(w http.ResponseWriter, r *http.Request) error {
-	var in registry.TeamMemberInput
-	if err := decode(w, r, &in); err != nil {
-		return err
-	}
-	m, err := s.reg.reg.AddTeamMember(r.Context(), r.PathValue("id"), in)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, m)
-	return nil
-}
-
-// listTeam handles GET /api/v1/projects/{id}/team.
-func (s *Server) listTeam(w http.ResponseWriter, r *http.Request) error {
-	team, err := s.reg.reg.ListTeamMembers(r.Context(), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	return writeSlicePage(w, r, team)
-}
-
-// removeTeamMember handles DELETE /api/v1/projects/{id}/team/{member_id}.
-func (s *Server) removeTeamMember(w http.ResponseWriter, r *http.Request) error {
-	if err := s.reg.reg.RemoveTeamMember(r.Context(), r.PathValue("id"), r.PathValue("member_id")); err != nil {
-		return err
-	}
-	noContent(w)
-	return nil
-}
-
-// processMetricRequest is one value of a process-metric batch. Value is
-// required; Timestamp is RFC 3339 and defaults to now.
-type processMetricRequest struct {
-	MetricType string   `json:"metric_type"`
-	Value      *float64 `json:"value"`
-	Timestamp  *string  `json:"timestamp"`
-}
-
-// recordProcessMetrics handles POST /api/v1/projects/{id}/process-metrics:
-// a batch of at most registry.MaxProcessMetricBatch values, stored all or
-// nothing.
-func (s *Server) recordProcessMetrics(w http.ResponseWriter, r *http.Request) error {
-	in, err := decodeBatch[processMetricRequest](w, r, "process metric batch", registry.MaxProcessMetricBatch)
-	if err != nil {
-		return err
-	}
-	var v validator
-	batch := make([]registry.ProcessMetricInput, len(in))
-	for i, m := range in {
-		field := fmt.Sprintf("[%d].", i)
-		v.check(m.Value != nil, field+"value", "required")
-		ts, ok := parseOptionalTime(m.Timestamp)
-		v.check(ok, field+"timestamp", "must be an RFC 3339 time")
-		batch[i] = registry.ProcessMetricInput{MetricType: m.MetricType, Timestamp: ts}
-		if m.Value != nil {
-			batch[i].Value = *m.Value
-		}
-	}
-	if err := v.err(); err != nil {
-		return err
-	}
-	if err := s.reg.reg.RecordProcessMetrics(r.Context(), r.PathValue("id"), batch); err != nil {
-		return err
-	}
-	noContent(w)
-	return nil
-}
-
-// listProcessMetrics handles GET /api/v1/projects/{id}/process-metrics?metric_type=.
-func (s *Server) listProcessMetrics(w http.ResponseWriter, r *http.Request) error {
-	pg, err := pageParams(r)
-	if err != nil {
-		return err
-	}
-	ms, err := s.reg.reg.ListProcessMetrics(r.Context(), r.PathValue("id"), r.URL.Query().Get("metric_type"), registry.PageRequest{Limit: pg.Limit, Cursor: pg.Cursor})
-	if err != nil {
-		return err
-	}
-	writePage(w, ms.Items, ms.NextCursor)
-	return nil
-}
-
-// summarizeProcessMetrics handles GET /api/v1/projects/{id}/process-metrics/summary.
-func (s *Server) summarizeProcessMetrics(w http.ResponseWriter, r *http.Request) error {
-	sum, err := s.reg.reg.SummarizeProcessMetrics(r.Context(), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	if sum == nil {
-		sum = []registry.ProcessSummary{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"project_id": r.PathValue("id"), "metrics": sum})
 	return nil
 }
 
