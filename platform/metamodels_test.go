@@ -10,10 +10,10 @@ import (
 	"github.com/maestro-ml/maestro/tenancy"
 )
 
-// TestIntelligenceEndpoints runs the meta-model, recommendation and
+// TestLearningEndpoints runs the meta-model, recommendation and
 // similarity suites on SQLite and PostgreSQL, each on one served platform
 // with the built-in embedder.
-func TestIntelligenceEndpoints(t *testing.T) {
+func TestLearningEndpoints(t *testing.T) {
 	t.Parallel()
 	for name, open := range testenv.Databases(t) {
 		t.Run(name, func(t *testing.T) {
