@@ -243,8 +243,8 @@ func (h *PasswordHasher) NeedsRehash(encoded string) bool {
 		return true
 	}
 	return p.Memory != h.params.Memory || p.Iterations != h.params.Iterations ||
-		p.Parallelism != h.params.Parallelism || uint32(len(salt)) != h.params.SaltLen ||
-		uint32(len(key)) != h.params.KeyLen
+		p.Parallelism != h.params.Parallelism || uint32(len(salt)) != h.params.SaltLen || // #nosec G115 -- salt length, at most 64 bytes (decodePHC bounds it)
+		uint32(len(key)) != h.params.KeyLen // #nosec G115 -- key length, at most 128 bytes (decodePHC bounds it)
 }
 
 func isBcrypt(s string) bool {
@@ -314,6 +314,6 @@ func decodePHC(s string) (Argon2Params, []byte, []byte, error) {
 	if err != nil || len(key) < 16 || len(key) > 128 || phcB64.EncodeToString(key) != parts[5] {
 		return bad("bad hash")
 	}
-	p.SaltLen, p.KeyLen = uint32(len(salt)), uint32(len(key))
+	p.SaltLen, p.KeyLen = uint32(len(salt)), uint32(len(key)) // #nosec G115 -- salt and key lengths bounded by decodePHC (64 and 128 bytes)
 	return p, salt, key, nil
 }

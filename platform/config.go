@@ -22,11 +22,11 @@ const (
 	envDatabaseURL      = "MAESTRO_DATABASE_URL"
 	envDatabaseOwnerURL = "MAESTRO_DATABASE_OWNER_URL"
 	envRedisURL         = "MAESTRO_REDIS_URL"
-	envJWTSecret        = "MAESTRO_JWT_SECRET"
+	envJWTSecret        = "MAESTRO_JWT_SECRET" // #nosec G101 -- the name of an environment variable, not a credential
 	envAdminPassword    = "MAESTRO_ADMIN_PASSWORD"
 	envEmbeddingsURL    = "MAESTRO_EMBEDDINGS_URL"
 	envEmbeddingsModel  = "MAESTRO_EMBEDDINGS_MODEL"
-	envEmbeddingsAPIKey = "MAESTRO_EMBEDDINGS_API_KEY"
+	envEmbeddingsAPIKey = "MAESTRO_EMBEDDINGS_API_KEY" // #nosec G101 -- the name of an environment variable, not a credential
 	envTLSCert          = "MAESTRO_TLS_CERT"
 	envTLSKey           = "MAESTRO_TLS_KEY"
 )
@@ -316,7 +316,7 @@ func writeSecretFile(dir, name string, write func(*os.File) error) (err error) {
 
 // syncDir makes the creation of a file in dir durable.
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
+	d, err := os.Open(dir) // #nosec G304 -- a directory of the operator-configured MAESTRO_HOME
 	if err != nil {
 		return fmt.Errorf("sync %s: %w", dir, err)
 	}

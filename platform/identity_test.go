@@ -366,7 +366,7 @@ func TestCredentialsEndWithAccess(t *testing.T) {
 	expect(t, ts.do("POST", "/api/v1/auth/api-keys", sa, map[string]any{"name": "ka", "current_password": memberPassword}), 201).json(t, &ka)
 	expect(t, ts.do("POST", "/api/v1/auth/api-keys", sb, map[string]any{"name": "kb", "current_password": memberPassword}), 201).json(t, &kb)
 	// Every key expires: by default after 90 days.
-	if ka.ExpiresAt == nil || ka.ExpiresAt.Sub(time.Now()) < 89*24*time.Hour || ka.ExpiresAt.Sub(time.Now()) > 91*24*time.Hour {
+	if ka.ExpiresAt == nil || time.Until(*ka.ExpiresAt) < 89*24*time.Hour || time.Until(*ka.ExpiresAt) > 91*24*time.Hour {
 		t.Fatalf("default expiry %v", ka.ExpiresAt)
 	}
 	expect(t, ts.do("POST", "/api/v1/auth/api-keys", sa, map[string]any{"name": "long", "expires_in_days": 366, "current_password": memberPassword}), 422)

@@ -197,7 +197,7 @@ func (s *S3Store) Put(ctx context.Context, prefix string, r io.Reader) (BlobInfo
 		return BlobInfo{}, s3Error("put", resp)
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	return BlobInfo{Key: key, SHA256: sum, Size: n}, nil
 }
 
@@ -229,7 +229,7 @@ func (s *S3Store) Stat(ctx context.Context, key string) (BlobInfo, error) {
 	if resp.StatusCode != http.StatusOK {
 		return BlobInfo{}, s3Error("head", resp)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	size, err := strconv.ParseInt(resp.Header.Get("Content-Length"), 10, 64)
 	if err != nil {
 		return BlobInfo{}, errors.New("registry: S3 head: no Content-Length")
@@ -256,7 +256,7 @@ func (s *S3Store) deleteObject(ctx context.Context, objectKey string) error {
 		}
 		return nil
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	return nil
 }
 
@@ -291,7 +291,7 @@ func (s *S3Store) DeletePrefix(ctx context.Context, prefix string) error {
 		}
 		var res listResult
 		err = xml.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(&res)
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		if err != nil {
 			return fmt.Errorf("registry: S3 list: %w", err)
 		}

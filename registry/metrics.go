@@ -451,12 +451,12 @@ type seqRow struct {
 // for k = 1..m-2 (hi >= lo, m >= 2), computed in 128 bits so that no step
 // range overflows.
 func stepBuckets(lo, hi, m int64) []int64 {
-	d := uint64(hi - lo) // the true difference, which fits in 64 bits unsigned
+	d := uint64(hi - lo) // #nosec G115 -- hi >= lo, and the difference of two int64 fits in uint64; the true difference, which fits in 64 bits unsigned
 	out := make([]int64, 0, max(m-2, 0))
 	for k := int64(1); k < m-1; k++ {
 		h, l := bits.Mul64(uint64(k), d)
-		q, _ := bits.Div64(h, l, uint64(m-1)) // h < m-1 since k < m-1
-		out = append(out, lo+int64(q))
+		q, _ := bits.Div64(h, l, uint64(m-1)) // #nosec G115 -- m >= 2 here (a bucket count), so m-1 is positive; h < m-1 since k < m-1
+		out = append(out, lo+int64(q))        // #nosec G115 -- q < hi-lo, so lo+q stays within [lo, hi]
 	}
 	return out
 }

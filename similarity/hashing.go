@@ -157,7 +157,7 @@ func (h *HashingEmbedder) add(acc []float64, family byte, tf map[string]float64,
 		if hv>>63 == 1 {
 			w = -w
 		}
-		part[hv%uint64(h.dims)] += w
+		part[hv%uint64(h.dims)] += w // #nosec G115 -- dims is a positive dimension count
 	}
 	var ss float64
 	for _, x := range part {

@@ -361,7 +361,7 @@ func (e *OpenAIEmbedder) backoff(attempt int) time.Duration {
 	}
 	d = min(d, e.backoffMax)
 	half := d / 2
-	return half + rand.N(d-half+1)
+	return half + rand.N(d-half+1) // #nosec G404 -- back-off jitter needs no unpredictability
 }
 
 // decode checks a response and returns its vectors in input order.
@@ -465,7 +465,7 @@ type recordingDoer struct {
 
 // Do implements go-openai's HTTPDoer.
 func (d *recordingDoer) Do(req *http.Request) (*http.Response, error) {
-	resp, err := d.client.Do(req)
+	resp, err := d.client.Do(req) // #nosec G704 -- the embeddings URL is operator configuration, checked at construction
 	if err != nil {
 		return nil, err
 	}

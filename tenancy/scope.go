@@ -379,9 +379,9 @@ type tenantCond struct {
 // Build implements clause.Expression.
 func (c tenantCond) Build(b clause.Builder) {
 	if len(c.inner) > 0 {
-		b.WriteByte('(')
+		_ = b.WriteByte('(')
 		clause.Where{Exprs: append([]clause.Expression(nil), c.inner...)}.Build(b)
-		b.WriteString(") AND ")
+		_, _ = b.WriteString(") AND ")
 	}
 	clause.Eq{Column: clause.Column{Table: c.table, Name: TenantColumn}, Value: c.tenant}.Build(b)
 }

@@ -404,32 +404,32 @@ type joinCond struct {
 func (c joinCond) Build(b clause.Builder) {
 	const alias = "maestro_owner"
 	if c.any && len(c.info.sides) > 1 {
-		b.WriteByte('(')
+		_ = b.WriteByte('(')
 		defer b.WriteByte(')')
 	}
 	for i, side := range c.info.sides {
 		if i > 0 {
 			if c.any {
-				b.WriteString(" OR ")
+				_, _ = b.WriteString(" OR ")
 			} else {
-				b.WriteString(" AND ")
+				_, _ = b.WriteString(" AND ")
 			}
 		}
-		b.WriteString("EXISTS (SELECT 1 FROM ")
+		_, _ = b.WriteString("EXISTS (SELECT 1 FROM ")
 		b.WriteQuoted(clause.Table{Name: side.owner.key()})
-		b.WriteByte(' ')
+		_ = b.WriteByte(' ')
 		b.WriteQuoted(alias)
-		b.WriteString(" WHERE ")
+		_, _ = b.WriteString(" WHERE ")
 		for j := range side.ownerCols {
 			b.WriteQuoted(clause.Column{Table: alias, Name: side.ownerCols[j]})
-			b.WriteString(" = ")
+			_, _ = b.WriteString(" = ")
 			b.WriteQuoted(clause.Column{Table: c.ref, Name: side.joinCols[j]})
-			b.WriteString(" AND ")
+			_, _ = b.WriteString(" AND ")
 		}
 		b.WriteQuoted(clause.Column{Table: alias, Name: TenantColumn})
-		b.WriteString(" = ")
+		_, _ = b.WriteString(" = ")
 		b.AddVar(b, c.tenant)
-		b.WriteByte(')')
+		_ = b.WriteByte(')')
 	}
 }
 
@@ -442,9 +442,9 @@ type scopeCond struct {
 // Build implements clause.Expression.
 func (c scopeCond) Build(b clause.Builder) {
 	if len(c.inner) > 0 {
-		b.WriteByte('(')
+		_ = b.WriteByte('(')
 		clause.Where{Exprs: append([]clause.Expression(nil), c.inner...)}.Build(b)
-		b.WriteString(") AND ")
+		_, _ = b.WriteString(") AND ")
 	}
 	c.cond.Build(b)
 }

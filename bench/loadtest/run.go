@@ -167,7 +167,7 @@ func (p *pool) grow(ctx context.Context, n int, ramp time.Duration) {
 		t := &p.fx.Tenants[id%len(p.fx.Tenants)]
 		v := &vu{
 			id: id, c: p.c, tenant: t, cred: t.Users[(id/len(p.fx.Tenants))%len(t.Users)],
-			rng: rand.New(rand.NewPCG(p.cfg.Seed, uint64(id)+1<<32)), think: max(p.cfg.ThinkTime, 0),
+			rng: rand.New(rand.NewPCG(p.cfg.Seed, uint64(id)+1<<32)), think: max(p.cfg.ThinkTime, 0), // #nosec G115 G404 -- load generation: a seeded, reproducible stream; id is a small non-negative worker index
 		}
 		var delay time.Duration
 		if ramp > 0 && n > 1 {

@@ -110,7 +110,7 @@ func setup(ctx context.Context, c *client, admin Credential, cfg SetupConfig, se
 	var wg sync.WaitGroup
 	for i := range cfg.Tenants {
 		wg.Go(func() {
-			rng := rand.New(rand.NewPCG(seed, uint64(i)))
+			rng := rand.New(rand.NewPCG(seed, uint64(i))) // #nosec G115 G404 -- load generation: a seeded, reproducible stream; i is a non-negative index
 			errs[i] = setupTenant(ctx, c, tok.AccessToken, cfg, rng, runID, i, &fx.Tenants[i])
 		})
 	}

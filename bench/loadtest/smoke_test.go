@@ -28,7 +28,6 @@ var (
 	platformOnce sync.Once
 	platformBin  string
 	platformErr  error
-	platformLog  bytes.Buffer
 )
 
 // startPlatform builds examples/platform once per test binary and starts

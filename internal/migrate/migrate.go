@@ -79,7 +79,7 @@ func New(component string, steps ...Step) (*Migrator, error) {
 		}
 	}
 	h := fnv.New64a()
-	h.Write([]byte("maestro-migrate:" + component))
+	_, _ = h.Write([]byte("maestro-migrate:" + component))
 	return &Migrator{component: component, steps: s, lockKey: int64(h.Sum64() >> 1)}, nil
 }
 

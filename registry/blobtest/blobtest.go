@@ -85,7 +85,7 @@ func statErr(s registry.BlobStore, key string) error {
 func getErr(s registry.BlobStore, key string) error {
 	rc, err := s.Get(context.Background(), key)
 	if err == nil {
-		rc.Close()
+		_ = rc.Close()
 	}
 	return err
 }
@@ -240,7 +240,7 @@ func RunWithOptions(t *testing.T, newStore func(t *testing.T) registry.BlobStore
 			}()
 			go func() {
 				defer wg.Done()
-				data := bytes.Repeat([]byte{byte(i)}, 100+i)
+				data := bytes.Repeat([]byte{byte(i)}, 100+i) // #nosec G115 -- test data: the byte value wraps on purpose
 				info, err := s.Put(ctx, "t1/own", bytes.NewReader(data))
 				if err == nil {
 					var got []byte

@@ -158,7 +158,7 @@ func (e *Embedder) Embed(ctx context.Context, texts []string) ([][]float32, erro
 			s := e.scales[id]
 			row := e.data[int(id)*e.dims : (int(id)+1)*e.dims]
 			for j := range acc {
-				acc[j] += s * float32(int8(row[j]))
+				acc[j] += s * float32(int8(row[j])) // #nosec G115 -- reinterpreting the stored byte as a signed int8 weight is the format
 			}
 		})
 		out[i] = unit(acc, n)
