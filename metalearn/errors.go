@@ -19,9 +19,14 @@ var (
 	ErrUnsupportedVersion = errors.New("metalearn: unsupported model version")
 	// ErrCorruptModel is returned when serialised model data is malformed.
 	ErrCorruptModel = errors.New("metalearn: corrupt model data")
-	// ErrNoModel is returned when a tenant has no stored model (or no model
-	// with the requested version).
+	// ErrNoModel is returned when a tenant has no stored model at all.
 	ErrNoModel = errors.New("metalearn: no model")
+	// ErrUnknownVersion is returned when the tenant has no model with the
+	// requested version (Load, Pin).
+	ErrUnknownVersion = errors.New("metalearn: no model with that version")
+	// ErrNoOlderVersion is returned by Rollback when the active model is
+	// the tenant's oldest.
+	ErrNoOlderVersion = errors.New("metalearn: no version older than the active one")
 )
 
 // InsufficientHistoryError reports how many completed projects were found

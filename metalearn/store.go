@@ -265,9 +265,14 @@ func (s *Store) Latest(ctx context.Context) (*Model, ModelInfo, error) {
 	return s.load(ctx, func(q *gorm.DB) *gorm.DB { return q.Order("version DESC") }, "latest")
 }
 
-// Load returns the tenant's model with the given version, or ErrNoModel.
+// Load returns the tenant's model with the given version, or
+// ErrUnknownVersion.
 func (s *Store) Load(ctx context.Context, version int) (*Model, ModelInfo, error) {
-	return s.load(ctx, func(q *gorm.DB) *gorm.DB { return q.Where("version = ?", version) }, fmt.Sprintf("version %d", version))
+	m, mi, err := s.load(ctx, func(q *gorm.DB) *gorm.DB { return q.Where("version = ?", version) }, fmt.Sprintf("version %d", version))
+	if errors.Is(err, ErrNoModel) {
+		return nil, ModelInfo{}, fmt.Errorf("%w: version %d", ErrUnknownVersion, version)
+	}
+	return m, mi, err
 }
 
 // Active returns the model predictions should use: the pinned version, or
@@ -333,7 +338,7 @@ func (s *Store) remember(id string, m *Model) {
 }
 
 // Pin makes version the active model until another is pinned or Unpin is
-// called; ErrNoModel when the version does not exist.
+// called; ErrUnknownVersion when the version does not exist.
 func (s *Store) Pin(ctx context.Context, version int) error {
 	db, tenant, err := s.scoped(ctx)
 	if err != nil {
@@ -343,7 +348,7 @@ func (s *Store) Pin(ctx context.Context, version int) error {
 		var row ModelRecord
 		if err := tx.Select("id").Where("tenant_id = ? AND version = ?", tenant, version).Take(&row).Error; err != nil {
 			if errors.Is(err, gorm.ErrRecordNotFound) {
-				return fmt.Errorf("%w: version %d", ErrNoModel, version)
+				return fmt.Errorf("%w: version %d", ErrUnknownVersion, version)
 			}
 			return fmt.Errorf("metalearn: pin: %w", err)
 		}
@@ -390,5 +395,8 @@ func (s *Store) Rollback(ctx context.Context) (ModelInfo, error) {
 		prev.Pinned, prev.Active = true, true
 		return prev, nil
 	}
-	return ModelInfo{}, fmt.Errorf("%w: no version older than the active one", ErrNoModel)
+	if len(list) == 0 {
+		return ModelInfo{}, fmt.Errorf("%w: nothing to roll back", ErrNoModel)
+	}
+	return ModelInfo{}, ErrNoOlderVersion
 }

@@ -85,7 +85,7 @@ func TestStore(t *testing.T) {
 			}
 
 			// Pin and roll back.
-			if err := st.Pin(a, 99); !errors.Is(err, ErrNoModel) {
+			if err := st.Pin(a, 99); !errors.Is(err, ErrUnknownVersion) || errors.Is(err, ErrNoModel) {
 				t.Fatalf("Pin unknown: %v", err)
 			}
 			rb, err := st.Rollback(a)
@@ -98,7 +98,7 @@ func TestStore(t *testing.T) {
 			if rb, err = st.Rollback(a); err != nil || rb.Version != 1 {
 				t.Fatalf("second Rollback: %+v, %v", rb, err)
 			}
-			if _, err := st.Rollback(a); !errors.Is(err, ErrNoModel) {
+			if _, err := st.Rollback(a); !errors.Is(err, ErrNoOlderVersion) || errors.Is(err, ErrNoModel) {
 				t.Fatalf("Rollback past the first: %v", err)
 			}
 			if _, info, _ := st.Latest(a); info.Version != 3 {
@@ -123,7 +123,7 @@ func TestStore(t *testing.T) {
 			if _, info, err := st.Load(a, 1); err != nil || info.Version != 1 {
 				t.Fatalf("Load(1): %d, %v", info.Version, err)
 			}
-			if _, _, err := st.Load(a, 7); !errors.Is(err, ErrNoModel) {
+			if _, _, err := st.Load(a, 7); !errors.Is(err, ErrUnknownVersion) {
 				t.Fatalf("Load(7): %v", err)
 			}
 			if li, err := st.LatestInfo(a); err != nil || li.Version != 3 {
@@ -135,7 +135,7 @@ func TestStore(t *testing.T) {
 			if len(lb) != 1 {
 				t.Fatalf("tenant b lists %d models", len(lb))
 			}
-			if _, _, err := st.Load(b, 2); !errors.Is(err, ErrNoModel) {
+			if _, _, err := st.Load(b, 2); !errors.Is(err, ErrUnknownVersion) {
 				t.Fatalf("tenant b loads tenant a's version 2: %v", err)
 			}
 			if _, err := st.LatestInfo(tenancy.WithTenant(context.Background(), "tenant-c")); !errors.Is(err, ErrNoModel) {

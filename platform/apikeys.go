@@ -2,7 +2,6 @@ package platform
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -177,9 +176,6 @@ func (s *Server) deleteAPIKey(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if err := s.identity.apiKeys.Revoke(r.Context(), p.TenantID, id); err != nil {
-		if errors.Is(err, auth.ErrNotFound) {
-			return notFound("API key")
-		}
 		return err
 	}
 	s.audit(r.Context(), auditKeyRevoked, slog.String("api_key_id", id))

@@ -92,6 +92,7 @@ var errorTable = []errorRule{
 	{"registry.ErrNotFound", is(registry.ErrNotFound), fixed(http.StatusNotFound, "not_found", "resource not found")},
 	{"tenancy.ErrNotFound", is(tenancy.ErrNotFound), fixed(http.StatusNotFound, "not_found", "not found")},
 	{"auth.ErrNotFound", is(auth.ErrNotFound), fixed(http.StatusNotFound, "not_found", "not found")},
+	{"metalearn.ErrUnknownVersion", is(metalearn.ErrUnknownVersion), fixed(http.StatusNotFound, "not_found", "meta-model version not found")},
 
 	// Conflicts with the stored state.
 	{"tenancy.ErrQuotaExceeded", is(tenancy.ErrQuotaExceeded),
@@ -106,6 +107,8 @@ var errorTable = []errorRule{
 			fmt.Sprintf("training needs at least %d completed projects with an outcome; the tenant has %d",
 				short.Need, short.Have))
 	}},
+	{"metalearn.ErrNoOlderVersion", is(metalearn.ErrNoOlderVersion), fixed(http.StatusConflict, "no_older_version",
+		"the active meta-model is the tenant's oldest: there is no version to roll back to")},
 	{"metalearn.ErrNoModel", is(metalearn.ErrNoModel), fixed(http.StatusConflict, "no_model",
 		"no meta-model has been trained for this tenant; POST /api/v1/meta-models/train first")},
 	{"metalearn.ErrUnsupportedVersion", is(metalearn.ErrUnsupportedVersion), fixed(http.StatusConflict, "model_outdated",

@@ -101,7 +101,8 @@ func sentinelByName(t *testing.T, name string) error {
 		"tenancy.ErrQuotaExceeded": tenancy.ErrQuotaExceeded, "registry.ErrConflict": registry.ErrConflict,
 		"tenancy.ErrConflict": tenancy.ErrConflict, "metalearn.ErrNoModel": metalearn.ErrNoModel,
 		"metalearn.ErrUnsupportedVersion": metalearn.ErrUnsupportedVersion,
-		"similarity.ErrProvider":          similarity.ErrProvider, "similarity.ErrBadResponse": similarity.ErrBadResponse,
+		"metalearn.ErrUnknownVersion":     metalearn.ErrUnknownVersion, "metalearn.ErrNoOlderVersion": metalearn.ErrNoOlderVersion,
+		"similarity.ErrProvider": similarity.ErrProvider, "similarity.ErrBadResponse": similarity.ErrBadResponse,
 		"similarity.ErrDimensionMismatch": similarity.ErrDimensionMismatch, "similarity.ErrModelMismatch": similarity.ErrModelMismatch,
 		"similarity.ErrUnavailable": similarity.ErrUnavailable,
 	}

@@ -1,8 +1,6 @@
 package platform
 
 import (
-	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 
@@ -15,13 +13,7 @@ import (
 // history is 409 insufficient_history, with the minimum in the detail.
 func (s *Server) trainMetaModel(w http.ResponseWriter, r *http.Request) error {
 	info, err := s.learn.trainer.Train(r.Context())
-	var short *metalearn.InsufficientHistoryError
-	switch {
-	case errors.As(err, &short):
-		return &apiError{status: http.StatusConflict, code: "insufficient_history", cause: err,
-			detail: fmt.Sprintf("training needs at least %d completed projects with an outcome; the tenant has %d",
-				short.Need, short.Have)}
-	case err != nil:
+	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, info)
@@ -46,9 +38,6 @@ func (s *Server) pinMetaModel(w http.ResponseWriter, r *http.Request) error {
 		return notFound("meta-model version")
 	}
 	if err := s.learn.models.Pin(r.Context(), v); err != nil {
-		if errors.Is(err, metalearn.ErrNoModel) {
-			return notFound("meta-model version")
-		}
 		return err
 	}
 	return s.writeActiveMetaModel(w, r)
@@ -65,7 +54,8 @@ func (s *Server) unpinMetaModel(w http.ResponseWriter, r *http.Request) error {
 }
 
 // rollbackMetaModel handles POST /api/v1/meta-models/rollback: the version
-// before the active one is pinned; 409 no_model when there is none.
+// before the active one is pinned; 409 no_older_version when the active
+// one is the oldest, no_model when there is none at all.
 func (s *Server) rollbackMetaModel(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.learn.models.Rollback(r.Context()); err != nil {
 		return err

@@ -246,7 +246,9 @@ func testMetaModels(t *testing.T, e *regEnv) {
 	if rec := recommend(adHoc, e.viewer); rec.ModelVersion != 1 {
 		t.Fatalf("pinned version not used: %d", rec.ModelVersion)
 	}
-	expect(t, e.do("POST", "/api/v1/meta-models/rollback", e.admin, nil), 409).problem(t)
+	if p := expect(t, e.do("POST", "/api/v1/meta-models/rollback", e.admin, nil), 409).problem(t); p.Code != "no_older_version" {
+		t.Fatalf("rollback from the oldest version: %+v", p)
+	}
 	expect(t, e.do("DELETE", "/api/v1/meta-models/pin", e.admin, nil), 204)
 	expect(t, e.do("POST", "/api/v1/meta-models/rollback", e.admin, nil), 200).json(t, &active)
 	if active.Version != 1 {
