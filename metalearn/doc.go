@@ -86,8 +86,8 @@
 // users in the same problem class did
 // better than the model expected from their other features
 // (SuggestArtifacts, with a reason stating the counts), and similar past
-// projects from a SimilarFinder such as the similarity package adapted by
-// SimilarFinderFunc.
+// projects from a SimilarFinder such as *similarity.Indexer (any other
+// search adapts with SimilarFinderFunc).
 //
 // Every function that reads or writes tenant data takes the tenant from
 // its context (tenancy.WithTenant) and fails with tenancy.ErrNoTenant
