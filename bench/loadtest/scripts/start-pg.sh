@@ -4,7 +4,7 @@ set -e
 name=$1; port=$2
 db=maestro_lt_${name//-/_}
 home=${LT_DIR:-/tmp/lt}/$name-home
-rm -rf "$home"; mkdir -p "$home"
+rm -rf "$home"; mkdir -p "$home"; chmod 700 "$home"
 PGURL=postgres://postgres:postgres@127.0.0.1:5432
 psql "$PGURL/postgres?sslmode=disable" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
 apppw=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
