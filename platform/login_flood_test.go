@@ -162,7 +162,7 @@ func TestConcurrentWrongPasswordsOneAccountCapped(t *testing.T) {
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		var alice []loginResult
-		for i := range 20 {
+		for i := range 8 {
 			wg.Go(func() { ts.postLogin(fmt.Sprintf("filler%02d", i), "not-the-password") })
 		}
 		time.Sleep(20 * time.Millisecond) // let them queue (not an assertion)
@@ -183,7 +183,9 @@ func TestConcurrentWrongPasswordsOneAccountCapped(t *testing.T) {
 			wave()
 		}
 		wg.Wait()
-		got := countStatuses(t, alice, 401, 429)
+		// A 503 (the route's deadline passed while queued, on a loaded
+		// machine) is released uncounted: it changes nothing below.
+		got := countStatuses(t, alice, 401, 429, 503)
 		t.Logf("%d concurrent wrong passwords for one account: %v", len(alice), got)
 		if got[401] > free {
 			t.Fatalf("%d wrong passwords tried against one account, policy allows %d (answers %v)", got[401], free, got)
