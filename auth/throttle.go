@@ -29,8 +29,10 @@ import (
 // The usual sequence for a login request:
 //
 //	if err := t.Check(ctx, username, ip); err != nil { /* 429 + Retry-After */ }
-//	ok := verify password (or VerifyDummy for an unknown user)
-//	if !ok { t.Fail(ctx, username, ip); /* 401 */ } else { t.Succeed(ctx, username, ip) }
+//	settle := context.WithoutCancel(ctx)
+//	ok, err := verify password (or VerifyDummy for an unknown user)
+//	if err != nil { t.Release(settle, username, ip); /* ErrHasherBusy: 503 + Retry-After */ }
+//	if !ok { t.Fail(settle, username, ip); /* 401 */ } else { t.Succeed(settle, username, ip) }
 //
 // Check also reserves the attempt it admits until the host settles it
 // with Fail, Succeed or Release, and counts reservations against every
