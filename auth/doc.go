@@ -70,8 +70,9 @@
 // IP, answering with a Retry-After duration. So a stranger who knows a user
 // name locks out only themselves, not the account's owner. It keys on the
 // submitted name, so it answers the same whether or not the account exists.
-// Check reserves each attempt it admits until Fail or Succeed, so
-// concurrent guesses cannot outrun the count of free failures.
+// Check reserves each attempt it admits, per account and per client
+// address, until Fail, Succeed or Release settles it, so concurrent
+// guesses cannot outrun the failures left under any cap.
 //
 // # Options
 //

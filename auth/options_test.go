@@ -65,6 +65,8 @@ func TestInvalidOptionsAreErrInvalid(t *testing.T) {
 		"short key":        auth.WithArgon2Params(with(func(p *auth.Argon2Params) { p.KeyLen = 8 })),
 		"zero concurrency": auth.WithMaxConcurrentHashes(0),
 		"negative conc.":   auth.WithMaxConcurrentHashes(-1),
+		"zero queue wait":  auth.WithHashQueueTimeout(0),
+		"negative wait":    auth.WithHashQueueTimeout(-time.Second),
 		"nil option":       nil,
 	} {
 		if h, err := auth.NewPasswordHasher(opt); h != nil || !errors.Is(err, auth.ErrInvalid) {

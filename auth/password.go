@@ -5,10 +5,12 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
@@ -55,16 +57,34 @@ const (
 	maxBcryptCost              = 14
 )
 
+// ErrHasherBusy is returned (wrapped) by PasswordHasher's Hash, Verify and
+// VerifyDummy when no hashing slot came free within the hasher's queue
+// timeout (WithHashQueueTimeout): the server is saturated with hashing.
+// Nothing was verified; the caller should refuse the request as
+// temporarily unavailable (HTTP 503 with Retry-After) and, for a login,
+// release its throttle reservation (LoginThrottler.Release) rather than
+// count a failure.
+var ErrHasherBusy = errors.New("auth: password hasher busy")
+
+// DefaultHashQueueTimeout is how long a hash waits for a free slot by
+// default before it gives up with ErrHasherBusy.
+const DefaultHashQueueTimeout = 2 * time.Second
+
 // PasswordHasher hashes passwords with argon2id in PHC string format
 // ($argon2id$v=19$m=...,t=...,p=...$salt$hash), verifies those and bcrypt
 // hashes (for users migrated from other systems), and says when a stored
 // hash should be replaced. A semaphore bounds how many hashes run at once,
 // so a burst of logins queues instead of exhausting memory (each argon2id
-// hash holds Memory KiB while it runs). It is safe for concurrent use.
+// hash holds Memory KiB while it runs), and the queue is bounded in time:
+// a hash that cannot start within the queue timeout (default
+// DefaultHashQueueTimeout) fails with ErrHasherBusy instead of waiting
+// behind a flood for longer than its client would. It is safe for
+// concurrent use.
 type PasswordHasher struct {
-	params Argon2Params
-	sem    chan struct{}
-	dummy  string
+	params       Argon2Params
+	sem          chan struct{}
+	queueTimeout time.Duration
+	dummy        string
 }
 
 // HasherOption configures a PasswordHasher. An option given an invalid
@@ -104,10 +124,26 @@ func WithMaxConcurrentHashes(n int) HasherOption {
 	}
 }
 
+// WithHashQueueTimeout sets how long a hash (hashing or verifying) waits
+// for a free slot before it fails with ErrHasherBusy (default
+// DefaultHashQueueTimeout). Keep it well below the clients' timeout, so a
+// saturated server answers "busy, retry later" instead of letting clients
+// time out, and below ThrottlePolicy.ReservationTTL. A duration that is
+// not positive is invalid.
+func WithHashQueueTimeout(d time.Duration) HasherOption {
+	return func(h *PasswordHasher) error {
+		if d <= 0 {
+			return fmt.Errorf("%w: hash queue timeout must be positive, not %s", ErrInvalid, d)
+		}
+		h.queueTimeout = d
+		return nil
+	}
+}
+
 // NewPasswordHasher returns a hasher. It computes one hash up front, used
 // by VerifyDummy.
 func NewPasswordHasher(opts ...HasherOption) (*PasswordHasher, error) {
-	h := &PasswordHasher{params: DefaultArgon2Params()}
+	h := &PasswordHasher{params: DefaultArgon2Params(), queueTimeout: DefaultHashQueueTimeout}
 	for _, o := range opts {
 		if o == nil {
 			return nil, fmt.Errorf("%w: nil option", ErrInvalid)
@@ -134,12 +170,30 @@ func NewPasswordHasher(opts ...HasherOption) (*PasswordHasher, error) {
 // Params returns the parameters new hashes are made with.
 func (h *PasswordHasher) Params() Argon2Params { return h.params }
 
+// QueueTimeout returns how long a hash waits for a slot before it fails
+// with ErrHasherBusy.
+func (h *PasswordHasher) QueueTimeout() time.Duration { return h.queueTimeout }
+
+// acquire takes a hashing slot, waiting at most the queue timeout (then
+// ErrHasherBusy) and never past ctx's end (then ctx's error).
 func (h *PasswordHasher) acquire(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	select {
+	case h.sem <- struct{}{}:
+		return nil
+	default:
+	}
+	t := time.NewTimer(h.queueTimeout)
+	defer t.Stop()
 	select {
 	case h.sem <- struct{}{}:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-t.C:
+		return fmt.Errorf("%w: no hashing slot free within %s", ErrHasherBusy, h.queueTimeout)
 	}
 }
 
@@ -147,8 +201,9 @@ func (h *PasswordHasher) release() { <-h.sem }
 
 // Hash returns the argon2id PHC string of password with a fresh random
 // salt. Passwords over 1024 bytes are refused (see CheckPasswordPolicy for
-// the user-facing rules). It fails only when ctx ends while waiting for a
-// hashing slot or the random source fails.
+// the user-facing rules). It fails only when no hashing slot comes free
+// within the queue timeout (ErrHasherBusy), when ctx ends while waiting
+// for one, or when the random source fails.
 func (h *PasswordHasher) Hash(ctx context.Context, password string) (string, error) {
 	if len(password) > maxPasswordBytes {
 		return "", fmt.Errorf("%w: password too long", ErrWeakPassword)
@@ -171,12 +226,15 @@ func (h *PasswordHasher) Hash(ctx context.Context, password string) (string, err
 // whose cost is out of bounds: argon2id above the larger of the hasher's
 // parameters and 256 MiB, 16 iterations, 1 GiB of passes (memory times
 // iterations) or 16 lanes, and bcrypt above cost 14, so that a tampered
-// stored hash cannot tie up the server. It returns ctx's error if ctx
-// ends while waiting for a hashing slot.
+// stored hash cannot tie up the server. It returns ErrHasherBusy (wrapped)
+// when no hashing slot comes free within the queue timeout, and ctx's
+// error if ctx ends while waiting for one.
 func (h *PasswordHasher) Verify(ctx context.Context, password, encoded string) (bool, error) {
 	if len(password) > maxPasswordBytes {
 		// Still spend the time of a verification so length is no oracle.
-		_ = h.VerifyDummy(ctx, "")
+		if err := h.VerifyDummy(ctx, ""); err != nil {
+			return false, err
+		}
 		return false, nil
 	}
 	if isBcrypt(encoded) {
@@ -224,7 +282,8 @@ func (h *PasswordHasher) withinVerifyBounds(p Argon2Params) error {
 }
 
 // VerifyDummy spends the time and memory of one Verify against a hash of a
-// random password and returns only ctx's error. Call it when the user does
+// random password and returns only the errors of waiting for a hashing
+// slot (ErrHasherBusy, ctx's error). Call it when the user does
 // not exist, so that a login for an unknown name takes as long as one for a
 // known name with a wrong password. The dummy hash uses the hasher's
 // current parameters; stored hashes with other parameters cost differently

@@ -72,3 +72,49 @@ func TestHasherBoundsConcurrency(t *testing.T) {
 		t.Fatalf("default semaphore: %v", err)
 	}
 }
+
+// TestHasherQueueTimeout checks the bounded queue: with every slot taken, a
+// hash gives up with ErrHasherBusy after the queue timeout even when its
+// context would let it wait longer, and a context that ends first still
+// wins.
+func TestHasherQueueTimeout(t *testing.T) {
+	t.Parallel()
+	h, err := NewPasswordHasher(WithMaxConcurrentHashes(1), WithHashQueueTimeout(30*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.QueueTimeout() != 30*time.Millisecond {
+		t.Fatalf("QueueTimeout() = %s", h.QueueTimeout())
+	}
+	if d, _ := NewPasswordHasher(); d.QueueTimeout() != DefaultHashQueueTimeout {
+		t.Fatalf("default queue timeout %s, want %s", d.QueueTimeout(), DefaultHashQueueTimeout)
+	}
+	h.sem <- struct{}{} // every slot taken
+	ctx := context.Background()
+	if _, err := h.Hash(ctx, "queued password"); !errors.Is(err, ErrHasherBusy) {
+		t.Fatalf("Hash with the queue full: %v, want ErrHasherBusy", err)
+	}
+	if _, err := h.Verify(ctx, "queued password", h.dummy); !errors.Is(err, ErrHasherBusy) {
+		t.Fatalf("Verify with the queue full: %v, want ErrHasherBusy", err)
+	}
+	if err := h.VerifyDummy(ctx, "x"); !errors.Is(err, ErrHasherBusy) {
+		t.Fatalf("VerifyDummy with the queue full: %v, want ErrHasherBusy", err)
+	}
+	if _, err := h.Verify(ctx, string(make([]byte, maxPasswordBytes+1)), h.dummy); !errors.Is(err, ErrHasherBusy) {
+		t.Fatalf("Verify of an over-long password with the queue full: %v, want ErrHasherBusy", err)
+	}
+	slow, err := NewPasswordHasher(WithMaxConcurrentHashes(1), WithHashQueueTimeout(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow.sem <- struct{}{}
+	short, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
+	defer cancel()
+	if _, err := slow.Hash(short, "queued password"); !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrHasherBusy) {
+		t.Fatalf("Hash whose context ends before the queue timeout: %v, want DeadlineExceeded", err)
+	}
+	<-h.sem
+	if _, err := h.Hash(ctx, "runs now"); err != nil {
+		t.Fatalf("Hash with a free slot: %v", err)
+	}
+}

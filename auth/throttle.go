@@ -29,15 +29,32 @@ import (
 // The usual sequence for a login request:
 //
 //	if err := t.Check(ctx, username, ip); err != nil { /* 429 + Retry-After */ }
-//	ok := verify password (or VerifyDummy for an unknown user)
-//	if !ok { t.Fail(ctx, username, ip); /* 401 */ } else { t.Succeed(ctx, username, ip) }
+//	settle := context.WithoutCancel(ctx)
+//	ok, err := verify password (or VerifyDummy for an unknown user)
+//	if err != nil { t.Release(settle, username, ip); /* ErrHasherBusy: 503 + Retry-After */ }
+//	if !ok { t.Fail(settle, username, ip); /* 401 */ } else { t.Succeed(settle, username, ip) }
 //
-// Check also reserves the attempt it admits until Fail or Succeed settles
-// it (or AttemptHold passes), and admits no more attempts at once than the
-// account has failures left before its next lockout (at least one). So a
-// burst of concurrent guesses, all checked before any has failed, cannot
-// exceed the free failures: the surplus is refused with a short
-// Retry-After.
+// Check also reserves the attempt it admits until the host settles it
+// with Fail, Succeed or Release, and counts reservations against every
+// cap as if they had already failed: per account and client network no
+// more attempts run at once than the failures left before the next
+// lockout (at least one), per account likewise against AccountFailures,
+// and per client address (IPKey) no more than the IPFailures left in the
+// window. So a burst of concurrent guesses, all checked before any has
+// failed, cannot exceed any allowance: the surplus is refused with a
+// Retry-After of InFlightRetryAfter.
+//
+// A reservation lasts until it is settled, however long the attempt
+// waits (for the password hasher, say); only one that is never settled
+// (its process crashed, or a host forgot) lapses, after
+// ThrottlePolicy.ReservationTTL (default 10 minutes), far beyond the
+// longest an attempt can take. Hosts must therefore settle every admitted
+// attempt exactly once, on every path: Fail for a wrong password or
+// unknown name, Succeed for a right one, Release when the attempt ended
+// without a verdict (the hasher was busy, the database failed, the client
+// went away). Settle with a context that outlives the request
+// (context.WithoutCancel), or a client that disconnects leaves its
+// reservation held.
 //
 // Implementations must be safe for concurrent use: NewMemoryThrottler
 // here, redisstore.NewThrottler for several processes.
@@ -54,16 +71,30 @@ type LoginThrottler interface {
 	// login and forgets the account's failures from ip's network (also in
 	// the account-wide count); failures from other networks remain.
 	Succeed(ctx context.Context, account, ip string) error
+	// Release settles an attempt reserved by Check that ended without a
+	// verdict on the password (the hasher was busy, a dependency failed,
+	// the request was cancelled): nothing is counted, and the reservation
+	// no longer holds a place under the caps.
+	Release(ctx context.Context, account, ip string) error
 }
 
-// AttemptHold is how long an attempt admitted by LoginThrottler.Check
-// stays reserved when neither Fail nor Succeed follows (the host gave up
-// for another reason); a Check refused because all of an account's
-// attempts are reserved answers with a Retry-After of InFlightRetryAfter.
+// Reservation bounds. DefaultReservationTTL is the default of
+// ThrottlePolicy.ReservationTTL, which must be at least
+// MinReservationTTL; a Check refused because all of an allowance is
+// reserved answers with a Retry-After of InFlightRetryAfter.
 const (
-	AttemptHold        = 15 * time.Second
-	InFlightRetryAfter = time.Second
+	DefaultReservationTTL = 10 * time.Minute
+	MinReservationTTL     = time.Minute
+	InFlightRetryAfter    = time.Second
 )
+
+// AttemptHold is the default lifetime of a reservation that is never
+// settled.
+//
+// Deprecated: reservations last until settled; an unsettled one lapses
+// after ThrottlePolicy.ReservationTTL. AttemptHold equals
+// DefaultReservationTTL.
+const AttemptHold = DefaultReservationTTL
 
 // InFlightLimit returns how many attempts for an account from one client
 // network with the given number of remembered failures may be in progress
@@ -75,6 +106,14 @@ func (p ThrottlePolicy) InFlightLimit(failures int) int {
 // accountInFlightLimit is InFlightLimit for the account-wide count.
 func (p ThrottlePolicy) accountInFlightLimit(failures int) int {
 	return max(1, p.AccountFailures-failures)
+}
+
+// IPInFlightLimit returns how many attempts from one client address (an
+// IPv4 address or an IPv6 /64) with the given number of failures in the
+// current window may be in progress at once: the failures left before the
+// address is refused, none once it is.
+func (p ThrottlePolicy) IPInFlightLimit(failures int) int {
+	return max(0, p.IPFailures-failures)
 }
 
 // ThrottlePolicy sets a LoginThrottler's limits. Zero fields take the
@@ -103,6 +142,14 @@ type ThrottlePolicy struct {
 	// window ends.
 	IPFailures int
 	IPWindow   time.Duration
+	// ReservationTTL bounds how long an attempt admitted by Check stays
+	// reserved when it is never settled (default DefaultReservationTTL,
+	// at least MinReservationTTL). Settled attempts release their
+	// reservation at once; this only limits what a crashed process or a
+	// host bug can hold. It must exceed the longest an attempt can take
+	// (the hasher's queue timeout plus a verification plus the host's
+	// lookups), or reservations lapse while attempts still run.
+	ReservationTTL time.Duration
 }
 
 // WithDefaults returns p with zero fields set to their defaults.
@@ -128,6 +175,9 @@ func (p ThrottlePolicy) WithDefaults() ThrottlePolicy {
 	if p.IPWindow == 0 {
 		p.IPWindow = 15 * time.Minute
 	}
+	if p.ReservationTTL == 0 {
+		p.ReservationTTL = DefaultReservationTTL
+	}
 	return p
 }
 
@@ -145,6 +195,8 @@ func (p ThrottlePolicy) Validate() error {
 		return fmt.Errorf("%w: throttle FailureMemory must be at least MaxLockout", ErrInvalid)
 	case p.IPWindow <= 0:
 		return fmt.Errorf("%w: throttle IPWindow must be positive", ErrInvalid)
+	case p.ReservationTTL < MinReservationTTL:
+		return fmt.Errorf("%w: throttle ReservationTTL must be at least %s", ErrInvalid, MinReservationTTL)
 	}
 	return nil
 }
@@ -218,8 +270,39 @@ type MemoryThrottler struct {
 	mu        sync.Mutex
 	accounts  map[string]*failState // account-wide, by AccountKey
 	pairs     map[string]*failState // per account and network, by pairKey
-	ips       map[string]*ipState
+	ips       map[string]*ipState   // per client address, by IPKey
 	lastSweep time.Time
+}
+
+// holds are the expiry times of the reservations of one entry (attempts
+// admitted by Check, not yet settled). There are never more than the
+// entry's cap allows (FreeFailures, AccountFailures or IPFailures), so a
+// slice is enough.
+type holds []time.Time
+
+// live drops the reservations that have lapsed at now and returns how many
+// remain.
+func (h *holds) live(now time.Time) int {
+	kept := (*h)[:0]
+	for _, exp := range *h {
+		if now.Before(exp) {
+			kept = append(kept, exp)
+		}
+	}
+	clear((*h)[len(kept):])
+	*h = kept
+	return len(kept)
+}
+
+// add reserves one attempt until exp.
+func (h *holds) add(exp time.Time) { *h = append(*h, exp) }
+
+// settle ends the oldest live reservation, if any. The reservations of an
+// entry are interchangeable: settling any one leaves the same count.
+func (h *holds) settle(now time.Time) {
+	if h.live(now) > 0 {
+		*h = (*h)[1:]
+	}
 }
 
 // failState is the failure record of an account as a whole or of an
@@ -228,8 +311,7 @@ type failState struct {
 	failures int
 	last     time.Time
 	until    time.Time
-	pending  int       // attempts admitted by Check, not yet settled
-	pendExp  time.Time // when the pending attempts lapse
+	held     holds
 }
 
 // lockedFor returns how long s is still locked at now (zero for nil).
@@ -248,31 +330,12 @@ func (s *failState) remembered(now time.Time, memory time.Duration) int {
 	return s.failures
 }
 
-// inFlight returns the attempts still reserved at now.
-func (s *failState) inFlight(now time.Time) int {
-	if !now.Before(s.pendExp) {
-		return 0
-	}
-	return s.pending
-}
-
-func (s *failState) reserve(now time.Time) {
-	s.pending = s.inFlight(now) + 1
-	s.pendExp = now.Add(AttemptHold)
-}
-
-func (s *failState) settle(now time.Time) {
-	if s.pending > 0 && now.Before(s.pendExp) {
-		s.pending--
-	}
-}
-
 // fail records a failure at now and returns the lockout it imposes.
 func (s *failState) fail(now time.Time, memory time.Duration, lockout func(int) time.Duration) time.Duration {
 	if now.Sub(s.last) >= memory {
 		s.failures, s.until = 0, time.Time{}
 	}
-	s.settle(now)
+	s.held.settle(now)
 	s.failures++
 	s.last = now
 	d := lockout(s.failures)
@@ -282,9 +345,26 @@ func (s *failState) fail(now time.Time, memory time.Duration, lockout func(int) 
 	return d
 }
 
+// idle reports whether s can be dropped at now: no failure remembered, no
+// lockout running and no attempt reserved.
+func (s *failState) idle(now time.Time, memory time.Duration) bool {
+	return s.remembered(now, memory) == 0 && !now.Before(s.until) && s.held.live(now) == 0
+}
+
+// ipState is the failure count of one client address in its current
+// window, and its reserved attempts.
 type ipState struct {
 	failures int
 	reset    time.Time
+	held     holds
+}
+
+// current returns the failures counted in the window running at now.
+func (s *ipState) current(now time.Time) int {
+	if !now.Before(s.reset) {
+		return 0
+	}
+	return s.failures
 }
 
 var _ LoginThrottler = (*MemoryThrottler)(nil)
@@ -336,6 +416,15 @@ func stateIn(m map[string]*failState, k string) *failState {
 	return s
 }
 
+func (t *MemoryThrottler) ipIn(k string) *ipState {
+	s := t.ips[k]
+	if s == nil {
+		s = &ipState{}
+		t.ips[k] = s
+	}
+	return s
+}
+
 // Check implements LoginThrottler.
 func (t *MemoryThrottler) Check(ctx context.Context, account, ip string) error {
 	if err := ctx.Err(); err != nil {
@@ -348,20 +437,23 @@ func (t *MemoryThrottler) Check(ctx context.Context, account, ip string) error {
 	k, ik := AccountKey(account), IPKey(ip)
 	pk := pairKey(k, ik)
 	wait := max(t.accounts[k].lockedFor(now), t.pairs[pk].lockedFor(now))
-	if s := t.ips[ik]; s != nil && now.Before(s.reset) && s.failures >= t.policy.IPFailures {
+	if s := t.ips[ik]; s != nil && s.current(now) >= t.policy.IPFailures {
 		wait = max(wait, s.reset.Sub(now))
 	}
 	if wait > 0 {
 		return &ThrottledError{RetryAfter: wait}
 	}
-	a, c := stateIn(t.accounts, k), stateIn(t.pairs, pk)
+	a, c, i := stateIn(t.accounts, k), stateIn(t.pairs, pk), t.ipIn(ik)
 	mem := t.policy.FailureMemory
-	if c.inFlight(now) >= t.policy.InFlightLimit(c.remembered(now, mem)) ||
-		a.inFlight(now) >= t.policy.accountInFlightLimit(a.remembered(now, mem)) {
+	if c.held.live(now) >= t.policy.InFlightLimit(c.remembered(now, mem)) ||
+		a.held.live(now) >= t.policy.accountInFlightLimit(a.remembered(now, mem)) ||
+		i.held.live(now) >= t.policy.IPInFlightLimit(i.current(now)) {
 		return &ThrottledError{RetryAfter: InFlightRetryAfter}
 	}
-	a.reserve(now)
-	c.reserve(now)
+	exp := now.Add(t.policy.ReservationTTL)
+	a.held.add(exp)
+	c.held.add(exp)
+	i.held.add(exp)
 	return nil
 }
 
@@ -380,11 +472,11 @@ func (t *MemoryThrottler) Fail(ctx context.Context, account, ip string) error {
 		stateIn(t.pairs, pairKey(k, ik)).fail(now, mem, t.policy.Lockout),
 		stateIn(t.accounts, k).fail(now, mem, t.policy.AccountLockout),
 	)
-	s := t.ips[ik]
-	if s == nil || !now.Before(s.reset) {
-		s = &ipState{reset: now.Add(t.policy.IPWindow)}
-		t.ips[ik] = s
+	s := t.ipIn(ik)
+	if !now.Before(s.reset) {
+		s.failures, s.reset = 0, now.Add(t.policy.IPWindow)
 	}
+	s.held.settle(now)
 	s.failures++
 	if s.failures >= t.policy.IPFailures {
 		wait = max(wait, s.reset.Sub(now))
@@ -403,21 +495,63 @@ func (t *MemoryThrottler) Succeed(ctx context.Context, account, ip string) error
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	k := AccountKey(account)
-	pk := pairKey(k, IPKey(ip))
+	k, ik := AccountKey(account), IPKey(ip)
+	pk := pairKey(k, ik)
+	mem := t.policy.FailureMemory
 	mine := 0
 	if c := t.pairs[pk]; c != nil {
-		mine = c.remembered(now, t.policy.FailureMemory)
-		delete(t.pairs, pk)
+		mine = c.remembered(now, mem)
+		c.failures, c.until = 0, time.Time{}
+		c.held.settle(now)
+		if c.idle(now, mem) {
+			delete(t.pairs, pk)
+		}
 	}
 	if a := t.accounts[k]; a != nil {
-		a.failures = max(0, a.remembered(now, t.policy.FailureMemory)-mine)
-		a.settle(now)
-		if a.failures == 0 && a.inFlight(now) == 0 {
+		a.failures = max(0, a.remembered(now, mem)-mine)
+		a.held.settle(now)
+		if a.idle(now, mem) {
 			delete(t.accounts, k)
 		}
 	}
+	t.settleIPLocked(ik, now)
 	return nil
+}
+
+// Release implements LoginThrottler.
+func (t *MemoryThrottler) Release(ctx context.Context, account, ip string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	now := t.now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	k, ik := AccountKey(account), IPKey(ip)
+	pk := pairKey(k, ik)
+	mem := t.policy.FailureMemory
+	for _, e := range [...]struct {
+		m   map[string]*failState
+		key string
+	}{{t.pairs, pk}, {t.accounts, k}} {
+		if s := e.m[e.key]; s != nil {
+			s.held.settle(now)
+			if s.idle(now, mem) {
+				delete(e.m, e.key)
+			}
+		}
+	}
+	t.settleIPLocked(ik, now)
+	return nil
+}
+
+// settleIPLocked settles one reservation of client address ik.
+func (t *MemoryThrottler) settleIPLocked(ik string, now time.Time) {
+	if s := t.ips[ik]; s != nil {
+		s.held.settle(now)
+		if s.current(now) == 0 && s.held.live(now) == 0 {
+			delete(t.ips, ik)
+		}
+	}
 }
 
 func (t *MemoryThrottler) sweepLocked(now time.Time) {
@@ -425,15 +559,16 @@ func (t *MemoryThrottler) sweepLocked(now time.Time) {
 		return
 	}
 	t.lastSweep = now
+	mem := t.policy.FailureMemory
 	for _, m := range []map[string]*failState{t.accounts, t.pairs} {
 		for k, a := range m {
-			if now.Sub(a.last) >= t.policy.FailureMemory && !now.Before(a.pendExp) {
+			if a.idle(now, mem) {
 				delete(m, k)
 			}
 		}
 	}
 	for k, s := range t.ips {
-		if !now.Before(s.reset) {
+		if s.current(now) == 0 && s.held.live(now) == 0 {
 			delete(t.ips, k)
 		}
 	}

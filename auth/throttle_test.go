@@ -24,6 +24,14 @@ func TestThrottlePolicy(t *testing.T) {
 	if p.Lockout(1000) != 15*time.Minute {
 		t.Error("lockout not capped for large counts")
 	}
+	if p.ReservationTTL != auth.DefaultReservationTTL {
+		t.Errorf("default ReservationTTL %s, want %s", p.ReservationTTL, auth.DefaultReservationTTL)
+	}
+	for failures, want := range map[int]int{0: 100, 3: 97, 100: 0, 150: 0} {
+		if got := p.IPInFlightLimit(failures); got != want {
+			t.Errorf("IPInFlightLimit(%d) = %d, want %d", failures, got, want)
+		}
+	}
 	if p.AccountFailures != 50 {
 		t.Errorf("default AccountFailures %d, want 10 x FreeFailures = 50", p.AccountFailures)
 	}
@@ -41,6 +49,8 @@ func TestThrottlePolicy(t *testing.T) {
 		"memory below lockout": {MaxLockout: time.Hour, FailureMemory: time.Minute},
 		"negative window":      {IPWindow: -time.Second},
 		"account below free":   {FreeFailures: 5, AccountFailures: 4},
+		"short reservations":   {ReservationTTL: 15 * time.Second},
+		"negative reservation": {ReservationTTL: -time.Minute},
 	} {
 		if _, err := auth.NewMemoryThrottler(bad); err == nil {
 			t.Errorf("%s accepted", name)

@@ -82,6 +82,7 @@ var errorTable = []errorRule{
 		errors.As(err, &te)
 		return tooManyRequests(te.RetryAfter)
 	}},
+	{"auth.ErrHasherBusy", is(auth.ErrHasherBusy), func(error) *apiError { return busy() }},
 	{"auth.StoreError", isA[*auth.StoreError], func(err error) *apiError { return unavailable(err) }},
 	{"auth.ErrRoleTooHigh", is(auth.ErrRoleTooHigh),
 		fixed(http.StatusForbidden, "role_too_high", "the role exceeds your own")},

@@ -96,7 +96,7 @@ func sentinelByName(t *testing.T, name string) error {
 		"registry.ErrInvalid": registry.ErrInvalid, "tenancy.ErrInvalid": tenancy.ErrInvalid, "registry.ErrTooLarge": registry.ErrTooLarge,
 		"auth.ErrInvalidToken": auth.ErrInvalidToken, "auth.ErrExpired": auth.ErrExpired, "auth.ErrRevoked": auth.ErrRevoked,
 		"auth.ErrRefreshReuse": auth.ErrRefreshReuse, "auth.ErrInvalidAPIKey": auth.ErrInvalidAPIKey,
-		"auth.ErrRoleTooHigh": auth.ErrRoleTooHigh, "tenancy.ErrNoTenant": tenancy.ErrNoTenant,
+		"auth.ErrRoleTooHigh": auth.ErrRoleTooHigh, "tenancy.ErrNoTenant": tenancy.ErrNoTenant, "auth.ErrHasherBusy": auth.ErrHasherBusy,
 		"registry.ErrNotFound": registry.ErrNotFound, "tenancy.ErrNotFound": tenancy.ErrNotFound, "auth.ErrNotFound": auth.ErrNotFound,
 		"tenancy.ErrQuotaExceeded": tenancy.ErrQuotaExceeded, "registry.ErrConflict": registry.ErrConflict,
 		"tenancy.ErrConflict": tenancy.ErrConflict, "metalearn.ErrNoModel": metalearn.ErrNoModel,

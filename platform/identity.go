@@ -62,7 +62,11 @@ func newIdentity(s *Server, o settings) (*identity, error) {
 	}
 	// Password hashing is deliberately costly (argon2id, 19 MiB). Leaving a
 	// core free for everything else keeps the API answering during a burst
-	// of logins; the logins queue instead (docs/platform.md has numbers).
+	// of logins; the logins queue instead (docs/platform.md has numbers),
+	// for at most the hasher's queue timeout (auth.DefaultHashQueueTimeout,
+	// 2 s, far below the route timeout and the clients'): a login that
+	// cannot start hashing by then answers 503 busy with Retry-After
+	// (errorTable) and releases its throttle reservation.
 	hashers := max(1, runtime.GOMAXPROCS(0)-1)
 	hopts := append([]auth.HasherOption{auth.WithMaxConcurrentHashes(hashers)}, o.hasher...)
 	if id.hasher, err = auth.NewPasswordHasher(hopts...); err != nil {
@@ -71,6 +75,11 @@ func newIdentity(s *Server, o settings) (*identity, error) {
 	if id.apiKeys, err = auth.NewAPIKeys(gormstore.NewAPIKeyStore(s.db), auth.WithAPIKeyClock(s.now)); err != nil {
 		return nil, err
 	}
+	// The throttler reserves each admitted login, per account and per
+	// client address, until the login handler settles it (Fail, Succeed or
+	// Release); a reservation never settled (a crashed process) lapses
+	// after the policy's ReservationTTL, 10 minutes by default, far beyond
+	// the route timeout.
 	if s.redis != nil {
 		id.throttle, err = redisstore.NewThrottler(s.redis, o.throttle,
 			redisstore.WithPrefix(prefix), redisstore.WithClock(s.now))

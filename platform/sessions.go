@@ -1,9 +1,11 @@
 package platform
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/maestro-ml/maestro/auth"
 )
@@ -32,6 +34,14 @@ func tokenBody(p auth.Pair) tokenResponse {
 // login verifies a username and password — throttled per account and per
 // client address by the library — and issues a token pair for one of the
 // user's tenants.
+//
+// The throttle's Check reserves the attempt until it is settled, and the
+// reservation counts against the account's and the address's caps while
+// the password is hashed, so every admitted attempt is settled exactly
+// once, whatever happens: Fail for bad credentials, Succeed for a right
+// password, Release when it ended without a verdict (the hasher's queue
+// was full: 503 with Retry-After; a dependency failed; the client went
+// away). Settling does not depend on the client staying connected.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	var in loginRequest
 	if err := decode(w, r, &in); err != nil {
@@ -49,10 +59,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		s.audit(ctx, auditLoginThrottled, account)
 		return err
 	}
+	attempt := &loginAttempt{s: s, ctx: ctx, username: in.Username, ip: ip}
+	defer attempt.release()
 	sub, err := s.verifyLogin(ctx, in)
 	if errors.Is(err, errBadCredentials) {
 		s.audit(ctx, auditLoginFailure, account)
-		if err := s.identity.throttle.Fail(ctx, in.Username, ip); err != nil {
+		if err := attempt.fail(); err != nil {
 			var te *auth.ThrottledError
 			if !errors.As(err, &te) {
 				return err
@@ -65,17 +77,13 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if errors.As(err, &apiErr) && apiErr.code == "tenant_required" {
 		// The password was right; only the tenant is missing. Settle the
 		// attempt that Check reserved, as a success.
-		if err := s.identity.throttle.Succeed(ctx, in.Username, ip); err != nil {
-			s.logger(ctx).Warn("resetting login throttle failed", slog.String("error", err.Error()))
-		}
+		attempt.succeed()
 		return err
 	}
 	if err != nil {
-		return err
+		return err // released by the deferred call: no verdict
 	}
-	if err := s.identity.throttle.Succeed(ctx, in.Username, ip); err != nil {
-		s.logger(ctx).Warn("resetting login throttle failed", slog.String("error", err.Error()))
-	}
+	attempt.succeed()
 	pair, err := s.identity.tokens.IssuePair(ctx, sub)
 	if err != nil {
 		return err
@@ -84,6 +92,67 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		slog.String("tenant_id", sub.TenantID), slog.String("session_id", pair.SessionID))
 	writeJSON(w, http.StatusOK, tokenBody(pair))
 	return nil
+}
+
+// loginSettleTimeout bounds one settlement of a login's throttle
+// reservation (a Redis round trip at most).
+const loginSettleTimeout = 5 * time.Second
+
+// loginAttempt settles the throttle reservation of one admitted login
+// exactly once. Its calls run detached from the request's cancellation
+// (a client that hangs up must not leave its reservation held, nor skip
+// counting its failure), bounded by loginSettleTimeout.
+type loginAttempt struct {
+	s            *Server
+	ctx          context.Context // the request's, for values and logging
+	username, ip string
+	settled      bool
+}
+
+// detached returns a context for one settlement.
+func (a *loginAttempt) detached() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(a.ctx), loginSettleTimeout)
+}
+
+// fail counts a failed attempt; its error is the throttler's (a
+// *auth.ThrottledError when this failure locked the account or address).
+func (a *loginAttempt) fail() error {
+	if a.settled {
+		return nil
+	}
+	a.settled = true
+	ctx, cancel := a.detached()
+	defer cancel()
+	return a.s.identity.throttle.Fail(ctx, a.username, a.ip)
+}
+
+// succeed settles the attempt as a success; a throttler error is logged
+// (the login itself succeeded).
+func (a *loginAttempt) succeed() {
+	if a.settled {
+		return
+	}
+	a.settled = true
+	ctx, cancel := a.detached()
+	defer cancel()
+	if err := a.s.identity.throttle.Succeed(ctx, a.username, a.ip); err != nil {
+		a.s.logger(a.ctx).Warn("resetting login throttle failed", slog.String("error", err.Error()))
+	}
+}
+
+// release gives the reservation back without a verdict, unless the
+// attempt was settled already; a throttler error is logged (the
+// reservation then lapses after the policy's ReservationTTL).
+func (a *loginAttempt) release() {
+	if a.settled {
+		return
+	}
+	a.settled = true
+	ctx, cancel := a.detached()
+	defer cancel()
+	if err := a.s.identity.throttle.Release(ctx, a.username, a.ip); err != nil {
+		a.s.logger(a.ctx).Warn("releasing a login throttle reservation failed", slog.String("error", err.Error()))
+	}
 }
 
 type refreshRequest struct {

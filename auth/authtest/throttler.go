@@ -137,8 +137,11 @@ func RunThrottlerTests(t *testing.T, newThrottler NewThrottlerFunc) {
 		retryAfter(t, "two attempts still in flight, one failure left", th.Check(ctx, acct, ip))
 		allowed(t, "failure 2", th.Fail(ctx, acct, ip))
 		retryAfter(t, "one in flight, one failure left", th.Check(ctx, acct, ip))
-		// Reservations that nobody settles lapse.
-		clk.Advance(auth.AttemptHold + time.Second)
+		// Reservations that nobody settles lapse, but only after the
+		// reservation TTL.
+		clk.Advance(time.Minute)
+		retryAfter(t, "an unsettled attempt is still reserved a minute later", th.Check(ctx, acct, ip))
+		clk.Advance(auth.DefaultReservationTTL)
 		allowed(t, "after the hold", th.Check(ctx, acct, ip))
 		retryAfter(t, "the last free failure is in flight", th.Check(ctx, acct, ip))
 		allowed(t, "last free failure", th.Fail(ctx, acct, ip))
@@ -252,4 +255,154 @@ func RunThrottlerTests(t *testing.T, newThrottler NewThrottlerFunc) {
 		clk.Advance(p.IPWindow + time.Second)
 		allowed(t, "after the window", th.Check(ctx, randomID(t), ip))
 	})
+	t.Run("ConcurrentPerAccount", func(t *testing.T) {
+		clk := NewClock(time.Now())
+		th := newThrottler(t, policy, clk.Now)
+		acct, ip := randomID(t), "192.0.2.78"
+		allowed(t, "failure before the burst", th.Fail(ctx, acct, ip))
+		// One failure counted, so FreeFailures-1 attempts may run at once,
+		// however many are checked concurrently.
+		if got, want := burst(ctx, th, 20, func(int) (string, string) { return acct, ip }), policy.FreeFailures-1; got != want {
+			t.Fatalf("%d concurrent attempts admitted with 1 failure counted, want %d", got, want)
+		}
+		// Account-wide: guesses from many networks, each below its own
+		// cap, are bounded by AccountFailures as a whole.
+		p := policy
+		p.AccountFailures = 2 * p.FreeFailures
+		th = newThrottler(t, p, clk.Now)
+		acct = randomID(t)
+		for i := range 3 {
+			allowed(t, "spread failure", th.Fail(ctx, acct, fmt.Sprintf("198.18.0.%d", i)))
+		}
+		got := burst(ctx, th, 40, func(i int) (string, string) { return acct, fmt.Sprintf("198.18.1.%d", i) })
+		if want := p.AccountFailures - 3; got != want {
+			t.Fatalf("%d concurrent attempts from 40 networks admitted with 3 failures counted, want %d", got, want)
+		}
+	})
+
+	t.Run("ConcurrentPerAddress", func(t *testing.T) {
+		p := policy
+		p.IPFailures = 10
+		clk := NewClock(time.Now())
+		th := newThrottler(t, p, clk.Now)
+		ip := "2001:db8:" + randomID(t)[:4] + ":5::1"
+		for range 3 {
+			allowed(t, "failure before the burst", th.Fail(ctx, randomID(t), ip))
+		}
+		// One password tried against many accounts from one address (an
+		// IPv6 /64): reservations count against IPFailures like failures.
+		names := make([]string, 50)
+		for i := range names {
+			names[i] = randomID(t)
+		}
+		got := burst(ctx, th, len(names), func(i int) (string, string) {
+			return names[i], ip[:len(ip)-1] + fmt.Sprint(i%9+1) // the same /64
+		})
+		if want := p.IPFailures - 3; got != want {
+			t.Fatalf("%d concurrent attempts from one address admitted with 3 failures counted, want %d", got, want)
+		}
+		retryAfter(t, "the address's allowance is in flight", th.Check(ctx, randomID(t), ip))
+		allowed(t, "another address", th.Check(ctx, randomID(t), "2001:db8:ffff:5::1"))
+		// Successes settle without counting: their places come free.
+		allowed(t, "success", th.Succeed(ctx, names[0], ip))
+		allowed(t, "the success's place", th.Check(ctx, randomID(t), ip))
+		// Failures settle and count: the address reaches its cap.
+		left := p.IPFailures - 3
+		for i := range left {
+			if err := th.Fail(ctx, names[i+1], ip); i < left-1 {
+				allowed(t, "failure below the cap", err)
+			} else {
+				retryAfter(t, "the failure that reaches the cap", err)
+			}
+		}
+		if d := retryAfter(t, "address at its cap", th.Check(ctx, randomID(t), ip)); d <= inFlightRetryAfterBound {
+			t.Fatalf("address at its cap: Retry-After %s, want the rest of the window", d)
+		}
+	})
+
+	t.Run("ReservedUntilSettled", func(t *testing.T) {
+		p := policy
+		p.IPFailures = 4
+		clk := NewClock(time.Now())
+		th := newThrottler(t, p, clk.Now)
+		acct, ip := randomID(t), "192.0.2.79"
+		for i := range policy.FreeFailures {
+			allowed(t, fmt.Sprintf("attempt %d", i+1), th.Check(ctx, acct, ip))
+		}
+		retryAfter(t, "all free failures in flight", th.Check(ctx, acct, ip))
+		other := randomID(t)
+		allowed(t, "the address's last place", th.Check(ctx, other, ip))
+		retryAfter(t, "the address's allowance in flight", th.Check(ctx, randomID(t), ip))
+		// Attempts waiting far longer than any hash (for a hasher queue,
+		// say) keep their reservations: nothing lapses while they run.
+		for range 5 {
+			clk.Advance(time.Minute)
+			retryAfter(t, "still in flight minutes later (account)", th.Check(ctx, acct, ip))
+			retryAfter(t, "still in flight minutes later (address)", th.Check(ctx, randomID(t), ip))
+		}
+		allowed(t, "settling one", th.Release(ctx, other, ip))
+		allowed(t, "the released place", th.Check(ctx, randomID(t), ip))
+		// Only reservations never settled lapse, after the reservation TTL.
+		clk.Advance(auth.DefaultReservationTTL)
+		for i := range policy.FreeFailures {
+			allowed(t, fmt.Sprintf("after the TTL %d", i+1), th.Check(ctx, acct, ip))
+		}
+	})
+
+	t.Run("ReleaseOnGiveUp", func(t *testing.T) {
+		p := policy
+		p.IPFailures = 3
+		clk := NewClock(time.Now())
+		th := newThrottler(t, p, clk.Now)
+		acct, ip := randomID(t), "192.0.2.81"
+		// Attempts given up (hasher busy, dependency down) many times over
+		// the caps: released, they count nothing.
+		for i := range 5 * (policy.FreeFailures + p.IPFailures) {
+			allowed(t, fmt.Sprintf("attempt %d", i+1), th.Check(ctx, acct, ip))
+			allowed(t, "release", th.Release(ctx, acct, ip))
+		}
+		// The whole allowance is still there.
+		for i := range p.IPFailures - 1 {
+			allowed(t, fmt.Sprintf("check %d", i+1), th.Check(ctx, acct, ip))
+			allowed(t, fmt.Sprintf("failure %d", i+1), th.Fail(ctx, acct, ip))
+		}
+		allowed(t, "last check", th.Check(ctx, acct, ip))
+		retryAfter(t, "the failure that reaches the address cap", th.Fail(ctx, acct, ip))
+		// A release with nothing reserved changes nothing.
+		allowed(t, "release without a reservation", th.Release(ctx, randomID(t), "192.0.2.82"))
+		retryAfter(t, "still capped", th.Check(ctx, randomID(t), ip))
+	})
+}
+
+// inFlightRetryAfterBound is the largest Retry-After the suite accepts for
+// a Check refused only because the allowance is in flight.
+const inFlightRetryAfterBound = time.Minute
+
+// burst checks n attempts at once (account and address of attempt i from
+// at) and returns how many were admitted; the others must be refused with
+// a short Retry-After.
+func burst(ctx context.Context, th auth.LoginThrottler, n int, at func(i int) (string, string)) int {
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			acct, ip := at(i)
+			errs[i] = th.Check(ctx, acct, ip)
+		})
+	}
+	close(start)
+	wg.Wait()
+	admitted := 0
+	for _, err := range errs {
+		var te *auth.ThrottledError
+		switch {
+		case err == nil:
+			admitted++
+		case !errors.As(err, &te) || te.RetryAfter <= 0 || te.RetryAfter > inFlightRetryAfterBound:
+			return -1 - n // an unexpected answer: fails any comparison
+		}
+	}
+	return admitted
 }

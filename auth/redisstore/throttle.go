@@ -2,6 +2,8 @@ package redisstore
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"time"
 
@@ -15,16 +17,28 @@ import (
 // Keys (after the prefix): "ta:<account key>" the account-wide failures and
 // "tp:<account key>:<ip key>" the account's failures from one client
 // network, each a hash {n: failures, l: last failure ms, t: locked until
-// ms, p: attempts in flight, pu: when they lapse ms}; "ti:<ip key>" a hash
-// {n: failures, r: window reset ms}. Account keys are hashes of the name
-// (auth.AccountKey), so Redis never holds user names.
+// ms}; "ti:<ip key>" a hash {n: failures, r: window reset ms}. The attempts
+// admitted by Check and not yet settled are sorted sets beside them,
+// "ra:<account key>", "rp:<account key>:<ip key>" and "ri:<ip key>", one
+// member per attempt (a random id) scored with the time it lapses if never
+// settled: the check time plus ThrottlePolicy.ReservationTTL (default 10
+// minutes). Each reservation lapses on its own, so the attempts of a
+// crashed process stop counting at most ReservationTTL after they began,
+// however busy the account or address stays; every script first drops
+// the lapsed members, and each set expires ReservationTTL after its newest
+// member. Account keys are hashes of the name (auth.AccountKey), so Redis
+// never holds user names.
+//
+// Each script touches keys of one account and one address together, so
+// in Redis Cluster the throttler needs a prefix with a hash tag or a single
+// node.
 type Throttler struct {
 	rdb    redis.UniversalClient
 	prefix string
 	now    func() time.Time
 	policy auth.ThrottlePolicy
 
-	check, fail, succeed *redis.Script
+	check, fail, succeed, release *redis.Script
 }
 
 var _ auth.LoginThrottler = (*Throttler)(nil)
@@ -46,13 +60,24 @@ func NewThrottler(rdb redis.UniversalClient, p auth.ThrottlePolicy, opts ...Opti
 		check:   redis.NewScript(throttleCheckScript),
 		fail:    redis.NewScript(throttleFailScript),
 		succeed: redis.NewScript(throttleSucceedScript),
+		release: redis.NewScript(throttleReleaseScript),
 	}, nil
 }
 
-// KEYS: account, account from network, ip. ARGV: now ms, ip limit, failure
-// memory ms, free failures, attempt hold ms, in-flight retry ms, account
-// failures. Returns the wait in ms (0: admitted, and the attempt is
-// reserved in both account hashes).
+// settleLua defines settle(k, now): drop the lapsed reservations of sorted
+// set k and end the oldest live one (the attempts of one key are
+// interchangeable).
+const settleLua = `
+local function settle(k, now)
+  redis.call('ZREMRANGEBYSCORE', k, '-inf', now)
+  redis.call('ZPOPMIN', k)
+end
+`
+
+// KEYS: account, account from network, ip, and their reservation sets.
+// ARGV: now ms, ip limit, failure memory ms, free failures, reservation
+// TTL ms, in-flight retry ms, account failures, reservation id. Returns the
+// wait in ms (0: admitted, and the attempt is reserved in all three sets).
 const throttleCheckScript = `
 local now = tonumber(ARGV[1])
 local memory = tonumber(ARGV[3])
@@ -63,47 +88,45 @@ local function locked(k)
 end
 local wait = math.max(locked(KEYS[1]), locked(KEYS[2]))
 local ip = redis.call('HMGET', KEYS[3], 'n', 'r')
-if ip[1] and tonumber(ip[1]) >= tonumber(ARGV[2]) and tonumber(ip[2]) > now then
-  wait = math.max(wait, tonumber(ip[2]) - now)
-end
+local ipn = 0
+if ip[1] and ip[2] and tonumber(ip[2]) > now then ipn = tonumber(ip[1]) end
+if ipn >= tonumber(ARGV[2]) then wait = math.max(wait, tonumber(ip[2]) - now) end
 if wait > 0 then return wait end
-local function state(k)
-  local a = redis.call('HMGET', k, 'n', 'l', 'p', 'pu')
-  local n, p = 0, 0
-  if a[1] and a[2] and now - tonumber(a[2]) < memory then n = tonumber(a[1]) end
-  if a[3] and a[4] and tonumber(a[4]) > now then p = tonumber(a[3]) end
-  return n, p
+local function failures(k)
+  local a = redis.call('HMGET', k, 'n', 'l')
+  if a[1] and a[2] and now - tonumber(a[2]) < memory then return tonumber(a[1]) end
+  return 0
 end
-local an, ap = state(KEYS[1])
-local pn, pp = state(KEYS[2])
-if pp >= math.max(1, tonumber(ARGV[4]) - pn) or ap >= math.max(1, tonumber(ARGV[7]) - an) then
+local function held(k)
+  redis.call('ZREMRANGEBYSCORE', k, '-inf', now)
+  return redis.call('ZCARD', k)
+end
+if held(KEYS[5]) >= math.max(1, tonumber(ARGV[4]) - failures(KEYS[2]))
+  or held(KEYS[4]) >= math.max(1, tonumber(ARGV[7]) - failures(KEYS[1]))
+  or held(KEYS[6]) >= tonumber(ARGV[2]) - ipn then
   return tonumber(ARGV[6])
 end
-local hold = tonumber(ARGV[5])
-local function reserve(k, p)
-  redis.call('HSET', k, 'p', p + 1, 'pu', now + hold)
-  if redis.call('PTTL', k) < hold then redis.call('PEXPIRE', k, hold) end
+local ttl = tonumber(ARGV[5])
+for i = 4, 6 do
+  redis.call('ZADD', KEYS[i], now + ttl, ARGV[8])
+  redis.call('PEXPIRE', KEYS[i], ttl)
 end
-reserve(KEYS[1], ap)
-reserve(KEYS[2], pp)
 return 0
 `
 
-// KEYS: account, account from network, ip. ARGV: now ms, failure memory
-// ms, free failures, base lockout ms, max lockout ms, ip limit, ip window
-// ms, account failures. Returns the wait in ms this failure imposes (0 for
-// none).
-const throttleFailScript = `
+// KEYS: account, account from network, ip, and their reservation sets.
+// ARGV: now ms, failure memory ms, free failures, base lockout ms, max
+// lockout ms, ip limit, ip window ms, account failures. Records the
+// failure, settles one reservation in each set and returns the wait in ms
+// this failure imposes (0 for none).
+const throttleFailScript = settleLua + `
 local now = tonumber(ARGV[1])
 local memory = tonumber(ARGV[2])
 local function fail(k, free)
-  local a = redis.call('HMGET', k, 'n', 'l', 'p', 'pu')
+  local a = redis.call('HMGET', k, 'n', 'l')
   local n = 0
   if a[1] and a[2] and now - tonumber(a[2]) < memory then n = tonumber(a[1]) end
   n = n + 1
-  if a[3] and a[4] and tonumber(a[3]) > 0 and tonumber(a[4]) > now then
-    redis.call('HINCRBY', k, 'p', -1)
-  end
   local d = 0
   local over = n - free
   if over > 0 then
@@ -118,11 +141,12 @@ local function fail(k, free)
   redis.call('PEXPIRE', k, memory)
   return d
 end
+for i = 4, 6 do settle(KEYS[i], now) end
 local wait = math.max(fail(KEYS[2], tonumber(ARGV[3])), fail(KEYS[1], tonumber(ARGV[8])))
 local ip = redis.call('HMGET', KEYS[3], 'n', 'r')
 local c = 0
 local reset = now + tonumber(ARGV[7])
-if ip[1] and tonumber(ip[2]) > now then
+if ip[1] and ip[2] and tonumber(ip[2]) > now then
   c = tonumber(ip[1])
   reset = tonumber(ip[2])
 end
@@ -133,36 +157,45 @@ if c >= tonumber(ARGV[6]) then wait = math.max(wait, reset - now) end
 return wait
 `
 
-// KEYS: account, account from network. ARGV: now ms, failure memory ms.
-// Forgets the network's failures, subtracts them from the account-wide
-// count and settles one reserved attempt there.
-const throttleSucceedScript = `
+// KEYS: account, account from network, ip, and their reservation sets.
+// ARGV: now ms, failure memory ms. Forgets the network's failures,
+// subtracts them from the account-wide count and settles one reservation
+// in each set.
+const throttleSucceedScript = settleLua + `
 local now = tonumber(ARGV[1])
 local memory = tonumber(ARGV[2])
+for i = 4, 6 do settle(KEYS[i], now) end
 local c = redis.call('HMGET', KEYS[2], 'n', 'l')
 local mine = 0
 if c[1] and c[2] and now - tonumber(c[2]) < memory then mine = tonumber(c[1]) end
 redis.call('DEL', KEYS[2])
-local a = redis.call('HMGET', KEYS[1], 'n', 'l', 'p', 'pu')
-local n, p = 0, 0
+local a = redis.call('HMGET', KEYS[1], 'n', 'l')
+local n = 0
 if a[1] and a[2] and now - tonumber(a[2]) < memory then n = tonumber(a[1]) end
-if a[3] and a[4] and tonumber(a[4]) > now then p = tonumber(a[3]) end
 n = math.max(0, n - mine)
-if p > 0 then p = p - 1 end
-if n == 0 and p == 0 then
+if n == 0 then
   redis.call('DEL', KEYS[1])
-elseif n == 0 then
-  redis.call('HDEL', KEYS[1], 'n', 'l')
-  redis.call('HSET', KEYS[1], 'p', p)
 else
-  redis.call('HSET', KEYS[1], 'n', n, 'p', p)
+  redis.call('HSET', KEYS[1], 'n', n)
 end
 return 0
 `
 
+// KEYS: the reservation sets of account, account from network and ip.
+// ARGV: now ms. Settles one reservation in each, counting nothing.
+const throttleReleaseScript = settleLua + `
+local now = tonumber(ARGV[1])
+for i = 1, 3 do settle(KEYS[i], now) end
+return 0
+`
+
+// keys returns the keys of account and ip: the account, pair and address
+// hashes, then their reservation sets.
 func (t *Throttler) keys(account, ip string) []string {
 	a, i := auth.AccountKey(account), auth.IPKey(ip)
-	return []string{t.prefix + "ta:" + a, t.prefix + "tp:" + a + ":" + i, t.prefix + "ti:" + i}
+	p := t.prefix
+	return []string{p + "ta:" + a, p + "tp:" + a + ":" + i, p + "ti:" + i,
+		p + "ra:" + a, p + "rp:" + a + ":" + i, p + "ri:" + i}
 }
 
 func throttled(ms int64) error {
@@ -172,11 +205,24 @@ func throttled(ms int64) error {
 	return &auth.ThrottledError{RetryAfter: time.Duration(ms) * time.Millisecond}
 }
 
+// reservationID returns a random member name for one reservation.
+func reservationID() (string, error) {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("redisstore: reservation id: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
 // Check implements auth.LoginThrottler.
 func (t *Throttler) Check(ctx context.Context, account, ip string) error {
+	id, err := reservationID()
+	if err != nil {
+		return err
+	}
 	p := t.policy
 	ms, err := t.check.Run(ctx, t.rdb, t.keys(account, ip), t.now().UnixMilli(), p.IPFailures, p.FailureMemory.Milliseconds(),
-		p.FreeFailures, auth.AttemptHold.Milliseconds(), auth.InFlightRetryAfter.Milliseconds(), p.AccountFailures).Int64()
+		p.FreeFailures, p.ReservationTTL.Milliseconds(), auth.InFlightRetryAfter.Milliseconds(), p.AccountFailures, id).Int64()
 	if err != nil {
 		return fmt.Errorf("redisstore: throttle check: %w", err)
 	}
@@ -197,8 +243,16 @@ func (t *Throttler) Fail(ctx context.Context, account, ip string) error {
 
 // Succeed implements auth.LoginThrottler.
 func (t *Throttler) Succeed(ctx context.Context, account, ip string) error {
-	if err := t.succeed.Run(ctx, t.rdb, t.keys(account, ip)[:2], t.now().UnixMilli(), t.policy.FailureMemory.Milliseconds()).Err(); err != nil {
+	if err := t.succeed.Run(ctx, t.rdb, t.keys(account, ip), t.now().UnixMilli(), t.policy.FailureMemory.Milliseconds()).Err(); err != nil {
 		return fmt.Errorf("redisstore: throttle success: %w", err)
+	}
+	return nil
+}
+
+// Release implements auth.LoginThrottler.
+func (t *Throttler) Release(ctx context.Context, account, ip string) error {
+	if err := t.release.Run(ctx, t.rdb, t.keys(account, ip)[3:], t.now().UnixMilli()).Err(); err != nil {
+		return fmt.Errorf("redisstore: throttle release: %w", err)
 	}
 	return nil
 }

@@ -231,8 +231,20 @@ func setupTenant(ctx context.Context, c *client, adminToken string, cfg SetupCon
 		}
 		tf.ExperimentIDs = append(tf.ExperimentIDs, idOnly.ID)
 	}
-	err = c.call(ctx, "setup train", http.MethodPost, "/api/v1/meta-models/train", token, nil, http.StatusCreated, nil)
+	// Training is a heavy route with its own concurrency limit: tenants set
+	// up in parallel may find it full (503 busy) and retry.
 	var se *StatusError
+	for attempt := 0; ; attempt++ {
+		err = c.call(ctx, "setup train", http.MethodPost, "/api/v1/meta-models/train", token, nil, http.StatusCreated, nil)
+		if !errors.As(err, &se) || se.Status != http.StatusServiceUnavailable || attempt >= 30 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
 	switch {
 	case err == nil:
 		tf.Trained = true
