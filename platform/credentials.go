@@ -25,20 +25,22 @@ func (s *Server) reauthenticate(r *http.Request, password, failure string) error
 	if err := s.identity.throttle.Check(ctx, u.Username, ip); err != nil {
 		return err
 	}
+	// Settled exactly once, detached from the request: a failure counts,
+	// a success resets, anything else (a busy hasher, a store error)
+	// gives the reservation back.
+	attempt := &loginAttempt{s: s, ctx: ctx, username: u.Username, ip: ip}
+	defer attempt.release()
 	if err := s.checkPassword(ctx, p.UserID, password); err != nil {
 		if !errors.Is(err, errBadCredentials) {
 			return err
 		}
 		s.audit(ctx, failure)
-		if err := s.identity.throttle.Fail(ctx, u.Username, ip); err != nil {
+		if err := attempt.fail(); err != nil {
 			return err
 		}
 		return invalid(fieldError{Field: "current_password", Message: "does not match"})
 	}
-	// The password was right: settle the attempt Check reserved.
-	if err := s.identity.throttle.Succeed(ctx, u.Username, ip); err != nil {
-		s.logger(ctx).Warn("resetting login throttle failed", slog.String("error", err.Error()))
-	}
+	attempt.succeed()
 	return nil
 }
 

@@ -196,7 +196,12 @@ func writeProblem(w http.ResponseWriter, e *apiError) {
 // nothing.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	e := classify(err)
-	if e.status >= 500 {
+	if e.code == "busy" {
+		// Load shedding by design (a heavy route or the hasher is full):
+		// worth counting, not an error to page anyone for.
+		s.logger(r.Context()).LogAttrs(r.Context(), slog.LevelInfo, "request shed",
+			slog.String("reason", err.Error()))
+	} else if e.status >= 500 {
 		s.logger(r.Context()).LogAttrs(r.Context(), slog.LevelError, "request failed",
 			slog.String("error", err.Error()))
 	} else if e.cause != nil {
