@@ -511,7 +511,7 @@ func (w *writer) optF64(v *float64) {
 func (w *writer) u16(v uint16)  { w.b = binary.LittleEndian.AppendUint16(w.b, v) }
 func (w *writer) u32(v uint32)  { w.b = binary.LittleEndian.AppendUint32(w.b, v) }
 func (w *writer) u64(v uint64)  { w.b = binary.LittleEndian.AppendUint64(w.b, v) }
-func (w *writer) i64(v int64)   { w.u64(uint64(v)) }
+func (w *writer) i64(v int64)   { w.u64(uint64(v)) } // #nosec G115 -- two's-complement bits written as they are; i64 reads them back
 func (w *writer) f64(v float64) { w.u64(math.Float64bits(v)) }
 func (w *writer) str(s string) {
 	if len(s) > maxStringLen {
@@ -577,7 +577,7 @@ func (r *reader) u64() uint64 {
 	return 0
 }
 
-func (r *reader) i64() int64 { return int64(r.u64()) }
+func (r *reader) i64() int64 { return int64(r.u64()) } // #nosec G115 -- two's-complement bits read back as written by i64
 
 // flag reads a bool written by writer.flag; other bytes are corrupt.
 func (r *reader) flag() bool {

@@ -436,7 +436,7 @@ func (m *Model) factors(tm *targetModel, p ProjectFeatures, in *prepared, value 
 		var val string
 		if g == 0 {
 			val = p.ProblemClass
-		} else if v := raw[g-1]; math.IsNaN(v) {
+		} else if v := raw[g-1]; math.IsNaN(v) { // #nosec G602 -- g >= 1 in this branch and raw has one entry per numeric group
 			val = "unknown"
 		} else {
 			val = strconv.FormatFloat(displayValue(g-1, v), 'g', 4, 64)

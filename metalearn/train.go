@@ -492,7 +492,7 @@ func trainTarget(ctx context.Context, t Target, x [][]float64, foldX [][][]float
 		yt[i] = t.forward(y[i])
 	}
 	fc := cfg.fit()
-	fc.seed = cfg.seed ^ uint64(t+1)*0x2545f4914f6cdd1d
+	fc.seed = cfg.seed ^ uint64(t+1)*0x2545f4914f6cdd1d // #nosec G115 -- t is a non-negative target index; seed mixing
 	ref := referenceRows(x, fc.seed)
 	foldRef := make([][][]float64, cfg.folds)
 	for f := range foldRef {
@@ -594,7 +594,7 @@ func trainTarget(ctx context.Context, t Target, x [][]float64, foldX [][][]float
 func permutationImportance(t Target, foldX [][][]float64, y []float64, folds []int, o *oof, cfg config) []FeatureImportance {
 	n := len(y)
 	inc := make([]float64, numGroups)
-	rng := newRand(cfg.seed, 3+uint64(t))
+	rng := newRand(cfg.seed, 3+uint64(t)) // #nosec G115 -- t is a non-negative target index
 	for f := 0; f < cfg.folds; f++ {
 		x := foldX[f]
 		var idx []int
