@@ -77,6 +77,8 @@ var errorTable = []errorRule{
 		e.fields = []fieldError{{Field: tl.Field, Message: msg}}
 		return e
 	}},
+	{"similarity.ErrTooLarge", is(similarity.ErrTooLarge),
+		fixed(http.StatusRequestEntityTooLarge, "too_large", "the request exceeds a limit")},
 
 	// Credentials and roles. Every credential failure reads the same, so
 	// that it tells an attacker nothing.
