@@ -141,7 +141,7 @@ func TestEmbedChunkedStopsWhenCancelled(t *testing.T) {
 
 // BenchmarkOverlapAtCap measures the largest overlap report the bounds
 // allow: 500 stories against a project's 500, MaxOverlapPairs pairs, with
-// the platform's default embedder (HashingEmbedder, 2048 dimensions) and
+// the built-in embedder with the most dimensions (HashingEmbedder, 2048) and
 // with a cheap 384-dimension embedder (the size of all-MiniLM-L6-v2), where
 // the comparisons are most of the time.
 func BenchmarkOverlapAtCap(b *testing.B) {
