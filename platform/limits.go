@@ -3,7 +3,6 @@ package platform
 import (
 	"errors"
 	"fmt"
-	"unicode/utf8"
 
 	"github.com/maestro-ml/maestro/registry"
 )
@@ -52,9 +51,9 @@ func (v *validator) checkSpec(spec *registry.Spec) {
 	}
 }
 
-// checkText records in v that the text of field is longer than max bytes
-// or not valid UTF-8.
+// checkText records in v that the text of field is longer than max
+// bytes. (Decoded JSON text is valid UTF-8: the decoder replaces invalid
+// bytes.)
 func (v *validator) checkText(field, text string, max int) {
 	v.check(len(text) <= max, field, fmt.Sprintf("at most %d bytes", max))
-	v.check(utf8.ValidString(text), field, "must be valid UTF-8 text")
 }
