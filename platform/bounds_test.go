@@ -73,10 +73,11 @@ func TestBoundedWork(t *testing.T) {
 
 func testBoundedWork(t *testing.T, e *regEnv, emb *countingEmbedder) {
 	const maxSection, maxItem = registry.MaxSpecSectionItems, registry.MaxSpecItemBytes
-	// A project with a spec at the bounds: 500 stories and 500 requirements.
+	// A project with 500 stories and a requirement: a new spec of 500
+	// stories and a requirement is one pair beyond similarity.MaxOverlapPairs.
 	big := map[string]any{"name": "Big", "problem_class": "classification", "complexity_score": 5, "team_size": 3,
 		"spec": map[string]any{"user_stories": lines("stored story", maxSection, 0),
-			"functional_requirements": lines("stored requirement", maxSection, 0)}}
+			"functional_requirements": []string{"stored requirement"}}}
 	pid := e.create(t, "/api/v1/projects", e.member, big)
 	eid := e.create(t, "/api/v1/projects/"+pid+"/experiments", e.member, map[string]any{"name": "exp"})
 	rid := e.create(t, "/api/v1/experiments/"+eid+"/runs", e.member, map[string]any{"name": "run"})
@@ -184,14 +185,16 @@ func testBoundedWork(t *testing.T, e *regEnv, emb *countingEmbedder) {
 		}
 	}
 
-	// At the bounds the same requests are served.
+	// At the bounds the same requests are served (the batches at their
+	// bound are the registry's tests).
 	expect(t, e.do("POST", "/api/v1/specs/overlap", e.viewer, map[string]any{"project_id": pid,
-		"spec": spec("user_stories", lines("s", maxSection, maxItem))}), http.StatusOK)
+		"spec": spec("user_stories", lines("s", maxSection, 0))}), http.StatusOK)
+	expect(t, e.do("POST", "/api/v1/specs/overlap", e.viewer, map[string]any{"project_id": pid,
+		"spec": spec("functional_requirements", []string{strings.Repeat("r", maxItem)})}), http.StatusOK)
 	expect(t, e.do("POST", "/api/v1/specs/similar", e.viewer, map[string]any{"text": strings.Repeat("t ", MaxSimilarTextBytes/2),
 		"spec": spec("user_stories", lines("s", maxSection, 0))}), http.StatusOK)
 	e.create(t, "/api/v1/projects", e.member, newProject(map[string]any{"user_stories": lines("s", maxSection, 0),
 		"functional_requirements": lines("f", maxSection, 0)}))
-	expect(t, e.do("POST", "/api/v1/runs/"+rid+"/metrics", e.member, points(registry.MaxMetricBatch)), 204)
 }
 
 // blockingOverlapEmbedder embeds at once, except a batch of at least
