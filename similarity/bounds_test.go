@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -74,6 +75,9 @@ func TestOverlapBoundsBeforeWork(t *testing.T) {
 		if !errors.Is(err, ErrTooLarge) || !errors.As(err, &tl) || tl.Field != "spec" ||
 			tl.Limit != MaxOverlapPairs || tl.Got != MaxOverlapPairs+registry.MaxSpecSectionItems {
 			t.Fatalf("Overlap = %v, want a TooLargeError of %d pairs on spec", err, MaxOverlapPairs+registry.MaxSpecSectionItems)
+		}
+		if msg := err.Error(); !strings.Contains(msg, "spec") || !strings.Contains(msg, fmt.Sprint(MaxOverlapPairs)) {
+			t.Errorf("the error does not say the field and the limit: %q", msg)
 		}
 	})
 	if n := emb.texts.Load(); n != 0 {
