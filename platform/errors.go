@@ -69,6 +69,16 @@ var errorTable = []errorRule{
 	}},
 	{"registry.ErrTooLarge", is(registry.ErrTooLarge),
 		fixed(http.StatusRequestEntityTooLarge, "too_large", "the request exceeds a limit")},
+	{"similarity.TooLargeError", isA[*similarity.TooLargeError], func(err error) *apiError {
+		var tl *similarity.TooLargeError
+		errors.As(err, &tl)
+		msg := fmt.Sprintf("%d %s exceed the limit of %d", tl.Got, tl.What, tl.Limit)
+		e := newAPIError(http.StatusRequestEntityTooLarge, "too_large", "the "+msg)
+		e.fields = []fieldError{{Field: tl.Field, Message: msg}}
+		return e
+	}},
+	{"similarity.ErrTooLarge", is(similarity.ErrTooLarge),
+		fixed(http.StatusRequestEntityTooLarge, "too_large", "the request exceeds a limit")},
 
 	// Credentials and roles. Every credential failure reads the same, so
 	// that it tells an attacker nothing.

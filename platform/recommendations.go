@@ -14,12 +14,8 @@ import (
 	"github.com/maestro-ml/maestro/similarity"
 )
 
-// Limits of an ad-hoc recommendation request.
-const (
-	maxRecommendTeam      = 1000 // team members described in one request
-	maxRecommendArtifacts = 100  // artifact ids in one request
-	recommendSimilar      = metalearn.DefaultSimilarLimit
-)
+// recommendSimilar is the number of similar projects of a recommendation.
+const recommendSimilar = metalearn.DefaultSimilarLimit
 
 // recommendationRequest is the body of POST /api/v1/recommendations:
 // either a registered project (project_id alone), or a project described
@@ -195,16 +191,38 @@ func (s *Server) recommendSimilar(ctx context.Context, in *recommendationRequest
 	return nil, nil, err
 }
 
-// adHocFeatures builds the features of a project described in a request.
-// Artifacts are named by id and read from the tenant's library (an
+// adHocFeatures builds the features of a project described in a request,
+// after checking every bound of the request (MaxRecommendTeam,
+// MaxRecommendArtifacts, MaxRecommendProcessMetrics,
+// MaxRecommendFieldBytes, MaxSimilarTextBytes, registry.Spec's bounds)
+// before any work. Artifacts are named by id and read from the tenant's library (an
 // unknown id is 422); their impact is their current mean impact score.
 func (s *Server) adHocFeatures(ctx context.Context, in *recommendationRequest) (metalearn.ProjectFeatures, error) {
 	var v validator
 	v.check(in.ProblemClass != "", "problem_class", "required (or give project_id)")
 	v.check(in.ComplexityScore != nil, "complexity_score", "required (or give project_id)")
 	v.check(in.TeamSize != nil, "team_size", "required (or give project_id)")
-	v.check(len(in.Team) <= maxRecommendTeam, "team", fmt.Sprintf("at most %d members", maxRecommendTeam))
-	v.check(len(in.ArtifactIDs) <= maxRecommendArtifacts, "artifact_ids", fmt.Sprintf("at most %d artifacts", maxRecommendArtifacts))
+	v.check(len(in.Team) <= MaxRecommendTeam, "team", fmt.Sprintf("at most %d members", MaxRecommendTeam))
+	if len(in.Team) <= MaxRecommendTeam {
+		for i, m := range in.Team {
+			if len(m.Role) > MaxRecommendFieldBytes || len(m.Level) > MaxRecommendFieldBytes {
+				v.check(false, fmt.Sprintf("team[%d]", i), fmt.Sprintf("role and experience_level at most %d bytes each", MaxRecommendFieldBytes))
+				break
+			}
+		}
+	}
+	v.check(len(in.ArtifactIDs) <= MaxRecommendArtifacts, "artifact_ids", fmt.Sprintf("at most %d artifacts", MaxRecommendArtifacts))
+	v.check(len(in.ProcessMetrics) <= MaxRecommendProcessMetrics, "process_metrics", fmt.Sprintf("at most %d metrics", MaxRecommendProcessMetrics))
+	if len(in.ProcessMetrics) <= MaxRecommendProcessMetrics {
+		for k := range in.ProcessMetrics {
+			if len(k) > MaxRecommendFieldBytes {
+				v.check(false, "process_metrics", fmt.Sprintf("keys at most %d bytes", MaxRecommendFieldBytes))
+				break
+			}
+		}
+	}
+	v.checkText("description", in.Description, MaxSimilarTextBytes)
+	v.checkSpec(in.Spec)
 	if err := v.err(); err != nil {
 		return metalearn.ProjectFeatures{}, err
 	}

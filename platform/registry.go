@@ -125,8 +125,10 @@ func decodeBatch[T any](w http.ResponseWriter, r *http.Request, what string, lim
 	var out []T
 	for dec.More() {
 		if len(out) == limit {
-			return nil, newAPIError(http.StatusRequestEntityTooLarge, "too_large",
+			e := newAPIError(http.StatusRequestEntityTooLarge, "too_large",
 				fmt.Sprintf("a %s holds at most %d points", what, limit))
+			e.fields = []fieldError{{Field: "(body)", Message: fmt.Sprintf("at most %d points", limit)}}
+			return nil, e
 		}
 		var v T
 		if err := dec.Decode(&v); err != nil {

@@ -13,9 +13,6 @@ import (
 // "limit" is absent.
 const defaultSimilarLimit = 5
 
-// maxSimilarText bounds the free text of POST /api/v1/specs/similar.
-const maxSimilarText = registry.MaxDescriptionLength
-
 // similarProjects handles GET /api/v1/projects/{id}/similar?limit=5: the
 // tenant's projects most similar to this one, best first, never itself.
 func (s *Server) similarProjects(w http.ResponseWriter, r *http.Request) error {
@@ -51,7 +48,8 @@ func (s *Server) similarSpecs(w http.ResponseWriter, r *http.Request) error {
 	}
 	var v validator
 	v.check(!spec.IsZero() || in.Text != "", "spec", "give a spec, a text or both")
-	v.check(len(in.Text) <= maxSimilarText, "text", fmt.Sprintf("at most %d bytes", maxSimilarText))
+	v.checkText("text", in.Text, MaxSimilarTextBytes)
+	v.checkSpec(in.Spec)
 	k := defaultSimilarLimit
 	if in.Limit != nil {
 		k = *in.Limit
@@ -76,7 +74,10 @@ type overlapRequest struct {
 
 // specOverlap handles POST /api/v1/specs/overlap {"spec","project_id"}: how
 // much of a new spec the project already covers, per section and item,
-// with a reuse strategy and an effort estimate.
+// with a reuse strategy and an effort estimate. A spec beyond
+// registry.Spec's bounds is 422 on its field, a report that would compare
+// more than similarity.MaxOverlapPairs pairs of items 413 on "spec", both
+// before any work; the comparisons stop when the request's context ends.
 func (s *Server) specOverlap(w http.ResponseWriter, r *http.Request) error {
 	var in overlapRequest
 	if err := decode(w, r, &in); err != nil {
@@ -85,6 +86,7 @@ func (s *Server) specOverlap(w http.ResponseWriter, r *http.Request) error {
 	var v validator
 	v.check(in.Spec != nil && !in.Spec.IsZero(), "spec", "required: a spec with at least one item")
 	v.check(in.ProjectID != "", "project_id", "required")
+	v.checkSpec(in.Spec)
 	if err := v.err(); err != nil {
 		return err
 	}

@@ -124,7 +124,7 @@ func testSimilarity(t *testing.T, e *regEnv) {
 		{map[string]any{"spec": map[string]any{}}, "spec"},
 		{map[string]any{"text": "x", "limit": 0}, "limit"},
 		{map[string]any{"text": "x", "limit": 5000}, "limit"},
-		{map[string]any{"text": strings.Repeat("x", maxSimilarText+1)}, "text"},
+		{map[string]any{"text": strings.Repeat("x", MaxSimilarTextBytes+1)}, "text"},
 		{map[string]any{"text": "x", "spec": map[string]any{"stories": []string{"x"}}}, "stories"},
 	} {
 		p := expect(t, e.do("POST", "/api/v1/specs/similar", e.viewer, c.body), 422).problem(t)

@@ -4,7 +4,9 @@
 // It records
 //
 //   - projects: problem class, complexity (1-10), team size, description,
-//     a structured Spec, tags, status and dates, listed with filters and
+//     a structured Spec (bounded: at most MaxSpecSectionItems items per
+//     section, MaxSpecItems in all, MaxSpecItemBytes bytes per string;
+//     see Spec.Validate), tags, status and dates, listed with filters and
 //     cursor pagination;
 //   - outcomes: model performance, business impact, deployment days and
 //     compute cost, turned into a deterministic success score from 0 to

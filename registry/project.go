@@ -149,26 +149,6 @@ func checkTeamSize(v *validator, n int) {
 	v.check(n >= 1 && n <= MaxTeamSize, "team_size", "must be an integer from 1 to %d", MaxTeamSize)
 }
 
-// checkSpec bounds the size of a specification and its strings.
-func checkSpec(v *validator, s Spec) {
-	b, err := json.Marshal(s)
-	if err != nil || len(b) > MaxSpecBytes {
-		v.add("spec", "must be at most %d bytes of JSON", MaxSpecBytes)
-	}
-	for _, d := range s.DataModels {
-		if d.Entity == "" {
-			v.add("spec.data_models", "every data model needs an entity")
-			break
-		}
-	}
-	for _, e := range s.APIEndpoints {
-		if e.Method == "" || e.Path == "" {
-			v.add("spec.api_endpoints", "every endpoint needs a method and a path")
-			break
-		}
-	}
-}
-
 // CreateProject creates an active project in the context's tenant.
 func (r *Registry) CreateProject(ctx context.Context, in ProjectInput) (*Project, error) {
 	var v validator

@@ -87,9 +87,27 @@ func TestProjectValidation(t *testing.T) {
 		{"team 0", func(p *ProjectInput) { p.TeamSize = 0 }, "team_size"},
 		{"bad tag", func(p *ProjectInput) { p.Tags = []string{"no spaces"} }, "tags"},
 		{"too many tags", func(p *ProjectInput) { p.Tags = make([]string, MaxTags+1) }, "tags"},
-		{"endpoint without path", func(p *ProjectInput) { p.Spec.APIEndpoints = []APIEndpoint{{Method: "GET"}} }, "spec.api_endpoints"},
-		{"entity missing", func(p *ProjectInput) { p.Spec.DataModels = []DataModel{{}} }, "spec.data_models"},
-		{"huge spec", func(p *ProjectInput) { p.Spec.UserStories = []string{strings.Repeat("s", MaxSpecBytes)} }, "spec"},
+		{"endpoint without path", func(p *ProjectInput) { p.Spec.APIEndpoints = []APIEndpoint{{Method: "GET"}} }, "spec.api_endpoints[0]"},
+		{"entity missing", func(p *ProjectInput) { p.Spec.DataModels = []DataModel{{}} }, "spec.data_models[0].entity"},
+		{"huge spec", func(p *ProjectInput) {
+			p.Spec.UserStories = repeatItems(MaxSpecSectionItems, MaxSpecItemBytes)
+			p.Spec.FunctionalRequirements = repeatItems(100, MaxSpecItemBytes)
+		}, "spec"},
+		{"too many stories", func(p *ProjectInput) { p.Spec.UserStories = repeatItems(MaxSpecSectionItems+1, 1) }, "spec.user_stories"},
+		{"too many items", func(p *ProjectInput) {
+			p.Spec.UserStories = repeatItems(MaxSpecSectionItems, 1)
+			p.Spec.FunctionalRequirements = repeatItems(MaxSpecSectionItems, 1)
+			p.Spec.NonFunctionalRequirements = repeatItems(1, 1)
+		}, "spec"},
+		{"long requirement", func(p *ProjectInput) {
+			p.Spec.NonFunctionalRequirements = []string{"fast", strings.Repeat("r", MaxSpecItemBytes+1)}
+		}, "spec.non_functional_requirements[1]"},
+		{"too many fields", func(p *ProjectInput) {
+			p.Spec.DataModels = []DataModel{{Entity: "e", Fields: repeatItems(MaxDataModelFields+1, 1)}}
+		}, "spec.data_models[0].fields"},
+		{"long endpoint path", func(p *ProjectInput) {
+			p.Spec.APIEndpoints = []APIEndpoint{{Method: "GET", Path: "/" + strings.Repeat("p", MaxSpecItemBytes)}}
+		}, "spec.api_endpoints[0]"},
 		{"bad description", func(p *ProjectInput) { p.Description = "\xff" }, "description"},
 	}
 	for _, c := range cases {
@@ -264,4 +282,34 @@ func TestRecordOutcome(t *testing.T) {
 			t.Fatalf("rejected outcomes changed the score to %v", *got.SuccessScore)
 		}
 	})
+}
+
+// repeatItems returns n items of size bytes each.
+func repeatItems(n, size int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = strings.Repeat("s", size)
+	}
+	return out
+}
+
+// TestSpecValidateAtBounds: a spec exactly at every bound is valid, and one
+// item or byte more in any of them is refused on its field.
+func TestSpecValidateAtBounds(t *testing.T) {
+	t.Parallel()
+	at := Spec{
+		UserStories:            repeatItems(MaxSpecSectionItems, 100),
+		FunctionalRequirements: repeatItems(MaxSpecItems-MaxSpecSectionItems-2, 100),
+		DataModels:             []DataModel{{Entity: strings.Repeat("e", MaxSpecItemBytes), Fields: repeatItems(MaxDataModelFields, 10)}},
+		APIEndpoints:           []APIEndpoint{{Method: "GET", Path: "/x", Purpose: strings.Repeat("p", MaxSpecItemBytes)}},
+	}
+	if err := at.Validate(); err != nil {
+		t.Fatalf("a spec at the bounds: %v", err)
+	}
+	over := at
+	over.NonFunctionalRequirements = []string{"one more"}
+	var ve ValidationErrors
+	if err := over.Validate(); !errors.As(err, &ve) || len(ve) != 1 || ve[0].Field != "spec" {
+		t.Fatalf("one item over MaxSpecItems: %v", err)
+	}
 }

@@ -10,11 +10,11 @@ import (
 
 // Text limits shared by the registry's inputs.
 const (
-	MaxNameLength        = 200   // names of projects, artifacts, experiments, runs, models, members
-	MaxDescriptionLength = 10000 // descriptions and free-text contexts
-	MaxTags              = 32    // tags per project or artifact
-	MaxTagLength         = 64    // characters per tag
-	MaxSpecBytes         = 1 << 20
+	MaxNameLength        = 200     // names of projects, artifacts, experiments, runs, models, members
+	MaxDescriptionLength = 10000   // descriptions and free-text contexts
+	MaxTags              = 32      // tags per project or artifact
+	MaxTagLength         = 64      // characters per tag
+	MaxSpecBytes         = 1 << 20 // bytes of a Spec as JSON (see Spec.Validate for its other bounds)
 )
 
 var (

@@ -118,6 +118,17 @@
 // modified from 0.20 and reused from 0.60, staticembed from 0.60 and 0.90.
 // WithOverlapThresholds overrides them.
 //
+// # Bounded work
+//
+// The work of a query is bounded before it starts: Overlap and SimilarSpec
+// (of the Service and of the Indexer) refuse a spec beyond the bounds of
+// registry.Spec.Validate with its registry.ValidationErrors, and Overlap a
+// report that would compare more than MaxOverlapPairs pairs of items with
+// a *TooLargeError, before anything is embedded. The loops that remain
+// check the context: the comparisons before each item, EmbedChunked every
+// 64 texts, the embedders between texts or batches; a cancelled or
+// timed-out query stops with the context's error.
+//
 // # Concurrency
 //
 // Embedders, the Service and the Indexer are safe for concurrent use. A
@@ -132,5 +143,5 @@
 // Invalid arguments and option values are ErrInvalid. Other sentinels:
 // ErrEmptyInput, ErrNotIndexed, ErrUnavailable, ErrProvider (as
 // *ProviderError), ErrBadResponse, ErrDimensionMismatch (as
-// *DimensionError) and ErrModelMismatch.
+// *DimensionError), ErrModelMismatch and ErrTooLarge (as *TooLargeError).
 package similarity

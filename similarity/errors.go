@@ -36,7 +36,31 @@ var (
 	// ErrProvider reports a failed request to an embeddings provider. It
 	// is returned wrapped in a *ProviderError.
 	ErrProvider = errors.New("similarity: embeddings provider error")
+	// ErrTooLarge reports an input whose work would exceed a bound of this
+	// package, such as an overlap report comparing more than
+	// MaxOverlapPairs pairs of items. It is returned wrapped in a
+	// *TooLargeError, before any work is done.
+	ErrTooLarge = errors.New("similarity: input too large")
 )
+
+// TooLargeError reports an input beyond a bound of this package. It
+// matches ErrTooLarge with errors.Is.
+type TooLargeError struct {
+	// Field is the JSON path of the input at fault, such as "spec".
+	Field string
+	// What names the bounded quantity, such as "item pairs compared".
+	What string
+	// Limit is the bound and Got the size asked for.
+	Limit, Got int64
+}
+
+// Error implements error.
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("similarity: %s: %d %s exceed the limit of %d", e.Field, e.Got, e.What, e.Limit)
+}
+
+// Is makes errors.Is(err, ErrTooLarge) true.
+func (e *TooLargeError) Is(target error) bool { return target == ErrTooLarge }
 
 // DimensionError reports a vector of an unexpected length. It matches
 // ErrDimensionMismatch with errors.Is.

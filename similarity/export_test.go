@@ -17,3 +17,7 @@ var (
 	PairStats    = pairStats
 	LogPairStats = logPairStats
 )
+
+// OnCompare sets the Service's hook that is told the pairs an overlap
+// report compares for each item.
+func OnCompare(s *Service, f func(pairs int)) { s.onCompare = f }

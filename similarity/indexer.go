@@ -611,9 +611,13 @@ func (ix *Indexer) SimilarText(ctx context.Context, text string, k int) ([]Match
 	return ix.SimilarSpec(ctx, text, registry.Spec{}, k)
 }
 
-// SimilarSpec is Service.SimilarSpec after Drain.
+// SimilarSpec is Service.SimilarSpec after Drain; a spec beyond the
+// bounds of registry.Spec.Validate is refused before either.
 func (ix *Indexer) SimilarSpec(ctx context.Context, text string, spec registry.Spec, k int) ([]Match, error) {
 	if err := validK(k); err != nil {
+		return nil, err
+	}
+	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
 	if err := ix.Drain(ctx); err != nil {
@@ -622,10 +626,14 @@ func (ix *Indexer) SimilarSpec(ctx context.Context, text string, spec registry.S
 	return ix.svc.SimilarSpec(ctx, text, spec, k)
 }
 
-// Overlap is Service.Overlap after Drain. The project must exist in the
+// Overlap is Service.Overlap after Drain; a spec beyond the bounds of
+// registry.Spec.Validate is refused before either. The project must exist in the
 // registry (the registry's ErrNotFound otherwise); a project that exists
 // but has no embedding is indexed first.
 func (ix *Indexer) Overlap(ctx context.Context, spec registry.Spec, projectID string) (*OverlapReport, error) {
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
 	if _, err := ix.reg.GetProject(ctx, projectID); err != nil {
 		return nil, err
 	}

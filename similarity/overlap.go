@@ -210,6 +210,24 @@ type OverlapReport struct {
 	Model                string                    `json:"model"`
 }
 
+// MaxOverlapPairs bounds the work of one overlap report: the pairs of
+// items it compares, the sum over sections of the new spec's items times
+// the project's. Each pair costs a dot product of two embeddings; at the
+// bound a report compares 250,000 pairs (docs/similarity.md has the
+// benchmark). Beyond it Overlap fails with a *TooLargeError before it
+// embeds anything.
+const MaxOverlapPairs = 250_000
+
+// overlapPairs returns the pairs of items an overlap report of newSec
+// against oldSec compares.
+func overlapPairs(newSec, oldSec map[string][]string) int64 {
+	var n int64
+	for name, items := range newSec {
+		n += int64(len(items)) * int64(len(oldSec[name]))
+	}
+	return n
+}
+
 // specSections returns the texts of each section's items, in section
 // order, blank items dropped.
 func specSections(spec registry.Spec) map[string][]string {
@@ -242,6 +260,12 @@ func specSections(spec registry.Spec) map[string][]string {
 // overlap, and an effort estimate: the sum over items of the section's unit
 // cost times the status factor of the EffortModel.
 //
+// The work is bounded before it starts: a spec beyond the bounds of
+// registry.Spec.Validate fails with its registry.ValidationErrors, and a
+// report that would compare more than MaxOverlapPairs pairs of items with
+// a *TooLargeError (ErrTooLarge), both before anything is embedded. The
+// comparisons stop, with the context's error, as soon as ctx is done.
+//
 // It reports ErrNotIndexed for an unknown project and ErrInvalid
 // for a spec without items.
 func (s *Service) Overlap(ctx context.Context, spec registry.Spec, projectID string) (*OverlapReport, error) {
@@ -250,6 +274,9 @@ func (s *Service) Overlap(ctx context.Context, spec registry.Spec, projectID str
 		return nil, err
 	}
 	if err := validProjectID(projectID); err != nil {
+		return nil, err
+	}
+	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
 	newSec := specSections(spec)
@@ -273,6 +300,10 @@ func (s *Service) Overlap(ctx context.Context, spec registry.Spec, projectID str
 		return nil, fmt.Errorf("similarity: stored spec of %s: %w", projectID, err)
 	}
 	oldSec := specSections(old)
+	if pairs := overlapPairs(newSec, oldSec); pairs > MaxOverlapPairs {
+		return nil, &TooLargeError{Field: "spec", What: "item pairs compared with the project's spec",
+			Limit: MaxOverlapPairs, Got: pairs}
+	}
 
 	// Embed every item of both specs in one call.
 	var texts []string
@@ -297,6 +328,14 @@ func (s *Service) Overlap(ctx context.Context, spec registry.Spec, projectID str
 		}
 		sec := SectionOverlap{Items: make([]ItemMatch, len(nItems))}
 		for i, text := range nItems {
+			// One item is at most MaxSpecSectionItems comparisons of a
+			// stored spec within the bounds: check between items.
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			if s.onCompare != nil {
+				s.onCompare(len(oVecs))
+			}
 			m := ItemMatch{Text: text, Status: StatusNew, MatchIndex: -1}
 			for j, ov := range oVecs {
 				sim := float64(dot(nVecs[i], ov))

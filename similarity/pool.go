@@ -8,6 +8,10 @@ import (
 	"net/http"
 )
 
+// ctxCheckEvery is how many texts EmbedChunked chunks or pools between
+// two checks of its context.
+const ctxCheckEvery = 64
+
 // embedTexts embeds texts with the Service's embedder, chunking each text
 // within the chunk budget and pooling its chunks (see EmbedChunked). When
 // the provider still refuses an input as too long, the budget is halved and
@@ -34,7 +38,8 @@ func (s *Service) embedTexts(ctx context.Context, texts []string) ([][]float32, 
 // All distinct chunks of all texts go to emb in one Embed call, which
 // batches them.
 // maxTokens <= 0 disables chunking. The vectors are unit length and all of
-// one dimension.
+// one dimension. It stops with the context's error once ctx is done, also
+// between texts while it chunks and pools them.
 func EmbedChunked(ctx context.Context, emb Embedder, texts []string, maxTokens int) ([][]float32, error) {
 	if emb == nil {
 		return nil, errNilEmbedder
@@ -53,6 +58,11 @@ func EmbedChunked(ctx context.Context, emb Embedder, texts []string, maxTokens i
 	var weights []float64
 	spans := make([][2]int, len(texts))
 	for i, t := range texts {
+		if i%ctxCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
 		cs := chunkText(t, maxTokens)
 		spans[i] = [2]int{len(refs), len(refs) + len(cs)}
 		for _, c := range cs {
@@ -85,6 +95,11 @@ func EmbedChunked(ctx context.Context, emb Embedder, texts []string, maxTokens i
 	}
 	out := make([][]float32, len(texts))
 	for i, sp := range spans {
+		if i%ctxCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
 		if sp[1]-sp[0] == 1 {
 			v, err := normalized(vecs[sp[0]])
 			if err != nil {

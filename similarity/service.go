@@ -57,6 +57,10 @@ type Service struct {
 
 	mu      sync.Mutex
 	tenants map[string]*tenantIndex
+
+	// onCompare, when set (by tests), is told the pairs an overlap report
+	// is about to compare for one item, after its context check.
+	onCompare func(pairs int)
 }
 
 // tenantIndex is the cached matrix of one tenant.
@@ -299,12 +303,17 @@ func (s *Service) SimilarText(ctx context.Context, text string, k int) ([]Match,
 // SimilarSpec returns up to k projects of the context's tenant most
 // similar to a specification with an optional free-text description
 // (composed as ComposeText("", text, spec)), best first. It reports
-// ErrInvalid when both are empty.
+// ErrInvalid when both are empty, and a spec beyond the bounds of
+// registry.Spec.Validate with its registry.ValidationErrors before any
+// work.
 func (s *Service) SimilarSpec(ctx context.Context, text string, spec registry.Spec, k int) ([]Match, error) {
 	if _, err := tenantOf(ctx); err != nil {
 		return nil, err
 	}
 	if err := validK(k); err != nil {
+		return nil, err
+	}
+	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
 	composed := ComposeText("", text, spec)
