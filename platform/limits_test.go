@@ -84,7 +84,7 @@ func TestHandlerDeadline(t *testing.T) {
 	t.Parallel()
 	g := newGateEmbedder(t) // never released: the embedder waits for the deadline
 	short := func(s *settings) error {
-		s.timeouts = [2]time.Duration{time.Second, 300 * time.Millisecond}
+		s.timeouts = [2]time.Duration{time.Minute, 300 * time.Millisecond}
 		return nil
 	}
 	ts := newTestServer(t, testenv.SQLite(t), testServerOptions{opts: []Option{WithEmbedder(g), short}})
