@@ -69,6 +69,13 @@ func (s *Server) updateRun(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// metricHistoryBody is the answer of a metric's history.
+type metricHistoryBody struct {
+	RunID  string                 `json:"run_id"`
+	Key    string                 `json:"key"`
+	Points []registry.MetricValue `json:"points"`
+}
+
 // metricPointRequest is one point of a metric batch. Value is required;
 // Step defaults to 0 and Timestamp (RFC 3339) to the time of logging.
 type metricPointRequest struct {
@@ -145,6 +152,6 @@ func (s *Server) metricHistory(w http.ResponseWriter, r *http.Request) error {
 	if pts == nil {
 		pts = []registry.MetricValue{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"run_id": r.PathValue("id"), "key": r.PathValue("key"), "points": pts})
+	writeJSON(w, http.StatusOK, metricHistoryBody{RunID: r.PathValue("id"), Key: r.PathValue("key"), Points: pts})
 	return nil
 }
