@@ -209,7 +209,7 @@ func apiOps() []apiOp {
 		{pattern: "POST /api/v1/recommendations", id: "recommend", status: 200, resp: recommendationResponse{},
 			body: recommendationRequest{}, example: map[string]any{"problem_class": "classification", "complexity_score": 6, "team_size": 4,
 				"team": []map[string]any{{"role": "ml_engineer", "experience_level": "senior"}}, "description": "Predict which customers leave"},
-			errs: []int{http.StatusConflict}, desc: "409 `no_model` before the first training."},
+			errs: []int{http.StatusConflict, http.StatusNotFound}, desc: "409 `no_model` before the first training; 404 for an unknown project_id."},
 		{pattern: "POST /api/v1/projects/{id}/recommendations", id: "recommendProject", status: 200, resp: recommendationResponse{},
 			errs: []int{http.StatusConflict, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity, http.StatusRequestEntityTooLarge},
 			desc: "No body (or an empty JSON object)."},
@@ -221,6 +221,7 @@ func apiOps() []apiOp {
 		{pattern: "POST /api/v1/specs/similar", id: "similarSpecs", status: 200, resp: similarity.Match{}, list: true,
 			body: similarRequest{}, example: map[string]any{"text": "identify which flower is in a picture", "limit": 5}},
 		{pattern: "POST /api/v1/specs/overlap", id: "specOverlap", status: 200, resp: similarity.OverlapReport{},
-			body: overlapRequest{}, example: map[string]any{"spec": spec, "project_id": "0b5f3c2e-6a0e-4f7e-9d3a-2b8f6c1d4e5a"}},
+			body: overlapRequest{}, example: map[string]any{"spec": spec, "project_id": "0b5f3c2e-6a0e-4f7e-9d3a-2b8f6c1d4e5a"},
+			errs: []int{http.StatusNotFound}},
 	}
 }

@@ -229,3 +229,34 @@ func (c *contractTransport) check(req *http.Request, res *http.Response, body []
 	}
 	return ""
 }
+
+// TestContractTransportCatchesMismatches checks that the validating
+// transport refuses what breaks the document: an undocumented status, a
+// body that lacks a required field or has a field of the wrong type, and
+// the wrong content type; and accepts a conforming answer.
+func TestContractTransportCatchesMismatches(t *testing.T) {
+	c := newContractTransport(t)
+	req, err := http.NewRequest("GET", "http://127.0.0.1/api/v1/tenants/0b5f3c2e-6a0e-4f7e-9d3a-2b8f6c1d4e5a", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := `{"id":"0b5f3c2e-6a0e-4f7e-9d3a-2b8f6c1d4e5a","name":"Acme","slug":"acme","created_at":"2026-01-02T03:04:05Z","updated_at":"2026-01-02T03:04:05Z"}`
+	for _, tc := range []struct {
+		name, ct, body string
+		status         int
+		ok             bool
+	}{
+		{"conforming", "application/json", good, 200, true},
+		{"problem", "application/problem+json", `{"type":"urn:maestro:problem:not_found","title":"Not Found","status":404,"code":"not_found"}`, 404, true},
+		{"undocumented status", "application/json", good, 418, false},
+		{"missing field", "application/json", `{"id":"0b5f3c2e-6a0e-4f7e-9d3a-2b8f6c1d4e5a","name":"Acme"}`, 200, false},
+		{"wrong type", "application/json", strings.Replace(good, `"name":"Acme"`, `"name":7`, 1), 200, false},
+		{"extra field", "application/json", strings.Replace(good, `"name":"Acme"`, `"name":"Acme","tenant_id":"x"`, 1), 200, false},
+		{"wrong content type", "text/plain", good, 200, false},
+	} {
+		res := &http.Response{StatusCode: tc.status, Header: http.Header{"Content-Type": {tc.ct}}}
+		if msg := c.check(req, res, []byte(tc.body)); (msg == "") != tc.ok {
+			t.Errorf("%s: check says %q, want ok=%v", tc.name, msg, tc.ok)
+		}
+	}
+}

@@ -208,6 +208,7 @@ func TestOnlyExpectedRoutesArePublic(t *testing.T) {
 	want := map[string]bool{
 		"GET /health/live": true, "GET /health/ready": true,
 		"POST /api/v1/auth/login": true, "POST /api/v1/auth/refresh": true,
+		"GET /api/v1/openapi.json": true,
 	}
 	for _, r := range Routes() {
 		if (r.Access == Public) != want[r.Pattern] {
