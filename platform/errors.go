@@ -30,7 +30,17 @@ type errorRule struct {
 // row matches is a 500 whose detail says nothing (or a 503 when the
 // database connection failed, see classify).
 var errorTable = []errorRule{
-	// Bad input.
+	// Bad input. A registry listing's refused cursor or limit is a query
+	// parameter's fault: 400 invalid_parameter, as on every list.
+	{"registry.ValidationErrors of a page (cursor, limit)", pageValidation, func(err error) *apiError {
+		var ve registry.ValidationErrors
+		errors.As(err, &ve)
+		out := make([]fieldError, 0, len(ve))
+		for _, f := range ve {
+			out = append(out, fieldError{Field: f.Field, Message: f.Message})
+		}
+		return invalidParameter(out...)
+	}},
 	{"registry.ValidationErrors", isA[registry.ValidationErrors], func(err error) *apiError {
 		var ve registry.ValidationErrors
 		errors.As(err, &ve)
@@ -125,6 +135,21 @@ var errorTable = []errorRule{
 		e.retryAfter = indexRetryAfter
 		return e
 	}},
+}
+
+// pageValidation matches registry validation errors that name only a
+// listing's cursor or limit.
+func pageValidation(err error) bool {
+	var ve registry.ValidationErrors
+	if !errors.As(err, &ve) || len(ve) == 0 {
+		return false
+	}
+	for _, f := range ve {
+		if f.Field != "cursor" && f.Field != "limit" {
+			return false
+		}
+	}
+	return true
 }
 
 // is matches errors that wrap target.

@@ -125,7 +125,10 @@ func decodeError(err error) error {
 		syntax   *json.SyntaxError
 		typ      *json.UnmarshalTypeError
 	)
+	var body *bodyReadError
 	switch {
+	case errors.As(err, &body):
+		return body.problem()
 	case errors.As(err, &tooLarge):
 		return newAPIError(http.StatusRequestEntityTooLarge, "body_too_large",
 			fmt.Sprintf("the body exceeds %d bytes", tooLarge.Limit))
@@ -195,19 +198,35 @@ type pageRequest struct {
 }
 
 // pageParams reads ?limit= (default 50, at most 1000) and ?cursor= from r.
-// A limit that is not a number in range is a 400, never silently clamped.
+// A limit that is not a number in range, or an overlong cursor, is a 400
+// invalid_parameter naming it, never silently clamped.
 func pageParams(r *http.Request) (pageRequest, error) {
 	q := r.URL.Query()
 	p := pageRequest{Limit: defaultPageSize, Cursor: q.Get("cursor")}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxPageSize {
-			return p, badRequest("invalid_limit", fmt.Sprintf("limit must be an integer from 1 to %d", maxPageSize))
+			return p, badParam("limit", fmt.Sprintf("must be an integer from 1 to %d", maxPageSize))
 		}
 		p.Limit = n
 	}
 	if len(p.Cursor) > maxCursorLen {
-		return p, badRequest("invalid_cursor", "the cursor is not one this server issued")
+		return p, badCursor()
+	}
+	return p, nil
+}
+
+// idPageParams is pageParams for lists whose cursor is the id (a UUID)
+// of the page's last item: any other cursor is a 400, like every list's.
+func idPageParams(r *http.Request) (pageRequest, error) {
+	p, err := pageParams(r)
+	if err != nil {
+		return p, err
+	}
+	if p.Cursor != "" {
+		if u, err := uuid.Parse(p.Cursor); err != nil || u.String() != p.Cursor {
+			return p, badCursor()
+		}
 	}
 	return p, nil
 }

@@ -314,8 +314,8 @@ var problemResponses = map[int]struct{ name, desc string }{
 
 // errorStatuses returns the error statuses op can answer: those of every
 // route (400, 500, 503), of an authenticated one (401, 403), of one with
-// path parameters (404), of one with a JSON body (400, 413, 415, 422),
-// and op.errs.
+// path parameters (404), of one with a body (408, 413, and for JSON 415
+// and 422), and op.errs. A bad query parameter is a 400, as on every list.
 func errorStatuses(op apiOp, rt Route) []int {
 	st := []int{http.StatusBadRequest, http.StatusInternalServerError, http.StatusServiceUnavailable}
 	if rt.Access != Public {
@@ -329,9 +329,6 @@ func errorStatuses(op apiOp, rt Route) []int {
 	}
 	if op.rawBody {
 		st = append(st, http.StatusRequestEntityTooLarge, http.StatusRequestTimeout)
-	}
-	if len(op.query) > 0 && op.body == nil {
-		st = append(st, http.StatusUnprocessableEntity)
 	}
 	st = append(st, op.errs...)
 	slices.Sort(st)

@@ -74,7 +74,7 @@ func sliceCursor[T any](items []T, p pageRequest) ([]T, string, error) {
 	if p.Cursor != "" {
 		n, err := strconv.Atoi(p.Cursor)
 		if err != nil || n < 0 || strconv.Itoa(n) != p.Cursor {
-			return nil, "", badRequest("invalid_cursor", "the cursor is not one this server issued")
+			return nil, "", badCursor()
 		}
 		off = n
 	}

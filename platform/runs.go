@@ -140,8 +140,7 @@ func (s *Server) metricHistory(w http.ResponseWriter, r *http.Request) error {
 	if v := r.URL.Query().Get("max_points"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 2 || n > registry.MaxHistoryPoints {
-			return invalid(fieldError{Field: "max_points",
-				Message: fmt.Sprintf("must be an integer from 2 to %d", registry.MaxHistoryPoints)})
+			return badParam("max_points", fmt.Sprintf("must be an integer from 2 to %d", registry.MaxHistoryPoints))
 		}
 		maxPoints = n
 	}
