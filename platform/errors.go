@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/maestro-ml/maestro/auth"
 	"github.com/maestro-ml/maestro/metalearn"
@@ -106,9 +107,8 @@ var errorTable = []errorRule{
 	// Conflicts with the stored state.
 	{"tenancy.ErrQuotaExceeded", is(tenancy.ErrQuotaExceeded),
 		fixed(http.StatusConflict, "quota_exceeded", "the tenant's quota does not allow this")},
-	{"registry.ErrConflict", is(registry.ErrConflict),
-		fixed(http.StatusConflict, "conflict", "the request conflicts with existing data")},
-	{"tenancy.ErrConflict", is(tenancy.ErrConflict), fixed(http.StatusConflict, "conflict", "already exists")},
+	{"registry.ErrConflict", is(registry.ErrConflict), conflict(registry.ErrConflict, "the request conflicts with existing data")},
+	{"tenancy.ErrConflict", is(tenancy.ErrConflict), conflict(tenancy.ErrConflict, "it already exists")},
 	{"metalearn.InsufficientHistoryError", isA[*metalearn.InsufficientHistoryError], func(err error) *apiError {
 		var short *metalearn.InsufficientHistoryError
 		errors.As(err, &short)
@@ -166,6 +166,26 @@ func isA[T error](err error) bool {
 // fixed answers with the same problem whatever the error says.
 func fixed(status int, code, detail string) func(error) *apiError {
 	return func(error) *apiError { return newAPIError(status, code, detail) }
+}
+
+// conflict answers a conflict with a detail that says what conflicts: the
+// libraries name it after the sentinel ("registry: conflict: model
+// \"churn\" already exists"); fallback serves an error that names nothing.
+func conflict(sentinel error, fallback string) func(error) *apiError {
+	return func(err error) *apiError {
+		detail := fallback
+		msg, prefix := err.Error(), sentinel.Error()+": "
+		if i := strings.Index(msg, prefix); i >= 0 {
+			what, _, _ := strings.Cut(msg[i+len(prefix):], ": ")
+			if what != "" {
+				detail = what
+				if !strings.Contains(what, "exists") && !strings.Contains(what, " has ") {
+					detail += " already exists"
+				}
+			}
+		}
+		return newAPIError(http.StatusConflict, "conflict", detail)
+	}
 }
 
 // credentialsProblem is the 401 of every credential failure.

@@ -95,7 +95,9 @@ func badParam(name, message string) *apiError {
 }
 
 // badCursor is the 400 of a cursor this server did not issue for the list.
-func badCursor() *apiError { return badParam("cursor", "not a cursor this server issued for this list") }
+func badCursor() *apiError {
+	return badParam("cursor", "not a cursor this server issued for this list")
+}
 
 // notFound is the 404 for an unknown resource — and for another tenant's.
 func notFound(what string) *apiError {

@@ -165,3 +165,30 @@ func checkBadParam(t *testing.T, res response, what, param string) {
 		t.Errorf("GET %s: %s, want invalid_parameter naming %q", what, res.body, param)
 	}
 }
+
+// TestConflictSaysWhat checks that a 409 names what conflicts.
+func TestConflictSaysWhat(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, testenv.SQLite(t), testServerOptions{})
+	root := ts.adminToken()
+	tid := ts.createTenant(root, "twice")
+	ts.addMember(root, tid, "cory", memberPassword, "member")
+	tok := ts.login("cory", memberPassword, "twice").AccessToken
+	for _, tc := range []struct {
+		path, token string
+		body        map[string]any
+		want        string
+	}{
+		{"/api/v1/tenants", root, map[string]any{"name": "Again", "slug": "twice"}, `tenant slug twice already exists`},
+		{"/api/v1/models", tok, map[string]any{"name": "churn"}, `model churn already exists`},
+		{"/api/v1/artifacts", tok, map[string]any{"name": "feats", "type": "dataset", "version": "2"}, `artifact feats version 2 already exists`},
+	} {
+		if tc.path != "/api/v1/tenants" {
+			expect(t, ts.do("POST", tc.path, tc.token, tc.body), 201)
+		}
+		p := expect(t, ts.do("POST", tc.path, tc.token, tc.body), 409).problem(t)
+		if p.Code != "conflict" || p.Detail != tc.want {
+			t.Errorf("POST %s again: %+v, want detail %q", tc.path, p, tc.want)
+		}
+	}
+}
