@@ -169,8 +169,8 @@ func fixed(status int, code, detail string) func(error) *apiError {
 }
 
 // conflict answers a conflict with a detail that says what conflicts: the
-// libraries name it after the sentinel ("registry: conflict: model
-// \"churn\" already exists"); fallback serves an error that names nothing.
+// libraries name it after the sentinel ("registry: conflict: model churn
+// already exists"); fallback serves an error that names nothing.
 func conflict(sentinel error, fallback string) func(error) *apiError {
 	return func(err error) *apiError {
 		detail := fallback
