@@ -192,3 +192,49 @@ func TestConflictSaysWhat(t *testing.T) {
 		}
 	}
 }
+
+// TestFieldPathsHaveIndices checks that the fields of a batch's problem
+// carry the element's index and those of a spec their section and index.
+func TestFieldPathsHaveIndices(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, testenv.SQLite(t), testServerOptions{})
+	root := ts.adminToken()
+	tid := ts.createTenant(root, "paths")
+	ts.addMember(root, tid, "pat", memberPassword, "member")
+	tok := ts.login("pat", memberPassword, "paths").AccessToken
+	var p, e, run struct{ ID string }
+	expect(t, ts.do("POST", "/api/v1/projects", tok, map[string]any{"name": "p", "problem_class": "nlp",
+		"complexity_score": 3, "team_size": 2}), 201).json(t, &p)
+	expect(t, ts.do("POST", "/api/v1/projects/"+p.ID+"/experiments", tok, map[string]any{"name": "e"}), 201).json(t, &e)
+	expect(t, ts.do("POST", "/api/v1/experiments/"+e.ID+"/runs", tok, map[string]any{}), 201).json(t, &run)
+	metrics := "/api/v1/runs/" + run.ID + "/metrics"
+	for _, tc := range []struct {
+		path string
+		body any
+		want []string
+	}{
+		{metrics, `[{"key":"loss","value":1},{"key":"loss","value":"high"}]`, []string{"[1].value"}},
+		{metrics, `[{"key":"loss","value":1},{"key":"loss","value":2,"colour":"red"}]`, []string{"[1].colour"}},
+		{metrics, `[{"key":"loss","value":1},{"key":"lo\u0000ss","value":2}]`, []string{"[1].key"}},
+		{metrics, `[{"key":"loss","value":1},{"key":"loss"}]`, []string{"[1].value"}},
+		{"/api/v1/projects/" + p.ID + "/process-metrics", `[{"metric_type":"velocity","value":1},{"metric_type":"velocity","value":2,"timestamp":"yesterday"}]`, []string{"[1].timestamp"}},
+		{"/api/v1/projects", map[string]any{"name": "s", "problem_class": "nlp", "complexity_score": 3, "team_size": 2,
+			"spec": map[string]any{"data_models": []any{map[string]any{"entity": "a"}, map[string]any{"fields": []string{"x"}}},
+				"api_endpoints": []any{map[string]any{"method": "GET"}}}},
+			[]string{"spec.data_models[1].entity", "spec.api_endpoints[0].path"}},
+	} {
+		pr := expect(t, ts.do("POST", tc.path, tok, tc.body), 422).problem(t)
+		var got []string
+		for _, f := range pr.Errors {
+			got = append(got, f.Field)
+		}
+		if strings.Join(got, ",") != strings.Join(tc.want, ",") {
+			t.Errorf("POST %s %v: fields %v, want %v", tc.path, tc.body, got, tc.want)
+		}
+	}
+	var list struct{ Items []any }
+	expect(t, ts.do("GET", metrics, tok, nil), 200).json(t, &list)
+	if len(list.Items) != 0 {
+		t.Errorf("%d metrics stored by refused batches", len(list.Items))
+	}
+}

@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"gorm.io/gorm"
@@ -155,16 +156,17 @@ func checkSpec(v *validator, s Spec) {
 	if err != nil || len(b) > MaxSpecBytes {
 		v.add("spec", "must be at most %d bytes of JSON", MaxSpecBytes)
 	}
-	for _, d := range s.DataModels {
+	for i, d := range s.DataModels {
 		if d.Entity == "" {
-			v.add("spec.data_models", "every data model needs an entity")
-			break
+			v.add(fmt.Sprintf("spec.data_models[%d].entity", i), "every data model needs an entity")
 		}
 	}
-	for _, e := range s.APIEndpoints {
-		if e.Method == "" || e.Path == "" {
-			v.add("spec.api_endpoints", "every endpoint needs a method and a path")
-			break
+	for i, e := range s.APIEndpoints {
+		if e.Method == "" {
+			v.add(fmt.Sprintf("spec.api_endpoints[%d].method", i), "every endpoint needs a method")
+		}
+		if e.Path == "" {
+			v.add(fmt.Sprintf("spec.api_endpoints[%d].path", i), "every endpoint needs a path")
 		}
 	}
 }
