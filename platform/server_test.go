@@ -173,7 +173,7 @@ func TestClassify(t *testing.T) {
 			t.Errorf("classify(%v) = %d %s", tc.err, e.status, e.code)
 		}
 	}
-	if e := classify(fmt.Errorf("x: %w", tenancy.ErrConflict)); e.detail != "already exists" || e.cause == nil {
+	if e := classify(fmt.Errorf("x: %w", tenancy.ErrConflict)); e.detail != "it already exists" || e.cause == nil {
 		t.Fatalf("mapped problem %+v", e)
 	}
 }

@@ -87,8 +87,8 @@ func TestProjectValidation(t *testing.T) {
 		{"team 0", func(p *ProjectInput) { p.TeamSize = 0 }, "team_size"},
 		{"bad tag", func(p *ProjectInput) { p.Tags = []string{"no spaces"} }, "tags"},
 		{"too many tags", func(p *ProjectInput) { p.Tags = make([]string, MaxTags+1) }, "tags"},
-		{"endpoint without path", func(p *ProjectInput) { p.Spec.APIEndpoints = []APIEndpoint{{Method: "GET"}} }, "spec.api_endpoints"},
-		{"entity missing", func(p *ProjectInput) { p.Spec.DataModels = []DataModel{{}} }, "spec.data_models"},
+		{"endpoint without path", func(p *ProjectInput) { p.Spec.APIEndpoints = []APIEndpoint{{Method: "GET"}} }, "spec.api_endpoints[0].path"},
+		{"entity missing", func(p *ProjectInput) { p.Spec.DataModels = []DataModel{{}} }, "spec.data_models[0].entity"},
 		{"huge spec", func(p *ProjectInput) { p.Spec.UserStories = []string{strings.Repeat("s", MaxSpecBytes)} }, "spec"},
 		{"bad description", func(p *ProjectInput) { p.Description = "\xff" }, "description"},
 	}
