@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/maestro-ml/maestro/internal/testenv"
+	"github.com/maestro-ml/maestro/metalearn"
 )
 
 // timeoutError is the net.Error a connection's read deadline gives.
@@ -236,5 +238,23 @@ func TestFieldPathsHaveIndices(t *testing.T) {
 	expect(t, ts.do("GET", metrics, tok, nil), 200).json(t, &list)
 	if len(list.Items) != 0 {
 		t.Errorf("%d metrics stored by refused batches", len(list.Items))
+	}
+}
+
+// TestFactorValuesAreNumbers checks the JSON of a factor: a numeric
+// feature's value is a number, the problem class a category.
+func TestFactorValuesAreNumbers(t *testing.T) {
+	five := 5.0
+	for _, tc := range []struct {
+		f    metalearn.Factor
+		want string
+	}{
+		{metalearn.Factor{Feature: "team_size", Value: &five, Effect: 1.5}, `{"feature":"team_size","value":5,"effect":1.5}`},
+		{metalearn.Factor{Feature: "problem_class", Category: "nlp", Effect: -2}, `{"feature":"problem_class","value":null,"category":"nlp","effect":-2}`},
+	} {
+		b, err := json.Marshal(tc.f)
+		if err != nil || string(b) != tc.want {
+			t.Errorf("%+v encodes as %s (%v), want %s", tc.f, b, err, tc.want)
+		}
 	}
 }
