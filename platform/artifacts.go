@@ -54,7 +54,7 @@ func (s *Server) searchArtifacts(w http.ResponseWriter, r *http.Request) error {
 	}
 	page, err := s.reg.reg.SearchArtifacts(r.Context(), f)
 	if err != nil {
-		return err
+		return queryError(err, nil)
 	}
 	writePage(w, page.Items, page.NextCursor)
 	return nil

@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+
+	"github.com/maestro-ml/maestro/registry"
 )
 
 // Limits on request input.
@@ -229,6 +231,26 @@ func idPageParams(r *http.Request) (pageRequest, error) {
 		}
 	}
 	return p, nil
+}
+
+// queryError returns err, a listing's error, with the registry's
+// validation errors answered as the query parameters' fault: 400
+// invalid_parameter naming each, the library's field renamed by rename
+// (the filter's "tags" is the parameter "tag").
+func queryError(err error, rename map[string]string) error {
+	var ve registry.ValidationErrors
+	if !errors.As(err, &ve) || len(ve) == 0 {
+		return err
+	}
+	out := make([]fieldError, len(ve))
+	for i, f := range ve {
+		name := f.Field
+		if to, ok := rename[name]; ok {
+			name = to
+		}
+		out[i] = fieldError{Field: name, Message: f.Message}
+	}
+	return invalidParameter(out...)
 }
 
 // page is the body of every list response.

@@ -109,6 +109,40 @@ var enumTypes = map[reflect.Type][]string{
 	reflect.TypeFor[auth.Role]():                {"viewer", "member", "admin"},
 }
 
+// requestRules add what the handlers and the libraries check to the
+// request schemas of the types that create resources, so that a client
+// (and schemathesis's stateful phase) can make valid requests from the
+// document alone: the required fields and the fields' bounds, by type and
+// json field name. A request type without a row documents its fields'
+// types only; the server answers what it refuses with 422.
+var requestRules = map[reflect.Type]struct {
+	required []string
+	fields   map[string]map[string]any
+}{
+	reflect.TypeFor[loginRequest]():   {required: []string{"username", "password"}},
+	reflect.TypeFor[refreshRequest](): {required: []string{"refresh_token"}},
+	reflect.TypeFor[tenantRequest](): {required: []string{"name", "slug"}, fields: map[string]map[string]any{
+		"name": nameRule, "slug": {"pattern": "^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$"}}},
+	reflect.TypeFor[registry.ProjectInput](): {required: []string{"name", "problem_class", "complexity_score", "team_size"},
+		fields: map[string]map[string]any{"name": nameRule,
+			"complexity_score": {"minimum": 1, "maximum": 10}, "team_size": {"minimum": 1, "maximum": registry.MaxTeamSize},
+			"description": {"maxLength": registry.MaxDescriptionLength},
+			"tags":        {"maxItems": registry.MaxTags, "items": map[string]any{"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,30}$"}}}},
+	reflect.TypeFor[registry.ExperimentInput](): {required: []string{"name"}, fields: map[string]map[string]any{"name": nameRule}},
+	reflect.TypeFor[registry.ArtifactInput](): {required: []string{"name", "type", "version"}, fields: map[string]map[string]any{
+		"name": nameRule, "version": {"pattern": "^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$"},
+		"tags": {"maxItems": registry.MaxTags, "items": map[string]any{"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,30}$"}}}},
+	reflect.TypeFor[registry.ModelInput]():        {required: []string{"name"}, fields: map[string]map[string]any{"name": nameRule}},
+	reflect.TypeFor[registry.ModelVersionInput](): {required: []string{"source"}, fields: map[string]map[string]any{"source": {"minLength": 1, "maxLength": registry.MaxSourceLength, "pattern": "^[!-~]+$"}}},
+	reflect.TypeFor[registry.TeamMemberInput](): {required: []string{"name", "role", "experience_level"}, fields: map[string]map[string]any{
+		"name": nameRule, "role": nameRule, "contribution_hours": {"minimum": 0, "maximum": 100000}}},
+}
+
+// nameRule is the schema of a name the registry accepts: non-blank text
+// without control characters, at most registry.MaxNameLength characters
+// (documented as a plain pattern well inside that).
+var nameRule = map[string]any{"minLength": 1, "maxLength": registry.MaxNameLength, "pattern": "^[A-Za-z0-9][A-Za-z0-9 _.-]{0,99}$"}
+
 // nullable makes s also accept null.
 func nullable(s map[string]any) map[string]any {
 	if t, ok := s["type"].(string); ok {
@@ -199,6 +233,20 @@ func (g *schemaGen) object(t reflect.Type) map[string]any {
 	var required []any
 	g.fields(t, props, &required)
 	s := map[string]any{"type": "object", "properties": props, "additionalProperties": false}
+	if rules, ok := requestRules[t]; ok && g.request {
+		for _, name := range rules.required {
+			required = append(required, name)
+		}
+		for name, extra := range rules.fields {
+			p, ok := props[name].(map[string]any)
+			if !ok {
+				panic(fmt.Sprintf("openapi: requestRules names %s.%s, which has no schema", t, name))
+			}
+			for k, v := range extra {
+				p[k] = v
+			}
+		}
+	}
 	if len(required) > 0 {
 		sort.Slice(required, func(i, j int) bool { return required[i].(string) < required[j].(string) })
 		s["required"] = required

@@ -48,7 +48,7 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) error {
 	}
 	page, err := s.reg.reg.ListProjects(r.Context(), f)
 	if err != nil {
-		return err
+		return queryError(err, map[string]string{"tags": "tag"})
 	}
 	writePage(w, page.Items, page.NextCursor)
 	return nil

@@ -144,6 +144,9 @@ func TestListParametersOneVocabulary(t *testing.T) {
 	for _, q := range []struct{ path, param string }{
 		{"/api/v1/projects?problem_class=poetry", "problem_class"},
 		{"/api/v1/projects?status=done", "status"},
+		{"/api/v1/projects?tag=", "tag"},
+		{"/api/v1/projects?tag=ok&tag=" + strings.Repeat("t", 65), "tag"},
+		{"/api/v1/artifacts?tag=" + strings.Repeat("t", 65), "tag"},
 		{"/api/v1/artifacts?type=poem", "type"},
 		{"/api/v1/artifacts?min_impact=101", "min_impact"},
 		{"/api/v1/artifacts/top?type=poem", "type"},
