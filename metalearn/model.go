@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -133,9 +132,15 @@ func (m *Model) Importances(t Target) []FeatureImportance {
 // prediction when the feature is replaced by its training average
 // (prediction minus reference), in the target's units.
 type Factor struct {
-	Feature string  `json:"feature"`
-	Value   string  `json:"value"`
-	Effect  float64 `json:"effect"`
+	Feature string `json:"feature"`
+	// Value is the project's value of a numeric feature, in the feature's
+	// own units; nil for the categorical problem_class (see Category) and
+	// for a value the project does not have.
+	Value *float64 `json:"value"`
+	// Category is the project's value of a categorical feature (its
+	// problem class); empty for numeric features.
+	Category string  `json:"category,omitempty"`
+	Effect   float64 `json:"effect"`
 }
 
 // Prediction is one target's prediction for a project.
@@ -433,15 +438,14 @@ func (m *Model) factors(tm *targetModel, p ProjectFeatures, in *prepared, value 
 	refs := tm.fit.groupMeans(x, ref)
 	out := make([]Factor, 0, numGroups)
 	for g := 0; g < numGroups; g++ {
-		var val string
+		f := Factor{Feature: names[g], Effect: value - tm.target.inverse(refs[g])}
 		if g == 0 {
-			val = p.ProblemClass
-		} else if v := raw[g-1]; math.IsNaN(v) { // #nosec G602 -- g >= 1 in this branch and raw has one entry per numeric group
-			val = "unknown"
-		} else {
-			val = strconv.FormatFloat(displayValue(g-1, v), 'g', 4, 64)
+			f.Category = p.ProblemClass
+		} else if v := raw[g-1]; !math.IsNaN(v) { // #nosec G602 -- g >= 1 in this branch and raw has one entry per numeric group
+			d := displayValue(g-1, v)
+			f.Value = &d
 		}
-		out = append(out, Factor{Feature: names[g], Value: val, Effect: value - tm.target.inverse(refs[g])})
+		out = append(out, f)
 	}
 	sort.SliceStable(out, func(a, b int) bool { return math.Abs(out[a].Effect) > math.Abs(out[b].Effect) })
 	if k < len(out) {

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/maestro-ml/maestro/auth"
 )
 
@@ -102,14 +100,9 @@ func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request) error {
 // tenant for its admins — in pages ordered by id; the cursor is the last
 // id of the previous page.
 func (s *Server) listAPIKeys(w http.ResponseWriter, r *http.Request) error {
-	pg, err := pageParams(r)
+	pg, err := idPageParams(r)
 	if err != nil {
 		return err
-	}
-	if pg.Cursor != "" {
-		if u, err := uuid.Parse(pg.Cursor); err != nil || u.String() != pg.Cursor {
-			return badRequest("invalid_cursor", "the cursor is not one this server issued")
-		}
 	}
 	p := principal(r)
 	if p.TenantID == "" {

@@ -49,12 +49,12 @@ func (s *Server) searchArtifacts(w http.ResponseWriter, r *http.Request) error {
 			f.MinImpact = &x
 		}
 	}
-	if err := v.err(); err != nil {
+	if err := v.paramErr(); err != nil {
 		return err
 	}
 	page, err := s.reg.reg.SearchArtifacts(r.Context(), f)
 	if err != nil {
-		return err
+		return queryError(err, nil)
 	}
 	writePage(w, page.Items, page.NextCursor)
 	return nil
@@ -69,7 +69,7 @@ func (s *Server) topArtifacts(w http.ResponseWriter, r *http.Request) error {
 	}
 	typ := registry.ArtifactType(r.URL.Query().Get("type"))
 	if typ != "" && !typ.Valid() {
-		return invalid(fieldError{Field: "type", Message: "unknown artifact type"})
+		return badParam("type", "unknown artifact type")
 	}
 	limit := 10
 	if r.URL.Query().Get("limit") != "" {

@@ -105,13 +105,13 @@ func testArtifacts(t *testing.T, e *regEnv) {
 		t.Fatalf("min_impact=75: %+v", list)
 	}
 	for _, q := range []string{"type=spreadsheet", "min_impact=abc", "min_impact=101", "min_impact=NaN"} {
-		expect(t, e.do("GET", lib+"?"+q, e.viewer, nil), 422).problem(t)
+		expect(t, e.do("GET", lib+"?"+q, e.viewer, nil), 400).problem(t)
 	}
 	top := items[artifactJSON](t, e.do("GET", lib+"/top?limit=5", e.viewer, nil))
 	if len(top) != 1 || top[0].ID != aid {
 		t.Fatalf("top %+v", top)
 	}
-	expect(t, e.do("GET", lib+"/top?type=bogus", e.viewer, nil), 422).problem(t)
+	expect(t, e.do("GET", lib+"/top?type=bogus", e.viewer, nil), 400).problem(t)
 
 	// Delete removes the artifact and its content.
 	expect(t, e.do("DELETE", lib+"/"+other, e.viewer, nil), 403)

@@ -151,7 +151,7 @@ func testBoundedWork(t *testing.T, e *regEnv, emb *countingEmbedder) {
 		{"recommendation: process metric key", "POST", "/api/v1/recommendations", adHoc(map[string]any{"process_metrics": map[string]float64{strings.Repeat("k", MaxRecommendFieldBytes+1): 1}}), 422, "process_metrics", false},
 		{"metric batch", "POST", "/api/v1/runs/" + rid + "/metrics", points(registry.MaxMetricBatch + 1), 413, "(body)", false},
 		{"process metric batch", "POST", project + "/process-metrics", procs(registry.MaxProcessMetricBatch + 1), 413, "(body)", false},
-		{"metric history: max_points", "GET", "/api/v1/runs/" + rid + "/metrics/loss?max_points=" + fmt.Sprint(registry.MaxHistoryPoints+1), nil, 422, "max_points", false},
+		{"metric history: max_points", "GET", "/api/v1/runs/" + rid + "/metrics/loss?max_points=" + fmt.Sprint(registry.MaxHistoryPoints+1), nil, 400, "max_points", false},
 		{"list: limit", "GET", "/api/v1/projects?limit=" + fmt.Sprint(registry.MaxLimit+1), nil, 400, "", false},
 		{"artifact content", "PUT", "/api/v1/artifacts/" + aid + "/content", bytes.Repeat([]byte("c"), 1025), 413, "", true},
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/maestro-ml/maestro/auth"
 	"github.com/maestro-ml/maestro/metalearn"
@@ -30,7 +31,17 @@ type errorRule struct {
 // row matches is a 500 whose detail says nothing (or a 503 when the
 // database connection failed, see classify).
 var errorTable = []errorRule{
-	// Bad input.
+	// Bad input. A registry listing's refused cursor or limit is a query
+	// parameter's fault: 400 invalid_parameter, as on every list.
+	{"registry.ValidationErrors of a page (cursor, limit)", pageValidation, func(err error) *apiError {
+		var ve registry.ValidationErrors
+		errors.As(err, &ve)
+		out := make([]fieldError, 0, len(ve))
+		for _, f := range ve {
+			out = append(out, fieldError{Field: f.Field, Message: f.Message})
+		}
+		return invalidParameter(out...)
+	}},
 	{"registry.ValidationErrors", isA[registry.ValidationErrors], func(err error) *apiError {
 		var ve registry.ValidationErrors
 		errors.As(err, &ve)
@@ -108,9 +119,8 @@ var errorTable = []errorRule{
 	// Conflicts with the stored state.
 	{"tenancy.ErrQuotaExceeded", is(tenancy.ErrQuotaExceeded),
 		fixed(http.StatusConflict, "quota_exceeded", "the tenant's quota does not allow this")},
-	{"registry.ErrConflict", is(registry.ErrConflict),
-		fixed(http.StatusConflict, "conflict", "the request conflicts with existing data")},
-	{"tenancy.ErrConflict", is(tenancy.ErrConflict), fixed(http.StatusConflict, "conflict", "already exists")},
+	{"registry.ErrConflict", is(registry.ErrConflict), conflict(registry.ErrConflict, "the request conflicts with existing data")},
+	{"tenancy.ErrConflict", is(tenancy.ErrConflict), conflict(tenancy.ErrConflict, "it already exists")},
 	{"metalearn.InsufficientHistoryError", isA[*metalearn.InsufficientHistoryError], func(err error) *apiError {
 		var short *metalearn.InsufficientHistoryError
 		errors.As(err, &short)
@@ -141,6 +151,21 @@ var errorTable = []errorRule{
 	}},
 }
 
+// pageValidation matches registry validation errors that name only a
+// listing's cursor or limit.
+func pageValidation(err error) bool {
+	var ve registry.ValidationErrors
+	if !errors.As(err, &ve) || len(ve) == 0 {
+		return false
+	}
+	for _, f := range ve {
+		if f.Field != "cursor" && f.Field != "limit" {
+			return false
+		}
+	}
+	return true
+}
+
 // is matches errors that wrap target.
 func is(target error) func(error) bool {
 	return func(err error) bool { return errors.Is(err, target) }
@@ -155,6 +180,26 @@ func isA[T error](err error) bool {
 // fixed answers with the same problem whatever the error says.
 func fixed(status int, code, detail string) func(error) *apiError {
 	return func(error) *apiError { return newAPIError(status, code, detail) }
+}
+
+// conflict answers a conflict with a detail that says what conflicts: the
+// libraries name it after the sentinel ("registry: conflict: model churn
+// already exists"); fallback serves an error that names nothing.
+func conflict(sentinel error, fallback string) func(error) *apiError {
+	return func(err error) *apiError {
+		detail := fallback
+		msg, prefix := err.Error(), sentinel.Error()+": "
+		if i := strings.Index(msg, prefix); i >= 0 {
+			what, _, _ := strings.Cut(msg[i+len(prefix):], ": ")
+			if what != "" {
+				detail = what
+				if !strings.Contains(what, "exists") && !strings.Contains(what, " has ") {
+					detail += " already exists"
+				}
+			}
+		}
+		return newAPIError(http.StatusConflict, "conflict", detail)
+	}
 }
 
 // credentialsProblem is the 401 of every credential failure.

@@ -62,14 +62,15 @@ func TestErrorTable(t *testing.T) {
 func TestErrorTableRowsAnswer(t *testing.T) {
 	t.Parallel()
 	samples := map[string]error{
-		"registry.ValidationErrors":          registry.ValidationErrors{{Field: "f", Message: "m"}},
-		"tenancy.ValidationError":            &tenancy.ValidationError{Field: "f", Message: "m"},
-		"metalearn.ValidationError":          &metalearn.ValidationError{Field: "f", Reason: "r"},
-		"registry.TooLargeError":             &registry.TooLargeError{What: "x", Limit: 1, Got: 2},
-		"similarity.TooLargeError":           &similarity.TooLargeError{Field: "spec", What: "x", Limit: 1, Got: 2},
-		"auth.ThrottledError":                &auth.ThrottledError{RetryAfter: time.Second},
-		"auth.StoreError":                    &auth.StoreError{Err: errors.New("x")},
-		"metalearn.InsufficientHistoryError": &metalearn.InsufficientHistoryError{Need: 2, Have: 1},
+		"registry.ValidationErrors of a page (cursor, limit)": registry.ValidationErrors{{Field: "cursor", Message: "m"}},
+		"registry.ValidationErrors":                           registry.ValidationErrors{{Field: "f", Message: "m"}},
+		"tenancy.ValidationError":                             &tenancy.ValidationError{Field: "f", Message: "m"},
+		"metalearn.ValidationError":                           &metalearn.ValidationError{Field: "f", Reason: "r"},
+		"registry.TooLargeError":                              &registry.TooLargeError{What: "x", Limit: 1, Got: 2},
+		"similarity.TooLargeError":                            &similarity.TooLargeError{Field: "spec", What: "x", Limit: 1, Got: 2},
+		"auth.ThrottledError":                                 &auth.ThrottledError{RetryAfter: time.Second},
+		"auth.StoreError":                                     &auth.StoreError{Err: errors.New("x")},
+		"metalearn.InsufficientHistoryError":                  &metalearn.InsufficientHistoryError{Need: 2, Have: 1},
 	}
 	for i, rule := range errorTable {
 		sample, ok := samples[rule.name]

@@ -86,7 +86,7 @@ func testMetrics(t *testing.T, e *regEnv) {
 		t.Fatalf("full history has %d points", len(h.Points))
 	}
 	for _, q := range []string{"max_points=1", "max_points=abc", "max_points=100001"} {
-		expect(t, e.do("GET", path+"/loss?"+q, e.viewer, nil), 422).problem(t)
+		expect(t, e.do("GET", path+"/loss?"+q, e.viewer, nil), 400).problem(t)
 	}
 	// Keys may hold '/' and spaces.
 	expect(t, e.do("POST", path, e.member, []map[string]any{{"key": "val/top 1", "value": 0.7, "step": 3}}), 204)

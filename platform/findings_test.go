@@ -192,7 +192,7 @@ func TestAPIKeyListPages(t *testing.T) {
 
 	for _, limit := range []string{"abc", "0", "-1", "1001", "1e3"} {
 		p := expect(t, ts.do("GET", "/api/v1/auth/api-keys?limit="+limit, lee, nil), 400).problem(t)
-		if p.Code != "invalid_limit" {
+		if p.Code != "invalid_parameter" || len(p.Errors) != 1 || p.Errors[0].Field != "limit" {
 			t.Fatalf("limit=%s: %+v", limit, p)
 		}
 	}

@@ -86,7 +86,8 @@ const testAdminPassword = "Bootstrap-Root-Pass-2024!"
 
 // newTestServer builds the platform on db with New (which prepares the
 // schema and bootstraps) and serves its Handler with httptest.NewServer,
-// until the test ends.
+// until the test ends. Its client validates every response against the
+// OpenAPI document (contractTransport), failing the test on a mismatch.
 func newTestServer(t testing.TB, db *gorm.DB, o testServerOptions) *testServer {
 	t.Helper()
 	cfg := testConfig(t)
@@ -116,7 +117,7 @@ func newTestServer(t testing.TB, db *gorm.DB, o testServerOptions) *testServer {
 		}
 	})
 	return &testServer{t: t, s: s, url: hs.URL, logs: logs,
-		client: &http.Client{Timeout: 30 * time.Second}}
+		client: &http.Client{Timeout: 30 * time.Second, Transport: newContractTransport(t)}}
 }
 
 // response is a decoded answer.

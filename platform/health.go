@@ -7,12 +7,23 @@ import (
 	"time"
 )
 
+// liveBody is the answer of /health/live.
+type liveBody struct {
+	Status string `json:"status"` // always "ok"
+}
+
+// readyBody is the answer of /health/ready when every dependency answers.
+type readyBody struct {
+	Status string            `json:"status"` // "ok"
+	Checks map[string]string `json:"checks"` // dependency → "ok"
+}
+
 // readyTimeout bounds each dependency check of /health/ready.
 const readyTimeout = 2 * time.Second
 
 // live answers 200 whenever the process serves HTTP.
 func (s *Server) live(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	writeJSON(w, http.StatusOK, liveBody{Status: "ok"})
 	return nil
 }
 
@@ -38,7 +49,7 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) error {
 		return newAPIError(http.StatusServiceUnavailable, "not_ready",
 			"unavailable: "+strings.Join(down, ", "))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "checks": checks})
+	writeJSON(w, http.StatusOK, readyBody{Status: "ok", Checks: checks})
 	return nil
 }
 

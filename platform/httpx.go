@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+
+	"github.com/maestro-ml/maestro/registry"
 )
 
 // Limits on request input.
@@ -125,7 +127,10 @@ func decodeError(err error) error {
 		syntax   *json.SyntaxError
 		typ      *json.UnmarshalTypeError
 	)
+	var body *bodyReadError
 	switch {
+	case errors.As(err, &body):
+		return body.problem()
 	case errors.As(err, &tooLarge):
 		return newAPIError(http.StatusRequestEntityTooLarge, "body_too_large",
 			fmt.Sprintf("the body exceeds %d bytes", tooLarge.Limit))
@@ -195,21 +200,57 @@ type pageRequest struct {
 }
 
 // pageParams reads ?limit= (default 50, at most 1000) and ?cursor= from r.
-// A limit that is not a number in range is a 400, never silently clamped.
+// A limit that is not a number in range, or an overlong cursor, is a 400
+// invalid_parameter naming it, never silently clamped.
 func pageParams(r *http.Request) (pageRequest, error) {
 	q := r.URL.Query()
 	p := pageRequest{Limit: defaultPageSize, Cursor: q.Get("cursor")}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxPageSize {
-			return p, badRequest("invalid_limit", fmt.Sprintf("limit must be an integer from 1 to %d", maxPageSize))
+			return p, badParam("limit", fmt.Sprintf("must be an integer from 1 to %d", maxPageSize))
 		}
 		p.Limit = n
 	}
 	if len(p.Cursor) > maxCursorLen {
-		return p, badRequest("invalid_cursor", "the cursor is not one this server issued")
+		return p, badCursor()
 	}
 	return p, nil
+}
+
+// idPageParams is pageParams for lists whose cursor is the id (a UUID)
+// of the page's last item: any other cursor is a 400, like every list's.
+func idPageParams(r *http.Request) (pageRequest, error) {
+	p, err := pageParams(r)
+	if err != nil {
+		return p, err
+	}
+	if p.Cursor != "" {
+		if u, err := uuid.Parse(p.Cursor); err != nil || u.String() != p.Cursor {
+			return p, badCursor()
+		}
+	}
+	return p, nil
+}
+
+// queryError returns err, a listing's error, with the registry's
+// validation errors answered as the query parameters' fault: 400
+// invalid_parameter naming each, the library's field renamed by rename
+// (the filter's "tags" is the parameter "tag").
+func queryError(err error, rename map[string]string) error {
+	var ve registry.ValidationErrors
+	if !errors.As(err, &ve) || len(ve) == 0 {
+		return err
+	}
+	out := make([]fieldError, len(ve))
+	for i, f := range ve {
+		name := f.Field
+		if to, ok := rename[name]; ok {
+			name = to
+		}
+		out[i] = fieldError{Field: name, Message: f.Message}
+	}
+	return invalidParameter(out...)
 }
 
 // page is the body of every list response.

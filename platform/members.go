@@ -59,7 +59,7 @@ func (s *Server) listMembers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	pg, err := pageParams(r)
+	pg, err := idPageParams(r)
 	if err != nil {
 		return err
 	}

@@ -77,7 +77,11 @@ func withRequestID(next http.Handler) http.Handler {
 		w.Header().Set(requestIDHeader, id)
 		ctx := context.WithValue(r.Context(), requestIDKey{}, id)
 		ctx = context.WithValue(ctx, clientIPKey{}, clientIP(r))
-		next.ServeHTTP(w, r.WithContext(ctx))
+		r = r.WithContext(ctx)
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = &requestBody{ReadCloser: r.Body}
+		}
+		next.ServeHTTP(w, r)
 	})
 }
 

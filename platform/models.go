@@ -102,6 +102,12 @@ func (s *Server) listModelAliases(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
+// aliasedVersion is the model version an alias resolves to, with the alias.
+type aliasedVersion struct {
+	Alias string `json:"alias"`
+	*registry.ModelVersion
+}
+
 // aliasRequest is the body of PUT /api/v1/models/{name}/aliases/{alias}.
 type aliasRequest struct {
 	Version *int `json:"version"`
@@ -135,10 +141,7 @@ func (s *Server) getModelAlias(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, struct {
-		Alias string `json:"alias"`
-		*registry.ModelVersion
-	}{r.PathValue("alias"), v})
+	writeJSON(w, http.StatusOK, aliasedVersion{Alias: r.PathValue("alias"), ModelVersion: v})
 	return nil
 }
 

@@ -80,6 +80,25 @@ func invalid(fields ...fieldError) *apiError {
 	return e
 }
 
+// invalidParameter is the 400 for query parameters (or a cursor) that
+// are not valid, naming each in errors[]: every list and every query
+// answers a bad parameter this way.
+func invalidParameter(fields ...fieldError) *apiError {
+	e := badRequest("invalid_parameter", "a query parameter is not valid")
+	e.fields = fields
+	return e
+}
+
+// badParam is invalidParameter for one parameter.
+func badParam(name, message string) *apiError {
+	return invalidParameter(fieldError{Field: name, Message: message})
+}
+
+// badCursor is the 400 of a cursor this server did not issue for the list.
+func badCursor() *apiError {
+	return badParam("cursor", "not a cursor this server issued for this list")
+}
+
 // notFound is the 404 for an unknown resource — and for another tenant's.
 func notFound(what string) *apiError {
 	return newAPIError(http.StatusNotFound, "not_found", what+" not found")
@@ -151,6 +170,15 @@ func (v *validator) checkPassword(field, password, username, email string) {
 	v.check(false, field, msg)
 }
 
+// paramErr returns the 400 invalid_parameter problem for the failed
+// checks of query parameters, or nil.
+func (v *validator) paramErr() error {
+	if len(v.fields) == 0 {
+		return nil
+	}
+	return invalidParameter(v.fields...)
+}
+
 // err returns the 422 problem for the failed checks, or nil.
 func (v *validator) err() error {
 	if len(v.fields) == 0 {
@@ -211,14 +239,56 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	writeProblem(w, e)
 }
 
+// requestBody is a request's body whose read errors say that they are the
+// client's: a failure reading it (a stalled or dropped upload) must not be
+// mistaken for a failed database connection, which also surfaces as a
+// net.Error or an unexpected EOF. withRequestID wraps every body in one.
+type requestBody struct{ io.ReadCloser }
+
+// Read implements io.Reader; errors other than io.EOF come back as a
+// *bodyReadError.
+func (b *requestBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		var tooLarge *http.MaxBytesError
+		if !errors.As(err, &tooLarge) {
+			err = &bodyReadError{err: err}
+		}
+	}
+	return n, err
+}
+
+// bodyReadError is a failure reading the request's body.
+type bodyReadError struct{ err error }
+
+func (e *bodyReadError) Error() string { return "reading the request body: " + e.err.Error() }
+func (e *bodyReadError) Unwrap() error { return e.err }
+
+// problem answers the client whose body could not be read: 408 when it
+// stalled past the server's read timeout, 400 when it broke off.
+func (e *bodyReadError) problem() *apiError {
+	var ne net.Error
+	if errors.As(e.err, &ne) && ne.Timeout() {
+		return &apiError{status: http.StatusRequestTimeout, code: "request_timeout",
+			detail: "the request body did not arrive in time", cause: e}
+	}
+	return &apiError{status: http.StatusBadRequest, code: "incomplete_body",
+		detail: "the request body broke off before its end", cause: e}
+}
+
 // classify turns any error a handler returns into the problem to write:
-// an *apiError as it is; a library error by the first row of errorTable
+// an *apiError as it is; a failure reading the request body as the
+// client's (408 or 400, never a 503); a library error by the first row of errorTable
 // that matches it; a cancelled or timed-out request, or a failed database
 // connection, as 503; anything else as a 500 that reveals nothing.
 func classify(err error) *apiError {
 	var e *apiError
 	if errors.As(err, &e) {
 		return e
+	}
+	var body *bodyReadError
+	if errors.As(err, &body) {
+		return body.problem()
 	}
 	for _, rule := range errorTable {
 		if rule.match(err) {

@@ -7,6 +7,12 @@ import (
 	"github.com/maestro-ml/maestro/registry"
 )
 
+// processSummaryBody is the answer of the process-metrics summary.
+type processSummaryBody struct {
+	ProjectID string                    `json:"project_id"`
+	Metrics   []registry.ProcessSummary `json:"metrics"`
+}
+
 // processMetricRequest is one value of a process-metric batch. Value is
 // required; Timestamp is RFC 3339 and defaults to now.
 type processMetricRequest struct {
@@ -68,6 +74,6 @@ func (s *Server) summarizeProcessMetrics(w http.ResponseWriter, r *http.Request)
 	if sum == nil {
 		sum = []registry.ProcessSummary{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"project_id": r.PathValue("id"), "metrics": sum})
+	writeJSON(w, http.StatusOK, processSummaryBody{ProjectID: r.PathValue("id"), Metrics: sum})
 	return nil
 }

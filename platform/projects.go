@@ -43,12 +43,12 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) error {
 	v.check(f.ProblemClass == "" || f.ProblemClass.Valid(), "problem_class", "unknown problem class")
 	v.check(f.Status == "" || f.Status.Valid(), "status", "unknown status")
 	v.check(len(f.Q) <= registry.MaxNameLength, "q", fmt.Sprintf("at most %d characters", registry.MaxNameLength))
-	if err := v.err(); err != nil {
+	if err := v.paramErr(); err != nil {
 		return err
 	}
 	page, err := s.reg.reg.ListProjects(r.Context(), f)
 	if err != nil {
-		return err
+		return queryError(err, map[string]string{"tags": "tag"})
 	}
 	writePage(w, page.Items, page.NextCursor)
 	return nil

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"sync/atomic"
 
@@ -74,7 +75,7 @@ func sliceCursor[T any](items []T, p pageRequest) ([]T, string, error) {
 	if p.Cursor != "" {
 		n, err := strconv.Atoi(p.Cursor)
 		if err != nil || n < 0 || strconv.Itoa(n) != p.Cursor {
-			return nil, "", badRequest("invalid_cursor", "the cursor is not one this server issued")
+			return nil, "", badCursor()
 		}
 		off = n
 	}
@@ -103,11 +104,33 @@ func writeSlicePage[T any](w http.ResponseWriter, r *http.Request, items []T) er
 	return nil
 }
 
+// atIndex prefixes the fields of a validation problem about one element
+// of a batch with its index: "value" becomes "[3].value".
+func atIndex(err error, i int) error {
+	var e *apiError
+	if !errors.As(err, &e) || len(e.fields) == 0 {
+		return err
+	}
+	out := *e
+	out.fields = make([]fieldError, len(e.fields))
+	for j, f := range e.fields {
+		name := f.Field
+		if name == "(body)" {
+			name = ""
+		} else {
+			name = "." + name
+		}
+		out.fields[j] = fieldError{Field: fmt.Sprintf("[%d]%s", i, name), Message: f.Message}
+	}
+	return &out
+}
+
 // decodeBatch reads a JSON array of at most limit elements from the body,
 // with decode's strictness (content type, body size, unknown fields,
 // types), one element at a time: a batch longer than limit is refused with
 // 413 as soon as element limit+1 starts, without holding the rest in
-// memory. what names the batch in the problem's detail.
+// memory. what names the batch in the problem's detail. Fields are named
+// with the element's index, "[3].value".
 func decodeBatch[T any](w http.ResponseWriter, r *http.Request, what string, limit int) ([]T, error) {
 	if err := requireJSON(r); err != nil {
 		return nil, err
@@ -132,7 +155,10 @@ func decodeBatch[T any](w http.ResponseWriter, r *http.Request, what string, lim
 		}
 		var v T
 		if err := dec.Decode(&v); err != nil {
-			return nil, decodeError(err)
+			return nil, atIndex(decodeError(err), len(out))
+		}
+		if field, ok := findNUL(reflect.ValueOf(&v), ""); ok {
+			return nil, invalid(fieldError{Field: fmt.Sprintf("[%d].%s", len(out), field), Message: "must not contain NUL characters"})
 		}
 		out = append(out, v)
 	}

@@ -139,6 +139,9 @@ func routeTable() []route {
 		r("GET /health/live", Public, "Report that the process is up.", (*Server).live),
 		r("GET /health/ready", Public, "Report whether the database (and Redis) answer.", (*Server).ready),
 
+		// openapi.go
+		r("GET /api/v1/openapi.json", Public, "Serve this API's OpenAPI 3.1 document.", (*Server).openAPI),
+
 		// sessions.go
 		r("POST /api/v1/auth/login", Public, "Sign in with a username and password; returns an access and a refresh token.", (*Server).login),
 		r("POST /api/v1/auth/refresh", Public, "Spend a refresh token for a new token pair.", (*Server).refresh),

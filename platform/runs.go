@@ -69,6 +69,13 @@ func (s *Server) updateRun(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// metricHistoryBody is the answer of a metric's history.
+type metricHistoryBody struct {
+	RunID  string                 `json:"run_id"`
+	Key    string                 `json:"key"`
+	Points []registry.MetricValue `json:"points"`
+}
+
 // metricPointRequest is one point of a metric batch. Value is required;
 // Step defaults to 0 and Timestamp (RFC 3339) to the time of logging.
 type metricPointRequest struct {
@@ -133,8 +140,7 @@ func (s *Server) metricHistory(w http.ResponseWriter, r *http.Request) error {
 	if v := r.URL.Query().Get("max_points"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 2 || n > registry.MaxHistoryPoints {
-			return invalid(fieldError{Field: "max_points",
-				Message: fmt.Sprintf("must be an integer from 2 to %d", registry.MaxHistoryPoints)})
+			return badParam("max_points", fmt.Sprintf("must be an integer from 2 to %d", registry.MaxHistoryPoints))
 		}
 		maxPoints = n
 	}
@@ -145,6 +151,6 @@ func (s *Server) metricHistory(w http.ResponseWriter, r *http.Request) error {
 	if pts == nil {
 		pts = []registry.MetricValue{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"run_id": r.PathValue("id"), "key": r.PathValue("key"), "points": pts})
+	writeJSON(w, http.StatusOK, metricHistoryBody{RunID: r.PathValue("id"), Key: r.PathValue("key"), Points: pts})
 	return nil
 }

@@ -173,7 +173,7 @@ func TestClassify(t *testing.T) {
 			t.Errorf("classify(%v) = %d %s", tc.err, e.status, e.code)
 		}
 	}
-	if e := classify(fmt.Errorf("x: %w", tenancy.ErrConflict)); e.detail != "already exists" || e.cause == nil {
+	if e := classify(fmt.Errorf("x: %w", tenancy.ErrConflict)); e.detail != "it already exists" || e.cause == nil {
 		t.Fatalf("mapped problem %+v", e)
 	}
 }
@@ -208,6 +208,7 @@ func TestOnlyExpectedRoutesArePublic(t *testing.T) {
 	want := map[string]bool{
 		"GET /health/live": true, "GET /health/ready": true,
 		"POST /api/v1/auth/login": true, "POST /api/v1/auth/refresh": true,
+		"GET /api/v1/openapi.json": true,
 	}
 	for _, r := range Routes() {
 		if (r.Access == Public) != want[r.Pattern] {

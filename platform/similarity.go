@@ -105,7 +105,7 @@ func similarLimit(raw string) (int, error) {
 	}
 	k, err := strconv.Atoi(raw)
 	if err != nil || k < 1 || k > similarity.MaxResults {
-		return 0, badRequest("invalid_limit", fmt.Sprintf("limit must be an integer from 1 to %d", similarity.MaxResults))
+		return 0, badParam("limit", fmt.Sprintf("must be an integer from 1 to %d", similarity.MaxResults))
 	}
 	return k, nil
 }

@@ -44,7 +44,7 @@ func (s *Server) createTenant(w http.ResponseWriter, r *http.Request) error {
 // listTenants lists every tenant for a superadmin, the caller's own
 // otherwise.
 func (s *Server) listTenants(w http.ResponseWriter, r *http.Request) error {
-	pg, err := pageParams(r)
+	pg, err := idPageParams(r)
 	if err != nil {
 		return err
 	}

@@ -87,7 +87,7 @@ func TestProjectValidation(t *testing.T) {
 		{"team 0", func(p *ProjectInput) { p.TeamSize = 0 }, "team_size"},
 		{"bad tag", func(p *ProjectInput) { p.Tags = []string{"no spaces"} }, "tags"},
 		{"too many tags", func(p *ProjectInput) { p.Tags = make([]string, MaxTags+1) }, "tags"},
-		{"endpoint without path", func(p *ProjectInput) { p.Spec.APIEndpoints = []APIEndpoint{{Method: "GET"}} }, "spec.api_endpoints[0]"},
+		{"endpoint without path", func(p *ProjectInput) { p.Spec.APIEndpoints = []APIEndpoint{{Method: "GET"}} }, "spec.api_endpoints[0].path"},
 		{"entity missing", func(p *ProjectInput) { p.Spec.DataModels = []DataModel{{}} }, "spec.data_models[0].entity"},
 		{"huge spec", func(p *ProjectInput) {
 			p.Spec.UserStories = repeatItems(MaxSpecSectionItems, MaxSpecItemBytes)
@@ -107,7 +107,7 @@ func TestProjectValidation(t *testing.T) {
 		}, "spec.data_models[0].fields"},
 		{"long endpoint path", func(p *ProjectInput) {
 			p.Spec.APIEndpoints = []APIEndpoint{{Method: "GET", Path: "/" + strings.Repeat("p", MaxSpecItemBytes)}}
-		}, "spec.api_endpoints[0]"},
+		}, "spec.api_endpoints[0].path"},
 		{"bad description", func(p *ProjectInput) { p.Description = "\xff" }, "description"},
 	}
 	for _, c := range cases {

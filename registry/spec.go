@@ -131,10 +131,16 @@ func checkSpec(v *validator, s Spec) {
 		for i, e := range s.APIEndpoints {
 			at := fmt.Sprintf("spec.api_endpoints[%d]", i)
 			switch {
-			case e.Method == "" || e.Path == "":
-				v.add(at, "every endpoint needs a method and a path")
-			case long(e.Method) || long(e.Path) || long(e.Purpose):
-				v.add(at, "method, path and purpose at most %d bytes each", MaxSpecItemBytes)
+			case e.Method == "":
+				v.add(at+".method", "every endpoint needs a method")
+			case e.Path == "":
+				v.add(at+".path", "every endpoint needs a path")
+			case long(e.Method):
+				v.add(at+".method", "at most %d bytes", MaxSpecItemBytes)
+			case long(e.Path):
+				v.add(at+".path", "at most %d bytes", MaxSpecItemBytes)
+			case long(e.Purpose):
+				v.add(at+".purpose", "at most %d bytes", MaxSpecItemBytes)
 			default:
 				continue
 			}
