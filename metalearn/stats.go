@@ -158,3 +158,38 @@ func foldsOf(n, k int, seed uint64) []int {
 	}
 	return f
 }
+
+// absErrStdErr returns the standard error of the mean of |y − a| when b is
+// nil, else of the mean of |y − a| − |y − b| (a paired difference).
+func absErrStdErr(y, a, b []float64) float64 {
+	n := len(y)
+	if n < 2 {
+		return math.Inf(1)
+	}
+	d := make([]float64, n)
+	for i := range y {
+		d[i] = math.Abs(y[i] - a[i])
+		if b != nil {
+			d[i] -= math.Abs(y[i] - b[i])
+		}
+	}
+	return stdOf(d) * math.Sqrt(float64(n)/float64(n-1)) / math.Sqrt(float64(n))
+}
+
+// maxStoredScores bounds the calibration scores a model keeps.
+const maxStoredScores = 256
+
+// storedScores returns the scores ascending, or maxStoredScores evenly
+// spaced order statistics of them when there are more.
+func storedScores(scores []float64) []float64 {
+	s := append([]float64(nil), scores...)
+	sort.Float64s(s)
+	if len(s) <= maxStoredScores {
+		return s
+	}
+	out := make([]float64, maxStoredScores)
+	for k := range out {
+		out[k] = s[int((float64(k)+0.5)*float64(len(s))/maxStoredScores)]
+	}
+	return out
+}
