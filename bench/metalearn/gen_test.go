@@ -1,0 +1,89 @@
+package mlbench
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/maestro-ml/maestro/metalearn"
+)
+
+func TestBestTeam(t *testing.T) {
+	for c, want := range map[float64][]int{1: {2, 3}, 4: {5, 6}, 10: {11, 12}} {
+		if got := BestTeam(c); len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+			t.Errorf("BestTeam(%v) = %v, want %v", c, got, want)
+		}
+	}
+}
+
+func TestGenerate(t *testing.T) {
+	w := World{Seed: 1, TeamKnownAtPlanning: 0.5, Confounding: 1, NullArtifacts: 60}
+	ps := w.Generate(200, 1)
+	noTeam, bigTroubled, troubled := 0, 0.0, 0
+	for _, p := range ps {
+		if err := p.Planning.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Planning.ProcessMetrics) != 0 {
+			t.Fatal("process metrics known at planning")
+		}
+		if len(p.Planning.Team) == 0 {
+			noTeam++
+		}
+		if p.trouble > 1 {
+			troubled++
+			bigTroubled += float64(p.Planning.TeamSize)
+		}
+	}
+	if noTeam < 60 || noTeam > 140 {
+		t.Errorf("%d of 200 without a team at planning", noTeam)
+	}
+	if bigTroubled/float64(troubled) < 9 {
+		t.Errorf("troubled projects' mean team %.1f: confounding not applied", bigTroubled/float64(troubled))
+	}
+	again := w.Generate(200, 1)
+	if again[17].Outcome != ps[17].Outcome {
+		t.Error("not deterministic")
+	}
+}
+
+// TestQuickEvaluation runs every figure at the quick scale: it checks that
+// the evaluation runs and prints each section, not the figures (the full
+// scale is `go run ./bench/metalearn/cmd/mlbench`).
+func TestQuickEvaluation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a few dozen models")
+	}
+	var b bytes.Buffer
+	sc := Scale{Reps: 1, Test: 30, Requests: 5, Tenants: 1}
+	ctx := context.Background()
+	if _, err := Coverage(ctx, sc, []int{30}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := TeamSize(ctx, sc, 40)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows[0].Kept < rows[0].Requests*8/10 {
+		t.Errorf("no team effect: kept %d of %d", rows[0].Kept, rows[0].Requests)
+	}
+	uw, err := UnseenWidth(ctx, sc)
+	if err != nil || uw >= 0.1 {
+		t.Errorf("unseen metric changed a width by %.3f (%v)", uw, err)
+	}
+	rel, notes, err := Uniform(ctx)
+	if err != nil || rel != metalearn.ReliabilityLow || !strings.Contains(strings.Join(notes, " "), "too uniform") {
+		t.Errorf("uniform history: %s %v %v", rel, notes, err)
+	}
+	dir := t.TempDir()
+	if err := Export(ctx, dir, []Scenario{{"drift", 30}}, 20); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "drift_30", "go_metrics.json")); err != nil {
+		t.Fatal(err)
+	}
+	_ = b
+}
