@@ -409,12 +409,6 @@ func mixtureInterval(mus []float64, w float64, scores []float64, level float64) 
 	return solve((1 - level) / 2), solve((1 + level) / 2)
 }
 
-// conformalLevel is the mass the conformal quantile of n scores at the
-// coverage covers: ceil((n+1)·coverage)/n (above 1 when unsupported).
-func conformalLevel(n int, coverage float64) float64 {
-	return math.Ceil(float64(n+1)*coverage-1e-9) / float64(n)
-}
-
 func (m *Model) predictTarget(t Target, p ProjectFeatures, in *prepared, topFactors int) Prediction {
 	tm := &m.targets[t]
 	mu, sigma := tm.fit.predict(in.x)
@@ -440,7 +434,7 @@ func (m *Model) predictTarget(t Target, p ProjectFeatures, in *prepared, topFact
 		for _, j := range in.marg {
 			names = append(names, numericNames[j])
 		}
-		if level := conformalLevel(m.nProjects, m.coverage); len(tm.scores) > 0 && finite(half) && level <= 1 {
+		if level := weightedLevel(recencyWeights(m.nProjects), m.coverage); len(tm.scores) > 0 && finite(half) && level <= 1 {
 			// Calibrated marginalisation: the interval is the central part
 			// of the mixture of the reference predictions and the
 			// cross-validated residuals, not their range plus the
@@ -498,15 +492,15 @@ func (m *Model) predictTarget(t Target, p ProjectFeatures, in *prepared, topFact
 }
 
 // minCalibration is the smallest calibration set that supports a finite
-// conformal interval of the coverage: the least n with
-// ceil((n+1)·coverage) <= n.
+// conformal interval of the coverage under the recency weights: the least
+// n whose weights W satisfy coverage·(W + 1) <= W.
 func minCalibration(coverage float64) int {
-	for n := 1; n < 1<<20; n++ {
-		if int(math.Ceil(float64(n+1)*coverage-1e-9)) <= n {
+	for n := 1; n < 1<<16; n++ {
+		if weightedLevel(recencyWeights(n), coverage) <= 1+1e-12 {
 			return n
 		}
 	}
-	return 1 << 20
+	return 1 << 16
 }
 
 // factors computes each feature's effect by replacing its encoded columns

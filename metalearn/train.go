@@ -596,13 +596,15 @@ func trainTarget(ctx context.Context, t Target, x [][]float64, foldX [][][]float
 	for i := range scores {
 		scores[i] = math.Abs(yt[i]-best.mu[i]) / best.sigma[i]
 	}
-	q := conformalQuantile(scores, cfg.coverage)
-	stored := storedScores(scores)
+	// Records are ordered by completion: recent ones weigh more.
+	wts := recencyWeights(n)
+	q := weightedConformalQuantile(scores, wts, cfg.coverage)
+	stored := storedWeightedScores(scores, wts)
 	base := cands[0] // KindMean is always first
 	for i := range scores {
 		scores[i] = math.Abs(yt[i]-base.mu[i]) / base.sigma[i]
 	}
-	qBase := conformalQuantile(scores, cfg.coverage)
+	qBase := weightedConformalQuantile(scores, wts, cfg.coverage)
 
 	imp := permutationImportance(t, foldX, y, folds, best, cfg)
 

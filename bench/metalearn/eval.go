@@ -47,12 +47,18 @@ type CoverageRow struct {
 	Predictions  int
 }
 
-// PlanningWorlds are the worlds of the coverage table.
+// NextWindow is the number of projects after the history that held-out
+// projects describe: about two retrainings at the Retrainer's default of
+// 10 new outcomes.
+const NextWindow = 20
+
+// PlanningWorlds are the worlds of the coverage table (drift: 10 success
+// points lost per 100 projects).
 func PlanningWorlds() map[string]World {
 	return map[string]World{
 		"base":       {TeamKnownAtPlanning: 0.5},
 		"confounded": {TeamKnownAtPlanning: 0.5, Confounding: 1},
-		"drift":      {TeamKnownAtPlanning: 0.5, Drift: 15},
+		"drift":      {TeamKnownAtPlanning: 0.5, Drift: 10},
 	}
 }
 
@@ -78,8 +84,8 @@ func Coverage(ctx context.Context, sc Scale, sizes []int) ([]CoverageRow, error)
 				for rep := 0; rep < sc.Reps; rep++ {
 					w := worlds[name]
 					w.Seed = uint64(1000*n + rep)
-					hist := w.GenerateAfter(n, 0, n+sc.Test, 1)
-					test := w.GenerateAfter(sc.Test, n, n+sc.Test, 2)
+					hist := w.Generate(n, 1)
+					test := w.GenerateAfter(sc.Test, n, NextWindow, 2)
 					m, err := train(ctx, Records(hist, planning), uint64(rep))
 					if err != nil {
 						return nil, err
@@ -296,6 +302,7 @@ type SmallRow struct {
 	Histories          int
 	Low                int     // models marked reliability low (success)
 	TooSmallNote       int     // recommendations saying the history is too small
+	LowNote            int     // recommendations carrying any low-reliability note
 	CVMAE, TrueMAE     float64 // means over histories (success)
 	CVWithin2SE        int     // |cv_mae − held-out MAE| ≤ 2·cv_mae_std_err
 	BeatsBaselineTrue  int     // held-out MAE below the mean's held-out MAE
@@ -357,6 +364,9 @@ func SmallHistories(ctx context.Context, sc Scale, sizes []int) ([]SmallRow, err
 					}
 					if slices.ContainsFunc(rec.Notes, func(s string) bool { return contains(s, "too small a history") }) {
 						row.TooSmallNote++
+					}
+					if len(rec.Notes) > 0 {
+						row.LowNote++
 					}
 				}
 			}
@@ -446,8 +456,8 @@ func Print(ctx context.Context, out io.Writer, sc Scale) error {
 		return err
 	}
 	fmt.Fprintln(out, "\n## (5) small histories (success score, planning-time inputs)")
-	fmt.Fprintln(out, "\n| n | histories | marked low | 'too small' in recommendation | mean cv_mae | mean held-out MAE | cv within 2 SE of held-out | beats mean on held-out | CV gain > 2 SE | selection margin < 1 SE | kinds selected | held-out coverage |")
-	fmt.Fprintln(out, "|---|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(out, "\n| n | histories | marked low | recommendation notes low reliability | 'too small' in recommendation | mean cv_mae | mean held-out MAE | cv within 2 SE of held-out | beats mean on held-out | CV gain > 2 SE | selection margin < 1 SE | kinds selected | held-out coverage |")
+	fmt.Fprintln(out, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range small {
 		keys := make([]string, 0, len(r.Kinds))
 		for k := range r.Kinds {
@@ -458,7 +468,7 @@ func Print(ctx context.Context, out io.Writer, sc Scale) error {
 		for _, k := range keys {
 			ks += fmt.Sprintf("%s %d ", k, r.Kinds[k])
 		}
-		fmt.Fprintf(out, "| %d | %d | %d | %d | %.2f | %.2f | %d | %d | %d | %d | %s| %.3f |\n", r.N, r.Histories, r.Low, r.TooSmallNote, r.CVMAE, r.TrueMAE,
+		fmt.Fprintf(out, "| %d | %d | %d | %d | %d | %.2f | %.2f | %d | %d | %d | %d | %s| %.3f |\n", r.N, r.Histories, r.Low, r.LowNote, r.TooSmallNote, r.CVMAE, r.TrueMAE,
 			r.CVWithin2SE, r.BeatsBaselineTrue, r.GainSignificant, r.SelectionUncertain, ks, r.Coverage)
 	}
 	rel, notes, err := Uniform(ctx)

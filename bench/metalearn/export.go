@@ -115,8 +115,8 @@ func Export(ctx context.Context, dir string, scenarios []Scenario, test int) err
 	for _, sc := range scenarios {
 		w := PlanningWorlds()[sc.World]
 		w.Seed = uint64(42 + sc.N)
-		hist := w.GenerateAfter(sc.N, 0, sc.N+test, 1)
-		held := w.GenerateAfter(test, sc.N, sc.N+test, 2)
+		hist := w.Generate(sc.N, 1)
+		held := w.GenerateAfter(test, sc.N, NextWindow, 2)
 		sub := filepath.Join(dir, fmt.Sprintf("%s_%d", sc.World, sc.N))
 		if err := os.MkdirAll(sub, 0o755); err != nil {
 			return fmt.Errorf("mlbench: export: %w", err)

@@ -30,8 +30,8 @@ type World struct {
 	// latent trouble (standard normal, half of its variance explained by
 	// complexity, the rest unobserved), which also lowers success by 5·u.
 	Confounding float64
-	// Drift lowers the success score of the i-th of n projects by
-	// Drift·i/n points (gradual change of the tenant over time).
+	// Drift lowers the success score by Drift points per 100 projects
+	// (a steady change of the tenant over time).
 	Drift float64
 	// NullArtifacts is the number of library artifacts without any effect
 	// (used by 0–4 per project, uniformly).
@@ -67,20 +67,20 @@ var classEffect = map[string]float64{
 // MaxTeam is the largest team the generator plans.
 const MaxTeam = 14
 
-// Generate draws n projects of the world; offset shifts the time index
-// (and thus the drift) so that a held-out set can continue a history.
+// Generate draws n projects of the world at time indexes 0..n-1.
 func (w World) Generate(n int, stream uint64) []Project {
 	return w.generate(n, stream, 0, n)
 }
 
 // GenerateAfter draws n projects that follow a history of prior projects
-// in time: their drift continues the history's (index prior..prior+n of a
-// timeline of total projects).
-func (w World) GenerateAfter(n, prior, total int, stream uint64) []Project {
-	return w.generate(n, stream, prior, total)
+// in time: project i has time index prior + i mod window, so a held-out
+// set of any size describes the next window projects (the time until the
+// next retraining), and the drift continues the history's.
+func (w World) GenerateAfter(n, prior, window int, stream uint64) []Project {
+	return w.generate(n, stream, prior, window)
 }
 
-func (w World) generate(n int, stream uint64, offset, total int) []Project {
+func (w World) generate(n int, stream uint64, offset, window int) []Project {
 	rng := rand.New(rand.NewPCG(w.Seed, stream))
 	classes := metalearn.ProblemClasses()
 	levels := []string{metalearn.LevelJunior, metalearn.LevelMid, metalearn.LevelSenior, metalearn.LevelPrincipal}
@@ -88,6 +88,7 @@ func (w World) generate(n int, stream uint64, offset, total int) []Project {
 	start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	out := make([]Project, n)
 	for i := range out {
+		at := offset + i%window
 		class := classes[rng.IntN(len(classes))]
 		complexity := float64(1 + rng.IntN(10))
 		trouble := math.Sqrt(0.5)*(complexity-5.5)/2.87 + math.Sqrt(0.5)*rng.NormFloat64()
@@ -135,9 +136,7 @@ func (w World) generate(n int, stream uint64, offset, total int) []Project {
 		}
 		s += 25 * (pipeline - 0.75)
 		s -= 5 * trouble
-		if total > 0 {
-			s -= w.Drift * float64(offset+i) / float64(total)
-		}
+		s -= w.Drift * float64(at) / 100
 		s += 4 * rng.NormFloat64()
 		s = math.Max(0, math.Min(100, s))
 		opt := 1.5 + complexity
@@ -164,7 +163,7 @@ func (w World) generate(n int, stream uint64, offset, total int) []Project {
 		out[i] = Project{
 			Planning: plan, Completion: comp,
 			Outcome:   metalearn.Outcome{SuccessScore: s, DeploymentDays: days, ComputeCost: cost},
-			Completed: start.Add(time.Duration(offset+i) * 24 * time.Hour),
+			Completed: start.Add(time.Duration(at) * 24 * time.Hour),
 			trouble:   trouble, class: class,
 		}
 	}
