@@ -389,6 +389,23 @@ func mixtureInterval(mus []float64, w float64, scores []float64, level float64) 
 		}
 		return total / float64(len(mus))
 	}
+	// left is P(Y < y): the lower end is the largest y with at most
+	// (1 − level)/2 of the mass strictly below it, so that the closed
+	// interval is symmetric in the scores' atoms.
+	left := func(y float64) float64 {
+		total := 0.0
+		for _, mu := range mus {
+			d := (y - mu) / w
+			if d > 0 {
+				k := sort.Search(len(scores), func(i int) bool { return scores[i] >= d }) // #(s < d)
+				total += 0.5 + 0.5*float64(k)/ns
+			} else {
+				k := sort.Search(len(scores), func(i int) bool { return scores[i] > -d }) // #(s <= -d)
+				total += 0.5 * (1 - float64(k)/ns)
+			}
+		}
+		return total / float64(len(mus))
+	}
 	minMu, maxMu := mus[0], mus[0]
 	for _, mu := range mus {
 		minMu, maxMu = math.Min(minMu, mu), math.Max(maxMu, mu)
@@ -406,7 +423,19 @@ func mixtureInterval(mus []float64, w float64, scores []float64, level float64) 
 		}
 		return b
 	}
-	return solve((1 - level) / 2), solve((1 + level) / 2)
+	lowest := func(p float64) float64 {
+		a, b := minMu-span-1e-9, maxMu+span+1e-9
+		for it := 0; it < 60; it++ {
+			mid := (a + b) / 2
+			if left(mid) <= p+1e-12 {
+				a = mid
+			} else {
+				b = mid
+			}
+		}
+		return a
+	}
+	return lowest((1 - level) / 2), solve((1 + level) / 2)
 }
 
 func (m *Model) predictTarget(t Target, p ProjectFeatures, in *prepared, topFactors int) Prediction {
