@@ -194,8 +194,11 @@ def planning_scenario(path, coverage):
     enc = Encoder().fit(num_tr)
     # Imputed and standardized (RF, ridge) and raw with NaN (gradient boosting).
     xtr, xte = enc.transform(cls_tr, num_tr), enc.transform(cls_te, num_te)
-    rtr, rte = np.hstack([cls_tr, num_tr]), np.hstack([cls_te, num_te])
-    rcp = np.hstack([cls_cp, num_cp])
+    # Columns the history never recorded are dropped, like the Go encoder's
+    # unseen features (gradient boosting cannot bin an all-missing column).
+    rtr, rte = np.hstack([cls_tr, num_tr[:, enc.keep]]), np.hstack([cls_te, num_te[:, enc.keep]])
+    keep_cp = ~np.all(np.isnan(num_cp), axis=0)
+    rcp, rte_cp = np.hstack([cls_cp, num_cp[:, keep_cp]]), np.hstack([cls_te, num_te[:, keep_cp]])
     rows = []
     for t in TARGETS:
         ytr, yte = forward(t, ys_tr[t]), ys_te[t]
@@ -215,7 +218,7 @@ def planning_scenario(path, coverage):
         # ignores the cut-off does.
         t0 = time.perf_counter()
         est, q, _ = conformal(tuned("gbm", n), rcp, forward(t, ys_cp[t]), coverage)
-        rows.append(res_row(t, "HistGradientBoosting on completion features, asked at planning", yte, est.predict(rte), q, time.perf_counter() - t0))
+        rows.append(res_row(t, "HistGradientBoosting on completion features, asked at planning", yte, est.predict(rte_cp), q, time.perf_counter() - t0))
         base = inverse(t, np.full(len(yte), ytr.mean()))
         rows.append((t, "mean of the history", float(np.mean(np.abs(yte - base))), None, None, ""))
     return rows

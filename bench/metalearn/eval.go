@@ -18,12 +18,17 @@ type Scale struct {
 	Test     int // held-out projects per history
 	Requests int // team-size requests per history
 	Tenants  int // histories of the artifact evaluation
+	// Sizes are the history sizes of the coverage table, SmallSizes those
+	// of the small-history table; History is the size of the team-size,
+	// artifact and unseen-metric histories.
+	Sizes, SmallSizes []int
+	History           int
 }
 
 // Quick and Full are the two scales used.
 var (
-	Quick = Scale{Reps: 1, Test: 60, Requests: 10, Tenants: 2}
-	Full  = Scale{Reps: 6, Test: 300, Requests: 40, Tenants: 20}
+	Quick = Scale{Reps: 1, Test: 60, Requests: 10, Tenants: 2, Sizes: []int{30, 50, 150}, SmallSizes: []int{10, 20, 30, 50}, History: 150}
+	Full  = Scale{Reps: 6, Test: 300, Requests: 40, Tenants: 20, Sizes: []int{30, 50, 150}, SmallSizes: []int{10, 20, 30, 50}, History: 150}
 )
 
 func train(ctx context.Context, recs []metalearn.Record, seed uint64) (*metalearn.Model, error) {
@@ -141,7 +146,7 @@ func Coverage(ctx context.Context, sc Scale, sizes []int) ([]CoverageRow, error)
 // over the held-out projects and the three targets.
 func UnseenWidth(ctx context.Context, sc Scale) (float64, error) {
 	w := World{Seed: 7, TeamKnownAtPlanning: 0.5}
-	m, err := train(ctx, Records(w.Generate(150, 1), true), 1)
+	m, err := train(ctx, Records(w.Generate(sc.History, 1), true), 1)
 	if err != nil {
 		return 0, err
 	}
@@ -415,7 +420,7 @@ func Uniform(ctx context.Context) (string, []string, error) {
 // Print writes every figure as markdown tables.
 func Print(ctx context.Context, out io.Writer, sc Scale) error {
 	fmt.Fprintf(out, "scale: %d histories per cell, %d held-out projects each, %d team requests per history, %d tenants for artifacts\n\n", sc.Reps, sc.Test, sc.Requests, sc.Tenants)
-	cov, err := Coverage(ctx, sc, []int{30, 50, 150})
+	cov, err := Coverage(ctx, sc, sc.Sizes)
 	if err != nil {
 		return err
 	}
@@ -430,28 +435,28 @@ func Print(ctx context.Context, out io.Writer, sc Scale) error {
 		return err
 	}
 	fmt.Fprintf(out, "\n## (2) never-seen metric (open_defects = 500)\n\nlargest relative change of an interval width: %.4f\n", uw)
-	team, err := TeamSize(ctx, sc, 150)
+	team, err := TeamSize(ctx, sc, sc.History)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(out, "\n## (3) team size (150-project histories, planning-time requests)")
+	fmt.Fprintf(out, "\n## (3) team size (%d-project histories, planning-time requests)\n", sc.History)
 	fmt.Fprintln(out, "\n| world | requests | planned kept | recommendation within 2 of best | planned size within 2 of best | changes closer to best | median P(team matters) |")
 	fmt.Fprintln(out, "|---|---|---|---|---|---|---|")
 	for _, r := range team {
 		fmt.Fprintf(out, "| %s | %d | %d (%.1f %%) | %d (%.1f %%) | %d (%.1f %%) | %d of %d | %.3g |\n", r.World, r.Requests,
 			r.Kept, pct(r.Kept, r.Requests), r.Within2, pct(r.Within2, r.Requests), r.PlannedWithin2, pct(r.PlannedWithin2, r.Requests), r.CloserOfN, r.Changed, r.MedianPEffect)
 	}
-	arts, err := Artifacts(ctx, sc, 150)
+	arts, err := Artifacts(ctx, sc, sc.History)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(out, "\n## (4) artifact suggestions (150-project histories, 8 classes)")
+	fmt.Fprintf(out, "\n## (4) artifact suggestions (%d-project histories, 8 classes)\n", sc.History)
 	fmt.Fprintf(out, "\n| world | tenants | null suggestions per tenant (BH, FDR %.2f) | good suggested per tenant (of 8) |\n", metalearn.ArtifactFDR)
 	fmt.Fprintln(out, "|---|---|---|---|")
 	for _, r := range arts {
 		fmt.Fprintf(out, "| %s | %d | %.2f | %.2f |\n", r.World, r.Tenants, r.NullSuggested, r.GoodSuggested)
 	}
-	small, err := SmallHistories(ctx, sc, []int{10, 20, 30, 50})
+	small, err := SmallHistories(ctx, sc, sc.SmallSizes)
 	if err != nil {
 		return err
 	}
