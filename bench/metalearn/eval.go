@@ -25,10 +25,11 @@ type Scale struct {
 	History           int
 }
 
-// Quick and Full are the two scales used.
+// Quick, Medium and Full are the scales of the command.
 var (
-	Quick = Scale{Reps: 1, Test: 60, Requests: 10, Tenants: 2, Sizes: []int{30, 50, 150}, SmallSizes: []int{10, 20, 30, 50}, History: 150}
-	Full  = Scale{Reps: 6, Test: 300, Requests: 40, Tenants: 20, Sizes: []int{30, 50, 150}, SmallSizes: []int{10, 20, 30, 50}, History: 150}
+	Quick  = Scale{Reps: 1, Test: 60, Requests: 10, Tenants: 2, Sizes: []int{30, 50, 150}, SmallSizes: []int{10, 20, 30, 50}, History: 150}
+	Medium = Scale{Reps: 2, Test: 150, Requests: 25, Tenants: 6, Sizes: []int{30, 150}, SmallSizes: []int{10, 20, 30, 50}, History: 150}
+	Full   = Scale{Reps: 6, Test: 300, Requests: 40, Tenants: 20, Sizes: []int{30, 50, 150}, SmallSizes: []int{10, 20, 30, 50}, History: 150}
 )
 
 func train(ctx context.Context, recs []metalearn.Record, seed uint64) (*metalearn.Model, error) {

@@ -59,7 +59,7 @@ func TestEvaluationRuns(t *testing.T) {
 		t.Skip("trains a few dozen small models")
 	}
 	ctx := context.Background()
-	sc := Scale{Reps: 1, Test: 10, Requests: 5, Tenants: 1, Sizes: []int{25}, SmallSizes: []int{10}, History: 30}
+	sc := Scale{Reps: 1, Test: 5, Requests: 5, Tenants: 1, Sizes: []int{20}, SmallSizes: []int{10}, History: 25}
 	var b bytes.Buffer
 	if err := Print(ctx, &b, sc); err != nil {
 		t.Fatal(err)
@@ -78,10 +78,10 @@ func TestEvaluationRuns(t *testing.T) {
 		t.Errorf("uniform history: %s %v %v", rel, notes, err)
 	}
 	dir := t.TempDir()
-	if err := Export(ctx, dir, []Scenario{{"drift", 25}}, 10); err != nil {
+	if err := Export(ctx, dir, []Scenario{{"drift", 20}}, 5); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "drift_25", "go_metrics.json")); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, "drift_20", "go_metrics.json")); err != nil {
 		t.Fatal(err)
 	}
 }

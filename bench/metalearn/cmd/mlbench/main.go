@@ -17,13 +17,16 @@ import (
 )
 
 func main() {
-	scale := flag.String("scale", "full", "quick or full")
+	scale := flag.String("scale", "full", "quick, medium or full")
 	export := flag.String("export", "", "write the compare.py scenarios under this directory")
 	only := flag.String("only", "", "\"export\": only export, print nothing")
 	flag.Parse()
 	sc := mlbench.Full
-	if *scale == "quick" {
+	switch *scale {
+	case "quick":
 		sc = mlbench.Quick
+	case "medium":
+		sc = mlbench.Medium
 	}
 	ctx := context.Background()
 	if *export != "" {
