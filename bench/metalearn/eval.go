@@ -447,16 +447,10 @@ func Print(ctx context.Context, out io.Writer, sc Scale) error {
 		fmt.Fprintf(out, "| %s | %d | %d (%.1f %%) | %d (%.1f %%) | %d (%.1f %%) | %d of %d | %.3g |\n", r.World, r.Requests,
 			r.Kept, pct(r.Kept, r.Requests), r.Within2, pct(r.Within2, r.Requests), r.PlannedWithin2, pct(r.PlannedWithin2, r.Requests), r.CloserOfN, r.Changed, r.MedianPEffect)
 	}
-	arts, err := Artifacts(ctx, sc, sc.History)
-	if err != nil {
+	if err := PrintArtifacts(ctx, out, sc); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\n## (4) artifact suggestions (%d-project histories, 8 classes)\n", sc.History)
-	fmt.Fprintf(out, "\n| world | tenants | null suggestions per tenant (BH, FDR %.2f) | good suggested per tenant (of 8) |\n", metalearn.ArtifactFDR)
-	fmt.Fprintln(out, "|---|---|---|---|")
-	for _, r := range arts {
-		fmt.Fprintf(out, "| %s | %d | %.2f | %.2f |\n", r.World, r.Tenants, r.NullSuggested, r.GoodSuggested)
-	}
+
 	small, err := SmallHistories(ctx, sc, sc.SmallSizes)
 	if err != nil {
 		return err
@@ -486,3 +480,18 @@ func Print(ctx context.Context, out io.Writer, sc Scale) error {
 }
 
 func pct(a, b int) float64 { return 100 * float64(a) / float64(max(b, 1)) }
+
+// PrintArtifacts writes the artifact table.
+func PrintArtifacts(ctx context.Context, out io.Writer, sc Scale) error {
+	arts, err := Artifacts(ctx, sc, sc.History)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\n## (4) artifact suggestions (%d-project histories, 8 classes)\n", sc.History)
+	fmt.Fprintf(out, "\n| world | tenants | null suggestions per tenant (BH, FDR %.2f) | good suggested per tenant (of 8) |\n", metalearn.ArtifactFDR)
+	fmt.Fprintln(out, "|---|---|---|---|")
+	for _, r := range arts {
+		fmt.Fprintf(out, "| %s | %d | %.2f | %.2f |\n", r.World, r.Tenants, r.NullSuggested, r.GoodSuggested)
+	}
+	return nil
+}

@@ -19,7 +19,9 @@ import (
 func main() {
 	scale := flag.String("scale", "full", "quick, medium or full")
 	export := flag.String("export", "", "write the compare.py scenarios under this directory")
-	only := flag.String("only", "", "\"export\": only export, print nothing")
+	only := flag.String("only", "", "\"export\": only export, print nothing; \"artifacts\": only the artifact table")
+	history := flag.Int("history", 0, "history size of the team-size and artifact figures (0: the scale's)")
+	tenants := flag.Int("tenants", 0, "tenants of the artifact figure (0: the scale's)")
 	flag.Parse()
 	sc := mlbench.Full
 	switch *scale {
@@ -28,6 +30,12 @@ func main() {
 	case "medium":
 		sc = mlbench.Medium
 	}
+	if *history > 0 {
+		sc.History = *history
+	}
+	if *tenants > 0 {
+		sc.Tenants = *tenants
+	}
 	ctx := context.Background()
 	if *export != "" {
 		if err := mlbench.Export(ctx, *export, mlbench.ExportScenarios, 500); err != nil {
@@ -35,7 +43,14 @@ func main() {
 			os.Exit(1)
 		}
 	}
-	if *only == "export" {
+	switch *only {
+	case "export":
+		return
+	case "artifacts":
+		if err := mlbench.PrintArtifacts(ctx, os.Stdout, sc); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
 		return
 	}
 	if err := mlbench.Print(ctx, os.Stdout, sc); err != nil {
