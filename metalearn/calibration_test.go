@@ -1,8 +1,12 @@
 package metalearn
 
 import (
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -82,5 +86,47 @@ func TestBHQValue(t *testing.T) {
 	}
 	if oneSidedP(math.NaN(), 10) != 1 || oneSidedP(0, 0) != 0.5 {
 		t.Error("oneSidedP edge cases")
+	}
+}
+
+// TestDecodeFormatVersion2 builds a version-2 blob from a version-3 one
+// (the version-3 tail removed, the checksum recomputed) and checks that it
+// still decodes and predicts, with the behaviour of its time: no stored
+// scores, no q-values.
+func TestDecodeFormatVersion2(t *testing.T) {
+	m := trainedModel(t)
+	b, err := m.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tail := 4 // the checksum
+	for i := range m.targets {
+		tail += 2 + 8*len(m.targets[i].scores) + 5*8
+	}
+	tail += 16 * len(m.artifacts)
+	v2 := append([]byte(nil), b[:len(b)-tail]...)
+	binary.LittleEndian.PutUint16(v2[8:], 2)
+	v2 = binary.LittleEndian.AppendUint32(v2, crc32.Checksum(v2, crcTable))
+	old, err := DecodeModel(v2)
+	if err != nil {
+		t.Fatalf("version 2: %v", err)
+	}
+	if old.Summary().FormatVersion != 2 || old.targets[TargetSuccess].scores != nil {
+		t.Fatalf("decoded as format %d with %d scores", old.Summary().FormatVersion, len(old.targets[TargetSuccess].scores))
+	}
+	p := synthHistory(1, 99)[0].Features
+	p.Team = nil
+	pr, err := old.PredictTarget(TargetSuccess, p, 0)
+	if err != nil || !pr.Bounded || !slices.ContainsFunc(pr.Notes, func(s string) bool { return strings.Contains(s, "spans") }) {
+		t.Fatalf("version-2 prediction without a team: %v, notes %v", err, pr.Notes)
+	}
+	for _, s := range old.SuggestArtifacts(p, 10) {
+		if s.QValue != nil || s.PValue != nil {
+			t.Fatalf("version-2 suggestion with q %v", *s.QValue)
+		}
+	}
+	binary.LittleEndian.PutUint16(v2[8:], 1)
+	if _, err := DecodeModel(v2); !errors.Is(err, ErrUnsupportedVersion) {
+		t.Fatalf("version 1: %v", err)
 	}
 }
