@@ -3,6 +3,8 @@ package metalearn
 import (
 	"math"
 	"sort"
+
+	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // Bounds of the artifact associations a Model keeps.
@@ -24,7 +26,18 @@ const (
 // time (normal approximation, one-sided), so with many artifacts per class
 // an occasional chance suggestion remains; the reason states the evidence
 // so that a reader can weigh it.
+//
+// Since format version 3 the evidence threshold is only a floor: a
+// suggestion also needs a Benjamini–Hochberg q-value of at most
+// ArtifactFDR over all the artifacts the history tested (every artifact of
+// every class with enough users and non-users), so that with dozens of
+// artifacts without effect the expected share of chance suggestions among
+// the suggestions stays at ArtifactFDR.
 const MinArtifactEvidence = 2.0
+
+// ArtifactFDR is the false discovery rate at which artifact suggestions
+// are controlled for multiple testing (Benjamini–Hochberg).
+const ArtifactFDR = 0.1
 
 // artifactStat compares, within one problem class of the training history,
 // the projects that used an artifact with those that did not: their mean
@@ -45,6 +58,12 @@ type artifactStat struct {
 	// evidence is adjLift divided by its standard error under the class's
 	// pooled residual variance: sd·√(1/withN + 1/withoutN).
 	evidence float64
+	// pValue is the one-sided p-value of evidence (Student's t with the
+	// class's projects − 2 degrees of freedom) and qValue its
+	// Benjamini–Hochberg q-value over every artifact tested in every class
+	// of the history; NaN for models of format version 2, which select by
+	// evidence alone.
+	pValue, qValue float64
 }
 
 func (a artifactStat) lift() float64 { return a.withMean - a.withoutMean }
@@ -66,6 +85,7 @@ func artifactAssociations(records []Record, resid []float64) []artifactStat {
 		byClass[r.Features.ProblemClass] = append(byClass[r.Features.ProblemClass], i)
 	}
 	var out []artifactStat
+	var tested []float64 // p-values of every artifact tested, for Benjamini–Hochberg
 	for _, class := range problemClasses {
 		idx := byClass[class]
 		if len(idx) < 2*minArtifactUses {
@@ -129,6 +149,8 @@ func artifactAssociations(records []Record, resid []float64) []artifactStat {
 				adjLift: u.rsum/float64(u.n) - (rTotal-u.rsum)/float64(without),
 			}
 			st.evidence = st.adjLift / (sd * math.Sqrt(1/float64(st.withN)+1/float64(st.withoutN)))
+			st.pValue = oneSidedP(st.evidence, len(idx)-2)
+			tested = append(tested, st.pValue)
 			if st.adjLift > 0 {
 				stats = append(stats, st)
 			}
@@ -144,5 +166,34 @@ func artifactAssociations(records []Record, resid []float64) []artifactStat {
 		}
 		out = append(out, stats...)
 	}
+	for i := range out {
+		out[i].qValue = bhQValue(out[i].pValue, tested)
+	}
 	return out
+}
+
+// oneSidedP is the probability that Student's t with df degrees of freedom
+// (the standard normal when df < 1) exceeds z.
+func oneSidedP(z float64, df int) float64 {
+	if math.IsNaN(z) {
+		return 1
+	}
+	if df < 1 {
+		return 1 - normalCDF(z)
+	}
+	return 1 - distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(df)}.CDF(z)
+}
+
+// bhQValue returns the Benjamini–Hochberg q-value of p among all (which
+// contains p): the least, over the p-values q ≥ p in all, of q·m / rank(q),
+// capped at 1.
+func bhQValue(p float64, all []float64) float64 {
+	s := append([]float64(nil), all...)
+	sort.Float64s(s)
+	m := float64(len(s))
+	best := 1.0
+	for k := len(s) - 1; k >= 0 && s[k] >= p; k-- {
+		best = math.Min(best, s[k]*m/float64(k+1))
+	}
+	return math.Min(best, 1)
 }

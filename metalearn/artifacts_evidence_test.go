@@ -25,7 +25,10 @@ func TestSuggestArtifactsNeedEvidence(t *testing.T) {
 			if s.Evidence < MinArtifactEvidence {
 				t.Errorf("%s: suggested %s with evidence %.2f below %.1f", c, s.ArtifactID, s.Evidence, MinArtifactEvidence)
 			}
-			if !strings.Contains(s.Reason, "evidence") {
+			if s.QValue == nil || *s.QValue > ArtifactFDR || s.PValue == nil || *s.PValue > *s.QValue {
+				t.Errorf("%s: suggested %s with p %v q %v (FDR %.2f)", c, s.ArtifactID, s.PValue, s.QValue, ArtifactFDR)
+			}
+			if !strings.Contains(s.Reason, "evidence") || !strings.Contains(s.Reason, "Benjamini–Hochberg q") {
 				t.Errorf("reason %q does not state the evidence", s.Reason)
 			}
 			if s.ArtifactID == "a-"+c+"-good" {
@@ -36,10 +39,12 @@ func TestSuggestArtifactsNeedEvidence(t *testing.T) {
 		}
 	}
 	t.Logf("suggested: %d good artifacts of 8, %d artifacts without an effect", good, null)
-	if good < 6 {
+	// Benjamini–Hochberg at 10 % over the ~100 artifacts tested costs the
+	// weakest good artifact (6 of 8 with the evidence threshold alone).
+	if good < 5 {
 		t.Errorf("only %d of 8 good artifacts suggested", good)
 	}
-	if null > 4 {
+	if null > 1 {
 		t.Errorf("%d artifacts without an effect suggested across 8 classes", null)
 	}
 }

@@ -9,9 +9,14 @@ import (
 )
 
 // FormatVersion is the version of the binary model format that
-// MarshalBinary writes and DecodeModel reads. DecodeModel refuses other
-// versions with ErrUnsupportedVersion.
-const FormatVersion = 2
+// MarshalBinary writes. DecodeModel reads it and version 2 (whose models
+// lack the calibration scores, the standard errors of the metrics and the
+// artifacts' multiple-testing q-values, and fall back to the behaviour of
+// their time) and refuses other versions with ErrUnsupportedVersion.
+const FormatVersion = 3
+
+// minFormatVersion is the oldest format DecodeModel still reads.
+const minFormatVersion = 2
 
 // modelMagic opens every serialised model.
 var modelMagic = [8]byte{'M', 'A', 'E', 'S', 'T', 'R', 'O', 'M'}
@@ -39,8 +44,13 @@ var crcTable = crc32.MakeTable(crc32.Castagnoli)
 //	per target: calibration, metrics (with the forward validation and
 //	reliability), importances, regressor parameters |
 //	artifact associations | marginalisation reference rows |
-//	team-size association | uint32 CRC-32C of everything before it
+//	team-size association |
+//	(version 3) per target: calibration scores, metric standard errors |
+//	per artifact association: p-value, q-value |
+//	uint32 CRC-32C of everything before it
 //
+// Version 3 (2026-12-06) appended the calibration scores, the standard
+// errors of the metrics and the artifacts' p- and q-values.
 // Version 2 added the seen flags, the forward and reliability metrics, the
 // reference rows and the team-size association; version 1 models are
 // refused (retrain them).
@@ -111,6 +121,21 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 	}
 	w.f64(te.wald)
 	w.f64(te.pEffect)
+	for t := range m.targets {
+		tm := &m.targets[t]
+		w.n16("score count", len(tm.scores))
+		for _, v := range tm.scores {
+			w.f64(v)
+		}
+		met := &tm.metrics
+		for _, v := range []float64{met.CVMAEStdErr, met.GainOverBaseline, met.GainStdErr, met.SelectionMargin, met.SelectionStdErr} {
+			w.f64(v)
+		}
+	}
+	for _, a := range m.artifacts {
+		w.f64(a.pValue)
+		w.f64(a.qValue)
+	}
 	if w.err != nil {
 		return nil, w.err
 	}
@@ -203,8 +228,8 @@ func DecodeModel(data []byte) (*Model, error) {
 	}
 	fv := binary.LittleEndian.Uint16(data[8:])
 	fs := binary.LittleEndian.Uint16(data[10:])
-	if fv != FormatVersion {
-		return nil, fmt.Errorf("%w: format version %d (this build reads %d)", ErrUnsupportedVersion, fv, FormatVersion)
+	if fv < minFormatVersion || fv > FormatVersion {
+		return nil, fmt.Errorf("%w: format version %d (this build reads %d–%d)", ErrUnsupportedVersion, fv, minFormatVersion, FormatVersion)
 	}
 	if fs != FeatureSetVersion {
 		return nil, fmt.Errorf("%w: feature set version %d (this build encodes %d)", ErrUnsupportedVersion, fs, FeatureSetVersion)
@@ -284,6 +309,39 @@ func DecodeModel(data []byte) (*Model, error) {
 	}
 	te.wald = r.f64()
 	te.pEffect = r.f64()
+	if fv >= 3 {
+		for t := range m.targets {
+			tm := &m.targets[t]
+			ns := r.count16(maxStoredScores, 8)
+			for i := 0; i < ns && r.err == nil; i++ {
+				v := r.f64()
+				if !(v >= 0) || (i > 0 && v < tm.scores[i-1]) {
+					r.fail("calibration scores")
+				}
+				tm.scores = append(tm.scores, v)
+			}
+			met := &tm.metrics
+			for _, p := range []*float64{&met.CVMAEStdErr, &met.GainOverBaseline, &met.GainStdErr, &met.SelectionMargin, &met.SelectionStdErr} {
+				*p = r.f64()
+				if math.IsNaN(*p) {
+					r.fail("metric standard errors")
+				}
+			}
+		}
+		for i := range m.artifacts {
+			a := &m.artifacts[i]
+			a.pValue, a.qValue = r.f64(), r.f64()
+			okP := math.IsNaN(a.pValue) || (a.pValue >= 0 && a.pValue <= 1)
+			okQ := math.IsNaN(a.qValue) || (a.qValue >= 0 && a.qValue <= 1)
+			if !okP || !okQ {
+				r.fail("artifact q-values")
+			}
+		}
+	} else {
+		for i := range m.artifacts {
+			m.artifacts[i].pValue, m.artifacts[i].qValue = math.NaN(), math.NaN()
+		}
+	}
 	if r.err == nil && r.off != len(r.b) {
 		r.fail("trailing bytes")
 	}

@@ -22,8 +22,9 @@
 // training history never recorded is ignored at prediction (listed in
 // Prediction.IgnoredInputs), never read as a standardized value. A feature
 // the history (nearly) always had but a project lacks is marginalised: the
-// interval spans the predictions over the values the history recorded
-// (Prediction.MissingInputs). FeatureNames and FeatureDescriptions list
+// interval is the central part of the mixture of the predictions over the
+// values the history recorded and the cross-validated errors, so it is
+// calibrated on the inputs as they are missing (Prediction.MissingInputs). FeatureNames and FeatureDescriptions list
 // the features; docs/metalearn.md documents each.
 //
 // # Training
@@ -53,7 +54,8 @@
 //
 // Prediction intervals are cross-conformal: the held-out residuals of the
 // selected kind, divided by the model's predictive standard deviation (the
-// GP's; 1 for the others), give the quantile that scales the final model's
+// GP's; 1 for the others) and weighted by recency (half-life
+// max(MinCalibrationHalfLife, n/2) projects), give the quantile that scales the final model's
 // standard deviation into an interval of nominal coverage (DefaultCoverage,
 // 80%; WithCoverage). When the history is too small for the coverage the
 // interval is unbounded (nil ends, JSON null); its half-width has a floor,
@@ -85,9 +87,11 @@
 // having no effect at all; an association, not a cause), artifacts whose
 // users in the same problem class did
 // better than the model expected from their other features
-// (SuggestArtifacts, with a reason stating the counts), and similar past
-// projects from a SimilarFinder such as *similarity.Indexer (any other
-// search adapts with SimilarFinderFunc).
+// (SuggestArtifacts: evidence of at least MinArtifactEvidence standard
+// errors and a Benjamini–Hochberg q-value of at most ArtifactFDR over all
+// the artifacts tested, with a reason stating the counts, p and q), and
+// similar past projects from a SimilarFinder such as *similarity.Indexer
+// (any other search adapts with SimilarFinderFunc).
 //
 // Every function that reads or writes tenant data takes the tenant from
 // its context (tenancy.WithTenant) and fails with tenancy.ErrNoTenant

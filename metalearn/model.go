@@ -360,6 +360,89 @@ func (m *Model) marginalRange(tm *targetModel, in *prepared) (lo, hi float64, ok
 	return quantileOf(mus, (1-m.coverage)/2), quantileOf(mus, (1+m.coverage)/2), true
 }
 
+// marginalMus returns the mean predictions (model space) with the
+// marginalised inputs taken from each reference training project, or nil.
+func (m *Model) marginalMus(tm *targetModel, in *prepared) []float64 {
+	if _, _, ok := m.marginalRange(tm, in); !ok {
+		return nil
+	}
+	return tm.fit.substitutedMeans(in.x, in.substCols, in.subst)
+}
+
+// mixtureInterval returns the central interval of mass level of the
+// mixture, over the reference predictions mus (equal weights), of
+// mu_r + ε·w, where ε is symmetric with |ε| distributed as the calibration
+// scores (ascending): the predictive distribution when the missing inputs
+// are unknown but distributed as in the training history, and the
+// residual as in the cross-validation. With one reference prediction it is
+// the ordinary conformal interval mu ± q·w.
+func mixtureInterval(mus []float64, w float64, scores []float64, level float64) (lo, hi float64) {
+	ns := float64(len(scores))
+	// cdf is the mixture's distribution function, with each score's mass
+	// split evenly between +s and −s.
+	cdf := func(y float64) float64 {
+		total := 0.0
+		for _, mu := range mus {
+			d := (y - mu) / w
+			if d >= 0 {
+				k := sort.Search(len(scores), func(i int) bool { return scores[i] > d }) // #(s <= d)
+				total += 0.5 + 0.5*float64(k)/ns
+			} else {
+				k := sort.Search(len(scores), func(i int) bool { return scores[i] >= -d }) // #(s < -d)
+				total += 0.5 * (1 - float64(k)/ns)
+			}
+		}
+		return total / float64(len(mus))
+	}
+	// left is P(Y < y): the lower end is the largest y with at most
+	// (1 − level)/2 of the mass strictly below it, so that the closed
+	// interval is symmetric in the scores' atoms.
+	left := func(y float64) float64 {
+		total := 0.0
+		for _, mu := range mus {
+			d := (y - mu) / w
+			if d > 0 {
+				k := sort.Search(len(scores), func(i int) bool { return scores[i] >= d }) // #(s < d)
+				total += 0.5 + 0.5*float64(k)/ns
+			} else {
+				k := sort.Search(len(scores), func(i int) bool { return scores[i] > -d }) // #(s <= -d)
+				total += 0.5 * (1 - float64(k)/ns)
+			}
+		}
+		return total / float64(len(mus))
+	}
+	minMu, maxMu := mus[0], mus[0]
+	for _, mu := range mus {
+		minMu, maxMu = math.Min(minMu, mu), math.Max(maxMu, mu)
+	}
+	span := scores[len(scores)-1]*w + 1e-12
+	solve := func(p float64) float64 {
+		a, b := minMu-span-1e-9, maxMu+span+1e-9
+		for it := 0; it < 60; it++ {
+			mid := (a + b) / 2
+			if cdf(mid) >= p {
+				b = mid
+			} else {
+				a = mid
+			}
+		}
+		return b
+	}
+	lowest := func(p float64) float64 {
+		a, b := minMu-span-1e-9, maxMu+span+1e-9
+		for it := 0; it < 60; it++ {
+			mid := (a + b) / 2
+			if left(mid) <= p+1e-12 {
+				a = mid
+			} else {
+				b = mid
+			}
+		}
+		return a
+	}
+	return lowest((1 - level) / 2), solve((1 + level) / 2)
+}
+
 func (m *Model) predictTarget(t Target, p ProjectFeatures, in *prepared, topFactors int) Prediction {
 	tm := &m.targets[t]
 	mu, sigma := tm.fit.predict(in.x)
@@ -379,14 +462,38 @@ func (m *Model) predictTarget(t Target, p ProjectFeatures, in *prepared, topFact
 		Notes:            []string{},
 	}
 	lo, hi := mu, mu
-	if mlo, mhi, ok := m.marginalRange(tm, in); ok {
-		lo, hi = math.Min(lo, mlo), math.Max(hi, mhi)
+	mixed := false
+	if mus := m.marginalMus(tm, in); mus != nil {
 		var names []string
 		for _, j := range in.marg {
 			names = append(names, numericNames[j])
 		}
-		pr.Notes = append(pr.Notes, fmt.Sprintf("%s not known: the interval spans the predictions over the values %d training projects recorded",
-			strings.Join(names, ", "), len(m.refRaw)))
+		if level := weightedLevel(recencyWeights(m.nProjects), m.coverage); len(tm.scores) > 0 && finite(half) && level <= 1 {
+			// Calibrated marginalisation: the interval is the central part
+			// of the mixture of the reference predictions and the
+			// cross-validated residuals, not their range plus the
+			// half-width (which over-covered: 0.95 at nominal 0.80).
+			w := sigma / tm.sigmaRef
+			if !(w > 0) || !finite(w) {
+				w = 1
+			}
+			lo, hi = mixtureInterval(mus, w, tm.scores, level)
+			if hi-lo < 2*floor {
+				c := (lo + hi) / 2
+				lo, hi = c-floor, c+floor
+			}
+			mixed = true
+			pr.Notes = append(pr.Notes, fmt.Sprintf("%s not known: the interval mixes the predictions over the values %d training projects recorded with the cross-validated errors",
+				strings.Join(names, ", "), len(m.refRaw)))
+		} else {
+			mlo, mhi := quantileOf(mus, (1-m.coverage)/2), quantileOf(mus, (1+m.coverage)/2)
+			lo, hi = math.Min(lo, mlo), math.Max(hi, mhi)
+			pr.Notes = append(pr.Notes, fmt.Sprintf("%s not known: the interval spans the predictions over the values %d training projects recorded",
+				strings.Join(names, ", "), len(m.refRaw)))
+		}
+	}
+	if mixed {
+		half = 0
 	}
 	if len(in.calibrated) > 0 {
 		pr.Notes = append(pr.Notes, fmt.Sprintf("%s not known, as for at least %.0f%% of the training projects: it takes the training mean and the interval is calibrated on those projects",
@@ -394,6 +501,9 @@ func (m *Model) predictTarget(t Target, p ProjectFeatures, in *prepared, topFact
 	}
 	if finite(half) {
 		l, h := t.inverse(lo-half), t.inverse(hi+half)
+		if mixed {
+			floored = false
+		}
 		pr.Low, pr.High, pr.Bounded = &l, &h, true
 		if base := math.Max(tm.baseHalf, floor); finite(base) {
 			rw := (hi - lo + 2*half) / (2 * base)
@@ -416,15 +526,15 @@ func (m *Model) predictTarget(t Target, p ProjectFeatures, in *prepared, topFact
 }
 
 // minCalibration is the smallest calibration set that supports a finite
-// conformal interval of the coverage: the least n with
-// ceil((n+1)·coverage) <= n.
+// conformal interval of the coverage under the recency weights: the least
+// n whose weights W satisfy coverage·(W + 1) <= W.
 func minCalibration(coverage float64) int {
-	for n := 1; n < 1<<20; n++ {
-		if int(math.Ceil(float64(n+1)*coverage-1e-9)) <= n {
+	for n := 1; n < 1<<16; n++ {
+		if weightedLevel(recencyWeights(n), coverage) <= 1+1e-12 {
 			return n
 		}
 	}
-	return 1 << 20
+	return 1 << 16
 }
 
 // factors computes each feature's effect by replacing its encoded columns

@@ -214,7 +214,7 @@ func TestMissingInputsWiden(t *testing.T) {
 	}
 	if !slices.Equal(pr.MissingInputs, []string{FeatureArtifactMeanImpact}) ||
 		!slices.ContainsFunc(pr.Notes, func(s string) bool { return strings.Contains(s, "calibrated on those projects") }) ||
-		slices.ContainsFunc(pr.Notes, func(s string) bool { return strings.Contains(s, "spans") }) {
+		slices.ContainsFunc(pr.Notes, func(s string) bool { return strings.Contains(s, "mixes") }) {
 		t.Fatalf("no artifacts: missing %v, notes %v", pr.MissingInputs, pr.Notes)
 	}
 	cm := float64(coveredMissing) / float64(len(test))
@@ -223,8 +223,10 @@ func TestMissingInputsWiden(t *testing.T) {
 	if meanOf(ratio) < 1.2 {
 		t.Errorf("missing inputs widen the interval only %.2f×", meanOf(ratio))
 	}
-	if cm < m.Coverage()-0.07 {
-		t.Errorf("coverage with missing inputs %.3f below nominal %.2f", cm, m.Coverage())
+	// Calibrated marginalisation: neither under- nor over-covering (the
+	// range-plus-half-width interval of the first pass covered 0.950).
+	if math.Abs(cm-m.Coverage()) > 0.06 {
+		t.Errorf("coverage with missing inputs %.3f, want %.2f ± 0.06", cm, m.Coverage())
 	}
 }
 

@@ -64,8 +64,11 @@ func TestQualityHeldOut(t *testing.T) {
 		if sp < bd.minSpearman {
 			t.Errorf("%s: Spearman %.3f < %.2f", tg, sp, bd.minSpearman)
 		}
-		// 400 held-out points: the binomial standard error at 0.8 is 0.02.
-		if math.Abs(cov-m.Coverage()) > 0.07 {
+		// 400 held-out points: the binomial standard error at 0.8 is 0.02;
+		// the calibration on one recency-weighted history of 240 (effective
+		// size about 200) adds about 0.03, so 0.08 is about 2.3 standard
+		// deviations (measured: 0.765 / 0.812 / 0.873).
+		if math.Abs(cov-m.Coverage()) > 0.08 {
 			t.Errorf("%s: coverage %.3f far from nominal %.2f", tg, cov, m.Coverage())
 		}
 		met := m.Metrics(tg)

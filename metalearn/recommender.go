@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/maestro-ml/maestro/registry"
 )
@@ -166,6 +167,12 @@ type ArtifactSuggestion struct {
 	// 2 or more is unlikely to be chance alone. Suggestions are ordered by
 	// it.
 	Evidence float64 `json:"evidence"`
+	// PValue is the one-sided p-value of Evidence (Student's t) and QValue
+	// its Benjamini–Hochberg q-value over every artifact the history
+	// tested: an artifact is suggested only at QValue ≤ ArtifactFDR. Nil
+	// for models of format version 2.
+	PValue *float64 `json:"p_value"`
+	QValue *float64 `json:"q_value"`
 }
 
 // Recommendation is the Recommender's answer.
@@ -295,14 +302,27 @@ func (m *Model) SuggestArtifacts(p ProjectFeatures, limit int) []ArtifactSuggest
 		if a.class != p.ProblemClass || used[a.id] || !(a.evidence >= MinArtifactEvidence) {
 			continue
 		}
+		controlled := !math.IsNaN(a.qValue)
+		if controlled && !(a.qValue <= ArtifactFDR) {
+			continue
+		}
+		var pv, qv *float64
+		evidence := fmt.Sprintf("evidence %.1f standard errors", a.evidence)
+		if controlled {
+			p, q := a.pValue, a.qValue
+			pv, qv = &p, &q
+			evidence += fmt.Sprintf(", one-sided p = %.2g, Benjamini–Hochberg q = %.2g ≤ %.2g over all the artifacts this history tested", p, q, ArtifactFDR)
+		}
 		out = append(out, ArtifactSuggestion{
 			ArtifactID:   a.id,
 			Name:         a.name,
 			Lift:         a.lift(),
 			AdjustedLift: a.adjLift,
 			Evidence:     a.evidence,
-			Reason: fmt.Sprintf("used by %d completed %s projects with mean success %.1f vs %.1f for the %d that did not; %.1f points above what the model expected from their other features (evidence %.1f standard errors; an association, not a cause)",
-				a.withN, a.class, a.withMean, a.withoutMean, a.withoutN, a.adjLift, a.evidence),
+			PValue:       pv,
+			QValue:       qv,
+			Reason: fmt.Sprintf("used by %d completed %s projects with mean success %.1f vs %.1f for the %d that did not; %.1f points above what the model expected from their other features (%s; an association, not a cause)",
+				a.withN, a.class, a.withMean, a.withoutMean, a.withoutN, a.adjLift, evidence),
 		})
 		if len(out) == limit {
 			break

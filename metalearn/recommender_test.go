@@ -79,7 +79,7 @@ func TestRecommender(t *testing.T) {
 		}
 	}
 	t.Logf("good artifact suggested first in %d of %d classes", top, len(ProblemClasses()))
-	if top < 6 {
+	if top < 5 { // 6 before Benjamini–Hochberg (TestSuggestArtifactsNeedEvidence)
 		t.Fatalf("good artifact leads only %d of 8 classes", top)
 	}
 	// An artifact already used is not suggested again.

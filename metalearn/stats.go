@@ -149,3 +149,113 @@ func foldsOf(n, k int, seed uint64) []int {
 	}
 	return f
 }
+
+// absErrStdErr returns the standard error of the mean of |y − a| when b is
+// nil, else of the mean of |y − a| − |y − b| (a paired difference).
+func absErrStdErr(y, a, b []float64) float64 {
+	n := len(y)
+	if n < 2 {
+		return math.Inf(1)
+	}
+	d := make([]float64, n)
+	for i := range y {
+		d[i] = math.Abs(y[i] - a[i])
+		if b != nil {
+			d[i] -= math.Abs(y[i] - b[i])
+		}
+	}
+	return stdOf(d) * math.Sqrt(float64(n)/float64(n-1)) / math.Sqrt(float64(n))
+}
+
+// maxStoredScores bounds the calibration scores a model keeps.
+const maxStoredScores = 256
+
+// MinCalibrationHalfLife is the smallest half-life, in projects, of the
+// recency weights of the conformal calibration; the half-life is the
+// larger of it and half the history.
+const MinCalibrationHalfLife = 30
+
+// recencyWeights returns the conformal calibration weights of a history of
+// n records ordered oldest first: 0.5^(age/h), age 0 for the latest record
+// and h = max(MinCalibrationHalfLife, n/2). Weighting recent projects more
+// keeps the intervals honest when a tenant's projects drift; fixed weights
+// keep the coverage guarantee of exchangeable data (Barber, Candès, Ramdas
+// and Tibshirani, "Conformal prediction beyond exchangeability", 2023).
+func recencyWeights(n int) []float64 {
+	h := math.Max(MinCalibrationHalfLife, float64(n)/2)
+	w := make([]float64, n)
+	for i := range w {
+		w[i] = math.Pow(0.5, float64(n-1-i)/h)
+	}
+	return w
+}
+
+// weightedLevel is the mass of the weighted score distribution that the
+// weighted conformal quantile covers: coverage·(W + 1)/W, W the sum of
+// the weights (the test point has weight 1 and an infinite score). Above
+// 1 the weights cannot support the coverage.
+func weightedLevel(w []float64, coverage float64) float64 {
+	total := 0.0
+	for _, v := range w {
+		total += v
+	}
+	if total <= 0 {
+		return math.Inf(1)
+	}
+	return coverage * (total + 1) / total
+}
+
+// weightedConformalQuantile returns the smallest score s such that the
+// weights of the scores ≤ s reach coverage·(W + 1): the non-exchangeable
+// split-conformal quantile with the test point's weight 1 at +∞ (+∞ when
+// unsupported).
+func weightedConformalQuantile(scores, w []float64, coverage float64) float64 {
+	level := weightedLevel(w, coverage)
+	if len(scores) == 0 || level > 1+1e-12 {
+		return math.Inf(1)
+	}
+	idx := make([]int, len(scores))
+	total := 0.0
+	for i := range idx {
+		idx[i] = i
+		total += w[i]
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return scores[idx[a]] < scores[idx[b]] })
+	need := level*total - 1e-9*total
+	acc := 0.0
+	for _, i := range idx {
+		acc += w[i]
+		if acc >= need {
+			return scores[i]
+		}
+	}
+	return scores[idx[len(idx)-1]]
+}
+
+// storedWeightedScores returns at most maxStoredScores order statistics
+// of the weighted score distribution, evenly spaced in weight: a summary
+// whose unweighted empirical distribution approximates the weighted one.
+func storedWeightedScores(scores, w []float64) []float64 {
+	idx := make([]int, len(scores))
+	total := 0.0
+	for i := range idx {
+		idx[i] = i
+		total += w[i]
+	}
+	if len(idx) == 0 || total <= 0 {
+		return nil
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return scores[idx[a]] < scores[idx[b]] })
+	k := min(len(scores), maxStoredScores)
+	out := make([]float64, k)
+	acc, j := 0.0, 0
+	for m := range out {
+		target := (float64(m) + 0.5) / float64(k) * total
+		for j < len(idx)-1 && acc+w[idx[j]] < target {
+			acc += w[idx[j]]
+			j++
+		}
+		out[m] = scores[idx[j]]
+	}
+	return out
+}

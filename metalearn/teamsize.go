@@ -227,7 +227,7 @@ func (m *Model) BestTeamSize(p ProjectFeatures, maxTeam int) (TeamComposition, e
 	c := in.x[numClasses+numComplexity]
 	tc := TeamComposition{PlannedSize: planned, RecommendedSize: planned, PredictedScoreBySize: make(map[int]float64, maxTeam+1)}
 	tc.PredictedScoreBySize[planned] = anchor
-	const assoc = "an association learned from this tenant's completed projects, not a measured cause"
+	const assoc = "an association learned from this tenant's completed projects, not a measured cause: if projects expected to struggle were given bigger teams, bigger teams look worse in the history than they are"
 	if !m.team.valid {
 		for s := 1; s <= maxTeam; s++ {
 			tc.PredictedScoreBySize[s] = anchor

@@ -24,6 +24,25 @@ type Metrics struct {
 	Folds int `json:"folds"`
 	// Candidates holds every evaluated kind with its scores.
 	Candidates []CandidateMetrics `json:"candidates"`
+	// CVMAEStdErr is the standard error of CVMAE: the standard deviation
+	// of the held-out absolute errors over √n. On a small history it is
+	// large, and CVMAE ± 2·CVMAEStdErr is the range the error of the
+	// procedure plausibly lies in. Zero for models trained before it was
+	// measured (format version 2).
+	CVMAEStdErr float64 `json:"cv_mae_std_err"`
+	// GainOverBaseline is BaselineMAE − CVMAE, and GainStdErr the standard
+	// error of that paired difference (per-project differences of
+	// absolute errors). A gain below 2 standard errors means the history
+	// does not show that the model predicts better than the tenant's
+	// average, and Reliability is then "low".
+	GainOverBaseline float64 `json:"gain_over_baseline"`
+	GainStdErr       float64 `json:"gain_std_err"`
+	// SelectionMargin is the CV MAE of the runner-up kind minus that of
+	// the selected one, and SelectionStdErr its paired standard error: a
+	// margin within about one standard error means another kind would
+	// have done as well and the choice of kind is not informative.
+	SelectionMargin float64 `json:"selection_margin"`
+	SelectionStdErr float64 `json:"selection_std_err"`
 	// ForwardMAE is the MAE on the latest 20 % of the history (ordered by
 	// CompletedAt) of a model trained, selected and calibrated on the
 	// earliest 80 % alone: how the procedure does on projects that came
@@ -161,9 +180,14 @@ func fitTarget(ctx context.Context, k ModelKind, x [][]float64, y []float64, cfg
 
 // targetModel is everything a Model holds for one target.
 type targetModel struct {
-	target      Target
-	fit         fittedTarget
-	q           float64 // conformal quantile of normalised held-out residuals
+	target Target
+	fit    fittedTarget
+	q      float64 // conformal quantile of normalised held-out residuals
+	// scores are (a quantile summary of at most maxStoredScores of) the
+	// normalised held-out residuals, ascending: the calibration of
+	// predictions whose missing inputs are marginalised. Nil for models
+	// of format version 2.
+	scores      []float64
 	sigmaRef    float64 // the final model's mean σ over the reference inputs
 	baseHalf    float64 // the mean baseline's interval half-width (model space)
 	metrics     Metrics
@@ -367,9 +391,15 @@ func (m *Model) assessReliability(records []Record) {
 		if sd := stdOf(ys); sd < t.minHalfWidth() {
 			notes = append(notes, fmt.Sprintf("the %s outcomes are nearly identical (standard deviation %.3g on the model scale): too uniform to learn from", t, sd))
 		}
+		if met.Model != KindMean && !(met.GainOverBaseline > 2*met.GainStdErr) {
+			notes = append(notes, fmt.Sprintf("cross-validated MAE %.3g ± %.2g does not beat the average's %.3g by two standard errors (gain %.3g ± %.2g): the history does not show that the inputs predict the %s", met.CVMAE, met.CVMAEStdErr, met.BaselineMAE, met.GainOverBaseline, met.GainStdErr, t))
+		}
 		met.Reliability = ReliabilityOK
 		if len(notes) > 0 {
 			met.Reliability = ReliabilityLow
+		}
+		if len(met.Candidates) > 2 && met.Model != KindMean && met.SelectionMargin < met.SelectionStdErr {
+			notes = append(notes, fmt.Sprintf("the selected %s beat the runner-up by %.3g ± %.2g (less than one standard error): the choice of model kind is not informative", met.Model, met.SelectionMargin, met.SelectionStdErr))
 		}
 		if undated > 0 {
 			notes = append(notes, fmt.Sprintf("%d projects have no completion time and count as the oldest", undated))
@@ -548,17 +578,33 @@ func trainTarget(ctx context.Context, t Target, x [][]float64, foldX [][][]float
 	met.Model = best.kind
 	met.CVMAE = bestMAE
 	met.CVSpearman = spearman(y, best.pred)
+	met.CVMAEStdErr = absErrStdErr(y, best.pred, nil)
+	met.GainOverBaseline = met.BaselineMAE - met.CVMAE
+	met.GainStdErr = absErrStdErr(y, cands[0].pred, best.pred)
+	if len(cands) > 1 {
+		var second *oof
+		for _, o := range cands {
+			if o != best && (second == nil || maeOf(y, o.pred) < maeOf(y, second.pred)) {
+				second = o
+			}
+		}
+		met.SelectionMargin = maeOf(y, second.pred) - bestMAE
+		met.SelectionStdErr = absErrStdErr(y, second.pred, best.pred)
+	}
 
 	scores := make([]float64, n)
 	for i := range scores {
 		scores[i] = math.Abs(yt[i]-best.mu[i]) / best.sigma[i]
 	}
-	q := conformalQuantile(scores, cfg.coverage)
+	// Records are ordered by completion: recent ones weigh more.
+	wts := recencyWeights(n)
+	q := weightedConformalQuantile(scores, wts, cfg.coverage)
+	stored := storedWeightedScores(scores, wts)
 	base := cands[0] // KindMean is always first
 	for i := range scores {
 		scores[i] = math.Abs(yt[i]-base.mu[i]) / base.sigma[i]
 	}
-	qBase := conformalQuantile(scores, cfg.coverage)
+	qBase := weightedConformalQuantile(scores, wts, cfg.coverage)
 
 	imp := permutationImportance(t, foldX, y, folds, best, cfg)
 
@@ -580,6 +626,7 @@ func trainTarget(ctx context.Context, t Target, x [][]float64, foldX [][][]float
 		target:      t,
 		fit:         final,
 		q:           q,
+		scores:      stored,
 		sigmaRef:    meanSigma(final, ref),
 		baseHalf:    qBase, // the mean model's σ is constant, so its scores are in model units
 		metrics:     met,

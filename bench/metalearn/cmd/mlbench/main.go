@@ -1,0 +1,60 @@
+// Command mlbench prints every planning-time figure of docs/metalearn.md
+// ("Planning-time evaluation") and, with -export, writes the scenarios'
+// data for bench/metalearn/compare.py.
+//
+//	go run ./bench/metalearn/cmd/mlbench                 # full scale, about 10–20 min on 2 cores
+//	go run ./bench/metalearn/cmd/mlbench -scale quick    # seconds
+//	go run ./bench/metalearn/cmd/mlbench -export bench/metalearn/data/planning -only export
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+
+	mlbench "github.com/maestro-ml/maestro/bench/metalearn"
+)
+
+func main() {
+	scale := flag.String("scale", "full", "quick, medium or full")
+	export := flag.String("export", "", "write the compare.py scenarios under this directory")
+	only := flag.String("only", "", "\"export\": only export, print nothing; \"artifacts\": only the artifact table")
+	history := flag.Int("history", 0, "history size of the team-size and artifact figures (0: the scale's)")
+	tenants := flag.Int("tenants", 0, "tenants of the artifact figure (0: the scale's)")
+	flag.Parse()
+	sc := mlbench.Full
+	switch *scale {
+	case "quick":
+		sc = mlbench.Quick
+	case "medium":
+		sc = mlbench.Medium
+	}
+	if *history > 0 {
+		sc.History = *history
+	}
+	if *tenants > 0 {
+		sc.Tenants = *tenants
+	}
+	ctx := context.Background()
+	if *export != "" {
+		if err := mlbench.Export(ctx, *export, mlbench.ExportScenarios, 500); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
+	switch *only {
+	case "export":
+		return
+	case "artifacts":
+		if err := mlbench.PrintArtifacts(ctx, os.Stdout, sc); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := mlbench.Print(ctx, os.Stdout, sc); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
