@@ -94,6 +94,7 @@ var errorTable = []errorRule{
 	{"auth.ErrNotFound", is(auth.ErrNotFound), fixed(http.StatusNotFound, "not_found", "not found")},
 
 	// Conflicts with the stored state.
+	{"tenancy.QuotaError", isA[*tenancy.QuotaError], quotaProblem},
 	{"tenancy.ErrQuotaExceeded", is(tenancy.ErrQuotaExceeded),
 		fixed(http.StatusConflict, "quota_exceeded", "the tenant's quota does not allow this")},
 	{"registry.ErrConflict", is(registry.ErrConflict),
