@@ -293,3 +293,36 @@ func TestWithQuotaRefusesNil(t *testing.T) {
 		t.Fatalf("WithQuota(nil): %v, want ErrInvalid", err)
 	}
 }
+
+// countingReader yields n bytes and counts those read.
+type countingReader struct{ n, read int64 }
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	k := int64(len(p))
+	if left := c.n - c.read; k > left {
+		k = left
+	}
+	c.read += k
+	if k == 0 {
+		return 0, nil
+	}
+	return int(k), nil
+}
+
+// TestQuotaStopsUploadWhileStreaming checks that an upload that cannot
+// fit the storage quota stops reading once past it, instead of storing
+// its whole body first.
+func TestQuotaStopsUploadWhileStreaming(t *testing.T) {
+	t.Parallel()
+	e := newQuotaEnv(t, sqliteOpen, tenancy.Quota{StorageBytes: 1000})
+	a := must[*Artifact](t)(e.reg.CreateArtifact(e.ctx, ArtifactInput{Name: "big", Type: Dataset, Version: "1"}))
+	body := &countingReader{n: 64 << 20}
+	_, err := e.reg.PutArtifactContent(e.ctx, a.ID, body)
+	wantQuotaError(t, err, tenancy.ResourceStorageBytes)
+	if body.read > 1<<20 {
+		t.Fatalf("read %d bytes of a body that cannot fit 1000", body.read)
+	}
+	if e.blobFiles(t) != 0 {
+		t.Fatalf("%d blobs left by a refused upload", e.blobFiles(t))
+	}
+}
