@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+
+	"gorm.io/gorm"
 
 	"github.com/maestro-ml/maestro/internal/testenv"
 	"github.com/maestro-ml/maestro/tenancy"
@@ -185,12 +188,29 @@ func TestQuota(t *testing.T) {
 	}
 }
 
+// platformSQLite opens a fresh SQLite database as the platform opens its
+// own (openDatabase: BEGIN IMMEDIATE transactions, a busy timeout), for
+// tests of concurrent writes.
+func platformSQLite(tb testing.TB) *gorm.DB {
+	tb.Helper()
+	dir := tb.TempDir()
+	db, _, err := openDatabase("sqlite:"+filepath.Join(dir, "q.db"), dir, slog.New(slog.DiscardHandler))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = closeDB(db)() })
+	return db
+}
+
 // TestQuotaConcurrentRequests races requests at a limit through the
-// API, on SQLite and PostgreSQL: exactly the requests that fit succeed,
-// the others are 409 quota_exceeded, and the usage is the limit.
+// API, on SQLite (opened as the platform opens it) and PostgreSQL:
+// exactly the requests that fit succeed, the others are 409
+// quota_exceeded, and the usage is the limit.
 func TestQuotaConcurrentRequests(t *testing.T) {
 	t.Parallel()
-	for name, open := range testenv.Databases(t) {
+	dbs := testenv.Databases(t)
+	dbs["sqlite"] = platformSQLite
+	for name, open := range dbs {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			const writers = 10
@@ -282,7 +302,7 @@ func TestWithDefaultQuota(t *testing.T) {
 // same name be added.
 func TestUsersQuotaLeavesNoUser(t *testing.T) {
 	t.Parallel()
-	e := newRegEnv(t, testenv.SQLite(t), testServerOptions{})
+	e := newRegEnv(t, platformSQLite(t), testServerOptions{})
 	qp := e.quotaPath(t)
 	e.setLimits(t, qp, limits{Users: 3})
 	home := e.me(e.admin).Tenant.ID

@@ -3,11 +3,13 @@ package tenancy_test
 import (
 	"context"
 	"errors"
-	"strings"
+	"path/filepath"
 	"sync"
 	"testing"
 
+	"github.com/glebarez/sqlite"
 	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
 
 	"github.com/maestro-ml/maestro/internal/testenv"
 	"github.com/maestro-ml/maestro/tenancy"
@@ -97,13 +99,34 @@ func TestDefaultQuota(t *testing.T) {
 	}
 }
 
+// sqliteImmediate opens SQLite as hosts should for concurrent writers
+// (and the platform does): BEGIN IMMEDIATE, so that a transaction takes
+// the write lock when it begins and a concurrent one waits for it.
+func sqliteImmediate(tb testing.TB) *gorm.DB {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), "immediate.db")
+	db, err := gorm.Open(sqlite.Open(path+"?_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_txlock=immediate"),
+		&gorm.Config{Logger: logger.Discard})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = sqlDB.Close() })
+	return db
+}
+
 // TestDefaultQuotaConcurrentFirstChecks races the first checks of a
-// tenant without a quota row: each stores or finds the row and locks it,
-// so no more writes than the default limit allows pass (on PostgreSQL
-// exactly those).
+// tenant without a quota row: each stores or finds the row and locks it
+// (on SQLite the write transactions run one at a time), so exactly the
+// writes within the default limit pass.
 func TestDefaultQuotaConcurrentFirstChecks(t *testing.T) {
 	t.Parallel()
-	for name, open := range testenv.Databases(t) {
+	dbs := testenv.Databases(t)
+	dbs["sqlite"] = sqliteImmediate
+	for name, open := range dbs {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
@@ -134,18 +157,13 @@ func TestDefaultQuotaConcurrentFirstChecks(t *testing.T) {
 					case err == nil:
 						passed++
 					case errors.Is(err, tenancy.ErrQuotaExceeded):
-					case name == "sqlite" && strings.Contains(err.Error(), "SQLITE_BUSY"):
-						// A deferred SQLite transaction that read before a
-						// concurrent one wrote cannot write: refused, not
-						// passed (hosts open SQLite with _txlock=immediate
-						// to have it wait instead).
 					default:
 						t.Errorf("writer %d: %v", i, err)
 					}
 				}()
 			}
 			wg.Wait()
-			if passed > 2 || (name != "sqlite" && passed != 2) || passed == 0 {
+			if passed != 2 {
 				t.Fatalf("%d of %d writers passed a limit of 2", passed, writers)
 			}
 		})
