@@ -83,6 +83,8 @@ func init() {
 		"GET /api/v1/tenants/{id}":                      {path: "/api/v1/tenants/{tenant}"},
 		"PATCH /api/v1/tenants/{id}":                    {path: "/api/v1/tenants/{tenant}", body: map[string]string{"name": "stolen"}},
 		"DELETE /api/v1/tenants/{id}":                   {path: "/api/v1/tenants/{tenant}"},
+		"GET /api/v1/tenants/{id}/quota":                {path: "/api/v1/tenants/{tenant}/quota"},
+		"PUT /api/v1/tenants/{id}/quota":                {path: "/api/v1/tenants/{tenant}/quota", body: map[string]any{"limits": map[string]int{"users": 0, "projects": 0, "artifacts": 0, "storage_bytes": 0, "metric_points": 0}}},
 		"POST /api/v1/tenants/{id}/members":             {path: "/api/v1/tenants/{tenant}/members", body: map[string]string{"username": "intruder", "password": memberPassword, "role": "admin"}},
 		"GET /api/v1/tenants/{id}/members":              {path: "/api/v1/tenants/{tenant}/members"},
 		"PATCH /api/v1/tenants/{id}/members/{user_id}":  {path: "/api/v1/tenants/{tenant}/members/{user}", body: map[string]string{"role": "viewer"}},

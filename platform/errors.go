@@ -117,6 +117,7 @@ var errorTable = []errorRule{
 	{"metalearn.ErrUnknownVersion", is(metalearn.ErrUnknownVersion), fixed(http.StatusNotFound, "not_found", "meta-model version not found")},
 
 	// Conflicts with the stored state.
+	{"tenancy.QuotaError", isA[*tenancy.QuotaError], quotaProblem},
 	{"tenancy.ErrQuotaExceeded", is(tenancy.ErrQuotaExceeded),
 		fixed(http.StatusConflict, "quota_exceeded", "the tenant's quota does not allow this")},
 	{"registry.ErrConflict", is(registry.ErrConflict), conflict(registry.ErrConflict, "the request conflicts with existing data")},

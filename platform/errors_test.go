@@ -37,6 +37,7 @@ func TestErrorTable(t *testing.T) {
 		{fmt.Errorf("x: %w", registry.ErrInvalid), 422, "validation_failed", 0},
 		{fmt.Errorf("x: %w", &tenancy.ValidationError{Field: "slug", Message: "bad"}), 422, "validation_failed", 1},
 		{fmt.Errorf("x: %w", tenancy.ErrQuotaExceeded), 409, "quota_exceeded", 0},
+		{fmt.Errorf("x: %w", &tenancy.QuotaError{Resource: tenancy.ResourceMetricPoints, Limit: 10, Used: 8, Requested: 5}), 409, "quota_exceeded", 0},
 		{fmt.Errorf("x: %w", tenancy.ErrNoTenant), 403, "tenant_required", 0},
 		{fmt.Errorf("x: %w", &metalearn.InsufficientHistoryError{Need: 10, Have: 3}), 409, "insufficient_history", 0},
 		{fmt.Errorf("x: %w", metalearn.ErrNoModel), 409, "no_model", 0},
@@ -71,6 +72,7 @@ func TestErrorTableRowsAnswer(t *testing.T) {
 		"auth.ThrottledError":                                 &auth.ThrottledError{RetryAfter: time.Second},
 		"auth.StoreError":                                     &auth.StoreError{Err: errors.New("x")},
 		"metalearn.InsufficientHistoryError":                  &metalearn.InsufficientHistoryError{Need: 2, Have: 1},
+		"tenancy.QuotaError":                                  &tenancy.QuotaError{Resource: tenancy.ResourceProjects, Limit: 1, Used: 1, Requested: 1},
 	}
 	for i, rule := range errorTable {
 		sample, ok := samples[rule.name]

@@ -61,4 +61,5 @@ func ExampleRoutes() {
 	// DELETE /api/v1/tenants/{id} — Delete a tenant with all its data and blobs.
 	// PATCH /api/v1/tenants/{id} — Rename a tenant or change its slug.
 	// POST /api/v1/tenants — Create a tenant.
+	// PUT /api/v1/tenants/{id}/quota — Set the tenant's limits (0 means unlimited).
 }

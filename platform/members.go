@@ -1,6 +1,8 @@
 package platform
 
 import (
+	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 
@@ -40,11 +42,24 @@ func (s *Server) addMember(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	u, err := s.findOrCreateUser(r.Context(), t.ID, principal(r).Superadmin, in)
+	// A full tenant is refused before a new user is created, so that the
+	// refusal leaves no user behind; AddMember checks the quota again in
+	// its transaction, which decides.
+	if err := s.tenants.CheckQuota(r.Context(), t.ID, tenancy.ResourceUsers, 1); err != nil {
+		return err
+	}
+	u, created, err := s.findOrCreateUser(r.Context(), t.ID, principal(r).Superadmin, in)
 	if err != nil {
 		return err
 	}
 	if _, err := s.tenants.AddMember(r.Context(), t.ID, u.ID, role); err != nil {
+		if created {
+			// The user exists for this membership only: remove it, or its
+			// name would stay taken by a user of no tenant.
+			if derr := s.tenants.DeleteUser(context.WithoutCancel(r.Context()), u.ID); derr != nil {
+				return errors.Join(err, derr)
+			}
+		}
 		return err
 	}
 	s.audit(r.Context(), auditMemberAdded, slog.String("tenant_id", t.ID), slog.String("user_id", u.ID),

@@ -83,6 +83,13 @@ func apiOps() []apiOp {
 			body: memberPatch{}, example: memberPatch{Role: "admin"}, errs: []int{http.StatusConflict}},
 		{pattern: "DELETE /api/v1/tenants/{id}/members/{user_id}", id: "removeMember", status: 204, errs: []int{http.StatusConflict}},
 
+		// quota.go
+		{pattern: "GET /api/v1/tenants/{id}/quota", id: "getQuota", status: 200, resp: quotaBody{}},
+		{pattern: "PUT /api/v1/tenants/{id}/quota", id: "setQuota", status: 200, resp: quotaBody{},
+			body: quotaRequest{}, example: quotaRequest{Limits: &quotaLimits{Users: ptr(int64(100)), Projects: ptr(int64(1000)),
+				Artifacts: ptr(int64(1000)), StorageBytes: ptr(int64(10 << 30)), MetricPoints: ptr(int64(5_000_000))}},
+			desc: "Every limit is required; 0 means unlimited."},
+
 		// projects.go
 		{pattern: "POST /api/v1/projects", id: "createProject", status: 201, resp: registry.Project{},
 			body: registry.ProjectInput{}, example: registry.ProjectInput{Name: "churn", ProblemClass: registry.Classification,
@@ -141,7 +148,8 @@ func apiOps() []apiOp {
 		{pattern: "PATCH /api/v1/runs/{id}", id: "updateRun", status: 200, resp: registry.Run{},
 			body: runPatch{}, example: runPatch{Status: registry.RunFinished}},
 		{pattern: "POST /api/v1/runs/{id}/metrics", id: "logMetrics", status: 204,
-			body: []metricPointRequest{}, example: []map[string]any{{"key": "loss", "value": 0.42, "step": 1}, {"key": "loss", "value": 0.37, "step": 2}}},
+			body: []metricPointRequest{}, example: []map[string]any{{"key": "loss", "value": 0.42, "step": 1}, {"key": "loss", "value": 0.37, "step": 2}},
+			errs: []int{http.StatusConflict}, desc: "409 quota_exceeded when the tenant's metric points quota does not allow the batch."},
 		listOp(apiOp{pattern: "GET /api/v1/runs/{id}/metrics", id: "listMetrics", status: 200, resp: registry.MetricSummary{}}),
 		{pattern: "GET /api/v1/runs/{id}/metrics/{key...}", id: "metricHistory", status: 200, resp: metricHistoryBody{},
 			query: []apiParam{{name: "max_points", schema: map[string]any{"type": "integer", "minimum": 2, "maximum": registry.MaxHistoryPoints, "default": 1000},
@@ -168,7 +176,8 @@ func apiOps() []apiOp {
 		{pattern: "GET /api/v1/artifacts/{id}", id: "getArtifact", status: 200, resp: registry.Artifact{}},
 		{pattern: "DELETE /api/v1/artifacts/{id}", id: "deleteArtifact", status: 204},
 		{pattern: "PUT /api/v1/artifacts/{id}/content", id: "putArtifactContent", status: 200, resp: registry.Artifact{}, rawBody: true,
-			desc: "The raw body, any content type, up to the content limit (256 MiB by default)."},
+			desc: "The raw body, any content type, up to the content limit (256 MiB by default); 409 quota_exceeded past the tenant's storage quota.",
+			errs: []int{http.StatusConflict}},
 		{pattern: "GET /api/v1/artifacts/{id}/content", id: "getArtifactContent", status: 200, rawResp: true,
 			respHeader: []string{"ETag", "Content-Digest"}, desc: "404 before the first upload."},
 		{pattern: "POST /api/v1/artifacts/{id}/usages", id: "recordArtifactUsage", status: 201, resp: registry.ArtifactUsage{},
@@ -225,3 +234,6 @@ func apiOps() []apiOp {
 			errs: []int{http.StatusNotFound}},
 	}
 }
+
+// ptr returns a pointer to v, for examples.
+func ptr[T any](v T) *T { return &v }

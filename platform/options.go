@@ -11,6 +11,7 @@ import (
 	"github.com/maestro-ml/maestro/auth"
 	"github.com/maestro-ml/maestro/registry"
 	"github.com/maestro-ml/maestro/similarity"
+	"github.com/maestro-ml/maestro/tenancy"
 )
 
 // ErrInvalid is returned (wrapped) by New for an invalid option value.
@@ -32,6 +33,7 @@ type settings struct {
 	blobs    registry.BlobStore
 
 	heavyLimit int
+	quota      *tenancy.Quota   // WithDefaultQuota; nil: DefaultQuota
 	timeouts   [2]time.Duration // tests: handler deadlines (light, heavy)
 
 	hasher      []auth.HasherOption

@@ -57,7 +57,8 @@ func newRegistryDeps(s *Server, blobs registry.BlobStore) (*registryDeps, error)
 	reg, err := registry.New(s.db,
 		registry.WithBlobStore(blobs),
 		registry.WithClock(s.now),
-		registry.WithMaxContentSize(maxArtifactContent))
+		registry.WithMaxContentSize(maxArtifactContent),
+		registry.WithQuota(s.tenants))
 	if err != nil {
 		return nil, fmt.Errorf("registry: %w", err)
 	}

@@ -161,6 +161,10 @@ func routeTable() []route {
 		r("PATCH /api/v1/tenants/{id}", Superadmin, "Rename a tenant or change its slug.", (*Server).updateTenant),
 		r("DELETE /api/v1/tenants/{id}", Superadmin, "Delete a tenant with all its data and blobs.", (*Server).deleteTenant),
 
+		// quota.go
+		r("GET /api/v1/tenants/{id}/quota", TenantAdmin, "Show the tenant's limits and its use of each.", (*Server).getQuota),
+		r("PUT /api/v1/tenants/{id}/quota", Superadmin, "Set the tenant's limits (0 means unlimited).", (*Server).putQuota),
+
 		// members.go
 		r("POST /api/v1/tenants/{id}/members", TenantAdmin, "Add a member to the tenant, creating the user when new.", (*Server).addMember),
 		r("GET /api/v1/tenants/{id}/members", TenantAdmin, "List the tenant's members.", (*Server).listMembers),

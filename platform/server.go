@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"gorm.io/gorm"
 
+	"github.com/maestro-ml/maestro/registry"
 	"github.com/maestro-ml/maestro/secrets"
 	"github.com/maestro-ml/maestro/tenancy"
 )
@@ -145,7 +146,7 @@ func (s *Server) build(o settings) error {
 	if err := s.installTenancy(); err != nil {
 		return err
 	}
-	tenants, err := tenancy.NewManager(s.db, tenancy.WithTenantModels(tenantModels()...))
+	tenants, err := tenancy.NewManager(s.db, tenantOptions(o)...)
 	if err != nil {
 		return err
 	}
@@ -182,6 +183,21 @@ func (s *Server) build(o settings) error {
 	h = withRequestID(h)
 	s.handler = h
 	return nil
+}
+
+// tenantOptions configures the tenancy Manager: the tenant-owned models
+// DeleteTenant removes, the default quota of new tenants and how the
+// registry's resources are counted for quotas.
+func tenantOptions(o settings) []tenancy.ManagerOption {
+	q := DefaultQuota()
+	if o.quota != nil {
+		q = *o.quota
+	}
+	opts := []tenancy.ManagerOption{tenancy.WithTenantModels(tenantModels()...), tenancy.WithDefaultQuota(q)}
+	for res, c := range registry.Counters() {
+		opts = append(opts, tenancy.WithCounter(res, c))
+	}
+	return opts
 }
 
 // installTenancy installs the tenancy plugin on the database: every

@@ -222,7 +222,7 @@ func usernameTaken() error {
 
 // findOrCreateUser returns the user named in a request to add a member to
 // tenant tenantID, creating it when the name is new: a password is then
-// required and must pass the policy.
+// required and must pass the policy, and created is true.
 //
 // Only a superadmin (mayAttach) attaches an existing user who is not yet a
 // member of the tenant; password and email must then be omitted, since
@@ -234,7 +234,7 @@ func usernameTaken() error {
 // cannot be created, which no creation can hide (SECURITY.md, F-7). An
 // existing member of the tenant is returned as is (adding it again is a
 // conflict); its admin knows its members anyway.
-func (s *Server) findOrCreateUser(ctx context.Context, tenantID string, mayAttach bool, in memberRequest) (tenancy.User, error) {
+func (s *Server) findOrCreateUser(ctx context.Context, tenantID string, mayAttach bool, in memberRequest) (_ tenancy.User, created bool, _ error) {
 	u, err := s.tenants.UserByUsername(ctx, in.Username)
 	switch {
 	case err == nil:
@@ -244,36 +244,36 @@ func (s *Server) findOrCreateUser(ctx context.Context, tenantID string, mayAttac
 			switch {
 			case errors.Is(err, tenancy.ErrNotFound):
 			case err != nil:
-				return tenancy.User{}, err
+				return tenancy.User{}, false, err
 			default:
 				member = true
 			}
 		}
 		if !member {
 			if err := checkNewUser(in); err != nil {
-				return tenancy.User{}, err
+				return tenancy.User{}, false, err
 			}
-			return tenancy.User{}, usernameTaken()
+			return tenancy.User{}, false, usernameTaken()
 		}
 		v := &validator{}
 		v.check(in.Password == "", "password", "must be omitted: the user exists")
 		v.check(in.Email == "", "email", "must be omitted: the user exists")
-		return u, v.err()
+		return u, false, v.err()
 	case !errors.Is(err, tenancy.ErrNotFound):
-		return tenancy.User{}, err
+		return tenancy.User{}, false, err
 	}
 	if err := checkNewUser(in); err != nil {
-		return tenancy.User{}, err
+		return tenancy.User{}, false, err
 	}
 	hash, err := s.identity.hasher.Hash(ctx, in.Password)
 	if err != nil {
-		return tenancy.User{}, err
+		return tenancy.User{}, false, err
 	}
 	u, err = s.tenants.CreateUser(ctx, tenancy.NewUser{Username: in.Username, Email: in.Email, PasswordHash: hash})
 	if errors.Is(err, tenancy.ErrConflict) {
-		return tenancy.User{}, usernameTaken() // created meanwhile by another request
+		return tenancy.User{}, false, usernameTaken() // created meanwhile by another request
 	}
-	return u, err
+	return u, err == nil, err
 }
 
 // checkNewUser validates a request that creates a user: a valid name, a

@@ -123,6 +123,9 @@ func (r *Registry) CreateArtifact(ctx context.Context, in ArtifactInput) (*Artif
 	a := &Artifact{ID: newID(), Name: name, Type: in.Type, Version: in.Version, Description: desc,
 		Tags: tags, CreatedAt: now, UpdatedAt: now}
 	err := r.tx(ctx, func(tx *gorm.DB) error {
+		if err := r.checkQuota(ctx, tx, tenancy.ResourceArtifacts, 1); err != nil {
+			return err
+		}
 		if err := tx.Create(a).Error; err != nil {
 			return dbErr(err, fmt.Sprintf("artifact %s version %s", name, in.Version))
 		}
@@ -218,6 +221,12 @@ var errNoBlobStore = invalid("content", "no blob store configured")
 // blob is. Concurrent uploads therefore leave exactly the current
 // content behind (barring a failed Delete, which leaves garbage, never a
 // dangling key).
+//
+// With WithQuota, the tenant's storage quota is checked twice: before the
+// upload streams, to stop it once it can no longer fit (the read fails
+// with the quota error and the partial blob is discarded), and in the
+// transaction that records the content, which decides. An upload refused
+// by either leaves no blob behind.
 func (r *Registry) PutArtifactContent(ctx context.Context, id string, content io.Reader) (*Artifact, error) {
 	if r.blobs == nil {
 		return nil, errNoBlobStore
@@ -230,8 +239,20 @@ func (r *Registry) PutArtifactContent(ctx context.Context, id string, content io
 	if err != nil {
 		return nil, err
 	}
-	info, err := r.blobs.Put(ctx, prefix+"/"+newID(), &limitReader{r: content, n: r.maxBlob, max: r.maxBlob})
+	var src io.Reader = &limitReader{r: content, n: r.maxBlob, max: r.maxBlob}
+	allowed, qe, err := r.contentAllowance(ctx, a.SizeBytes)
 	if err != nil {
+		return nil, err
+	}
+	if allowed >= 0 && allowed < r.maxBlob {
+		src = &quotaReader{r: src, n: allowed, current: a.SizeBytes, err: qe}
+	}
+	info, err := r.blobs.Put(ctx, prefix+"/"+newID(), src)
+	if err != nil {
+		var quota *tenancy.QuotaError
+		if errors.As(err, &quota) {
+			return nil, quota
+		}
 		return nil, fmt.Errorf("registry: store content: %w", err)
 	}
 	var out *Artifact
@@ -245,6 +266,11 @@ func (r *Registry) PutArtifactContent(ctx context.Context, id string, content io
 			return err
 		}
 		old = cur.ContentKey
+		// Checked after the artifact's lock: a concurrent upload of the
+		// same artifact has committed its size by now.
+		if err := r.checkQuota(ctx, tx, tenancy.ResourceStorageBytes, info.Size-cur.SizeBytes); err != nil {
+			return err
+		}
 		set := map[string]any{"content_sha256": info.SHA256, "size_bytes": info.Size,
 			"content_key": info.Key, "updated_at": r.timestamp()}
 		if err := tx.Model(&Artifact{}).Where("id = ?", id).Updates(set).Error; err != nil {

@@ -76,6 +76,15 @@
 // PostgreSQL needs none of this: transactions run concurrently, under
 // READ COMMITTED, with the row locks named above.
 //
+// # Quotas
+//
+// With WithQuota (a tenancy.Manager, say) the Registry checks the
+// context tenant's quota in the transaction of every write that adds to
+// it: projects, artifacts, artifact content (storage bytes) and metric
+// points. A write over a limit changes nothing. Counters returns how the
+// tenancy package counts these resources, from the rows, so usage is right
+// after deletes.
+//
 // # Pagination
 //
 // Every listing that can grow without bound returns a Page with an opaque

@@ -33,6 +33,8 @@ func (r *Registry) Transaction(ctx context.Context, fn func(tx *gorm.DB, reg *Re
 			serial:        false, // the outer transaction holds r.writeMu
 			sqliteRows:    r.sqliteRows,
 			maxResequence: r.maxResequence,
+			maxTeam:       r.maxTeam,
+			quota:         r.quota,
 		}
 		return fn(tx, bound)
 	})

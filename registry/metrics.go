@@ -152,6 +152,9 @@ func (r *Registry) LogMetrics(ctx context.Context, runID string, points []Metric
 		if _, err := getRun(tx, runID); err != nil {
 			return err
 		}
+		if err := r.checkQuota(ctx, tx, tenancy.ResourceMetricPoints, int64(len(points))); err != nil {
+			return err
+		}
 		rows := make([]metricPoint, 0, len(points))
 		for _, k := range keys {
 			ps := byKey[k]

@@ -173,6 +173,9 @@ func (r *Registry) CreateProject(ctx context.Context, in ProjectInput) (*Project
 		StartedAt: started, CreatedAt: now, UpdatedAt: now,
 	}
 	err := r.tx(ctx, func(tx *gorm.DB) error {
+		if err := r.checkQuota(ctx, tx, tenancy.ResourceProjects, 1); err != nil {
+			return err
+		}
 		if err := tx.Create(p).Error; err != nil {
 			return dbErr(err, "project")
 		}

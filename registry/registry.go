@@ -46,6 +46,9 @@ type Registry struct {
 	maxResequence int64
 	// maxTeam is MaxTeamMembers; tests lower it.
 	maxTeam int64
+	// quota, when set, is checked in the transaction of every write that
+	// adds to a tenant's use (see WithQuota).
+	quota QuotaChecker
 }
 
 // Option configures a Registry. An option given an invalid value makes

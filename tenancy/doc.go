@@ -134,6 +134,14 @@
 // an option given an invalid value (a nil hook, a model that does not
 // embed Model, ...) with an error wrapping ErrInvalid.
 //
+// A Quota limits a tenant's users, projects, artifacts, storage bytes and
+// metric points (zero: unlimited). CheckQuotaTx checks one inside the
+// transaction that writes, locking the tenant's quota row on PostgreSQL,
+// so that concurrent writes cannot both pass a limit; the use is counted
+// by Counters the owners of the resources register (the registry's are
+// registry.Counters). WithDefaultQuota gives every new tenant limits, and
+// tenants without a stored quota the same.
+//
 // # Schema
 //
 // Migrate creates the Manager's tables through versioned up and down steps

@@ -91,6 +91,7 @@ type Manager struct {
 	models   []any
 	hooks    []DeleteHook
 	counters map[Resource]Counter
+	defaults *Quota // WithDefaultQuota; nil: unlimited
 }
 
 // NewManager returns a Manager over db. Create its tables with Migrate
@@ -234,7 +235,8 @@ func (m *Manager) dbError(what string, err error) error {
 	return fmt.Errorf("tenancy: %s: %w", what, err)
 }
 
-// CreateTenant creates a tenant with a new id. A taken slug is
+// CreateTenant creates a tenant with a new id, and stores the default
+// quota (WithDefaultQuota) for it in the same transaction. A taken slug is
 // ErrConflict; a malformed name or slug is ErrInvalid.
 func (m *Manager) CreateTenant(ctx context.Context, name, slug string) (Tenant, error) {
 	if err := validateName(name); err != nil {
@@ -252,7 +254,15 @@ func (m *Manager) CreateTenant(ctx context.Context, name, slug string) (Tenant, 
 		if n > 0 {
 			return gorm.ErrDuplicatedKey
 		}
-		return tx.Create(&t).Error
+		if err := tx.Create(&t).Error; err != nil {
+			return err
+		}
+		if m.defaults == nil {
+			return nil
+		}
+		q := *m.defaults
+		q.TenantID = t.ID
+		return tx.Create(&q).Error
 	})
 	if err != nil {
 		return Tenant{}, m.dbError("tenant slug "+slug, err)

@@ -61,6 +61,7 @@ type Quota struct {
 	Projects     int64     `gorm:"not null;default:0" json:"projects"`
 	Artifacts    int64     `gorm:"not null;default:0" json:"artifacts"`
 	StorageBytes int64     `gorm:"not null;default:0" json:"storage_bytes"`
+	MetricPoints int64     `gorm:"not null;default:0" json:"metric_points"`
 	UpdatedAt    time.Time `json:"-"`
 
 	Tenant *Tenant `gorm:"foreignKey:TenantID;constraint:OnDelete:CASCADE" json:"-"`
@@ -81,6 +82,8 @@ func (q Quota) Limit(r Resource) (int64, bool) {
 		return q.Artifacts, true
 	case ResourceStorageBytes:
 		return q.StorageBytes, true
+	case ResourceMetricPoints:
+		return q.MetricPoints, true
 	}
 	return 0, false
 }

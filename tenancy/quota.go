@@ -11,12 +11,10 @@ import (
 )
 
 // SetQuota stores a tenant's limits (zero means unlimited). An unknown
-// tenant is ErrNotFound.
+// tenant is ErrNotFound; a negative limit is ErrInvalid.
 func (m *Manager) SetQuota(ctx context.Context, tenantID string, q Quota) error {
-	for _, v := range []int64{q.Users, q.Projects, q.Artifacts, q.StorageBytes} {
-		if v < 0 {
-			return &ValidationError{Field: "quota", Message: "limits must not be negative"}
-		}
+	if err := q.validate(); err != nil {
+		return err
 	}
 	q.TenantID = tenantID
 	q.Tenant = nil
@@ -26,28 +24,96 @@ func (m *Manager) SetQuota(ctx context.Context, tenantID string, q Quota) error 
 		}
 		return tx.Clauses(clause.OnConflict{
 			Columns:   []clause.Column{{Name: "tenant_id"}},
-			DoUpdates: clause.AssignmentColumns([]string{"users", "projects", "artifacts", "storage_bytes", "updated_at"}),
+			DoUpdates: clause.AssignmentColumns([]string{"users", "projects", "artifacts", "storage_bytes", "metric_points", "updated_at"}),
 		}).Create(&q).Error
 	})
 	return m.dbError("tenant", err)
 }
 
-// Quota returns a tenant's limits; a tenant without a stored quota has the
-// zero Quota (unlimited).
-func (m *Manager) Quota(ctx context.Context, tenantID string) (Quota, error) {
-	return m.quota(m.db.WithContext(ctx), tenantID, false)
+// validate refuses negative limits.
+func (q Quota) validate() error {
+	for _, r := range Resources() {
+		if v, _ := q.Limit(r); v < 0 {
+			return &ValidationError{Field: "quota", Message: fmt.Sprintf("the %s limit must not be negative", r)}
+		}
+	}
+	return nil
 }
 
+// WithDefaultQuota sets the limits of tenants without a stored quota:
+// CreateTenant stores q for every new tenant in the tenant's own
+// transaction, and a tenant created before (without a quota row) gets q
+// stored by its first CheckQuotaTx, so that every tenant has a limit the
+// check can lock. Without this option a tenant without a stored quota is
+// unlimited. A negative limit is invalid.
+func WithDefaultQuota(q Quota) ManagerOption {
+	return func(m *Manager) error {
+		if err := q.validate(); err != nil {
+			return err
+		}
+		q.TenantID, q.Tenant = "", nil
+		m.defaults = &q
+		return nil
+	}
+}
+
+// DefaultQuota returns the limits of tenants without a stored quota (see
+// WithDefaultQuota), and false when there are none (such tenants are
+// unlimited).
+func (m *Manager) DefaultQuota() (Quota, bool) {
+	if m.defaults == nil {
+		return Quota{}, false
+	}
+	return *m.defaults, true
+}
+
+// Quota returns a tenant's limits. A tenant without a stored quota has
+// the default quota (WithDefaultQuota), or the zero Quota (unlimited)
+// without one.
+func (m *Manager) Quota(ctx context.Context, tenantID string) (Quota, error) {
+	return m.quota(m.db.WithContext(withoutTenant(ctx)), tenantID, false)
+}
+
+// quota reads a tenant's limits. With lock, inside a transaction, it
+// locks the tenant's quota row until the transaction ends (SELECT ... FOR
+// UPDATE on PostgreSQL), storing the default quota first when the tenant
+// has none, so that there is a row to lock.
 func (m *Manager) quota(db *gorm.DB, tenantID string, lock bool) (Quota, error) {
-	var q Quota
-	if lock && db.Dialector.Name() == "postgres" {
-		db = db.Clauses(clause.Locking{Strength: "UPDATE"})
+	read := func() (Quota, bool, error) {
+		q := db
+		if lock && db.Dialector.Name() == "postgres" {
+			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+		}
+		var rows []Quota
+		if err := q.Where("tenant_id = ?", tenantID).Limit(1).Find(&rows).Error; err != nil {
+			return Quota{}, false, m.dbError("quota", err)
+		}
+		if len(rows) == 0 {
+			return Quota{}, false, nil
+		}
+		return rows[0], true, nil
 	}
-	err := db.Where("tenant_id = ?", tenantID).Limit(1).Find(&q).Error
+	q, found, err := read()
 	if err != nil {
-		return Quota{}, m.dbError("quota", err)
+		return Quota{}, err
 	}
-	q.TenantID = tenantID
+	if !found && m.defaults != nil && lock {
+		// Concurrent checks of a tenant without a row both try to store
+		// it; on PostgreSQL the second insert waits for the first to
+		// commit and then does nothing, and its read locks the row.
+		d := *m.defaults
+		d.TenantID = tenantID
+		if err := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&d).Error; err != nil {
+			return Quota{}, m.dbError("quota", err)
+		}
+		if q, found, err = read(); err != nil {
+			return Quota{}, err
+		}
+	}
+	if !found && m.defaults != nil {
+		q = *m.defaults
+	}
+	q.TenantID, q.Tenant = tenantID, nil
 	return q, nil
 }
 
@@ -90,6 +156,30 @@ func (m *Manager) CheckQuota(ctx context.Context, tenantID string, r Resource, d
 // transactions by itself.
 func (m *Manager) CheckQuotaTx(ctx context.Context, tx *gorm.DB, tenantID string, r Resource, delta int64) error {
 	return m.checkQuota(ctx, tx, tenantID, r, delta, true)
+}
+
+// Allowance returns a tenant's limit of r (0: unlimited) and its current
+// use of r. It is advisory, like CheckQuota: a caller uses it to stop work
+// early (an upload that can no longer fit), and still checks with
+// CheckQuotaTx in the transaction that writes. The use is counted only
+// when r is limited.
+func (m *Manager) Allowance(ctx context.Context, tenantID string, r Resource) (limit, used int64, err error) {
+	db := m.db.WithContext(ctx)
+	q, err := m.quota(db.WithContext(withoutTenant(ctx)), tenantID, false)
+	if err != nil {
+		return 0, 0, err
+	}
+	limit, known := q.Limit(r)
+	if !known {
+		return 0, 0, &ValidationError{Field: "resource", Message: fmt.Sprintf("unknown resource %q", r)}
+	}
+	if limit == 0 {
+		return 0, 0, nil
+	}
+	if used, err = m.usage(ctx, db, tenantID, r); err != nil {
+		return 0, 0, err
+	}
+	return limit, used, nil
 }
 
 func (m *Manager) checkQuota(ctx context.Context, db *gorm.DB, tenantID string, r Resource, delta int64, lock bool) error {

@@ -14,7 +14,7 @@ import (
 const MigrationComponent = "tenancy"
 
 // SchemaVersion is the schema version this package needs.
-const SchemaVersion int64 = 1
+const SchemaVersion int64 = 2
 
 // schemaSteps are the versioned migrations of the Manager's tables. The
 // SQL runs on SQLite and PostgreSQL ({{ts}} is expanded by migrate.Exec)
@@ -75,6 +75,21 @@ func schemaSteps() []migrate.Step {
 			`DROP TABLE users`,
 			`DROP TABLE tenants`,
 		}),
+		{
+			Version: 2,
+			Name:    "quota of metric points",
+			// A database that AutoMigrate prepared from a Quota with this
+			// field has the column already; adding it again would fail.
+			Up: func(_ context.Context, tx *gorm.DB) error {
+				if tx.Migrator().HasColumn(&Quota{}, "metric_points") {
+					return nil
+				}
+				return migrate.Exec(tx, `ALTER TABLE tenant_quotas ADD COLUMN metric_points bigint NOT NULL DEFAULT 0`)
+			},
+			Down: func(_ context.Context, tx *gorm.DB) error {
+				return migrate.Exec(tx, `ALTER TABLE tenant_quotas DROP COLUMN metric_points`)
+			},
+		},
 	}
 }
 
