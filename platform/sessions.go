@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -43,11 +44,22 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err := v.err(); err != nil {
 		return err
 	}
-	ctx, ip := r.Context(), clientIP(r)
+	pair, err := s.signIn(r.Context(), clientIP(r), in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, tokenBody(pair))
+	return nil
+}
+
+// signIn verifies a login — throttled per account and per client address
+// ip by the library, audited — and issues a token pair for one of the
+// user's tenants. The API's login and the dashboard's sign-in share it.
+func (s *Server) signIn(ctx context.Context, ip string, in loginRequest) (auth.Pair, error) {
 	account := slog.String("account", auth.AccountKey(in.Username))
 	if err := s.identity.throttle.Check(ctx, in.Username, ip); err != nil {
 		s.audit(ctx, auditLoginThrottled, account)
-		return err
+		return auth.Pair{}, err
 	}
 	sub, err := s.verifyLogin(ctx, in)
 	if errors.Is(err, errBadCredentials) {
@@ -55,11 +67,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		if err := s.identity.throttle.Fail(ctx, in.Username, ip); err != nil {
 			var te *auth.ThrottledError
 			if !errors.As(err, &te) {
-				return err
+				return auth.Pair{}, err
 			}
 			s.audit(ctx, auditLoginLockout, account, slog.Duration("retry_after", te.RetryAfter))
 		}
-		return unauthorized()
+		return auth.Pair{}, unauthorized()
 	}
 	var apiErr *apiError
 	if errors.As(err, &apiErr) && apiErr.code == "tenant_required" {
@@ -68,22 +80,21 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		if err := s.identity.throttle.Succeed(ctx, in.Username, ip); err != nil {
 			s.logger(ctx).Warn("resetting login throttle failed", slog.String("error", err.Error()))
 		}
-		return err
+		return auth.Pair{}, err
 	}
 	if err != nil {
-		return err
+		return auth.Pair{}, err
 	}
 	if err := s.identity.throttle.Succeed(ctx, in.Username, ip); err != nil {
 		s.logger(ctx).Warn("resetting login throttle failed", slog.String("error", err.Error()))
 	}
 	pair, err := s.identity.tokens.IssuePair(ctx, sub)
 	if err != nil {
-		return err
+		return auth.Pair{}, err
 	}
 	s.audit(ctx, auditLoginSuccess, slog.String("user_id", sub.UserID),
 		slog.String("tenant_id", sub.TenantID), slog.String("session_id", pair.SessionID))
-	writeJSON(w, http.StatusOK, tokenBody(pair))
-	return nil
+	return pair, nil
 }
 
 type refreshRequest struct {
