@@ -421,8 +421,11 @@ func (s *Server) problemsAsPages(next http.Handler) http.Handler {
 		var pd problemDetail
 		_ = json.Unmarshal(pw.buf.Bytes(), &pd)
 		w.Header().Del("WWW-Authenticate")
+		w.Header().Del("Content-Type")
 		if pw.status == http.StatusUnauthorized {
-			clearSessionCookies(w, r)
+			if cookieValue(r, accessCookie) != "" || cookieValue(r, refreshCookie) != "" {
+				clearSessionCookies(w, r)
+			}
 			target := basePath(r) + "/login"
 			if r.Method == http.MethodGet && r.URL.Path != "/" {
 				target += "?next=" + url.QueryEscape(r.URL.RequestURI())
@@ -527,11 +530,11 @@ func parseViews() (views, error) {
 	out := views{}
 	for _, e := range entries {
 		name := strings.TrimSuffix(e.Name(), ".html")
-		if name == "layout" || strings.HasPrefix(name, "_") {
-			continue // the layout and partials (_name.html) are in every set
+		if name == "layout" || strings.HasPrefix(name, "part_") {
+			continue // the layout and partials (part_*.html) are in every set
 		}
 		t, err := template.New(name).Funcs(viewFuncs).ParseFS(webFiles,
-			"web/templates/layout.html", "web/templates/_*.html", "web/templates/"+e.Name())
+			"web/templates/layout.html", "web/templates/part_*.html", "web/templates/"+e.Name())
 		if err != nil {
 			return nil, fmt.Errorf("dashboard template %s: %w", name, err)
 		}

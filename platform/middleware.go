@@ -155,17 +155,21 @@ const (
 )
 
 // securityHeaders sets the headers every response carries: no sniffing,
-// no framing, no referrer, no caching, and a CSP — for the API one that
-// allows nothing, for the dashboard's pages dashboardCSP.
+// no framing, no referrer to other sites, no caching, and a CSP — for the
+// API one that allows nothing, for the dashboard's pages dashboardCSP.
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "no-referrer")
 		if isAPIPath(r.URL.Path) {
+			h.Set("Referrer-Policy", "no-referrer")
 			h.Set("Content-Security-Policy", apiCSP)
 		} else {
+			// same-origin: the browser sends the pages' forms with their
+			// Origin (no-referrer would make it "null"), which the
+			// dashboard checks; other sites still get no referrer.
+			h.Set("Referrer-Policy", "same-origin")
 			h.Set("Content-Security-Policy", dashboardCSP)
 		}
 		h.Set("Cross-Origin-Resource-Policy", "same-origin")
