@@ -389,7 +389,7 @@ func TestDashboardInBrowser(t *testing.T) {
 			t.Errorf("%s is wider than a phone's screen", p)
 		}
 	}
-	b.screenshot("07-phone-project-list")
+	b.screenshot("07-phone")
 	b.run("laptop", chromedp.EmulateViewport(1280, 900))
 	b.signOut()
 
