@@ -100,13 +100,39 @@ func drawChart(title string, curves []curve) chart {
 		}
 		c.Series = append(c.Series, s)
 	}
-	for i := 0; i <= 4; i++ {
-		x := minX + (maxX-minX)*float64(i)/4
-		c.XTicks = append(c.XTicks, chartTick{Pos: sx(x), Label: strconv.FormatFloat(math.Round(x), 'f', 0, 64)})
-		y := minY + (maxY-minY)*float64(i)/4
+	for _, x := range niceTicks(minX, maxX, 5) {
+		c.XTicks = append(c.XTicks, chartTick{Pos: sx(x), Label: strconv.FormatFloat(x, 'f', -1, 64)})
+	}
+	for _, y := range niceTicks(minY, maxY, 5) {
 		c.YTicks = append(c.YTicks, chartTick{Pos: sy(y), Label: strconv.FormatFloat(y, 'g', 4, 64)})
 	}
 	return c
+}
+
+// niceTicks returns about n round values (steps of 1, 2 or 5 times a
+// power of ten) from lo to hi.
+func niceTicks(lo, hi float64, n int) []float64 {
+	raw := (hi - lo) / float64(n)
+	if raw <= 0 || math.IsInf(raw, 0) || math.IsNaN(raw) {
+		return nil
+	}
+	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	step := mag * 10
+	for _, m := range []float64{1, 2, 5} {
+		if raw <= m*mag {
+			step = m * mag
+			break
+		}
+	}
+	var out []float64
+	for v := math.Ceil(lo/step) * step; v <= hi+step*1e-9; v += step {
+		t := math.Round(v/step) * step // no 0.30000000000000004
+		if t == 0 {
+			t = 0 // not -0
+		}
+		out = append(out, t)
+	}
+	return out
 }
 
 // runRow is a run beside the others: its parameters and latest metrics in

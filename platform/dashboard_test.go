@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/maestro-ml/maestro/internal/testenv"
+	"github.com/maestro-ml/maestro/registry"
 )
 
 // page is a dashboard answer.
@@ -439,5 +440,26 @@ func TestDashboardMountedUnderAPrefix(t *testing.T) {
 	}
 	if r := anon.get("/api/v1/auth/me"); r.status != 401 || r.header.Get("Content-Type") != "application/problem+json" {
 		t.Fatalf("the API under the prefix: %d %q", r.status, r.header.Get("Content-Type"))
+	}
+}
+
+func TestChartScales(t *testing.T) {
+	t.Parallel()
+	if got := niceTicks(-0.15, 3.15, 5); len(got) < 3 || got[0] != 0 || got[1] != 1 {
+		t.Fatalf("ticks %v", got)
+	}
+	if got := niceTicks(0, 499, 5); got[1] != 100 || got[len(got)-1] != 400 {
+		t.Fatalf("ticks %v", got)
+	}
+	if niceTicks(1, 1, 5) != nil {
+		t.Fatal("ticks of an empty range")
+	}
+	c := drawChart("loss", []curve{{name: "a", points: []registry.MetricValue{{Step: 0, Value: 1}, {Step: 10, Value: 0}}},
+		{name: "b", points: []registry.MetricValue{{Step: 5, Value: 0.5}}}})
+	if len(c.Series) != 2 || c.Series[0].Points != "56.0,22.7 628.0,237.3" || c.YTicks[0].Label != "0" || c.Series[1].Count != 1 || c.Empty {
+		t.Fatalf("chart %+v", c)
+	}
+	if !drawChart("empty", nil).Empty {
+		t.Fatal("a chart without points is not empty")
 	}
 }
