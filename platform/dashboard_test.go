@@ -463,3 +463,87 @@ func TestChartScales(t *testing.T) {
 		t.Fatal("a chart without points is not empty")
 	}
 }
+
+// TestDashboardWrites submits each write form of the dashboard as a
+// browser would and checks the result through the API.
+func TestDashboardWrites(t *testing.T) {
+	t.Parallel()
+	e := newRegEnv(t, testenv.SQLite(t), testServerOptions{})
+	m := newWebClient(t, e.url, e.client)
+	m.signIn("alice", memberPassword, "")
+	project := e.create(t, "/api/v1/projects", e.member, projectBody("Writes", 4))
+	path := "/projects/" + project
+	seeOther := func(what string, r webPage) string {
+		t.Helper()
+		if r.status != http.StatusSeeOther {
+			t.Fatalf("%s: %d %s", what, r.status, r.body)
+		}
+		return r.header.Get("Location")
+	}
+	seeOther("team", m.post(path+"/team", url.Values{"name": {"Ann"}, "role": {"ml_engineer"}, "experience_level": {"senior"}, "contribution_hours": {"12.5"}}))
+	if team := items[map[string]any](t, e.do("GET", "/api/v1"+path+"/team", e.member, nil)); len(team) != 1 || team[0]["role"] != "ml_engineer" {
+		t.Fatalf("team %v", team)
+	}
+	if r := m.post(path+"/outcome", url.Values{"model_performance": {"high"}}); r.status != http.StatusUnprocessableEntity {
+		t.Fatalf("bad outcome: %d", r.status)
+	}
+	seeOther("outcome", m.post(path+"/outcome", url.Values{"model_performance": {"0.9"}, "business_impact": {"50000"}, "deployment_days": {"20"}, "compute_cost": {"900"}}))
+	if p := m.get(path); !strings.Contains(p.body, `data-testid="success-score"`) || !strings.Contains(p.body, "Ann") {
+		t.Fatalf("the project page lacks the outcome or the team")
+	}
+	loc := seeOther("experiment", m.post(path+"/experiments", url.Values{"name": {"sweep"}}))
+	if p := m.get(loc); p.status != 200 || !strings.Contains(p.body, "No runs yet") {
+		t.Fatalf("new experiment page: %d", p.status)
+	}
+	seeOther("edit", m.post(path, url.Values{"name": {"Writes 2"}, "problem_class": {"nlp"}, "complexity_score": {"5"}, "team_size": {"3"}, "tags": {"a, b"}}))
+	var got map[string]any
+	e.getJSON(t, "/api/v1"+path, e.member, &got)
+	if got["name"] != "Writes 2" || got["problem_class"] != "nlp" || got["status"] != "completed" {
+		t.Fatalf("after the edit %v", got)
+	}
+
+	// API keys: a wrong password keeps the form; the key is shown once.
+	if r := m.post("/account/api-keys", url.Values{"name": {"bot"}, "role": {"viewer"}, "current_password": {"not-my-password"}}); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "does not match") {
+		t.Fatalf("key with a wrong password: %d", r.status)
+	}
+	r := m.post("/account/api-keys", url.Values{"name": {"bot"}, "role": {"viewer"}, "expires_in_days": {"7"}, "current_password": {memberPassword}})
+	key := regexp.MustCompile(`value="(mst_[^"]+)"`).FindStringSubmatch(r.body)
+	if r.status != http.StatusCreated || key == nil {
+		t.Fatalf("key creation: %d", r.status)
+	}
+	if e.do("GET", "/api/v1/projects", key[1], nil).status != 200 {
+		t.Fatal("the key shown does not work")
+	}
+	var keys []map[string]any
+	keys = items[map[string]any](t, e.do("GET", "/api/v1/auth/api-keys", e.member, nil))
+	seeOther("revoke", m.post("/account/api-keys/"+keys[0]["id"].(string)+"/revoke", nil))
+	if e.do("GET", "/api/v1/projects", key[1], nil).status != 401 {
+		t.Fatal("the revoked key still works")
+	}
+
+	// Members: add, change the role, remove (as the tenant's admin).
+	a := newWebClient(t, e.url, e.client)
+	a.signIn("admin", testAdminPassword, "")
+	if r := a.post("/admin/members", url.Values{"username": {"alice"}, "role": {"viewer"}}); r.status != http.StatusConflict {
+		t.Fatalf("adding an existing member: %d", r.status)
+	}
+	if r := a.post("/admin/members", url.Values{"username": {"newbie"}, "password": {"short"}, "role": {"viewer"}}); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `data-testid="form-errors"`) {
+		t.Fatalf("a weak password: %d", r.status)
+	}
+	seeOther("add member", a.post("/admin/members", url.Values{"username": {"newbie"}, "password": {memberPassword}, "role": {"member"}}))
+	nw := newWebClient(t, e.url, e.client)
+	nw.signIn("newbie", memberPassword, "")
+	admin := a.get("/admin")
+	id := regexp.MustCompile(`action="/admin/members/([0-9a-f-]{36})"[^>]*><input type="hidden" name="csrf" value="[^"]+"><label class="sr-only" for="role-[0-9a-f-]+">Role of newbie`).FindStringSubmatch(admin.body)
+	if id == nil {
+		t.Fatalf("newbie is not listed: %s", admin.body)
+	}
+	seeOther("role", a.post("/admin/members/"+id[1], url.Values{"role": {"viewer"}}))
+	if p := nw.get("/projects"); p.status != http.StatusSeeOther {
+		t.Fatalf("a demoted member's session still answers: %d", p.status)
+	}
+	seeOther("remove", a.post("/admin/members/"+id[1]+"/remove", nil))
+	if strings.Contains(a.get("/admin").body, "newbie") {
+		t.Fatal("the removed member is still listed")
+	}
+}
