@@ -547,3 +547,43 @@ func TestDashboardWrites(t *testing.T) {
 		t.Fatal("the removed member is still listed")
 	}
 }
+
+func TestDashboardLibraryPages(t *testing.T) {
+	t.Parallel()
+	e := newRegEnv(t, testenv.SQLite(t), testServerOptions{})
+	w := newWebClient(t, e.url, e.client)
+	w.signIn("victor", memberPassword, "")
+	if p := w.get("/models"); !strings.Contains(p.body, `data-testid="empty"`) {
+		t.Fatal("no empty state for models")
+	}
+	e.create(t, "/api/v1/models", e.member, map[string]any{"name": "churn classifier", "description": "gradient boosting"})
+	for range 2 {
+		expect(t, e.do("POST", "/api/v1/models/"+url.PathEscape("churn classifier")+"/versions", e.member, map[string]any{"source": "s3://models/churn"}), 201)
+	}
+	expect(t, e.do("PUT", "/api/v1/models/"+url.PathEscape("churn classifier")+"/aliases/champion", e.member, map[string]any{"version": 1}), 200)
+	p := w.get("/models")
+	if !strings.Contains(p.body, `href="/models/churn%20classifier"`) {
+		t.Fatalf("model link: %s", p.body)
+	}
+	p = w.get("/models/churn%20classifier")
+	if p.status != 200 || strings.Count(p.body, "s3://models/churn") != 2 || !strings.Contains(p.body, `<span class="tag">champion</span>`) {
+		t.Fatalf("model page: %d %s", p.status, p.body)
+	}
+	a := e.create(t, "/api/v1/artifacts", e.member, map[string]any{"name": "tokenizer", "type": "feature_pipeline", "version": "2", "tags": []string{"nlp"}})
+	expect(t, e.do("PUT", "/api/v1/artifacts/"+a+"/content", e.member, "0123456789"), 200)
+	if p := w.get("/artifacts?type=feature_pipeline&tag=nlp&q=token"); !strings.Contains(p.body, "tokenizer") || !strings.Contains(p.body, "10 B") {
+		t.Fatalf("artifacts: %s", p.body)
+	}
+	if p := w.get("/artifacts?min_impact=50"); !strings.Contains(p.body, "No artifact matches these filters.") {
+		t.Fatal("no empty state for a filter without results")
+	}
+	if p := w.get("/artifacts?type=poetry"); p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, "unknown artifact type") {
+		t.Fatalf("bad filter: %d", p.status)
+	}
+	if p := w.get("/projects?status=dreaming"); p.status != http.StatusUnprocessableEntity {
+		t.Fatalf("bad project filter: %d", p.status)
+	}
+	if p := w.get("/recommend"); !strings.Contains(p.body, "tokenizer 2") {
+		t.Fatal("the recommendation form does not offer the library's artifacts")
+	}
+}
