@@ -220,6 +220,7 @@ func (b *browser) signOut() {
 // error (CSP violations included); the layout fits a phone's width.
 func TestDashboardInBrowser(t *testing.T) {
 	chromiumPath(t) // skip early, before the server starts
+	t.Parallel()
 	e := newRegEnv(t, testenv.SQLite(t), testServerOptions{})
 	seedHistory(t, e, e.member, 24)
 	home := e.me(e.admin).Tenant.ID
