@@ -47,6 +47,17 @@
 // is one row of routeTable and a handler in the file named for its
 // resource (projects.go, runs.go, metamodels.go, similarity.go, ...).
 //
+// # The dashboard
+//
+// Every path outside /api and /health is the web dashboard: server-rendered
+// pages (html/template, embedded with go:embed) over the same library
+// calls as the API's handlers. Its pages are rows of their own table
+// (DashboardRoutes) with the same Access rules, enforced by the same
+// chain; the session is the platform's own token pair in HttpOnly,
+// SameSite=Strict cookies (Secure over TLS), every form carries a CSRF
+// token bound to the session, and the pages' Content-Security-Policy
+// allows no inline script or style and no other origin (dashboard.go).
+//
 // # Errors
 //
 // Handlers return library errors as they come. errors.go maps the

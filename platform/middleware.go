@@ -148,16 +148,34 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 	})
 }
 
-// securityHeaders sets the headers every API response carries: no sniffing,
-// no framing, no referrer, no caching, a CSP that allows nothing (the API
-// serves no documents).
+// Content security policies: the API serves no documents, so its policy
+// allows nothing; the dashboard's pages load only the server's own script,
+// stylesheet and images — no inline script or style, no other origin — and
+// submit forms only to the server.
+const (
+	apiCSP       = "default-src 'none'; frame-ancestors 'none'"
+	dashboardCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
+		"connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+
+// securityHeaders sets the headers every response carries: no sniffing,
+// no framing, no referrer to other sites, no caching, and a CSP — for the
+// API one that allows nothing, for the dashboard's pages dashboardCSP.
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		if isAPIPath(r.URL.Path) {
+			h.Set("Referrer-Policy", "no-referrer")
+			h.Set("Content-Security-Policy", apiCSP)
+		} else {
+			// same-origin: the browser sends the pages' forms with their
+			// Origin (no-referrer would make it "null"), which the
+			// dashboard checks; other sites still get no referrer.
+			h.Set("Referrer-Policy", "same-origin")
+			h.Set("Content-Security-Policy", dashboardCSP)
+		}
 		h.Set("Cross-Origin-Resource-Policy", "same-origin")
 		h.Set("Cache-Control", "no-store")
 		next.ServeHTTP(w, r)

@@ -96,30 +96,41 @@ func (s *Server) recommendProject(w http.ResponseWriter, r *http.Request) error 
 }
 
 // answerRecommendation answers the recommendation request in, storing the
-// prediction when store is set (in then names a project). Similar projects
-// come from the similarity index; when the embeddings service is down the
-// answer still comes, without them and with a warning.
+// prediction when store is set (in then names a project).
 func (s *Server) answerRecommendation(w http.ResponseWriter, r *http.Request, in *recommendationRequest, store bool) error {
-	ctx := r.Context()
+	out, err := s.recommendation(r.Context(), in, store)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// recommendation computes the recommendation of request in with the
+// tenant's active meta-model, storing the prediction when store is set (in
+// then names a project). Similar projects come from the similarity index;
+// when the embeddings service is down the answer still comes, without them
+// and with a warning. The API and the dashboard share it.
+func (s *Server) recommendation(ctx context.Context, in *recommendationRequest, store bool) (recommendationResponse, error) {
 	var (
 		f   metalearn.ProjectFeatures
 		err error
 	)
 	switch {
 	case in.ProjectID != "" && in.adHoc():
-		return invalid(fieldError{Field: "project_id", Message: "give either project_id or the project's fields, not both"})
+		return recommendationResponse{}, invalid(fieldError{Field: "project_id", Message: "give either project_id or the project's fields, not both"})
 	case in.ProjectID != "":
 		if f, err = s.learn.history.Features(ctx, in.ProjectID); err != nil {
-			return err
+			return recommendationResponse{}, err
 		}
 	default:
 		if f, err = s.adHocFeatures(ctx, in); err != nil {
-			return err
+			return recommendationResponse{}, err
 		}
 	}
 	rec, err := s.learn.rec.Recommend(ctx, metalearn.Query{Features: f})
 	if err != nil {
-		return err
+		return recommendationResponse{}, err
 	}
 	succ := rec.Forecast.Success
 	out := recommendationResponse{
@@ -135,7 +146,7 @@ func (s *Server) answerRecommendation(w http.ResponseWriter, r *http.Request, in
 		Forecast:              rec.Forecast,
 	}
 	if out.SimilarProjects, out.Warnings, err = s.recommendSimilar(ctx, in); err != nil {
-		return err
+		return recommendationResponse{}, err
 	}
 	if store {
 		// The registry stores finite ends: an unbounded interval is stored
@@ -153,12 +164,11 @@ func (s *Server) answerRecommendation(w http.ResponseWriter, r *http.Request, in
 			Confidence:     succ.IntervalCoverage,
 		})
 		if err != nil {
-			return err
+			return recommendationResponse{}, err
 		}
 		out.PredictionID = p.ID
 	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return out, nil
 }
 
 // recommendSimilar finds the similar projects of a recommendation: those

@@ -47,6 +47,7 @@ type Server struct {
 	identity *identity        // authentication: tokens, passwords, API keys, throttling
 	reg      *registryDeps    // the ML registry and its blob store (registry.go)
 	learn    *learning        // meta-models, recommendations, similarity (learning.go)
+	web      *webDeps         // the dashboard's templates and CSRF key (dashboard.go)
 
 	handler    http.Handler     // the full middleware chain around the mux
 	heavyLimit int              // concurrent requests per heavy route
@@ -174,7 +175,11 @@ func (s *Server) build(o settings) error {
 	if err != nil {
 		return err
 	}
-	var h http.Handler = muxFallback(mux)
+	dash, err := s.dashboard()
+	if err != nil {
+		return err
+	}
+	var h http.Handler = apiOrDashboard(muxFallback(mux), dash)
 	h = rejectMalformedURL(h)
 	h = securityHeaders(h)
 	h = hsts(h)
@@ -216,9 +221,11 @@ func (s *Server) installTenancy() error {
 }
 
 // Handler returns the platform's HTTP handler: every route of Routes
-// behind request ids, access logging, panic recovery and security headers.
-// Mount it at the root of a mux (its routes start with /api/v1 and
-// /health); it is the same handler for every call.
+// and the web dashboard's pages (DashboardRoutes), behind request ids,
+// access logging, panic recovery and security headers. Mount it at the
+// root of a mux or under a prefix with http.StripPrefix (the API's routes
+// start with /api/v1 and /health, the dashboard serves every other path);
+// it is the same handler for every call.
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Close stops the server's background work and closes what New opened.

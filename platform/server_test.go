@@ -75,9 +75,13 @@ func TestReadyWithRedis(t *testing.T) {
 func TestProblemsForUnknownRoutes(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, testenv.SQLite(t), testServerOptions{})
-	p := expect(t, ts.do("GET", "/nope", "", nil), 404).problem(t)
+	p := expect(t, ts.do("GET", "/api/v1/nope", "", nil), 404).problem(t)
 	if p.Code != "not_found" {
 		t.Fatalf("404 code %s", p.Code)
+	}
+	// Outside /api and /health the dashboard answers, with a page.
+	if r := expect(t, ts.do("GET", "/nope", "", nil), 404); !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") {
+		t.Fatalf("unknown dashboard path: content type %q", r.header.Get("Content-Type"))
 	}
 	r := expect(t, ts.do("DELETE", "/health/live", "", nil), 405)
 	if p := r.problem(t); p.Code != "method_not_allowed" {

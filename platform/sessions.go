@@ -53,11 +53,22 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err := v.err(); err != nil {
 		return err
 	}
-	ctx, ip := r.Context(), clientIP(r)
+	pair, err := s.signIn(r.Context(), clientIP(r), in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, tokenBody(pair))
+	return nil
+}
+
+// signIn verifies a login — the API's and the dashboard's — under the
+// login throttle, and issues a token pair. Every admitted attempt is
+// settled exactly once (see login).
+func (s *Server) signIn(ctx context.Context, ip string, in loginRequest) (auth.Pair, error) {
 	account := slog.String("account", auth.AccountKey(in.Username))
 	if err := s.identity.throttle.Check(ctx, in.Username, ip); err != nil {
 		s.audit(ctx, auditLoginThrottled, account)
-		return err
+		return auth.Pair{}, err
 	}
 	attempt := &loginAttempt{s: s, ctx: ctx, username: in.Username, ip: ip}
 	defer attempt.release()
@@ -67,31 +78,30 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		if err := attempt.fail(); err != nil {
 			var te *auth.ThrottledError
 			if !errors.As(err, &te) {
-				return err
+				return auth.Pair{}, err
 			}
 			s.audit(ctx, auditLoginLockout, account, slog.Duration("retry_after", te.RetryAfter))
 		}
-		return unauthorized()
+		return auth.Pair{}, unauthorized()
 	}
 	var apiErr *apiError
 	if errors.As(err, &apiErr) && apiErr.code == "tenant_required" {
 		// The password was right; only the tenant is missing. Settle the
 		// attempt that Check reserved, as a success.
 		attempt.succeed()
-		return err
+		return auth.Pair{}, err
 	}
 	if err != nil {
-		return err // released by the deferred call: no verdict
+		return auth.Pair{}, err // released by the deferred call: no verdict
 	}
 	attempt.succeed()
 	pair, err := s.identity.tokens.IssuePair(ctx, sub)
 	if err != nil {
-		return err
+		return auth.Pair{}, err
 	}
 	s.audit(ctx, auditLoginSuccess, slog.String("user_id", sub.UserID),
 		slog.String("tenant_id", sub.TenantID), slog.String("session_id", pair.SessionID))
-	writeJSON(w, http.StatusOK, tokenBody(pair))
-	return nil
+	return pair, nil
 }
 
 // loginSettleTimeout bounds one settlement of a login's throttle

@@ -1,0 +1,171 @@
+package platform
+
+import (
+	"crypto/hmac"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/maestro-ml/maestro/auth"
+)
+
+// loginView is the data of the sign-in page.
+type loginView struct {
+	Token    string // echoes the login cookie (CSRF before a session exists)
+	Next     string
+	Username string
+	Tenants  []tenantRef // set when the user must choose a tenant
+	Tenant   string
+	Error    string
+}
+
+// safeNext returns next when it is a path of this dashboard ("/..."), and
+// "/" otherwise: the sign-in page never redirects to another site.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+		return "/"
+	}
+	return next
+}
+
+// pageLogin shows the sign-in form, with a fresh value in the login cookie
+// that the form must echo.
+func (s *Server) pageLogin(w http.ResponseWriter, r *http.Request) error {
+	tok := randomToken()
+	setCookie(w, r, loginCookie, tok, int((30 * time.Minute).Seconds()))
+	s.render(w, r, http.StatusOK, "login", "Sign in", loginView{Token: tok, Next: safeNext(r.URL.Query().Get("next"))})
+	return nil
+}
+
+// pageLoginSubmit signs in with the API's login (signIn: throttling, the
+// same answer for every failure, the audit log). A user of several
+// tenants is asked to choose one — only after the password was right —
+// and types the password again: it is never echoed into the page.
+func (s *Server) pageLoginSubmit(w http.ResponseWriter, r *http.Request) error {
+	if err := sameOrigin(r); err != nil {
+		return err
+	}
+	cookie, field := cookieValue(r, loginCookie), r.PostFormValue("login_token")
+	if cookie == "" || !hmac.Equal([]byte(cookie), []byte(field)) {
+		return newAPIError(http.StatusForbidden, "csrf", "the sign-in form has expired; reload the page and sign in again")
+	}
+	in := loginRequest{Username: strings.TrimSpace(r.PostFormValue("username")), Password: r.PostFormValue("password"),
+		Tenant: r.PostFormValue("tenant")}
+	view := loginView{Token: cookie, Next: safeNext(r.PostFormValue("next")), Username: in.Username, Tenant: in.Tenant}
+	if in.Username == "" || len(in.Username) > 256 || in.Password == "" {
+		view.Error = "Enter your username and password."
+		s.render(w, r, http.StatusUnprocessableEntity, "login", "Sign in", view)
+		return nil
+	}
+	pair, err := s.signIn(r.Context(), clientIP(r), in)
+	if err != nil {
+		e := classify(err)
+		switch {
+		case e.code == "tenant_required":
+			if view.Tenants, err = s.loginTenants(r, in.Username); err != nil {
+				return err
+			}
+			view.Error = "You belong to several tenants: choose one and enter your password again."
+			s.render(w, r, http.StatusOK, "login", "Sign in", view)
+			return nil
+		case e.status == http.StatusUnauthorized:
+			view.Error = "The username or password is wrong."
+		case e.status == http.StatusTooManyRequests:
+			view.Error = fmt.Sprintf("Too many failed attempts. Try again in %d seconds.", int(e.retryAfter.Seconds()+0.999))
+			w.Header().Set("Retry-After", fmt.Sprint(int(e.retryAfter.Seconds()+0.999)))
+		default:
+			return err
+		}
+		s.render(w, r, e.status, "login", "Sign in", view)
+		return nil
+	}
+	setCookie(w, r, loginCookie, "", -1)
+	s.setSessionCookies(w, r, pair)
+	redirect(w, r, view.Next)
+	return nil
+}
+
+// loginTenants lists the active tenants of a user whose password signIn
+// has just verified, for the tenant choice.
+func (s *Server) loginTenants(r *http.Request, username string) ([]tenantRef, error) {
+	u, err := s.tenants.UserByUsername(r.Context(), username)
+	if err != nil {
+		return nil, err
+	}
+	trs, err := s.tenants.UserTenants(r.Context(), u.ID)
+	if err != nil {
+		return nil, err
+	}
+	var out []tenantRef
+	for _, tr := range trs {
+		if !tr.Tenant.Disabled {
+			out = append(out, tenantRef{ID: tr.Tenant.ID, Slug: tr.Tenant.Slug, Name: tr.Tenant.Name})
+		}
+	}
+	return out, nil
+}
+
+// pageLogout ends the session (its refresh token and access token stop
+// working, as with the API's logout) and clears the cookies.
+func (s *Server) pageLogout(w http.ResponseWriter, r *http.Request) error {
+	p := principal(r)
+	claims := auth.Claims{Subject: auth.Subject{UserID: p.UserID}, SessionID: p.SessionID, TokenID: p.TokenID}
+	if err := s.identity.tokens.Logout(r.Context(), claims); err != nil {
+		return err
+	}
+	s.audit(r.Context(), auditLogout, slog.String("session_id", p.SessionID))
+	clearSessionCookies(w, r)
+	redirect(w, r, "/login")
+	return nil
+}
+
+// homeView is the data of the home page.
+type homeView struct {
+	Projects  int
+	HasMore   bool
+	Active    string // the active meta-model, if any
+	NoTenant  bool
+	Completed int
+}
+
+// pageHome shows who is signed in, in which tenant, and where to go.
+func (s *Server) pageHome(w http.ResponseWriter, r *http.Request) error {
+	p := principal(r)
+	var v homeView
+	if p.TenantID == "" {
+		v.NoTenant = true
+		s.render(w, r, http.StatusOK, "home", "Home", v)
+		return nil
+	}
+	ps, err := s.reg.reg.ListProjects(r.Context(), projectFilterAll())
+	if err != nil {
+		return err
+	}
+	v.Projects, v.HasMore = len(ps.Items), ps.NextCursor != ""
+	infos, err := s.learn.models.List(r.Context())
+	if err != nil {
+		return err
+	}
+	for _, info := range infos {
+		if info.Active {
+			v.Active = fmt.Sprintf("version %d, trained %s on %d projects", info.Version,
+				info.TrainedAt.UTC().Format("2006-01-02 15:04 UTC"), info.NProjects)
+		}
+	}
+	s.render(w, r, http.StatusOK, "home", "Home", v)
+	return nil
+}
+
+// errNoModelPage is the dashboard's words for metalearn.ErrNoModel.
+var errNoModelPage = newAPIError(http.StatusConflict, "no_model",
+	"No meta-model has been trained for this tenant yet. Train one on the Meta-models page first.")
+
+// pageError rewrites the errors whose API wording names API routes.
+func pageError(err error) error {
+	if e := classify(err); e.code == "no_model" {
+		return errNoModelPage
+	}
+	return err
+}
