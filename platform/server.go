@@ -173,6 +173,11 @@ func (s *Server) build(o settings) error {
 	if err != nil {
 		return err
 	}
+	if o.mlflow {
+		if err := s.mountMLflow(mux); err != nil {
+			return err
+		}
+	}
 	var h http.Handler = muxFallback(mux)
 	h = rejectMalformedURL(h)
 	h = securityHeaders(h)

@@ -95,22 +95,20 @@ type TrackedRun struct {
 // TableName implements gorm's Tabler.
 func (TrackedRun) TableName() string { return "runs" }
 
-type entityTag struct {
-	tenancy.Model
-	Key   string `gorm:"column:tag_key;primaryKey"`
-	Value string `gorm:"column:tag_value"`
-}
-
 type experimentTag struct {
-	entityTag
+	tenancy.Model
 	ExperimentID string `gorm:"column:experiment_id;primaryKey"`
+	Key          string `gorm:"column:tag_key;primaryKey"`
+	Value        string `gorm:"column:tag_value"`
 }
 
 func (experimentTag) TableName() string { return "experiment_tags" }
 
 type runTag struct {
-	entityTag
+	tenancy.Model
 	RunID string `gorm:"column:run_id;primaryKey"`
+	Key   string `gorm:"column:tag_key;primaryKey"`
+	Value string `gorm:"column:tag_value"`
 }
 
 func (runTag) TableName() string { return "run_tags" }
@@ -177,7 +175,7 @@ func (r *Registry) CreateTrackedExperiment(ctx context.Context, in TrackedExperi
 		}
 		for _, k := range sortedKeys(in.Tags) {
 			e.Tags[k] = in.Tags[k]
-			if err := tx.Create(&experimentTag{entityTag: entityTag{Key: k, Value: in.Tags[k]}, ExperimentID: e.ID}).Error; err != nil {
+			if err := tx.Create(&experimentTag{Key: k, Value: in.Tags[k], ExperimentID: e.ID}).Error; err != nil {
 				return dbErr(err, "experiment tag")
 			}
 		}
@@ -351,9 +349,9 @@ func upsertTags(tx *gorm.DB, model any, col, id string, tags map[string]string) 
 		var row any
 		switch model.(type) {
 		case *experimentTag:
-			row = &experimentTag{entityTag: entityTag{Key: k, Value: tags[k]}, ExperimentID: id}
+			row = &experimentTag{Key: k, Value: tags[k], ExperimentID: id}
 		default:
-			row = &runTag{entityTag: entityTag{Key: k, Value: tags[k]}, RunID: id}
+			row = &runTag{Key: k, Value: tags[k], RunID: id}
 		}
 		err := tx.Clauses(clause.OnConflict{
 			Columns:   []clause.Column{{Name: "tenant_id"}, {Name: col}, {Name: "tag_key"}},
@@ -580,7 +578,12 @@ func (r *Registry) LogRunBatch(ctx context.Context, runID string, b RunBatch) er
 		return err
 	}
 	return r.Transaction(ctx, func(tx *gorm.DB, reg *Registry) error {
-		run, err := getTrackedRun(tx.Clauses(clause.Locking{Strength: "UPDATE"}), runID)
+		// FOR UPDATE on PostgreSQL: concurrent batches of one run merge
+		// their parameters one after the other.
+		if _, err := getRun(tx.Clauses(clause.Locking{Strength: "UPDATE"}), runID); err != nil {
+			return err
+		}
+		run, err := getTrackedRun(tx, runID)
 		if err != nil {
 			return err
 		}
