@@ -147,6 +147,7 @@ func endpoints() []endpoint {
 		post("runs/log-inputs", "Record the datasets a run used.", logInputs),
 		read(post("runs/search", "Search runs with MLflow's filter grammar.", searchRuns)),
 		get("metrics/get-history", "Read a metric's full history, paged.", getMetricHistory),
+		read(post("logged-models/search", "Search logged models: always none, as this server stores none.", searchLoggedModels)),
 	}
 }
 
