@@ -24,7 +24,9 @@
 // The parts a host owns are replaced through options: WithDatabase (a
 // *gorm.DB, on which the tenancy plugin is installed), WithRedis,
 // WithEmbedder, WithTokenStore and WithBlobStore; WithLogger and
-// WithClock tune it. Invalid option values make New fail with ErrInvalid.
+// WithClock tune it; WithMLflow also mounts MLflow's REST API (package
+// mlflowapi) on the same base URL. Invalid option values make New fail
+// with ErrInvalid.
 //
 // # How the pieces compose
 //
