@@ -282,3 +282,59 @@ func TestRunArtifacts(t *testing.T) {
 		}
 	})
 }
+
+// trackingTables are the tables migration step 8 creates.
+var trackingTables = map[string]bool{"experiment_tags": true, "run_tags": true, "run_inputs": true, "run_artifacts": true}
+
+// TestMigrateTrackingDownUp: reversing step 8 deletes the project-less
+// experiments with their runs and keeps the projects' experiments and
+// runs; applying it again restores a working tracking schema.
+func TestMigrateTrackingDownUp(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		populate(t, e, e.a)
+		exp, err := e.reg.CreateTrackedExperiment(e.a, TrackedExperimentInput{Name: "mlflow", Tags: map[string]string{"k": "v"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		run, err := e.reg.CreateTrackedRun(e.a, exp.ID, TrackedRunInput{Tags: map[string]string{"t": "v"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.reg.PutRunArtifact(e.a, run.ID, "f", strings.NewReader("x")); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.reg.LogRunBatch(e.a, run.ID, RunBatch{Metrics: []MetricPoint{{Key: "m", Value: 1}}}); err != nil {
+			t.Fatal(err)
+		}
+		for round := range 2 {
+			if err := MigrateDown(ctx, e.db, 7); err != nil {
+				t.Fatalf("round %d: down: %v", round, err)
+			}
+			var n int64
+			if err := e.db.WithContext(e.a).Table("experiments").Count(&n).Error; err != nil || n != 1 {
+				t.Fatalf("experiments after down: %d %v", n, err)
+			}
+			if err := e.db.WithContext(e.a).Table("runs").Count(&n).Error; err != nil || n != 1 {
+				t.Fatalf("runs after down: %d %v", n, err)
+			}
+			if e.db.Migrator().HasTable("run_tags") {
+				t.Fatal("down left run_tags")
+			}
+			if err := Migrate(ctx, e.db); err != nil {
+				t.Fatalf("round %d: up: %v", round, err)
+			}
+		}
+		if _, err := e.reg.TrackedRun(e.a, run.ID); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("project-less run after down/up: %v", err)
+		}
+		exp2, err := e.reg.CreateTrackedExperiment(e.a, TrackedExperimentInput{Name: "mlflow"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.reg.CreateTrackedRun(e.a, exp2.ID, TrackedRunInput{Tags: map[string]string{"t": "v"}}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
