@@ -147,6 +147,18 @@ func endpoints() []endpoint {
 		post("runs/log-inputs", "Record the datasets a run used.", logInputs),
 		read(post("runs/search", "Search runs with MLflow's filter grammar.", searchRuns)),
 		get("metrics/get-history", "Read a metric's full history, paged.", getMetricHistory),
+		post("registered-models/create", "Register a model.", createRegisteredModel),
+		get("registered-models/get", "Get a registered model with its latest version and aliases.", getRegisteredModel),
+		get("registered-models/search", "Search registered models by name.", searchRegisteredModels),
+		read(post("registered-models/get-latest-versions", "Get a model's latest version (every version's stage is None).", getLatestVersions)),
+		get("registered-models/get-latest-versions", "Get a model's latest version (every version's stage is None).", getLatestVersions),
+		post("registered-models/alias", "Point an alias at a model version.", setAlias),
+		endpoint{Endpoint{Method: http.MethodDelete, Path: "registered-models/alias", Write: true, Summary: "Delete an alias."}, deleteAlias},
+		get("registered-models/alias", "Get the model version an alias points at.", getByAlias),
+		post("model-versions/create", "Create a model version (status READY at once).", createModelVersion),
+		get("model-versions/get", "Get a model version.", getModelVersion),
+		get("model-versions/search", "Search model versions by name, run_id, source or version_number.", searchModelVersions),
+		get("model-versions/get-download-uri", "Get where a model version's files are.", getDownloadURI),
 		read(post("logged-models/search", "Search logged models: always none, as this server stores none.", searchLoggedModels)),
 	}
 }
@@ -272,6 +284,14 @@ func readArgs(r *http.Request) (*args, error) {
 	}
 	a := &args{body: map[string]json.RawMessage{}}
 	if len(bytes.TrimSpace(b)) == 0 {
+		if r.Method == http.MethodDelete && r.URL.RawQuery != "" {
+			// Some clients send a DELETE's parameters in the query.
+			q, err := urlQuery(r)
+			if err != nil {
+				return nil, err
+			}
+			return &args{query: q}, nil
+		}
 		return a, nil
 	}
 	if err := json.Unmarshal(b, &a.body); err != nil || a.body == nil {

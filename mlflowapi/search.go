@@ -42,6 +42,10 @@ type attrSpec struct {
 	alias   map[string]string
 	in      map[string]bool // attributes that take IN / NOT IN
 	kinds   map[int]bool    // the identifier kinds the entity has
+	// absentNotEqual makes "!=" true for a tag the entity lacks (the
+	// model registry's entities, which hold no tags here: MLflow 3's
+	// client excludes prompts with tags.`mlflow.prompt.is_prompt` != 'true').
+	absentNotEqual bool
 }
 
 var runAttrs = attrSpec{
@@ -100,6 +104,8 @@ type clause struct {
 	num  float64
 	list []string
 	re   *regexp.Regexp
+	// absentMatches: the clause holds for an entity without the key.
+	absentMatches bool
 }
 
 // scanner tokenizes MLflow's filter and order_by strings.
@@ -299,7 +305,7 @@ func parseFilter(filter string, spec attrSpec) ([]clause, error) {
 		if err != nil {
 			return nil, err
 		}
-		c := clause{kind: kind, key: key, op: op}
+		c := clause{kind: kind, key: key, op: op, absentMatches: spec.absentNotEqual && kind == kindTag && op == "!="}
 		numeric := kind == kindMetric || kind == kindAttr && spec.numeric[key]
 		if op == "IN" || op == "NOT IN" {
 			if kind != kindAttr || !spec.in[key] {
@@ -372,6 +378,9 @@ func matches(e entity, cs []clause) bool {
 	for _, c := range cs {
 		v, ok := e.lookup(c.kind, c.key)
 		if !ok {
+			if c.absentMatches {
+				continue
+			}
 			return false
 		}
 		if !match(c, v) {

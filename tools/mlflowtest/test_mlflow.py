@@ -109,6 +109,8 @@ class MaestroMLflowTest(unittest.TestCase):
                 f.write(bytes(range(256)) * 64)
             with open(os.path.join(tmp, "model", "conf", "params.yaml"), "w") as f:
                 f.write("layers: 3\n")
+            with open(os.path.join(tmp, "model", "MLmodel"), "w") as f:
+                f.write("artifact_path: model\nflavors: {}\n")
             with mlflow.start_run(run_name=name) as run:
                 mlflow.log_param("lr", 0.01)
                 mlflow.log_params({"optimizer": "adam", "layers": 3})
@@ -163,7 +165,7 @@ class MaestroMLflowTest(unittest.TestCase):
         names = sorted(f.path for f in client.list_artifacts(run.info.run_id))
         self.assertEqual(names, ["meta", "model", "notes.txt"])
         names = sorted(f.path for f in client.list_artifacts(run.info.run_id, "model"))
-        self.assertEqual(names, ["model/conf", "model/weights.bin"])
+        self.assertEqual(names, ["model/MLmodel", "model/conf", "model/weights.bin"])
         with tempfile.TemporaryDirectory() as dst:
             path = client.download_artifacts(run.info.run_id, "model", dst)
             with open(os.path.join(path, "weights.bin"), "rb") as f:
@@ -189,6 +191,48 @@ class MaestroMLflowTest(unittest.TestCase):
         client.restore_run(run2.info.run_id)
         client.delete_tag(run2.info.run_id, "stage")
         self.assertNotIn("stage", client.get_run(run2.info.run_id).data.tags)
+
+    def test_model_registry(self):
+        _, run = self.train("to-register", self.exp_name + "-models")
+        client = MlflowClient(tracking_uri=BASE)
+        name = "churn-" + self.exp_name
+        mv = mlflow.register_model(f"runs:/{run.info.run_id}/model", name)
+        self.assertEqual(mv.version, "1")
+        self.assertEqual(mv.run_id, run.info.run_id)
+        self.assertEqual(mv.source, run.info.artifact_uri + "/model")
+        mv2 = client.create_model_version(name, run.info.artifact_uri + "/model", run.info.run_id)
+        self.assertEqual(mv2.version, "2")
+        client.set_registered_model_alias(name, "champion", "1")
+        got = client.get_model_version_by_alias(name, "champion")
+        self.assertEqual((got.version, got.aliases), ("1", ["champion"]))
+        rm = client.get_registered_model(name)
+        self.assertEqual(rm.aliases, {"champion": "1"})
+        self.assertEqual([v.version for v in client.get_latest_versions(name)], ["2"])
+        self.assertEqual([m.name for m in client.search_registered_models(filter_string=f"name LIKE 'churn-{self.exp_name}%'")], [name])
+        self.assertEqual(sorted(v.version for v in client.search_model_versions(f"name = '{name}'")), ["1", "2"])
+        self.assertEqual(client.get_model_version(name, "2").status, "READY")
+        with tempfile.TemporaryDirectory() as dst:
+            path = mlflow.artifacts.download_artifacts(f"models:/{name}@champion", dst_path=dst)
+            self.assertTrue(os.path.exists(os.path.join(path, "MLmodel")))
+        with self.assertRaises(MlflowException) as cm:
+            client.create_registered_model(name)
+        self.assertEqual(error_code(cm.exception), "RESOURCE_ALREADY_EXISTS")
+        client.delete_registered_model_alias(name, "champion")
+        with self.assertRaises(MlflowException) as cm:
+            client.get_model_version_by_alias(name, "champion")
+        self.assertEqual(error_code(cm.exception), "RESOURCE_DOES_NOT_EXIST")
+        # Another tenant neither sees the model nor is kept from the name.
+        with credentials(MLFLOW_TRACKING_USERNAME="bob", MLFLOW_TRACKING_PASSWORD=self.beta_key) as other:
+            with self.assertRaises(MlflowException) as cm:
+                other.get_registered_model(name)
+            self.assertEqual(error_code(cm.exception), "RESOURCE_DOES_NOT_EXIST")
+            self.assertEqual(list(other.search_model_versions(f"name = '{name}'")), [])
+            other.create_registered_model(name)
+        with credentials(MLFLOW_TRACKING_TOKEN=self.viewer_key) as viewer:
+            self.assertEqual(viewer.get_model_version(name, "1").version, "1")
+            with self.assertRaises(MlflowException) as cm:
+                viewer.set_registered_model_alias(name, "x", "1")
+            self.assertEqual(error_code(cm.exception), "PERMISSION_DENIED")
 
     def test_experiments(self):
         client = MlflowClient(tracking_uri=BASE)
