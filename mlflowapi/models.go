@@ -332,13 +332,7 @@ func createModelVersion(c *call) (any, error) {
 	}
 	v, err := c.h.reg.CreateModelVersion(c.r.Context(), name, registry.ModelVersionInput{Source: source, RunID: runID, Description: desc})
 	if err != nil {
-		if errors.Is(err, registry.ErrNotFound) {
-			if _, gerr := c.h.reg.GetModel(c.r.Context(), name); gerr != nil {
-				return nil, modelErr(gerr, name)
-			}
-			return nil, notFound("Run with id=%s not found", runID)
-		}
-		return nil, err
+		return nil, modelErr(err, name) // an unknown run_id is INVALID_PARAMETER_VALUE
 	}
 	w, err := c.wireVersion(name, v)
 	if err != nil {
