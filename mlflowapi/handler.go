@@ -36,9 +36,10 @@ var ErrInvalid = errors.New("mlflowapi: invalid input")
 
 // Handler serves MLflow's REST API over a registry. Create it with New.
 type Handler struct {
-	reg *registry.Registry
-	now func() time.Time
-	log *slog.Logger
+	reg   *registry.Registry
+	now   func() time.Time
+	log   *slog.Logger
+	table map[string][]endpoint // by path relative to APIPrefix
 }
 
 // Option configures a Handler.
@@ -73,7 +74,10 @@ func New(reg *registry.Registry, opts ...Option) (*Handler, error) {
 	if reg == nil {
 		return nil, fmt.Errorf("%w: nil registry", ErrInvalid)
 	}
-	h := &Handler{reg: reg, now: time.Now, log: slog.New(slog.DiscardHandler)}
+	h := &Handler{reg: reg, now: time.Now, log: slog.New(slog.DiscardHandler), table: map[string][]endpoint{}}
+	for _, e := range endpoints() {
+		h.table[e.Path] = append(h.table[e.Path], e)
+	}
 	for _, o := range opts {
 		if err := o(h); err != nil {
 			return nil, err
@@ -204,13 +208,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	case strings.HasPrefix(path, APIPrefix):
 		name := strings.TrimPrefix(path, APIPrefix)
-		allowed := false
-		for _, e := range endpoints() {
-			if e.Path == name {
-				allowed = true
-				if e.Method == r.Method {
-					handle, write = e.handle, e.Write
-				}
+		es, allowed := h.table[name]
+		for _, e := range es {
+			if e.Method == r.Method {
+				handle, write = e.handle, e.Write
 			}
 		}
 		if handle == nil {
