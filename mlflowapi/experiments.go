@@ -232,11 +232,11 @@ func setExperimentTag(c *call) (any, error) {
 func (c *call) viewType(name string) ([]registry.Lifecycle, error) {
 	s, _, err := c.args.str(name)
 	if err != nil {
-		if n, ok, err2 := c.args.int(name); err2 == nil && ok {
-			s = map[int64]string{1: "ACTIVE_ONLY", 2: "DELETED_ONLY", 3: "ALL"}[n]
-		} else {
-			return nil, err
+		n, ok, err2 := c.args.int(name)
+		if err2 != nil || !ok || n < 1 || n > 3 {
+			return nil, invalidParam("Invalid value for %s", name)
 		}
+		s = map[int64]string{1: "ACTIVE_ONLY", 2: "DELETED_ONLY", 3: "ALL"}[n]
 	}
 	switch strings.ToUpper(s) {
 	case "", "ACTIVE_ONLY", "1":
