@@ -24,9 +24,11 @@
 // The parts a host owns are replaced through options: WithDatabase (a
 // *gorm.DB, on which the tenancy plugin is installed), WithRedis,
 // WithEmbedder, WithTokenStore and WithBlobStore; WithLogger and
-// WithClock tune it, and WithDefaultQuota sets the limits of new tenants
+// WithClock tune it, WithDefaultQuota sets the limits of new tenants
 // (DefaultQuota: users, projects, artifacts, storage bytes and metric
-// points, enforced in the writes' own transactions; quota.go). Invalid option values make New fail with ErrInvalid.
+// points, enforced in the writes' own transactions; quota.go), and
+// WithMLflow also mounts MLflow's REST API (package mlflowapi) on the same
+// base URL. Invalid option values make New fail with ErrInvalid.
 //
 // # How the pieces compose
 //

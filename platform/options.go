@@ -39,6 +39,8 @@ type settings struct {
 	hasher      []auth.HasherOption
 	throttle    auth.ThrottlePolicy
 	redisPrefix string
+
+	mlflow bool // WithMLflow
 }
 
 // invalid returns an Option that fails with ErrInvalid naming what.

@@ -175,6 +175,11 @@ func (s *Server) build(o settings) error {
 	if err != nil {
 		return err
 	}
+	if o.mlflow {
+		if err := s.mountMLflow(mux); err != nil {
+			return err
+		}
+	}
 	dash, err := s.dashboard()
 	if err != nil {
 		return err

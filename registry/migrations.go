@@ -13,7 +13,7 @@ import (
 const MigrationComponent = "registry"
 
 // SchemaVersion is the registry schema version this package needs.
-const SchemaVersion int64 = 7
+const SchemaVersion int64 = 8
 
 // steps are the registry's migrations. The SQL is written once for both
 // databases; only the timestamp type differs. Every child table carries a
@@ -243,6 +243,9 @@ func steps() []migrate.Step {
 		migrate.SQL(7, "metric points by step", []string{
 			`CREATE INDEX ix_metric_points_step ON metric_points (tenant_id, series_id, step, ts, seq)`,
 		}, []string{`DROP INDEX ix_metric_points_step`}),
+		// Tracking (tracking.go): experiments outside any project, soft
+		// deletion, tags, dataset inputs and run artifacts.
+		trackingStep(8),
 	}
 }
 

@@ -268,6 +268,7 @@ func Models() []any {
 		&Experiment{}, &Run{}, &metricSeries{}, &metricPoint{},
 		&RegisteredModel{}, &ModelVersion{}, &ModelAlias{},
 		&Prediction{},
+		&TrackedExperiment{}, &TrackedRun{}, &experimentTag{}, &runTag{}, &DatasetInput{}, &runArtifact{},
 	}
 }
 
@@ -275,6 +276,7 @@ func Models() []any {
 // children before parents, in an order in which rows can be deleted.
 func TenantTables() []string {
 	return []string{
+		"run_artifacts", "run_inputs", "run_tags", "experiment_tags",
 		"predictions", "model_aliases", "model_versions", "registered_models",
 		"metric_points", "metric_series", "runs", "experiments",
 		"artifact_usages", "artifact_tags", "artifacts",

@@ -23,7 +23,9 @@ const defaultAddr = "127.0.0.1:8080"
 const usage = `usage: platform [command] [flags]
 
 commands:
-  serve [--addr HOST:PORT]   serve the platform (the default; address 127.0.0.1:8080)
+  serve [--addr HOST:PORT] [--mlflow]
+                             serve the platform (the default; address 127.0.0.1:8080);
+                             --mlflow also serves MLflow's REST API (docs/mlflow.md)
   init-db                    prepare PostgreSQL: migrations as MAESTRO_DATABASE_OWNER_URL,
                              the application role of MAESTRO_DATABASE_URL, grants, RLS
 
@@ -67,9 +69,11 @@ func run(ctx context.Context, args []string, p secrets.Provider, log *slog.Logge
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, usage) }
 	addr := defaultAddr
+	mlflow := false
 	switch cmd {
 	case "serve":
 		fs.StringVar(&addr, "addr", defaultAddr, "listen address HOST:PORT")
+		fs.BoolVar(&mlflow, "mlflow", false, "also serve MLflow's REST API under /api/2.0/mlflow")
 	case "init-db":
 	case "help":
 		fs.Usage()
@@ -93,12 +97,16 @@ func run(ctx context.Context, args []string, p secrets.Provider, log *slog.Logge
 	if cmd == "init-db" {
 		return platform.InitDB(ctx, cfg, platform.WithLogger(log))
 	}
-	return serve(ctx, cfg, log, addr)
+	opts := []platform.Option{platform.WithLogger(log)}
+	if mlflow {
+		opts = append(opts, platform.WithMLflow())
+	}
+	return serve(ctx, cfg, addr, opts...)
 }
 
 // serve builds the platform and serves it on addr until ctx is done.
-func serve(ctx context.Context, cfg platform.Config, log *slog.Logger, addr string) error {
-	srv, err := platform.New(ctx, cfg, platform.WithLogger(log))
+func serve(ctx context.Context, cfg platform.Config, addr string, opts ...platform.Option) error {
+	srv, err := platform.New(ctx, cfg, opts...)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,503 @@
+package mlflowapi
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/maestro-ml/maestro/registry"
+)
+
+// The model registry calls served (the registry's models, versions and
+// aliases; the same rows as /api/v1/models): registered-models create,
+// get, search and get-latest-versions, model-versions create, get, search
+// and get-download-uri, and aliases (set, delete, get-by-alias). Updates,
+// renames, deletes, tags and stage transitions are not served.
+
+// MaxModelScan bounds the models or versions a model search reads.
+const MaxModelScan = registry.MaxTrackingScan
+
+type wireAlias struct {
+	Alias   string `json:"alias"`
+	Version string `json:"version"`
+}
+
+type wireModelVersion struct {
+	Name                 string   `json:"name"`
+	Version              string   `json:"version"`
+	CreationTimestamp    int64    `json:"creation_timestamp"`
+	LastUpdatedTimestamp int64    `json:"last_updated_timestamp"`
+	CurrentStage         string   `json:"current_stage"`
+	Description          string   `json:"description,omitempty"`
+	Source               string   `json:"source"`
+	RunID                string   `json:"run_id,omitempty"`
+	Status               string   `json:"status"`
+	Aliases              []string `json:"aliases,omitempty"`
+}
+
+type wireModel struct {
+	Name                 string             `json:"name"`
+	CreationTimestamp    int64              `json:"creation_timestamp"`
+	LastUpdatedTimestamp int64              `json:"last_updated_timestamp"`
+	Description          string             `json:"description,omitempty"`
+	LatestVersions       []wireModelVersion `json:"latest_versions,omitempty"`
+	Aliases              []wireAlias        `json:"aliases,omitempty"`
+}
+
+var modelAttrs = attrSpec{
+	numeric:        map[string]bool{"name": false},
+	alias:          map[string]string{},
+	in:             map[string]bool{},
+	kinds:          map[int]bool{kindAttr: true, kindTag: true},
+	absentNotEqual: true,
+}
+
+var versionAttrs = attrSpec{
+	numeric:        map[string]bool{"name": false, "run_id": false, "source": false, "version_number": true},
+	alias:          map[string]string{},
+	in:             map[string]bool{"run_id": true},
+	kinds:          map[int]bool{kindAttr: true, kindTag: true},
+	absentNotEqual: true,
+}
+
+func toWireVersion(name string, v *registry.ModelVersion, aliases []string) wireModelVersion {
+	out := wireModelVersion{Name: name, Version: strconv.Itoa(v.Version), CreationTimestamp: millis(v.CreatedAt),
+		LastUpdatedTimestamp: millis(v.CreatedAt), CurrentStage: "None", Description: v.Description,
+		Source: v.Source, Status: "READY", Aliases: aliases}
+	if v.RunID != nil {
+		out.RunID = *v.RunID
+	}
+	return out
+}
+
+// aliases returns a model's aliases (at most registry.MaxLimit).
+func (c *call) aliases(name string) ([]registry.ModelAlias, error) {
+	p, err := c.h.reg.ListModelAliases(c.r.Context(), name, registry.PageRequest{Limit: registry.MaxLimit})
+	return p.Items, err
+}
+
+func aliasesOf(as []registry.ModelAlias, version int) []string {
+	var out []string
+	for _, a := range as {
+		if a.Version == version {
+			out = append(out, a.Alias)
+		}
+	}
+	return out
+}
+
+func (c *call) wireModel(m *registry.RegisteredModel) (wireModel, error) {
+	out := wireModel{Name: m.Name, CreationTimestamp: millis(m.CreatedAt), LastUpdatedTimestamp: millis(m.UpdatedAt), Description: m.Description}
+	as, err := c.aliases(m.Name)
+	if err != nil {
+		return out, err
+	}
+	for _, a := range as {
+		out.Aliases = append(out.Aliases, wireAlias{Alias: a.Alias, Version: strconv.Itoa(a.Version)})
+	}
+	if m.LatestVersion > 0 {
+		v, err := c.h.reg.GetModelVersion(c.r.Context(), m.Name, m.LatestVersion)
+		if err != nil {
+			return out, err
+		}
+		out.LatestVersions = []wireModelVersion{toWireVersion(m.Name, v, aliasesOf(as, v.Version))}
+	}
+	return out, nil
+}
+
+func modelErr(err error, name string) error {
+	if errors.Is(err, registry.ErrNotFound) {
+		return notFound("Registered Model with name=%s not found", name)
+	}
+	return err
+}
+
+func createRegisteredModel(c *call) (any, error) {
+	name, err := c.args.required("name")
+	if err != nil {
+		return nil, err
+	}
+	desc, err := c.args.optional("description")
+	if err != nil {
+		return nil, err
+	}
+	var tags []keyValue
+	if err := c.args.list("tags", &tags); err != nil {
+		return nil, err
+	}
+	if len(tags) > 0 {
+		return nil, invalidParam("registered model tags are not supported by this server")
+	}
+	m, err := c.h.reg.CreateModel(c.r.Context(), registry.ModelInput{Name: name, Description: desc})
+	if errors.Is(err, registry.ErrConflict) {
+		return nil, newError(CodeAlreadyExists, 400, "Registered Model (name=%s) already exists.", name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	w, err := c.wireModel(m)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"registered_model": w}, nil
+}
+
+func getRegisteredModel(c *call) (any, error) {
+	name, err := c.args.required("name")
+	if err != nil {
+		return nil, err
+	}
+	m, err := c.h.reg.GetModel(c.r.Context(), name)
+	if err != nil {
+		return nil, modelErr(err, name)
+	}
+	w, err := c.wireModel(m)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"registered_model": w}, nil
+}
+
+// allModels reads every registered model of the tenant (at most
+// MaxModelScan).
+func (c *call) allModels() ([]registry.RegisteredModel, error) {
+	var out []registry.RegisteredModel
+	cursor := ""
+	for {
+		p, err := c.h.reg.ListModels(c.r.Context(), registry.PageRequest{Limit: registry.MaxLimit, Cursor: cursor})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p.Items...)
+		if len(out) > MaxModelScan {
+			return nil, invalidParam("the search reads more than %d registered models", MaxModelScan)
+		}
+		if p.NextCursor == "" {
+			return out, nil
+		}
+		cursor = p.NextCursor
+	}
+}
+
+func searchRegisteredModels(c *call) (any, error) {
+	limit, err := c.maxResults(100)
+	if err != nil {
+		return nil, err
+	}
+	filter, err := c.args.optional("filter")
+	if err != nil {
+		return nil, err
+	}
+	orderBy, err := c.args.strs("order_by")
+	if err != nil {
+		return nil, err
+	}
+	token, err := c.args.optional("page_token")
+	if err != nil {
+		return nil, err
+	}
+	clauses, err := parseFilter(filter, modelAttrs)
+	if err != nil {
+		return nil, err
+	}
+	orders, err := parseOrderBy(orderBy, modelAttrs)
+	if err != nil {
+		return nil, err
+	}
+	fp := fingerprint("models", filter, strings.Join(orderBy, "\x00"))
+	offset, err := decodeToken(token, fp)
+	if err != nil {
+		return nil, err
+	}
+	all, err := c.allModels()
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]entity, 0, len(all))
+	for i := range all {
+		e := entity{attrs: map[string]value{"name": {s: all[i].Name}}, wire: &all[i]}
+		if matches(e, clauses) {
+			rows = append(rows, e)
+		}
+	}
+	sortEntities(rows, append(orders, order{kind: kindAttr, key: "name"}))
+	page, next := paginate(rows, offset, limit, fp)
+	out := make([]wireModel, 0, len(page))
+	for _, e := range page {
+		w, err := c.wireModel(e.wire.(*registry.RegisteredModel))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, w)
+	}
+	resp := map[string]any{"registered_models": out}
+	if next != "" {
+		resp["next_page_token"] = next
+	}
+	return resp, nil
+}
+
+func getLatestVersions(c *call) (any, error) {
+	name, err := c.args.required("name")
+	if err != nil {
+		return nil, err
+	}
+	stages, err := c.args.strs("stages")
+	if err != nil {
+		return nil, err
+	}
+	m, err := c.h.reg.GetModel(c.r.Context(), name)
+	if err != nil {
+		return nil, modelErr(err, name)
+	}
+	w, err := c.wireModel(m)
+	if err != nil {
+		return nil, err
+	}
+	out := []wireModelVersion{}
+	for _, v := range w.LatestVersions {
+		// Every version is in the stage "None" (stages are not served).
+		keep := len(stages) == 0
+		for _, s := range stages {
+			keep = keep || strings.EqualFold(s, "None")
+		}
+		if keep {
+			out = append(out, v)
+		}
+	}
+	return map[string]any{"model_versions": out}, nil
+}
+
+func (c *call) version() (string, int, error) {
+	name, err := c.args.required("name")
+	if err != nil {
+		return "", 0, err
+	}
+	vs, _, err := c.args.str("version")
+	if err != nil { // a JSON number
+		n, ok, ierr := c.args.int("version")
+		if ierr != nil || !ok {
+			return "", 0, err
+		}
+		vs = strconv.FormatInt(n, 10)
+	}
+	if vs == "" {
+		return "", 0, missing("version")
+	}
+	n, err := strconv.Atoi(vs)
+	if err != nil || n < 1 {
+		return "", 0, invalidParam("Parameter 'version' must be an integer, got '%s'.", vs)
+	}
+	return name, n, nil
+}
+
+func (c *call) wireVersion(name string, v *registry.ModelVersion) (wireModelVersion, error) {
+	as, err := c.aliases(name)
+	if err != nil {
+		return wireModelVersion{}, err
+	}
+	return toWireVersion(name, v, aliasesOf(as, v.Version)), nil
+}
+
+func versionErr(err error, name string, n int) error {
+	if errors.Is(err, registry.ErrNotFound) {
+		return notFound("Model Version (name=%s, version=%d) not found", name, n)
+	}
+	return err
+}
+
+func createModelVersion(c *call) (any, error) {
+	name, err := c.args.required("name")
+	if err != nil {
+		return nil, err
+	}
+	source, err := c.args.required("source")
+	if err != nil {
+		return nil, err
+	}
+	runID, err := c.args.optional("run_id")
+	if err != nil {
+		return nil, err
+	}
+	desc, err := c.args.optional("description")
+	if err != nil {
+		return nil, err
+	}
+	var tags []keyValue
+	if err := c.args.list("tags", &tags); err != nil {
+		return nil, err
+	}
+	if len(tags) > 0 {
+		return nil, invalidParam("model version tags are not supported by this server")
+	}
+	v, err := c.h.reg.CreateModelVersion(c.r.Context(), name, registry.ModelVersionInput{Source: source, RunID: runID, Description: desc})
+	if err != nil {
+		return nil, modelErr(err, name) // an unknown run_id is INVALID_PARAMETER_VALUE
+	}
+	w, err := c.wireVersion(name, v)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"model_version": w}, nil
+}
+
+func getModelVersion(c *call) (any, error) {
+	name, n, err := c.version()
+	if err != nil {
+		return nil, err
+	}
+	v, err := c.h.reg.GetModelVersion(c.r.Context(), name, n)
+	if err != nil {
+		return nil, versionErr(err, name, n)
+	}
+	w, err := c.wireVersion(name, v)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"model_version": w}, nil
+}
+
+func getDownloadURI(c *call) (any, error) {
+	name, n, err := c.version()
+	if err != nil {
+		return nil, err
+	}
+	v, err := c.h.reg.GetModelVersion(c.r.Context(), name, n)
+	if err != nil {
+		return nil, versionErr(err, name, n)
+	}
+	return map[string]any{"artifact_uri": v.Source}, nil
+}
+
+func searchModelVersions(c *call) (any, error) {
+	limit, err := c.maxResults(10000)
+	if err != nil {
+		return nil, err
+	}
+	filter, err := c.args.optional("filter")
+	if err != nil {
+		return nil, err
+	}
+	orderBy, err := c.args.strs("order_by")
+	if err != nil {
+		return nil, err
+	}
+	token, err := c.args.optional("page_token")
+	if err != nil {
+		return nil, err
+	}
+	clauses, err := parseFilter(filter, versionAttrs)
+	if err != nil {
+		return nil, err
+	}
+	orders, err := parseOrderBy(orderBy, versionAttrs)
+	if err != nil {
+		return nil, err
+	}
+	fp := fingerprint("model-versions", filter, strings.Join(orderBy, "\x00"))
+	offset, err := decodeToken(token, fp)
+	if err != nil {
+		return nil, err
+	}
+	models, err := c.allModels()
+	if err != nil {
+		return nil, err
+	}
+	var rows []entity
+	scanned := 0
+	for _, m := range models {
+		cursor := ""
+		for {
+			p, err := c.h.reg.ListModelVersions(c.r.Context(), m.Name, registry.PageRequest{Limit: registry.MaxLimit, Cursor: cursor})
+			if err != nil {
+				return nil, err
+			}
+			if scanned += len(p.Items); scanned > MaxModelScan {
+				return nil, invalidParam("the search reads more than %d model versions", MaxModelScan)
+			}
+			for i := range p.Items {
+				v := &p.Items[i]
+				run := ""
+				if v.RunID != nil {
+					run = *v.RunID
+				}
+				e := entity{attrs: map[string]value{"name": {s: m.Name}, "run_id": {s: run}, "source": {s: v.Source},
+					"version_number": {n: float64(v.Version), num: true}}, wire: toWireVersion(m.Name, v, nil)}
+				if matches(e, clauses) {
+					rows = append(rows, e)
+				}
+			}
+			if p.NextCursor == "" {
+				break
+			}
+			cursor = p.NextCursor
+		}
+	}
+	sortEntities(rows, append(orders, order{kind: kindAttr, key: "name"}, order{kind: kindAttr, key: "version_number", desc: true}))
+	page, next := paginate(rows, offset, limit, fp)
+	out := make([]wireModelVersion, 0, len(page))
+	for _, e := range page {
+		out = append(out, e.wire.(wireModelVersion))
+	}
+	resp := map[string]any{"model_versions": out}
+	if next != "" {
+		resp["next_page_token"] = next
+	}
+	return resp, nil
+}
+
+func setAlias(c *call) (any, error) {
+	name, n, err := c.version()
+	if err != nil {
+		return nil, err
+	}
+	alias, err := c.args.required("alias")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.h.reg.SetModelAlias(c.r.Context(), name, alias, n); err != nil {
+		return nil, modelErr(err, name)
+	}
+	return map[string]any{}, nil
+}
+
+func deleteAlias(c *call) (any, error) {
+	name, err := c.args.required("name")
+	if err != nil {
+		return nil, err
+	}
+	alias, err := c.args.required("alias")
+	if err != nil {
+		return nil, err
+	}
+	if err := c.h.reg.DeleteModelAlias(c.r.Context(), name, alias); err != nil {
+		if errors.Is(err, registry.ErrNotFound) {
+			return nil, notFound("Registered model alias %s not found.", alias)
+		}
+		return nil, err
+	}
+	return map[string]any{}, nil
+}
+
+func getByAlias(c *call) (any, error) {
+	name, err := c.args.required("name")
+	if err != nil {
+		return nil, err
+	}
+	alias, err := c.args.required("alias")
+	if err != nil {
+		return nil, err
+	}
+	v, err := c.h.reg.GetModelAlias(c.r.Context(), name, alias)
+	if errors.Is(err, registry.ErrNotFound) {
+		return nil, notFound("Registered model alias %s not found.", alias)
+	}
+	if err != nil {
+		return nil, err
+	}
+	w, err := c.wireVersion(name, v)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"model_version": w}, nil
+}

@@ -1,0 +1,97 @@
+package mlflowapi
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/maestro-ml/maestro/internal/testenv"
+)
+
+func TestModelRegistry(t *testing.T) {
+	forEachDB(t, func(t *testing.T, s *server) {
+		exp := s.experiment(&memberA, "m")
+		run := s.run(&memberA, exp, nil)
+		src := "mlflow-artifacts:/" + exp + "/" + run + "/artifacts/model"
+		m := s.ok(&memberA, "POST", api+"registered-models/create", map[string]any{"name": "churn", "description": "d"})["registered_model"].(map[string]any)
+		if m["name"] != "churn" || m["description"] != "d" {
+			t.Fatalf("create: %v", m)
+		}
+		s.fails(&memberA, "POST", api+"registered-models/create", map[string]any{"name": "churn"}, 400, CodeAlreadyExists)
+		s.fails(&memberA, "POST", api+"registered-models/create", map[string]any{"name": "t", "tags": []map[string]string{{"key": "a", "value": "b"}}}, 400, CodeInvalid)
+		s.ok(&memberB, "POST", api+"registered-models/create", map[string]any{"name": "churn"})
+		for i := 1; i <= 3; i++ {
+			v := s.ok(&memberA, "POST", api+"model-versions/create", map[string]any{"name": "churn", "source": src, "run_id": run})["model_version"].(map[string]any)
+			if v["version"] != fmt.Sprint(i) || v["status"] != "READY" || v["current_stage"] != "None" || v["run_id"] != run {
+				t.Fatalf("version %d: %v", i, v)
+			}
+		}
+		s.fails(&memberA, "POST", api+"model-versions/create", map[string]any{"name": "nope", "source": src}, 404, CodeNotFound)
+		s.fails(&memberA, "POST", api+"model-versions/create", map[string]any{"name": "churn", "source": src, "run_id": "01900000-0000-7000-8000-000000000000"}, 400, CodeInvalid)
+		// Tenant B's model cannot name tenant A's run.
+		s.fails(&memberB, "POST", api+"model-versions/create", map[string]any{"name": "churn", "source": src, "run_id": run}, 400, CodeInvalid)
+		s.ok(&memberA, "POST", api+"registered-models/alias", map[string]any{"name": "churn", "alias": "champion", "version": "2"})
+		s.ok(&memberA, "POST", api+"registered-models/alias", map[string]any{"name": "churn", "alias": "old", "version": 1})
+		s.fails(&memberA, "POST", api+"registered-models/alias", map[string]any{"name": "churn", "alias": "x", "version": "9"}, 400, CodeInvalid)
+		s.fails(&memberA, "POST", api+"registered-models/alias", map[string]any{"name": "churn", "alias": "x", "version": "two"}, 400, CodeInvalid)
+		v := s.ok(&viewerA, "GET", api+"registered-models/alias?name=churn&alias=champion", nil)["model_version"].(map[string]any)
+		if v["version"] != "2" || fmt.Sprint(v["aliases"]) != "[champion]" {
+			t.Fatalf("by alias: %v", v)
+		}
+		s.fails(&memberB, "GET", api+"registered-models/alias?name=churn&alias=champion", nil, 404, CodeNotFound)
+		got := s.ok(&viewerA, "GET", api+"registered-models/get?name=churn", nil)["registered_model"].(map[string]any)
+		if fmt.Sprint(got["aliases"]) != "[map[alias:champion version:2] map[alias:old version:1]]" ||
+			len(got["latest_versions"].([]any)) != 1 {
+			t.Fatalf("get: %v", got)
+		}
+		s.fails(&viewerA, "GET", api+"registered-models/get?name=none", nil, 404, CodeNotFound)
+		lv := s.ok(&viewerA, "POST", api+"registered-models/get-latest-versions", map[string]any{"name": "churn", "stages": []string{"None"}})
+		if vs := lv["model_versions"].([]any); len(vs) != 1 || vs[0].(map[string]any)["version"] != "3" {
+			t.Fatalf("latest: %v", lv)
+		}
+		lv = s.ok(&viewerA, "POST", api+"registered-models/get-latest-versions", map[string]any{"name": "churn", "stages": []string{"Production"}})
+		if len(lv["model_versions"].([]any)) != 0 {
+			t.Fatalf("latest in Production: %v", lv)
+		}
+		s.ok(&memberA, "POST", api+"registered-models/create", map[string]any{"name": "churn-b"})
+		s.ok(&memberA, "POST", api+"registered-models/create", map[string]any{"name": "fraud"})
+		sr := s.ok(&viewerA, "GET", api+"registered-models/search?filter=name+LIKE+%27churn%25%27+AND+tags.%60mlflow.prompt.is_prompt%60+%21%3D+%27true%27&max_results=1", nil)
+		if ms := sr["registered_models"].([]any); len(ms) != 1 || ms[0].(map[string]any)["name"] != "churn" || sr["next_page_token"] == nil {
+			t.Fatalf("search page 1: %v", sr)
+		}
+		sr = s.ok(&viewerA, "GET", api+"registered-models/search?filter=name+LIKE+%27churn%25%27+AND+tags.%60mlflow.prompt.is_prompt%60+%21%3D+%27true%27&max_results=1&page_token="+sr["next_page_token"].(string), nil)
+		if ms := sr["registered_models"].([]any); len(ms) != 1 || ms[0].(map[string]any)["name"] != "churn-b" || sr["next_page_token"] != nil {
+			t.Fatalf("search page 2: %v", sr)
+		}
+		s.fails(&viewerA, "GET", api+"registered-models/search?filter=tags.x+%3D+%27y%27+AND+creation_timestamp+%3E+1", nil, 400, CodeInvalid)
+		vs := s.ok(&viewerA, "GET", api+"model-versions/search?filter=name+%3D+%27churn%27+AND+version_number+%3E%3D+2", nil)["model_versions"].([]any)
+		if len(vs) != 2 || vs[0].(map[string]any)["version"] != "3" {
+			t.Fatalf("version search: %v", vs)
+		}
+		vs = s.ok(&viewerA, "GET", api+"model-versions/search?filter=run_id+%3D+%27"+run+"%27", nil)["model_versions"].([]any)
+		if len(vs) != 3 {
+			t.Fatalf("version search by run: %v", vs)
+		}
+		if vs := s.ok(&memberB, "GET", api+"model-versions/search?filter=name+%3D+%27churn%27", nil)["model_versions"].([]any); len(vs) != 0 {
+			t.Fatalf("tenant B sees A's versions: %v", vs)
+		}
+		if u := s.ok(&viewerA, "GET", api+"model-versions/get-download-uri?name=churn&version=1", nil)["artifact_uri"]; u != src {
+			t.Fatalf("download uri: %v", u)
+		}
+		s.fails(&viewerA, "GET", api+"model-versions/get?name=churn&version=9", nil, 404, CodeNotFound)
+		s.fails(&viewerA, "GET", api+"model-versions/get?name=churn", nil, 400, CodeInvalid)
+		s.fails(&viewerA, "POST", api+"registered-models/alias", map[string]any{"name": "churn", "alias": "x", "version": "1"}, 403, CodePermissionDenied)
+		s.ok(&memberA, "DELETE", api+"registered-models/alias", map[string]any{"name": "churn", "alias": "old"})
+		s.ok(&memberA, "DELETE", api+"registered-models/alias?name=churn&alias=champion", nil)
+		s.fails(&memberA, "DELETE", api+"registered-models/alias?name=churn&alias=champion", nil, 404, CodeNotFound)
+		s.fails(&memberA, "GET", api+"registered-models/alias?name=churn&alias=champion", nil, 404, CodeNotFound)
+	})
+}
+
+func TestLoggedModelsSearchIsEmpty(t *testing.T) {
+	s := newServer(t, testenv.SQLite)
+	r := s.ok(&viewerA, "POST", api+"logged-models/search", map[string]any{"experiment_ids": []string{"1"}, "filter": "name = 'x'"})
+	if fmt.Sprint(r["models"]) != "[]" {
+		t.Fatalf("logged models: %v", r)
+	}
+	s.fails(&viewerA, "POST", api+"logged-models/search", map[string]any{}, 400, CodeInvalid)
+}
