@@ -130,6 +130,7 @@ type Jobs struct {
 	now       func() time.Time
 	log       *slog.Logger
 	observe   func(tenant string, j Job)
+	slots     chan struct{} // bounds the jobs this process trains at once
 
 	base   context.Context // parent of background jobs; cancelled by Close
 	cancel context.CancelFunc
@@ -194,6 +195,22 @@ func WithJobObserver(f func(tenant string, j Job)) JobsOption {
 	}
 }
 
+// DefaultMaxRunningJobs bounds the jobs one process trains at once.
+const DefaultMaxRunningJobs = 2
+
+// WithMaxRunningJobs sets how many jobs this process trains at once
+// (default DefaultMaxRunningJobs; at least 1). Further jobs stay queued,
+// with heartbeats, until a slot frees.
+func WithMaxRunningJobs(n int) JobsOption {
+	return func(j *Jobs) error {
+		if n < 1 {
+			return fmt.Errorf("%w: max running jobs %d below 1", ErrInvalid, n)
+		}
+		j.slots = make(chan struct{}, n)
+		return nil
+	}
+}
+
 // WithJobOwner sets the name this process records as the owner of the
 // jobs it runs (default: a random UUID). Names must differ between
 // processes.
@@ -221,6 +238,9 @@ func NewJobs(db *gorm.DB, opts ...JobsOption) (*Jobs, error) {
 		if err := o(j); err != nil {
 			return nil, err
 		}
+	}
+	if j.slots == nil {
+		j.slots = make(chan struct{}, DefaultMaxRunningJobs)
 	}
 	j.base, j.cancel = context.WithCancel(context.Background())
 	return j, nil
@@ -375,21 +395,10 @@ func (j *Jobs) run(ctx context.Context, row JobRecord, work trainWork) (Job, err
 	defer cancel()
 	// Bookkeeping outlives a cancelled job: its end is written anyway.
 	book := context.WithoutCancel(ctx)
-	started := j.now().UTC()
-	if ok, err := j.update(book, tenant, row.ID, map[string]any{"status": string(JobRunning), "started_at": started, "heartbeat_at": started}); err != nil || !ok {
-		if err == nil {
-			err = errors.New("metalearn: job: lost before it started")
-		}
-		return row.job(), err
-	}
-	row.Status, row.StartedAt = string(JobRunning), &started
-	log.Info("training job started", slog.String("trigger", row.Trigger))
-	j.notify(tenant, row)
-
 	var mu sync.Mutex // guards row.Progress and lost
 	lost := false
 	beat := make(chan struct{})
-	go func() {
+	go func() { // heartbeats, while queued and while running
 		defer close(beat)
 		t := time.NewTicker(j.heartbeat)
 		defer t.Stop()
@@ -414,6 +423,24 @@ func (j *Jobs) run(ctx context.Context, row JobRecord, work trainWork) (Job, err
 			}
 		}
 	}()
+	started := j.now().UTC()
+	var err error
+	select {
+	case j.slots <- struct{}{}:
+		defer func() { <-j.slots }()
+		started = j.now().UTC()
+		var ok bool
+		if ok, err = j.update(book, tenant, row.ID, map[string]any{"status": string(JobRunning), "started_at": started, "heartbeat_at": started}); err == nil && !ok {
+			err = errors.New("metalearn: job: lost before it started")
+		}
+	case <-ctx.Done():
+		err = fmt.Errorf("metalearn: job: stopped while queued: %w", context.Cause(ctx))
+	}
+	if err == nil {
+		row.Status, row.StartedAt = string(JobRunning), &started
+		log.Info("training job started", slog.String("trigger", row.Trigger))
+		j.notify(tenant, row)
+	}
 	progress := func(p float64) {
 		mu.Lock()
 		if p <= row.Progress {
@@ -428,7 +455,10 @@ func (j *Jobs) run(ctx context.Context, row JobRecord, work trainWork) (Job, err
 		log.Info("training job progress", slog.Float64("progress", p))
 		j.notify(tenant, row)
 	}
-	info, err := work(ctx, progress)
+	var info ModelInfo
+	if err == nil {
+		info, err = work(ctx, progress)
+	}
 	cancel()
 	<-beat
 	finished := j.now().UTC()

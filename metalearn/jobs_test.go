@@ -3,11 +3,16 @@ package metalearn
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/glebarez/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
 
 	"github.com/maestro-ml/maestro/internal/testenv"
 	"github.com/maestro-ml/maestro/tenancy"
@@ -53,9 +58,32 @@ func waitJob(t *testing.T, j *Jobs, ctx context.Context, id string) Job {
 	return job
 }
 
+// sqliteImmediate opens SQLite as the platform does, with transactions
+// that take the write lock when they begin: jobs write heartbeats while a
+// model is saved, and a deferred transaction's lock upgrade would fail
+// instead of waiting.
+func sqliteImmediate(tb testing.TB) *gorm.DB {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), "jobs.db")
+	db, err := gorm.Open(sqlite.Open(path+"?_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_txlock=immediate"),
+		&gorm.Config{Logger: logger.Default.LogMode(logger.Silent)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = sqlDB.Close() })
+	return db
+}
+
 func TestJobs(t *testing.T) {
 	t.Parallel()
 	for name, open := range testenv.Databases(t) {
+		if name == "sqlite" {
+			open = sqliteImmediate
+		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			db := testDB(t, open)
@@ -278,5 +306,51 @@ func TestTrainProgress(t *testing.T) {
 		if got[i] < got[i-1] {
 			t.Fatalf("progress %v goes back", got)
 		}
+	}
+}
+
+// TestJobsQueue checks that a process trains at most its limit of jobs at
+// once: a further tenant's job waits queued, with heartbeats, and runs
+// when a slot frees.
+func TestJobsQueue(t *testing.T) {
+	t.Parallel()
+	db := testDB(t, sqliteImmediate)
+	j, err := NewJobs(db, WithMaxRunningJobs(1), WithJobTiming(30*time.Millisecond, 600*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	gate := make(chan struct{})
+	ra := NewRetrainer(&gatedHistory{records: synthHistory(30, 4), gate: gate}, NewStore(db), WithJobs(j), WithTrainOptions(retrainOpts()...))
+	rb := NewRetrainer(&gatedHistory{records: synthHistory(30, 5)}, NewStore(db), WithJobs(j), WithTrainOptions(retrainOpts()...))
+	a := tenancy.WithTenant(context.Background(), "tenant-a")
+	b := tenancy.WithTenant(context.Background(), "tenant-b")
+	ja, _, err := ra.Start(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if g, _ := j.Get(a, ja.ID); g.Status == JobRunning {
+			break
+		}
+		if time.Now().After(deadline) {
+			g, err := j.Get(a, ja.ID)
+			t.Fatalf("first job never ran: %+v %v", g, err)
+		}
+	}
+	jb, _, err := rb.Start(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(900 * time.Millisecond) // 1.5 times the expiry: heartbeats keep the queued job alive
+	if g, _ := j.Get(b, jb.ID); g.Status != JobQueued {
+		t.Fatalf("second job %+v while the only slot is taken, want queued", g)
+	}
+	close(gate)
+	if g := waitJob(t, j, b, jb.ID); g.Status != JobSucceeded {
+		t.Fatalf("queued job ended %+v", g)
+	}
+	if g := waitJob(t, j, a, ja.ID); g.Status != JobSucceeded {
+		t.Fatalf("first job ended %+v", g)
 	}
 }

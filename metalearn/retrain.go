@@ -321,7 +321,7 @@ func (r *Retrainer) maybeJob(ctx context.Context) (ModelInfo, bool, error) {
 			return last, false, nil
 		}
 	}
-	if need := max(newConfig(r.opts).minHistory, newConfig(r.opts).folds+1); len(records) < need {
+	if cfg := newConfig(r.opts); len(records) < max(cfg.minHistory, cfg.folds+1) {
 		return ModelInfo{}, false, nil
 	}
 	row, claimed, err := r.jobs.claim(ctx, triggerAutomatic)
@@ -333,4 +333,19 @@ func (r *Retrainer) maybeJob(ctx context.Context) (ModelInfo, bool, error) {
 		return ModelInfo{}, false, err
 	}
 	return *job.Model, true, nil
+}
+
+// CheckHistory returns an *InsufficientHistoryError when the context
+// tenant's history is too short to train on, so that a caller can refuse
+// a training before starting a job that would fail.
+func (r *Retrainer) CheckHistory(ctx context.Context) error {
+	records, err := r.history.History(ctx)
+	if err != nil {
+		return fmt.Errorf("metalearn: history: %w", err)
+	}
+	cfg := newConfig(r.opts)
+	if need := max(cfg.minHistory, cfg.folds+1); len(records) < need {
+		return &InsufficientHistoryError{Have: len(records), Need: need}
+	}
+	return nil
 }

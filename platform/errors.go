@@ -106,6 +106,7 @@ var errorTable = []errorRule{
 			fmt.Sprintf("training needs at least %d completed projects with an outcome; the tenant has %d",
 				short.Need, short.Have))
 	}},
+	{"metalearn.ErrNoJob", is(metalearn.ErrNoJob), fixed(http.StatusNotFound, "not_found", "training job not found")},
 	{"metalearn.ErrNoModel", is(metalearn.ErrNoModel), fixed(http.StatusConflict, "no_model",
 		"no meta-model has been trained for this tenant; POST /api/v1/meta-models/train first")},
 	{"metalearn.ErrUnsupportedVersion", is(metalearn.ErrUnsupportedVersion), fixed(http.StatusConflict, "model_outdated",

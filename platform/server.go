@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"gorm.io/gorm"
 
+	"github.com/maestro-ml/maestro/metalearn"
 	"github.com/maestro-ml/maestro/secrets"
 	"github.com/maestro-ml/maestro/tenancy"
 )
@@ -47,8 +48,11 @@ type Server struct {
 	reg      *registryDeps    // the ML registry and its blob store (registry.go)
 	learn    *learning        // meta-models, recommendations, similarity (learning.go)
 
-	handler    http.Handler     // the full middleware chain around the mux
-	heavyLimit int              // concurrent requests per heavy route
+	handler    http.Handler // the full middleware chain around the mux
+	heavyLimit int          // concurrent requests per heavy route
+	// observeJob, when set, sees every state change of the training jobs
+	// this replica runs (metrics).
+	observeJob func(tenant string, j metalearn.Job)
 	timeouts   [2]time.Duration // handler deadlines: light and heavy routes
 
 	stop      context.CancelFunc // ends background work
@@ -158,7 +162,7 @@ func (s *Server) build(o settings) error {
 	if s.reg, err = newRegistryDeps(s, o.blobs); err != nil {
 		return err
 	}
-	if s.learn, err = newLearning(s, s.reg.reg, o.embedder); err != nil {
+	if s.learn, err = newLearning(s, s.reg.reg, o.embedder, o.jobTiming); err != nil {
 		return err
 	}
 	s.tenants.OnTenantDelete(s.reg.reg.DeleteTenantBlobs)
