@@ -68,6 +68,7 @@ func newLearning(s *Server, reg *registry.Registry, emb similarity.Embedder, job
 			return nil, err
 		}
 	}
+	emb = s.metrics.measure(emb)
 	sim, err := similarity.NewService(s.db, emb)
 	if err != nil {
 		return nil, fmt.Errorf("similarity: %w", err)

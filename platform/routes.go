@@ -273,7 +273,7 @@ func (s *Server) mux() (*http.ServeMux, error) {
 		if rt.Access != Public {
 			next = s.authenticated(rt.Access, next)
 		}
-		mux.Handle(rt.Pattern, next)
+		mux.Handle(rt.Pattern, notePattern(rt.Pattern, next))
 	}
 	return mux, nil
 }

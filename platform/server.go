@@ -47,6 +47,9 @@ type Server struct {
 	identity *identity        // authentication: tokens, passwords, API keys, throttling
 	reg      *registryDeps    // the ML registry and its blob store (registry.go)
 	learn    *learning        // meta-models, recommendations, similarity (learning.go)
+	// principals caches the rows checkPrincipal reads (principals.go).
+	principals *principalCache
+	metrics    *metrics // Prometheus metrics in the server's own registry (metrics.go)
 
 	handler    http.Handler // the full middleware chain around the mux
 	heavyLimit int          // concurrent requests per heavy route
@@ -130,6 +133,13 @@ func New(ctx context.Context, cfg Config, opts ...Option) (_ *Server, err error)
 	if s.tls, err = tlsConfig(ctx, cfg, s.log); err != nil {
 		return nil, fmt.Errorf("TLS: %w", err)
 	}
+	if s.dialect == dialectPostgres {
+		if err := s.checkPrincipalTriggers(ctx); err != nil {
+			s.log.Warn("principal cache off: every request reads its user and membership", slog.String("reason", err.Error()))
+		} else {
+			go s.listenPrincipals(bg)
+		}
+	}
 	go s.purgeTokens(bg, purgeInterval)
 	go s.drainIndex(bg, indexDrainInterval)
 	return s, nil
@@ -147,6 +157,18 @@ func (s *Server) build(o settings) error {
 		s.heavyLimit = max(2, runtime.NumCPU())
 	}
 	if err := s.installTenancy(); err != nil {
+		return err
+	}
+	// On PostgreSQL the cache is off until the replica listens for changes.
+	s.principals = newPrincipalCache(s.now, principalCacheEntries, s.dialect != dialectPostgres)
+	m, err := newMetrics(s)
+	if err != nil {
+		return err
+	}
+	s.metrics = m
+	s.principals.onEvent = m.cacheEvent("principals")
+	s.observeJob = m.observeJob
+	if err := s.watchPrincipalWrites(); err != nil {
 		return err
 	}
 	tenants, err := tenancy.NewManager(s.db, tenancy.WithTenantModels(tenantModels()...))

@@ -278,7 +278,7 @@ func TestSimilarityWithEmbeddingsServiceDown(t *testing.T) {
 	}
 
 	seedHistory(t, e, e.member, 20)
-	expect(t, e.do("POST", "/api/v1/meta-models/train", e.member, nil), 201)
+	trainModel(t, e.testServer, e.member)
 
 	f.down.Store(true)
 	// Searching by a stored project needs no embedding: it still answers.
