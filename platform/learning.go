@@ -68,8 +68,9 @@ func newLearning(s *Server, reg *registry.Registry, emb similarity.Embedder, job
 			return nil, err
 		}
 	}
-	emb = s.metrics.measure(emb)
-	sim, err := similarity.NewService(s.db, emb)
+	// The service embeds through the metrics' wrapper; emb stays the
+	// embedder as configured.
+	sim, err := similarity.NewService(s.db, s.metrics.measure(emb))
 	if err != nil {
 		return nil, fmt.Errorf("similarity: %w", err)
 	}
