@@ -318,6 +318,10 @@ func (j *Jobs) scoped(ctx context.Context) (*gorm.DB, string, error) {
 	return j.db.WithContext(ctx), tenant, nil
 }
 
+// errStopped is the error recorded for a job whose process shut down
+// (Close) while it ran.
+var errStopped = errors.New("stopped: the process running the job shut down")
+
 // errAbandoned is the error recorded for a job whose heartbeat expired.
 const errAbandoned = "abandoned: the process running the job stopped sending heartbeats"
 
@@ -470,6 +474,9 @@ func (j *Jobs) run(ctx context.Context, row JobRecord, work trainWork) (Job, err
 		} else {
 			fields["status"], fields["progress"], fields["result"] = string(JobSucceeded), 1.0, string(result)
 		}
+	}
+	if err != nil && errors.Is(err, context.Canceled) && j.base.Err() != nil {
+		err = errStopped
 	}
 	if err != nil {
 		fields["status"], fields["error"] = string(JobFailed), jobError(err)

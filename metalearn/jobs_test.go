@@ -245,7 +245,7 @@ func TestJobs(t *testing.T) {
 				t.Fatal(err)
 			}
 			_ = jd.Close()
-			if g, _ := jb.Get(ctx, dj.ID); g.Status != JobFailed || g.Error == "" {
+			if g, _ := jb.Get(ctx, dj.ID); g.Status != JobFailed || !strings.Contains(g.Error, "shut down") {
 				t.Fatalf("job of a closed process %+v, want failed with a reason", g)
 			}
 
