@@ -14,7 +14,7 @@ import (
 const MigrationComponent = "metalearn"
 
 // SchemaVersion is the schema version this package needs.
-const SchemaVersion int64 = 1
+const SchemaVersion int64 = 2
 
 func migrationSteps() []migrate.Step {
 	return []migrate.Step{
@@ -41,6 +41,25 @@ func migrationSteps() []migrate.Step {
 	UNIQUE (tenant_id, version)
 )`,
 		}, []string{`DROP TABLE metalearn_models`}),
+		migrate.SQL(2, "metalearn_jobs", []string{
+			`CREATE TABLE metalearn_jobs (
+	id varchar(36) PRIMARY KEY,
+	tenant_id varchar(64) NOT NULL,
+	status varchar(16) NOT NULL CHECK (status IN ('queued', 'running', 'succeeded', 'failed')),
+	trigger_kind varchar(16) NOT NULL,
+	progress double precision NOT NULL DEFAULT 0 CHECK (progress >= 0 AND progress <= 1),
+	owner varchar(64) NOT NULL,
+	error text NOT NULL DEFAULT '',
+	result text NOT NULL DEFAULT '',
+	created_at {{ts}} NOT NULL,
+	started_at {{ts}},
+	heartbeat_at {{ts}} NOT NULL,
+	finished_at {{ts}}
+)`,
+			// At most one active job per tenant, whichever process inserts it.
+			`CREATE UNIQUE INDEX metalearn_jobs_one_active ON metalearn_jobs (tenant_id) WHERE status IN ('queued', 'running')`,
+			`CREATE INDEX metalearn_jobs_tenant_created ON metalearn_jobs (tenant_id, created_at)`,
+		}, []string{`DROP TABLE metalearn_jobs`}),
 	}
 }
 
@@ -89,8 +108,8 @@ func CurrentSchemaVersion(ctx context.Context, db *gorm.DB) (int64, error) {
 
 // Models returns one zero value of every tenant-owned model of this
 // package, for tenancy.WithModels.
-func Models() []any { return []any{&ModelRecord{}} }
+func Models() []any { return []any{&ModelRecord{}, &JobRecord{}} }
 
 // TenantTables returns the names of this package's tenant-owned tables, for
 // enabling row-level security.
-func TenantTables() []string { return []string{ModelRecord{}.TableName()} }
+func TenantTables() []string { return []string{ModelRecord{}.TableName(), JobRecord{}.TableName()} }

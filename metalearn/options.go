@@ -42,21 +42,28 @@ type config struct {
 	gpMaxIter   int
 	now         func() time.Time
 	forward     bool
+	// progress, when set, receives the share of the training done, and
+	// progressBase and progressSpan map this train call's share onto the
+	// whole (forward validation trains a second time).
+	progress     func(done float64)
+	progressBase float64
+	progressSpan float64
 }
 
 func defaultConfig() config {
 	return config{
-		folds:       DefaultFolds,
-		coverage:    DefaultCoverage,
-		minHistory:  DefaultMinHistory,
-		seed:        DefaultSeed,
-		kinds:       AllKinds(),
-		gpMaxPoints: DefaultGPMaxPoints,
-		gpHyper:     DefaultGPHyperPoints,
-		gpRestarts:  DefaultGPRestarts,
-		gpMaxIter:   DefaultGPMaxIterations,
-		now:         time.Now,
-		forward:     true,
+		folds:        DefaultFolds,
+		coverage:     DefaultCoverage,
+		minHistory:   DefaultMinHistory,
+		seed:         DefaultSeed,
+		kinds:        AllKinds(),
+		gpMaxPoints:  DefaultGPMaxPoints,
+		gpHyper:      DefaultGPHyperPoints,
+		gpRestarts:   DefaultGPRestarts,
+		gpMaxIter:    DefaultGPMaxIterations,
+		now:          time.Now,
+		forward:      true,
+		progressSpan: 1,
 	}
 }
 
@@ -175,3 +182,17 @@ func WithClock(now func() time.Time) Option {
 // or off. Off, Train is about twice as fast and the metrics' forward
 // fields are nil.
 func WithForwardValidation(on bool) Option { return func(c *config) { c.forward = on } }
+
+// WithProgress sets a function Train calls, from its own goroutine, with
+// the share of the work done (0 to 1, non-decreasing) after each target
+// of each training pass; it must return quickly. A nil function reports
+// nothing.
+func WithProgress(report func(done float64)) Option { return func(c *config) { c.progress = report } }
+
+// report passes the share done of this pass, mapped onto the whole, to
+// the progress function.
+func (c config) report(share float64) {
+	if c.progress != nil {
+		c.progress(c.progressBase + c.progressSpan*share)
+	}
+}

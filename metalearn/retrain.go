@@ -43,6 +43,7 @@ type Retrainer struct {
 	repo    ModelRepository
 	minNew  int
 	opts    []Option
+	jobs    *Jobs // nil: in-process exclusion only
 
 	mu       sync.Mutex
 	inflight map[string]*flight
@@ -74,6 +75,14 @@ func WithTrainOptions(opts ...Option) RetrainerOption {
 	return func(r *Retrainer) { r.opts = append([]Option(nil), opts...) }
 }
 
+// WithJobs makes every training of the Retrainer a job recorded in jobs:
+// Train, MaybeRetrain and Start then exclude one another per tenant across
+// every process on the database, not only within this Retrainer, and
+// Start becomes available.
+func WithJobs(jobs *Jobs) RetrainerOption {
+	return func(r *Retrainer) { r.jobs = jobs }
+}
+
 // NewRetrainer returns a Retrainer that reads history from h and stores
 // models in repo.
 func NewRetrainer(h HistorySource, repo ModelRepository, opts ...RetrainerOption) *Retrainer {
@@ -94,6 +103,9 @@ func NewRetrainer(h HistorySource, repo ModelRepository, opts ...RetrainerOption
 // *InsufficientHistoryError (ErrInsufficientHistory) when the history is too
 // short.
 func (r *Retrainer) Train(ctx context.Context) (ModelInfo, error) {
+	if r.jobs != nil {
+		return r.trainJob(ctx)
+	}
 	for {
 		f, leader, err := r.join(ctx)
 		if err != nil {
@@ -124,6 +136,9 @@ func (r *Retrainer) MaybeRetrain(ctx context.Context) (info ModelInfo, trained b
 	tenant, ok := tenancy.TenantFrom(ctx)
 	if !ok {
 		return ModelInfo{}, false, fmt.Errorf("metalearn: retrain: %w", tenancy.ErrNoTenant)
+	}
+	if r.jobs != nil {
+		return r.maybeJob(ctx)
 	}
 	r.mu.Lock()
 	if r.inflight[tenant] != nil {
@@ -212,16 +227,125 @@ func wait(ctx context.Context, f *flight) error {
 }
 
 // trainNow trains on records (read from the history when nil) and saves.
-func (r *Retrainer) trainNow(ctx context.Context, records []Record) (ModelInfo, error) {
+func (r *Retrainer) trainNow(ctx context.Context, records []Record, extra ...Option) (ModelInfo, error) {
 	if records == nil {
 		var err error
 		if records, err = r.history.History(ctx); err != nil {
 			return ModelInfo{}, fmt.Errorf("metalearn: history: %w", err)
 		}
 	}
-	m, err := Train(ctx, records, r.opts...)
+	m, err := Train(ctx, records, append(append([]Option(nil), r.opts...), extra...)...)
 	if err != nil {
 		return ModelInfo{}, err
 	}
 	return r.repo.Save(ctx, m)
+}
+
+// Job triggers.
+const (
+	triggerManual    = "manual"
+	triggerAutomatic = "automatic"
+)
+
+// work returns a job's training on records (read from the history when
+// nil), reporting progress.
+func (r *Retrainer) work(records []Record) trainWork {
+	return func(ctx context.Context, progress func(float64)) (ModelInfo, error) {
+		return r.trainNow(ctx, records, WithProgress(progress))
+	}
+}
+
+// Start starts a training of the context's tenant as a background job and
+// returns it at once (queued), with started true; when the tenant already
+// has an active job, in this process or another, it returns that job and
+// started false instead of starting a second. The job outlives ctx: it
+// runs until it ends or the Jobs are closed. Start needs WithJobs.
+func (r *Retrainer) Start(ctx context.Context) (job Job, started bool, err error) {
+	if r.jobs == nil {
+		return Job{}, false, fmt.Errorf("%w: Retrainer.Start needs WithJobs", ErrInvalid)
+	}
+	row, claimed, err := r.jobs.claim(ctx, triggerManual)
+	if err != nil || !claimed {
+		return row.job(), false, err
+	}
+	if err := r.jobs.background(row.TenantID, func(bg context.Context) {
+		_, _ = r.jobs.run(bg, row, r.work(nil)) // run logs and records the outcome
+	}); err != nil {
+		_, _ = r.jobs.update(context.WithoutCancel(ctx), row.TenantID, row.ID,
+			map[string]any{"status": string(JobFailed), "error": jobError(err), "finished_at": r.jobs.now().UTC()})
+		return Job{}, false, err
+	}
+	return row.job(), true, nil
+}
+
+// trainJob is Train with jobs: it runs the training as a job of this
+// process, or, when the tenant already has an active job, waits for that
+// one and returns its result.
+func (r *Retrainer) trainJob(ctx context.Context) (ModelInfo, error) {
+	row, claimed, err := r.jobs.claim(ctx, triggerManual)
+	if err != nil {
+		return ModelInfo{}, err
+	}
+	var job Job
+	if claimed {
+		job, err = r.jobs.run(ctx, row, r.work(nil))
+	} else {
+		job, err = r.jobs.wait(ctx, row.ID)
+	}
+	switch {
+	case err != nil:
+		return ModelInfo{}, err
+	case job.Status == JobSucceeded && job.Model != nil:
+		return *job.Model, nil
+	}
+	return ModelInfo{}, fmt.Errorf("metalearn: training job %s failed: %s", job.ID, job.Error)
+}
+
+// maybeJob is MaybeRetrain with jobs: it decides first, then trains as a
+// job unless the tenant already has an active one.
+func (r *Retrainer) maybeJob(ctx context.Context) (ModelInfo, bool, error) {
+	if _, busy, err := r.jobs.Active(ctx); err != nil || busy {
+		return ModelInfo{}, false, err
+	}
+	records, err := r.history.History(ctx)
+	if err != nil {
+		return ModelInfo{}, false, fmt.Errorf("metalearn: history: %w", err)
+	}
+	last, err := r.repo.LatestInfo(ctx)
+	switch {
+	case errors.Is(err, ErrNoModel):
+	case err != nil:
+		return ModelInfo{}, false, err
+	default:
+		if NewOutcomes(records, last) < r.minNew {
+			return last, false, nil
+		}
+	}
+	if cfg := newConfig(r.opts); len(records) < max(cfg.minHistory, cfg.folds+1) {
+		return ModelInfo{}, false, nil
+	}
+	row, claimed, err := r.jobs.claim(ctx, triggerAutomatic)
+	if err != nil || !claimed {
+		return ModelInfo{}, false, err
+	}
+	job, err := r.jobs.run(ctx, row, r.work(records))
+	if err != nil {
+		return ModelInfo{}, false, err
+	}
+	return *job.Model, true, nil
+}
+
+// CheckHistory returns an *InsufficientHistoryError when the context
+// tenant's history is too short to train on, so that a caller can refuse
+// a training before starting a job that would fail.
+func (r *Retrainer) CheckHistory(ctx context.Context) error {
+	records, err := r.history.History(ctx)
+	if err != nil {
+		return fmt.Errorf("metalearn: history: %w", err)
+	}
+	cfg := newConfig(r.opts)
+	if need := max(cfg.minHistory, cfg.folds+1); len(records) < need {
+		return &InsufficientHistoryError{Have: len(records), Need: need}
+	}
+	return nil
 }

@@ -181,7 +181,7 @@ func TestMigrateDownUp(t *testing.T) {
 	if err := Migrate(ctx, db); err != nil {
 		t.Fatalf("second Migrate: %v", err)
 	}
-	if got := TenantTables(); len(got) != 1 || got[0] != "metalearn_models" || len(Models()) != 1 {
+	if got := TenantTables(); len(got) != 2 || got[0] != "metalearn_models" || got[1] != "metalearn_jobs" || len(Models()) != 2 {
 		t.Fatalf("TenantTables %v", got)
 	}
 }

@@ -218,6 +218,9 @@ func Train(ctx context.Context, records []Record, opts ...Option) (*Model, error
 		}
 	}
 	records = byCompletion(records)
+	if cfg.forward {
+		cfg.progressSpan = 0.5 // the forward pass trains a second time
+	}
 	m, err := train(ctx, records, cfg)
 	if err != nil {
 		return nil, err
@@ -274,12 +277,14 @@ func train(ctx context.Context, records []Record, cfg config) (*Model, error) {
 			m.dataThrough = r.CompletedAt.UTC()
 		}
 	}
-	for _, t := range Targets() {
+	targets := Targets()
+	for i, t := range targets {
 		tm, heldOut, err := trainTarget(ctx, t, x, foldX, records, folds, cfg)
 		if err != nil {
 			return nil, fmt.Errorf("metalearn: train %s: %w", t, err)
 		}
 		m.targets[t] = tm
+		cfg.report(float64(i+1) / float64(len(targets)))
 		if t == TargetSuccess {
 			resid := make([]float64, n)
 			for i, r := range records {
@@ -322,6 +327,7 @@ func (m *Model) forwardValidate(ctx context.Context, records []Record, cfg confi
 	}
 	inner := cfg
 	inner.forward = false
+	inner.progressBase, inner.progressSpan = cfg.progressBase+cfg.progressSpan, cfg.progressSpan
 	if inner.folds > nTrain-1 {
 		inner.folds = nTrain - 1
 	}

@@ -16,7 +16,7 @@ import (
 // `logins` goroutines log in continuously, and reports p50 and p99
 // latency of the measured requests and the logins completed per second.
 func benchMe(b *testing.B, logins, hashers int) {
-	ts := newTestServer(b, testenv.SQLite(b), testServerOptions{hashers: hashers})
+	ts := newTestServer(b, testenv.PlatformSQLite(b), testServerOptions{hashers: hashers})
 	token := ts.adminToken()
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup

@@ -57,7 +57,7 @@ type boundCase struct {
 // stored — while the same request at the bound is served.
 func TestBoundedWork(t *testing.T) {
 	t.Parallel()
-	for name, open := range testenv.Databases(t) {
+	for name, open := range testenv.PlatformDatabases(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			h, err := similarity.NewHashingEmbedder(64)
@@ -236,7 +236,7 @@ func TestOverlapStopsWhenTheClientGivesUp(t *testing.T) {
 	}
 	emb := &blockingOverlapEmbedder{Embedder: h, blockAt: 2 * registry.MaxSpecSectionItems,
 		started: make(chan struct{}, 1), stopped: make(chan struct{})}
-	e := newRegEnv(t, testenv.SQLite(t), testServerOptions{opts: []Option{WithEmbedder(emb)}})
+	e := newRegEnv(t, testenv.PlatformSQLite(t), testServerOptions{opts: []Option{WithEmbedder(emb)}})
 	pid := e.create(t, "/api/v1/projects", e.member, map[string]any{"name": "Big", "problem_class": "classification",
 		"complexity_score": 5, "team_size": 3, "spec": map[string]any{"user_stories": lines("stored story", registry.MaxSpecSectionItems, 0)}})
 	expect(t, e.do("POST", "/api/v1/specs/similar", e.viewer, map[string]any{"text": "report"}), 200)

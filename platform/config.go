@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,6 +30,7 @@ const (
 	envEmbeddingsAPIKey = "MAESTRO_EMBEDDINGS_API_KEY" // #nosec G101 -- the name of an environment variable, not a credential
 	envTLSCert          = "MAESTRO_TLS_CERT"
 	envTLSKey           = "MAESTRO_TLS_KEY"
+	envMetricsAddr      = "MAESTRO_METRICS_ADDR"
 )
 
 // Files the server keeps in MAESTRO_HOME, each written once with mode 0600.
@@ -87,6 +89,12 @@ type Config struct {
 	TLSCert string
 	TLSKey  string
 
+	// MetricsAddr (MAESTRO_METRICS_ADDR), a HOST:PORT, makes Serve serve
+	// Prometheus metrics at /metrics on a listener of their own, apart
+	// from the API. Empty (the default): no metrics listener
+	// (MetricsHandler still serves them to a host that mounts it).
+	MetricsAddr string
+
 	// secrets is the provider the configuration came from; PEM TLS
 	// material is reloaded through it. Nil for a Config a host filled.
 	secrets secrets.Provider
@@ -101,6 +109,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("redis", c.RedisURL != ""),
 		slog.Bool("tls", c.TLSCert != ""),
 		slog.Bool("external_embeddings", c.EmbeddingsURL != ""),
+		slog.String("metrics_addr", c.MetricsAddr),
 	)
 }
 
@@ -147,6 +156,7 @@ func ConfigFromEnv(ctx context.Context, p secrets.Provider) (Config, error) {
 		envJWTSecret: &jwtSecret, envAdminPassword: &c.AdminPassword,
 		envEmbeddingsURL: &c.EmbeddingsURL, envEmbeddingsModel: &c.EmbeddingsModel,
 		envEmbeddingsAPIKey: &c.EmbeddingsAPIKey, envTLSCert: &c.TLSCert, envTLSKey: &c.TLSKey,
+		envMetricsAddr: &c.MetricsAddr,
 	} {
 		if err := get(name, dst); err != nil {
 			return Config{}, err
@@ -178,6 +188,11 @@ func (c *Config) check() error {
 	}
 	if _, _, err := databaseTarget(c.DatabaseURL, c.Home); err != nil {
 		return err
+	}
+	if c.MetricsAddr != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || port == "" {
+			return fmt.Errorf("%s must be HOST:PORT, not %q", envMetricsAddr, c.MetricsAddr)
+		}
 	}
 	if len(c.JWTSecret) > 0 {
 		if err := secrets.CheckStrength(string(c.JWTSecret)); err != nil {

@@ -1,6 +1,11 @@
 package platform
 
-import "testing"
+import (
+	"context"
+	"testing"
+
+	"github.com/maestro-ml/maestro/tenancy"
+)
 
 // The registry's and the learning routes' cases of the cross-tenant
 // suite (crosstenant_test.go): tenant A's admin calls every route with an
@@ -47,8 +52,15 @@ func init() {
 		"DELETE /api/v1/models/{name}/aliases/{alias}":      {path: "/api/v1/models/{model}/aliases/prod"},
 		// Tenant A has no meta-model; tenant B's version 1 is not A's.
 		"POST /api/v1/meta-models/{version}/pin": {path: "/api/v1/meta-models/1/pin"},
+		"GET /api/v1/meta-models/jobs/{id}":      {path: "/api/v1/meta-models/jobs/{training_job}"},
 	})
 	addCrossTenantSetup(func(t testing.TB, f *crossTenantFixture) {
+		// A training job of tenant B (it fails at once: B has no history).
+		job, _, err := f.ts.s.learn.trainer.Start(tenancy.WithTenant(context.Background(), f.tenantB))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.ids["training_job"] = job.ID
 		create := func(path string, body any) string {
 			var out struct {
 				ID string `json:"id"`

@@ -188,7 +188,7 @@ func TestCrossTenantSuiteCoversEveryRoute(t *testing.T) {
 
 func TestCrossTenantAccessIsNotFound(t *testing.T) {
 	t.Parallel()
-	for name, open := range testenv.Databases(t) {
+	for name, open := range testenv.PlatformDatabases(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			ts := newTestServer(t, open(t), testServerOptions{})
@@ -249,7 +249,7 @@ func TestCrossTenantAccessIsNotFound(t *testing.T) {
 
 func TestMalformedIDsAreNeverServerErrors(t *testing.T) {
 	t.Parallel()
-	for name, open := range testenv.Databases(t) {
+	for name, open := range testenv.PlatformDatabases(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			ts := newTestServer(t, open(t), testServerOptions{})

@@ -221,7 +221,7 @@ func (b *browser) signOut() {
 func TestDashboardInBrowser(t *testing.T) {
 	chromiumPath(t) // skip early, before the server starts
 	t.Parallel()
-	e := newRegEnv(t, testenv.SQLite(t), testServerOptions{})
+	e := newRegEnv(t, testenv.PlatformSQLite(t), testServerOptions{})
 	seedHistory(t, e, e.member, 24)
 	home := e.me(e.admin).Tenant.ID
 	beta := e.me(e.other).Tenant.ID

@@ -131,6 +131,7 @@ var errorTable = []errorRule{
 	}},
 	{"metalearn.ErrNoOlderVersion", is(metalearn.ErrNoOlderVersion), fixed(http.StatusConflict, "no_older_version",
 		"the active meta-model is the tenant's oldest: there is no version to roll back to")},
+	{"metalearn.ErrNoJob", is(metalearn.ErrNoJob), fixed(http.StatusNotFound, "not_found", "training job not found")},
 	{"metalearn.ErrNoModel", is(metalearn.ErrNoModel), fixed(http.StatusConflict, "no_model",
 		"no meta-model has been trained for this tenant; POST /api/v1/meta-models/train first")},
 	{"metalearn.ErrUnsupportedVersion", is(metalearn.ErrUnsupportedVersion), fixed(http.StatusConflict, "model_outdated",

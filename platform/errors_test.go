@@ -107,6 +107,7 @@ func sentinelByName(t *testing.T, name string) error {
 		"registry.ErrNotFound": registry.ErrNotFound, "tenancy.ErrNotFound": tenancy.ErrNotFound, "auth.ErrNotFound": auth.ErrNotFound,
 		"tenancy.ErrQuotaExceeded": tenancy.ErrQuotaExceeded, "registry.ErrConflict": registry.ErrConflict,
 		"tenancy.ErrConflict": tenancy.ErrConflict, "metalearn.ErrNoModel": metalearn.ErrNoModel,
+		"metalearn.ErrNoJob":              metalearn.ErrNoJob,
 		"metalearn.ErrUnsupportedVersion": metalearn.ErrUnsupportedVersion,
 		"metalearn.ErrUnknownVersion":     metalearn.ErrUnknownVersion, "metalearn.ErrNoOlderVersion": metalearn.ErrNoOlderVersion,
 		"similarity.ErrProvider": similarity.ErrProvider, "similarity.ErrBadResponse": similarity.ErrBadResponse,

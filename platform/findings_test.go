@@ -130,7 +130,7 @@ func TestClassifyConnectionFailures(t *testing.T) {
 
 	// Through fail, the 503 says nothing about the cause and tells the
 	// client when to retry.
-	ts := newTestServer(t, testenv.SQLite(t), testServerOptions{})
+	ts := newTestServer(t, testenv.PlatformSQLite(t), testServerOptions{})
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequest("GET", "/api/v1/projects", nil)
 	ts.s.fail(rec, req, unavailableCases["57P01 admin_shutdown"])
@@ -149,7 +149,7 @@ func TestClassifyConnectionFailures(t *testing.T) {
 // user's login sessions or serve as a password-guessing oracle).
 func TestPasswordChangeRefusesAPIKeys(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t, testenv.SQLite(t), testServerOptions{})
+	ts := newTestServer(t, testenv.PlatformSQLite(t), testServerOptions{})
 	admin := ts.adminToken()
 	def := ts.me(admin).Tenant.ID
 	ts.addMember(admin, def, "kim", memberPassword, "member")
@@ -177,7 +177,7 @@ func TestPasswordChangeRefusesAPIKeys(t *testing.T) {
 // honours ?limit= and ?cursor= like every other list.
 func TestAPIKeyListPages(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t, testenv.SQLite(t), testServerOptions{})
+	ts := newTestServer(t, testenv.PlatformSQLite(t), testServerOptions{})
 	admin := ts.adminToken()
 	def := ts.me(admin).Tenant.ID
 	ts.addMember(admin, def, "lee", memberPassword, "member")
@@ -239,7 +239,7 @@ func TestAPIKeyListPages(t *testing.T) {
 // unknown name. A superadmin still can.
 func TestTenantAdminCannotAttachOtherUsers(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t, testenv.SQLite(t), testServerOptions{})
+	ts := newTestServer(t, testenv.PlatformSQLite(t), testServerOptions{})
 	root := ts.adminToken()
 	tenantA := ts.createTenant(root, "tenant-a")
 	tenantB := ts.createTenant(root, "tenant-b")

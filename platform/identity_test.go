@@ -71,8 +71,8 @@ func TestIdentityFlows(t *testing.T) {
 		open  func(testing.TB) *gorm.DB
 		redis bool // token store and throttling in Redis instead of SQL and memory
 	}
-	setups := map[string]setup{"sqlite+redis": {testenv.SQLite, true}}
-	for name, open := range testenv.Databases(t) {
+	setups := map[string]setup{"sqlite+redis": {testenv.PlatformSQLite, true}}
+	for name, open := range testenv.PlatformDatabases(t) {
 		setups[name] = setup{open, false}
 	}
 	for name, su := range setups {
@@ -120,7 +120,7 @@ func TestIdentityFlows(t *testing.T) {
 
 func TestLoginFailuresLookAlike(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t, testenv.SQLite(t), testServerOptions{})
+	ts := newTestServer(t, testenv.PlatformSQLite(t), testServerOptions{})
 	wrong := expect(t, ts.do("POST", "/api/v1/auth/login", "", map[string]string{"username": "admin", "password": "not-the-password"}), 401)
 	unknown := expect(t, ts.do("POST", "/api/v1/auth/login", "", map[string]string{"username": "nobody", "password": "not-the-password"}), 401)
 	badTenant := expect(t, ts.do("POST", "/api/v1/auth/login", "", map[string]string{"username": "admin", "password": testAdminPassword, "tenant": "nope"}), 401)
@@ -149,7 +149,7 @@ func TestLoginThrottling(t *testing.T) {
 	for name, redis := range map[string]bool{"memory": false, "redis": true} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			ts := newTestServer(t, testenv.SQLite(t), testServerOptions{redis: redis,
+			ts := newTestServer(t, testenv.PlatformSQLite(t), testServerOptions{redis: redis,
 				throttle: auth.ThrottlePolicy{FreeFailures: 2, BaseLockout: time.Minute, MaxLockout: time.Hour}})
 			for _, user := range []string{"admin", "ghost"} {
 				for i := 0; i < 3; i++ {
@@ -172,7 +172,7 @@ func TestLoginThrottling(t *testing.T) {
 
 func TestPasswordChange(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t, testenv.SQLite(t), testServerOptions{})
+	ts := newTestServer(t, testenv.PlatformSQLite(t), testServerOptions{})
 	admin := ts.adminToken()
 	def := ts.me(admin).Tenant.ID
 	ts.addMember(admin, def, "alice", memberPassword, "member")
@@ -201,7 +201,7 @@ func TestPasswordChange(t *testing.T) {
 
 func TestAPIKeys(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t, testenv.SQLite(t), testServerOptions{})
+	ts := newTestServer(t, testenv.PlatformSQLite(t), testServerOptions{})
 	admin := ts.adminToken()
 	def := ts.me(admin).Tenant.ID
 	ts.addMember(admin, def, "bob", memberPassword, "member")
@@ -256,7 +256,7 @@ func TestAPIKeys(t *testing.T) {
 
 func TestIdentityHeadersIgnored(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t, testenv.SQLite(t), testServerOptions{})
+	ts := newTestServer(t, testenv.PlatformSQLite(t), testServerOptions{})
 	admin := ts.adminToken()
 	me := ts.me(admin)
 	other := ts.createTenant(admin, "other")
@@ -279,7 +279,7 @@ func TestIdentityHeadersIgnored(t *testing.T) {
 
 func TestLoginTenantChoice(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t, testenv.SQLite(t), testServerOptions{})
+	ts := newTestServer(t, testenv.PlatformSQLite(t), testServerOptions{})
 	admin := ts.adminToken()
 	def := ts.me(admin).Tenant.ID
 	second := ts.createTenant(admin, "second")
@@ -302,7 +302,7 @@ func TestLoginTenantChoice(t *testing.T) {
 
 func TestMembershipChangesApplyAtOnce(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t, testenv.SQLite(t), testServerOptions{})
+	ts := newTestServer(t, testenv.PlatformSQLite(t), testServerOptions{})
 	admin := ts.adminToken()
 	def := ts.me(admin).Tenant.ID
 	uid := ts.addMember(admin, def, "frank", memberPassword, "admin")
@@ -345,7 +345,7 @@ func TestMembershipChangesApplyAtOnce(t *testing.T) {
 // from one tenant ends only what the removal must.
 func TestCredentialsEndWithAccess(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t, testenv.SQLite(t), testServerOptions{})
+	ts := newTestServer(t, testenv.PlatformSQLite(t), testServerOptions{})
 	root := ts.adminToken()
 	a, b := ts.createTenant(root, "cred-a"), ts.createTenant(root, "cred-b")
 	ts.addMember(root, a, "gina", memberPassword, "member")
@@ -381,7 +381,7 @@ func TestCredentialsEndWithAccess(t *testing.T) {
 
 func TestBootstrapIdempotent(t *testing.T) {
 	t.Parallel()
-	db := testenv.SQLite(t)
+	db := testenv.PlatformSQLite(t)
 	ts := newTestServer(t, db, testServerOptions{})
 	admin := ts.adminToken()
 	before := ts.me(admin)
@@ -409,7 +409,7 @@ func TestLoginTimingHidesUnknownUsers(t *testing.T) {
 	t.Parallel()
 	// A lenient throttle lets the test take enough samples; the two kinds
 	// of login alternate, so that load from other tests weighs on both.
-	ts := newTestServer(t, testenv.SQLite(t), testServerOptions{
+	ts := newTestServer(t, testenv.PlatformSQLite(t), testServerOptions{
 		throttle: auth.ThrottlePolicy{FreeFailures: 100, IPFailures: 1000}})
 	login := func(user string) time.Duration {
 		start := time.Now()
@@ -431,7 +431,7 @@ func TestLoginTimingHidesUnknownUsers(t *testing.T) {
 // locks the account out (the reservation would otherwise be held).
 func TestLoginTenantRequiredDoesNotHoldThrottle(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t, testenv.SQLite(t), testServerOptions{})
+	ts := newTestServer(t, testenv.PlatformSQLite(t), testServerOptions{})
 	admin := ts.adminToken()
 	def := ts.me(admin).Tenant.ID
 	second := ts.createTenant(admin, "second")

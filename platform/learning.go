@@ -42,6 +42,10 @@ type learning struct {
 	history *metalearn.RegistryHistory
 	trainer *metalearn.Retrainer
 	rec     *metalearn.Recommender
+	// jobs are the training jobs, shared through the database by every
+	// replica: at most one active per tenant, and a replica that dies
+	// mid-job leaves it to expire (see metalearn.Jobs).
+	jobs *metalearn.Jobs
 
 	// idx keeps sim in step with the registry's projects. A project write
 	// whose embedding cannot be computed (the embeddings service is down)
@@ -57,14 +61,16 @@ type learning struct {
 // similarity service, the model store, the trainer and the recommender on
 // the server's database and registry. Their schema must exist (prepare
 // migrates it).
-func newLearning(s *Server, reg *registry.Registry, emb similarity.Embedder) (*learning, error) {
+func newLearning(s *Server, reg *registry.Registry, emb similarity.Embedder, jobTiming [2]time.Duration) (*learning, error) {
 	if emb == nil {
 		var err error
 		if emb, err = newEmbedder(s.cfg); err != nil {
 			return nil, err
 		}
 	}
-	sim, err := similarity.NewService(s.db, emb)
+	// The service embeds through the metrics' wrapper; emb stays the
+	// embedder as configured.
+	sim, err := similarity.NewService(s.db, s.metrics.measure(emb))
 	if err != nil {
 		return nil, fmt.Errorf("similarity: %w", err)
 	}
@@ -78,6 +84,18 @@ func newLearning(s *Server, reg *registry.Registry, emb similarity.Embedder) (*l
 	}
 	store := metalearn.NewStore(s.db, metalearn.WithStoreClock(s.now))
 	history := metalearn.NewRegistryHistory(reg)
+	jobOpts := []metalearn.JobsOption{metalearn.WithJobsLogger(s.log), metalearn.WithJobsClock(s.now)}
+	if jobTiming != [2]time.Duration{} {
+		jobOpts = append(jobOpts, metalearn.WithJobTiming(jobTiming[0], jobTiming[1]))
+	}
+	if s.observeJob != nil {
+		jobOpts = append(jobOpts, metalearn.WithJobObserver(s.observeJob))
+	}
+	jobs, err := metalearn.NewJobs(s.db, jobOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("metalearn: %w", err)
+	}
+	s.closers = append(s.closers, jobs.Close)
 	return &learning{
 		reg:     reg,
 		log:     s.log,
@@ -85,10 +103,11 @@ func newLearning(s *Server, reg *registry.Registry, emb similarity.Embedder) (*l
 		sim:     sim,
 		models:  store,
 		history: history,
-		trainer: metalearn.NewRetrainer(history, store,
+		trainer: metalearn.NewRetrainer(history, store, metalearn.WithJobs(jobs),
 			metalearn.WithTrainOptions(metalearn.WithClock(s.now))),
-		rec: metalearn.NewRecommender(store),
-		idx: idx,
+		jobs: jobs,
+		rec:  metalearn.NewRecommender(store),
+		idx:  idx,
 	}, nil
 }
 

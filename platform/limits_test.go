@@ -50,7 +50,7 @@ func newGateEmbedder(t *testing.T) *gateEmbedder {
 func TestHeavyRouteConcurrencyLimit(t *testing.T) {
 	t.Parallel()
 	g := newGateEmbedder(t)
-	ts := newTestServer(t, testenv.SQLite(t), testServerOptions{opts: []Option{WithEmbedder(g), WithHeavyRouteLimit(1)}})
+	ts := newTestServer(t, testenv.PlatformSQLite(t), testServerOptions{opts: []Option{WithEmbedder(g), WithHeavyRouteLimit(1)}})
 	token := ts.adminToken()
 	body := map[string]any{"text": "fraud detection on card payments"}
 	var wg sync.WaitGroup
@@ -87,7 +87,7 @@ func TestHandlerDeadline(t *testing.T) {
 		s.timeouts = [2]time.Duration{time.Minute, 300 * time.Millisecond}
 		return nil
 	}
-	ts := newTestServer(t, testenv.SQLite(t), testServerOptions{opts: []Option{WithEmbedder(g), short}})
+	ts := newTestServer(t, testenv.PlatformSQLite(t), testServerOptions{opts: []Option{WithEmbedder(g), short}})
 	token := ts.adminToken()
 	start := time.Now()
 	r := ts.do("POST", "/api/v1/specs/similar", token, map[string]any{"text": "anything at all"})
@@ -114,7 +114,7 @@ func (downEmbedder) Embed(context.Context, []string) ([][]float32, error) {
 // it — nothing depends on the memory of the process that failed.
 func TestIndexFailureIsPickedUpByAnotherServer(t *testing.T) {
 	t.Parallel()
-	db := testenv.SQLite(t)
+	db := testenv.PlatformSQLite(t)
 	h, err := similarity.NewHashingEmbedder(64)
 	if err != nil {
 		t.Fatal(err)

@@ -112,7 +112,7 @@ func forThrottlers(t *testing.T, test func(t *testing.T, redis bool)) {
 func TestLoginBurstFromOneAddressCapped(t *testing.T) {
 	forThrottlers(t, func(t *testing.T, redis bool) {
 		const ipFailures, n, real = 10, 60, 3
-		ts := newTestServer(t, testenv.SQLite(t), testServerOptions{redis: redis, hashers: 2,
+		ts := newTestServer(t, testenv.PlatformSQLite(t), testServerOptions{redis: redis, hashers: 2,
 			throttle: auth.ThrottlePolicy{IPFailures: ipFailures, BaseLockout: time.Hour, MaxLockout: time.Hour},
 			// No 503s here: every attempt admitted waits for the hasher.
 			opts: []Option{WithHasherOptions(auth.WithHashQueueTimeout(time.Minute))}})
@@ -151,7 +151,7 @@ func TestConcurrentWrongPasswordsOneAccountCapped(t *testing.T) {
 	forThrottlers(t, func(t *testing.T, redis bool) {
 		const free = 5
 		clk := authtest.NewClock(time.Now())
-		ts := newTestServer(t, testenv.SQLite(t), testServerOptions{redis: redis, hashers: 1,
+		ts := newTestServer(t, testenv.PlatformSQLite(t), testServerOptions{redis: redis, hashers: 1,
 			throttle: auth.ThrottlePolicy{FreeFailures: free, BaseLockout: time.Hour, MaxLockout: time.Hour, IPFailures: 1000},
 			opts:     []Option{WithClock(clk.Now), WithHasherOptions(auth.WithHashQueueTimeout(time.Minute))}})
 		admin := ts.adminToken()
@@ -202,7 +202,7 @@ func TestConcurrentWrongPasswordsOneAccountCapped(t *testing.T) {
 func TestLoginHasherBusyAnswers503(t *testing.T) {
 	forThrottlers(t, func(t *testing.T, redis bool) {
 		const n = 30
-		ts := newTestServer(t, testenv.SQLite(t), testServerOptions{redis: redis, hashers: 1,
+		ts := newTestServer(t, testenv.PlatformSQLite(t), testServerOptions{redis: redis, hashers: 1,
 			// The burst exactly fills the address's allowance.
 			throttle: auth.ThrottlePolicy{IPFailures: n, BaseLockout: time.Hour, MaxLockout: time.Hour},
 			opts:     []Option{WithHasherOptions(auth.WithHashQueueTimeout(20 * time.Millisecond))}})

@@ -62,6 +62,7 @@ func (s *Server) addMember(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
+	s.principals.invalidate() // committed: no read of this replica may keep the old rows
 	s.audit(r.Context(), auditMemberAdded, slog.String("tenant_id", t.ID), slog.String("user_id", u.ID),
 		slog.String("role", role.String()))
 	writeJSON(w, http.StatusCreated, memberBody{UserID: u.ID, Username: u.Username, Role: role})
@@ -126,6 +127,7 @@ func (s *Server) updateMember(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.principals.invalidate()
 	u, err := s.tenants.User(r.Context(), uid)
 	if err != nil {
 		return err
@@ -156,6 +158,7 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request) error {
 	if err := s.tenants.RemoveMember(r.Context(), t.ID, uid); err != nil {
 		return err
 	}
+	s.principals.invalidate()
 	s.audit(r.Context(), auditMemberRemoved, slog.String("tenant_id", t.ID), slog.String("user_id", uid))
 	noContent(w)
 	return nil

@@ -7,16 +7,44 @@ import (
 	"github.com/maestro-ml/maestro/metalearn"
 )
 
-// trainMetaModel handles POST /api/v1/meta-models/train: a model trained
-// now on the tenant's completed projects becomes the tenant's next version.
-// Concurrent requests of one tenant share one training. Too short a
-// history is 409 insufficient_history, with the minimum in the detail.
+// trainMetaModel handles POST /api/v1/meta-models/train: it starts a
+// background job that trains the tenant's next model on its completed
+// projects and answers 202 with the job and its Location. While the
+// tenant has an active job — started on any replica — the answer is that
+// job: at most one runs per tenant. The job outlives the request. Too short
+// a history is 409 insufficient_history at once, with the minimum in the
+// detail.
 func (s *Server) trainMetaModel(w http.ResponseWriter, r *http.Request) error {
-	info, err := s.learn.trainer.Train(r.Context())
+	if err := s.learn.trainer.CheckHistory(r.Context()); err != nil {
+		return err // InsufficientHistoryError: 409 in the error table
+	}
+	job, _, err := s.learn.trainer.Start(r.Context())
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, info)
+	w.Header().Set("Location", jobPath(job.ID))
+	writeJSON(w, http.StatusAccepted, jobBody{Job: job})
+	return nil
+}
+
+// jobBody is the JSON of a training job: {"job": {...}}.
+type jobBody struct {
+	Job metalearn.Job `json:"job"`
+}
+
+// jobPath is the URL path of training job id.
+func jobPath(id string) string { return "/api/v1/meta-models/jobs/" + id }
+
+// getTrainingJob handles GET /api/v1/meta-models/jobs/{id}: the job's
+// status (queued, running, succeeded, failed), its progress, the model's
+// info once it succeeded and the error once it failed. A job whose replica
+// stopped is reported failed once its heartbeat expired.
+func (s *Server) getTrainingJob(w http.ResponseWriter, r *http.Request) error {
+	job, err := s.learn.jobs.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, jobBody{Job: job})
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/maestro-ml/maestro/internal/testenv"
 	"github.com/maestro-ml/maestro/tenancy"
@@ -15,7 +16,7 @@ import (
 // with the built-in embedder.
 func TestLearningEndpoints(t *testing.T) {
 	t.Parallel()
-	for name, open := range testenv.Databases(t) {
+	for name, open := range testenv.PlatformDatabases(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			e := newRegEnv(t, open(t), testServerOptions{})
@@ -95,6 +96,59 @@ func seedHistory(t *testing.T, e *regEnv, token string, n int) {
 	}
 }
 
+// jobJSON is the API's view of a training job.
+type jobJSON struct {
+	Job struct {
+		ID       string         `json:"id"`
+		Status   string         `json:"status"`
+		Progress float64        `json:"progress"`
+		Model    *metaModelJSON `json:"model"`
+		Error    string         `json:"error"`
+	} `json:"job"`
+}
+
+// trainModel starts a training job as token, follows its Location until
+// it ends and returns the model it trained, failing the test unless the
+// job succeeded with progress reported along the way.
+func trainModel(t *testing.T, ts *testServer, token string) metaModelJSON {
+	t.Helper()
+	r := expect(t, ts.do("POST", "/api/v1/meta-models/train", token, nil), 202)
+	var j jobJSON
+	r.json(t, &j)
+	loc := r.header.Get("Location")
+	if j.Job.ID == "" || loc != "/api/v1/meta-models/jobs/"+j.Job.ID || (j.Job.Status != "queued" && j.Job.Status != "running") {
+		t.Fatalf("train answered %s with Location %q", r.body, loc)
+	}
+	return followJob(t, ts, token, loc)
+}
+
+// followJob polls a training job until it ends and returns its model.
+func followJob(t *testing.T, ts *testServer, token, loc string) metaModelJSON {
+	t.Helper()
+	last := -1.0
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		var j jobJSON
+		expect(t, ts.do("GET", loc, token, nil), 200).json(t, &j)
+		if j.Job.Progress < last || j.Job.Progress < 0 || j.Job.Progress > 1 {
+			t.Fatalf("job progress %v after %v", j.Job.Progress, last)
+		}
+		last = j.Job.Progress
+		switch j.Job.Status {
+		case "queued", "running":
+			continue
+		case "succeeded":
+			if j.Job.Model == nil || j.Job.Progress != 1 || j.Job.Error != "" {
+				t.Fatalf("succeeded job %+v", j.Job)
+			}
+			return *j.Job.Model
+		default:
+			t.Fatalf("job ended %+v", j.Job)
+		}
+	}
+	t.Fatalf("job %s did not end within a minute", loc)
+	return metaModelJSON{}
+}
+
 func testMetaModels(t *testing.T, e *regEnv) {
 	const train = "/api/v1/meta-models/train"
 	p := expect(t, e.do("POST", train, e.member, nil), 409).problem(t)
@@ -112,8 +166,7 @@ func testMetaModels(t *testing.T, e *regEnv) {
 	}
 
 	seedHistory(t, e, e.member, 24)
-	var m metaModelJSON
-	expect(t, e.do("POST", train, e.member, nil), 201).json(t, &m)
+	m := trainModel(t, e.testServer, e.member)
 	if m.Version != 1 || m.NProjects != 24 || m.TrainedAt == "" || m.Metrics.CVMAE == nil ||
 		m.Metrics.CVSpearman == nil || m.Metrics.BaselineMAE == nil || len(m.FeatureImportances) == 0 {
 		t.Fatalf("trained %+v", m)
@@ -122,6 +175,9 @@ func testMetaModels(t *testing.T, e *regEnv) {
 	if len(list) != 1 || !list[0].Active || list[0].Version != 1 {
 		t.Fatalf("models %+v", list)
 	}
+	// Jobs belong to their tenant; an unknown id is 404.
+	expect(t, e.do("GET", "/api/v1/meta-models/jobs/00000000-0000-0000-0000-000000000000", e.viewer, nil), 404)
+	expect(t, e.do("GET", "/api/v1/meta-models/jobs/nope", e.viewer, nil), 404)
 
 	// Ad-hoc recommendations: the prediction changes with the input.
 	recommend := func(body map[string]any, token string) recommendationJSON {

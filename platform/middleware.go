@@ -87,7 +87,10 @@ func withRequestID(next http.Handler) http.Handler {
 
 // principalHolder lets the access log see the principal that the
 // authentication middleware, deeper in the chain, put in the context.
-type principalHolder struct{ p *auth.Principal }
+type principalHolder struct {
+	p     *auth.Principal
+	route string // the matched route's pattern, for metrics
+}
 
 type principalHolderKey struct{}
 
@@ -96,6 +99,17 @@ func notePrincipal(ctx context.Context, p auth.Principal) {
 	if h, ok := ctx.Value(principalHolderKey{}).(*principalHolder); ok {
 		h.p = &p
 	}
+}
+
+// notePattern records the route pattern of the requests next serves, for
+// the request metrics (labelled by pattern, never by path).
+func notePattern(pattern string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h, ok := r.Context().Value(principalHolderKey{}).(*principalHolder); ok {
+			h.route = pattern
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // accessLog logs one line per request: method, path (never the query, which
@@ -124,6 +138,7 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 			attrs = append(attrs, slog.String("user_id", p.UserID), slog.String("tenant_id", p.TenantID))
 		}
 		s.logger(r.Context()).LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+		s.metrics.observeRequest(holder.route, sw.status, s.now().Sub(start))
 	})
 }
 

@@ -14,7 +14,7 @@ import (
 // mounted.
 func TestMLflowMount(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t, testenv.SQLite(t), testServerOptions{opts: []Option{WithMLflow()}})
+	ts := newTestServer(t, testenv.PlatformSQLite(t), testServerOptions{opts: []Option{WithMLflow()}})
 	admin := ts.adminToken()
 	tenant := ts.createTenant(admin, "mlf")
 	ts.addMember(admin, tenant, "mlf-viewer", memberPassword, "viewer")
@@ -74,6 +74,6 @@ func TestMLflowMount(t *testing.T) {
 	expect(t, ts.do("GET", "/api/2.0/mlflow/runs/get?run_id="+id, admin, nil), 404)
 	expect(t, ts.do("GET", "/api/2.0/mlflow-artifacts/artifacts/"+created.ExperimentID+"/"+id+"/artifacts/a.txt", admin, nil), 404)
 
-	plain := newTestServer(t, testenv.SQLite(t), testServerOptions{})
+	plain := newTestServer(t, testenv.PlatformSQLite(t), testServerOptions{})
 	expect(t, plain.do("POST", "/api/2.0/mlflow/experiments/create", plain.adminToken(), map[string]any{"name": "e"}), 404)
 }

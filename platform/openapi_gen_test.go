@@ -323,13 +323,13 @@ func (g *schemaGen) exampleOf(s map[string]any, field string, depth int) any {
 	case "boolean":
 		return true
 	case "array":
-		if depth > 4 {
+		if depth > 10 {
 			return []any{}
 		}
 		return []any{g.exampleOf(s["items"].(map[string]any), field, depth+1)}
 	case "object":
 		out := map[string]any{}
-		if depth > 6 {
+		if depth > 14 {
 			return out
 		}
 		if props, ok := s["properties"].(map[string]any); ok {

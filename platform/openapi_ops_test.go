@@ -207,8 +207,12 @@ func apiOps() []apiOp {
 		{pattern: "DELETE /api/v1/models/{name}/aliases/{alias}", id: "deleteModelAlias", status: 204},
 
 		// metamodels.go
-		{pattern: "POST /api/v1/meta-models/train", id: "trainMetaModel", status: 201, resp: metalearn.ModelInfo{},
-			errs: []int{http.StatusConflict}, desc: "409 `insufficient_history` names the minimum and the count found."},
+		{pattern: "POST /api/v1/meta-models/train", id: "trainMetaModel", status: 202, resp: jobBody{},
+			respHeader: []string{"Location"}, errs: []int{http.StatusConflict},
+			desc:  "Starts a background training job, or answers the tenant's active one (at most one per tenant across replicas); 409 `insufficient_history` names the minimum and the count found.",
+			links: []apiLink{link("GetTrainingJob", "getTrainingJob", map[string]string{"id": "$response.body#/job/id"})}},
+		{pattern: "GET /api/v1/meta-models/jobs/{id}", id: "getTrainingJob", status: 200, resp: jobBody{},
+			desc: "status queued, running, succeeded or failed; progress 0-1; the model's info once it succeeded, the error once it failed."},
 		listOp(apiOp{pattern: "GET /api/v1/meta-models", id: "listMetaModels", status: 200, resp: metalearn.ModelInfo{}}),
 		{pattern: "POST /api/v1/meta-models/{version}/pin", id: "pinMetaModel", status: 200, resp: metalearn.ModelInfo{}, errs: []int{http.StatusConflict}},
 		{pattern: "DELETE /api/v1/meta-models/pin", id: "unpinMetaModel", status: 204, errs: []int{http.StatusConflict}},

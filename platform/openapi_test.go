@@ -99,7 +99,7 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 // TestOpenAPIServed checks that GET /api/v1/openapi.json serves the
 // embedded document without a credential.
 func TestOpenAPIServed(t *testing.T) {
-	ts := newTestServer(t, testenv.SQLite(t), testServerOptions{})
+	ts := newTestServer(t, testenv.PlatformSQLite(t), testServerOptions{})
 	res := expect(t, ts.do("GET", "/api/v1/openapi.json", "", nil), http.StatusOK)
 	if ct := res.header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("content type %q", ct)

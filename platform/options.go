@@ -35,6 +35,7 @@ type settings struct {
 	heavyLimit int
 	quota      *tenancy.Quota   // WithDefaultQuota; nil: DefaultQuota
 	timeouts   [2]time.Duration // tests: handler deadlines (light, heavy)
+	jobTiming  [2]time.Duration // training job heartbeat and expiry; zero: the defaults
 
 	hasher      []auth.HasherOption
 	throttle    auth.ThrottlePolicy
@@ -178,6 +179,22 @@ func WithHeavyRouteLimit(n int) Option {
 			return invalidOption("WithHeavyRouteLimit: limit below 1")
 		}
 		s.heavyLimit = n
+		return nil
+	}
+}
+
+// WithTrainingJobTiming sets how often a replica running a training job
+// records a heartbeat, and how long a job may go without one before any
+// replica marks it failed as abandoned (defaults
+// metalearn.DefaultJobHeartbeat and metalearn.DefaultJobExpiry). The
+// expiry must exceed twice the heartbeat; every replica should use the
+// same values.
+func WithTrainingJobTiming(heartbeat, expiry time.Duration) Option {
+	return func(s *settings) error {
+		if heartbeat <= 0 || expiry <= 2*heartbeat {
+			return invalidOption("WithTrainingJobTiming: heartbeat must be positive and expiry more than twice it")
+		}
+		s.jobTiming = [2]time.Duration{heartbeat, expiry}
 		return nil
 	}
 }

@@ -52,7 +52,7 @@ func TestOptionsReplaceParts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := newTestServer(t, testenv.SQLite(t), testServerOptions{opts: []Option{
+	ts := newTestServer(t, testenv.PlatformSQLite(t), testServerOptions{opts: []Option{
 		WithTokenStore(tokens), WithBlobStore(blobs), WithEmbedder(emb),
 	}})
 	if ts.s.learn.emb != similarity.Embedder(emb) {
@@ -74,7 +74,7 @@ func TestOptionsReplaceParts(t *testing.T) {
 
 func TestCloseIsIdempotentAndKeepsHostDatabase(t *testing.T) {
 	t.Parallel()
-	db := testenv.SQLite(t)
+	db := testenv.PlatformSQLite(t)
 	s, err := New(context.Background(), testConfig(t), WithDatabase(db))
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +116,7 @@ func TestAccessString(t *testing.T) {
 // for another tenant's admin); a superadmin passes both.
 func TestTenantPathRules(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t, testenv.SQLite(t), testServerOptions{})
+	ts := newTestServer(t, testenv.PlatformSQLite(t), testServerOptions{})
 	root := ts.adminToken()
 	a, b := ts.createTenant(root, "rules-a"), ts.createTenant(root, "rules-b")
 	ts.addMember(root, a, "rules-member", memberPassword, "member")

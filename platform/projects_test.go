@@ -11,7 +11,7 @@ import (
 // PostgreSQL, each on one served platform.
 func TestRegistryEndpoints(t *testing.T) {
 	t.Parallel()
-	for name, open := range testenv.Databases(t) {
+	for name, open := range testenv.PlatformDatabases(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			e := newRegEnv(t, open(t), testServerOptions{})

@@ -82,7 +82,7 @@ func blobCount(t *testing.T, ts *testServer) int {
 // counted again after deletes.
 func TestQuota(t *testing.T) {
 	t.Parallel()
-	for name, open := range testenv.Databases(t) {
+	for name, open := range testenv.PlatformDatabases(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			e := newRegEnv(t, open(t), testServerOptions{})
@@ -208,7 +208,7 @@ func platformSQLite(tb testing.TB) *gorm.DB {
 // quota_exceeded, and the usage is the limit.
 func TestQuotaConcurrentRequests(t *testing.T) {
 	t.Parallel()
-	dbs := testenv.Databases(t)
+	dbs := testenv.PlatformDatabases(t)
 	dbs["sqlite"] = platformSQLite
 	for name, open := range dbs {
 		t.Run(name, func(t *testing.T) {
@@ -288,7 +288,7 @@ func TestWithDefaultQuota(t *testing.T) {
 		t.Fatalf("negative default: %v, want ErrInvalid", err)
 	}
 	custom := tenancy.Quota{Users: 3, Projects: 1}
-	e := newRegEnv(t, testenv.SQLite(t), testServerOptions{opts: []Option{WithDefaultQuota(custom)}})
+	e := newRegEnv(t, testenv.PlatformSQLite(t), testServerOptions{opts: []Option{WithDefaultQuota(custom)}})
 	q := e.getQuota(t, e.quotaPath(t), e.admin)
 	if q.Limits != (limits{Users: 3, Projects: 1}) {
 		t.Fatalf("bootstrap tenant's limits %+v, want the host's defaults", q.Limits)

@@ -36,7 +36,7 @@ func ownRoute(pattern string) bool {
 // ids), and admin routes refuse a member.
 func TestRegistryRoleGating(t *testing.T) {
 	t.Parallel()
-	e := newRegEnv(t, testenv.SQLite(t), testServerOptions{})
+	e := newRegEnv(t, testenv.PlatformSQLite(t), testServerOptions{})
 	param := regexp.MustCompile(`\{[a-z_]+(\.\.\.)?\}`)
 	n := 0
 	for _, rt := range Routes() {

@@ -227,7 +227,8 @@ func routeTable() []route {
 		r("DELETE /api/v1/models/{name}/aliases/{alias}", Member, "Delete an alias.", (*Server).deleteModelAlias),
 
 		// metamodels.go
-		heavy(r("POST /api/v1/meta-models/train", Member, "Train the tenant's next meta-model on its completed projects.", (*Server).trainMetaModel)),
+		r("POST /api/v1/meta-models/train", Member, "Start a job training the tenant's next meta-model on its completed projects.", (*Server).trainMetaModel),
+		r("GET /api/v1/meta-models/jobs/{id}", Viewer, "Report a meta-model training job: status, progress, model or error.", (*Server).getTrainingJob),
 		r("GET /api/v1/meta-models", Viewer, "List the tenant's meta-models, the active one marked.", (*Server).listMetaModels),
 		r("POST /api/v1/meta-models/{version}/pin", Admin, "Pin a meta-model version as the active one.", (*Server).pinMetaModel),
 		r("DELETE /api/v1/meta-models/pin", Admin, "Unpin: the newest meta-model becomes active again.", (*Server).unpinMetaModel),
@@ -279,7 +280,7 @@ func (s *Server) mux() (*http.ServeMux, error) {
 		if rt.Access != Public {
 			next = s.authenticated(rt.Access, next)
 		}
-		mux.Handle(rt.Pattern, next)
+		mux.Handle(rt.Pattern, notePattern(rt.Pattern, next))
 	}
 	return mux, nil
 }

@@ -26,6 +26,7 @@ type migration struct {
 func migrations() []migration {
 	return []migration{
 		{"tenancy", tenancy.Migrate},
+		{"platform", migratePlatform},
 		{"auth", gormstore.Migrate},
 		{"registry", registry.Migrate},
 		{"metalearn", metalearn.Migrate},

@@ -45,6 +45,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		srv.TLSConfig = s.tls
 		scheme = "https"
 	}
+	var metricsErr <-chan error // nil: no metrics listener
+	if s.cfg.MetricsAddr != "" {
+		mctx, stopMetrics := context.WithCancel(ctx)
+		defer stopMetrics()
+		var err error
+		if metricsErr, err = s.serveMetrics(mctx, s.cfg.MetricsAddr); err != nil {
+			return err
+		}
+	}
 	errc := make(chan error, 1)
 	go func() {
 		if s.tls != nil {
@@ -58,6 +67,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
+	case err := <-metricsErr:
+		_ = srv.Close()
+		return fmt.Errorf("serve metrics: %w", err)
 	case <-ctx.Done():
 	}
 	s.log.Info("shutting down")

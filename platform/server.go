@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"gorm.io/gorm"
 
+	"github.com/maestro-ml/maestro/metalearn"
 	"github.com/maestro-ml/maestro/registry"
 	"github.com/maestro-ml/maestro/secrets"
 	"github.com/maestro-ml/maestro/tenancy"
@@ -48,9 +49,15 @@ type Server struct {
 	reg      *registryDeps    // the ML registry and its blob store (registry.go)
 	learn    *learning        // meta-models, recommendations, similarity (learning.go)
 	web      *webDeps         // the dashboard's templates and CSRF key (dashboard.go)
+	// principals caches the rows checkPrincipal reads (principals.go).
+	principals *principalCache
+	metrics    *metrics // Prometheus metrics in the server's own registry (metrics.go)
 
-	handler    http.Handler     // the full middleware chain around the mux
-	heavyLimit int              // concurrent requests per heavy route
+	handler    http.Handler // the full middleware chain around the mux
+	heavyLimit int          // concurrent requests per heavy route
+	// observeJob, when set, sees every state change of the training jobs
+	// this replica runs (metrics).
+	observeJob func(tenant string, j metalearn.Job)
 	timeouts   [2]time.Duration // handler deadlines: light and heavy routes
 
 	stop      context.CancelFunc // ends background work
@@ -128,6 +135,13 @@ func New(ctx context.Context, cfg Config, opts ...Option) (_ *Server, err error)
 	if s.tls, err = tlsConfig(ctx, cfg, s.log); err != nil {
 		return nil, fmt.Errorf("TLS: %w", err)
 	}
+	if s.dialect == dialectPostgres {
+		if err := s.checkPrincipalTriggers(ctx); err != nil {
+			s.log.Warn("principal cache off: every request reads its user and membership", slog.String("reason", err.Error()))
+		} else {
+			go s.listenPrincipals(bg)
+		}
+	}
 	go s.purgeTokens(bg, purgeInterval)
 	go s.drainIndex(bg, indexDrainInterval)
 	return s, nil
@@ -147,6 +161,18 @@ func (s *Server) build(o settings) error {
 	if err := s.installTenancy(); err != nil {
 		return err
 	}
+	// On PostgreSQL the cache is off until the replica listens for changes.
+	s.principals = newPrincipalCache(s.now, principalCacheEntries, s.dialect != dialectPostgres)
+	m, err := newMetrics(s)
+	if err != nil {
+		return err
+	}
+	s.metrics = m
+	s.principals.onEvent = m.cacheEvent("principals")
+	s.observeJob = m.observeJob
+	if err := s.watchPrincipalWrites(); err != nil {
+		return err
+	}
 	tenants, err := tenancy.NewManager(s.db, tenantOptions(o)...)
 	if err != nil {
 		return err
@@ -160,7 +186,7 @@ func (s *Server) build(o settings) error {
 	if s.reg, err = newRegistryDeps(s, o.blobs); err != nil {
 		return err
 	}
-	if s.learn, err = newLearning(s, s.reg.reg, o.embedder); err != nil {
+	if s.learn, err = newLearning(s, s.reg.reg, o.embedder, o.jobTiming); err != nil {
 		return err
 	}
 	s.tenants.OnTenantDelete(s.reg.reg.DeleteTenantBlobs)

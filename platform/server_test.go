@@ -17,7 +17,7 @@ import (
 
 func TestHealth(t *testing.T) {
 	t.Parallel()
-	for name, open := range testenv.Databases(t) {
+	for name, open := range testenv.PlatformDatabases(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			ts := newTestServer(t, open(t), testServerOptions{})
@@ -40,7 +40,7 @@ func TestHealth(t *testing.T) {
 
 func TestReadyFailsWhenDatabaseIsDown(t *testing.T) {
 	t.Parallel()
-	db := testenv.SQLite(t)
+	db := testenv.PlatformSQLite(t)
 	ts := newTestServer(t, db, testServerOptions{})
 	sqlDB, err := db.DB()
 	if err != nil {
@@ -58,7 +58,7 @@ func TestReadyFailsWhenDatabaseIsDown(t *testing.T) {
 
 func TestReadyWithRedis(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t, testenv.SQLite(t), testServerOptions{redis: true})
+	ts := newTestServer(t, testenv.PlatformSQLite(t), testServerOptions{redis: true})
 	r := expect(t, ts.do("GET", "/health/ready", "", nil), 200)
 	if !strings.Contains(string(r.body), `"redis":"ok"`) {
 		t.Fatalf("ready %s", r.body)
@@ -74,7 +74,7 @@ func TestReadyWithRedis(t *testing.T) {
 
 func TestProblemsForUnknownRoutes(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t, testenv.SQLite(t), testServerOptions{})
+	ts := newTestServer(t, testenv.PlatformSQLite(t), testServerOptions{})
 	p := expect(t, ts.do("GET", "/api/v1/nope", "", nil), 404).problem(t)
 	if p.Code != "not_found" {
 		t.Fatalf("404 code %s", p.Code)
@@ -105,7 +105,7 @@ func TestProblemsForUnknownRoutes(t *testing.T) {
 
 func TestRequestIDAndSecurityHeaders(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t, testenv.SQLite(t), testServerOptions{})
+	ts := newTestServer(t, testenv.PlatformSQLite(t), testServerOptions{})
 	r := ts.do("GET", "/health/live", "", nil, "X-Request-ID", "abc-123")
 	if got := r.header.Get("X-Request-ID"); got != "abc-123" {
 		t.Fatalf("request id echoed as %q", got)
@@ -208,7 +208,7 @@ func TestProblemHeaders(t *testing.T) {
 
 func TestOnlyExpectedRoutesArePublic(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t, testenv.SQLite(t), testServerOptions{})
+	ts := newTestServer(t, testenv.PlatformSQLite(t), testServerOptions{})
 	want := map[string]bool{
 		"GET /health/live": true, "GET /health/ready": true,
 		"POST /api/v1/auth/login": true, "POST /api/v1/auth/refresh": true,

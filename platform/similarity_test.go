@@ -260,7 +260,7 @@ func newFakeEmbeddings(t *testing.T) *fakeEmbeddings {
 func TestSimilarityWithEmbeddingsServiceDown(t *testing.T) {
 	t.Parallel()
 	f := newFakeEmbeddings(t)
-	e := newRegEnv(t, testenv.SQLite(t), testServerOptions{cfg: func(c *Config) {
+	e := newRegEnv(t, testenv.PlatformSQLite(t), testServerOptions{cfg: func(c *Config) {
 		c.EmbeddingsURL = f.srv.URL + "/v1"
 		c.EmbeddingsModel = "fake-hashing-64"
 		c.EmbeddingsAPIKey = "test-key-not-secret"
@@ -278,7 +278,7 @@ func TestSimilarityWithEmbeddingsServiceDown(t *testing.T) {
 	}
 
 	seedHistory(t, e, e.member, 20)
-	expect(t, e.do("POST", "/api/v1/meta-models/train", e.member, nil), 201)
+	trainModel(t, e.testServer, e.member)
 
 	f.down.Store(true)
 	// Searching by a stored project needs no embedding: it still answers.
@@ -380,7 +380,7 @@ func TestEmbedderConfiguration(t *testing.T) {
 func TestSimilarityWithNeuralEmbeddings(t *testing.T) {
 	t.Parallel()
 	url, model := testenv.Embeddings(t)
-	e := newRegEnv(t, testenv.SQLite(t), testServerOptions{cfg: func(c *Config) {
+	e := newRegEnv(t, testenv.PlatformSQLite(t), testServerOptions{cfg: func(c *Config) {
 		c.EmbeddingsURL = url
 		c.EmbeddingsModel = model
 	}})

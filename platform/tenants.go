@@ -135,6 +135,7 @@ func (s *Server) deleteTenant(w http.ResponseWriter, r *http.Request) error {
 	if err := s.tenants.DeleteTenant(ctx, t.ID); err != nil {
 		return err
 	}
+	s.principals.invalidate()
 	s.audit(ctx, auditTenantDeleted, slog.String("tenant_id", t.ID), slog.String("slug", t.Slug))
 	noContent(w)
 	return nil

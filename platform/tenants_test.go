@@ -14,7 +14,7 @@ import (
 
 func TestTenantAdministration(t *testing.T) {
 	t.Parallel()
-	for name, open := range testenv.Databases(t) {
+	for name, open := range testenv.PlatformDatabases(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			ts := newTestServer(t, open(t), testServerOptions{})
@@ -116,7 +116,7 @@ func TestTenantAdministration(t *testing.T) {
 
 func TestRoleGating(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t, testenv.SQLite(t), testServerOptions{})
+	ts := newTestServer(t, testenv.PlatformSQLite(t), testServerOptions{})
 	root := ts.adminToken()
 	def := ts.me(root).Tenant.ID
 	other := ts.createTenant(root, "other")
@@ -170,7 +170,7 @@ func TestRoleGating(t *testing.T) {
 
 func TestDeleteTenantRemovesEverything(t *testing.T) {
 	t.Parallel()
-	for name, open := range testenv.Databases(t) {
+	for name, open := range testenv.PlatformDatabases(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			db := open(t)

@@ -152,25 +152,29 @@ func (s *Server) refreshSubject(ctx context.Context, sub auth.Subject) (auth.Sub
 // Removing a member, demoting one or deleting a tenant thus takes effect
 // at once for access tokens and API keys alike; a demoted user's next
 // refresh yields tokens with the new role. Database failures answer 503.
+//
+// In steady state both rows come from the principal cache
+// (principals.go), which every write that can take access away empties
+// on every replica.
 func (s *Server) checkPrincipal(ctx context.Context, p auth.Principal) error {
-	u, err := s.tenants.User(ctx, p.UserID)
+	u, err := s.principalUser(ctx, p.UserID)
 	switch {
 	case errors.Is(err, tenancy.ErrNotFound):
 		return errBadCredentials
 	case err != nil:
 		return &auth.StoreError{Err: err}
-	case u.Disabled, p.Superadmin && !u.IsSuperadmin:
+	case u.disabled, p.Superadmin && !u.superadmin:
 		return errBadCredentials
 	case p.TenantID == "":
 		return nil
 	}
-	m, err := s.tenants.Membership(ctx, p.TenantID, p.UserID)
+	m, err := s.principalMembership(ctx, p.TenantID, p.UserID)
 	switch {
 	case errors.Is(err, tenancy.ErrNotFound):
 		return errBadCredentials
 	case err != nil:
 		return &auth.StoreError{Err: err}
-	case m.Role < p.Role:
+	case m.role < p.Role:
 		return errBadCredentials
 	}
 	return nil

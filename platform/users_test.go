@@ -22,7 +22,7 @@ import (
 
 func TestBcryptUserIsRehashedOnLogin(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t, testenv.SQLite(t), testServerOptions{})
+	ts := newTestServer(t, testenv.PlatformSQLite(t), testServerOptions{})
 	ctx := context.Background()
 	hash, err := bcrypt.GenerateFromPassword([]byte(memberPassword), bcrypt.MinCost)
 	if err != nil {
@@ -54,7 +54,7 @@ func TestBcryptUserIsRehashedOnLogin(t *testing.T) {
 
 func TestDisabledAndDemotedUsers(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t, testenv.SQLite(t), testServerOptions{})
+	ts := newTestServer(t, testenv.PlatformSQLite(t), testServerOptions{})
 	ctx := context.Background()
 	root := ts.adminToken()
 	def := ts.me(root).Tenant.ID
@@ -101,7 +101,7 @@ func TestDisabledAndDemotedUsers(t *testing.T) {
 
 func TestSuperadminWithoutTenant(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t, testenv.SQLite(t), testServerOptions{})
+	ts := newTestServer(t, testenv.PlatformSQLite(t), testServerOptions{})
 	ctx := context.Background()
 	hash, err := ts.s.identity.hasher.Hash(ctx, memberPassword)
 	if err != nil {
@@ -165,7 +165,7 @@ func TestTenancyMiddlewareRefusals(t *testing.T) {
 
 func TestCrossTenantStatementsAreAudited(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t, testenv.SQLite(t), testServerOptions{})
+	ts := newTestServer(t, testenv.PlatformSQLite(t), testServerOptions{})
 	ctx := tenancy.CrossTenant(context.Background(), "usage report")
 	var n int64
 	if err := ts.s.db.WithContext(ctx).Model(&registry.Project{}).Count(&n).Error; err != nil {
@@ -186,7 +186,7 @@ func TestPurgeTokens(t *testing.T) {
 	var now atomic.Int64
 	now.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
 	clock := func() time.Time { return time.Unix(0, now.Load()).UTC() }
-	db := testenv.SQLite(t)
+	db := testenv.PlatformSQLite(t)
 	ts := newTestServer(t, db, testServerOptions{opts: []Option{WithClock(clock)}})
 	ts.login("admin", testAdminPassword, "")
 	ts.login("admin", testAdminPassword, "")
@@ -220,7 +220,7 @@ func TestPurgeTokens(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("purge loop did not stop with its context")
 	}
-	rs := newTestServer(t, testenv.SQLite(t), testServerOptions{redis: true})
+	rs := newTestServer(t, testenv.PlatformSQLite(t), testServerOptions{redis: true})
 	returned := make(chan struct{})
 	go func() {
 		rs.s.purgeTokens(context.Background(), time.Millisecond)

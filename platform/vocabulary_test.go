@@ -43,7 +43,7 @@ func (b *failingBody) Close() error { return nil }
 // outage — and that nothing is stored.
 func TestStalledBodyIsTheClients(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t, testenv.SQLite(t), testServerOptions{})
+	ts := newTestServer(t, testenv.PlatformSQLite(t), testServerOptions{})
 	root := ts.adminToken()
 	tid := ts.createTenant(root, "stall")
 	ts.addMember(root, tid, "mia", memberPassword, "member")
@@ -110,7 +110,7 @@ func TestStalledBodyIsTheClients(t *testing.T) {
 // invalid_parameter naming the parameter in errors[].
 func TestListParametersOneVocabulary(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t, testenv.SQLite(t), testServerOptions{})
+	ts := newTestServer(t, testenv.PlatformSQLite(t), testServerOptions{})
 	root := ts.adminToken()
 	tid := ts.createTenant(root, "vocab")
 	ts.addMember(root, tid, "val", memberPassword, "admin")
@@ -174,7 +174,7 @@ func checkBadParam(t *testing.T, res response, what, param string) {
 // TestConflictSaysWhat checks that a 409 names what conflicts.
 func TestConflictSaysWhat(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t, testenv.SQLite(t), testServerOptions{})
+	ts := newTestServer(t, testenv.PlatformSQLite(t), testServerOptions{})
 	root := ts.adminToken()
 	tid := ts.createTenant(root, "twice")
 	ts.addMember(root, tid, "cory", memberPassword, "member")
@@ -202,7 +202,7 @@ func TestConflictSaysWhat(t *testing.T) {
 // carry the element's index and those of a spec their section and index.
 func TestFieldPathsHaveIndices(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t, testenv.SQLite(t), testServerOptions{})
+	ts := newTestServer(t, testenv.PlatformSQLite(t), testServerOptions{})
 	root := ts.adminToken()
 	tid := ts.createTenant(root, "paths")
 	ts.addMember(root, tid, "pat", memberPassword, "member")

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/maestro-ml/maestro/platform"
@@ -289,8 +290,23 @@ func testMetaModelsPerTenant(t *testing.T, w *world) {
 		mustStatus(t, r, http.StatusOK, "outcome")
 	}
 	r := w.do(t, a.member, "POST", "/api/v1/meta-models/train", nil)
-	mustStatus(t, r, http.StatusCreated, "train A's meta-model")
-	m := r.json(t)
+	mustStatus(t, r, http.StatusAccepted, "start training A's meta-model")
+	jobID, _ := r.json(t)["job"].(map[string]any)["id"].(string)
+	w.p.scan.own(a.slug, jobID)
+	jobPath := "/api/v1/meta-models/jobs/" + jobID
+	var m map[string]any
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		r = w.do(t, a.viewer, "GET", jobPath, nil)
+		mustStatus(t, r, http.StatusOK, "A's training job")
+		job, _ := r.json(t)["job"].(map[string]any)
+		if st, _ := job["status"].(string); st == "succeeded" {
+			m, _ = job["model"].(map[string]any)
+			break
+		} else if st == "failed" || time.Now().After(deadline) {
+			t.Fatalf("A's training job: %.300s", r.body)
+		}
+	}
+	want(t, w.do(t, b.member, "GET", jobPath, nil), http.StatusNotFound, "B reads A's training job")
 	for _, k := range []string{"id", "sha256"} {
 		if v, _ := m[k].(string); v != "" {
 			w.p.scan.own(a.slug, v)

@@ -231,20 +231,8 @@ func setupTenant(ctx context.Context, c *client, adminToken string, cfg SetupCon
 		}
 		tf.ExperimentIDs = append(tf.ExperimentIDs, idOnly.ID)
 	}
-	// Training is a heavy route with its own concurrency limit: tenants set
-	// up in parallel may find it full (503 busy) and retry.
+	err = trainAndWait(ctx, c, token)
 	var se *StatusError
-	for attempt := 0; ; attempt++ {
-		err = c.call(ctx, "setup train", http.MethodPost, "/api/v1/meta-models/train", token, nil, http.StatusCreated, nil)
-		if !errors.As(err, &se) || se.Status != http.StatusServiceUnavailable || attempt >= 30 {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(time.Second):
-		}
-	}
 	switch {
 	case err == nil:
 		tf.Trained = true
@@ -324,3 +312,34 @@ func newPassword() (string, error) {
 
 // since is time.Since in seconds.
 func since(t time.Time) float64 { return time.Since(t).Seconds() }
+
+// trainAndWait starts a training job and polls it until it ends: nil when
+// it succeeded, a *StatusError with 409 when the history is too short.
+func trainAndWait(ctx context.Context, c *client, token string) error {
+	var job struct {
+		Job struct {
+			ID     string `json:"id"`
+			Status string `json:"status"`
+			Error  string `json:"error"`
+		} `json:"job"`
+	}
+	if err := c.call(ctx, "setup train", http.MethodPost, "/api/v1/meta-models/train", token, nil, http.StatusAccepted, &job); err != nil {
+		return err
+	}
+	for {
+		switch job.Job.Status {
+		case "succeeded":
+			return nil
+		case "failed":
+			return fmt.Errorf("loadtest: setup train: job %s failed: %s", job.Job.ID, job.Job.Error)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		if err := c.call(ctx, "setup train job", http.MethodGet, "/api/v1/meta-models/jobs/"+job.Job.ID, token, nil, http.StatusOK, &job); err != nil {
+			return err
+		}
+	}
+}

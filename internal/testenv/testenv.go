@@ -201,6 +201,33 @@ func SQLite(tb testing.TB) *gorm.DB {
 	return db
 }
 
+// PlatformSQLite is SQLite opened as the platform opens its file: write
+// transactions take the lock when they begin (_txlock=immediate), so
+// concurrent writers — request handlers and background jobs — wait for
+// each other instead of failing on a lock upgrade.
+func PlatformSQLite(tb testing.TB) *gorm.DB {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), "test.db")
+	db, err := gorm.Open(sqlite.Open(path+"?_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_txlock=immediate"), &gorm.Config{Logger: quietLogger()})
+	if err != nil {
+		tb.Fatalf("testenv: open SQLite: %v", err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		tb.Fatalf("testenv: %v", err)
+	}
+	tb.Cleanup(func() { _ = sqlDB.Close() })
+	return db
+}
+
+// PlatformDatabases is Databases with PlatformSQLite for SQLite.
+func PlatformDatabases(t *testing.T) map[string]func(testing.TB) *gorm.DB {
+	t.Helper()
+	dbs := Databases(t)
+	dbs["sqlite"] = PlatformSQLite
+	return dbs
+}
+
 // Databases returns the databases a storage test should run against: SQLite
 // always, and PostgreSQL when available (or required). Use it with t.Run.
 func Databases(t *testing.T) map[string]func(testing.TB) *gorm.DB {

@@ -3,6 +3,8 @@ package testenv
 import (
 	"context"
 	"testing"
+
+	"gorm.io/gorm"
 )
 
 func TestRequired(t *testing.T) {
@@ -73,5 +75,41 @@ func TestRedisPrefixIsCleaned(t *testing.T) {
 	}
 	if got, _ := c.Get(ctx, prefix+"k").Result(); got != "v" {
 		t.Fatalf("get = %q", got)
+	}
+}
+
+// TestPlatformSQLiteWritersWait: two writers that each read before they
+// write, at once, both succeed on PlatformSQLite (the lock is taken when
+// the transaction begins, so the second waits instead of failing on a
+// lock upgrade).
+func TestPlatformSQLiteWritersWait(t *testing.T) {
+	t.Parallel()
+	db := PlatformDatabases(t)["sqlite"](t)
+	if err := db.Exec("CREATE TABLE c (n INTEGER)").Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Exec("INSERT INTO c (n) VALUES (0)").Error; err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			errs <- db.Transaction(func(tx *gorm.DB) error {
+				var n int
+				if err := tx.Raw("SELECT n FROM c").Scan(&n).Error; err != nil {
+					return err
+				}
+				return tx.Exec("UPDATE c SET n = ?", n+1).Error
+			})
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatalf("a writer failed: %v", err)
+		}
+	}
+	var n int
+	if err := db.Raw("SELECT n FROM c").Scan(&n).Error; err != nil || n != 8 {
+		t.Fatalf("n = %d, %v; want 8 (no lost update)", n, err)
 	}
 }

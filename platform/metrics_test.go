@@ -1,0 +1,135 @@
+package platform
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/maestro-ml/maestro/internal/testenv"
+)
+
+// scrape returns the metrics text served by h.
+func scrape(t *testing.T, url string) string {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("scrape %s: %d %v", url, res.StatusCode, err)
+	}
+	return string(body)
+}
+
+// TestMetrics checks that requests are counted by route pattern (not by
+// path), logins by outcome, the principal cache's hits, training jobs and
+// embedding calls, and that metrics are served on their own listener only
+// when MetricsAddr is set — never on the API's.
+func TestMetrics(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, testenv.PlatformSQLite(t), testServerOptions{cfg: func(c *Config) { c.MetricsAddr = "127.0.0.1:0" }})
+	root := ts.adminToken()
+	expect(t, ts.do("POST", "/api/v1/auth/login", "", map[string]string{"username": "admin", "password": "wrong-password-123"}), 401)
+	for i := 0; i < 3; i++ {
+		expect(t, ts.do("GET", "/api/v1/projects", root, nil), 200)
+	}
+	id := ts.do("POST", "/api/v1/projects", root, map[string]any{"name": "metered", "problem_class": "nlp", "complexity_score": 3, "team_size": 2})
+	var proj struct{ ID string }
+	expect(t, id, 201).json(t, &proj)
+	expect(t, ts.do("GET", "/api/v1/projects/"+proj.ID, root, nil), 200)
+	expect(t, ts.do("GET", "/api/v1/nothing-here", root, nil), 404)
+	expect(t, ts.do("POST", "/api/v1/meta-models/train", root, nil), 409)
+	expect(t, ts.do("GET", "/metrics", "", nil), 404) // not on the API listener
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.s.cfg.MetricsAddr = ln.Addr().String()
+	_ = ln.Close() // Serve opens it again
+	api, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ts.s.Serve(ctx, api) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	url := "http://" + ts.s.cfg.MetricsAddr + "/metrics"
+	var text string
+	waitFor(t, 10*time.Second, "the metrics listener", func() bool {
+		res, err := http.Get(url)
+		if err == nil {
+			res.Body.Close()
+		}
+		return err == nil
+	})
+	text = scrape(t, url)
+	for _, want := range []string{
+		`maestro_http_requests_total{route="GET /api/v1/projects",status="200"} 3`,
+		`maestro_http_requests_total{route="GET /api/v1/projects/{id}",status="200"} 1`,
+		`maestro_http_requests_total{route="unmatched",status="404"}`,
+		`maestro_logins_total{outcome="admitted"} 1`,
+		`maestro_logins_total{outcome="rejected"} 1`,
+		`maestro_logins_total{outcome="throttled"} 0`,
+		`maestro_http_request_duration_seconds_bucket{route="GET /api/v1/projects",le=`,
+		`maestro_cache_events_total{cache="principals",event="hit"}`,
+		`maestro_training_jobs_total{event="started"} 0`,
+		`maestro_embedding_calls_total{outcome="ok"}`,
+		`go_sql_max_open_connections{db_name="maestro"}`,
+		`maestro_principal_cache_entries`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if strings.Contains(text, proj.ID) {
+		t.Error("a resource id reached a metric label")
+	}
+	if hits := metricValue(t, text, `maestro_cache_events_total{cache="principals",event="hit"}`); hits < 2 {
+		t.Errorf("principal cache hits %v, want the repeated requests served from memory", hits)
+	}
+}
+
+// metricValue returns the value of the sample line that starts with name.
+func metricValue(t *testing.T, text, name string) float64 {
+	t.Helper()
+	for _, line := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			var f float64
+			if _, err := fmt.Sscan(v, &f); err != nil {
+				t.Fatal(err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("no sample %s", name)
+	return 0
+}
+
+func TestMetricsAddrConfig(t *testing.T) {
+	t.Parallel()
+	home := filepath.Join(t.TempDir(), "home")
+	for addr, ok := range map[string]bool{"127.0.0.1:9090": true, ":9090": true, "nonsense": false, "127.0.0.1:": false} {
+		cfg, err := ConfigFromEnv(context.Background(), envOf(map[string]string{envHome: home, envMetricsAddr: addr}))
+		if (err == nil) != ok {
+			t.Errorf("%s=%q: %v", envMetricsAddr, addr, err)
+		}
+		if ok && cfg.MetricsAddr != addr {
+			t.Errorf("MetricsAddr %q, want %q", cfg.MetricsAddr, addr)
+		}
+	}
+}

@@ -1,0 +1,102 @@
+package platform
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/maestro-ml/maestro/auth"
+	"github.com/maestro-ml/maestro/internal/testenv"
+	"github.com/maestro-ml/maestro/tenancy"
+)
+
+// TestPrincipalCacheBoundsAndRaces checks the cache's rules: it is
+// bounded (least recently used entries go first), stores only rows found,
+// never stores a read that raced an invalidation, serves nothing while
+// disabled, and lets entries expire after principalMaxAge.
+func TestPrincipalCacheBoundsAndRaces(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c := newPrincipalCache(func() time.Time { return now }, 3, true)
+	loads := 0
+	load := func(role auth.Role) func() (principalRow, error) {
+		return func() (principalRow, error) { loads++; return principalRow{role: role}, nil }
+	}
+	for i := range 4 {
+		if _, err := c.lookup(fmt.Sprint(i), load(auth.RoleMember)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c.len() != 3 {
+		t.Fatalf("%d entries, want the bound 3", c.len())
+	}
+	loads = 0
+	_, _ = c.lookup("0", load(auth.RoleMember)) // evicted: loads again
+	_, _ = c.lookup("3", load(auth.RoleMember)) // cached
+	if loads != 1 || c.hits.Load() != 1 {
+		t.Fatalf("loads %d hits %d: want the oldest entry evicted and the newest served", loads, c.hits.Load())
+	}
+
+	// A read that an invalidation overtook is not kept.
+	_, _ = c.lookup("raced", func() (principalRow, error) {
+		c.invalidate() // a write committed while the row was read
+		return principalRow{role: auth.RoleAdmin}, nil
+	})
+	loads = 0
+	if row, _ := c.lookup("raced", load(auth.RoleViewer)); row.role != auth.RoleViewer || loads != 1 {
+		t.Fatalf("a raced read was cached: %+v", row)
+	}
+
+	// Not-found is never cached.
+	notFound := func() (principalRow, error) { loads++; return principalRow{}, tenancy.ErrNotFound }
+	loads = 0
+	for range 2 {
+		if _, err := c.lookup("gone", notFound); !errors.Is(err, tenancy.ErrNotFound) {
+			t.Fatal(err)
+		}
+	}
+	if loads != 2 {
+		t.Fatalf("a miss was cached (%d loads)", loads)
+	}
+
+	// Expiry is a backstop.
+	_, _ = c.lookup("old", load(auth.RoleMember))
+	now = now.Add(principalMaxAge)
+	loads = 0
+	_, _ = c.lookup("old", load(auth.RoleMember))
+	if loads != 1 {
+		t.Fatal("an entry outlived principalMaxAge")
+	}
+
+	// Disabled: every lookup loads, nothing is kept.
+	c.setEnabled(false)
+	loads = 0
+	for range 2 {
+		_, _ = c.lookup("off", load(auth.RoleMember))
+	}
+	if loads != 2 || c.len() != 0 {
+		t.Fatalf("disabled cache served or kept entries: %d loads, %d entries", loads, c.len())
+	}
+}
+
+// TestPrincipalCacheOnSQLite checks the single-process path: the cache
+// serves the steady state, and a write through the server's database —
+// the platform's own or a host's through its Manager — empties it, so the
+// next request sees it.
+func TestPrincipalCacheOnSQLite(t *testing.T) {
+	t.Parallel()
+	e := newRegEnv(t, testenv.PlatformSQLite(t), testServerOptions{})
+	expect(t, e.do("GET", "/api/v1/projects", e.member, nil), 200)
+	hits := e.s.principals.hits.Load()
+	expect(t, e.do("GET", "/api/v1/projects", e.member, nil), 200)
+	if e.s.principals.hits.Load() < hits+2 {
+		t.Fatal("the second request was not served from the cache")
+	}
+	uid := e.me(e.member).User.ID
+	off := true
+	if _, err := e.s.tenants.UpdateUser(t.Context(), uid, tenancy.UserUpdate{Disabled: &off}); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, e.do("GET", "/api/v1/projects", e.member, nil), 401)
+}
