@@ -264,37 +264,57 @@ func (c *call) maxResults(def int64) (int, error) {
 	return int(n), nil
 }
 
+// searchRequest is what every search call reads the same way: its
+// max_results, filter, order_by and page_token, the filter and ordering
+// parsed against the searched entity's attributes.
+type searchRequest struct {
+	limit   int
+	filter  string
+	orderBy string // the order_by terms, joined for the page token's fingerprint
+	token   string
+	clauses []clause
+	orders  []order
+}
+
+// searchRequest reads a search call's common arguments (max_results
+// defaults to def) and parses them against spec.
+func (c *call) searchRequest(def int64, spec attrSpec) (searchRequest, error) {
+	var sr searchRequest
+	var err error
+	if sr.limit, err = c.maxResults(def); err != nil {
+		return sr, err
+	}
+	if sr.filter, err = c.args.optional("filter"); err != nil {
+		return sr, err
+	}
+	orderBy, err := c.args.strs("order_by")
+	if err != nil {
+		return sr, err
+	}
+	sr.orderBy = strings.Join(orderBy, "\x00")
+	if sr.token, err = c.args.optional("page_token"); err != nil {
+		return sr, err
+	}
+	if sr.clauses, err = parseFilter(sr.filter, spec); err != nil {
+		return sr, err
+	}
+	if sr.orders, err = parseOrderBy(orderBy, spec); err != nil {
+		return sr, err
+	}
+	return sr, nil
+}
+
 func searchExperiments(c *call) (any, error) {
 	stages, err := c.viewType("view_type")
 	if err != nil {
 		return nil, err
 	}
-	limit, err := c.maxResults(1000)
+	sr, err := c.searchRequest(1000, experimentAttrs)
 	if err != nil {
 		return nil, err
 	}
-	filter, err := c.args.optional("filter")
-	if err != nil {
-		return nil, err
-	}
-	orderBy, err := c.args.strs("order_by")
-	if err != nil {
-		return nil, err
-	}
-	token, err := c.args.optional("page_token")
-	if err != nil {
-		return nil, err
-	}
-	clauses, err := parseFilter(filter, experimentAttrs)
-	if err != nil {
-		return nil, err
-	}
-	orders, err := parseOrderBy(orderBy, experimentAttrs)
-	if err != nil {
-		return nil, err
-	}
-	fp := fingerprint("experiments", filter, strings.Join(orderBy, "\x00"), stagesKey(stages))
-	offset, err := decodeToken(token, fp)
+	fp := fingerprint("experiments", sr.filter, sr.orderBy, stagesKey(stages))
+	offset, err := decodeToken(sr.token, fp)
 	if err != nil {
 		return nil, err
 	}
@@ -305,16 +325,16 @@ func searchExperiments(c *call) (any, error) {
 	rows := make([]entity, 0, len(all))
 	for i := range all {
 		we := toWireExperiment(&all[i])
-		if e := experimentEntity(we); matches(e, clauses) {
+		if e := experimentEntity(we); matches(e, sr.clauses) {
 			rows = append(rows, e)
 		}
 	}
-	if len(orders) == 0 {
-		orders = []order{{kind: kindAttr, key: "creation_time", desc: true}}
+	if len(sr.orders) == 0 {
+		sr.orders = []order{{kind: kindAttr, key: "creation_time", desc: true}}
 	}
-	orders = append(orders, order{kind: kindAttr, key: "experiment_id"})
-	sortEntities(rows, orders)
-	page, next := paginate(rows, offset, limit, fp)
+	sr.orders = append(sr.orders, order{kind: kindAttr, key: "experiment_id"})
+	sortEntities(rows, sr.orders)
+	page, next := paginate(rows, offset, sr.limit, fp)
 	out := make([]wireExperiment, 0, len(page))
 	for _, e := range page {
 		out = append(out, e.wire.(wireExperiment))

@@ -180,32 +180,12 @@ func (c *call) allModels() ([]registry.RegisteredModel, error) {
 }
 
 func searchRegisteredModels(c *call) (any, error) {
-	limit, err := c.maxResults(100)
+	sr, err := c.searchRequest(100, modelAttrs)
 	if err != nil {
 		return nil, err
 	}
-	filter, err := c.args.optional("filter")
-	if err != nil {
-		return nil, err
-	}
-	orderBy, err := c.args.strs("order_by")
-	if err != nil {
-		return nil, err
-	}
-	token, err := c.args.optional("page_token")
-	if err != nil {
-		return nil, err
-	}
-	clauses, err := parseFilter(filter, modelAttrs)
-	if err != nil {
-		return nil, err
-	}
-	orders, err := parseOrderBy(orderBy, modelAttrs)
-	if err != nil {
-		return nil, err
-	}
-	fp := fingerprint("models", filter, strings.Join(orderBy, "\x00"))
-	offset, err := decodeToken(token, fp)
+	fp := fingerprint("models", sr.filter, sr.orderBy)
+	offset, err := decodeToken(sr.token, fp)
 	if err != nil {
 		return nil, err
 	}
@@ -216,12 +196,12 @@ func searchRegisteredModels(c *call) (any, error) {
 	rows := make([]entity, 0, len(all))
 	for i := range all {
 		e := entity{attrs: map[string]value{"name": {s: all[i].Name}}, wire: &all[i]}
-		if matches(e, clauses) {
+		if matches(e, sr.clauses) {
 			rows = append(rows, e)
 		}
 	}
-	sortEntities(rows, append(orders, order{kind: kindAttr, key: "name"}))
-	page, next := paginate(rows, offset, limit, fp)
+	sortEntities(rows, append(sr.orders, order{kind: kindAttr, key: "name"}))
+	page, next := paginate(rows, offset, sr.limit, fp)
 	out := make([]wireModel, 0, len(page))
 	for _, e := range page {
 		w, err := c.wireModel(e.wire.(*registry.RegisteredModel))
@@ -370,32 +350,12 @@ func getDownloadURI(c *call) (any, error) {
 }
 
 func searchModelVersions(c *call) (any, error) {
-	limit, err := c.maxResults(10000)
+	sr, err := c.searchRequest(10000, versionAttrs)
 	if err != nil {
 		return nil, err
 	}
-	filter, err := c.args.optional("filter")
-	if err != nil {
-		return nil, err
-	}
-	orderBy, err := c.args.strs("order_by")
-	if err != nil {
-		return nil, err
-	}
-	token, err := c.args.optional("page_token")
-	if err != nil {
-		return nil, err
-	}
-	clauses, err := parseFilter(filter, versionAttrs)
-	if err != nil {
-		return nil, err
-	}
-	orders, err := parseOrderBy(orderBy, versionAttrs)
-	if err != nil {
-		return nil, err
-	}
-	fp := fingerprint("model-versions", filter, strings.Join(orderBy, "\x00"))
-	offset, err := decodeToken(token, fp)
+	fp := fingerprint("model-versions", sr.filter, sr.orderBy)
+	offset, err := decodeToken(sr.token, fp)
 	if err != nil {
 		return nil, err
 	}
@@ -423,7 +383,7 @@ func searchModelVersions(c *call) (any, error) {
 				}
 				e := entity{attrs: map[string]value{"name": {s: m.Name}, "run_id": {s: run}, "source": {s: v.Source},
 					"version_number": {n: float64(v.Version), num: true}}, wire: toWireVersion(m.Name, v, nil)}
-				if matches(e, clauses) {
+				if matches(e, sr.clauses) {
 					rows = append(rows, e)
 				}
 			}
@@ -433,8 +393,8 @@ func searchModelVersions(c *call) (any, error) {
 			cursor = p.NextCursor
 		}
 	}
-	sortEntities(rows, append(orders, order{kind: kindAttr, key: "name"}, order{kind: kindAttr, key: "version_number", desc: true}))
-	page, next := paginate(rows, offset, limit, fp)
+	sortEntities(rows, append(sr.orders, order{kind: kindAttr, key: "name"}, order{kind: kindAttr, key: "version_number", desc: true}))
+	page, next := paginate(rows, offset, sr.limit, fp)
 	out := make([]wireModelVersion, 0, len(page))
 	for _, e := range page {
 		out = append(out, e.wire.(wireModelVersion))

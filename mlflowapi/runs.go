@@ -604,32 +604,12 @@ func searchRuns(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	limit, err := c.maxResults(1000)
+	sr, err := c.searchRequest(1000, runAttrs)
 	if err != nil {
 		return nil, err
 	}
-	filter, err := c.args.optional("filter")
-	if err != nil {
-		return nil, err
-	}
-	orderBy, err := c.args.strs("order_by")
-	if err != nil {
-		return nil, err
-	}
-	token, err := c.args.optional("page_token")
-	if err != nil {
-		return nil, err
-	}
-	clauses, err := parseFilter(filter, runAttrs)
-	if err != nil {
-		return nil, err
-	}
-	orders, err := parseOrderBy(orderBy, runAttrs)
-	if err != nil {
-		return nil, err
-	}
-	fp := fingerprint("runs", strings.Join(ids, ","), filter, strings.Join(orderBy, "\x00"), stagesKey(stages))
-	offset, err := decodeToken(token, fp)
+	fp := fingerprint("runs", strings.Join(ids, ","), sr.filter, sr.orderBy, stagesKey(stages))
+	offset, err := decodeToken(sr.token, fp)
 	if err != nil {
 		return nil, err
 	}
@@ -639,13 +619,13 @@ func searchRuns(c *call) (any, error) {
 	}
 	rows := make([]entity, 0, len(runs))
 	for i := range runs {
-		if e := runEntity(&runs[i]); matches(e, clauses) {
+		if e := runEntity(&runs[i]); matches(e, sr.clauses) {
 			rows = append(rows, e)
 		}
 	}
-	orders = append(orders, order{kind: kindAttr, key: "start_time", desc: true}, order{kind: kindAttr, key: "run_id"})
-	sortEntities(rows, orders)
-	page, next := paginate(rows, offset, limit, fp)
+	sr.orders = append(sr.orders, order{kind: kindAttr, key: "start_time", desc: true}, order{kind: kindAttr, key: "run_id"})
+	sortEntities(rows, sr.orders)
+	page, next := paginate(rows, offset, sr.limit, fp)
 	out := make([]wireRun, 0, len(page))
 	for _, e := range page {
 		out = append(out, e.wire.(wireRun))
