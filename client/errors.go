@@ -63,7 +63,7 @@ type Error struct {
 	// Type is the problem's URI, "urn:maestro:problem:<code>".
 	Type string
 	// Code is the stable machine-readable code (docs/platform.md lists
-	// them), e.g. "not_found", "invalid_input", "quota_exceeded".
+	// them), e.g. "not_found", "validation_failed", "conflict".
 	Code string
 	// Title is the status's text.
 	Title string
