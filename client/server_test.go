@@ -103,7 +103,6 @@ type contract struct {
 
 	mu   sync.Mutex
 	hits map[string]int // route pattern → requests
-	last string         // the pattern of the last request
 }
 
 // loadDocument parses the platform's OpenAPI document once.
@@ -143,15 +142,6 @@ func (c *contract) count(pattern string) int {
 	return c.hits[pattern]
 }
 
-// lastPattern returns the route of the last request, and forgets it.
-func (c *contract) lastPattern() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	p := c.last
-	c.last = ""
-	return p
-}
-
 // RoundTrip implements http.RoundTripper.
 func (c *contract) RoundTrip(req *http.Request) (*http.Response, error) {
 	_, pattern := c.mux.Handler(req)
@@ -161,7 +151,6 @@ func (c *contract) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	c.mu.Lock()
 	c.hits[pattern]++
-	c.last = pattern
 	c.mu.Unlock()
 	_, path, _ := strings.Cut(pattern, " ")
 	oaPath := strings.ReplaceAll(path, "...}", "}")
