@@ -118,7 +118,7 @@ func TestStaticToken(t *testing.T) {
 	bad, _ := client.New(ts.url, client.WithToken("mk_not_a_key"))
 	_, err = bad.Me(ctx)
 	var e *client.Error
-	if !errors.As(err, &e) || e.Status != 401 || e.Code == "" || !strings.HasPrefix(e.Type, "urn:maestro:problem:") || !errors.Is(err, client.ErrUnauthorized) || errors.Is(err, client.ErrNotFound) {
+	if !errors.As(err, &e) || e.Status != 401 || e.Code == "" || !strings.HasPrefix(e.Error(), "client: 401 ") || !strings.HasPrefix(e.Type, "urn:maestro:problem:") || !errors.Is(err, client.ErrUnauthorized) || errors.Is(err, client.ErrNotFound) {
 		t.Fatalf("bad token: %#v", err)
 	}
 	if _, err := plain.Me(ctx); !errors.Is(err, client.ErrUnauthorized) {
@@ -216,6 +216,16 @@ func TestRetry(t *testing.T) {
 			t.Fatalf("%d calls, %#v", f.calls.Load(), err)
 		}
 	})
+	t.Run("Retry-After as a date", func(t *testing.T) {
+		t.Parallel()
+		f := &flaky{n: 1, status: 429, retryAfter: time.Now().Add(-time.Minute).UTC().Format(http.TimeFormat)}
+		hs := httptest.NewServer(f)
+		defer hs.Close()
+		c, _ := client.New(hs.URL, client.WithRetry(1, time.Second))
+		if _, err := c.Live(ctx); err != nil || f.calls.Load() != 2 {
+			t.Fatalf("%d calls, %v", f.calls.Load(), err)
+		}
+	})
 	t.Run("POST is not retried", func(t *testing.T) {
 		t.Parallel()
 		f := &flaky{n: 1, status: 503}
@@ -297,6 +307,21 @@ func TestDo(t *testing.T) {
 	var e *client.Error
 	if !errors.As(err, &e) || e.Status != http.StatusBadRequest || !errors.Is(err, client.ErrBadRequest) {
 		t.Fatalf("malformed body: %#v", err)
+	}
+	var created client.Project
+	in := client.ProjectInput{Name: "via do", ProblemClass: "other", ComplexityScore: 1, TeamSize: 1}
+	if err := c.Do(ctx, http.MethodPost, "/api/v1/projects", in, &created); err != nil || created.Name != "via do" {
+		t.Fatalf("created %+v, %v", created, err)
+	}
+	art, err := c.CreateArtifact(ctx, client.ArtifactInput{Name: "blob", Type: "other", Version: "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Do(ctx, http.MethodPut, "/api/v1/artifacts/"+art.ID+"/content", strings.NewReader("raw"), nil); err != nil {
+		t.Fatalf("raw upload: %v", err)
+	}
+	if got, err := c.GetArtifact(ctx, art.ID); err != nil || got.SizeBytes != 3 {
+		t.Fatalf("artifact %+v, %v", got, err)
 	}
 	if err := c.Do(ctx, http.MethodGet, "api/v1/auth/me", nil, nil); err == nil {
 		t.Fatal("a path without a leading slash was sent")

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"slices"
 	"strings"
 	"testing"
@@ -117,6 +118,16 @@ func calls() []call {
 				}
 				slugs = append(slugs, tn.Slug)
 			}
+			first := ""
+			for tn, err := range w.admin.ListTenantsAll(ctx) {
+				if first != "" || err != nil {
+					break // stopping early stops the iterator
+				}
+				first = tn.Slug
+			}
+			if len(slugs) == 0 || first != slugs[0] {
+				return fmt.Errorf("first tenant %q, want %q", first, slugs[0])
+			}
 			return check(len(p.Items) == 1 && p.NextCursor != "" && len(slugs) == 2 && slices.Contains(slugs, "beta"), "tenants %v, page %+v", slugs, p)
 		}},
 		{"GET /api/v1/tenants/{id}", func(ctx context.Context, w *world) error {
@@ -179,7 +190,11 @@ func calls() []call {
 		}},
 		{"GET /api/v1/auth/api-keys", func(ctx context.Context, w *world) error {
 			p, err := w.alice.ListAPIKeys(ctx, client.PageRequest{})
-			return errors.Join(err, check(err == nil && len(p.Items) == 1 && p.Items[0].Key == "" && p.Items[0].Name == "ci", "keys %+v", p))
+			if err != nil {
+				return err
+			}
+			n, err := count(w.alice.ListAPIKeysAll(ctx))
+			return errors.Join(err, check(len(p.Items) == 1 && p.Items[0].Key == "" && p.Items[0].Name == "ci" && n == 1, "keys %+v, %d", p, n))
 		}},
 		{"POST /api/v1/projects", func(ctx context.Context, w *world) error {
 			p, err := w.alice.CreateProject(ctx, client.ProjectInput{Name: "churn", ProblemClass: "classification", ComplexityScore: 6, TeamSize: 4,
@@ -278,7 +293,11 @@ func calls() []call {
 		}},
 		{"GET /api/v1/projects/{id}/experiments", func(ctx context.Context, w *world) error {
 			p, err := w.alice.ListExperiments(ctx, w.project, client.PageRequest{})
-			return errors.Join(err, check(err == nil && len(p.Items) == 1 && p.Items[0].ID == w.experiment, "experiments %+v", p))
+			if err != nil {
+				return err
+			}
+			n, err := count(w.alice.ListExperimentsAll(ctx, w.project))
+			return errors.Join(err, check(len(p.Items) == 1 && p.Items[0].ID == w.experiment && n == 1, "experiments %+v, %d", p, n))
 		}},
 		{"GET /api/v1/experiments/{id}", func(ctx context.Context, w *world) error {
 			e, err := w.alice.GetExperiment(ctx, w.experiment)
@@ -293,7 +312,11 @@ func calls() []call {
 		}},
 		{"GET /api/v1/experiments/{id}/runs", func(ctx context.Context, w *world) error {
 			p, err := w.alice.ListRuns(ctx, w.experiment, client.PageRequest{})
-			return errors.Join(err, check(err == nil && len(p.Items) == 1 && p.Items[0].Params["lr"] == "0.1", "runs %+v", p))
+			if err != nil {
+				return err
+			}
+			n, err := count(w.alice.ListRunsAll(ctx, w.experiment))
+			return errors.Join(err, check(len(p.Items) == 1 && p.Items[0].Params["lr"] == "0.1" && n == 1, "runs %+v, %d", p, n))
 		}},
 		{"GET /api/v1/runs/{id}", func(ctx context.Context, w *world) error {
 			r, err := w.alice.GetRun(ctx, w.run)
@@ -370,7 +393,11 @@ func calls() []call {
 		}},
 		{"GET /api/v1/artifacts/{id}/usages", func(ctx context.Context, w *world) error {
 			p, err := w.alice.ListArtifactUsages(ctx, w.artifact, client.PageRequest{})
-			return errors.Join(err, check(err == nil && len(p.Items) == 1 && p.Items[0].ProjectID == w.project, "usages %+v", p))
+			if err != nil {
+				return err
+			}
+			n, err := count(w.alice.ListArtifactUsagesAll(ctx, w.artifact))
+			return errors.Join(err, check(len(p.Items) == 1 && p.Items[0].ProjectID == w.project && n == 1, "usages %+v, %d", p, n))
 		}},
 		{"GET /api/v1/artifacts/{id}", func(ctx context.Context, w *world) error {
 			a, err := w.alice.GetArtifact(ctx, w.artifact)
@@ -386,7 +413,11 @@ func calls() []call {
 		}},
 		{"GET /api/v1/models", func(ctx context.Context, w *world) error {
 			p, err := w.alice.ListModels(ctx, client.PageRequest{})
-			return errors.Join(err, check(err == nil && len(p.Items) == 1, "models %+v", p))
+			if err != nil {
+				return err
+			}
+			n, err := count(w.alice.ListModelsAll(ctx))
+			return errors.Join(err, check(len(p.Items) == 1 && n == 1, "models %+v, %d", p, n))
 		}},
 		{"POST /api/v1/models/{name}/versions", func(ctx context.Context, w *world) error {
 			for range 2 {
@@ -420,7 +451,11 @@ func calls() []call {
 		}},
 		{"GET /api/v1/models/{name}/aliases", func(ctx context.Context, w *world) error {
 			p, err := w.alice.ListModelAliases(ctx, "churn-model", client.PageRequest{})
-			return errors.Join(err, check(err == nil && len(p.Items) == 1 && p.Items[0].Alias == "champion", "aliases %+v", p))
+			if err != nil {
+				return err
+			}
+			n, err := count(w.alice.ListModelAliasesAll(ctx, "churn-model"))
+			return errors.Join(err, check(len(p.Items) == 1 && p.Items[0].Alias == "champion" && n == 1, "aliases %+v, %d", p, n))
 		}},
 		{"GET /api/v1/models/{name}/aliases/{alias}", func(ctx context.Context, w *world) error {
 			v, err := w.alice.GetModelAlias(ctx, "churn-model", "champion")
@@ -500,7 +535,11 @@ func calls() []call {
 		}},
 		{"GET /api/v1/projects/{id}/predictions", func(ctx context.Context, w *world) error {
 			p, err := w.alice.ListPredictions(ctx, w.project, client.PageRequest{})
-			return errors.Join(err, check(err == nil && len(p.Items) == 1 && p.Items[0].ProjectID == w.project, "predictions %+v", p))
+			if err != nil {
+				return err
+			}
+			n, err := count(w.alice.ListPredictionsAll(ctx, w.project))
+			return errors.Join(err, check(len(p.Items) == 1 && p.Items[0].ProjectID == w.project && n == 1, "predictions %+v, %d", p, n))
 		}},
 		{"GET /api/v1/projects/{id}/similar", func(ctx context.Context, w *world) error {
 			ms, err := w.alice.SimilarProjects(ctx, w.history[0], 3)
@@ -567,6 +606,18 @@ func calls() []call {
 			return check(errors.Is(gone, client.ErrNotFound), "deleted tenant: %v", gone)
 		}},
 	}
+}
+
+// count counts the items of seq, stopping at its first error.
+func count[T any](seq iter.Seq2[T, error]) (int, error) {
+	n := 0
+	for _, err := range seq {
+		if err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }
 
 // ptr returns a pointer to v.
