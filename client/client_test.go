@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -325,5 +326,68 @@ func TestDo(t *testing.T) {
 	}
 	if err := c.Do(ctx, http.MethodGet, "api/v1/auth/me", nil, nil); err == nil {
 		t.Fatal("a path without a leading slash was sent")
+	}
+}
+
+// TestSessionRefreshesBeforeExpiry: an access token about to expire (here
+// one the server says lives 1 second) is renewed with the refresh token
+// before the call, not after a 401; the rotated refresh token replaces the
+// spent one.
+func TestSessionRefreshesBeforeExpiry(t *testing.T) {
+	t.Parallel()
+	var logins, refreshes atomic.Int32
+	var mu sync.Mutex
+	valid := map[string]bool{}         // access tokens the fake server accepts
+	spent := map[string]bool{"": true} // refresh tokens already used
+	issue := func(w http.ResponseWriter, n int32) {
+		mu.Lock()
+		valid[fmt.Sprint("at-", n)] = true
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"access_token":"at-%d","refresh_token":"rt-%d","expires_in":1,"token_type":"bearer"}`, n, n)
+	}
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/api/v1/auth/login":
+			issue(w, 100+logins.Add(1))
+		case "/api/v1/auth/refresh":
+			var in struct {
+				RefreshToken string `json:"refresh_token"`
+			}
+			_ = json.NewDecoder(r.Body).Decode(&in)
+			mu.Lock()
+			reused := spent[in.RefreshToken]
+			spent[in.RefreshToken] = true
+			mu.Unlock()
+			if reused {
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+			issue(w, refreshes.Add(1))
+		default:
+			mu.Lock()
+			ok := valid[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")]
+			mu.Unlock()
+			if !ok {
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, `{"user":{"id":"u","username":"ada","email":"","is_superadmin":false},"tenant":null,"role":null}`)
+		}
+	}))
+	defer hs.Close()
+	c, _ := client.New(hs.URL, client.WithLogin("ada", "pw", ""))
+	ctx := context.Background()
+	for range 3 {
+		if _, err := c.Me(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if logins.Load() != 1 || refreshes.Load() != 2 {
+		t.Fatalf("%d logins, %d refreshes; want 1 and 2", logins.Load(), refreshes.Load())
+	}
+	if got := c.Tokens(); got.AccessToken != "at-2" || got.RefreshToken != "rt-2" {
+		t.Fatalf("pair %+v", got)
 	}
 }
