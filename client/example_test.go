@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/maestro-ml/maestro/client"
@@ -152,4 +155,37 @@ func ExampleClient_ListProjectsAll() {
 	fmt.Println(n, "projects")
 	// Output:
 	// 5 projects
+}
+
+// Artifact content streams both ways: the upload reads an io.Reader, the
+// download is an io.ReadCloser the caller bounds and closes.
+func ExampleClient_UploadArtifactContent() {
+	ts := exampleServer()
+	defer ts.close()
+	ctx := context.Background()
+
+	c, err := client.New(ts.url, client.WithLogin("admin", adminPassword, ""))
+	if err != nil {
+		log.Fatal(err)
+	}
+	a, err := c.CreateArtifact(ctx, client.ArtifactInput{Name: "tokenizer", Type: "feature_pipeline", Version: "1.0.0"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if a, err = c.UploadArtifactContent(ctx, a.ID, strings.NewReader("def tokenize(s): return s.split()\n")); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(a.SizeBytes, "bytes stored")
+
+	rc, err := c.DownloadArtifactContent(ctx, a.ID)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer rc.Close()
+	if _, err := io.Copy(os.Stdout, io.LimitReader(rc, 1<<20)); err != nil {
+		log.Fatal(err)
+	}
+	// Output:
+	// 34 bytes stored
+	// def tokenize(s): return s.split()
 }
