@@ -30,3 +30,6 @@ func OnCompare(s *Service, f func(pairs int)) { s.onCompare = f }
 
 // QueryScores is queryScores, exported for tests.
 type QueryScores = queryScores
+
+// ShippedCalibrations is shippedCalibrations, for tests.
+var ShippedCalibrations = shippedCalibrations
