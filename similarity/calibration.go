@@ -80,8 +80,8 @@ func medianCalibration(unrelated, same float64) PiecewiseLinear {
 
 // shippedCalibrations holds, by model name, the medians of pair cosines
 // measured on testdata/specs.json (unrelated, same problem): see
-// docs/similarity.md and TestCalibrationBuiltin and TestCalibrationNeural. Nothing here is fitted on
-// testdata/heldout.json.
+// docs/similarity.md, TestCalibrationBuiltin and TestCalibrationNeural.
+// Nothing here is fitted on testdata/heldout.json.
 func shippedCalibrations() map[string][2]float64 {
 	return map[string][2]float64{
 		"all-MiniLM-L6-v2":                   {0.266, 0.485},
