@@ -109,6 +109,7 @@ func dashboardTable() []pageRoute {
 		pg("GET /login", Public, "The sign-in form.", (*Server).pageLogin),
 		pg("POST /login", Public, "Sign in; with several tenants, choose one.", (*Server).pageLoginSubmit),
 		pg("POST /logout", Viewer, "Sign out: the session ends.", (*Server).pageLogout),
+		pg("POST /tenant", Session, "Switch to another of the user's tenants: a new session there, and this one ends.", (*Server).pageTenantSwitch),
 		pg("GET /{$}", Viewer, "Home: the current user and tenant, and where to go.", (*Server).pageHome),
 
 		pg("GET /projects", Viewer, "Projects, filtered by problem class and status, searched by text.", (*Server).pageProjects),

@@ -169,3 +169,48 @@ func pageError(err error) error {
 	}
 	return err
 }
+
+// pageTenantSwitch moves the session to another tenant of the user
+// without signing out: the user and the chosen membership are read again
+// (a disabled user, a disabled tenant or a tenant the user does not
+// belong to is 404, as for an unknown one), a new token pair is issued
+// for that tenant with the membership's current role, the cookies take
+// it, and the old session ends.
+func (s *Server) pageTenantSwitch(w http.ResponseWriter, r *http.Request) error {
+	ctx, p := r.Context(), principal(r)
+	slug := strings.TrimSpace(r.PostFormValue("tenant"))
+	u, err := s.tenants.User(ctx, p.UserID)
+	if err != nil {
+		return err
+	}
+	if u.Disabled {
+		return unauthorized()
+	}
+	trs, err := s.tenants.UserTenants(ctx, p.UserID)
+	if err != nil {
+		return err
+	}
+	sub := auth.Subject{UserID: u.ID, Superadmin: u.IsSuperadmin}
+	for _, tr := range trs {
+		if tr.Tenant.Slug == slug && !tr.Tenant.Disabled {
+			sub.TenantID, sub.Role = tr.Tenant.ID, tr.Role
+		}
+	}
+	if sub.TenantID == "" {
+		return notFound("tenant")
+	}
+	pair, err := s.identity.tokens.IssuePair(ctx, sub)
+	if err != nil {
+		return err
+	}
+	old := auth.Claims{Subject: auth.Subject{UserID: p.UserID}, SessionID: p.SessionID, TokenID: p.TokenID}
+	if err := s.identity.tokens.Logout(ctx, old); err != nil {
+		return err
+	}
+	s.audit(ctx, auditLogout, slog.String("session_id", p.SessionID))
+	s.audit(ctx, auditLoginSuccess, slog.String("user_id", sub.UserID),
+		slog.String("tenant_id", sub.TenantID), slog.String("session_id", pair.SessionID))
+	s.setSessionCookies(w, r, pair)
+	redirect(w, r, "/")
+	return nil
+}
