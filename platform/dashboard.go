@@ -127,7 +127,11 @@ func dashboardTable() []pageRoute {
 		pg("GET /runs/{id}", Viewer, "A run: parameters, metrics and curves.", (*Server).pageRun),
 
 		pg("GET /meta-models", Viewer, "The tenant's meta-models with their cross-validated figures.", (*Server).pageMetaModels),
-		heavyPage(pg("POST /meta-models/train", Member, "Train the tenant's next meta-model.", (*Server).pageTrain)),
+		pg("POST /meta-models/train", Member, "Start a job training the tenant's next meta-model; the page follows its progress.", (*Server).pageTrain),
+		pg("GET /meta-models/jobs/{id}", Viewer, "A training job's status and progress (JSON, polled by the meta-model page).", (*Server).pageTrainingJob),
+		pg("POST /meta-models/{version}/pin", Admin, "Pin a meta-model version as the active one.", (*Server).pageMetaModelPin),
+		pg("POST /meta-models/unpin", Admin, "Unpin: the newest meta-model is active again.", (*Server).pageMetaModelUnpin),
+		pg("POST /meta-models/rollback", Admin, "Make the version before the active one active.", (*Server).pageMetaModelRollback),
 		pg("GET /recommend", Viewer, "The recommendation form.", (*Server).pageRecommend),
 		heavyPage(pg("POST /recommend", Viewer, "Recommend for a described project; stores nothing.", (*Server).pageRecommendSubmit)),
 
@@ -139,7 +143,7 @@ func dashboardTable() []pageRoute {
 		pg("POST /account/api-keys", TenantSession, "Create an API key (shown once).", (*Server).pageAPIKeyCreate),
 		pg("POST /account/api-keys/{id}/revoke", Viewer, "Revoke an API key.", (*Server).pageAPIKeyRevoke),
 
-		pg("GET /admin", Admin, "Tenant administration: members and roles.", (*Server).pageAdmin),
+		pg("GET /admin", Admin, "Tenant administration: quota use, members and roles.", (*Server).pageAdmin),
 		pg("POST /admin/members", Admin, "Add a member to the tenant.", (*Server).pageMemberAdd),
 		pg("POST /admin/members/{user_id}", Admin, "Change a member's role.", (*Server).pageMemberRole),
 		pg("POST /admin/members/{user_id}/remove", Admin, "Remove a member from the tenant.", (*Server).pageMemberRemove),
