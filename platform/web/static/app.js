@@ -62,3 +62,54 @@ document.addEventListener("focusin", function (ev) {
   var done = state && /^(Done|The training failed)/.test(state.textContent);
   if (!done) window.setTimeout(poll, 300);
 })();
+// An artifact's upload: the file goes as the raw body of a PUT, the CSRF
+// token in a header, and the progress bar follows the bytes sent. A
+// refusal is shown in the server's words (its problem detail).
+(function () {
+  var card = document.querySelector("[data-upload-url]");
+  if (!card) return;
+  var form = card.querySelector("form[data-upload]");
+  var bar = card.querySelector("progress");
+  var status = card.querySelector(".status-line");
+  var limit = Number(card.getAttribute("data-limit"));
+  form.addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var file = form.querySelector("input[type=file]").files[0];
+    if (!file) return;
+    if (limit > 0 && file.size > limit) {
+      status.textContent = "The file is too large: at most " + limit + " bytes.";
+      return;
+    }
+    var button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    bar.hidden = false;
+    bar.value = 0;
+    status.textContent = "Uploading " + file.name + "…";
+    var xhr = new XMLHttpRequest();
+    xhr.open("PUT", card.getAttribute("data-upload-url"));
+    xhr.setRequestHeader("X-CSRF-Token", form.querySelector("input[name=csrf]").value);
+    xhr.setRequestHeader("Content-Type", "application/octet-stream");
+    xhr.upload.addEventListener("progress", function (e) {
+      if (!e.lengthComputable) return;
+      bar.value = e.loaded / e.total;
+      status.textContent = "Uploading " + file.name + ": " + Math.round(e.loaded / e.total * 100) + "%";
+    });
+    xhr.addEventListener("load", function () {
+      button.disabled = false;
+      if (xhr.status >= 200 && xhr.status < 300) {
+        bar.value = 1;
+        status.textContent = "Uploaded " + file.name + ".";
+        window.location.reload();
+        return;
+      }
+      var detail = "the server answered " + xhr.status;
+      try { detail = JSON.parse(xhr.responseText).detail || detail; } catch (e) { /* not JSON */ }
+      status.textContent = "The upload failed: " + detail;
+    });
+    xhr.addEventListener("error", function () {
+      button.disabled = false;
+      status.textContent = "The upload failed: the connection was lost.";
+    });
+    xhr.send(file);
+  });
+})();
