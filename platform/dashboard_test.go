@@ -87,6 +87,33 @@ func (w *webClient) post(path string, form url.Values, hdr ...string) webPage {
 	return w.send(req)
 }
 
+// put sends body as a script of the dashboard's page would (same Origin,
+// the last CSRF token in the X-CSRF-Token header).
+func (w *webClient) put(path, body string) webPage {
+	w.t.Helper()
+	req, _ := http.NewRequest("PUT", w.base+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/octet-stream")
+	u, _ := url.Parse(w.base)
+	req.Header.Set("Origin", u.Scheme+"://"+u.Host)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	if w.csrf != "" {
+		req.Header.Set(csrfHeader, w.csrf)
+	}
+	return w.send(req)
+}
+
+// scriptRoutes are the patterns of the dashboard's rows that its script
+// calls (problems answer as problem+json).
+var scriptRoutes = func() map[string]bool {
+	m := map[string]bool{}
+	for _, pr := range dashboardTable() {
+		if pr.script {
+			m[pr.Pattern] = true
+		}
+	}
+	return m
+}()
+
 // signIn signs in through the form and checks the redirect.
 func (w *webClient) signIn(username, password, tenant string) {
 	w.t.Helper()
@@ -312,6 +339,7 @@ func testDashboardAccessRules(t *testing.T, e *regEnv) {
 	e.create(t, "/api/v1/models", e.member, map[string]any{"name": "default-model"})
 	aliceID := e.me(e.member).User.ID
 	keyID := e.create(t, "/api/v1/auth/api-keys", e.member, map[string]any{"name": "k", "current_password": memberPassword})
+	artifact := e.create(t, "/api/v1/artifacts", e.member, map[string]any{"name": "rules-artifact", "type": "notebook", "version": "1.0"})
 	fill := func(pattern string) (string, string) {
 		method, path, _ := strings.Cut(pattern, " ")
 		path = strings.TrimSuffix(path, "{$}")
@@ -324,7 +352,12 @@ func testDashboardAccessRules(t *testing.T, e *regEnv) {
 			path = strings.Replace(path, "{id}", run, 1)
 		case strings.HasPrefix(path, "/account/api-keys/"):
 			path = strings.Replace(path, "{id}", keyID, 1)
+		case strings.HasPrefix(path, "/artifacts/"):
+			path = strings.Replace(path, "{id}", artifact, 1)
+		case strings.HasPrefix(path, "/meta-models/jobs/"):
+			path = strings.Replace(path, "{id}", "00000000-0000-4000-8000-000000000000", 1)
 		}
+		path = strings.Replace(path, "{version}", "1", 1)
 		path = strings.Replace(path, "{user_id}", aliceID, 1)
 		path = strings.Replace(path, "{name}", "default-model", 1)
 		path = strings.Replace(path, "{file}", "app.css", 1)
@@ -332,6 +365,7 @@ func testDashboardAccessRules(t *testing.T, e *regEnv) {
 	}
 	snapshot := func() string {
 		return string(expect(t, e.do("GET", "/api/v1/projects/"+project, e.member, nil), 200).body) +
+			string(expect(t, e.do("GET", "/api/v1/artifacts/"+artifact, e.member, nil), 200).body) +
 			string(expect(t, e.do("GET", "/api/v1/tenants/"+e.me(e.admin).Tenant.ID+"/members", e.admin, nil), 200).body)
 	}
 	before := snapshot()
@@ -343,8 +377,11 @@ func testDashboardAccessRules(t *testing.T, e *regEnv) {
 	intruder := newWebClient(t, e.url, e.client) // bob, a member of beta
 	intruder.signIn("bob", memberPassword, "")
 	call := func(w *webClient, method, path string) webPage {
-		if method == "GET" {
+		switch method {
+		case "GET":
 			return w.get(path)
+		case "PUT":
+			return w.put(path, "new content")
 		}
 		// A valid form for every page, so that only the rule can refuse it.
 		return w.post(path, url.Values{"name": {"x"}, "role": {"admin"}, "status": {"cancelled"},
@@ -358,7 +395,14 @@ func testDashboardAccessRules(t *testing.T, e *regEnv) {
 			continue
 		}
 		n++
-		if r := call(anon, method, path); r.status != http.StatusSeeOther || !strings.Contains(r.header.Get("Location"), "/login") {
+		r := call(anon, method, path)
+		switch {
+		case scriptRoutes[rt.Pattern]:
+			// Called by the page's script: a problem, not a redirect.
+			if r.status != http.StatusUnauthorized || r.header.Get("Content-Type") != "application/problem+json" {
+				t.Errorf("%s anonymous: %d %q, want a 401 problem", rt.Pattern, r.status, r.header.Get("Content-Type"))
+			}
+		case r.status != http.StatusSeeOther || !strings.Contains(r.header.Get("Location"), "/login"):
 			t.Errorf("%s anonymous: %d to %q", rt.Pattern, r.status, r.header.Get("Location"))
 		}
 		if method != "GET" && rt.Access == Viewer && !strings.HasPrefix(path, "/recommend") && path != "/logout" && !strings.HasPrefix(path, "/account/") {
