@@ -59,8 +59,7 @@ document.addEventListener("focusin", function (ev) {
       })
       .catch(function (err) { show("Progress unavailable: " + err.message + ". Reload the page to try again."); });
   }
-  var done = state && /^(Done|The training failed)/.test(state.textContent);
-  if (!done) window.setTimeout(poll, 300);
+  window.setTimeout(poll, 300);
 })();
 // An artifact's upload: the file goes as the raw body of a PUT, the CSRF
 // token in a header, and the progress bar follows the bytes sent. A
