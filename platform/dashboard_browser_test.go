@@ -529,6 +529,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	if got := b.text(`[data-testid=quota] tbody tr:nth-child(3)`); !strings.Contains(got, "Artifacts") || !strings.Contains(got, "10000") {
 		t.Fatalf("the artifacts quota row reads %q", got)
 	}
+	b.screenshot("08-admin")
 
 	// Meta-model versions: the admin rolls back, unpins and pins.
 	b.open("/meta-models")
@@ -551,7 +552,6 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Fatalf("active after pinning v1: %q", got)
 	}
 	b.noErrors("pinning")
-	b.screenshot("08-admin")
 	b.open("/account")
 	b.run("create a key", chromedp.SendKeys(chromedp.CSS("#key-name"), "ci"),
 		chromedp.SetValue(chromedp.CSS("#key-role"), "viewer"),
