@@ -329,6 +329,24 @@ func TestDashboardInBrowser(t *testing.T) {
 	if points < 2 || points > chartPoints {
 		t.Fatalf("a curve has %d points, want the registry's downsampling to at most %d", points, chartPoints)
 	}
+	// Sorting by a metric's column, then the other way round.
+	lossColumn := `(() => { const hs = [...document.querySelectorAll("[data-testid=runs-table] thead th")];
+		const i = hs.findIndex(h => h.textContent.trim().startsWith("loss"));
+		return [...document.querySelectorAll("[data-testid=runs-table] tbody tr")].map(r => Number(r.cells[i].textContent)); })()`
+	sortLoss := func() []float64 {
+		b.run("sort by loss", chromedp.Click(chromedp.CSS(`[data-testid=runs-table] thead th:last-child button`)))
+		return get(b, "loss column", chromedp.Evaluate[[]float64](lossColumn))
+	}
+	if up := sortLoss(); len(up) != 3 || !(up[0] <= up[1] && up[1] <= up[2]) {
+		t.Fatalf("sorted by loss ascending: %v", up)
+	}
+	if down := sortLoss(); len(down) != 3 || !(down[0] >= down[1] && down[1] >= down[2]) || down[0] == down[2] {
+		t.Fatalf("sorted by loss descending: %v", down)
+	}
+	if got := get(b, "aria-sort", chromedp.Evaluate[string](`document.querySelector("[data-testid=runs-table] thead th:last-child").getAttribute("aria-sort")`)); got != "descending" {
+		t.Fatalf("aria-sort %q", got)
+	}
+	b.noErrors("sorting")
 	b.screenshot("04-experiment-runs")
 	// Only two runs chosen: two curves.
 	b.run("uncheck one run", chromedp.Click(chromedp.CSS(`[data-testid=runs-table] tbody tr:first-child input[type=checkbox]`)))

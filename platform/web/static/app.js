@@ -112,3 +112,39 @@ document.addEventListener("focusin", function (ev) {
     xhr.send(file);
   });
 })();
+// Sortable tables: each heading marked data-sort becomes a button that
+// sorts the rows by that column, numbers as numbers (a missing value,
+// "—", last), text as text; pressing it again reverses the order, and
+// aria-sort tells assistive technology the current order.
+document.querySelectorAll("table[data-sortable]").forEach(function (table) {
+  var heads = table.querySelectorAll("thead th");
+  heads.forEach(function (th, col) {
+    if (!th.hasAttribute("data-sort")) return;
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "sort";
+    button.textContent = th.textContent;
+    th.textContent = "";
+    th.appendChild(button);
+    button.addEventListener("click", function () {
+      var asc = th.getAttribute("aria-sort") !== "ascending";
+      heads.forEach(function (h) { h.removeAttribute("aria-sort"); });
+      th.setAttribute("aria-sort", asc ? "ascending" : "descending");
+      var body = table.tBodies[0];
+      var rows = Array.prototype.slice.call(body.rows);
+      function key(row) {
+        var text = row.cells[col].textContent.trim();
+        var n = Number(text);
+        return { text: text, num: text !== "" && !isNaN(n) ? n : null };
+      }
+      rows.sort(function (a, b) {
+        var x = key(a), y = key(b);
+        if (x.num === null && y.num === null) return (asc ? 1 : -1) * x.text.localeCompare(y.text);
+        if (x.num === null) return 1;
+        if (y.num === null) return -1;
+        return asc ? x.num - y.num : y.num - x.num;
+      });
+      rows.forEach(function (row) { body.appendChild(row); });
+    });
+  });
+});
