@@ -306,6 +306,23 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Fatalf("after the edit the name is %q", got)
 	}
 
+	// The overview: projects by status and per month, the newest ones,
+	// the server's health.
+	b.open("/")
+	if got := b.text(`[data-testid=by-status]`); !strings.Contains(got, "completed") || !strings.Contains(got, "24") {
+		t.Fatalf("projects by status read %q, want the 24 completed", got)
+	}
+	if n := b.count(`[data-testid=by-month] li`); n != 12 {
+		t.Fatalf("%d months on the overview, want 12", n)
+	}
+	if got := b.text(`[data-testid=recent] li:first-child`); !strings.Contains(got, "Churn model") {
+		t.Fatalf("the newest project reads %q", got)
+	}
+	if got := b.text(`[data-testid=health]`); !strings.Contains(got, "database: ok") {
+		t.Fatalf("health reads %q", got)
+	}
+	b.screenshot("00-overview")
+
 	// Runs logged through the API appear side by side with their curves.
 	exp := e.create(t, "/api/v1/projects/"+projectID+"/experiments", e.member, map[string]any{"name": "learning-rate sweep"})
 	for i, lr := range []string{"0.1", "0.01", "0.001"} {
@@ -453,7 +470,7 @@ func TestDashboardInBrowser(t *testing.T) {
 
 	// Phone width: nothing wider than the screen.
 	b.run("phone", chromedp.EmulateViewport(390, 844))
-	for _, p := range []string{"/projects", "/projects/" + projectID, "/experiments/" + exp, "/meta-models", "/artifacts/" + artifact} {
+	for _, p := range []string{"/", "/projects", "/projects/" + projectID, "/experiments/" + exp, "/meta-models", "/artifacts/" + artifact} {
 		b.open(p)
 		overflow := get(b, "overflow", chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`))
 		if overflow {
