@@ -378,6 +378,8 @@ func testDashboardAccessRules(t *testing.T, e *regEnv) {
 	member.signIn("alice", memberPassword, "")
 	intruder := newWebClient(t, e.url, e.client) // bob, a member of beta
 	intruder.signIn("bob", memberPassword, "")
+	admin := newWebClient(t, e.url, e.client) // every role of default
+	admin.signIn("admin", testAdminPassword, "")
 	call := func(w *webClient, method, path string) webPage {
 		switch method {
 		case "GET":
@@ -406,6 +408,19 @@ func testDashboardAccessRules(t *testing.T, e *regEnv) {
 			}
 		case r.status != http.StatusSeeOther || !strings.Contains(r.header.Get("Location"), "/login"):
 			t.Errorf("%s anonymous: %d to %q", rt.Pattern, r.status, r.header.Get("Location"))
+		}
+		if r.header.Get("Content-Security-Policy") != dashboardCSP || r.header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("%s: CSP %q, nosniff %q", rt.Pattern, r.header.Get("Content-Security-Policy"), r.header.Get("X-Content-Type-Options"))
+		}
+		if method != "GET" {
+			// Every state change needs the session's CSRF token, whatever
+			// the caller's role.
+			token := admin.csrf
+			admin.csrf = ""
+			if r := call(admin, method, path); r.status != http.StatusForbidden {
+				t.Errorf("%s without a CSRF token: %d, want 403", rt.Pattern, r.status)
+			}
+			admin.csrf = token
 		}
 		if method != "GET" && rt.Access == Viewer && !strings.HasPrefix(path, "/recommend") && path != "/logout" && !strings.HasPrefix(path, "/account/") {
 			t.Errorf("%s changes data but is open to viewers", rt.Pattern)
