@@ -537,6 +537,11 @@ func TestDashboardInBrowser(t *testing.T) {
 	if got := b.text(`[data-testid=current-tenant]`); !strings.Contains(got, "beta") {
 		t.Fatalf("erin is in %q, want beta", got)
 	}
+	b.run("phone", chromedp.EmulateViewport(390, 844))
+	if get(b, "overflow", chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`)) {
+		t.Error("the header with the tenant switch is wider than a phone's screen")
+	}
+	b.run("laptop", chromedp.EmulateViewport(1280, 900))
 	b.run("choose the other tenant", chromedp.SetValue(chromedp.CSS("#switch-tenant"), "default"))
 	if st := b.submit("switch tenant", chromedp.Click(chromedp.CSS(`[data-testid=tenant-switch] button`))); st != 200 {
 		t.Fatalf("the tenant switch led to a %d page", st)
