@@ -54,6 +54,9 @@ const (
 	// (there is no session yet to bind a CSRF token to).
 	loginCookie = "maestro_login"
 	csrfField   = "csrf"
+	// csrfHeader carries the CSRF token of a script's request whose body
+	// is not a form (an upload).
+	csrfHeader = "X-CSRF-Token"
 	// maxFormBody bounds a dashboard form.
 	maxFormBody = 1 << 20
 )
@@ -73,6 +76,7 @@ type pageRoute struct {
 	Route
 	handle pageFunc
 	heavy  bool
+	script bool
 }
 
 // pg is a row of the dashboard's table.
@@ -84,6 +88,15 @@ func pg(pattern string, a Access, summary string, h pageFunc) pageRoute {
 // the longer deadline and a concurrency limit of its own, as for the API.
 func heavyPage(p pageRoute) pageRoute {
 	p.heavy = true
+	return p
+}
+
+// scriptCall marks a dashboard row as called by the pages' script rather
+// than navigated to (a job's progress, an upload): its problems answer as
+// problem+json, not as pages, and a state change carries its CSRF token in
+// the X-CSRF-Token header, its body being its own (not a form).
+func scriptCall(p pageRoute) pageRoute {
+	p.script = true
 	return p
 }
 
@@ -109,6 +122,7 @@ func dashboardTable() []pageRoute {
 		pg("GET /login", Public, "The sign-in form.", (*Server).pageLogin),
 		pg("POST /login", Public, "Sign in; with several tenants, choose one.", (*Server).pageLoginSubmit),
 		pg("POST /logout", Viewer, "Sign out: the session ends.", (*Server).pageLogout),
+		pg("POST /tenant", Session, "Switch to another of the user's tenants: a new session there, and this one ends.", (*Server).pageTenantSwitch),
 		pg("GET /{$}", Viewer, "Home: the current user and tenant, and where to go.", (*Server).pageHome),
 
 		pg("GET /projects", Viewer, "Projects, filtered by problem class and status, searched by text.", (*Server).pageProjects),
@@ -126,11 +140,18 @@ func dashboardTable() []pageRoute {
 		pg("GET /runs/{id}", Viewer, "A run: parameters, metrics and curves.", (*Server).pageRun),
 
 		pg("GET /meta-models", Viewer, "The tenant's meta-models with their cross-validated figures.", (*Server).pageMetaModels),
-		heavyPage(pg("POST /meta-models/train", Member, "Train the tenant's next meta-model.", (*Server).pageTrain)),
+		pg("POST /meta-models/train", Member, "Start a job training the tenant's next meta-model; the page follows its progress.", (*Server).pageTrain),
+		scriptCall(pg("GET /meta-models/jobs/{id}", Viewer, "A training job's status and progress (JSON, polled by the meta-model page).", (*Server).pageTrainingJob)),
+		pg("POST /meta-models/{version}/pin", Admin, "Pin a meta-model version as the active one.", (*Server).pageMetaModelPin),
+		pg("POST /meta-models/unpin", Admin, "Unpin: the newest meta-model is active again.", (*Server).pageMetaModelUnpin),
+		pg("POST /meta-models/rollback", Admin, "Make the version before the active one active.", (*Server).pageMetaModelRollback),
 		pg("GET /recommend", Viewer, "The recommendation form.", (*Server).pageRecommend),
 		heavyPage(pg("POST /recommend", Viewer, "Recommend for a described project; stores nothing.", (*Server).pageRecommendSubmit)),
 
 		pg("GET /artifacts", Viewer, "The artifact library, searched and filtered.", (*Server).pageArtifacts),
+		pg("GET /artifacts/{id}", Viewer, "An artifact: metadata, content, the projects that used it with their impact, the impact summary.", (*Server).pageArtifact),
+		heavyPage(pg("GET /artifacts/{id}/content", Viewer, "Download an artifact's content.", (*Server).pageArtifactDownload)),
+		heavyPage(scriptCall(pg("PUT /artifacts/{id}/content", Member, "Upload an artifact's content (the raw body; the page's script shows the progress).", (*Server).pageArtifactUpload))),
 		pg("GET /models", Viewer, "Registered models.", (*Server).pageModels),
 		pg("GET /models/{name}", Viewer, "A model's versions and aliases.", (*Server).pageModel),
 
@@ -138,7 +159,7 @@ func dashboardTable() []pageRoute {
 		pg("POST /account/api-keys", TenantSession, "Create an API key (shown once).", (*Server).pageAPIKeyCreate),
 		pg("POST /account/api-keys/{id}/revoke", Viewer, "Revoke an API key.", (*Server).pageAPIKeyRevoke),
 
-		pg("GET /admin", Admin, "Tenant administration: members and roles.", (*Server).pageAdmin),
+		pg("GET /admin", Admin, "Tenant administration: quota use, members and roles.", (*Server).pageAdmin),
 		pg("POST /admin/members", Admin, "Add a member to the tenant.", (*Server).pageMemberAdd),
 		pg("POST /admin/members/{user_id}", Admin, "Change a member's role.", (*Server).pageMemberRole),
 		pg("POST /admin/members/{user_id}/remove", Admin, "Remove a member from the tenant.", (*Server).pageMemberRemove),
@@ -173,7 +194,11 @@ func (s *Server) dashboard() (http.Handler, error) {
 	s.web = &webDeps{views: views, csrfKey: deriveKey(s.cfg.JWTSecret, "maestro dashboard csrf v1")}
 	mux := http.NewServeMux()
 	for _, pr := range dashboardTable() {
-		handle, heavy, pattern := pr.handle, pr.heavy, pr.Pattern
+		handle, heavy, script, pattern := pr.handle, pr.heavy, pr.script, pr.Pattern
+		fail := s.pageFail
+		if script {
+			fail = s.fail
+		}
 		timeout := s.timeouts[0]
 		var slots chan struct{}
 		if heavy {
@@ -186,7 +211,7 @@ func (s *Server) dashboard() (http.Handler, error) {
 				case slots <- struct{}{}:
 					defer func() { <-slots }()
 				default:
-					s.pageFail(w, r, busy())
+					fail(w, r, busy())
 					return
 				}
 			}
@@ -195,20 +220,22 @@ func (s *Server) dashboard() (http.Handler, error) {
 			r = r.WithContext(ctx)
 			if r.Method == http.MethodPost {
 				if err := parseForm(w, r); err != nil {
-					s.pageFail(w, r, err)
+					fail(w, r, err)
 					return
 				}
 			}
 			if err := handle(s, w, r); err != nil {
-				s.pageFail(w, r, err)
+				fail(w, r, err)
 			}
 		})
 		if pr.Access != Public {
 			if !strings.HasPrefix(pattern, "GET ") {
-				next = s.requireCSRF(next)
+				next = s.requireCSRF(next, fail)
 			}
 			next = s.authenticated(pr.Access, next)
-			next = s.problemsAsPages(next)
+			if !script {
+				next = s.problemsAsPages(next)
+			}
 			next = s.sessionFromCookies(next)
 		}
 		mux.Handle(pattern, next)
@@ -385,21 +412,27 @@ func sameOrigin(r *http.Request) error {
 }
 
 // requireCSRF refuses a state-changing request without the session's CSRF
-// token in its form, or from another origin (403).
-func (s *Server) requireCSRF(next http.Handler) http.Handler {
+// token, or from another origin (403). A POST is a form and carries the
+// token in it; any other method (a script's upload) carries it in the
+// X-CSRF-Token header, which another site cannot set without this
+// server's leave (there is no CORS).
+func (s *Server) requireCSRF(next http.Handler, fail func(http.ResponseWriter, *http.Request, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := sameOrigin(r); err != nil {
-			s.pageFail(w, r, err)
+			fail(w, r, err)
 			return
 		}
-		if err := parseForm(w, r); err != nil {
-			s.pageFail(w, r, err)
-			return
+		got := r.Header.Get(csrfHeader)
+		if r.Method == http.MethodPost {
+			if err := parseForm(w, r); err != nil {
+				fail(w, r, err)
+				return
+			}
+			got = r.PostFormValue(csrfField)
 		}
 		p := principal(r)
-		got := r.PostFormValue(csrfField)
 		if p.SessionID == "" || !hmac.Equal([]byte(got), []byte(s.csrfToken(p.SessionID))) {
-			s.pageFail(w, r, newAPIError(http.StatusForbidden, "csrf",
+			fail(w, r, newAPIError(http.StatusForbidden, "csrf",
 				"the form has expired or did not come from this site; reload the page and send it again"))
 			return
 		}

@@ -101,9 +101,40 @@ type adminView struct {
 	Errors  []fieldError
 	Form    map[string]string
 	Self    string
+	Quota   []quotaRow
 }
 
-// pageAdmin lists the tenant's members with their roles.
+// quotaRow is one resource of the tenant's quota: its use and limit.
+type quotaRow struct {
+	Resource  string
+	Used      int64
+	Limit     int64 // 0: unlimited
+	Bytes     bool  // the figures are sizes
+	Share     float64
+	Exhausted bool
+}
+
+// quotaRows lists the limits and use of each resource of body.
+func quotaRows(body quotaBody) []quotaRow {
+	l, u := body.Limits, body.Usage
+	rows := []quotaRow{
+		{Resource: "Users", Used: u.Users, Limit: l.Users},
+		{Resource: "Projects", Used: u.Projects, Limit: l.Projects},
+		{Resource: "Artifacts", Used: u.Artifacts, Limit: l.Artifacts},
+		{Resource: "Artifact storage", Used: u.StorageBytes, Limit: l.StorageBytes, Bytes: true},
+		{Resource: "Metric points", Used: u.MetricPoints, Limit: l.MetricPoints},
+	}
+	for i := range rows {
+		if rows[i].Limit > 0 {
+			rows[i].Share = min(1, float64(rows[i].Used)/float64(rows[i].Limit))
+			rows[i].Exhausted = rows[i].Used >= rows[i].Limit
+		}
+	}
+	return rows
+}
+
+// pageAdmin shows the tenant's quota (limits and use of each) and lists
+// its members with their roles.
 func (s *Server) pageAdmin(w http.ResponseWriter, r *http.Request) error {
 	v, err := s.adminPage(r)
 	if err != nil {
@@ -121,7 +152,11 @@ func (s *Server) adminPage(r *http.Request) (adminView, error) {
 	if err != nil {
 		return adminView{}, err
 	}
-	v := adminView{Tenant: t, Form: map[string]string{}, Self: p.UserID}
+	q, err := s.quotaOf(r.Context(), p.TenantID)
+	if err != nil {
+		return adminView{}, err
+	}
+	v := adminView{Tenant: t, Form: map[string]string{}, Self: p.UserID, Quota: quotaRows(q)}
 	cursor := ""
 	for {
 		var ms page[memberBody]

@@ -178,6 +178,19 @@ func get[T any](b *browser, what string, a chromedp.Action[T]) T {
 	return v
 }
 
+// waitFor waits up to 30 seconds until the JavaScript expression cond is
+// true on the current page, across the navigations the page's script
+// makes (an evaluation during one fails and is tried again).
+func (b *browser) waitFor(what, cond string) {
+	b.t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if ok, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](cond)); err == nil && ok {
+			return
+		}
+	}
+	b.t.Fatalf("%s: still not %s at %s", what, cond, get(b, "location", chromedp.Location()))
+}
+
 // signIn signs in through the form; tenant is chosen when asked.
 func (b *browser) signIn(username, password, tenant string) {
 	b.t.Helper()
@@ -206,7 +219,7 @@ func (b *browser) signIn(username, password, tenant string) {
 // signOut presses the sign-out button.
 func (b *browser) signOut() {
 	b.t.Helper()
-	b.submit("sign out", chromedp.Click(chromedp.CSS(`header form button[type=submit]`)))
+	b.submit("sign out", chromedp.Click(chromedp.CSS(`[data-testid=sign-out]`)))
 	if b.count("#username") != 1 {
 		b.t.Fatal("signing out did not lead to the sign-in form")
 	}
@@ -293,6 +306,23 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Fatalf("after the edit the name is %q", got)
 	}
 
+	// The overview: projects by status and per month, the newest ones,
+	// the server's health.
+	b.open("/")
+	if got := b.text(`[data-testid=by-status]`); !strings.Contains(got, "completed") || !strings.Contains(got, "24") {
+		t.Fatalf("projects by status read %q, want the 24 completed", got)
+	}
+	if n := b.count(`[data-testid=by-month] li`); n != 12 {
+		t.Fatalf("%d months on the overview, want 12", n)
+	}
+	if got := b.text(`[data-testid=recent] li:first-child`); !strings.Contains(got, "Churn model") {
+		t.Fatalf("the newest project reads %q", got)
+	}
+	if got := b.text(`[data-testid=health]`); !strings.Contains(got, "database: ok") {
+		t.Fatalf("health reads %q", got)
+	}
+	b.screenshot("00-overview")
+
 	// Runs logged through the API appear side by side with their curves.
 	exp := e.create(t, "/api/v1/projects/"+projectID+"/experiments", e.member, map[string]any{"name": "learning-rate sweep"})
 	for i, lr := range []string{"0.1", "0.01", "0.001"} {
@@ -316,6 +346,24 @@ func TestDashboardInBrowser(t *testing.T) {
 	if points < 2 || points > chartPoints {
 		t.Fatalf("a curve has %d points, want the registry's downsampling to at most %d", points, chartPoints)
 	}
+	// Sorting by a metric's column, then the other way round.
+	lossColumn := `(() => { const hs = [...document.querySelectorAll("[data-testid=runs-table] thead th")];
+		const i = hs.findIndex(h => h.textContent.trim().startsWith("loss"));
+		return [...document.querySelectorAll("[data-testid=runs-table] tbody tr")].map(r => Number(r.cells[i].textContent)); })()`
+	sortLoss := func() []float64 {
+		b.run("sort by loss", chromedp.Click(chromedp.CSS(`[data-testid=runs-table] thead th:last-child button`)))
+		return get(b, "loss column", chromedp.Evaluate[[]float64](lossColumn))
+	}
+	if up := sortLoss(); len(up) != 3 || !(up[0] <= up[1] && up[1] <= up[2]) {
+		t.Fatalf("sorted by loss ascending: %v", up)
+	}
+	if down := sortLoss(); len(down) != 3 || !(down[0] >= down[1] && down[1] >= down[2]) || down[0] == down[2] {
+		t.Fatalf("sorted by loss descending: %v", down)
+	}
+	if got := get(b, "aria-sort", chromedp.Evaluate[string](`document.querySelector("[data-testid=runs-table] thead th:last-child").getAttribute("aria-sort")`)); got != "descending" {
+		t.Fatalf("aria-sort %q", got)
+	}
+	b.noErrors("sorting")
 	b.screenshot("04-experiment-runs")
 	// Only two runs chosen: two curves.
 	b.run("uncheck one run", chromedp.Click(chromedp.CSS(`[data-testid=runs-table] tbody tr:first-child input[type=checkbox]`)))
@@ -329,22 +377,61 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Fatalf("the run page draws %d charts, want one per metric (2)", n)
 	}
 
-	// Training: the button shows progress, the page the new version.
+	// Training: a job whose progress the page follows, then the new version.
 	b.open("/meta-models")
 	if b.count(`[data-testid=empty]`) != 1 {
 		t.Fatal("no empty state before the first training")
 	}
-	if st := b.submit("train", chromedp.Click(chromedp.CSS(`[data-testid=train]`))); st != 200 || b.count(`[data-testid=active-model]`) != 1 {
-		t.Fatalf("training led to a %d page: %s", st, b.text("main"))
+	train := func(version int) {
+		t.Helper()
+		if st := b.submit("train", chromedp.Click(chromedp.CSS(`[data-testid=train]`))); st != 200 || b.count(`[data-testid=job-progress]`) != 1 {
+			t.Fatalf("training led to a %d page without the job's progress: %s", st, b.text("main"))
+		}
+		b.waitFor("training", fmt.Sprintf(`location.search === "?trained=%d" && document.readyState === "complete"`, version))
+		b.noErrors("training")
+		if got := b.text(`[data-testid=train-status]`); !strings.Contains(got, fmt.Sprintf("Version %d", version)) {
+			t.Fatalf("train status %q", got)
+		}
 	}
-	b.noErrors("training")
-	if got := b.text(`[data-testid=train-status]`); !strings.Contains(got, "Version 1") {
-		t.Fatalf("train status %q", got)
+	train(1)
+	if b.count(`[data-testid=active-model]`) != 1 || b.text(`[data-testid=cv-mae]`) == "" || b.text(`[data-testid=baseline-mae]`) == "" {
+		t.Fatal("the active model with its CV figures against the baseline is missing")
 	}
-	if b.text(`[data-testid=cv-mae]`) == "" || b.text(`[data-testid=baseline-mae]`) == "" {
-		t.Fatal("the CV figures against the baseline are missing")
+	if b.count(`[data-testid=pin-controls]`)+b.count(`[data-testid=pin-1]`) != 0 {
+		t.Error("a member sees the pin and rollback controls")
 	}
 	b.screenshot("05-meta-model")
+	train(2)
+
+	// Artifacts: the page of one with its usages and impact; a member
+	// uploads its content and sees the upload's progress.
+	artifact := e.create(t, "/api/v1/artifacts", e.member, map[string]any{"name": "churn-features", "type": "feature_pipeline",
+		"version": "2.1.0", "description": "Tenure and usage features", "tags": []string{"churn"}})
+	expect(t, e.do("POST", "/api/v1/artifacts/"+artifact+"/usages", e.member, map[string]any{"project_id": projectID, "impact_score": 72.5, "context": "baseline features"}), 201)
+	upload := filepath.Join(t.TempDir(), "features.bin")
+	if err := os.WriteFile(upload, make([]byte, 3<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b.open("/artifacts")
+	b.submit("open the artifact", chromedp.Click(chromedp.CSS(`[data-testid=artifacts-table] a`)))
+	b.noErrors("artifact page")
+	if got := b.text(`[data-testid=usages] tbody tr`); !strings.Contains(got, "Churn model") || !strings.Contains(got, "72.5") {
+		t.Fatalf("the usage row reads %q, want the project and its impact", got)
+	}
+	if got := b.text(`[data-testid=mean-impact]`); got != "72.5" {
+		t.Fatalf("mean impact %q", got)
+	}
+	b.run("upload", chromedp.SetUploadFiles(chromedp.CSS("#upload-file"), []string{upload}),
+		chromedp.Click(chromedp.CSS(`[data-testid=upload-submit]`)))
+	b.waitFor("upload", `document.querySelector("[data-testid=download]") !== null && document.readyState === "complete"`)
+	b.noErrors("upload")
+	if got := b.text(`[data-testid=artifact-content]`); !strings.Contains(got, "3.0 MiB") {
+		t.Fatalf("after the upload the content reads %q", got)
+	}
+	if r := e.do("GET", "/api/v1/artifacts/"+artifact, e.member, nil); !strings.Contains(string(r.body), `"size_bytes":3145728`) {
+		t.Fatalf("the upload was not stored: %s", r.body)
+	}
+	b.screenshot("10-artifact")
 
 	// A recommendation: score, interval, factors, team what-if.
 	b.open("/recommend")
@@ -383,7 +470,7 @@ func TestDashboardInBrowser(t *testing.T) {
 
 	// Phone width: nothing wider than the screen.
 	b.run("phone", chromedp.EmulateViewport(390, 844))
-	for _, p := range []string{"/projects", "/projects/" + projectID, "/experiments/" + exp, "/meta-models"} {
+	for _, p := range []string{"/", "/projects", "/projects/" + projectID, "/experiments/" + exp, "/meta-models", "/artifacts/" + artifact} {
 		b.open(p)
 		overflow := get(b, "overflow", chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`))
 		if overflow {
@@ -405,8 +492,12 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Error("a viewer sees write controls on a project")
 	}
 	b.open("/meta-models")
-	if b.count(`[data-testid=train]`) != 0 {
-		t.Error("a viewer sees the train button")
+	if b.count(`[data-testid=train]`)+b.count(`[data-testid=pin-controls]`)+b.count(`[data-testid=pin-1]`)+b.count(`main form[method=post]`) != 0 {
+		t.Error("a viewer sees the train, pin or rollback controls")
+	}
+	b.open("/artifacts/" + artifact)
+	if b.count(`[data-testid=upload]`) != 0 || b.count(`[data-testid=download]`) != 1 {
+		t.Error("a viewer sees the upload form, or no download link")
 	}
 	// The viewer's own session token, in a form posted to a member's page.
 	st := b.submit("forge a write", chromedp.Evaluate[chromedp.Void](`(() => {
@@ -440,11 +531,30 @@ func TestDashboardInBrowser(t *testing.T) {
 	b.screenshot("09-not-found")
 	b.signOut()
 
-	// A user of two tenants chooses one.
+	// A user of two tenants chooses one, then switches to the other from
+	// the header without signing out.
 	b.signIn("erin", memberPassword, "beta")
 	if got := b.text(`[data-testid=current-tenant]`); !strings.Contains(got, "beta") {
 		t.Fatalf("erin is in %q, want beta", got)
 	}
+	b.run("phone", chromedp.EmulateViewport(390, 844))
+	if get(b, "overflow", chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`)) {
+		t.Error("the header with the tenant switch is wider than a phone's screen")
+	}
+	b.run("laptop", chromedp.EmulateViewport(1280, 900))
+	b.run("choose the other tenant", chromedp.SetValue(chromedp.CSS("#switch-tenant"), "default"))
+	if st := b.submit("switch tenant", chromedp.Click(chromedp.CSS(`[data-testid=tenant-switch] button`))); st != 200 {
+		t.Fatalf("the tenant switch led to a %d page", st)
+	}
+	b.noErrors("tenant switch")
+	if got := b.text(`[data-testid=current-tenant]`); !strings.Contains(got, "Default") || !strings.Contains(got, "viewer") {
+		t.Fatalf("after the switch erin is in %q, want Default as a viewer", got)
+	}
+	b.submit("open beta's project", chromedp.Navigate(b.base+"/projects/"+betaProject))
+	if got := b.text("h1"); got != "Not found" { // beta's data is out of reach now
+		t.Fatalf("after the switch beta's project shows %q", got)
+	}
+	b.consoleErrors()
 	b.signOut()
 
 	// The administrator: members and an API key shown once.
@@ -453,7 +563,35 @@ func TestDashboardInBrowser(t *testing.T) {
 	if n := b.count(`[data-testid=members] tbody tr`); n < 4 {
 		t.Fatalf("%d members listed", n)
 	}
+	if n := b.count(`[data-testid=quota] tbody tr`); n != 5 {
+		t.Fatalf("%d quota rows, want 5", n)
+	}
+	if got := b.text(`[data-testid=quota] tbody tr:nth-child(3)`); !strings.Contains(got, "Artifacts") || !strings.Contains(got, "10000") {
+		t.Fatalf("the artifacts quota row reads %q", got)
+	}
 	b.screenshot("08-admin")
+
+	// Meta-model versions: the admin rolls back, unpins and pins.
+	b.open("/meta-models")
+	active := func() string { return b.text(`[data-testid=models-table] tr[aria-current] td:first-child`) }
+	if got := active(); !strings.HasPrefix(got, "v2") {
+		t.Fatalf("active before the rollback: %q", got)
+	}
+	b.submit("roll back", chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`), chromedp.Click(chromedp.CSS(`[data-testid=rollback]`)))
+	b.noErrors("rollback")
+	if got := active(); !strings.HasPrefix(got, "v1") || !strings.Contains(got, "pinned") {
+		t.Fatalf("active after the rollback: %q", got)
+	}
+	b.screenshot("11-meta-model-versions")
+	b.submit("unpin", chromedp.Click(chromedp.CSS(`[data-testid=unpin]`)))
+	if got := active(); !strings.HasPrefix(got, "v2") || b.count(`[data-testid=unpin]`) != 0 {
+		t.Fatalf("active after unpinning: %q", got)
+	}
+	b.submit("pin v1", chromedp.Click(chromedp.CSS(`[data-testid=pin-1]`)))
+	if got := active(); !strings.HasPrefix(got, "v1") {
+		t.Fatalf("active after pinning v1: %q", got)
+	}
+	b.noErrors("pinning")
 	b.open("/account")
 	b.run("create a key", chromedp.SendKeys(chromedp.CSS("#key-name"), "ci"),
 		chromedp.SetValue(chromedp.CSS("#key-role"), "viewer"),

@@ -3,6 +3,7 @@ package platform
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,7 +16,9 @@ import (
 type metaModelsView struct {
 	Models  []metalearn.ModelInfo
 	Active  *metalearn.ModelInfo
-	Trained int // the version just trained, 0 otherwise
+	Trained int            // the version just trained, 0 otherwise
+	Job     *metalearn.Job // the training job the page follows
+	Pinned  bool           // a version is pinned
 	Factors []importance
 }
 
@@ -34,7 +37,15 @@ func (s *Server) pageMetaModels(w http.ResponseWriter, r *http.Request) error {
 	}
 	v := metaModelsView{Models: infos}
 	v.Trained, _ = strconv.Atoi(r.URL.Query().Get("trained"))
+	if id := r.URL.Query().Get("job"); id != "" {
+		job, err := s.learn.jobs.Get(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		v.Job = &job
+	}
 	for i := range infos {
+		v.Pinned = v.Pinned || infos[i].Pinned
 		if infos[i].Active {
 			v.Active = &infos[i]
 			for k, share := range infos[i].FeatureImportances {
@@ -55,16 +66,64 @@ func (s *Server) pageMetaModels(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// pageTrain trains the tenant's next meta-model now (the library's
-// Retrainer: concurrent requests share one training) and shows the list
-// with the new version; too short a history is a 409 page naming the
-// minimum.
+// pageTrain starts a job training the tenant's next meta-model (the
+// library's Retrainer: one job per tenant at a time; a request while one
+// runs joins it) and shows the meta-model page following its progress. Too
+// short a history is a 409 page naming the minimum.
 func (s *Server) pageTrain(w http.ResponseWriter, r *http.Request) error {
-	info, err := s.learn.trainer.Train(r.Context())
+	if err := s.learn.trainer.CheckHistory(r.Context()); err != nil {
+		return err
+	}
+	job, _, err := s.learn.trainer.Start(r.Context())
 	if err != nil {
 		return err
 	}
-	redirect(w, r, fmt.Sprintf("/meta-models?trained=%d", info.Version))
+	redirect(w, r, "/meta-models?job="+url.QueryEscape(job.ID))
+	return nil
+}
+
+// pageTrainingJob answers a training job's state as JSON (the API's job
+// body) for the meta-model page's script, which polls it to show the
+// progress and then the trained version. Another tenant's job is 404.
+func (s *Server) pageTrainingJob(w http.ResponseWriter, r *http.Request) error {
+	job, err := s.learn.jobs.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, jobBody{Job: job})
+	return nil
+}
+
+// pageMetaModelPin pins a version as the active meta-model (admins).
+func (s *Server) pageMetaModelPin(w http.ResponseWriter, r *http.Request) error {
+	v, err := strconv.Atoi(r.PathValue("version"))
+	if err != nil || v < 1 {
+		return notFound("meta-model version")
+	}
+	if err := s.learn.models.Pin(r.Context(), v); err != nil {
+		return pageError(err)
+	}
+	redirect(w, r, "/meta-models")
+	return nil
+}
+
+// pageMetaModelUnpin removes the pin: the newest version is active again.
+func (s *Server) pageMetaModelUnpin(w http.ResponseWriter, r *http.Request) error {
+	if err := s.learn.models.Unpin(r.Context()); err != nil {
+		return pageError(err)
+	}
+	redirect(w, r, "/meta-models")
+	return nil
+}
+
+// pageMetaModelRollback pins the version before the active one; the
+// oldest active version is a 409 page.
+func (s *Server) pageMetaModelRollback(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.learn.models.Rollback(r.Context()); err != nil {
+		return pageError(err)
+	}
+	redirect(w, r, "/meta-models")
 	return nil
 }
 

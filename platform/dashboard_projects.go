@@ -10,9 +10,6 @@ import (
 	"github.com/maestro-ml/maestro/similarity"
 )
 
-// projectFilterAll is the first page of every project, for counts.
-func projectFilterAll() registry.ProjectFilter { return registry.ProjectFilter{Limit: 100} }
-
 // projectsView is the data of the project list.
 type projectsView struct {
 	Items        []registry.Project

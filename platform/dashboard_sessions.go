@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"context"
 	"crypto/hmac"
 	"fmt"
 	"log/slog"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"github.com/maestro-ml/maestro/auth"
+	"github.com/maestro-ml/maestro/metalearn"
+	"github.com/maestro-ml/maestro/registry"
 )
 
 // loginView is the data of the sign-in page.
@@ -121,30 +124,90 @@ func (s *Server) pageLogout(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// homeView is the data of the home page.
+// homeView is the data of the home page: the tenant's overview.
 type homeView struct {
 	Projects  int
 	HasMore   bool
 	Active    string // the active meta-model, if any
 	NoTenant  bool
+	ByStatus  []statusCount
+	ByMonth   []monthCount
+	Recent    []registry.Project
+	Training  *metalearn.Job // the training job running now, if any
+	Health    []healthRow
 	Completed int
 }
 
-// pageHome shows who is signed in, in which tenant, and where to go.
+// statusCount is how many projects have a status (at most overviewCap,
+// More when there are more).
+type statusCount struct {
+	Status registry.ProjectStatus
+	N      int
+	More   bool
+	Share  float64 // of the largest count, for the bar
+}
+
+// monthCount is how many of the newest projects were created in a month.
+type monthCount struct {
+	Month string // 2006-01
+	N     int
+	Share float64
+}
+
+// healthRow is one dependency of the server with its state.
+type healthRow struct {
+	Name string
+	OK   bool
+}
+
+// overviewCap bounds the projects the overview reads per count (one page
+// of the registry's largest size).
+const overviewCap = registry.MaxLimit
+
+// overviewMonths is how many months the projects-over-time chart covers.
+const overviewMonths = 12
+
+// pageHome shows the tenant's overview: projects by status and over the
+// last months, the newest projects, the meta-model's state (the active
+// version, a training running) and the server's health (its dependencies
+// answer), with where to go.
 func (s *Server) pageHome(w http.ResponseWriter, r *http.Request) error {
-	p := principal(r)
+	ctx, p := r.Context(), principal(r)
 	var v homeView
+	for _, c := range s.readiness() {
+		cctx, cancel := context.WithTimeout(ctx, readyTimeout)
+		v.Health = append(v.Health, healthRow{Name: c.name, OK: c.check(cctx) == nil})
+		cancel()
+	}
 	if p.TenantID == "" {
 		v.NoTenant = true
 		s.render(w, r, http.StatusOK, "home", "Home", v)
 		return nil
 	}
-	ps, err := s.reg.reg.ListProjects(r.Context(), projectFilterAll())
+	ps, err := s.reg.reg.ListProjects(ctx, registry.ProjectFilter{Limit: overviewCap})
 	if err != nil {
 		return err
 	}
 	v.Projects, v.HasMore = len(ps.Items), ps.NextCursor != ""
-	infos, err := s.learn.models.List(r.Context())
+	if len(ps.Items) > 0 {
+		v.Recent = ps.Items[:min(5, len(ps.Items))]
+	}
+	v.ByMonth = projectsByMonth(ps.Items, time.Now().UTC())
+	most := 0
+	for _, st := range allStatuses {
+		sp, err := s.reg.reg.ListProjects(ctx, registry.ProjectFilter{Status: st, Limit: overviewCap})
+		if err != nil {
+			return err
+		}
+		v.ByStatus = append(v.ByStatus, statusCount{Status: st, N: len(sp.Items), More: sp.NextCursor != ""})
+		most = max(most, len(sp.Items))
+	}
+	for i := range v.ByStatus {
+		if most > 0 {
+			v.ByStatus[i].Share = float64(v.ByStatus[i].N) / float64(most)
+		}
+	}
+	infos, err := s.learn.models.List(ctx)
 	if err != nil {
 		return err
 	}
@@ -154,8 +217,43 @@ func (s *Server) pageHome(w http.ResponseWriter, r *http.Request) error {
 				info.TrainedAt.UTC().Format("2006-01-02 15:04 UTC"), info.NProjects)
 		}
 	}
+	if s.learn.jobs != nil {
+		job, running, err := s.learn.jobs.Active(ctx)
+		if err != nil {
+			return err
+		}
+		if running {
+			v.Training = &job
+		}
+	}
 	s.render(w, r, http.StatusOK, "home", "Home", v)
 	return nil
+}
+
+// projectsByMonth counts projects by the month they were created in, for
+// the overviewMonths months up to now (oldest first, empty months
+// included).
+func projectsByMonth(ps []registry.Project, now time.Time) []monthCount {
+	first := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, -(overviewMonths - 1), 0)
+	out := make([]monthCount, overviewMonths)
+	for i := range out {
+		out[i].Month = first.AddDate(0, i, 0).Format("2006-01")
+	}
+	most := 0
+	for _, p := range ps {
+		c := p.CreatedAt.UTC()
+		i := (c.Year()-first.Year())*12 + int(c.Month()) - int(first.Month())
+		if i >= 0 && i < overviewMonths {
+			out[i].N++
+			most = max(most, out[i].N)
+		}
+	}
+	for i := range out {
+		if most > 0 {
+			out[i].Share = float64(out[i].N) / float64(most)
+		}
+	}
+	return out
 }
 
 // errNoModelPage is the dashboard's words for metalearn.ErrNoModel.
@@ -168,4 +266,49 @@ func pageError(err error) error {
 		return errNoModelPage
 	}
 	return err
+}
+
+// pageTenantSwitch moves the session to another tenant of the user
+// without signing out: the user and the chosen membership are read again
+// (a disabled user, a disabled tenant or a tenant the user does not
+// belong to is 404, as for an unknown one), a new token pair is issued
+// for that tenant with the membership's current role, the cookies take
+// it, and the old session ends.
+func (s *Server) pageTenantSwitch(w http.ResponseWriter, r *http.Request) error {
+	ctx, p := r.Context(), principal(r)
+	slug := strings.TrimSpace(r.PostFormValue("tenant"))
+	u, err := s.tenants.User(ctx, p.UserID)
+	if err != nil {
+		return err
+	}
+	if u.Disabled {
+		return unauthorized()
+	}
+	trs, err := s.tenants.UserTenants(ctx, p.UserID)
+	if err != nil {
+		return err
+	}
+	sub := auth.Subject{UserID: u.ID, Superadmin: u.IsSuperadmin}
+	for _, tr := range trs {
+		if tr.Tenant.Slug == slug && !tr.Tenant.Disabled {
+			sub.TenantID, sub.Role = tr.Tenant.ID, tr.Role
+		}
+	}
+	if sub.TenantID == "" {
+		return notFound("tenant")
+	}
+	pair, err := s.identity.tokens.IssuePair(ctx, sub)
+	if err != nil {
+		return err
+	}
+	old := auth.Claims{Subject: auth.Subject{UserID: p.UserID}, SessionID: p.SessionID, TokenID: p.TokenID}
+	if err := s.identity.tokens.Logout(ctx, old); err != nil {
+		return err
+	}
+	s.audit(ctx, auditLogout, slog.String("session_id", p.SessionID))
+	s.audit(ctx, auditLoginSuccess, slog.String("user_id", sub.UserID),
+		slog.String("tenant_id", sub.TenantID), slog.String("session_id", pair.SessionID))
+	s.setSessionCookies(w, r, pair)
+	redirect(w, r, "/")
+	return nil
 }

@@ -87,6 +87,33 @@ func (w *webClient) post(path string, form url.Values, hdr ...string) webPage {
 	return w.send(req)
 }
 
+// put sends body as a script of the dashboard's page would (same Origin,
+// the last CSRF token in the X-CSRF-Token header).
+func (w *webClient) put(path, body string) webPage {
+	w.t.Helper()
+	req, _ := http.NewRequest("PUT", w.base+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/octet-stream")
+	u, _ := url.Parse(w.base)
+	req.Header.Set("Origin", u.Scheme+"://"+u.Host)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	if w.csrf != "" {
+		req.Header.Set(csrfHeader, w.csrf)
+	}
+	return w.send(req)
+}
+
+// scriptRoutes are the patterns of the dashboard's rows that its script
+// calls (problems answer as problem+json).
+var scriptRoutes = func() map[string]bool {
+	m := map[string]bool{}
+	for _, pr := range dashboardTable() {
+		if pr.script {
+			m[pr.Pattern] = true
+		}
+	}
+	return m
+}()
+
 // signIn signs in through the form and checks the redirect.
 func (w *webClient) signIn(username, password, tenant string) {
 	w.t.Helper()
@@ -129,6 +156,8 @@ func TestDashboardPages(t *testing.T) {
 		{"MountedUnderAPrefix", testDashboardMountedUnderAPrefix},
 		{"Writes", testDashboardWrites},
 		{"LibraryPages", testDashboardLibraryPages},
+		{"TenantSwitch", testDashboardTenantSwitch},
+		{"ScriptCalls", testDashboardScriptCalls},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.run(t, e) })
 	}
@@ -312,6 +341,7 @@ func testDashboardAccessRules(t *testing.T, e *regEnv) {
 	e.create(t, "/api/v1/models", e.member, map[string]any{"name": "default-model"})
 	aliceID := e.me(e.member).User.ID
 	keyID := e.create(t, "/api/v1/auth/api-keys", e.member, map[string]any{"name": "k", "current_password": memberPassword})
+	artifact := e.create(t, "/api/v1/artifacts", e.member, map[string]any{"name": "rules-artifact", "type": "notebook", "version": "1.0"})
 	fill := func(pattern string) (string, string) {
 		method, path, _ := strings.Cut(pattern, " ")
 		path = strings.TrimSuffix(path, "{$}")
@@ -324,7 +354,12 @@ func testDashboardAccessRules(t *testing.T, e *regEnv) {
 			path = strings.Replace(path, "{id}", run, 1)
 		case strings.HasPrefix(path, "/account/api-keys/"):
 			path = strings.Replace(path, "{id}", keyID, 1)
+		case strings.HasPrefix(path, "/artifacts/"):
+			path = strings.Replace(path, "{id}", artifact, 1)
+		case strings.HasPrefix(path, "/meta-models/jobs/"):
+			path = strings.Replace(path, "{id}", "00000000-0000-4000-8000-000000000000", 1)
 		}
+		path = strings.Replace(path, "{version}", "1", 1)
 		path = strings.Replace(path, "{user_id}", aliceID, 1)
 		path = strings.Replace(path, "{name}", "default-model", 1)
 		path = strings.Replace(path, "{file}", "app.css", 1)
@@ -332,6 +367,7 @@ func testDashboardAccessRules(t *testing.T, e *regEnv) {
 	}
 	snapshot := func() string {
 		return string(expect(t, e.do("GET", "/api/v1/projects/"+project, e.member, nil), 200).body) +
+			string(expect(t, e.do("GET", "/api/v1/artifacts/"+artifact, e.member, nil), 200).body) +
 			string(expect(t, e.do("GET", "/api/v1/tenants/"+e.me(e.admin).Tenant.ID+"/members", e.admin, nil), 200).body)
 	}
 	before := snapshot()
@@ -342,9 +378,14 @@ func testDashboardAccessRules(t *testing.T, e *regEnv) {
 	member.signIn("alice", memberPassword, "")
 	intruder := newWebClient(t, e.url, e.client) // bob, a member of beta
 	intruder.signIn("bob", memberPassword, "")
+	admin := newWebClient(t, e.url, e.client) // every role of default
+	admin.signIn("admin", testAdminPassword, "")
 	call := func(w *webClient, method, path string) webPage {
-		if method == "GET" {
+		switch method {
+		case "GET":
 			return w.get(path)
+		case "PUT":
+			return w.put(path, "new content")
 		}
 		// A valid form for every page, so that only the rule can refuse it.
 		return w.post(path, url.Values{"name": {"x"}, "role": {"admin"}, "status": {"cancelled"},
@@ -358,8 +399,28 @@ func testDashboardAccessRules(t *testing.T, e *regEnv) {
 			continue
 		}
 		n++
-		if r := call(anon, method, path); r.status != http.StatusSeeOther || !strings.Contains(r.header.Get("Location"), "/login") {
+		r := call(anon, method, path)
+		switch {
+		case scriptRoutes[rt.Pattern]:
+			// Called by the page's script: a problem, not a redirect.
+			if r.status != http.StatusUnauthorized || r.header.Get("Content-Type") != "application/problem+json" {
+				t.Errorf("%s anonymous: %d %q, want a 401 problem", rt.Pattern, r.status, r.header.Get("Content-Type"))
+			}
+		case r.status != http.StatusSeeOther || !strings.Contains(r.header.Get("Location"), "/login"):
 			t.Errorf("%s anonymous: %d to %q", rt.Pattern, r.status, r.header.Get("Location"))
+		}
+		if r.header.Get("Content-Security-Policy") != dashboardCSP || r.header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("%s: CSP %q, nosniff %q", rt.Pattern, r.header.Get("Content-Security-Policy"), r.header.Get("X-Content-Type-Options"))
+		}
+		if method != "GET" {
+			// Every state change needs the session's CSRF token, whatever
+			// the caller's role.
+			token := admin.csrf
+			admin.csrf = ""
+			if r := call(admin, method, path); r.status != http.StatusForbidden {
+				t.Errorf("%s without a CSRF token: %d, want 403", rt.Pattern, r.status)
+			}
+			admin.csrf = token
 		}
 		if method != "GET" && rt.Access == Viewer && !strings.HasPrefix(path, "/recommend") && path != "/logout" && !strings.HasPrefix(path, "/account/") {
 			t.Errorf("%s changes data but is open to viewers", rt.Pattern)
@@ -605,5 +666,136 @@ func testDashboardLibraryPages(t *testing.T, e *regEnv) {
 	}
 	if p := w.get("/recommend"); !strings.Contains(p.body, "tokenizer 2") {
 		t.Fatal("the recommendation form does not offer the library's artifacts")
+	}
+}
+
+// sessionCookie is the client's current value of cookie name.
+func (w *webClient) sessionCookie(name string) string {
+	u, _ := url.Parse(w.base)
+	for _, c := range w.c.Jar.Cookies(u) {
+		if c.Name == name {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+// testDashboardTenantSwitch: a user of two tenants moves the session to
+// the other one from the header; the new session has the membership's
+// role there and the old one ends. A tenant the user is not a member of
+// is the 404 page, and a switch without the CSRF token is refused; both
+// leave the session as it was.
+func testDashboardTenantSwitch(t *testing.T, e *regEnv) {
+	home, beta := e.me(e.admin).Tenant.ID, e.me(e.other).Tenant.ID
+	e.addMember(e.admin, home, "dora", memberPassword, "member")
+	e.addMember(e.admin, beta, "dora", "", "viewer")
+	e.createTenant(e.admin, "gamma")
+	w := newWebClient(t, e.url, e.client)
+	w.signIn("dora", memberPassword, "default")
+	home1 := w.get("/")
+	if !strings.Contains(home1.body, `name="tenant"`) || !strings.Contains(home1.body, `value="beta"`) {
+		t.Fatalf("the header offers no switch to beta: %s", home1.body)
+	}
+	old := w.sessionCookie(accessCookie)
+
+	for _, c := range []struct {
+		name   string
+		form   url.Values
+		status int
+	}{
+		{"not a member", url.Values{"tenant": {"gamma"}}, http.StatusNotFound},
+		{"unknown", url.Values{"tenant": {"no-such-tenant"}}, http.StatusNotFound},
+		{"no CSRF token", url.Values{"tenant": {"beta"}, "csrf": {""}}, http.StatusForbidden},
+	} {
+		if r := w.post("/tenant", c.form); r.status != c.status {
+			t.Fatalf("switch, %s: %d, want %d", c.name, r.status, c.status)
+		}
+		if got := e.me(w.sessionCookie(accessCookie)); got.Tenant.Slug != "default" {
+			t.Fatalf("after a refused switch (%s) the session is in %q", c.name, got.Tenant.Slug)
+		}
+	}
+
+	r := w.post("/tenant", url.Values{"tenant": {"beta"}})
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/" {
+		t.Fatalf("switch: %d to %q", r.status, r.header.Get("Location"))
+	}
+	now := w.sessionCookie(accessCookie)
+	if now == old || cookieIn(r.header, refreshCookie) == nil {
+		t.Fatal("the switch issued no new session cookies")
+	}
+	if got := e.me(now); got.Tenant.Slug != "beta" || got.Role == nil || *got.Role != "viewer" {
+		t.Fatalf("after the switch: tenant %q role %v, want beta viewer", got.Tenant.Slug, got.Role)
+	}
+	if r := e.do("GET", "/api/v1/auth/me", old, nil); r.status != http.StatusUnauthorized {
+		t.Fatalf("the old session still works after the switch: %d", r.status)
+	}
+	// As a viewer of beta the member pages of default are out of reach.
+	w.get("/")
+	if r := w.post("/projects", url.Values{"name": {"x"}, "problem_class": {"nlp"}, "complexity_score": {"3"}, "team_size": {"2"}}); r.status != http.StatusForbidden {
+		t.Fatalf("a viewer after the switch creates a project: %d", r.status)
+	}
+}
+
+// testDashboardScriptCalls covers the rows the pages' script calls: an
+// upload needs the CSRF token in its header and this origin, answers
+// problems as problem+json and stores the body as sent; a training job is
+// read only by its own tenant.
+func testDashboardScriptCalls(t *testing.T, e *regEnv) {
+	art := e.create(t, "/api/v1/artifacts", e.member, map[string]any{"name": "script-artifact", "type": "dataset", "version": "1"})
+	w := newWebClient(t, e.url, e.client)
+	w.signIn("alice", memberPassword, "")
+	if p := w.get("/artifacts/" + art); p.status != 200 || !strings.Contains(p.body, `data-upload-url="/artifacts/`+art+`/content"`) {
+		t.Fatalf("artifact page: %d without the upload form", p.status)
+	}
+	token := w.csrf
+	refused := []struct {
+		name string
+		hdr  []string
+	}{
+		{"no token", []string{csrfHeader, ""}},
+		{"another session's token", []string{csrfHeader, "AAAA"}},
+		{"another origin", []string{"Origin", "https://evil.example"}},
+		{"another site", []string{"Sec-Fetch-Site", "cross-site"}},
+	}
+	for _, c := range refused {
+		req, _ := http.NewRequest("PUT", e.url+"/artifacts/"+art+"/content", strings.NewReader("forged"))
+		req.Header.Set(csrfHeader, token)
+		for i := 0; i+1 < len(c.hdr); i += 2 {
+			req.Header.Set(c.hdr[i], c.hdr[i+1])
+		}
+		r := w.send(req)
+		if r.status != http.StatusForbidden || r.header.Get("Content-Type") != "application/problem+json" {
+			t.Errorf("upload, %s: %d %q, want a 403 problem", c.name, r.status, r.header.Get("Content-Type"))
+		}
+	}
+	w.csrf = token
+	if r := w.put("/artifacts/"+art+"/content", "the content"); r.status != 200 || !strings.Contains(r.body, `"size_bytes":11`) {
+		t.Fatalf("upload: %d %s", r.status, r.body)
+	}
+	if r := w.get("/artifacts/" + art + "/content"); r.status != 200 || r.body != "the content" || r.header.Get("Content-Disposition") != "attachment" {
+		t.Fatalf("download: %d %q %q", r.status, r.body, r.header.Get("Content-Disposition"))
+	}
+
+	// Beta's training job: its own members follow it, alice gets 404.
+	seedHistory(t, e, e.other, 20)
+	var started struct {
+		Job struct {
+			ID string `json:"id"`
+		} `json:"job"`
+	}
+	expect(t, e.do("POST", "/api/v1/meta-models/train", e.other, nil), http.StatusAccepted).json(t, &started)
+	bob := newWebClient(t, e.url, e.client)
+	bob.signIn("bob", memberPassword, "")
+	if r := bob.get("/meta-models/jobs/" + started.Job.ID); r.status != 200 || !strings.Contains(r.body, `"progress"`) {
+		t.Fatalf("bob reads his job: %d %s", r.status, r.body)
+	}
+	if r := bob.get("/meta-models?job=" + started.Job.ID); r.status != 200 || !strings.Contains(r.body, `data-testid="job-progress"`) {
+		t.Fatalf("bob's meta-model page does not follow the job: %d", r.status)
+	}
+	if r := w.get("/meta-models/jobs/" + started.Job.ID); r.status != 404 || r.header.Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("alice reads beta's job: %d %q", r.status, r.header.Get("Content-Type"))
+	}
+	if r := w.get("/meta-models?job=" + started.Job.ID); r.status != 404 {
+		t.Fatalf("alice's meta-model page follows beta's job: %d", r.status)
 	}
 }

@@ -39,6 +39,7 @@ type sessionView struct {
 	Role       string
 	CanWrite   bool
 	IsAdmin    bool
+	Others     []tenantRef // the user's other active tenants, for the switch
 }
 
 // viewFuncs are the template helpers.
@@ -140,6 +141,15 @@ func (s *Server) sessionView(r *http.Request, p auth.Principal) *sessionView {
 		sv.Role = p.Role.String()
 		sv.CanWrite = p.Role.AtLeast(auth.RoleMember)
 		sv.IsAdmin = p.Role.AtLeast(auth.RoleAdmin)
+	}
+	if p.Method == auth.MethodAccessToken {
+		if trs, err := s.tenants.UserTenants(r.Context(), p.UserID); err == nil {
+			for _, tr := range trs {
+				if tr.Tenant.ID != p.TenantID && !tr.Tenant.Disabled {
+					sv.Others = append(sv.Others, tenantRef{ID: tr.Tenant.ID, Slug: tr.Tenant.Slug, Name: tr.Tenant.Name})
+				}
+			}
+		}
 	}
 	return sv
 }

@@ -118,6 +118,7 @@ func TestPlatformSecurity(t *testing.T) {
 				t.Run("API5_FunctionLevelAuthorization", func(t *testing.T) { t.Parallel(); testFunctionLevel(t, w, sk) })
 				t.Run("Injection", func(t *testing.T) { t.Parallel(); testInjection(t, w) })
 				t.Run("API8_Misconfiguration", func(t *testing.T) { t.Parallel(); testMisconfiguration(t, w) })
+				t.Run("Dashboard", func(t *testing.T) { t.Parallel(); testDashboard(t, w) })
 				if p.dbURL != "" {
 					t.Run("RowLevelSecurity", func(t *testing.T) { t.Parallel(); testRowLevelSecurity(t, w) })
 				}
