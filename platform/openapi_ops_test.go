@@ -172,7 +172,7 @@ func apiOps() []apiOp {
 		{pattern: "DELETE /api/v1/runs/{id}", id: "deleteRun", status: 204,
 			desc: "Soft: the run turns `deleted`, leaves lists and searches unless `lifecycle` asks for it, and refuses metrics and tags; its metrics, parameters, tags and artifacts stay, and a model version made from it keeps its source."},
 		{pattern: "POST /api/v1/runs/{id}/restore", id: "restoreRun", status: 200, resp: registry.Run{},
-			desc: "422 while the run's experiment is deleted."},
+			errs: []int{http.StatusUnprocessableEntity}, desc: "422 while the run's experiment is deleted."},
 		{pattern: "PUT /api/v1/runs/{id}/tags/{key...}", id: "setRunTag", status: 200, resp: registry.Run{},
 			body: tagRequest{}, example: map[string]any{"value": "team-a"},
 			errs: []int{http.StatusRequestEntityTooLarge},
