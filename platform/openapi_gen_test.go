@@ -577,7 +577,7 @@ func buildOpenAPI() ([]byte, error) {
 		"info": map[string]any{
 			"title":       "Maestro platform API",
 			"version":     "1.0.0-pre",
-			"description": "The HTTP API of Maestro's reference platform (package platform). Generated from the Go types and platform.Routes; see docs/platform.md.",
+			"description": "The HTTP API of Maestro's reference platform (package platform). Generated from the Go types and platform.Routes; see docs/platform.md. Every time the API answers is RFC 3339 in UTC with at most microseconds (2026-01-02T03:04:05.123456Z).",
 			"license":     map[string]any{"name": "See the repository's license"},
 		},
 		"servers":  []any{map[string]any{"url": "/"}},
