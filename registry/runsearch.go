@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -139,15 +140,7 @@ func (s RunSearch) check() ([]string, []Lifecycle, error) {
 	if err := v.err(); err != nil {
 		return nil, nil, err
 	}
-	return sortedKeys(boolSet(keys)), stages, nil
-}
-
-func boolSet(m map[string]bool) map[string]string {
-	out := make(map[string]string, len(m))
-	for k := range m {
-		out[k] = ""
-	}
-	return out
+	return slices.Sorted(maps.Keys(keys)), stages, nil
 }
 
 // SearchRuns returns a page of an experiment's runs, with their tags,
