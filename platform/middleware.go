@@ -291,5 +291,12 @@ func (h *headerRecorder) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// timeNow is the production clock.
-func timeNow() time.Time { return time.Now().UTC() }
+// timeNow is the production clock: UTC, microseconds.
+func timeNow() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// apiClock returns now in the one form of the API's times: UTC, truncated
+// to microseconds (the precision PostgreSQL stores), so that a time the
+// server records answers the same before and after a database round trip.
+func apiClock(now func() time.Time) func() time.Time {
+	return func() time.Time { return now().UTC().Truncate(time.Microsecond) }
+}

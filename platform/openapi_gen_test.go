@@ -105,6 +105,7 @@ var enumTypes = map[reflect.Type][]string{
 	reflect.TypeFor[registry.ProjectStatus]():   {"active", "on_hold", "completed", "cancelled"},
 	reflect.TypeFor[registry.ArtifactType]():    {"feature_pipeline", "model_template", "schema", "notebook", "dataset", "other"},
 	reflect.TypeFor[registry.RunStatus]():       {"running", "finished", "failed", "killed"},
+	reflect.TypeFor[registry.Lifecycle]():       {"active", "deleted"},
 	reflect.TypeFor[registry.ExperienceLevel](): {"junior", "mid", "senior", "principal"},
 	reflect.TypeFor[auth.Role]():                {"viewer", "member", "admin"},
 }
@@ -134,6 +135,20 @@ var requestRules = map[reflect.Type]struct {
 		"tags": {"maxItems": registry.MaxTags, "items": map[string]any{"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,30}$"}}}},
 	reflect.TypeFor[registry.ModelInput]():        {required: []string{"name"}, fields: map[string]map[string]any{"name": nameRule}},
 	reflect.TypeFor[registry.ModelVersionInput](): {required: []string{"source"}, fields: map[string]map[string]any{"source": {"minLength": 1, "maxLength": registry.MaxSourceLength, "pattern": "^[!-~]+$"}}},
+	reflect.TypeFor[registry.RunPatch]():          {fields: map[string]map[string]any{"name": nameRule}},
+	reflect.TypeFor[registry.ExperimentPatch]():   {fields: map[string]map[string]any{"name": nameRule}},
+	reflect.TypeFor[tagRequest]():                 {required: []string{"value"}},
+	reflect.TypeFor[registry.RunSearch](): {fields: map[string]map[string]any{
+		"lifecycle": {"enum": []any{"active", "deleted", "all"}},
+		"filter":    {"maxItems": registry.MaxRunClauses}, "order_by": {"maxItems": registry.MaxRunOrder},
+		"limit": {"minimum": 1, "maximum": registry.MaxLimit, "default": 50}}},
+	reflect.TypeFor[registry.RunClause](): {required: []string{"op", "value"}, fields: map[string]map[string]any{
+		"op":    {"enum": []any{"=", "!=", "<", "<=", ">", ">="}},
+		"value": {"oneOf": []any{map[string]any{"type": "number"}, map[string]any{"type": "string"}}}}},
+	reflect.TypeFor[registry.RunOrder](): {fields: map[string]map[string]any{
+		"field": {"enum": []any{"started_at", "ended_at", "name"}}, "direction": {"enum": []any{"asc", "desc"}}}},
+	reflect.TypeFor[latestMetricsRequest](): {required: []string{"run_ids", "keys"}, fields: map[string]map[string]any{
+		"run_ids": {"minItems": 1, "maxItems": registry.MaxLatestRuns}, "keys": {"minItems": 1, "maxItems": registry.MaxLatestKeys}}},
 	reflect.TypeFor[registry.TeamMemberInput](): {required: []string{"name", "role", "experience_level"}, fields: map[string]map[string]any{
 		"name": nameRule, "role": nameRule, "contribution_hours": {"minimum": 0, "maximum": 100000}}},
 }
@@ -562,7 +577,7 @@ func buildOpenAPI() ([]byte, error) {
 		"info": map[string]any{
 			"title":       "Maestro platform API",
 			"version":     "1.0.0-pre",
-			"description": "The HTTP API of Maestro's reference platform (package platform). Generated from the Go types and platform.Routes; see docs/platform.md.",
+			"description": "The HTTP API of Maestro's reference platform (package platform). Generated from the Go types and platform.Routes; see docs/platform.md. Every time the API answers is RFC 3339 in UTC with at most microseconds (2026-01-02T03:04:05.123456Z).",
 			"license":     map[string]any{"name": "See the repository's license"},
 		},
 		"servers":  []any{map[string]any{"url": "/"}},

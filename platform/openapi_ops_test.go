@@ -33,6 +33,8 @@ func apiOps() []apiOp {
 	link := func(name, opID string, params map[string]string) apiLink {
 		return apiLink{name: name, opID: opID, params: params}
 	}
+	lifecycleQ := apiParam{name: "lifecycle", schema: enum("active", "deleted", "all"), desc: "Which lifecycle stage to list; active by default."}
+	expQ := apiParam{name: "q", schema: map[string]any{"type": "string", "maxLength": registry.MaxNameLength}, desc: "Text in the name (case-insensitive)."}
 	spec := registry.Spec{UserStories: []string{"As an analyst I see the churn risk of each customer"},
 		FunctionalRequirements: []string{"Score every customer nightly"}}
 	return []apiOp{
@@ -135,18 +137,51 @@ func apiOps() []apiOp {
 			body: registry.ExperimentInput{}, example: registry.ExperimentInput{Name: "baseline", Description: "logistic regression"},
 			errs:  []int{http.StatusConflict},
 			links: []apiLink{link("GetExperiment", "getExperiment", id("")), link("CreateRun", "createRun", id("")), link("ListRuns", "listRuns", id(""))}},
-		listOp(apiOp{pattern: "GET /api/v1/projects/{id}/experiments", id: "listExperiments", status: 200, resp: registry.Experiment{}}),
+		listOp(apiOp{pattern: "GET /api/v1/projects/{id}/experiments", id: "listExperiments", status: 200, resp: registry.Experiment{},
+			query: []apiParam{expQ, lifecycleQ}}),
 		{pattern: "GET /api/v1/experiments/{id}", id: "getExperiment", status: 200, resp: registry.Experiment{}},
+		listOp(apiOp{pattern: "GET /api/v1/experiments", id: "listAllExperiments", status: 200, resp: registry.Experiment{},
+			query: []apiParam{named("project_id", str("Only the experiments of this project (404 when it is unknown).")), expQ, lifecycleQ},
+			errs:  []int{http.StatusNotFound}}),
+		{pattern: "PATCH /api/v1/experiments/{id}", id: "updateExperiment", status: 200, resp: registry.Experiment{},
+			body: registry.ExperimentPatch{}, example: map[string]any{"name": "baseline-v2", "description": "with class weights"},
+			errs: []int{http.StatusConflict}, desc: "409 `conflict` names the experiment that holds the name (names are unique within a project)."},
+		{pattern: "DELETE /api/v1/experiments/{id}", id: "deleteExperiment", status: 204,
+			desc: "Soft, as MLflow: the experiment and all its runs turn `deleted` (hidden from lists, refusing new runs); restorable."},
+		{pattern: "POST /api/v1/experiments/{id}/restore", id: "restoreExperiment", status: 200, resp: registry.Experiment{},
+			desc: "Restores the experiment and every run of it."},
 
 		// runs.go
 		{pattern: "POST /api/v1/experiments/{id}/runs", id: "createRun", status: 201, resp: registry.Run{},
 			body: registry.RunInput{}, example: registry.RunInput{Name: "lr-0.1", Params: map[string]string{"lr": "0.1"}},
 			errs:  []int{http.StatusConflict},
 			links: []apiLink{link("GetRun", "getRun", id("")), link("UpdateRun", "updateRun", id("")), link("LogMetrics", "logMetrics", id("")), link("ListMetrics", "listMetrics", id(""))}},
-		listOp(apiOp{pattern: "GET /api/v1/experiments/{id}/runs", id: "listRuns", status: 200, resp: registry.Run{}}),
+		listOp(apiOp{pattern: "GET /api/v1/experiments/{id}/runs", id: "listRuns", status: 200, resp: registry.Run{}, query: []apiParam{lifecycleQ}}),
 		{pattern: "GET /api/v1/runs/{id}", id: "getRun", status: 200, resp: registry.Run{}},
 		{pattern: "PATCH /api/v1/runs/{id}", id: "updateRun", status: 200, resp: registry.Run{},
-			body: runPatch{}, example: runPatch{Status: registry.RunFinished}},
+			body: registry.RunPatch{}, example: map[string]any{"name": "lr-0.1-final", "status": "finished", "ended_at": "2026-01-02T03:04:05.123456Z", "params": map[string]string{"epochs": "10"}},
+			desc: "Only the fields given change. A terminal status without `ended_at` ends the run now; `running` clears the end. 422 for an end before the start, or a parameter given another value (parameters are write-once)."},
+		{pattern: "POST /api/v1/experiments/{id}/runs/search", id: "searchRuns", status: 200, resp: registry.Run{}, list: true,
+			body: registry.RunSearch{}, example: map[string]any{
+				"filter":   []map[string]any{{"metric": "loss", "op": "<", "value": 0.3}, {"param": "lr", "op": "=", "value": "0.01"}, {"tag": "team", "op": "=", "value": "a"}},
+				"status":   []string{"finished"},
+				"order_by": []map[string]any{{"metric": "accuracy", "direction": "desc"}},
+				"limit":    50},
+			errs: []int{http.StatusRequestEntityTooLarge},
+			desc: "Metric clauses compare the latest value (highest step, then latest timestamp); a run without the metric, parameter or tag never matches. Runs without a sort key sort last. `limit` and `cursor` are in the body (400 `invalid_parameter` for a cursor of another search). 413 when the experiment has more runs in the selected stages and statuses than the search reads (10000)."},
+		{pattern: "DELETE /api/v1/runs/{id}", id: "deleteRun", status: 204,
+			desc: "Soft: the run turns `deleted`, leaves lists and searches unless `lifecycle` asks for it, and refuses metrics and tags; its metrics, parameters, tags and artifacts stay, and a model version made from it keeps its source."},
+		{pattern: "POST /api/v1/runs/{id}/restore", id: "restoreRun", status: 200, resp: registry.Run{},
+			errs: []int{http.StatusUnprocessableEntity}, desc: "422 while the run's experiment is deleted."},
+		{pattern: "PUT /api/v1/runs/{id}/tags/{key...}", id: "setRunTag", status: 200, resp: registry.Run{},
+			body: tagRequest{}, example: map[string]any{"value": "team-a"},
+			errs: []int{http.StatusRequestEntityTooLarge},
+			desc: "The key is the rest of the path (it may hold `/`). The same tags MLflow's set-tag writes. 422 on a deleted run; 413 past 1000 tags."},
+		{pattern: "DELETE /api/v1/runs/{id}/tags/{key...}", id: "deleteRunTag", status: 204,
+			desc: "404 for a tag the run does not have; 422 on a deleted run."},
+		{pattern: "POST /api/v1/runs/metrics/latest", id: "latestMetrics", status: 200, resp: latestMetricsBody{},
+			body: latestMetricsRequest{}, example: map[string]any{"run_ids": []string{"0b5f3c2e-6a0e-4f7e-9d3a-2b8f6c1d4e5a"}, "keys": []string{"loss", "accuracy"}},
+			desc: "1 to 100 run ids and 1 to 100 keys. Runs that do not exist (or are another tenant's) are left out of `runs`, as are keys a run has not logged."},
 		{pattern: "POST /api/v1/runs/{id}/metrics", id: "logMetrics", status: 204,
 			body: []metricPointRequest{}, example: []map[string]any{{"key": "loss", "value": 0.42, "step": 1}, {"key": "loss", "value": 0.37, "step": 2}},
 			errs: []int{http.StatusConflict}, desc: "409 quota_exceeded when the tenant's metric points quota does not allow the batch."},

@@ -227,7 +227,62 @@ func (c *contractTransport) check(req *http.Request, res *http.Response, body []
 	if err := openapi3filter.ValidateResponse(req.Context(), in); err != nil {
 		return err.Error()
 	}
+	return timePrecision(item.GetOperation(method), res, body)
+}
+
+// apiTimeRE is the one form of every time the API answers: RFC 3339 in
+// UTC, at most microseconds (the precision PostgreSQL stores).
+var apiTimeRE = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$`)
+
+// timePrecision returns what is wrong with the date-time strings of a
+// JSON response body (those whose schema has format date-time), or "".
+func timePrecision(op *openapi3.Operation, res *http.Response, body []byte) string {
+	ct, _, _ := strings.Cut(res.Header.Get("Content-Type"), ";")
+	ref := op.Responses.Status(res.StatusCode)
+	if ref == nil || ref.Value == nil || !strings.HasSuffix(ct, "json") {
+		return ""
+	}
+	mt := ref.Value.Content.Get(ct)
+	var v any
+	if mt == nil || mt.Schema == nil || json.Unmarshal(body, &v) != nil {
+		return ""
+	}
+	var bad []string
+	walkDateTimes(mt.Schema, v, "", &bad)
+	if len(bad) > 0 {
+		return "times not RFC 3339 UTC with at most microseconds: " + strings.Join(bad, ", ")
+	}
 	return ""
+}
+
+// walkDateTimes appends to bad the path and value of every string of v
+// whose schema (ref) has format date-time and does not match apiTimeRE.
+func walkDateTimes(ref *openapi3.SchemaRef, v any, path string, bad *[]string) {
+	if ref == nil || ref.Value == nil {
+		return
+	}
+	s := ref.Value
+	for _, sub := range slices.Concat(s.AnyOf, s.OneOf, s.AllOf) {
+		walkDateTimes(sub, v, path, bad)
+	}
+	switch x := v.(type) {
+	case string:
+		if s.Format == "date-time" && !apiTimeRE.MatchString(x) {
+			*bad = append(*bad, path+"="+x)
+		}
+	case []any:
+		for i, item := range x {
+			walkDateTimes(s.Items, item, fmt.Sprintf("%s[%d]", path, i), bad)
+		}
+	case map[string]any:
+		for k, item := range x {
+			if p, ok := s.Properties[k]; ok {
+				walkDateTimes(p, item, path+"."+k, bad)
+			} else {
+				walkDateTimes(s.AdditionalProperties.Schema, item, path+"."+k, bad)
+			}
+		}
+	}
 }
 
 // TestContractTransportCatchesMismatches checks that the validating
@@ -253,6 +308,9 @@ func TestContractTransportCatchesMismatches(t *testing.T) {
 		{"wrong type", "application/json", strings.Replace(good, `"name":"Acme"`, `"name":7`, 1), 200, false},
 		{"extra field", "application/json", strings.Replace(good, `"name":"Acme"`, `"name":"Acme","tenant_id":"x"`, 1), 200, false},
 		{"wrong content type", "text/plain", good, 200, false},
+		{"microseconds", "application/json", strings.Replace(good, `05Z"`, `05.123456Z"`, 1), 200, true},
+		{"nanoseconds", "application/json", strings.Replace(good, `05Z"`, `05.123456789Z"`, 1), 200, false},
+		{"not UTC", "application/json", strings.Replace(good, `05Z"`, `05+02:00"`, 1), 200, false},
 	} {
 		res := &http.Response{StatusCode: tc.status, Header: http.Header{"Content-Type": {tc.ct}}}
 		if msg := c.check(req, res, []byte(tc.body)); (msg == "") != tc.ok {

@@ -15,6 +15,9 @@ var readingPOSTs = map[string]bool{
 	"POST /api/v1/recommendations": true,
 	"POST /api/v1/specs/similar":   true,
 	"POST /api/v1/specs/overlap":   true,
+	// Searches and bulk reads of runs.
+	"POST /api/v1/experiments/{id}/runs/search": true,
+	"POST /api/v1/runs/metrics/latest":          true,
 }
 
 // ownRoute reports whether pattern belongs to the registry or intelligence

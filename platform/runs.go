@@ -22,13 +22,47 @@ func (s *Server) createRun(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// listRuns handles GET /api/v1/experiments/{id}/runs.
+// lifecycleParam reads ?lifecycle= (active, deleted or all; active when
+// absent).
+func lifecycleParam(r *http.Request) (registry.Lifecycle, error) {
+	l := registry.Lifecycle(r.URL.Query().Get("lifecycle"))
+	switch l {
+	case "", registry.LifecycleActive, registry.LifecycleDeleted, registry.LifecycleAll:
+		return l, nil
+	}
+	return "", badParam("lifecycle", "must be active, deleted or all")
+}
+
+// listRuns handles GET /api/v1/experiments/{id}/runs?lifecycle=.
 func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) error {
 	pg, err := pageParams(r)
 	if err != nil {
 		return err
 	}
-	runs, err := s.reg.reg.ListRuns(r.Context(), r.PathValue("id"), registry.PageRequest{Limit: pg.Limit, Cursor: pg.Cursor})
+	l, err := lifecycleParam(r)
+	if err != nil {
+		return err
+	}
+	runs, err := s.reg.reg.ListRunsByLifecycle(r.Context(), r.PathValue("id"), l, registry.PageRequest{Limit: pg.Limit, Cursor: pg.Cursor})
+	if err != nil {
+		return err
+	}
+	writePage(w, runs.Items, runs.NextCursor)
+	return nil
+}
+
+// searchRuns handles POST /api/v1/experiments/{id}/runs/search: filter
+// by metrics' latest values, parameters, tags, status and lifecycle,
+// order by metrics or fields, paged by the body's cursor.
+func (s *Server) searchRuns(w http.ResponseWriter, r *http.Request) error {
+	var in registry.RunSearch
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	if in.Limit == 0 {
+		in.Limit = defaultPageSize
+	}
+	runs, err := s.reg.reg.SearchRuns(r.Context(), r.PathValue("id"), in)
 	if err != nil {
 		return err
 	}
@@ -46,26 +80,67 @@ func (s *Server) getRun(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// runPatch is the body of PATCH /api/v1/runs/{id}.
-type runPatch struct {
-	Status registry.RunStatus `json:"status"`
-}
-
-// updateRun handles PATCH /api/v1/runs/{id} {"status"}: finishing, failing
-// or killing a run records its end time.
+// updateRun handles PATCH /api/v1/runs/{id} {"name","status","ended_at",
+// "params"}: a terminal status without ended_at ends the run now.
 func (s *Server) updateRun(w http.ResponseWriter, r *http.Request) error {
-	var in runPatch
+	var in registry.RunPatch
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	if !in.Status.Valid() {
-		return invalid(fieldError{Field: "status", Message: "must be running, finished, failed or killed"})
-	}
-	run, err := s.reg.reg.SetRunStatus(r.Context(), r.PathValue("id"), in.Status)
+	run, err := s.reg.reg.UpdateRun(r.Context(), r.PathValue("id"), in)
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, run)
+	return nil
+}
+
+// deleteRun handles DELETE /api/v1/runs/{id}: a soft delete.
+func (s *Server) deleteRun(w http.ResponseWriter, r *http.Request) error {
+	if err := s.reg.reg.DeleteRun(r.Context(), r.PathValue("id")); err != nil {
+		return err
+	}
+	noContent(w)
+	return nil
+}
+
+// restoreRun handles POST /api/v1/runs/{id}/restore.
+func (s *Server) restoreRun(w http.ResponseWriter, r *http.Request) error {
+	run, err := s.reg.reg.RestoreRun(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, run)
+	return nil
+}
+
+// tagRequest is the body of PUT /api/v1/runs/{id}/tags/{key}.
+type tagRequest struct {
+	Value *string `json:"value"`
+}
+
+// setRunTag handles PUT /api/v1/runs/{id}/tags/{key...} {"value"}; the
+// key is the rest of the path, since keys may hold '/'.
+func (s *Server) setRunTag(w http.ResponseWriter, r *http.Request) error {
+	var in tagRequest
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	if in.Value == nil {
+		return invalid(fieldError{Field: "value", Message: "required"})
+	}
+	if err := s.reg.reg.SetRunTag(r.Context(), r.PathValue("id"), r.PathValue("key"), *in.Value); err != nil {
+		return err
+	}
+	return s.getRun(w, r)
+}
+
+// deleteRunTag handles DELETE /api/v1/runs/{id}/tags/{key...}.
+func (s *Server) deleteRunTag(w http.ResponseWriter, r *http.Request) error {
+	if err := s.reg.reg.DeleteRunTag(r.Context(), r.PathValue("id"), r.PathValue("key")); err != nil {
+		return err
+	}
+	noContent(w)
 	return nil
 }
 
@@ -152,5 +227,32 @@ func (s *Server) metricHistory(w http.ResponseWriter, r *http.Request) error {
 		pts = []registry.MetricValue{}
 	}
 	writeJSON(w, http.StatusOK, metricHistoryBody{RunID: r.PathValue("id"), Key: r.PathValue("key"), Points: pts})
+	return nil
+}
+
+// latestMetricsRequest is the body of POST /api/v1/runs/metrics/latest.
+type latestMetricsRequest struct {
+	RunIDs []string `json:"run_ids"`
+	Keys   []string `json:"keys"`
+}
+
+// latestMetricsBody is its answer: the runs found, in the order asked.
+type latestMetricsBody struct {
+	Runs []registry.RunLatestMetrics `json:"runs"`
+}
+
+// latestMetrics handles POST /api/v1/runs/metrics/latest: the latest
+// point of each key for each run; unknown runs (and other tenants') are
+// left out.
+func (s *Server) latestMetrics(w http.ResponseWriter, r *http.Request) error {
+	var in latestMetricsRequest
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	out, err := s.reg.reg.LatestMetrics(r.Context(), in.RunIDs, in.Keys)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, latestMetricsBody{Runs: out})
 	return nil
 }

@@ -97,6 +97,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (_ *Server, err error)
 	if s.now == nil {
 		s.now = timeNow
 	}
+	s.now = apiClock(s.now)
 	defer func() {
 		if err != nil {
 			_ = s.Close()
@@ -108,6 +109,9 @@ func New(ctx context.Context, cfg Config, opts ...Option) (_ *Server, err error)
 		}
 		s.closers = append(s.closers, closeDB(s.db))
 	} else {
+		// The times gorm fills in (created_at, updated_at) come from the
+		// server's clock too, whatever the host's gorm configuration.
+		s.db = s.db.Session(&gorm.Session{NowFunc: s.now})
 		s.dialect = dialect(s.db.Dialector.Name())
 	}
 	if s.redis = o.redis; s.redis == nil && cfg.RedisURL != "" {

@@ -102,7 +102,8 @@ func before(s1 int64, t1 time.Time, s2 int64, t2 time.Time) bool {
 	return s1 < s2 || (s1 == s2 && t1.Before(t2))
 }
 
-// LogMetrics stores a batch of metric points of a run, all or nothing: a
+// LogMetrics stores a batch of metric points of an active run (a deleted
+// one is ErrInvalid), all or nothing: a
 // batch with any invalid point (a non-finite value, a bad key) is refused
 // with ValidationErrors and stores nothing; more than MaxMetricBatch
 // points fail with ErrTooLarge. On PostgreSQL the points go in with one
@@ -149,8 +150,12 @@ func (r *Registry) LogMetrics(ctx context.Context, runID string, points []Metric
 	}
 	sort.Strings(keys) // lock series rows in a fixed order: no deadlocks
 	return r.tx(ctx, func(tx *gorm.DB) error {
-		if _, err := getRun(tx, runID); err != nil {
+		run, err := getRun(tx, runID)
+		if err != nil {
 			return err
+		}
+		if run.Lifecycle == LifecycleDeleted {
+			return invalid("run_id", "the run must be active")
 		}
 		if err := r.checkQuota(ctx, tx, tenancy.ResourceMetricPoints, int64(len(points))); err != nil {
 			return err

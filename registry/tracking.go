@@ -305,9 +305,13 @@ func (r *Registry) updateExperiment(ctx context.Context, id string, set map[stri
 		if err != nil {
 			return err
 		}
+		name := e.Name
+		if n, ok := set["name"].(string); ok {
+			name = n
+		}
 		set["updated_at"] = r.timestamp()
 		if err := tx.Model(&TrackedExperiment{}).Where("id = ?", id).Updates(set).Error; err != nil {
-			return dbErr(err, "experiment "+e.Name)
+			return dbErr(err, fmt.Sprintf("experiment %q", name))
 		}
 		for _, f := range also {
 			if err := f(tx); err != nil {
@@ -497,43 +501,66 @@ type TrackedRunPatch struct {
 }
 
 // UpdateTrackedRun changes a run's status, end time or name. A status
-// other than running without an end time records now as the end.
+// other than running without an end time records now as the end; an end
+// before the run's start is ErrInvalid.
 func (r *Registry) UpdateTrackedRun(ctx context.Context, id string, p TrackedRunPatch) (*TrackedRun, error) {
+	if err := r.patchRun(ctx, id, runChange{status: p.Status, end: p.EndTime, name: p.Name}, "end_time", "run_name"); err != nil {
+		return nil, err
+	}
+	return r.TrackedRun(ctx, id)
+}
+
+// runChange is a change of a run's status, end time or name (nil stays).
+type runChange struct {
+	status *RunStatus
+	end    *time.Time
+	name   *string
+}
+
+// patchRun applies c to a run, in one transaction, for UpdateRun and
+// UpdateTrackedRun: endField and nameField name the fields in errors. A
+// status other than running without an end records now as the end;
+// running clears the end and refuses one; an end before the start is
+// ErrInvalid.
+func (r *Registry) patchRun(ctx context.Context, id string, c runChange, endField, nameField string) error {
 	var v validator
 	set := map[string]any{}
-	if p.Status != nil {
-		v.check(p.Status.Valid(), "status", "must be running, finished, failed or killed")
-		set["status"] = *p.Status
-		if *p.Status == RunRunning {
+	if c.status != nil {
+		v.check(c.status.Valid(), "status", "must be running, finished, failed or killed")
+		set["status"] = *c.status
+		switch {
+		case *c.status == RunRunning:
+			v.check(c.end == nil, endField, "a running run has no end time")
 			set["ended_at"] = nil
-		} else if p.EndTime == nil {
+		case c.end == nil:
 			set["ended_at"] = r.timestamp()
 		}
 	}
-	if p.EndTime != nil {
-		set["ended_at"] = p.EndTime.UTC().Truncate(time.Microsecond)
+	var end time.Time
+	if c.end != nil {
+		end = c.end.UTC().Truncate(time.Microsecond)
+		v.check(validTime(end), endField, "must be a time in the years 1 to 9999")
+		set["ended_at"] = end
 	}
-	if p.Name != nil {
-		set["name"] = checkName(&v, "run_name", *p.Name)
+	if c.name != nil {
+		set["name"] = checkName(&v, nameField, *c.name)
 	}
 	if err := v.err(); err != nil {
-		return nil, err
+		return err
 	}
-	var out *TrackedRun
-	err := r.tx(ctx, func(tx *gorm.DB) error {
-		if _, err := getTrackedRun(tx, id); err != nil {
+	return r.tx(ctx, func(tx *gorm.DB) error {
+		run, err := getRun(tx, id)
+		if err != nil {
 			return err
 		}
-		if len(set) > 0 {
-			if err := tx.Model(&TrackedRun{}).Where("id = ?", id).Updates(set).Error; err != nil {
-				return dbErr(err, "run")
-			}
+		if t, ok := set["ended_at"].(time.Time); ok && t.Before(run.StartedAt) {
+			return invalid(endField, "must not precede the run's start (%s)", run.StartedAt.UTC().Format(time.RFC3339Nano))
 		}
-		var err error
-		out, err = getTrackedRun(tx, id)
-		return err
+		if len(set) == 0 {
+			return nil
+		}
+		return dbErr(tx.Model(&Run{}).Where("id = ?", id).Updates(set).Error, "run")
 	})
-	return out, err
 }
 
 // SetRunLifecycle deletes (LifecycleDeleted) or restores (LifecycleActive)
