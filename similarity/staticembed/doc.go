@@ -10,7 +10,8 @@
 // ("[CLS] token [SEP]", mean-pooled as sentence-transformers does),
 // centred the 384-dimension results, projected them onto their first 256
 // principal components and stored them as int8 with one scale per token
-// (vectors.bin, format version 1; the vocabulary, shared with similarity/minilm, is in similarity/internal/wordpiece).
+// (vectors.bin, format version 1; the vocabulary, shared with
+// similarity/minilm, is in similarity/internal/wordpiece).
 // This is the idea of Model2Vec: a transformer's knowledge of what each
 // token means, without running the transformer at query time.
 //
