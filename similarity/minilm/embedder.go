@@ -176,3 +176,10 @@ func pool(wins []window, vecs [][]float32) []float32 {
 	}
 	return out
 }
+
+// tokens returns the number of tokens of text, [CLS] and [SEP] included.
+func (e *Embedder) tokens(text string) int {
+	n := 2
+	e.m.tok.Tokenize(text, func(int32) { n++ })
+	return n
+}

@@ -1,0 +1,102 @@
+package minilm
+
+import (
+	"context"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/maestro-ml/maestro/similarity/staticembed"
+)
+
+// benchTexts returns texts of about 20, 100 and 254 tokens (with [CLS]
+// and [SEP]: 22, 102 and 256).
+func benchTexts(tb testing.TB, e *Embedder) map[string]string {
+	tb.Helper()
+	words := strings.Fields(strings.Repeat("predict which customers will cancel their subscription next month from usage logs billing history and support tickets ", 30))
+	out := map[string]string{}
+	for _, c := range []struct {
+		name   string
+		tokens int
+	}{{"short20", 20}, {"section100", 100}, {"window256", 254}} {
+		n := 0
+		for k := range words {
+			text := strings.Join(words[:k+1], " ")
+			if e.tokens(text) > c.tokens {
+				break
+			}
+			n = k + 1
+		}
+		out[c.name] = strings.Join(words[:n], " ")
+	}
+	return out
+}
+
+// BenchmarkEmbed measures one text per call, side by side with the
+// static embedder: go test ./similarity/minilm -bench Embed -cpu 1 -benchmem
+func BenchmarkEmbed(b *testing.B) {
+	e, err := New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := staticembed.New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	texts := benchTexts(b, e)
+	for _, name := range []string{"short20", "section100", "window256"} {
+		text := []string{texts[name]}
+		b.Run("minilm/"+name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := e.Embed(ctx, text); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("staticembed/"+name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := s.Embed(ctx, text); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkEmbedBatch embeds the 32 golden texts in one call.
+func BenchmarkEmbedBatch(b *testing.B) {
+	e, err := New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cases := loadGolden(b)
+	texts := make([]string, len(cases))
+	for i, c := range cases {
+		texts[i] = c.Text
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := e.Embed(context.Background(), texts); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestMemory logs the heap that the decoded weights take.
+func TestMemory(t *testing.T) {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	m, err := parse(vocabForTest(), weightsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	t.Logf("decoded weights and tokenizer: %.1f MB of heap (embedded file %.1f MB)",
+		float64(after.HeapAlloc-before.HeapAlloc)/1e6, float64(len(weightsFile))/1e6)
+	runtime.KeepAlive(m)
+}
