@@ -15,17 +15,17 @@ import (
 // measured on; add a held-out set here.
 var qualityFiles = []string{"testdata/specs.json"}
 
-func loadLabelledFile(t *testing.T, path string) []similarity.LabelledSpec {
-	t.Helper()
+func loadLabelledFile(tb testing.TB, path string) []similarity.LabelledSpec {
+	tb.Helper()
 	b, err := os.ReadFile(path) // #nosec G304 -- a test data path from qualityFiles
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	var f struct {
 		Specs []similarity.LabelledSpec `json:"specs"`
 	}
 	if err := json.Unmarshal(b, &f); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return f.Specs
 }
@@ -76,5 +76,34 @@ func TestQualityMiniLM(t *testing.T) {
 		if len(p3) == 3 && p3[0] < p3[2]-0.02 {
 			t.Errorf("%s: minilm precision@3 %.3f, reference server %.3f", file, p3[0], p3[2])
 		}
+	}
+}
+
+// BenchmarkEmbedSpec embeds one labelled spec (name, description and spec
+// composed as the Service does, about 150 tokens) per call, with the
+// built-in transformer and the static embedder:
+//
+//	go test ./similarity -run '^$' -bench EmbedSpec -cpu 1 -benchmem
+func BenchmarkEmbedSpec(b *testing.B) {
+	m, err := minilm.New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := staticembed.New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	texts := similarity.LabelledTexts(loadLabelledFile(b, qualityFiles[0]))
+	for _, e := range []similarity.Embedder{m, s} {
+		b.Run(e.Model(), func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if _, err := similarity.EmbedChunked(context.Background(), e, texts[i%len(texts):i%len(texts)+1], similarity.DefaultMaxInputTokens); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
 	}
 }
