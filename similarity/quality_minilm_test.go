@@ -107,3 +107,33 @@ func BenchmarkEmbedSpec(b *testing.B) {
 		})
 	}
 }
+
+// TestOverlapCalibrationMiniLM checks that the built-in transformer,
+// which reports the reference model's name, fits the default overlap
+// thresholds calibrated on the reference server.
+func TestOverlapCalibrationMiniLM(t *testing.T) {
+	t.Parallel()
+	e, err := minilm.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	para, unrelated := similarity.PairStats(t, e)
+	similarity.LogPairStats(t, e.Model(), para, unrelated)
+	th := similarity.DefaultOverlapThresholds()
+	var reached, falsePos int
+	for _, p := range para {
+		if p >= th.Modified {
+			reached++
+		}
+	}
+	for _, u := range unrelated {
+		if u >= th.Modified {
+			falsePos++
+		}
+	}
+	t.Logf("modified threshold %.2f: %d of %d paraphrases reach it, %d of %d unrelated pairs do",
+		th.Modified, reached, len(para), falsePos, len(unrelated))
+	if reached < len(para)/2 || falsePos > len(unrelated)/50 {
+		t.Errorf("default threshold %.2f separates badly for %s", th.Modified, e.Model())
+	}
+}
