@@ -41,6 +41,14 @@ func gemmNN(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32
 // linear computes out = x·wᵀ + bias for the rows of x (rows×in); w is
 // (len(bias)×in).
 func linear(out, x []float32, rows, in int, w, bias []float32) {
+	if linearFast(out, x, rows, in, w, bias) {
+		return
+	}
+	linearBLAS(out, x, rows, in, w, bias)
+}
+
+// linearBLAS is linear on gonum's BLAS, the portable path.
+func linearBLAS(out, x []float32, rows, in int, w, bias []float32) {
 	n := len(bias)
 	for r := range rows {
 		copy(out[r*n:(r+1)*n], bias)

@@ -1,0 +1,50 @@
+package minilm
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestLinearKernels compares linear (the assembly kernel where the CPU
+// has one) with the portable BLAS path, odd row counts included.
+func TestLinearKernels(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, c := range []struct{ rows, in, n int }{{1, 8, 4}, {3, 384, 1152}, {7, 1536, 384}, {2, 16, 8}, {5, 12, 6}} {
+		x := make([]float32, c.rows*c.in)
+		w := make([]float32, c.n*c.in)
+		bias := make([]float32, c.n)
+		for _, s := range [][]float32{x, w, bias} {
+			for i := range s {
+				s[i] = float32(r.NormFloat64())
+			}
+		}
+		got := make([]float32, c.rows*c.n)
+		want := make([]float32, c.rows*c.n)
+		linear(got, x, c.rows, c.in, w, bias)
+		linearBLAS(want, x, c.rows, c.in, w, bias)
+		for i := range got {
+			if d := math.Abs(float64(got[i] - want[i])); d > 1e-3*math.Sqrt(float64(c.in)) {
+				t.Fatalf("%+v: element %d = %g, BLAS %g", c, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+func BenchmarkLinear(b *testing.B) {
+	x := make([]float32, 100*384)
+	w := make([]float32, 1536*384)
+	bias := make([]float32, 1536)
+	out := make([]float32, 100*1536)
+	b.Run("kernel", func(b *testing.B) {
+		for b.Loop() {
+			linear(out, x, 100, 384, w, bias)
+		}
+	})
+	b.Run("blas", func(b *testing.B) {
+		for b.Loop() {
+			linearBLAS(out, x, 100, 384, w, bias)
+		}
+	})
+}
