@@ -77,12 +77,32 @@ func layerNorm(x, w, b []float32) {
 	}
 }
 
-// gelu applies BERT's exact GELU, x·Φ(x), in place.
+// gelu applies BERT's exact GELU, x·Φ(x) = x/2·(1 + erf(x/√2)), in place.
 func gelu(x []float32) {
 	for i, v := range x {
-		f := float64(v)
-		x[i] = float32(0.5 * f * (1 + math.Erf(f/math.Sqrt2)))
+		x[i] = 0.5 * v * (1 + erf32(v*(1/math.Sqrt2)))
 	}
+}
+
+// erf32 is the error function in float32 arithmetic: the rational
+// approximation on [-4, 4] used by Eigen and TensorFlow for float (erf is
+// ±1 to float32 precision beyond), absolute error below 1e-6
+// (TestErf32), about ten times faster than math.Erf.
+func erf32(x float32) float32 {
+	x = min(max(x, -4), 4)
+	x2 := x * x
+	p := x2*-2.72614225801306e-10 + 2.77068142495902e-08
+	p = x2*p + -2.10102402082508e-06
+	p = x2*p + -5.69250639462346e-05
+	p = x2*p + -7.34990630326855e-04
+	p = x2*p + -2.95459980854025e-03
+	p = x2*p + -1.60960333262415e-02
+	p *= x
+	q := x2*-1.45660718464996e-05 + -2.13374055278905e-04
+	q = x2*q + -1.68282697438203e-03
+	q = x2*q + -7.37332916720468e-03
+	q = x2*q + -1.42647390514189e-02
+	return p / q
 }
 
 // softmaxRows turns each n-long row of s into a probability distribution.

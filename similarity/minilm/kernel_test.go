@@ -48,3 +48,15 @@ func BenchmarkLinear(b *testing.B) {
 		}
 	})
 }
+
+func TestErf32(t *testing.T) {
+	t.Parallel()
+	worst := 0.0
+	for x := -6.0; x <= 6.0; x += 1e-4 {
+		worst = max(worst, math.Abs(float64(erf32(float32(x)))-math.Erf(x)))
+	}
+	t.Logf("erf32: largest absolute error %.2g on [-6, 6]", worst)
+	if worst > 1e-6 {
+		t.Errorf("erf32 error %.2g, want <= 1e-6", worst)
+	}
+}
