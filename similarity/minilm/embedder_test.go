@@ -121,13 +121,16 @@ func TestParseRejectsBadData(t *testing.T) {
 	t.Parallel()
 	mutate := func(f func([]byte) []byte) string { return string(f([]byte(weightsFile))) }
 	cases := map[string]string{
-		"empty":     "",
-		"magic":     mutate(func(b []byte) []byte { b[0] = 'X'; return b }),
-		"version":   mutate(func(b []byte) []byte { binary.LittleEndian.PutUint32(b[4:], 2); return b }),
-		"count":     mutate(func(b []byte) []byte { binary.LittleEndian.PutUint32(b[8:], 1<<20); return b }),
-		"fewer":     mutate(func(b []byte) []byte { binary.LittleEndian.PutUint32(b[8:], 3); return b }),
-		"kind":      mutate(func(b []byte) []byte { b[12+2+len("embeddings.word_embeddings.weight")] = 9; return b }),
-		"rows":      mutate(func(b []byte) []byte { binary.LittleEndian.PutUint32(b[12+3+len("embeddings.word_embeddings.weight"):], 0); return b }),
+		"empty":   "",
+		"magic":   mutate(func(b []byte) []byte { b[0] = 'X'; return b }),
+		"version": mutate(func(b []byte) []byte { binary.LittleEndian.PutUint32(b[4:], 2); return b }),
+		"count":   mutate(func(b []byte) []byte { binary.LittleEndian.PutUint32(b[8:], 1<<20); return b }),
+		"fewer":   mutate(func(b []byte) []byte { binary.LittleEndian.PutUint32(b[8:], 3); return b }),
+		"kind":    mutate(func(b []byte) []byte { b[12+2+len("embeddings.word_embeddings.weight")] = 9; return b }),
+		"rows": mutate(func(b []byte) []byte {
+			binary.LittleEndian.PutUint32(b[12+3+len("embeddings.word_embeddings.weight"):], 0)
+			return b
+		}),
 		"truncated": mutate(func(b []byte) []byte { return b[:len(b)-1] }),
 		"trailing":  mutate(func(b []byte) []byte { return append(b, 0) }),
 	}
