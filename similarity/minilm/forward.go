@@ -168,7 +168,9 @@ func (m *model) forward(seqs [][]int32, out [][]float32, a *arena) {
 				q := a.qkv[off*3*hidden+hd*headDim:]
 				k := a.qkv[off*3*hidden+hidden+hd*headDim:]
 				v := a.qkv[off*3*hidden+2*hidden+hd*headDim:]
-				gemmNT(n, n, headDim, scale, q, 3*hidden, k, 3*hidden, 0, a.scores, n)
+				if !gemmNTFast(n, n, headDim, scale, q, 3*hidden, k, 3*hidden, nil, a.scores, n) {
+					gemmNT(n, n, headDim, scale, q, 3*hidden, k, 3*hidden, 0, a.scores, n)
+				}
 				softmaxRows(a.scores, n)
 				gemmNN(n, headDim, n, a.scores, n, v, 3*hidden, a.ctx[off*hidden+hd*headDim:], hidden)
 			}

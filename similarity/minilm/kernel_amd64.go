@@ -18,24 +18,55 @@ func dot2x4(a0, a1, b0, b1, b2, b3 *float32, k int, out *[8]float32)
 // kernel, and reports whether it could (CPU and shapes).
 func linearFast(out, x []float32, rows, in int, w, bias []float32) bool {
 	n := len(bias)
-	if !hasFMA || in%8 != 0 || in == 0 || n%4 != 0 || rows == 0 ||
-		len(x) < rows*in || len(w) < n*in || len(out) < rows*n {
+	if len(x) < rows*in || len(w) < n*in || len(out) < rows*n {
+		return false
+	}
+	return gemmNTFast(rows, n, in, 1, x, in, w, in, bias, out, n)
+}
+
+// gemmNTFast computes c = alpha·a·bᵀ (+ bias[j] in column j when bias is
+// not nil) for row-major a (m×k, stride lda), b (n×k, stride ldb) and c
+// (m×n, stride ldc) with the AVX2/FMA kernel, and reports whether it
+// could: it needs the CPU features and k a positive multiple of 8. The
+// last n%4 columns are plain Go.
+func gemmNTFast(m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, bias, c []float32, ldc int) bool {
+	if !hasFMA || k%8 != 0 || k == 0 || m == 0 || n == 0 {
 		return false
 	}
 	var acc [8]float32
-	// Blocks of 4 weight rows (outputs) outside, pairs of input rows
-	// inside: the weight block stays in L1 while x streams from L2.
-	for j := 0; j < n; j += 4 {
-		b0, b1, b2, b3 := &w[j*in], &w[(j+1)*in], &w[(j+2)*in], &w[(j+3)*in]
-		for i := 0; i < rows; i += 2 {
-			i1 := min(i+1, rows-1) // an odd last row is computed twice
-			dot2x4(&x[i*in], &x[i1*in], b0, b1, b2, b3, in, &acc)
-			o := out[i*n+j : i*n+j+4]
-			o[0], o[1], o[2], o[3] = acc[0]+bias[j], acc[1]+bias[j+1], acc[2]+bias[j+2], acc[3]+bias[j+3]
-			if i1 != i {
-				o = out[i1*n+j : i1*n+j+4]
-				o[0], o[1], o[2], o[3] = acc[4]+bias[j], acc[5]+bias[j+1], acc[6]+bias[j+2], acc[7]+bias[j+3]
+	at := func(j int) float32 {
+		if bias == nil {
+			return 0
+		}
+		return bias[j]
+	}
+	n4 := n &^ 3
+	// Blocks of rows of a that fit in L2 (about 128 KB) outside, blocks
+	// of 4 rows of b (columns of c) inside them, pairs of rows of a
+	// innermost: the block of b stays in L1 and a is read from L2.
+	rowBlock := max(2, (32<<10)/k&^1)
+	for r0 := 0; r0 < m; r0 += rowBlock {
+		r1 := min(r0+rowBlock, m)
+		for j := 0; j < n4; j += 4 {
+			b0, b1, b2, b3 := &b[j*ldb], &b[(j+1)*ldb], &b[(j+2)*ldb], &b[(j+3)*ldb]
+			for i := r0; i < r1; i += 2 {
+				i1 := min(i+1, r1-1) // an odd last row is computed twice
+				dot2x4(&a[i*lda], &a[i1*lda], b0, b1, b2, b3, k, &acc)
+				for jj := range 4 {
+					c[i*ldc+j+jj] = alpha*acc[jj] + at(j+jj)
+					c[i1*ldc+j+jj] = alpha*acc[4+jj] + at(j+jj)
+				}
 			}
+		}
+	}
+	for i := range m {
+		ar := a[i*lda : i*lda+k]
+		for j := n4; j < n; j++ {
+			var s float32
+			for t, v := range b[j*ldb : j*ldb+k] {
+				s += ar[t] * v
+			}
+			c[i*ldc+j] = alpha*s + at(j)
 		}
 	}
 	return true

@@ -11,7 +11,7 @@ import (
 func TestLinearKernels(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(1, 2))
-	for _, c := range []struct{ rows, in, n int }{{1, 8, 4}, {3, 384, 1152}, {7, 1536, 384}, {2, 16, 8}, {5, 12, 6}} {
+	for _, c := range []struct{ rows, in, n int }{{1, 8, 4}, {3, 384, 1152}, {7, 1536, 384}, {2, 16, 8}, {5, 12, 6}, {45, 1536, 8}, {171, 384, 4}} {
 		x := make([]float32, c.rows*c.in)
 		w := make([]float32, c.n*c.in)
 		bias := make([]float32, c.n)
@@ -58,5 +58,32 @@ func TestErf32(t *testing.T) {
 	t.Logf("erf32: largest absolute error %.2g on [-6, 6]", worst)
 	if worst > 1e-6 {
 		t.Errorf("erf32 error %.2g, want <= 1e-6", worst)
+	}
+}
+
+// TestStridedKernel compares gemmNTFast on strided operands with a
+// column count that is not a multiple of 4 (the attention scores) with
+// gonum's BLAS.
+func TestStridedKernel(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(3, 4))
+	const m, n, k, lda, ldb = 7, 7, 32, 96, 100
+	a := make([]float32, m*lda)
+	b := make([]float32, n*ldb)
+	for _, s := range [][]float32{a, b} {
+		for i := range s {
+			s[i] = float32(r.NormFloat64())
+		}
+	}
+	got := make([]float32, m*n)
+	want := make([]float32, m*n)
+	if !gemmNTFast(m, n, k, 0.5, a, lda, b, ldb, nil, got, n) {
+		t.Skip("no assembly kernel on this CPU or build")
+	}
+	gemmNT(m, n, k, 0.5, a, lda, b, ldb, 0, want, n)
+	for i := range got {
+		if d := math.Abs(float64(got[i] - want[i])); d > 1e-4 {
+			t.Fatalf("element %d = %g, BLAS %g", i, got[i], want[i])
+		}
 	}
 }
