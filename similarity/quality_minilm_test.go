@@ -79,35 +79,6 @@ func TestQualityMiniLM(t *testing.T) {
 	}
 }
 
-// BenchmarkEmbedSpec embeds one labelled spec (name, description and spec
-// composed as the Service does, about 150 tokens) per call, with the
-// built-in transformer and the static embedder:
-//
-//	go test ./similarity -run '^$' -bench EmbedSpec -cpu 1 -benchmem
-func BenchmarkEmbedSpec(b *testing.B) {
-	m, err := minilm.New()
-	if err != nil {
-		b.Fatal(err)
-	}
-	s, err := staticembed.New()
-	if err != nil {
-		b.Fatal(err)
-	}
-	texts := similarity.LabelledTexts(loadLabelledFile(b, qualityFiles[0]))
-	for _, e := range []similarity.Embedder{m, s} {
-		b.Run(e.Model(), func(b *testing.B) {
-			b.ReportAllocs()
-			i := 0
-			for b.Loop() {
-				if _, err := similarity.EmbedChunked(context.Background(), e, texts[i%len(texts):i%len(texts)+1], similarity.DefaultMaxInputTokens); err != nil {
-					b.Fatal(err)
-				}
-				i++
-			}
-		})
-	}
-}
-
 // TestOverlapCalibrationMiniLM checks that the built-in transformer,
 // which reports the reference model's name, fits the default overlap
 // thresholds calibrated on the reference server.

@@ -2,11 +2,15 @@ package minilm
 
 import (
 	"context"
+	"encoding/json"
+	"os"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/maestro-ml/maestro/registry"
+	"github.com/maestro-ml/maestro/similarity"
 	"github.com/maestro-ml/maestro/similarity/staticembed"
 )
 
@@ -95,6 +99,54 @@ func BenchmarkEmbedBatch(b *testing.B) {
 // CPU time does not (with -cpu 1 the benchmark is all the process does).
 func reportCPU(b *testing.B, cpu0 time.Duration) {
 	b.ReportMetric(float64(processCPU()-cpu0)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
+}
+
+// BenchmarkEmbedSpec embeds one labelled spec (name, description and spec
+// composed as the Service does, about 150 tokens) per call, chunked as the
+// Service does, with the built-in transformer and the static embedder:
+//
+//	go test ./similarity/minilm -run '^$' -bench EmbedSpec -cpu 1 -benchmem
+func BenchmarkEmbedSpec(b *testing.B) {
+	raw, err := os.ReadFile("../testdata/specs.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var f struct {
+		Specs []struct {
+			Name        string        `json:"name"`
+			Description string        `json:"description"`
+			Spec        registry.Spec `json:"spec"`
+		} `json:"specs"`
+	}
+	if err := json.Unmarshal(raw, &f); err != nil {
+		b.Fatal(err)
+	}
+	texts := make([]string, len(f.Specs))
+	for i, s := range f.Specs {
+		texts[i] = similarity.ComposeText(s.Name, s.Description, s.Spec)
+	}
+	m, err := New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := staticembed.New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, e := range []similarity.Embedder{m, s} {
+		b.Run(e.Model(), func(b *testing.B) {
+			b.ReportAllocs()
+			cpu0 := processCPU()
+			i := 0
+			for b.Loop() {
+				if _, err := similarity.EmbedChunked(context.Background(), e, texts[i:i+1], similarity.DefaultMaxInputTokens); err != nil {
+					b.Fatal(err)
+				}
+				i = (i + 1) % len(texts)
+			}
+			reportCPU(b, cpu0)
+		})
+	}
 }
 
 // TestMemory logs the heap that the decoded weights take.
