@@ -63,8 +63,8 @@
 // read-only afterwards, shared by all Embedders): 45 MB of heap for the
 // float32 encoder matrices and the tokenizer (TestMemory logs it), besides
 // the embedded file; the int8 word embeddings are read in place. A forward
-// pass needs about 14 KB of activations per token, kept in a pool for the
-// next call. Concurrent calls run in parallel.
+// pass needs 15 KB of activations per token (16 MB for a full batch of
+// DefaultBatchTokens), kept in a pool for the next call. Concurrent calls run in parallel.
 //
 // # Quality
 //

@@ -25,7 +25,10 @@ const Dimensions = hidden
 const MaxInputTokens = maxTokens
 
 // DefaultBatchTokens is the default number of tokens of one forward pass.
-const DefaultBatchTokens = 2048
+const DefaultBatchTokens = 1024
+
+// maxBatchTokens bounds WithBatchTokens (about 126 MB of activations).
+const maxBatchTokens = 8192
 
 // Embedder is all-MiniLM-L6-v2 in pure Go: the model's WordPiece
 // tokenizer, its 6-layer BERT encoder with int8-quantised weights, mean
@@ -47,12 +50,13 @@ type Option func(*Embedder) error
 
 // WithBatchTokens sets how many tokens one forward pass holds at most
 // (default DefaultBatchTokens; at least MaxInputTokens). Larger batches
-// make fewer, larger matrix products and need more memory: about 14 KB
-// of activations per token.
+// make fewer, larger matrix products and need more memory: 15 KB of
+// activations per token (16 MB for the default) for each concurrent call.
+// It reports similarity.ErrInvalid outside 256 to 8192.
 func WithBatchTokens(n int) Option {
 	return func(e *Embedder) error {
-		if n < maxTokens || n > 1<<16 {
-			return fmt.Errorf("%w: batch of %d tokens, want %d to %d", similarity.ErrInvalid, n, maxTokens, 1<<16)
+		if n < maxTokens || n > maxBatchTokens {
+			return fmt.Errorf("%w: batch of %d tokens, want %d to %d", similarity.ErrInvalid, n, maxTokens, maxBatchTokens)
 		}
 		e.batchTokens = n
 		return nil

@@ -107,7 +107,7 @@ func TestBatchingDoesNotChangeVectors(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	for _, n := range []int{0, MaxInputTokens - 1, 1<<16 + 1} {
+	for _, n := range []int{0, MaxInputTokens - 1, maxBatchTokens + 1} {
 		if _, err := New(WithBatchTokens(n)); !errors.Is(err, similarity.ErrInvalid) {
 			t.Errorf("WithBatchTokens(%d): %v, want ErrInvalid", n, err)
 		}
