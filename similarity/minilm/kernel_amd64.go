@@ -4,9 +4,9 @@ package minilm
 
 import "golang.org/x/sys/cpu"
 
-// hasFMA reports AVX2 and FMA, which dot2x4 needs; set once at start-up
-// and only read afterwards.
-var hasFMA = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+// hasFMA reports AVX2 and FMA, which dot2x4 needs (x/sys/cpu detects
+// them once at start-up).
+func hasFMA() bool { return cpu.X86.HasAVX2 && cpu.X86.HasFMA }
 
 // dot2x4 writes the 8 dot products of rows a0, a1 with rows b0..b3 (each
 // k long, k a positive multiple of 8) to out, row-major (kernel_amd64.s).
@@ -30,7 +30,7 @@ func linearFast(out, x []float32, rows, in int, w, bias []float32) bool {
 // could: it needs the CPU features and k a positive multiple of 8. The
 // last n%4 columns are plain Go.
 func gemmNTFast(m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, bias, c []float32, ldc int) bool {
-	if !hasFMA || k%8 != 0 || k == 0 || m == 0 || n == 0 {
+	if !hasFMA() || k%8 != 0 || k == 0 || m == 0 || n == 0 {
 		return false
 	}
 	var acc [8]float32
