@@ -105,6 +105,25 @@ func erf32(x float32) float32 {
 	return p / q
 }
 
+// expNeg32 is e^x for x <= 0 in float32 arithmetic (Cephes' expf: x =
+// n·ln 2 + r, a degree-5 polynomial for e^r, 2^n from the exponent bits),
+// relative error below 3e-7 (TestExpNeg32); 0 below -87.
+func expNeg32(x float32) float32 {
+	if x < -87 {
+		return 0
+	}
+	n := float32(math.Floor(float64(x*math.Log2E + 0.5)))
+	r := x - n*0.693359375 - n*-2.12194440e-4
+	p := float32(1.9875691500e-4)
+	p = p*r + 1.3981999507e-3
+	p = p*r + 8.3334519073e-3
+	p = p*r + 4.1665795894e-2
+	p = p*r + 1.6666665459e-1
+	p = p*r + 5.0000001201e-1
+	e := p*r*r + r + 1
+	return e * math.Float32frombits(uint32(int32(n)+127)<<23) // #nosec G115 -- n is in [-126, 0] here, so the biased exponent is in [1, 127]
+}
+
 // softmaxRows turns each n-long row of s into a probability distribution.
 func softmaxRows(s []float32, n int) {
 	for off := 0; off < len(s); off += n {
@@ -115,7 +134,7 @@ func softmaxRows(s []float32, n int) {
 		}
 		var sum float32
 		for i, v := range row {
-			e := float32(math.Exp(float64(v - mx)))
+			e := expNeg32(v - mx)
 			row[i] = e
 			sum += e
 		}

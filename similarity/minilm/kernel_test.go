@@ -87,3 +87,16 @@ func TestStridedKernel(t *testing.T) {
 		}
 	}
 }
+
+func TestExpNeg32(t *testing.T) {
+	t.Parallel()
+	worst := 0.0
+	for x := -87.0; x <= 0; x += 1e-3 {
+		want := math.Exp(float64(float32(x)))
+		worst = max(worst, math.Abs(float64(expNeg32(float32(x)))-want)/want)
+	}
+	t.Logf("expNeg32: largest relative error %.2g on [-87, 0]", worst)
+	if worst > 3e-7 || expNeg32(-100) != 0 || expNeg32(0) != 1 {
+		t.Errorf("expNeg32: relative error %.2g, e^-100 = %g, e^0 = %g", worst, expNeg32(-100), expNeg32(0))
+	}
+}
