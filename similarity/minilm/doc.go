@@ -46,18 +46,20 @@
 // kernel (kernel_amd64.s: 2×4 dot products of 8-float vectors, blocked
 // for L1 and L2) when the CPU has it; elsewhere, and with the build tag
 // purego, on gonum's float32 BLAS (blas32). CPU time per call, one core
-// (-cpu 1), measured on the shared 2-core machine at load average 17-23
+// (-cpu 1), measured on the shared 2-core machine at load average 21-24
 // (go test ./similarity/minilm -run '^$' -bench 'Embed' -cpu 1 -benchmem;
 // add -tags purego for the portable column):
 //
 //	                         minilm     minilm purego   staticembed
 //	text of 22 tokens         11 ms        32 ms          0.02 ms
-//	text of 102 tokens        55 ms       169 ms          0.05 ms
-//	text of 256 tokens       201 ms       496 ms          0.12 ms
-//	labelled spec (~150)      73 ms       243 ms          0.11 ms
+//	text of 102 tokens        56 ms       159 ms          0.05 ms
+//	text of 256 tokens       190 ms       456 ms          0.12 ms
+//	labelled spec (~150)      72 ms       208 ms          0.11 ms
 //
-// Wall time (ns/op) was 2-5 times these on the loaded machine. Embedding
-// the 32 golden texts (1,021 tokens) in one call took 570 ms of CPU.
+// (The spec row is the mean over the 55 specs of
+// similarity/testdata/specs.json, -benchtime 55x.) Wall time (ns/op) was
+// 2-5 times these on the loaded machine. Embedding the 32 golden texts
+// (1,021 tokens) in one call took 518 ms of CPU.
 //
 // The first New in a process decodes the weights once (package-level,
 // read-only afterwards, shared by all Embedders): 45 MB of heap for the
