@@ -89,8 +89,8 @@ func TestBHQValue(t *testing.T) {
 	}
 }
 
-// TestDecodeFormatVersion2 builds a version-2 blob from a version-3 one
-// (the version-3 tail removed, the checksum recomputed) and checks that it
+// TestDecodeFormatVersion2 builds a version-2 blob from a version-4 one
+// (the version-3 and 4 tails removed, the checksum recomputed) and checks that it
 // still decodes and predicts, with the behaviour of its time: no stored
 // scores, no q-values.
 func TestDecodeFormatVersion2(t *testing.T) {
@@ -99,7 +99,7 @@ func TestDecodeFormatVersion2(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tail := 4 // the checksum
+	tail := 4 + trendTail(m) // the checksum and the version-4 trends
 	for i := range m.targets {
 		tail += 2 + 8*len(m.targets[i].scores) + 5*8
 	}
@@ -128,5 +128,57 @@ func TestDecodeFormatVersion2(t *testing.T) {
 	binary.LittleEndian.PutUint16(v2[8:], 1)
 	if _, err := DecodeModel(v2); !errors.Is(err, ErrUnsupportedVersion) {
 		t.Fatalf("version 1: %v", err)
+	}
+}
+
+// trendTail is the length of the version-4 section of m's encoding.
+func trendTail(m *Model) int {
+	n := 0
+	for i := range m.targets {
+		n++
+		if m.targets[i].metrics.Trend != nil {
+			n += 3 * 8
+		}
+	}
+	return n
+}
+
+// TestDecodeFormatVersion3 strips the version-4 trends from a blob of a
+// model trained on a drifting history and checks that it decodes as
+// version 3 with no trend, while the version-4 blob keeps it.
+func TestDecodeFormatVersion3(t *testing.T) {
+	m := driftModel(t, 12)
+	tr := m.Metrics(TargetSuccess).Trend
+	if tr == nil {
+		t.Fatal("no trend found in a history drifting 12 points per 100 projects")
+	}
+	b, err := m.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := DecodeModel(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := back.Metrics(TargetSuccess).Trend; got == nil || *got != *tr {
+		t.Fatalf("trend after a round trip: %+v, want %+v", got, tr)
+	}
+	v3 := append([]byte(nil), b[:len(b)-4-trendTail(m)]...)
+	binary.LittleEndian.PutUint16(v3[8:], 3)
+	v3 = binary.LittleEndian.AppendUint32(v3, crc32.Checksum(v3, crcTable))
+	old, err := DecodeModel(v3)
+	if err != nil {
+		t.Fatalf("version 3: %v", err)
+	}
+	if old.Summary().FormatVersion != 3 || old.Metrics(TargetSuccess).Trend != nil {
+		t.Fatalf("decoded as format %d with trend %+v", old.Summary().FormatVersion, old.Metrics(TargetSuccess).Trend)
+	}
+	// A trend whose t-statistic is below the threshold is corrupt.
+	bad := append([]byte(nil), b[:len(b)-4]...)
+	off := len(bad) - trendTail(m) + 1 + 16 // success is the first target: its flag, slope and shift
+	binary.LittleEndian.PutUint64(bad[off:], math.Float64bits(0.5))
+	bad = binary.LittleEndian.AppendUint32(bad, crc32.Checksum(bad, crcTable))
+	if _, err := DecodeModel(bad); !errors.Is(err, ErrCorruptModel) {
+		t.Fatalf("a trend with t = 0.5: %v", err)
 	}
 }

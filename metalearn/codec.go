@@ -9,11 +9,12 @@ import (
 )
 
 // FormatVersion is the version of the binary model format that
-// MarshalBinary writes. DecodeModel reads it and version 2 (whose models
-// lack the calibration scores, the standard errors of the metrics and the
+// MarshalBinary writes. DecodeModel reads it, version 3 (whose models
+// have no time trend) and version 2 (whose models also lack the
+// calibration scores, the standard errors of the metrics and the
 // artifacts' multiple-testing q-values, and fall back to the behaviour of
-// their time) and refuses other versions with ErrUnsupportedVersion.
-const FormatVersion = 3
+// their time), and refuses other versions with ErrUnsupportedVersion.
+const FormatVersion = 4
 
 // minFormatVersion is the oldest format DecodeModel still reads.
 const minFormatVersion = 2
@@ -47,8 +48,10 @@ var crcTable = crc32.MakeTable(crc32.Castagnoli)
 //	team-size association |
 //	(version 3) per target: calibration scores, metric standard errors |
 //	per artifact association: p-value, q-value |
+//	(version 4) per target: trend flag, per-project slope, shift, t-stat |
 //	uint32 CRC-32C of everything before it
 //
+// Version 4 (2026-12-07) appended the time trends (Metrics.Trend).
 // Version 3 (2026-12-06) appended the calibration scores, the standard
 // errors of the metrics and the artifacts' p- and q-values.
 // Version 2 added the seen flags, the forward and reliability metrics, the
@@ -135,6 +138,15 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 	for _, a := range m.artifacts {
 		w.f64(a.pValue)
 		w.f64(a.qValue)
+	}
+	for t := range m.targets {
+		tr := m.targets[t].metrics.Trend
+		w.flag(tr != nil)
+		if tr != nil {
+			w.f64(tr.PerProject)
+			w.f64(tr.Shift)
+			w.f64(tr.TStat)
+		}
 	}
 	if w.err != nil {
 		return nil, w.err
@@ -340,6 +352,17 @@ func DecodeModel(data []byte) (*Model, error) {
 	} else {
 		for i := range m.artifacts {
 			m.artifacts[i].pValue, m.artifacts[i].qValue = math.NaN(), math.NaN()
+		}
+	}
+	if fv >= 4 {
+		for t := range m.targets {
+			if r.flag() {
+				tr := &Trend{PerProject: r.f64(), Shift: r.f64(), TStat: r.f64()}
+				if !finite(tr.PerProject) || !finite(tr.Shift) || !(math.Abs(tr.TStat) >= TrendMinTStat) || math.IsInf(tr.TStat, 0) {
+					r.fail("time trend")
+				}
+				m.targets[t].metrics.Trend = tr
+			}
 		}
 	}
 	if r.err == nil && r.off != len(r.b) {

@@ -192,7 +192,8 @@ func TestTrainErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	met := m.Metrics(TargetSuccess)
-	if m.Coverage() != DefaultCoverage || met.Folds != DefaultFolds || len(met.Candidates) != 1 || met.Model != KindMean {
+	// 25 projects, below SmallHistorySize: a third of the history in folds.
+	if m.Coverage() != DefaultCoverage || met.Folds != len(hist)/3 || len(met.Candidates) != 1 || met.Model != KindMean {
 		t.Fatalf("defaults not kept: coverage %v, %+v", m.Coverage(), met)
 	}
 	if fc, _ := m.Predict(hist[0].Features); fc.Success.RelativeWidth == nil || math.Abs(*fc.Success.RelativeWidth-1) > 1e-9 {
@@ -249,5 +250,28 @@ func TestTrainDegenerate(t *testing.T) {
 	}
 	if _, err := DecodeModel(must[[]byte](t)(m.MarshalBinary())); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestSmallHistoryFolds(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		n, set, want int
+	}{
+		{n: 12, want: DefaultFolds},               // a third is 4: never fewer than the default
+		{n: 30, want: SmallHistoryFolds},          // a third is 10
+		{n: 24, want: 8},                          // a third
+		{n: 99, want: SmallHistoryFolds},          // capped
+		{n: SmallHistorySize, want: DefaultFolds}, // large enough
+		{n: 30, set: 3, want: 3},                  // WithFolds wins
+		{n: 500, set: 7, want: 7},
+	} {
+		cfg := newConfig(nil)
+		if c.set > 0 {
+			cfg = newConfig([]Option{WithFolds(c.set)})
+		}
+		if got := cfg.foldsFor(c.n); got != c.want {
+			t.Errorf("foldsFor(%d) with WithFolds(%d) = %d, want %d", c.n, c.set, got, c.want)
+		}
 	}
 }

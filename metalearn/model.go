@@ -516,6 +516,10 @@ func (m *Model) predictTarget(t Target, p ProjectFeatures, in *prepared, topFact
 		pr.Notes = append(pr.Notes, fmt.Sprintf("unbounded interval: %d training projects cannot support a %.0f%% conformal interval (at least %d are needed)",
 			m.nProjects, 100*m.coverage, minCalibration(m.coverage)))
 	}
+	if tr := tm.metrics.Trend; tr != nil {
+		pr.Notes = append(pr.Notes, fmt.Sprintf("the history's outcomes drift over time (%+.3g per project on the model scale, %.1f standard errors): the prediction is moved %+.3g to the level of the latest projects; an association with time, not a cause",
+			tr.PerProject, math.Abs(tr.TStat), tr.Shift))
+	}
 	if len(in.ignored) > 0 {
 		pr.Notes = append(pr.Notes, "ignored (the training history never recorded them, so the model cannot read them): "+strings.Join(in.ignored, ", "))
 	}

@@ -8,6 +8,15 @@ import (
 const (
 	// DefaultFolds is the number of cross-validation folds.
 	DefaultFolds = 5
+	// SmallHistoryFolds is the number of folds used instead of DefaultFolds
+	// on histories of fewer than SmallHistorySize projects (unless
+	// WithFolds sets the number): fold models then train on about 90 % of
+	// the history rather than 80 %, so their errors, which calibrate the
+	// intervals, are closer to the final model's on a steep learning curve.
+	SmallHistoryFolds = 10
+	// SmallHistorySize is the history size below which SmallHistoryFolds
+	// applies.
+	SmallHistorySize = 100
 	// DefaultCoverage is the nominal coverage of prediction intervals.
 	DefaultCoverage = 0.8
 	// DefaultMinHistory is the minimum number of completed projects.
@@ -32,6 +41,7 @@ const (
 // config holds the training configuration; Option values modify it.
 type config struct {
 	folds       int
+	foldsSet    bool // WithFolds was given: no small-history adjustment
 	coverage    float64
 	minHistory  int
 	seed        uint64
@@ -85,11 +95,14 @@ func (c config) fit() fitConfig {
 type Option func(*config)
 
 // WithFolds sets the number of cross-validation folds (at least 2; other
-// values are ignored).
+// values are ignored). Without it, histories of fewer than
+// SmallHistorySize projects use up to SmallHistoryFolds folds (at most a
+// third of the history) and larger ones DefaultFolds.
 func WithFolds(k int) Option {
 	return func(c *config) {
 		if k >= 2 {
 			c.folds = k
+			c.foldsSet = true
 		}
 	}
 }
@@ -195,4 +208,14 @@ func (c config) report(share float64) {
 	if c.progress != nil {
 		c.progress(c.progressBase + c.progressSpan*share)
 	}
+}
+
+// foldsFor returns the number of folds for a history of n projects: the
+// configured number, raised on small histories when WithFolds was not
+// given (see SmallHistoryFolds).
+func (c config) foldsFor(n int) int {
+	if c.foldsSet || n >= SmallHistorySize {
+		return c.folds
+	}
+	return max(c.folds, min(SmallHistoryFolds, n/3))
 }

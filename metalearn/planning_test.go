@@ -476,3 +476,65 @@ func TestSubstitutedMeans(t *testing.T) {
 		}
 	}
 }
+
+// driftModel trains on a 150-project history whose success scores fall
+// by perHundred points per 100 projects completed (clamped to 0–100).
+func driftModel(t *testing.T, perHundred float64) *Model {
+	t.Helper()
+	hist := synthHistory(150, 38)
+	for i := range hist {
+		s := hist[i].Outcome.SuccessScore - perHundred*float64(i)/100
+		hist[i].Outcome.SuccessScore = math.Min(100, math.Max(0, s))
+	}
+	m, err := Train(t.Context(), hist, append(fastOptions(), WithKinds(KindMean, KindRidge))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestTrendFollowsDrift: a steady drift the inputs cannot explain is
+// found, its slope estimated, the predictions moved to the latest level
+// and the intervals calibrated without it; a history without drift has
+// no trend, and the move is said in the prediction's notes.
+func TestTrendFollowsDrift(t *testing.T) {
+	t.Parallel()
+	if tr := trainedModel(t).Metrics(TargetSuccess).Trend; tr != nil {
+		t.Fatalf("a trend in a history without drift: %+v", tr)
+	}
+	flat := driftModel(t, 0)
+	m := driftModel(t, 12)
+	tr := m.Metrics(TargetSuccess).Trend
+	if tr == nil {
+		t.Fatal("no trend in a history losing 12 points per 100 projects")
+	}
+	if tr.PerProject > -0.08 || tr.PerProject < -0.16 || tr.TStat > -TrendMinTStat {
+		t.Fatalf("trend %+v, want about -0.12 per project", tr)
+	}
+	if flat.Metrics(TargetSuccess).Trend != nil {
+		t.Fatalf("trend without drift: %+v", flat.Metrics(TargetSuccess).Trend)
+	}
+	// The next projects, drawn from the same world, continue the drift:
+	// the moved predictions are less biased than they were before the
+	// move (the success score's model scale is its own), and the note says
+	// why.
+	next := synthHistory(60, 39)
+	var bias float64
+	for i, r := range next {
+		y := math.Min(100, math.Max(0, r.Outcome.SuccessScore-12*float64(150+i/3)/100))
+		pr, err := m.PredictTarget(TargetSuccess, r.Features, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bias += pr.Value - y
+		if i == 0 && !slices.ContainsFunc(pr.Notes, func(s string) bool { return strings.Contains(s, "drift over time") }) {
+			t.Fatalf("no drift note: %v", pr.Notes)
+		}
+	}
+	bias /= float64(len(next))
+	unmoved := bias - tr.Shift
+	t.Logf("mean bias on the next projects: %.2f moved by the trend, %.2f before the move", bias, unmoved)
+	if math.Abs(bias) > 3 || math.Abs(unmoved) < 2*math.Abs(bias) {
+		t.Errorf("bias %.2f on the next projects with the trend, %.2f without", bias, unmoved)
+	}
+}

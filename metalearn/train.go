@@ -63,7 +63,33 @@ type Metrics struct {
 	// "ok". ReliabilityNotes give the reasons.
 	Reliability      string   `json:"reliability"`
 	ReliabilityNotes []string `json:"reliability_notes"`
+	// Trend is the drift of the outcomes over the history that the model's
+	// inputs do not explain, when the history shows one; nil otherwise.
+	Trend *Trend `json:"trend"`
 }
+
+// Trend is a linear drift over time in a target's cross-validated
+// residuals: the outcomes moved by PerProject (on the target's model
+// scale: score points for the success score, natural-log units for days
+// and cost) with each project completed, in the order of CompletedAt,
+// beyond what the inputs explain. Training keeps one only when its slope
+// is at least TrendMinTStat standard errors from zero on a history of at
+// least TrendMinHistory projects; the model's predictions are then moved
+// by Shift to the level of the latest project and its intervals are
+// calibrated on the residuals without the trend. It is an association
+// with time (prices, tooling, a change of process), not a cause, and it
+// assumes that the level of the latest projects holds for the next ones.
+type Trend struct {
+	PerProject float64 `json:"per_project"`
+	Shift      float64 `json:"shift"`
+	TStat      float64 `json:"t_stat"`
+}
+
+// Trend detection thresholds (see Trend).
+const (
+	TrendMinHistory = 40
+	TrendMinTStat   = 3.0
+)
 
 // Reliability thresholds of Metrics.
 const (
@@ -247,6 +273,7 @@ func byCompletion(records []Record) []Record {
 // without forward validation.
 func train(ctx context.Context, records []Record, cfg config) (*Model, error) {
 	n := len(records)
+	cfg.folds = cfg.foldsFor(n)
 	folds := foldsOf(n, cfg.folds, cfg.seed)
 	enc, x, foldX := encodeForCV(records, folds, cfg.folds)
 	m := &Model{
@@ -598,9 +625,11 @@ func trainTarget(ctx context.Context, t Target, x [][]float64, foldX [][][]float
 		met.SelectionStdErr = absErrStdErr(y, second.pred, best.pred)
 	}
 
+	trend, detrended := residualTrend(yt, best.mu, records)
+	met.Trend = trend
 	scores := make([]float64, n)
 	for i := range scores {
-		scores[i] = math.Abs(yt[i]-best.mu[i]) / best.sigma[i]
+		scores[i] = math.Abs(detrended[i]) / best.sigma[i]
 	}
 	// Records are ordered by completion: recent ones weigh more.
 	wts := recencyWeights(n)
@@ -627,6 +656,9 @@ func trainTarget(ctx context.Context, t Target, x [][]float64, foldX [][][]float
 	final, err := fitTarget(ctx, best.kind, x, yt, fc)
 	if err != nil {
 		return targetModel{}, nil, fmt.Errorf("%s final fit: %w", best.kind, err)
+	}
+	if trend != nil {
+		final.mean += trend.Shift // every prediction path adds the mean
 	}
 	return targetModel{
 		target:      t,
@@ -692,4 +724,53 @@ func permutationImportance(t Target, foldX [][][]float64, y []float64, folds []i
 	}
 	sort.SliceStable(out, func(a, b int) bool { return out[a].Share > out[b].Share })
 	return out
+}
+
+// residualTrend fits a least-squares line to the residuals yt − mu over
+// the records' order (by completion) and returns it as a Trend with the
+// residuals less the line, when the slope is significant (see Trend);
+// otherwise nil and the residuals themselves. Records without a
+// CompletedAt have no place in time: when any lacks one, there is no
+// trend.
+func residualTrend(yt, mu []float64, records []Record) (*Trend, []float64) {
+	n := len(yt)
+	res := make([]float64, n)
+	for i := range res {
+		res[i] = yt[i] - mu[i]
+	}
+	if n < TrendMinHistory {
+		return nil, res
+	}
+	for _, r := range records {
+		if r.CompletedAt.IsZero() {
+			return nil, res
+		}
+	}
+	tMean := float64(n-1) / 2
+	var rMean, sxx, sxy float64
+	for _, v := range res {
+		rMean += v
+	}
+	rMean /= float64(n)
+	for i, v := range res {
+		d := float64(i) - tMean
+		sxx += d * d
+		sxy += d * (v - rMean)
+	}
+	slope := sxy / sxx
+	var ssr float64
+	for i, v := range res {
+		e := v - rMean - slope*(float64(i)-tMean)
+		ssr += e * e
+	}
+	se := math.Sqrt(ssr/float64(n-2)) / math.Sqrt(sxx)
+	tStat := slope / se
+	if !(math.Abs(tStat) >= TrendMinTStat) || !finite(slope) {
+		return nil, res
+	}
+	out := make([]float64, n)
+	for i, v := range res {
+		out[i] = v - rMean - slope*(float64(i)-tMean)
+	}
+	return &Trend{PerProject: slope, Shift: rMean + slope*(float64(n-1)-tMean), TStat: tStat}, out
 }

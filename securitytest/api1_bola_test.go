@@ -2,6 +2,7 @@ package securitytest
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/maestro-ml/maestro/client"
 	"github.com/maestro-ml/maestro/platform"
 )
 
@@ -272,50 +275,40 @@ func (w *world) checkIntact(t testing.TB, tn *tenant) {
 // recommendations answer 409 no_model until B trains its own.
 func testMetaModelsPerTenant(t *testing.T, w *world) {
 	a, b := w.a, w.b
+	ctx := context.Background()
 	classes := []string{"classification", "regression", "forecasting"}
-	for i := 0; i < 20; i++ {
+	for i := range 20 {
 		complexity, team := 1+i%10, 1+(i*7)%8
-		r := w.do(t, a.member, "POST", "/api/v1/projects", map[string]any{
-			"name": fmt.Sprintf("history %s %d", a.marker, i), "problem_class": classes[i%3],
-			"complexity_score": complexity, "team_size": team,
-		})
-		mustStatus(t, r, http.StatusCreated, "history project")
-		id := r.str(t, "id")
-		w.p.scan.own(a.slug, id)
+		p, err := a.member.api.CreateProject(ctx, client.ProjectInput{Name: fmt.Sprintf("history %s %d", a.marker, i),
+			ProblemClass: classes[i%3], ComplexityScore: complexity, TeamSize: team})
+		if err != nil {
+			t.Fatalf("history project: %v", err)
+		}
+		w.p.scan.own(a.slug, p.ID)
 		perf := max(0.05, min(1, 0.97-0.05*float64(complexity)+0.01*float64(i%3)))
-		r = w.do(t, a.member, "PUT", "/api/v1/projects/"+id+"/outcome", map[string]any{
-			"model_performance": perf, "business_impact": 20000 * float64(11-complexity),
-			"deployment_days": 5 * float64(complexity), "compute_cost": 300 * float64(complexity),
-		})
-		mustStatus(t, r, http.StatusOK, "outcome")
-	}
-	r := w.do(t, a.member, "POST", "/api/v1/meta-models/train", nil)
-	mustStatus(t, r, http.StatusAccepted, "start training A's meta-model")
-	jobID, _ := r.json(t)["job"].(map[string]any)["id"].(string)
-	w.p.scan.own(a.slug, jobID)
-	jobPath := "/api/v1/meta-models/jobs/" + jobID
-	var m map[string]any
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
-		r = w.do(t, a.viewer, "GET", jobPath, nil)
-		mustStatus(t, r, http.StatusOK, "A's training job")
-		job, _ := r.json(t)["job"].(map[string]any)
-		if st, _ := job["status"].(string); st == "succeeded" {
-			m, _ = job["model"].(map[string]any)
-			break
-		} else if st == "failed" || time.Now().After(deadline) {
-			t.Fatalf("A's training job: %.300s", r.body)
+		impact, days, cost := 20000*float64(11-complexity), 5*float64(complexity), 300*float64(complexity)
+		if _, err := a.member.api.RecordOutcome(ctx, p.ID, client.OutcomeInput{ModelPerformance: &perf,
+			BusinessImpact: &impact, DeploymentDays: &days, ComputeCost: &cost}); err != nil {
+			t.Fatalf("outcome: %v", err)
 		}
 	}
+	job, err := a.member.api.TrainMetaModel(ctx)
+	if err != nil {
+		t.Fatalf("start training A's meta-model: %v", err)
+	}
+	w.p.scan.own(a.slug, job.ID)
+	jobPath := "/api/v1/meta-models/jobs/" + job.ID
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if job, err = a.viewer.api.WaitTrainingJob(wctx, job.ID, 20*time.Millisecond); err != nil {
+		t.Fatalf("A's training job: %v", err)
+	}
+	w.p.scan.own(a.slug, job.Model.ID, job.Model.SHA256)
 	want(t, w.do(t, b.member, "GET", jobPath, nil), http.StatusNotFound, "B reads A's training job")
-	for _, k := range []string{"id", "sha256"} {
-		if v, _ := m[k].(string); v != "" {
-			w.p.scan.own(a.slug, v)
-		}
-	}
 	adhoc := map[string]any{"problem_class": "classification", "complexity_score": 3, "team_size": 4}
 	want(t, w.do(t, a.viewer, "POST", "/api/v1/recommendations", adhoc), http.StatusOK, "A's recommendation")
 
-	r = w.do(t, b.member, "POST", "/api/v1/recommendations", adhoc)
+	r := w.do(t, b.member, "POST", "/api/v1/recommendations", adhoc)
 	if r.status == http.StatusOK {
 		t.Errorf("tenant B got a prediction from tenant A's meta-model: %.300s", r.body)
 	}

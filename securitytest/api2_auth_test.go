@@ -2,6 +2,7 @@ package securitytest
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
+
+	"github.com/maestro-ml/maestro/client"
 )
 
 // decodeJWT returns the header and claims of a JWT without verifying it.
@@ -197,16 +200,18 @@ func testAuthentication(t *testing.T, w *world) {
 	// API keys: a revoked key stops at once; a key is not a refresh token;
 	// a key cannot mint keys or log out.
 	t.Run("api keys", func(t *testing.T) {
-		r := w.do(t, a.member, "POST", "/api/v1/auth/api-keys", map[string]any{"name": "short-lived", "expires_in_days": 1, "current_password": a.member.password})
-		mustStatus(t, r, http.StatusCreated, "create key")
-		id, key := r.str(t, "id"), r.str(t, "key")
+		created, err := a.member.api.CreateAPIKey(context.Background(), client.APIKeyInput{Name: "short-lived", ExpiresInDays: 1, CurrentPassword: a.member.password})
+		if err != nil {
+			t.Fatalf("create key: %v", err)
+		}
+		id, key := created.ID, created.Key
 		p.scan.forbidValue("an API key", key)
 		p.scan.forbidValue("the SHA-256 of an API key", sha256hex(key))
 		if !strings.HasPrefix(key, "mst_") {
 			t.Errorf("API key %q has no mst_ prefix", key[:min(6, len(key))])
 		}
 		want(t, me(t, key), http.StatusOK, "fresh key")
-		r = p.do(t, req{method: "POST", path: "/api/v1/auth/api-keys", token: key, owner: a.slug,
+		r := p.do(t, req{method: "POST", path: "/api/v1/auth/api-keys", token: key, owner: a.slug,
 			body: map[string]any{"name": "from a key"}})
 		if r.status != http.StatusForbidden && r.status != http.StatusUnauthorized {
 			t.Errorf("an API key minted another key: %d %.200s", r.status, r.body)

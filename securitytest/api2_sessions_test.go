@@ -2,11 +2,14 @@ package securitytest
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/maestro-ml/maestro/client"
 )
 
 func testSessions(t *testing.T, w *world) {
@@ -20,6 +23,18 @@ func testSessions(t *testing.T, w *world) {
 	// Every case uses its own user, so that no revocation here touches the
 	// sessions other tests run on.
 	newUser := func(t *testing.T, role string) *user { return w.addUser(t, a, "sess"+role, role) }
+	ctx := context.Background()
+	// createKey creates an API key as u through the client; the key must
+	// not appear in any later answer.
+	createKey := func(t *testing.T, u *user, name string) string {
+		t.Helper()
+		k, err := u.api.CreateAPIKey(ctx, client.APIKeyInput{Name: name, CurrentPassword: u.password})
+		if err != nil {
+			t.Fatalf("create key %q: %v", name, err)
+		}
+		p.scan.forbidValue("an API key", k.Key)
+		return k.Key
+	}
 
 	t.Run("refresh rotation and reuse detection", func(t *testing.T) {
 		u := newUser(t, "member")
@@ -88,14 +103,10 @@ func testSessions(t *testing.T, w *world) {
 		// A key is for automation; account management needs a login
 		// session (keys cannot mint keys or log out either).
 		u := newUser(t, "member")
-		r := p.do(t, req{method: "POST", path: "/api/v1/auth/api-keys", token: u.access, owner: a.slug,
-			body: map[string]any{"name": "automation", "current_password": u.password}})
-		mustStatus(t, r, http.StatusCreated, "key")
-		key := r.str(t, "key")
-		p.scan.forbidValue("an API key", key)
+		key := createKey(t, u, "automation")
 		newPassword := strongPassword()
 		p.scan.forbidValue("a new password", newPassword)
-		r = p.do(t, req{method: "POST", path: "/api/v1/auth/password", token: key, owner: a.slug,
+		r := p.do(t, req{method: "POST", path: "/api/v1/auth/password", token: key, owner: a.slug,
 			body: map[string]any{"current_password": u.password, "new_password": newPassword}})
 		openFinding(t, "F-10", r.status == http.StatusNoContent,
 			"POST /api/v1/auth/password accepts an API key: a key (with the password) changes the password and revokes every login session of the user")
@@ -108,17 +119,17 @@ func testSessions(t *testing.T, w *world) {
 
 	t.Run("deleted tenant: its credentials stop at once", func(t *testing.T) {
 		c := w.newTenant(t, "c", false)
-		r := w.do(t, c.member, "POST", "/api/v1/auth/api-keys", map[string]any{"name": "doomed", "current_password": c.member.password})
-		mustStatus(t, r, http.StatusCreated, "key in C")
-		key := r.str(t, "key")
-		p.scan.forbidValue("an API key", key)
-		r = w.do(t, c.member, "POST", "/api/v1/projects", map[string]any{"name": "doomed " + c.marker,
-			"problem_class": "other", "complexity_score": 1, "team_size": 1})
-		mustStatus(t, r, http.StatusCreated, "project in C")
-		project := r.str(t, "id")
+		key := createKey(t, c.member, "doomed")
+		created, err := c.member.api.CreateProject(ctx, client.ProjectInput{Name: "doomed " + c.marker,
+			ProblemClass: "other", ComplexityScore: 1, TeamSize: 1})
+		if err != nil {
+			t.Fatalf("project in C: %v", err)
+		}
+		project := created.ID
 		p.scan.own(c.slug, project)
-		r = p.do(t, req{method: "DELETE", path: "/api/v1/tenants/" + c.id, token: w.superadmin.access})
-		mustStatus(t, r, http.StatusNoContent, "delete tenant C")
+		if err := w.superadmin.api.DeleteTenant(ctx, c.id); err != nil {
+			t.Fatalf("delete tenant C: %v", err)
+		}
 		for what, tok := range map[string]string{"admin token": c.admin.access, "member token": c.member.access, "API key": key} {
 			if got := p.do(t, req{method: "GET", path: "/api/v1/projects/" + project, token: tok}).status; got != http.StatusUnauthorized {
 				t.Errorf("%s of a deleted tenant: %d, want 401", what, got)
@@ -206,9 +217,9 @@ func testSessions(t *testing.T, w *world) {
 		if r.status != http.StatusUnprocessableEntity && r.status != http.StatusBadRequest {
 			t.Errorf("a new password containing the username: %d, want 422", r.status)
 		}
-		r = p.do(t, req{method: "POST", path: "/api/v1/auth/password", token: u.access, owner: a.slug,
-			body: map[string]any{"current_password": u.password, "new_password": newPassword}})
-		mustStatus(t, r, http.StatusNoContent, "password change")
+		if err := u.api.ChangePassword(ctx, u.password, newPassword); err != nil {
+			t.Fatalf("password change: %v", err)
+		}
 		if got := me(t, other); got != http.StatusUnauthorized {
 			t.Errorf("other session after a password change: %d, want 401", got)
 		}
@@ -224,13 +235,10 @@ func testSessions(t *testing.T, w *world) {
 
 	t.Run("removed member and deleted key stop at once", func(t *testing.T) {
 		u := newUser(t, "member")
-		r := p.do(t, req{method: "POST", path: "/api/v1/auth/api-keys", token: u.access, owner: a.slug,
-			body: map[string]any{"name": "to be orphaned", "current_password": u.password}})
-		mustStatus(t, r, http.StatusCreated, "key")
-		key := r.str(t, "key")
-		p.scan.forbidValue("an API key", key)
-		r = w.do(t, a.admin, "DELETE", "/api/v1/tenants/"+a.id+"/members/"+u.id, nil)
-		mustStatus(t, r, http.StatusNoContent, "remove member")
+		key := createKey(t, u, "to be orphaned")
+		if err := a.admin.api.RemoveMember(ctx, a.id, u.id); err != nil {
+			t.Fatalf("remove member: %v", err)
+		}
 		for what, tok := range map[string]string{"access token": u.access, "API key": key} {
 			if got := me(t, tok); got != http.StatusUnauthorized {
 				t.Errorf("%s of a removed member: %d, want 401", what, got)
@@ -241,9 +249,10 @@ func testSessions(t *testing.T, w *world) {
 
 	t.Run("demoted admin loses admin functions at once", func(t *testing.T) {
 		u := newUser(t, "admin")
-		r := w.do(t, a.admin, "PATCH", "/api/v1/tenants/"+a.id+"/members/"+u.id, map[string]any{"role": "viewer"})
-		mustStatus(t, r, http.StatusOK, "demote")
-		r = p.do(t, req{method: "GET", path: "/api/v1/tenants/" + a.id + "/members", token: u.access, owner: a.slug})
+		if _, err := a.admin.api.UpdateMember(ctx, a.id, u.id, "viewer"); err != nil {
+			t.Fatalf("demote: %v", err)
+		}
+		r := p.do(t, req{method: "GET", path: "/api/v1/tenants/" + a.id + "/members", token: u.access, owner: a.slug})
 		if r.status != http.StatusUnauthorized && r.status != http.StatusForbidden {
 			t.Errorf("a demoted admin's old token lists members: %d", r.status)
 		}

@@ -1,11 +1,14 @@
 package securitytest
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/maestro-ml/maestro/client"
 )
 
 // testFunctionLevel calls every route with every role below the one it
@@ -33,9 +36,11 @@ func testFunctionLevel(t *testing.T, w *world, sk *skipped) {
 		}
 	}
 	// A viewer API key is a viewer, whoever created it.
-	r := w.do(t, a.admin, "POST", "/api/v1/auth/api-keys", map[string]any{"name": "viewer key", "role": "viewer", "current_password": a.admin.password})
-	mustStatus(t, r, http.StatusCreated, "viewer key")
-	key := r.str(t, "key")
+	k, err := a.admin.api.CreateAPIKey(context.Background(), client.APIKeyInput{Name: "viewer key", Role: "viewer", CurrentPassword: a.admin.password})
+	if err != nil {
+		t.Fatalf("viewer key: %v", err)
+	}
+	key := k.Key
 	w.p.scan.forbidValue("an API key", key)
 	for _, c := range []struct{ method, path string }{
 		{"POST", "/api/v1/projects"}, {"DELETE", "/api/v1/projects/" + a.project},

@@ -2,6 +2,7 @@ package securitytest
 
 import (
 	"bufio"
+	"context"
 	"crypto/tls"
 	"fmt"
 	"net"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/maestro-ml/maestro/client"
 )
 
 func testMisconfiguration(t *testing.T, w *world) {
@@ -88,14 +91,16 @@ func testMisconfiguration(t *testing.T, w *world) {
 	t.Run("stored content is never rendered", func(t *testing.T) {
 		// Artifact content is arbitrary bytes from a member: served back,
 		// it must not be interpreted by a browser as a page.
-		r := w.do(t, a.member, "POST", "/api/v1/artifacts", map[string]any{"name": "page " + randHex(3), "type": "other", "version": "1"})
-		mustStatus(t, r, http.StatusCreated, "artifact")
-		id := r.str(t, "id")
+		art, err := a.member.api.CreateArtifact(context.Background(), client.ArtifactInput{Name: "page " + randHex(3), Type: "other", Version: "1"})
+		if err != nil {
+			t.Fatalf("artifact: %v", err)
+		}
+		id := art.ID
 		rq := as(a.member)
 		rq.method, rq.path, rq.contentType = "PUT", "/api/v1/artifacts/"+id+"/content", "text/html"
 		rq.body = []byte("<html><script>alert(document.cookie)</script></html>")
 		mustStatus(t, p.do(t, rq), http.StatusOK, "upload HTML")
-		r = w.do(t, a.viewer, "GET", "/api/v1/artifacts/"+id+"/content", nil)
+		r := w.do(t, a.viewer, "GET", "/api/v1/artifacts/"+id+"/content", nil)
 		mustStatus(t, r, http.StatusOK, "download")
 		if ct := r.header.Get("Content-Type"); strings.Contains(ct, "html") || strings.Contains(ct, "javascript") {
 			t.Errorf("uploaded HTML is served as %q", ct)

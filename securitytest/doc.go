@@ -33,6 +33,12 @@
 //     every response, no permissive CORS, error bodies that leak no stack,
 //     SQL or path, TLS 1.0/1.1 and weak cipher suites refused.
 //
+// The suite builds its world (tenants, users, one of every resource)
+// through package client, the platform's typed Go client, over a
+// transport that runs the same checks on every answer; the attacks
+// themselves are raw requests (forged tokens, malformed bodies, odd
+// headers), sent by the harness's do.
+//
 // On PostgreSQL the suite also connects as the server's application role
 // and checks row-level security below the application. TestGeneratedSecrets
 // checks that a server started without secrets has no default credential,

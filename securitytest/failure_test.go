@@ -1,6 +1,7 @@
 package securitytest
 
 import (
+	"context"
 	"encoding/json"
 	"hash/fnv"
 	"math"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/maestro-ml/maestro/client"
 	"github.com/maestro-ml/maestro/internal/testenv"
 )
 
@@ -215,9 +217,11 @@ func TestRedisDown(t *testing.T) {
 	rs.start(t)
 	p := startPlatform(t, "sqlite+private-redis", options{env: []string{"MAESTRO_REDIS_URL=redis://" + rs.addr + "/0"}})
 	access, _ := p.login(t, "admin", p.adminPassword, "")
-	r := p.do(t, req{method: "POST", path: "/api/v1/auth/api-keys", token: access, body: map[string]any{"name": "outage", "current_password": p.adminPassword}})
-	mustStatus(t, r, http.StatusCreated, "API key")
-	key := r.str(t, "key")
+	created, err := p.api(t, access, "").CreateAPIKey(context.Background(), client.APIKeyInput{Name: "outage", CurrentPassword: p.adminPassword})
+	if err != nil {
+		t.Fatalf("API key: %v", err)
+	}
+	key := created.Key
 	p.scan.forbidValue("an API key", key)
 	me := func(tok string) response {
 		return p.do(t, req{method: "GET", path: "/api/v1/auth/me", token: tok, allow503: true})
@@ -226,7 +230,7 @@ func TestRedisDown(t *testing.T) {
 
 	rs.stop()
 	want(t, me(access), http.StatusServiceUnavailable, "access token with Redis down (fail closed)")
-	r = p.do(t, req{method: "POST", path: "/api/v1/auth/login", allow503: true,
+	r := p.do(t, req{method: "POST", path: "/api/v1/auth/login", allow503: true,
 		body: map[string]any{"username": "admin", "password": p.adminPassword}})
 	want(t, r, http.StatusServiceUnavailable, "login with Redis down")
 	r = p.do(t, req{method: "POST", path: "/api/v1/auth/login", allow503: true,

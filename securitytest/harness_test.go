@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/maestro-ml/maestro/client"
 	"github.com/maestro-ml/maestro/secrets"
 )
 
@@ -387,20 +388,17 @@ func mustStatus(t testing.TB, r response, status int, what string) {
 	}
 }
 
-// login logs username in (tenant slug optional) and returns the pair.
+// login logs username in (tenant slug optional) through the client and
+// returns the pair.
 func (p *proc) login(t testing.TB, username, password, tenant string) (access, refresh string) {
 	t.Helper()
-	body := map[string]string{"username": username, "password": password}
-	if tenant != "" {
-		body["tenant"] = tenant
+	pair, err := p.api(t, "", "").Login(context.Background(), username, password, tenant)
+	if err != nil {
+		t.Fatalf("login %s: %v", username, err)
 	}
-	r := p.do(t, req{method: "POST", path: "/api/v1/auth/login", body: body})
-	mustStatus(t, r, http.StatusOK, "login "+username)
-	m := r.json(t)
-	access, _ = m["access_token"].(string)
-	refresh, _ = m["refresh_token"].(string)
+	access, refresh = pair.AccessToken, pair.RefreshToken
 	if access == "" || refresh == "" {
-		t.Fatalf("login %s: no tokens: %.300s", username, r.body)
+		t.Fatalf("login %s: no tokens: %+v", username, pair)
 	}
 	// Issued tokens appear in this answer only: no endpoint echoes a
 	// credential, and none is logged.
@@ -408,6 +406,61 @@ func (p *proc) login(t testing.TB, username, password, tenant string) (access, r
 	p.scan.forbidValue("a refresh token", refresh)
 	p.scan.forbidValue("the hash of a refresh token", sha256hex(refresh))
 	return access, refresh
+}
+
+// api returns a platform client (package client) authenticated with
+// token ("" for none) whose every answer the scanner checks as it checks
+// do's, with owner the tenant whose credential token is. Normal calls of
+// the suite go through it; do stays for the requests an attack makes
+// bad on purpose (forged tokens, malformed bodies, odd headers).
+func (p *proc) api(t testing.TB, token, owner string) *client.Client {
+	t.Helper()
+	opts := []client.Option{client.WithHTTPClient(&http.Client{Timeout: 30 * time.Second,
+		Transport:     &scanTransport{t: t, p: p, owner: owner, base: p.client.Transport},
+		CheckRedirect: p.client.CheckRedirect})}
+	if token != "" {
+		opts = append(opts, client.WithToken(token))
+	}
+	c, err := client.New(p.base, opts...)
+	if err != nil {
+		t.Fatalf("client: %v", err)
+	}
+	return c
+}
+
+// scanTransport runs the scanner's checks on every answer of a client.
+type scanTransport struct {
+	t     testing.TB
+	p     *proc
+	owner string
+	base  http.RoundTripper
+}
+
+// RoundTrip implements http.RoundTripper.
+func (s *scanTransport) RoundTrip(hr *http.Request) (*http.Response, error) {
+	var sent []byte
+	if hr.Body != nil {
+		b, err := io.ReadAll(hr.Body)
+		_ = hr.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		sent = b
+		hr.Body = io.NopCloser(bytes.NewReader(b))
+	}
+	resp, err := s.base.RoundTrip(hr)
+	if err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	s.p.scan.check(s.t, req{method: hr.Method, path: hr.URL.RequestURI(), owner: s.owner},
+		sent, response{status: resp.StatusCode, header: resp.Header, body: b})
+	return resp, nil
 }
 
 // routeExists reports whether the server registers pattern ("METHOD

@@ -1,11 +1,12 @@
 package securitytest
 
 import (
+	"context"
 	"fmt"
-	"net/http"
-	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/maestro-ml/maestro/client"
 )
 
 // user is a test user with a login session.
@@ -16,6 +17,7 @@ type user struct {
 	role           string // viewer, member, admin
 	access         string
 	refresh        string
+	api            *client.Client // authenticated with access; its answers are scanned
 }
 
 // tenant is a test tenant and what the suite created in it.
@@ -46,6 +48,7 @@ func newWorld(t testing.TB, p *proc) *world {
 	w := &world{p: p}
 	sa := &user{name: "admin", password: p.adminPassword}
 	sa.access, sa.refresh = p.login(t, "admin", p.adminPassword, "")
+	sa.api = p.api(t, sa.access, "")
 	w.superadmin = sa
 	w.a = w.newTenant(t, "a", true)
 	w.b = w.newTenant(t, "b", false)
@@ -60,10 +63,11 @@ func (w *world) newTenant(t testing.TB, label string, withViewer bool) *tenant {
 	suffix := randHex(4)
 	tn := &tenant{name: "Tenant " + strings.ToUpper(label) + " " + suffix, slug: "sec-" + label + "-" + suffix,
 		marker: "MARK" + strings.ToUpper(label) + randHex(6)}
-	r := w.p.do(t, req{method: "POST", path: "/api/v1/tenants", token: w.superadmin.access,
-		body: map[string]string{"name": tn.name, "slug": tn.slug}})
-	mustStatus(t, r, http.StatusCreated, "create tenant "+label)
-	tn.id = r.str(t, "id")
+	created, err := w.superadmin.api.CreateTenant(context.Background(), client.TenantInput{Name: tn.name, Slug: tn.slug})
+	if err != nil {
+		t.Fatalf("create tenant %s: %v", label, err)
+	}
+	tn.id = created.ID
 	tn.admin = w.addUser(t, tn, label+"admin", "admin")
 	tn.member = w.addUser(t, tn, label+"member", "member")
 	if withViewer {
@@ -78,16 +82,18 @@ func (w *world) newTenant(t testing.TB, label string, withViewer bool) *tenant {
 func (w *world) addUser(t testing.TB, tn *tenant, label, role string) *user {
 	t.Helper()
 	u := &user{name: "sec" + label + randHex(4), password: strongPassword(), tenant: tn, role: role}
-	tok := w.superadmin.access
+	by := w.superadmin.api
 	if tn.admin != nil {
-		tok = tn.admin.access
+		by = tn.admin.api
 	}
-	r := w.p.do(t, req{method: "POST", path: "/api/v1/tenants/" + tn.id + "/members", token: tok,
-		body: map[string]string{"username": u.name, "password": u.password, "role": role}})
-	mustStatus(t, r, http.StatusCreated, "add member "+u.name)
-	u.id = r.str(t, "user_id")
 	w.p.scan.forbidValue("the password of "+u.name, u.password)
+	m, err := by.AddMember(context.Background(), tn.id, client.MemberInput{Username: u.name, Password: u.password, Role: role})
+	if err != nil {
+		t.Fatalf("add member %s: %v", u.name, err)
+	}
+	u.id = m.UserID
 	u.access, u.refresh = w.p.login(t, u.name, u.password, "")
+	u.api = w.p.api(t, u.access, tn.slug)
 	w.p.scan.own(tn.slug, u.id, u.name)
 	return u
 }
@@ -95,81 +101,70 @@ func (w *world) addUser(t testing.TB, tn *tenant, label, role string) *user {
 // as returns a request template for u.
 func as(u *user) req { return req{token: u.access, owner: u.tenant.slug} }
 
-// call sends method path with body as u.
-func (w *world) call(t testing.TB, u *user, method, path string, body any) response {
-	t.Helper()
-	rq := as(u)
-	rq.method, rq.path, rq.body = method, path, body
-	return w.p.do(t, rq)
-}
-
-// populate creates one of every resource in tn as its member.
+// populate creates one of every resource in tn as its member, through
+// the client.
 func (w *world) populate(t testing.TB, tn *tenant) {
 	t.Helper()
-	m := tn.member
+	ctx := context.Background()
+	c := tn.member.api
 	mk := tn.marker
-	spec := map[string]any{
-		"user_stories":            []string{"As an analyst " + mk + " I forecast churn"},
-		"functional_requirements": []string{"train a churn model", "serve predictions"},
-		"data_models":             []map[string]any{{"entity": "Customer", "fields": []string{"id", "tenure"}}},
-		"api_endpoints":           []map[string]any{{"method": "POST", "path": "/predict", "purpose": "score"}},
-	}
-	for i := 0; i < 3; i++ { // three, so that lists have more than one page at limit=1
-		r := w.call(t, m, "POST", "/api/v1/projects", map[string]any{
-			"name": fmt.Sprintf("churn %s %d", mk, i), "problem_class": "classification", "complexity_score": 5,
-			"team_size": 3, "description": "churn prediction " + mk, "spec": spec, "tags": []string{"sec", mk},
-		})
-		mustStatus(t, r, http.StatusCreated, "create project")
-		id := r.str(t, "id")
-		w.p.scan.own(tn.slug, id)
-		if i == 0 {
-			tn.project = id
+	must := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
 		}
 	}
-	r := w.call(t, m, "POST", "/api/v1/projects/"+tn.project+"/team",
-		map[string]any{"name": "Ada " + mk, "role": "ml_engineer", "experience_level": "senior"})
-	mustStatus(t, r, http.StatusCreated, "add team member")
-	tn.teamMember = r.str(t, "id")
-	r = w.call(t, m, "POST", "/api/v1/projects/"+tn.project+"/process-metrics",
-		[]map[string]any{{"metric_type": "velocity", "value": 3.5}})
-	mustStatus(t, r, http.StatusNoContent, "process metrics")
-	r = w.call(t, m, "POST", "/api/v1/projects/"+tn.project+"/experiments", map[string]any{"name": "exp " + mk})
-	mustStatus(t, r, http.StatusCreated, "create experiment")
-	tn.experiment = r.str(t, "id")
-	r = w.call(t, m, "POST", "/api/v1/experiments/"+tn.experiment+"/runs", map[string]any{"name": "run " + mk})
-	mustStatus(t, r, http.StatusCreated, "create run")
-	tn.run = r.str(t, "id")
-	r = w.call(t, m, "POST", "/api/v1/runs/"+tn.run+"/metrics", []map[string]any{{"key": "loss", "value": 0.5, "step": 1}})
-	mustStatus(t, r, http.StatusNoContent, "log metrics")
-	r = w.call(t, m, "POST", "/api/v1/artifacts",
-		map[string]any{"name": "features " + mk, "type": "feature_pipeline", "version": "1.0.0", "tags": []string{mk}})
-	mustStatus(t, r, http.StatusCreated, "create artifact")
-	tn.artifact = r.str(t, "id")
-	rq := as(m)
-	rq.method, rq.path, rq.body, rq.contentType = "PUT", "/api/v1/artifacts/"+tn.artifact+"/content", []byte("content of "+mk), "application/octet-stream"
-	mustStatus(t, w.p.do(t, rq), http.StatusOK, "artifact content")
-	r = w.call(t, m, "POST", "/api/v1/artifacts/"+tn.artifact+"/usages",
-		map[string]any{"project_id": tn.project, "impact_score": 80})
-	mustStatus(t, r, http.StatusCreated, "artifact usage")
+	spec := &client.SpecInput{
+		UserStories:            []string{"As an analyst " + mk + " I forecast churn"},
+		FunctionalRequirements: []string{"train a churn model", "serve predictions"},
+		DataModels:             []client.DataModelInput{{Entity: "Customer", Fields: []string{"id", "tenure"}}},
+		APIEndpoints:           []client.APIEndpointInput{{Method: "POST", Path: "/predict", Purpose: "score"}},
+	}
+	for i := range 3 { // three, so that lists have more than one page at limit=1
+		p, err := c.CreateProject(ctx, client.ProjectInput{Name: fmt.Sprintf("churn %s %d", mk, i), ProblemClass: "classification",
+			ComplexityScore: 5, TeamSize: 3, Description: "churn prediction " + mk, Spec: spec, Tags: []string{"sec", mk}})
+		must("create project", err)
+		w.p.scan.own(tn.slug, p.ID)
+		if i == 0 {
+			tn.project = p.ID
+		}
+	}
+	tm, err := c.AddTeamMember(ctx, tn.project, client.TeamMemberInput{Name: "Ada " + mk, Role: "ml_engineer", ExperienceLevel: "senior"})
+	must("add team member", err)
+	tn.teamMember = tm.ID
+	must("process metrics", c.RecordProcessMetrics(ctx, tn.project, []client.ProcessMetricPoint{{MetricType: "velocity", Value: 3.5}}))
+	exp, err := c.CreateExperiment(ctx, tn.project, client.ExperimentInput{Name: "exp " + mk})
+	must("create experiment", err)
+	tn.experiment = exp.ID
+	run, err := c.CreateRun(ctx, tn.experiment, client.RunInput{Name: "run " + mk})
+	must("create run", err)
+	tn.run = run.ID
+	must("log metrics", c.LogMetrics(ctx, tn.run, []client.MetricPoint{{Key: "loss", Value: 0.5, Step: 1}}))
+	art, err := c.CreateArtifact(ctx, client.ArtifactInput{Name: "features " + mk, Type: "feature_pipeline", Version: "1.0.0", Tags: []string{mk}})
+	must("create artifact", err)
+	tn.artifact = art.ID
+	_, err = c.UploadArtifactContent(ctx, tn.artifact, strings.NewReader("content of "+mk))
+	must("artifact content", err)
+	_, err = c.RecordArtifactUsage(ctx, tn.artifact, client.ArtifactUsageInput{ProjectID: tn.project, ImpactScore: 80})
+	must("artifact usage", err)
 	tn.model = "model-" + mk
-	r = w.call(t, m, "POST", "/api/v1/models", map[string]any{"name": tn.model})
-	mustStatus(t, r, http.StatusCreated, "create model")
-	w.p.scan.own(tn.slug, r.str(t, "id"))
-	r = w.call(t, m, "POST", "/api/v1/models/"+url.PathEscape(tn.model)+"/versions",
-		map[string]any{"source": "s3://bucket/" + mk, "run_id": tn.run})
-	mustStatus(t, r, http.StatusCreated, "create model version")
-	r = w.call(t, m, "PUT", "/api/v1/models/"+url.PathEscape(tn.model)+"/aliases/prod", map[string]any{"version": 1})
-	mustStatus(t, r, http.StatusOK, "set alias")
-	r = w.call(t, m, "POST", "/api/v1/auth/api-keys", map[string]any{"name": "ci " + mk, "current_password": m.password})
-	mustStatus(t, r, http.StatusCreated, "create API key")
-	tn.apiKeyID, tn.apiKey = r.str(t, "id"), r.str(t, "key")
+	model, err := c.CreateModel(ctx, client.ModelInput{Name: tn.model})
+	must("create model", err)
+	w.p.scan.own(tn.slug, model.ID)
+	_, err = c.CreateModelVersion(ctx, tn.model, client.ModelVersionInput{Source: "s3://bucket/" + mk, RunID: tn.run})
+	must("create model version", err)
+	_, err = c.SetModelAlias(ctx, tn.model, "prod", 1)
+	must("set alias", err)
+	key, err := c.CreateAPIKey(ctx, client.APIKeyInput{Name: "ci " + mk, CurrentPassword: tn.member.password})
+	must("create API key", err)
+	tn.apiKeyID, tn.apiKey = key.ID, key.Key
 	w.p.scan.forbidValue("an API key", tn.apiKey)
 	w.p.scan.forbidValue("the SHA-256 of an API key", sha256hex(tn.apiKey))
 	w.p.scan.own(tn.slug, tn.project, tn.teamMember, tn.experiment, tn.run, tn.artifact, tn.apiKeyID)
-	r = w.call(t, m, "GET", "/api/v1/projects?limit=1", nil)
-	mustStatus(t, r, http.StatusOK, "list projects")
-	tn.cursor, _ = r.json(t)["next_cursor"].(string)
+	page, err := c.ListProjects(ctx, client.ProjectFilter{PageRequest: client.PageRequest{Limit: 1}})
+	must("list projects", err)
+	tn.cursor = page.NextCursor
 	if tn.cursor == "" {
-		t.Fatalf("a list of 3 projects at limit=1 has no next_cursor: %s", r.body)
+		t.Fatalf("a list of 3 projects at limit=1 has no next_cursor: %+v", page)
 	}
 }

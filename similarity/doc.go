@@ -74,6 +74,13 @@
 // soon as it returns. Scanning 100,000 vectors of 384 dimensions takes a few
 // milliseconds (docs/similarity.md has the benchmarks, beside chromem-go).
 //
+// Reported similarities are calibrated so that they mean the same for every
+// embedder: about 0.2 for specs of unrelated problems and 0.8 for specs of
+// the same problem. CalibrationFor picks the map: the embedder's own when it
+// implements Calibrator, a shipped map for all-MiniLM-L6-v2, the static
+// embedder and the default HashingEmbedder, and otherwise the raw cosine.
+// The maps are monotone, so they never change a ranking.
+//
 // Vectors of different models are never compared. When the host switches
 // embedders, stored vectors of the old model are recomputed from their
 // stored text the first time a tenant is searched (or, with

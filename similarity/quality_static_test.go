@@ -2,6 +2,7 @@ package similarity_test
 
 import (
 	"context"
+	"math"
 	"strings"
 	"testing"
 
@@ -96,6 +97,40 @@ func TestServiceWithStaticEmbedder(t *testing.T) {
 		if !strings.HasPrefix(m.ProjectID, "churn-") {
 			t.Errorf("SimilarText(churn paraphrase) = %+v", got)
 			break
+		}
+	}
+	// The reported similarity is the calibrated cosine: the same search
+	// through an uncalibrated copy of the embedder (another model name)
+	// reports raw cosines crowded near 0.85, this one their calibration.
+	rawEmb, err := similarity.NewFuncEmbedder("static-uncalibrated", e.Dimensions(), e.Embed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rawDB := testenv.SQLite(t)
+	if err := similarity.Migrate(context.Background(), rawDB); err != nil {
+		t.Fatal(err)
+	}
+	if err := rawDB.Use(tenancy.NewPlugin()); err != nil {
+		t.Fatal(err)
+	}
+	rawSvc, err := similarity.NewService(rawDB, rawEmb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sp := range similarity.LoadLabelled(t) {
+		if err := rawSvc.Index(ctx, sp.ID, sp.Name, sp.Description, sp.Spec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw, err := rawSvc.SimilarText(ctx, "predict which customers will cancel their subscription", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := similarity.CalibrationFor(e)
+	for i := range got {
+		want := c.Calibrate(raw[i].Similarity)
+		if raw[i].ProjectID != got[i].ProjectID || math.Abs(got[i].Similarity-want) > 1e-6 || want >= raw[i].Similarity {
+			t.Errorf("match %d: %+v, want %s with the calibrated %.4f of raw %.4f", i, got[i], raw[i].ProjectID, want, raw[i].Similarity)
 		}
 	}
 }

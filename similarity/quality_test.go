@@ -13,7 +13,7 @@ import (
 	"github.com/maestro-ml/maestro/registry"
 )
 
-// labelledSpec is one spec of testdata/specs.json.
+// labelledSpec is one spec of testdata/specs.json or testdata/heldout.json.
 type labelledSpec struct {
 	ID          string        `json:"id"`
 	Group       string        `json:"group"`
@@ -22,9 +22,23 @@ type labelledSpec struct {
 	Spec        registry.Spec `json:"spec"`
 }
 
+// loadLabelled reads testdata/specs.json, the set thresholds and
+// calibration are chosen on.
 func loadLabelled(t testing.TB) []labelledSpec {
 	t.Helper()
-	b, err := os.ReadFile("testdata/specs.json")
+	return loadLabelledFile(t, "testdata/specs.json")
+}
+
+// loadHeldout reads testdata/heldout.json, the set nothing is tuned on.
+func loadHeldout(t testing.TB) []labelledSpec {
+	t.Helper()
+	return loadLabelledFile(t, "testdata/heldout.json")
+}
+
+func loadLabelledFile(t testing.TB, name string) []labelledSpec {
+	t.Helper()
+	b, err := os.ReadFile(name) // #nosec G304 -- a test data file named by the tests
+
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,12 +64,30 @@ func labelledTexts(specs []labelledSpec) []string {
 // the top three from the same group) and the mean reciprocal rank of the
 // first same-group spec.
 func retrievalScores(specs []labelledSpec, vecs [][]float32) (p3, mrr float64) {
-	queries := 0
+	q := retrievalPerQuery(specs, vecs)
+	for i := range q.P3 {
+		p3 += q.P3[i]
+		mrr += q.RR[i]
+	}
+	return p3 / float64(len(q.P3)), mrr / float64(len(q.RR))
+}
+
+// queryScores holds, for each spec that belongs to a group (in file order),
+// its precision@3 and reciprocal rank when it queries all the others.
+type queryScores struct {
+	Query []int     // index of the querying spec
+	P3    []float64 // share of the top three from the query's group
+	RR    []float64 // 1 / rank of the first spec of the query's group
+}
+
+// retrievalPerQuery is leave-one-out retrieval: each spec with a group
+// ranks all other specs by cosine similarity (ties keep file order).
+func retrievalPerQuery(specs []labelledSpec, vecs [][]float32) queryScores {
+	var out queryScores
 	for i, q := range specs {
 		if q.Group == "" {
 			continue
 		}
-		queries++
 		type cand struct {
 			j   int
 			sim float64
@@ -74,15 +106,18 @@ func retrievalScores(specs []labelledSpec, vecs [][]float32) (p3, mrr float64) {
 				hits++
 			}
 		}
-		p3 += float64(hits) / 3
+		rr := 0.0
 		for r, c := range cs {
 			if specs[c.j].Group == q.Group {
-				mrr += 1 / float64(r+1)
+				rr = 1 / float64(r+1)
 				break
 			}
 		}
+		out.Query = append(out.Query, i)
+		out.P3 = append(out.P3, float64(hits)/3)
+		out.RR = append(out.RR, rr)
 	}
-	return p3 / float64(queries), mrr / float64(queries)
+	return out
 }
 
 // tfidfVectors is the baseline: scikit-learn's TfidfVectorizer defaults

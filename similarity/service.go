@@ -22,7 +22,8 @@ import (
 const MaxResults = 1000
 
 // Match is one search result: a project of the context's tenant and its
-// cosine similarity to the query (1 is identical direction).
+// similarity to the query: the cosine similarity of their embeddings on the
+// embedder's calibrated scale (CalibrationFor; 1 is identical direction).
 type Match struct {
 	ProjectID  string  `json:"project_id"`
 	Name       string  `json:"name"`
@@ -288,7 +289,7 @@ func (s *Service) Similar(ctx context.Context, projectID string, k int) ([]Match
 			return fmt.Errorf("%w: %s", ErrNotIndexed, projectID)
 		}
 		q := append([]float32(nil), m.row(i)...)
-		out = m.matches(m.search(q, k, projectID, s.workers))
+		out = s.calibrated(m.matches(m.search(q, k, projectID, s.workers)))
 		return nil
 	})
 	return out, err
@@ -333,7 +334,7 @@ func (s *Service) SimilarSpec(ctx context.Context, text string, spec registry.Sp
 		if len(q) != m.dims {
 			return &DimensionError{Model: s.emb.Model(), Want: m.dims, Got: len(q)}
 		}
-		out = m.matches(m.search(q, k, "", s.workers))
+		out = s.calibrated(m.matches(m.search(q, k, "", s.workers)))
 		return nil
 	})
 	return out, err

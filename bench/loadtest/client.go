@@ -1,15 +1,14 @@
 package loadtest
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"sync/atomic"
 	"time"
+
+	mc "github.com/maestro-ml/maestro/client"
 )
 
 // ErrBudget is returned when the run's request budget (Config.MaxRequests)
@@ -22,7 +21,7 @@ type StatusError struct {
 	Endpoint string // the operation, e.g. "GET /projects/{id}"
 	Status   int    // the status received
 	Want     int    // the status the API documents
-	Body     string // the start of the response body (an RFC 9457 problem)
+	Body     string // the problem's code and detail, cut short
 }
 
 // Error implements error.
@@ -33,13 +32,28 @@ func (e *StatusError) Error() string {
 // maxErrorBody bounds the body excerpt kept in a StatusError.
 const maxErrorBody = 300
 
-// client sends the harness's requests to one target over a shared,
-// keep-alive transport and records them. It is safe for concurrent use.
+// client sends the harness's requests to one target through package
+// client (the platform's typed Go client) over a shared, keep-alive
+// transport, and records them. It is safe for concurrent use.
 type client struct {
 	base   string
 	http   *http.Client
 	rec    *recorder     // nil: requests are not recorded (setup)
 	budget *atomic.Int64 // requests left; nil: unbounded
+}
+
+// api returns a platform client of the target authenticated with token
+// ("" for none), sending through c's transport.
+func (c *client) api(token string) (*mc.Client, error) {
+	opts := []mc.Option{mc.WithHTTPClient(c.http), mc.WithUserAgent("maestro-loadtest/1")}
+	if token != "" {
+		opts = append(opts, mc.WithToken(token))
+	}
+	api, err := mc.New(c.base, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("loadtest: %w", err)
+	}
+	return api, nil
 }
 
 // newHTTPClient returns an HTTP/1.1 client whose connection pool keeps
@@ -70,72 +84,41 @@ func (c *client) withRecorder(rec *recorder, budget *atomic.Int64) *client {
 	return &cc
 }
 
-// call sends one request named endpoint to path (relative to the API base)
-// with an optional bearer token and JSON body, and expects status want.
-// When out is non-nil and the status is want, the JSON answer is decoded
-// into it. The latency is measured until the whole body has been read. A
-// request cut short because ctx ended is not recorded: the run was over,
-// the server did not fail.
-func (c *client) call(ctx context.Context, endpoint, method, path, token string, body any, want int, out any) error {
+// call makes one request named endpoint with do, a call of the platform
+// client that the API answers with status want when it succeeds. The
+// latency is measured until do returns, when the client has read the whole
+// answer. A request cut short because ctx ended is not recorded: the run
+// was over, the server did not fail.
+func (c *client) call(ctx context.Context, endpoint string, want int, do func(context.Context) error) error {
 	if c.budget != nil && c.budget.Add(-1) < 0 {
 		return ErrBudget
 	}
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return fmt.Errorf("loadtest: %s: encode body: %w", endpoint, err)
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
-	if err != nil {
-		return fmt.Errorf("loadtest: %s: %w", endpoint, err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Accept", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
 	begin := time.Now()
-	status, excerpt, err := c.roundTrip(req, want, out)
+	err := do(ctx)
 	latency := time.Since(begin)
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	ok := err == nil && status == want
+	status := want
+	var apiErr *mc.Error
+	switch {
+	case errors.As(err, &apiErr):
+		status = apiErr.Status
+	case err != nil:
+		status = 0
+	}
 	if c.rec != nil {
-		c.rec.add(endpoint, begin, latency, status, ok)
+		c.rec.add(endpoint, begin, latency, status, err == nil)
 	}
 	switch {
+	case apiErr != nil:
+		body := apiErr.Code
+		if apiErr.Detail != "" {
+			body += ": " + apiErr.Detail
+		}
+		return &StatusError{Endpoint: endpoint, Status: status, Want: want, Body: body[:min(len(body), maxErrorBody)]}
 	case err != nil:
 		return fmt.Errorf("loadtest: %s: %w", endpoint, err)
-	case status != want:
-		return &StatusError{Endpoint: endpoint, Status: status, Want: want, Body: excerpt}
 	}
 	return nil
-}
-
-// roundTrip sends req and reads the whole answer: into out when the status
-// is want, else a short excerpt for the error.
-func (c *client) roundTrip(req *http.Request, want int, out any) (status int, excerpt string, err error) {
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return 0, "", err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != want {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		_, err = io.Copy(io.Discard, resp.Body)
-		return resp.StatusCode, string(b), err
-	}
-	if out != nil {
-		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-			return resp.StatusCode, "", fmt.Errorf("decode answer: %w", err)
-		}
-	}
-	_, err = io.Copy(io.Discard, resp.Body)
-	return resp.StatusCode, "", err
 }

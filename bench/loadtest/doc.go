@@ -22,6 +22,11 @@
 //     latency and the server's resident memory per time window, with their
 //     trend, to show whether they stay flat.
 //
+// Requests go through package client (the platform's typed Go client),
+// given the harness's own keep-alive HTTP client; the harness times each
+// call until the client has read the whole answer, and spends the request
+// budget.
+//
 // Every request's latency is kept, so the percentiles in a Report are
 // exact (nearest rank over the sorted samples), per endpoint, overall and
 // per phase. A request counts as an error when it fails at the transport

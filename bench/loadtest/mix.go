@@ -7,9 +7,10 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
-	"net/url"
 	"slices"
 	"time"
+
+	mc "github.com/maestro-ml/maestro/client"
 )
 
 // Weighted is one operation of a mix and its relative weight.
@@ -115,36 +116,34 @@ type vu struct {
 	rng    *rand.Rand
 	think  time.Duration
 
-	access, refreshToken string
-	runID                string
-	step                 int64
-	open                 []string // projects this user created without an outcome yet
+	api          *mc.Client // authenticated with the session's access token
+	refreshToken string
+	runID        string
+	step         int64
+	open         []string // projects this user created without an outcome yet
 }
 
 // login logs the user in and keeps its token pair.
 func (v *vu) login(ctx context.Context) error {
-	var tok tokenPair
-	if err := v.c.call(ctx, "POST /auth/login", http.MethodPost, "/api/v1/auth/login", "",
-		loginBody(v.cred), http.StatusOK, &tok); err != nil {
+	api, pair, err := v.c.loginPair(ctx, "POST /auth/login", v.cred)
+	if err != nil {
 		return err
 	}
-	v.access, v.refreshToken = tok.AccessToken, tok.RefreshToken
+	v.api, v.refreshToken = api, pair.RefreshToken
 	return nil
 }
 
 // startRun starts the training run this user logs metrics to.
 func (v *vu) startRun(ctx context.Context) error {
 	exp := v.tenant.ExperimentIDs[v.rng.IntN(len(v.tenant.ExperimentIDs))]
-	var run struct {
-		ID string `json:"id"`
-	}
-	if err := v.c.call(ctx, "POST /experiments/{id}/runs", http.MethodPost, "/api/v1/experiments/"+exp+"/runs", v.access,
-		map[string]any{"name": fmt.Sprintf("vu-%d", v.id), "params": map[string]string{"learning_rate": "0.01", "max_depth": "6"}},
-		http.StatusCreated, &run); err != nil {
+	return v.c.call(ctx, "POST /experiments/{id}/runs", http.StatusCreated, func(ctx context.Context) error {
+		run, err := v.api.CreateRun(ctx, exp, mc.RunInput{Name: fmt.Sprintf("vu-%d", v.id),
+			Params: map[string]string{"learning_rate": "0.01", "max_depth": "6"}})
+		if err == nil {
+			v.runID = run.ID
+		}
 		return err
-	}
-	v.runID = run.ID
-	return nil
+	})
 }
 
 // pause waits a think time: uniformly between half and one and a half
@@ -206,8 +205,7 @@ func (v *vu) runLogin(ctx context.Context) {
 		if err := v.me(ctx); errors.Is(err, ErrBudget) {
 			return
 		}
-		if err := v.c.call(ctx, "POST /auth/logout", http.MethodPost, "/api/v1/auth/logout", v.access,
-			nil, http.StatusNoContent, nil); errors.Is(err, ErrBudget) {
+		if err := v.c.call(ctx, "POST /auth/logout", http.StatusNoContent, v.api.Logout); errors.Is(err, ErrBudget) {
 			return
 		}
 	}
@@ -217,65 +215,75 @@ func (v *vu) project() string { return v.tenant.ProjectIDs[v.rng.IntN(len(v.tena
 
 func (v *vu) artifact() string { return v.tenant.ArtifactIDs[v.rng.IntN(len(v.tenant.ArtifactIDs))] }
 
-func (v *vu) get(ctx context.Context, endpoint, path string) error {
-	return v.c.call(ctx, endpoint, http.MethodGet, path, v.access, nil, http.StatusOK, nil)
+// read makes a request named endpoint that answers 200 with a body of
+// type T (read and decoded, then dropped).
+func read[T any](ctx context.Context, v *vu, endpoint string, do func(context.Context) (T, error)) error {
+	return v.c.call(ctx, endpoint, http.StatusOK, func(ctx context.Context) error {
+		_, err := do(ctx)
+		return err
+	})
 }
 
 func (v *vu) listProjects(ctx context.Context) error {
-	q := url.Values{"limit": {"20"}}
+	f := mc.ProjectFilter{PageRequest: mc.PageRequest{Limit: 20}}
 	if v.rng.IntN(2) == 0 {
-		q.Set("problem_class", problemClasses[v.rng.IntN(len(problemClasses))])
+		f.ProblemClass = problemClasses[v.rng.IntN(len(problemClasses))]
 	}
-	return v.get(ctx, "GET /projects", "/api/v1/projects?"+q.Encode())
+	return read(ctx, v, "GET /projects", func(ctx context.Context) (*mc.Page[mc.Project], error) { return v.api.ListProjects(ctx, f) })
 }
 
 func (v *vu) getProject(ctx context.Context) error {
-	return v.get(ctx, "GET /projects/{id}", "/api/v1/projects/"+v.project())
+	id := v.project()
+	return read(ctx, v, "GET /projects/{id}", func(ctx context.Context) (*mc.Project, error) { return v.api.GetProject(ctx, id) })
 }
 
 func (v *vu) logMetrics(ctx context.Context) error {
 	const steps = 10
-	batch := make([]map[string]any, 0, 3*steps)
+	batch := make([]mc.MetricPoint, 0, 3*steps)
 	for range steps {
 		v.step++
-		s := float64(v.step)
+		s, step := float64(v.step), int(v.step)
 		batch = append(batch,
-			map[string]any{"key": "loss", "value": 1/(1+s/50) + 0.02*v.rng.Float64(), "step": v.step},
-			map[string]any{"key": "accuracy", "value": 1 - 0.5*math.Exp(-s/80) - 0.01*v.rng.Float64(), "step": v.step},
-			map[string]any{"key": "learning_rate", "value": 0.01 * math.Pow(0.99, s/10), "step": v.step},
+			mc.MetricPoint{Key: "loss", Value: 1/(1+s/50) + 0.02*v.rng.Float64(), Step: step},
+			mc.MetricPoint{Key: "accuracy", Value: 1 - 0.5*math.Exp(-s/80) - 0.01*v.rng.Float64(), Step: step},
+			mc.MetricPoint{Key: "learning_rate", Value: 0.01 * math.Pow(0.99, s/10), Step: step},
 		)
 	}
-	return v.c.call(ctx, "POST /runs/{id}/metrics", http.MethodPost, "/api/v1/runs/"+v.runID+"/metrics",
-		v.access, batch, http.StatusNoContent, nil)
+	return v.c.call(ctx, "POST /runs/{id}/metrics", http.StatusNoContent, func(ctx context.Context) error {
+		return v.api.LogMetrics(ctx, v.runID, batch)
+	})
 }
 
 func (v *vu) metricHistory(ctx context.Context) error {
 	if v.step == 0 {
 		return v.logMetrics(ctx)
 	}
-	return v.get(ctx, "GET /runs/{id}/metrics/{key}", "/api/v1/runs/"+v.runID+"/metrics/loss?max_points=100")
+	return read(ctx, v, "GET /runs/{id}/metrics/{key}", func(ctx context.Context) (*mc.MetricHistory, error) {
+		return v.api.MetricHistory(ctx, v.runID, "loss", 100)
+	})
 }
 
 func (v *vu) processMetrics(ctx context.Context) error {
-	batch := []map[string]any{
-		{"metric_type": "code_review_hours", "value": float64(1 + v.rng.IntN(20))},
-		{"metric_type": "data_quality_score", "value": 0.6 + 0.4*v.rng.Float64()},
-		{"metric_type": "experiments_run", "value": float64(v.rng.IntN(50))},
+	batch := []mc.ProcessMetricPoint{
+		{MetricType: "code_review_hours", Value: float64(1 + v.rng.IntN(20))},
+		{MetricType: "data_quality_score", Value: 0.6 + 0.4*v.rng.Float64()},
+		{MetricType: "experiments_run", Value: float64(v.rng.IntN(50))},
 	}
-	return v.c.call(ctx, "POST /projects/{id}/process-metrics", http.MethodPost,
-		"/api/v1/projects/"+v.project()+"/process-metrics", v.access, batch, http.StatusNoContent, nil)
+	id := v.project()
+	return v.c.call(ctx, "POST /projects/{id}/process-metrics", http.StatusNoContent, func(ctx context.Context) error {
+		return v.api.RecordProcessMetrics(ctx, id, batch)
+	})
 }
 
 func (v *vu) createProject(ctx context.Context) error {
-	var p struct {
-		ID string `json:"id"`
-	}
-	if err := v.c.call(ctx, "POST /projects", http.MethodPost, "/api/v1/projects", v.access,
-		projectInput(v.rng, v.tenant.Slug, v.rng.IntN(1_000_000)), http.StatusCreated, &p); err != nil {
+	in := projectInput(v.rng, v.tenant.Slug, v.rng.IntN(1_000_000))
+	return v.c.call(ctx, "POST /projects", http.StatusCreated, func(ctx context.Context) error {
+		p, err := v.api.CreateProject(ctx, in)
+		if err == nil {
+			v.open = append(v.open, p.ID)
+		}
 		return err
-	}
-	v.open = append(v.open, p.ID)
-	return nil
+	})
 }
 
 func (v *vu) recordOutcome(ctx context.Context) error {
@@ -286,64 +294,76 @@ func (v *vu) recordOutcome(ctx context.Context) error {
 	}
 	id := v.open[len(v.open)-1]
 	v.open = v.open[:len(v.open)-1]
-	return v.c.call(ctx, "PUT /projects/{id}/outcome", http.MethodPut, "/api/v1/projects/"+id+"/outcome",
-		v.access, outcomeFor(v.rng, 1+v.rng.IntN(10), 2+v.rng.IntN(9)), http.StatusOK, nil)
+	out := outcomeFor(v.rng, 1+v.rng.IntN(10), 2+v.rng.IntN(9))
+	return read(ctx, v, "PUT /projects/{id}/outcome", func(ctx context.Context) (*mc.Project, error) {
+		return v.api.RecordOutcome(ctx, id, out)
+	})
 }
 
 func (v *vu) searchArtifacts(ctx context.Context) error {
-	q := url.Values{"limit": {"20"}}
+	f := mc.ArtifactFilter{PageRequest: mc.PageRequest{Limit: 20}}
 	if v.rng.IntN(3) == 0 {
-		q.Set("type", artifactTypes[v.rng.IntN(len(artifactTypes))])
+		f.Type = artifactTypes[v.rng.IntN(len(artifactTypes))]
 	} else {
-		q.Set("q", searchWords[v.rng.IntN(len(searchWords))])
+		f.Q = searchWords[v.rng.IntN(len(searchWords))]
 	}
-	return v.get(ctx, "GET /artifacts", "/api/v1/artifacts?"+q.Encode())
+	return read(ctx, v, "GET /artifacts", func(ctx context.Context) (*mc.Page[mc.Artifact], error) { return v.api.SearchArtifacts(ctx, f) })
 }
 
 func (v *vu) getArtifact(ctx context.Context) error {
-	return v.get(ctx, "GET /artifacts/{id}", "/api/v1/artifacts/"+v.artifact())
+	id := v.artifact()
+	return read(ctx, v, "GET /artifacts/{id}", func(ctx context.Context) (*mc.Artifact, error) { return v.api.GetArtifact(ctx, id) })
 }
 
 func (v *vu) recommend(ctx context.Context) error {
 	if !v.tenant.Trained {
 		return v.similarProjects(ctx)
 	}
-	var body map[string]any
+	var in mc.RecommendationRequest
 	if v.rng.IntN(3) == 0 {
-		body = map[string]any{"project_id": v.project()}
+		in.ProjectID = v.project()
 	} else {
 		d := domains[v.rng.IntN(len(domains))]
-		body = map[string]any{
-			"problem_class":    problemClasses[v.rng.IntN(len(problemClasses))],
-			"complexity_score": 1 + v.rng.IntN(10),
-			"team_size":        2 + v.rng.IntN(9),
-			"artifact_ids":     []string{v.artifact(), v.artifact()},
-			"description":      "Predict " + d.topic + " from " + d.entity + " history.",
-		}
+		in.ProblemClass = problemClasses[v.rng.IntN(len(problemClasses))]
+		complexity, team := float64(1+v.rng.IntN(10)), 2+v.rng.IntN(9)
+		in.ComplexityScore, in.TeamSize = &complexity, &team
+		in.ArtifactIDs = []string{v.artifact(), v.artifact()}
+		in.Description = "Predict " + d.topic + " from " + d.entity + " history."
 	}
-	return v.c.call(ctx, "POST /recommendations", http.MethodPost, "/api/v1/recommendations", v.access,
-		body, http.StatusOK, nil)
+	return read(ctx, v, "POST /recommendations", func(ctx context.Context) (*mc.Recommendation, error) { return v.api.Recommend(ctx, in) })
 }
 
 func (v *vu) similarProjects(ctx context.Context) error {
-	return v.get(ctx, "GET /projects/{id}/similar", "/api/v1/projects/"+v.project()+"/similar?limit=5")
+	id := v.project()
+	return read(ctx, v, "GET /projects/{id}/similar", func(ctx context.Context) ([]mc.SimilarProject, error) {
+		return v.api.SimilarProjects(ctx, id, 5)
+	})
 }
 
 func (v *vu) similarSpecs(ctx context.Context) error {
 	d := domains[v.rng.IntN(len(domains))]
-	return v.c.call(ctx, "POST /specs/similar", http.MethodPost, "/api/v1/specs/similar", v.access,
-		map[string]any{"text": "We need to predict " + d.topic + " for each " + d.entity + " every day.", "limit": 5},
-		http.StatusOK, nil)
+	limit := 5
+	in := mc.SimilarSpecsRequest{Text: "We need to predict " + d.topic + " for each " + d.entity + " every day.", Limit: &limit}
+	return read(ctx, v, "POST /specs/similar", func(ctx context.Context) ([]mc.SimilarProject, error) { return v.api.SimilarSpecs(ctx, in) })
 }
 
 func (v *vu) refresh(ctx context.Context) error {
-	var tok tokenPair
-	if err := v.c.call(ctx, "POST /auth/refresh", http.MethodPost, "/api/v1/auth/refresh", "",
-		map[string]string{"refresh_token": v.refreshToken}, http.StatusOK, &tok); err != nil {
+	var pair *mc.TokenPair
+	if err := v.c.call(ctx, "POST /auth/refresh", http.StatusOK, func(ctx context.Context) error {
+		var err error
+		pair, err = v.api.Refresh(ctx, v.refreshToken)
+		return err
+	}); err != nil {
 		return err
 	}
-	v.access, v.refreshToken = tok.AccessToken, tok.RefreshToken
+	api, err := v.c.api(pair.AccessToken)
+	if err != nil {
+		return err
+	}
+	v.api, v.refreshToken = api, pair.RefreshToken
 	return nil
 }
 
-func (v *vu) me(ctx context.Context) error { return v.get(ctx, "GET /auth/me", "/api/v1/auth/me") }
+func (v *vu) me(ctx context.Context) error {
+	return read(ctx, v, "GET /auth/me", v.api.Me)
+}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	mc "github.com/maestro-ml/maestro/client"
 )
 
 // SetupConfig sizes the data that setup creates before a run.
@@ -100,9 +102,8 @@ func setup(ctx context.Context, c *client, admin Credential, cfg SetupConfig, se
 	if err != nil {
 		return nil, err
 	}
-	var tok tokenPair
-	if err := c.call(ctx, "setup login", http.MethodPost, "/api/v1/auth/login", "",
-		loginBody(admin), http.StatusOK, &tok); err != nil {
+	adminAPI, err := c.login(ctx, "setup login", admin)
+	if err != nil {
 		return nil, fmt.Errorf("admin login: %w", err)
 	}
 	fx := &Fixture{RunID: runID, Tenants: make([]TenantFixture, cfg.Tenants)}
@@ -111,7 +112,7 @@ func setup(ctx context.Context, c *client, admin Credential, cfg SetupConfig, se
 	for i := range cfg.Tenants {
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(seed, uint64(i))) // #nosec G115 G404 -- load generation: a seeded, reproducible stream; i is a non-negative index
-			errs[i] = setupTenant(ctx, c, tok.AccessToken, cfg, rng, runID, i, &fx.Tenants[i])
+			errs[i] = setupTenant(ctx, c, adminAPI, cfg, rng, runID, i, &fx.Tenants[i])
 		})
 	}
 	wg.Wait()
@@ -122,18 +123,18 @@ func setup(ctx context.Context, c *client, admin Credential, cfg SetupConfig, se
 }
 
 // setupTenant creates tenant i with its users and data.
-func setupTenant(ctx context.Context, c *client, adminToken string, cfg SetupConfig, rng *rand.Rand,
+func setupTenant(ctx context.Context, c *client, admin *mc.Client, cfg SetupConfig, rng *rand.Rand,
 	runID string, i int, tf *TenantFixture) error {
 	tf.Slug = fmt.Sprintf("lt-%s-%d", runID, i)
-	var t struct {
-		ID string `json:"id"`
-	}
-	if err := c.call(ctx, "setup tenant", http.MethodPost, "/api/v1/tenants", adminToken,
-		map[string]string{"name": "Load test " + runID + " tenant " + fmt.Sprint(i), "slug": tf.Slug},
-		http.StatusCreated, &t); err != nil {
+	if err := c.call(ctx, "setup tenant", http.StatusCreated, func(ctx context.Context) error {
+		t, err := admin.CreateTenant(ctx, mc.TenantInput{Name: "Load test " + runID + " tenant " + fmt.Sprint(i), Slug: tf.Slug})
+		if err == nil {
+			tf.ID = t.ID
+		}
+		return err
+	}); err != nil {
 		return err
 	}
-	tf.ID = t.ID
 	for j := range cfg.UsersPerTenant {
 		pw, err := newPassword()
 		if err != nil {
@@ -144,79 +145,91 @@ func setupTenant(ctx context.Context, c *client, adminToken string, cfg SetupCon
 		if j == 0 {
 			role = "admin"
 		}
-		if err := c.call(ctx, "setup member", http.MethodPost, "/api/v1/tenants/"+tf.ID+"/members", adminToken,
-			map[string]string{"username": cred.Username, "password": cred.Password, "role": role},
-			http.StatusCreated, nil); err != nil {
+		if err := c.call(ctx, "setup member", http.StatusCreated, func(ctx context.Context) error {
+			_, err := admin.AddMember(ctx, tf.ID, mc.MemberInput{Username: cred.Username, Password: cred.Password, Role: role})
+			return err
+		}); err != nil {
 			return err
 		}
 		tf.Users = append(tf.Users, cred)
 	}
-	var tok tokenPair
-	if err := c.call(ctx, "setup login", http.MethodPost, "/api/v1/auth/login", "",
-		loginBody(tf.Users[0]), http.StatusOK, &tok); err != nil {
+	api, err := c.login(ctx, "setup login", tf.Users[0])
+	if err != nil {
 		return err
 	}
-	token := tok.AccessToken
-
-	var idOnly struct {
-		ID string `json:"id"`
-	}
 	for k := range cfg.Artifacts {
-		if err := c.call(ctx, "setup artifact", http.MethodPost, "/api/v1/artifacts", token,
-			artifactInput(rng, k), http.StatusCreated, &idOnly); err != nil {
+		in := artifactInput(rng, k)
+		if err := c.call(ctx, "setup artifact", http.StatusCreated, func(ctx context.Context) error {
+			a, err := api.CreateArtifact(ctx, in)
+			if err == nil {
+				tf.ArtifactIDs = append(tf.ArtifactIDs, a.ID)
+			}
+			return err
+		}); err != nil {
 			return err
 		}
-		tf.ArtifactIDs = append(tf.ArtifactIDs, idOnly.ID)
 	}
 	// Bodies are generated here, in order, so that the data depends only on
 	// the seed; the requests then run in parallel.
 	type projectJob struct {
-		body    map[string]any
-		outcome map[string]any
+		body    mc.ProjectInput
+		outcome *mc.OutcomeInput
 		usages  []string
-		team    []map[string]any
+		team    []mc.TeamMemberInput
 	}
 	jobs := make([]projectJob, cfg.Projects)
 	for k := range jobs {
 		body := projectInput(rng, tf.Slug, k)
 		jobs[k].body = body
 		if k < cfg.Completed {
-			jobs[k].outcome = outcomeFor(rng, body["complexity_score"].(int), body["team_size"].(int))
+			o := outcomeFor(rng, body.ComplexityScore, body.TeamSize)
+			jobs[k].outcome = &o
 			// Two distinct artifacts: a project records one usage per artifact.
 			perm := rng.Perm(len(tf.ArtifactIDs))
 			for n := range min(2, len(perm)) {
 				jobs[k].usages = append(jobs[k].usages, tf.ArtifactIDs[perm[n]])
-				jobs[k].team = append(jobs[k].team, map[string]any{
-					"name": fmt.Sprintf("engineer %d", rng.IntN(1000)), "role": "ml_engineer",
-					"experience_level": experienceLevels[rng.IntN(len(experienceLevels))], "contribution_hours": float64(40 + rng.IntN(400)),
+				jobs[k].team = append(jobs[k].team, mc.TeamMemberInput{
+					Name: fmt.Sprintf("engineer %d", rng.IntN(1000)), Role: "ml_engineer",
+					ExperienceLevel: experienceLevels[rng.IntN(len(experienceLevels))], ContributionHours: float64(40 + rng.IntN(400)),
 				})
 			}
 		}
 	}
 	tf.ProjectIDs = make([]string, cfg.Projects)
-	err := parallel(ctx, len(jobs), func(k int) error {
-		var p struct {
-			ID string `json:"id"`
-		}
-		if err := c.call(ctx, "setup project", http.MethodPost, "/api/v1/projects", token, jobs[k].body, http.StatusCreated, &p); err != nil {
+	err = parallel(ctx, len(jobs), func(k int) error {
+		var id string
+		if err := c.call(ctx, "setup project", http.StatusCreated, func(ctx context.Context) error {
+			p, err := api.CreateProject(ctx, jobs[k].body)
+			if err == nil {
+				id = p.ID
+			}
+			return err
+		}); err != nil {
 			return err
 		}
-		tf.ProjectIDs[k] = p.ID
+		tf.ProjectIDs[k] = id
 		for _, m := range jobs[k].team {
-			if err := c.call(ctx, "setup team", http.MethodPost, "/api/v1/projects/"+p.ID+"/team", token, m, http.StatusCreated, nil); err != nil {
+			if err := c.call(ctx, "setup team", http.StatusCreated, func(ctx context.Context) error {
+				_, err := api.AddTeamMember(ctx, id, m)
+				return err
+			}); err != nil {
 				return err
 			}
 		}
 		for n, a := range jobs[k].usages {
 			impact := float64(40 + 15*n + k%40)
-			if err := c.call(ctx, "setup usage", http.MethodPost, "/api/v1/artifacts/"+a+"/usages", token,
-				map[string]any{"project_id": p.ID, "impact_score": impact}, http.StatusCreated, nil); err != nil {
+			if err := c.call(ctx, "setup usage", http.StatusCreated, func(ctx context.Context) error {
+				_, err := api.RecordArtifactUsage(ctx, a, mc.ArtifactUsageInput{ProjectID: id, ImpactScore: impact})
+				return err
+			}); err != nil {
 				return err
 			}
 		}
 		if jobs[k].outcome != nil {
-			return c.call(ctx, "setup outcome", http.MethodPut, "/api/v1/projects/"+p.ID+"/outcome", token,
-				jobs[k].outcome, http.StatusOK, nil)
+			return c.call(ctx, "setup outcome", http.StatusOK, func(ctx context.Context) error {
+				_, err := api.RecordOutcome(ctx, id, *jobs[k].outcome)
+				return err
+			})
 		}
 		return nil
 	})
@@ -225,13 +238,17 @@ func setupTenant(ctx context.Context, c *client, adminToken string, cfg SetupCon
 	}
 	for k := range cfg.Experiments {
 		pid := tf.ProjectIDs[k%len(tf.ProjectIDs)]
-		if err := c.call(ctx, "setup experiment", http.MethodPost, "/api/v1/projects/"+pid+"/experiments", token,
-			map[string]string{"name": fmt.Sprintf("experiment %d", k)}, http.StatusCreated, &idOnly); err != nil {
+		if err := c.call(ctx, "setup experiment", http.StatusCreated, func(ctx context.Context) error {
+			e, err := api.CreateExperiment(ctx, pid, mc.ExperimentInput{Name: fmt.Sprintf("experiment %d", k)})
+			if err == nil {
+				tf.ExperimentIDs = append(tf.ExperimentIDs, e.ID)
+			}
+			return err
+		}); err != nil {
 			return err
 		}
-		tf.ExperimentIDs = append(tf.ExperimentIDs, idOnly.ID)
 	}
-	err = trainAndWait(ctx, c, token)
+	err = trainAndWait(ctx, c, api)
 	var se *StatusError
 	switch {
 	case err == nil:
@@ -274,18 +291,31 @@ feed:
 	return context.Cause(ctx)
 }
 
-// tokenPair is the answer of login and refresh.
-type tokenPair struct {
-	AccessToken  string `json:"access_token"`
-	RefreshToken string `json:"refresh_token"`
+// loginPair signs cred in (the request named endpoint) and returns a platform
+// client authenticated with its access token, and the token pair.
+func (c *client) loginPair(ctx context.Context, endpoint string, cred Credential) (*mc.Client, mc.TokenPair, error) {
+	anon, err := c.api("")
+	if err != nil {
+		return nil, mc.TokenPair{}, err
+	}
+	var pair mc.TokenPair
+	if err := c.call(ctx, endpoint, http.StatusOK, func(ctx context.Context) error {
+		p, err := anon.Login(ctx, cred.Username, cred.Password, cred.Tenant)
+		if err == nil {
+			pair = *p
+		}
+		return err
+	}); err != nil {
+		return nil, mc.TokenPair{}, err
+	}
+	api, err := c.api(pair.AccessToken)
+	return api, pair, err
 }
 
-func loginBody(c Credential) map[string]string {
-	b := map[string]string{"username": c.Username, "password": c.Password}
-	if c.Tenant != "" {
-		b["tenant"] = c.Tenant
-	}
-	return b
+// login is loginPair without the pair.
+func (c *client) login(ctx context.Context, endpoint string, cred Credential) (*mc.Client, error) {
+	api, _, err := c.loginPair(ctx, endpoint, cred)
+	return api, err
 }
 
 // b32 encodes random bytes as lower-case base32 without padding.
@@ -315,30 +345,32 @@ func since(t time.Time) float64 { return time.Since(t).Seconds() }
 
 // trainAndWait starts a training job and polls it until it ends: nil when
 // it succeeded, a *StatusError with 409 when the history is too short.
-func trainAndWait(ctx context.Context, c *client, token string) error {
-	var job struct {
-		Job struct {
-			ID     string `json:"id"`
-			Status string `json:"status"`
-			Error  string `json:"error"`
-		} `json:"job"`
-	}
-	if err := c.call(ctx, "setup train", http.MethodPost, "/api/v1/meta-models/train", token, nil, http.StatusAccepted, &job); err != nil {
+func trainAndWait(ctx context.Context, c *client, api *mc.Client) error {
+	var job *mc.TrainingJob
+	if err := c.call(ctx, "setup train", http.StatusAccepted, func(ctx context.Context) error {
+		var err error
+		job, err = api.TrainMetaModel(ctx)
+		return err
+	}); err != nil {
 		return err
 	}
 	for {
-		switch job.Job.Status {
-		case "succeeded":
+		switch job.Status {
+		case mc.JobSucceeded:
 			return nil
-		case "failed":
-			return fmt.Errorf("loadtest: setup train: job %s failed: %s", job.Job.ID, job.Job.Error)
+		case mc.JobFailed:
+			return fmt.Errorf("loadtest: setup train: job %s failed: %s", job.ID, job.Error)
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(100 * time.Millisecond):
 		}
-		if err := c.call(ctx, "setup train job", http.MethodGet, "/api/v1/meta-models/jobs/"+job.Job.ID, token, nil, http.StatusOK, &job); err != nil {
+		if err := c.call(ctx, "setup train job", http.StatusOK, func(ctx context.Context) error {
+			var err error
+			job, err = api.GetTrainingJob(ctx, job.ID)
+			return err
+		}); err != nil {
 			return err
 		}
 	}

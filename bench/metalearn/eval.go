@@ -23,6 +23,9 @@ type Scale struct {
 	// artifact and unseen-metric histories.
 	Sizes, SmallSizes []int
 	History           int
+	// Worlds names the worlds of the coverage table (nil: all of
+	// PlanningWorlds, in the order base, confounded, drift).
+	Worlds []string
 }
 
 // Quick, Medium and Full are the scales of the command.
@@ -78,6 +81,9 @@ func PlanningWorlds() map[string]World {
 func Coverage(ctx context.Context, sc Scale, sizes []int) ([]CoverageRow, error) {
 	var rows []CoverageRow
 	names := []string{"base", "confounded", "drift"}
+	if sc.Worlds != nil {
+		names = sc.Worlds
+	}
 	worlds := PlanningWorlds()
 	for _, name := range names {
 		for _, n := range sizes {
@@ -88,7 +94,10 @@ func Coverage(ctx context.Context, sc Scale, sizes []int) ([]CoverageRow, error)
 				}
 				accs := make([]acc, 3)
 				for rep := 0; rep < sc.Reps; rep++ {
-					w := worlds[name]
+					w, ok := worlds[name]
+					if !ok {
+						return nil, fmt.Errorf("mlbench: no world %q", name)
+					}
 					w.Seed = uint64(1000*n + rep) // #nosec G115 -- small positive history sizes and repetition counts
 					hist := w.Generate(n, 1)
 					test := w.GenerateAfter(sc.Test, n, NextWindow, 2)
@@ -421,15 +430,8 @@ func Uniform(ctx context.Context) (string, []string, error) {
 // Print writes every figure as markdown tables.
 func Print(ctx context.Context, out io.Writer, sc Scale) error {
 	fmt.Fprintf(out, "scale: %d histories per cell, %d held-out projects each, %d team requests per history, %d tenants for artifacts\n\n", sc.Reps, sc.Test, sc.Requests, sc.Tenants)
-	cov, err := Coverage(ctx, sc, sc.Sizes)
-	if err != nil {
+	if err := PrintCoverage(ctx, out, sc); err != nil {
 		return err
-	}
-	fmt.Fprintln(out, "## (1) planning-time 80 % intervals (held-out projects after the history, planning-time inputs)")
-	fmt.Fprintln(out, "\n| world | trained on | n | target | coverage ± se | mean relative width | MAE | self-reported forward_coverage |")
-	fmt.Fprintln(out, "|---|---|---|---|---|---|---|---|")
-	for _, r := range cov {
-		fmt.Fprintf(out, "| %s | %s | %d | %s | %.3f ± %.3f | %.2f | %.3g | %.3f |\n", r.World, r.Model, r.N, r.Target, r.Coverage, r.StdErr, r.RelWidth, r.MAE, r.ForwardCov)
 	}
 	uw, err := UnseenWidth(ctx, sc)
 	if err != nil {
@@ -476,6 +478,21 @@ func Print(ctx context.Context, out io.Writer, sc Scale) error {
 		return err
 	}
 	fmt.Fprintf(out, "\nuniform history (40 projects, success 70 ± 0.1): reliability %s, notes %q\n", rel, notes)
+	return nil
+}
+
+// PrintCoverage writes the planning-time coverage table (1) of Print.
+func PrintCoverage(ctx context.Context, out io.Writer, sc Scale) error {
+	cov, err := Coverage(ctx, sc, sc.Sizes)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "## (1) planning-time 80 % intervals (held-out projects after the history, planning-time inputs)")
+	fmt.Fprintln(out, "\n| world | trained on | n | target | coverage ± se | mean relative width | MAE | self-reported forward_coverage |")
+	fmt.Fprintln(out, "|---|---|---|---|---|---|---|---|")
+	for _, r := range cov {
+		fmt.Fprintf(out, "| %s | %s | %d | %s | %.3f ± %.3f | %.2f | %.3g | %.3f |\n", r.World, r.Model, r.N, r.Target, r.Coverage, r.StdErr, r.RelWidth, r.MAE, r.ForwardCov)
+	}
 	return nil
 }
 

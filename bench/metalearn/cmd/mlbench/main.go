@@ -12,6 +12,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 
 	mlbench "github.com/maestro-ml/maestro/bench/metalearn"
 )
@@ -19,9 +21,11 @@ import (
 func main() {
 	scale := flag.String("scale", "full", "quick, medium or full")
 	export := flag.String("export", "", "write the compare.py scenarios under this directory")
-	only := flag.String("only", "", "\"export\": only export, print nothing; \"artifacts\": only the artifact table")
+	only := flag.String("only", "", "\"export\": only export, print nothing; \"coverage\": only the coverage table; \"artifacts\": only the artifact table")
 	history := flag.Int("history", 0, "history size of the team-size and artifact figures (0: the scale's)")
 	tenants := flag.Int("tenants", 0, "tenants of the artifact figure (0: the scale's)")
+	sizes := flag.String("sizes", "", "comma-separated history sizes of the coverage table (empty: the scale's)")
+	worlds := flag.String("worlds", "", "comma-separated worlds of the coverage table: base, confounded, drift (empty: all)")
 	flag.Parse()
 	sc := mlbench.Full
 	switch *scale {
@@ -36,6 +40,20 @@ func main() {
 	if *tenants > 0 {
 		sc.Tenants = *tenants
 	}
+	if *sizes != "" {
+		sc.Sizes = nil
+		for _, f := range strings.Split(*sizes, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 10 {
+				fmt.Fprintf(os.Stderr, "mlbench: -sizes: %q is not a history size of at least 10\n", f)
+				os.Exit(2)
+			}
+			sc.Sizes = append(sc.Sizes, n)
+		}
+	}
+	if *worlds != "" {
+		sc.Worlds = strings.Split(*worlds, ",")
+	}
 	ctx := context.Background()
 	if *export != "" {
 		if err := mlbench.Export(ctx, *export, mlbench.ExportScenarios, 500); err != nil {
@@ -45,6 +63,12 @@ func main() {
 	}
 	switch *only {
 	case "export":
+		return
+	case "coverage":
+		if err := mlbench.PrintCoverage(ctx, os.Stdout, sc); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
 		return
 	case "artifacts":
 		if err := mlbench.PrintArtifacts(ctx, os.Stdout, sc); err != nil {
