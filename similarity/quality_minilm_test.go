@@ -12,8 +12,8 @@ import (
 )
 
 // qualityFiles are the labelled spec sets the built-in transformer is
-// measured on; add a held-out set here.
-var qualityFiles = []string{"testdata/specs.json"}
+// measured on (specs.json and the held-out set; add another set here).
+var qualityFiles = []string{"testdata/specs.json", "testdata/heldout.json"}
 
 func loadLabelledFile(tb testing.TB, path string) []similarity.LabelledSpec {
 	tb.Helper()
