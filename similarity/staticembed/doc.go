@@ -10,7 +10,8 @@
 // ("[CLS] token [SEP]", mean-pooled as sentence-transformers does),
 // centred the 384-dimension results, projected them onto their first 256
 // principal components and stored them as int8 with one scale per token
-// (vectors.bin, format version 1; vocab.txt is the model's vocabulary).
+// (vectors.bin, format version 1; the vocabulary, shared with
+// similarity/minilm, is in similarity/internal/wordpiece).
 // This is the idea of Model2Vec: a transformer's knowledge of what each
 // token means, without running the transformer at query time.
 //
@@ -44,5 +45,5 @@
 //
 // all-MiniLM-L6-v2 (https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2)
 // is published by the sentence-transformers authors under the Apache
-// License 2.0; vocab.txt and vectors.bin are derived from it (see NOTICE).
+// License 2.0; the vocabulary and vectors.bin are derived from it (see NOTICE).
 package staticembed

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/maestro-ml/maestro/similarity"
+	"github.com/maestro-ml/maestro/similarity/internal/wordpiece"
 )
 
 func newTestEmbedder(tb testing.TB) *Embedder {
@@ -87,7 +88,7 @@ func TestParseRejectsBadData(t *testing.T) {
 		"truncated": mutate(func(b []byte) []byte { return b[:len(b)-1] }),
 	}
 	for name, bin := range cases {
-		if _, err := parse(vocabFile, bin); !errors.Is(err, ErrFormat) {
+		if _, err := parse(wordpiece.Vocab(), bin); !errors.Is(err, ErrFormat) {
 			t.Errorf("%s: %v, want ErrFormat", name, err)
 		}
 	}

@@ -1,26 +1,81 @@
-package staticembed
+// Package wordpiece is the tokenizer of the sentence-transformers model
+// all-MiniLM-L6-v2 (BERT's uncased WordPiece), shared by Maestro's
+// built-in embedders. It tokenizes exactly as the model's tokenizer.json
+// does with Hugging Face tokenizers (checked in the tests).
+//
+// vocab.txt is the model's vocabulary, unchanged; all-MiniLM-L6-v2 is
+// published by the sentence-transformers authors under the Apache License
+// 2.0 (see similarity/staticembed/NOTICE and similarity/minilm/NOTICE).
+package wordpiece
 
 import (
+	_ "embed" // the vocabulary
+	"errors"
+	"fmt"
 	"strings"
 	"unicode"
 
 	"golang.org/x/text/unicode/norm"
 )
 
+// vocabFile is the model's vocab.txt: one token per line, line number =
+// token id. A string: embedded data that nothing can modify.
+//
+//go:embed vocab.txt
+var vocabFile string
+
+// Vocab returns the embedded vocabulary of all-MiniLM-L6-v2, one token per
+// line.
+func Vocab() string { return vocabFile }
+
+// ErrVocab reports a vocabulary without the special tokens BERT needs.
+var ErrVocab = errors.New("wordpiece: vocabulary lacks a special token")
+
 // maxWordChars is WordPiece's limit: a longer word becomes [UNK].
 const maxWordChars = 100
 
-// wordPiece tokenizes text as the model's tokenizer.json does (Hugging
+// Tokenizer tokenizes text as the model's tokenizer.json does (Hugging
 // Face's BertNormalizer with lowercasing and accent stripping,
-// BertPreTokenizer, WordPiece with "##" continuations), calling emit with
-// each token's id. Unknown words give unk.
-type wordPiece struct {
-	vocab map[string]int32
-	unk   int32
+// BertPreTokenizer, WordPiece with "##" continuations). Unknown words give
+// [UNK]. It is read-only after New and safe for concurrent use.
+type Tokenizer struct {
+	vocab  map[string]int32
+	tokens []string
+	unk    int32
 }
 
-// tokenize emits the ids of text's tokens, without [CLS] and [SEP].
-func (w *wordPiece) tokenize(text string, emit func(id int32)) {
+// New returns the Tokenizer of a vocabulary (one token per line, line
+// number = token id, as Vocab returns). It reports ErrVocab when the
+// vocabulary has no [UNK], [CLS] or [SEP].
+func New(vocab string) (*Tokenizer, error) {
+	tokens := strings.Split(strings.TrimSuffix(vocab, "\n"), "\n")
+	t := &Tokenizer{vocab: make(map[string]int32, len(tokens)), tokens: tokens}
+	for i, tok := range tokens {
+		t.vocab[tok] = int32(i) // #nosec G115 -- a vocabulary line count fits int32
+	}
+	for _, special := range []string{"[UNK]", "[CLS]", "[SEP]"} {
+		if _, ok := t.vocab[special]; !ok {
+			return nil, fmt.Errorf("%w: %s", ErrVocab, special)
+		}
+	}
+	t.unk = t.vocab["[UNK]"]
+	return t, nil
+}
+
+// Len returns the size of the vocabulary.
+func (w *Tokenizer) Len() int { return len(w.tokens) }
+
+// Token returns the token of an id in [0, Len()).
+func (w *Tokenizer) Token(id int32) string { return w.tokens[id] }
+
+// ID returns the id of a token and whether the vocabulary has it.
+func (w *Tokenizer) ID(token string) (int32, bool) {
+	id, ok := w.vocab[token]
+	return id, ok
+}
+
+// Tokenize emits the ids of text's tokens, without [CLS] and [SEP].
+func (w *Tokenizer) Tokenize(text string, emit func(id int32)) {
 	for _, word := range preTokenize(normalize(text)) {
 		w.word(word, emit)
 	}
@@ -90,7 +145,7 @@ func preTokenize(text string) []string {
 // word emits the WordPiece tokens of one word: greedy longest match
 // first, "##" before every piece but the first; a word with a part that
 // matches nothing, or longer than maxWordChars, is one [UNK].
-func (w *wordPiece) word(word string, emit func(id int32)) {
+func (w *Tokenizer) word(word string, emit func(id int32)) {
 	runes := []rune(word)
 	if len(runes) > maxWordChars {
 		emit(w.unk)

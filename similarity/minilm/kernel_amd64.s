@@ -1,0 +1,88 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// func dot2x4(a0, a1, b0, b1, b2, b3 *float32, k int, out *[8]float32)
+//
+// out[4*i+j] = dot(ai[:k], bj[:k]) for i in 0..1, j in 0..3; k is a
+// positive multiple of 8. AVX2 and FMA.
+TEXT ·dot2x4(SB), NOSPLIT, $0-64
+	MOVQ a0+0(FP), SI
+	MOVQ a1+8(FP), DI
+	MOVQ b0+16(FP), R8
+	MOVQ b1+24(FP), R9
+	MOVQ b2+32(FP), R10
+	MOVQ b3+40(FP), R11
+	MOVQ k+48(FP), CX
+	MOVQ out+56(FP), DX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	XORQ AX, AX
+
+loop:
+	VMOVUPS (SI)(AX*1), Y8
+	VMOVUPS (DI)(AX*1), Y9
+	VMOVUPS (R8)(AX*1), Y10
+	VFMADD231PS Y8, Y10, Y0
+	VFMADD231PS Y9, Y10, Y4
+	VMOVUPS (R9)(AX*1), Y11
+	VFMADD231PS Y8, Y11, Y1
+	VFMADD231PS Y9, Y11, Y5
+	VMOVUPS (R10)(AX*1), Y12
+	VFMADD231PS Y8, Y12, Y2
+	VFMADD231PS Y9, Y12, Y6
+	VMOVUPS (R11)(AX*1), Y13
+	VFMADD231PS Y8, Y13, Y3
+	VFMADD231PS Y9, Y13, Y7
+	ADDQ $32, AX
+	SUBQ $8, CX
+	JNZ  loop
+
+	VEXTRACTF128 $1, Y0, X14
+	VADDPS       X14, X0, X0
+	VHADDPS      X0, X0, X0
+	VHADDPS      X0, X0, X0
+	VMOVSS       X0, 0(DX)
+	VEXTRACTF128 $1, Y1, X14
+	VADDPS       X14, X1, X1
+	VHADDPS      X1, X1, X1
+	VHADDPS      X1, X1, X1
+	VMOVSS       X1, 4(DX)
+	VEXTRACTF128 $1, Y2, X14
+	VADDPS       X14, X2, X2
+	VHADDPS      X2, X2, X2
+	VHADDPS      X2, X2, X2
+	VMOVSS       X2, 8(DX)
+	VEXTRACTF128 $1, Y3, X14
+	VADDPS       X14, X3, X3
+	VHADDPS      X3, X3, X3
+	VHADDPS      X3, X3, X3
+	VMOVSS       X3, 12(DX)
+	VEXTRACTF128 $1, Y4, X14
+	VADDPS       X14, X4, X4
+	VHADDPS      X4, X4, X4
+	VHADDPS      X4, X4, X4
+	VMOVSS       X4, 16(DX)
+	VEXTRACTF128 $1, Y5, X14
+	VADDPS       X14, X5, X5
+	VHADDPS      X5, X5, X5
+	VHADDPS      X5, X5, X5
+	VMOVSS       X5, 20(DX)
+	VEXTRACTF128 $1, Y6, X14
+	VADDPS       X14, X6, X6
+	VHADDPS      X6, X6, X6
+	VHADDPS      X6, X6, X6
+	VMOVSS       X6, 24(DX)
+	VEXTRACTF128 $1, Y7, X14
+	VADDPS       X14, X7, X7
+	VHADDPS      X7, X7, X7
+	VHADDPS      X7, X7, X7
+	VMOVSS       X7, 28(DX)
+	VZEROUPPER
+	RET
