@@ -354,3 +354,162 @@ func (r *Registry) DeleteModelAlias(ctx context.Context, modelName, alias string
 	}
 	return nil
 }
+
+// ModelUpdate is what UpdateModel changes: each field that is not nil.
+type ModelUpdate struct {
+	// Name renames the model; names stay unique in the tenant
+	// (ErrConflict). Versions and aliases follow the model.
+	Name *string `json:"name,omitempty"`
+	// Description replaces the model's description.
+	Description *string `json:"description,omitempty"`
+}
+
+// UpdateModel changes a registered model's name or description (both
+// validated as in CreateModel) and returns it. A rename keeps the model's
+// id, versions and aliases; the old name is free again at once. An
+// update that changes nothing still moves UpdatedAt.
+func (r *Registry) UpdateModel(ctx context.Context, name string, in ModelUpdate) (*RegisteredModel, error) {
+	var v validator
+	set := map[string]any{}
+	if in.Name != nil {
+		n := checkName(&v, "name", *in.Name)
+		v.check(!strings.Contains(n, "/"), "name", "must not contain '/'")
+		set["name"] = n
+	}
+	if in.Description != nil {
+		set["description"] = checkText(&v, "description", *in.Description)
+	}
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	var out *RegisteredModel
+	err := r.tx(ctx, func(tx *gorm.DB) error {
+		m, err := getModel(tx, name)
+		if err != nil {
+			return err
+		}
+		set["updated_at"] = r.timestamp()
+		if err := tx.Model(&RegisteredModel{}).Where("id = ?", m.ID).Updates(set).Error; err != nil {
+			if n, ok := set["name"].(string); ok {
+				return dbErr(err, "model "+n)
+			}
+			return dbErr(err, "model")
+		}
+		out = &RegisteredModel{}
+		return dbErr(tx.Where("id = ?", m.ID).Take(out).Error, "model")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DeleteModel deletes a registered model with all its versions and
+// aliases, in one transaction. Only registry rows go: the files a
+// version's source names (a run's artifacts, a URI elsewhere) are left
+// untouched, and the run keeps its artifacts.
+func (r *Registry) DeleteModel(ctx context.Context, name string) error {
+	return r.tx(ctx, func(tx *gorm.DB) error {
+		m, err := getModel(tx, name)
+		if err != nil {
+			return err
+		}
+		for _, del := range []struct {
+			model any
+			col   string
+		}{{&ModelAlias{}, "model_id"}, {&ModelVersion{}, "model_id"}, {&RegisteredModel{}, "id"}} {
+			if err := tx.Where(del.col+" = ?", m.ID).Delete(del.model).Error; err != nil {
+				return dbErr(err, "model")
+			}
+		}
+		return nil
+	})
+}
+
+// LatestModelVersion returns the highest-numbered version of a model that
+// still exists (RegisteredModel.LatestVersion may name a deleted one), or
+// ErrNotFound when the model has no version.
+func (r *Registry) LatestModelVersion(ctx context.Context, modelName string) (*ModelVersion, error) {
+	db, err := r.dbc(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m, err := getModel(db, modelName)
+	if err != nil {
+		return nil, err
+	}
+	var mv ModelVersion
+	if err := db.Where("model_id = ?", m.ID).Order("version DESC").Take(&mv).Error; err != nil {
+		return nil, dbErr(err, fmt.Sprintf("model %q has no version", modelName))
+	}
+	return &mv, nil
+}
+
+// ModelVersionUpdate is what UpdateModelVersion changes: each field that
+// is not nil.
+type ModelVersionUpdate struct {
+	// Description replaces the version's description.
+	Description *string `json:"description,omitempty"`
+}
+
+// UpdateModelVersion changes a model version's description and returns
+// the version. Source and run stay as created.
+func (r *Registry) UpdateModelVersion(ctx context.Context, modelName string, version int, in ModelVersionUpdate) (*ModelVersion, error) {
+	var v validator
+	set := map[string]any{}
+	if in.Description != nil {
+		set["description"] = checkText(&v, "description", *in.Description)
+	}
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	var out *ModelVersion
+	err := r.tx(ctx, func(tx *gorm.DB) error {
+		m, err := getModel(tx, modelName)
+		if err != nil {
+			return err
+		}
+		mv, err := getModelVersion(tx, m, version)
+		if err != nil {
+			return err
+		}
+		if len(set) > 0 {
+			if err := tx.Model(&ModelVersion{}).Where("id = ?", mv.ID).Updates(set).Error; err != nil {
+				return dbErr(err, "model version")
+			}
+		}
+		if err := tx.Model(&RegisteredModel{}).Where("id = ?", m.ID).Update("updated_at", r.timestamp()).Error; err != nil {
+			return dbErr(err, "model")
+		}
+		out, err = getModelVersion(tx, m, version)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DeleteModelVersion deletes one version of a model with the aliases that
+// point at it, in one transaction. Its number is never given again: the
+// next CreateModelVersion continues after RegisteredModel.LatestVersion.
+// The files its source names are left untouched.
+func (r *Registry) DeleteModelVersion(ctx context.Context, modelName string, version int) error {
+	return r.tx(ctx, func(tx *gorm.DB) error {
+		m, err := getModel(tx, modelName)
+		if err != nil {
+			return err
+		}
+		mv, err := getModelVersion(tx, m, version)
+		if err != nil {
+			return err
+		}
+		if err := tx.Where("model_id = ? AND version = ?", m.ID, version).Delete(&ModelAlias{}).Error; err != nil {
+			return dbErr(err, "model alias")
+		}
+		if err := tx.Where("id = ?", mv.ID).Delete(&ModelVersion{}).Error; err != nil {
+			return dbErr(err, "model version")
+		}
+		return dbErr(tx.Model(&RegisteredModel{}).Where("id = ?", m.ID).Update("updated_at", r.timestamp()).Error, "model")
+	})
+}

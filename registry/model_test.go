@@ -155,3 +155,103 @@ func TestPredictions(t *testing.T) {
 		}
 	})
 }
+
+// TestModelUpdateRenameDelete: a rename keeps the model's versions and
+// aliases and frees the old name; a deleted version's aliases go and its
+// number is never given again; deleting a model deletes its versions and
+// aliases and leaves the run alone; another tenant's model is not found.
+func TestModelUpdateRenameDelete(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, e *env) {
+		run := newRun(t, e)
+		must[*RegisteredModel](t)(e.reg.CreateModel(e.a, ModelInput{Name: "churn"}))
+		must[*RegisteredModel](t)(e.reg.CreateModel(e.a, ModelInput{Name: "taken"}))
+		must[*RegisteredModel](t)(e.reg.CreateModel(e.b, ModelInput{Name: "other"}))
+		for range 3 {
+			must[*ModelVersion](t)(e.reg.CreateModelVersion(e.a, "churn", ModelVersionInput{Source: "s", RunID: run.ID}))
+		}
+		must[*ModelAlias](t)(e.reg.SetModelAlias(e.a, "churn", "champion", 3))
+		must[*ModelAlias](t)(e.reg.SetModelAlias(e.a, "churn", "old", 1))
+		desc, name := "new words", "churn2"
+		m := must[*RegisteredModel](t)(e.reg.UpdateModel(e.a, "churn", ModelUpdate{Description: &desc}))
+		if m.Description != desc || m.Name != "churn" {
+			t.Fatalf("update = %+v", m)
+		}
+		taken, bad, empty := "taken", "a/b", ""
+		if _, err := e.reg.UpdateModel(e.a, "churn", ModelUpdate{Name: &taken}); !errors.Is(err, ErrConflict) {
+			t.Fatalf("rename onto a taken name = %v", err)
+		}
+		for _, n := range []*string{&bad, &empty} {
+			if _, err := e.reg.UpdateModel(e.a, "churn", ModelUpdate{Name: n}); !errors.Is(err, ErrInvalid) {
+				t.Fatalf("rename to %q = %v", *n, err)
+			}
+		}
+		if _, err := e.reg.UpdateModel(e.b, "churn", ModelUpdate{Description: &desc}); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("other tenant's update = %v", err)
+		}
+		m = must[*RegisteredModel](t)(e.reg.UpdateModel(e.a, "churn", ModelUpdate{Name: &name}))
+		if m.Name != name || m.Description != desc {
+			t.Fatalf("rename = %+v", m)
+		}
+		if _, err := e.reg.GetModel(e.a, "churn"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("old name = %v", err)
+		}
+		if v := must[*ModelVersion](t)(e.reg.GetModelAlias(e.a, name, "champion")); v.Version != 3 {
+			t.Fatalf("alias after rename -> %d", v.Version)
+		}
+		// Version update and delete.
+		vdesc := "v2"
+		if v := must[*ModelVersion](t)(e.reg.UpdateModelVersion(e.a, name, 2, ModelVersionUpdate{Description: &vdesc})); v.Description != vdesc || v.Source != "s" {
+			t.Fatalf("version update = %+v", v)
+		}
+		if _, err := e.reg.UpdateModelVersion(e.a, name, 9, ModelVersionUpdate{Description: &vdesc}); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("update of a missing version = %v", err)
+		}
+		if err := e.reg.DeleteModelVersion(e.b, name, 3); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("other tenant's version delete = %v", err)
+		}
+		if err := e.reg.DeleteModelVersion(e.a, name, 3); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.reg.DeleteModelVersion(e.a, name, 3); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("second delete = %v", err)
+		}
+		if _, err := e.reg.GetModelAlias(e.a, name, "champion"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("alias of the deleted version = %v", err)
+		}
+		if v := must[*ModelVersion](t)(e.reg.GetModelAlias(e.a, name, "old")); v.Version != 1 {
+			t.Fatalf("other alias -> %d", v.Version)
+		}
+		if v := must[*ModelVersion](t)(e.reg.LatestModelVersion(e.a, name)); v.Version != 2 {
+			t.Fatalf("latest after delete = %d", v.Version)
+		}
+		if v := must[*ModelVersion](t)(e.reg.CreateModelVersion(e.a, name, ModelVersionInput{Source: "s"})); v.Version != 4 {
+			t.Fatalf("number after a deleted version = %d, want 4 (never reused)", v.Version)
+		}
+		// Model delete.
+		if err := e.reg.DeleteModel(e.b, name); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("other tenant's model delete = %v", err)
+		}
+		if err := e.reg.DeleteModel(e.a, name); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.reg.GetModel(e.a, name); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("deleted model = %v", err)
+		}
+		for _, tbl := range []string{"model_versions", "model_aliases"} {
+			var n int64
+			if err := e.db.WithContext(e.a).Table(tbl).Where("model_id = ?", m.ID).Count(&n).Error; err != nil || n != 0 {
+				t.Fatalf("%s rows left: %d, %v", tbl, n, err)
+			}
+		}
+		if _, err := e.reg.GetRun(e.a, run.ID); err != nil {
+			t.Fatalf("the run after its model was deleted: %v", err)
+		}
+		if _, err := e.reg.LatestModelVersion(e.a, "taken"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("latest of a model without versions = %v", err)
+		}
+		// The name is free again.
+		must[*RegisteredModel](t)(e.reg.CreateModel(e.a, ModelInput{Name: name}))
+		must[*RegisteredModel](t)(e.reg.GetModel(e.b, "other"))
+	})
+}
