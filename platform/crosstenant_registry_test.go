@@ -43,6 +43,10 @@ func init() {
 		"POST /api/v1/artifacts/{id}/usages":                {path: "/api/v1/artifacts/{artifact}/usages", body: map[string]any{"project_id": "00000000-0000-0000-0000-000000000000"}},
 		"GET /api/v1/artifacts/{id}/usages":                 {path: "/api/v1/artifacts/{artifact}/usages"},
 		"GET /api/v1/models/{name}":                         {path: "/api/v1/models/{model}"},
+		"PATCH /api/v1/models/{name}":                       {path: "/api/v1/models/{model}", body: map[string]any{"name": "stolen"}},
+		"DELETE /api/v1/models/{name}":                      {path: "/api/v1/models/{model}"},
+		"PATCH /api/v1/models/{name}/versions/{version}":    {path: "/api/v1/models/{model}/versions/1", body: map[string]any{"description": "stolen"}},
+		"DELETE /api/v1/models/{name}/versions/{version}":   {path: "/api/v1/models/{model}/versions/1"},
 		"POST /api/v1/models/{name}/versions":               {path: "/api/v1/models/{model}/versions", body: map[string]any{"source": "s3://intruder"}},
 		"GET /api/v1/models/{name}/versions":                {path: "/api/v1/models/{model}/versions"},
 		"GET /api/v1/models/{name}/versions/{version}":      {path: "/api/v1/models/{model}/versions/1"},
@@ -52,6 +56,7 @@ func init() {
 		"DELETE /api/v1/models/{name}/aliases/{alias}":      {path: "/api/v1/models/{model}/aliases/prod"},
 		// Tenant A has no meta-model; tenant B's version 1 is not A's.
 		"POST /api/v1/meta-models/{version}/pin": {path: "/api/v1/meta-models/1/pin"},
+		"GET /api/v1/meta-models/{version}":      {path: "/api/v1/meta-models/1"},
 		"GET /api/v1/meta-models/jobs/{id}":      {path: "/api/v1/meta-models/jobs/{training_job}"},
 	})
 	addCrossTenantSetup(func(t testing.TB, f *crossTenantFixture) {

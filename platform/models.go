@@ -76,15 +76,84 @@ func (s *Server) listModelVersions(w http.ResponseWriter, r *http.Request) error
 
 // getModelVersion handles GET /api/v1/models/{name}/versions/{version}.
 func (s *Server) getModelVersion(w http.ResponseWriter, r *http.Request) error {
-	n, err := strconv.Atoi(r.PathValue("version"))
-	if err != nil || n < 1 {
-		return notFound("model version")
+	n, err := versionParam(r)
+	if err != nil {
+		return err
 	}
 	v, err := s.reg.reg.GetModelVersion(r.Context(), r.PathValue("name"), n)
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// versionParam is the path's {version}: a number from 1, else 404.
+func versionParam(r *http.Request) (int, error) {
+	n, err := strconv.Atoi(r.PathValue("version"))
+	if err != nil || n < 1 || strconv.Itoa(n) != r.PathValue("version") {
+		return 0, notFound("model version")
+	}
+	return n, nil
+}
+
+// updateModel handles PATCH /api/v1/models/{name} {"name", "description"}:
+// each field given changes; a new name renames the model (409 when the
+// tenant has a model of that name), its versions and aliases following.
+func (s *Server) updateModel(w http.ResponseWriter, r *http.Request) error {
+	var in registry.ModelUpdate
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	m, err := s.reg.reg.UpdateModel(r.Context(), r.PathValue("name"), in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, m)
+	return nil
+}
+
+// deleteModel handles DELETE /api/v1/models/{name}: the model with its
+// versions and aliases. The files the versions name are not touched.
+func (s *Server) deleteModel(w http.ResponseWriter, r *http.Request) error {
+	if err := s.reg.reg.DeleteModel(r.Context(), r.PathValue("name")); err != nil {
+		return err
+	}
+	noContent(w)
+	return nil
+}
+
+// updateModelVersion handles PATCH /api/v1/models/{name}/versions/{version}
+// {"description"}.
+func (s *Server) updateModelVersion(w http.ResponseWriter, r *http.Request) error {
+	n, err := versionParam(r)
+	if err != nil {
+		return err
+	}
+	var in registry.ModelVersionUpdate
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	v, err := s.reg.reg.UpdateModelVersion(r.Context(), r.PathValue("name"), n, in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// deleteModelVersion handles DELETE /api/v1/models/{name}/versions/{version}:
+// the version and the aliases pointing at it. Its number is not given
+// again.
+func (s *Server) deleteModelVersion(w http.ResponseWriter, r *http.Request) error {
+	n, err := versionParam(r)
+	if err != nil {
+		return err
+	}
+	if err := s.reg.reg.DeleteModelVersion(r.Context(), r.PathValue("name"), n); err != nil {
+		return err
+	}
+	noContent(w)
 	return nil
 }
 
