@@ -11,8 +11,9 @@ import (
 // The model registry calls served (the registry's models, versions and
 // aliases; the same rows as /api/v1/models): registered-models create,
 // get, search and get-latest-versions, model-versions create, get, search
-// and get-download-uri, and aliases (set, delete, get-by-alias). Updates,
-// renames, deletes, tags and stage transitions are not served.
+// and get-download-uri, aliases (set, delete, get-by-alias), and the
+// writes registered-models update, rename and delete, model-versions update
+// and delete. Tags and stage transitions are not served.
 
 // MaxModelScan bounds the models or versions a model search reads.
 const MaxModelScan = registry.MaxTrackingScan
@@ -95,12 +96,17 @@ func (c *call) wireModel(m *registry.RegisteredModel) (wireModel, error) {
 	for _, a := range as {
 		out.Aliases = append(out.Aliases, wireAlias{Alias: a.Alias, Version: strconv.Itoa(a.Version)})
 	}
-	if m.LatestVersion > 0 {
-		v, err := c.h.reg.GetModelVersion(c.r.Context(), m.Name, m.LatestVersion)
-		if err != nil {
+	if m.LatestVersion > 0 { // else no version was ever created
+		// The highest version that still exists (a deleted one keeps its
+		// number retired).
+		v, err := c.h.reg.LatestModelVersion(c.r.Context(), m.Name)
+		switch {
+		case errors.Is(err, registry.ErrNotFound):
+		case err != nil:
 			return out, err
+		default:
+			out.LatestVersions = []wireModelVersion{toWireVersion(m.Name, v, aliasesOf(as, v.Version))}
 		}
-		out.LatestVersions = []wireModelVersion{toWireVersion(m.Name, v, aliasesOf(as, v.Version))}
 	}
 	return out, nil
 }
@@ -140,6 +146,65 @@ func createRegisteredModel(c *call) (any, error) {
 		return nil, err
 	}
 	return map[string]any{"registered_model": w}, nil
+}
+
+// modelResponse answers {"registered_model": ...} for m.
+func (c *call) modelResponse(m *registry.RegisteredModel) (any, error) {
+	w, err := c.wireModel(m)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"registered_model": w}, nil
+}
+
+func updateRegisteredModel(c *call) (any, error) {
+	name, err := c.args.required("name")
+	if err != nil {
+		return nil, err
+	}
+	desc, ok, err := c.args.str("description")
+	if err != nil {
+		return nil, err
+	}
+	var in registry.ModelUpdate
+	if ok {
+		in.Description = &desc
+	}
+	m, err := c.h.reg.UpdateModel(c.r.Context(), name, in)
+	if err != nil {
+		return nil, modelErr(err, name)
+	}
+	return c.modelResponse(m)
+}
+
+func renameRegisteredModel(c *call) (any, error) {
+	name, err := c.args.required("name")
+	if err != nil {
+		return nil, err
+	}
+	newName, err := c.args.required("new_name")
+	if err != nil {
+		return nil, err
+	}
+	m, err := c.h.reg.UpdateModel(c.r.Context(), name, registry.ModelUpdate{Name: &newName})
+	if errors.Is(err, registry.ErrConflict) {
+		return nil, newError(CodeAlreadyExists, 400, "Registered Model (name=%s) already exists.", newName)
+	}
+	if err != nil {
+		return nil, modelErr(err, name)
+	}
+	return c.modelResponse(m)
+}
+
+func deleteRegisteredModel(c *call) (any, error) {
+	name, err := c.args.required("name")
+	if err != nil {
+		return nil, err
+	}
+	if err := c.h.reg.DeleteModel(c.r.Context(), name); err != nil {
+		return nil, modelErr(err, name)
+	}
+	return map[string]any{}, nil
 }
 
 func getRegisteredModel(c *call) (any, error) {
@@ -335,6 +400,41 @@ func getModelVersion(c *call) (any, error) {
 		return nil, err
 	}
 	return map[string]any{"model_version": w}, nil
+}
+
+func updateModelVersion(c *call) (any, error) {
+	name, n, err := c.version()
+	if err != nil {
+		return nil, err
+	}
+	desc, ok, err := c.args.str("description")
+	if err != nil {
+		return nil, err
+	}
+	var in registry.ModelVersionUpdate
+	if ok {
+		in.Description = &desc
+	}
+	v, err := c.h.reg.UpdateModelVersion(c.r.Context(), name, n, in)
+	if err != nil {
+		return nil, versionErr(err, name, n)
+	}
+	w, err := c.wireVersion(name, v)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"model_version": w}, nil
+}
+
+func deleteModelVersion(c *call) (any, error) {
+	name, n, err := c.version()
+	if err != nil {
+		return nil, err
+	}
+	if err := c.h.reg.DeleteModelVersion(c.r.Context(), name, n); err != nil {
+		return nil, versionErr(err, name, n)
+	}
+	return map[string]any{}, nil
 }
 
 func getDownloadURI(c *call) (any, error) {

@@ -87,6 +87,68 @@ func TestModelRegistry(t *testing.T) {
 	})
 }
 
+// TestModelRegistryWrites: update, rename and delete of registered models
+// and versions, as MLflow's client sends them; viewers are refused and
+// another tenant's models are not found.
+func TestModelRegistryWrites(t *testing.T) {
+	forEachDB(t, func(t *testing.T, s *server) {
+		s.ok(&memberA, "POST", api+"registered-models/create", map[string]any{"name": "churn"})
+		s.ok(&memberA, "POST", api+"registered-models/create", map[string]any{"name": "taken"})
+		s.ok(&memberB, "POST", api+"registered-models/create", map[string]any{"name": "b-model"})
+		for range 3 {
+			s.ok(&memberA, "POST", api+"model-versions/create", map[string]any{"name": "churn", "source": "s3://m"})
+		}
+		s.ok(&memberA, "POST", api+"registered-models/alias", map[string]any{"name": "churn", "alias": "champion", "version": "3"})
+		m := s.ok(&memberA, "PATCH", api+"registered-models/update", map[string]any{"name": "churn", "description": "new"})["registered_model"].(map[string]any)
+		if m["description"] != "new" {
+			t.Fatalf("update: %v", m)
+		}
+		s.fails(&viewerA, "PATCH", api+"registered-models/update", map[string]any{"name": "churn", "description": "x"}, 403, CodePermissionDenied)
+		s.fails(&memberA, "PATCH", api+"registered-models/update", map[string]any{"name": "none", "description": "x"}, 404, CodeNotFound)
+		s.fails(&memberB, "PATCH", api+"registered-models/update", map[string]any{"name": "churn", "description": "x"}, 404, CodeNotFound)
+		s.fails(&memberA, "POST", api+"registered-models/rename", map[string]any{"name": "churn", "new_name": "taken"}, 400, CodeAlreadyExists)
+		s.fails(&memberA, "POST", api+"registered-models/rename", map[string]any{"name": "churn"}, 400, CodeInvalid)
+		s.fails(&memberA, "POST", api+"registered-models/rename", map[string]any{"name": "churn", "new_name": "a/b"}, 400, CodeInvalid)
+		s.fails(&memberB, "POST", api+"registered-models/rename", map[string]any{"name": "churn", "new_name": "mine"}, 404, CodeNotFound)
+		s.fails(&viewerA, "POST", api+"registered-models/rename", map[string]any{"name": "churn", "new_name": "x"}, 403, CodePermissionDenied)
+		m = s.ok(&memberA, "POST", api+"registered-models/rename", map[string]any{"name": "churn", "new_name": "churn2"})["registered_model"].(map[string]any)
+		if m["name"] != "churn2" || m["description"] != "new" || fmt.Sprint(m["aliases"]) != "[map[alias:champion version:3]]" {
+			t.Fatalf("rename: %v", m)
+		}
+		s.fails(&viewerA, "GET", api+"registered-models/get?name=churn", nil, 404, CodeNotFound)
+		v := s.ok(&memberA, "PATCH", api+"model-versions/update", map[string]any{"name": "churn2", "version": "2", "description": "vd"})["model_version"].(map[string]any)
+		if v["description"] != "vd" || v["name"] != "churn2" || v["version"] != "2" {
+			t.Fatalf("version update: %v", v)
+		}
+		s.fails(&memberA, "PATCH", api+"model-versions/update", map[string]any{"name": "churn2", "version": "9", "description": "x"}, 404, CodeNotFound)
+		s.fails(&viewerA, "PATCH", api+"model-versions/update", map[string]any{"name": "churn2", "version": "1", "description": "x"}, 403, CodePermissionDenied)
+		// Deleting the latest version: latest_versions falls back to the
+		// highest left, its alias goes, and version 3 is never given again.
+		s.fails(&memberB, "DELETE", api+"model-versions/delete", map[string]any{"name": "churn2", "version": "3"}, 404, CodeNotFound)
+		s.fails(&viewerA, "DELETE", api+"model-versions/delete", map[string]any{"name": "churn2", "version": "3"}, 403, CodePermissionDenied)
+		s.ok(&memberA, "DELETE", api+"model-versions/delete", map[string]any{"name": "churn2", "version": "3"})
+		s.fails(&memberA, "DELETE", api+"model-versions/delete", map[string]any{"name": "churn2", "version": "3"}, 404, CodeNotFound)
+		m = s.ok(&viewerA, "GET", api+"registered-models/get?name=churn2", nil)["registered_model"].(map[string]any)
+		if lv := m["latest_versions"].([]any); len(lv) != 1 || lv[0].(map[string]any)["version"] != "2" || m["aliases"] != nil {
+			t.Fatalf("after deleting version 3: %v", m)
+		}
+		if v := s.ok(&memberA, "POST", api+"model-versions/create", map[string]any{"name": "churn2", "source": "s3://m"})["model_version"].(map[string]any); v["version"] != "4" {
+			t.Fatalf("version after a delete: %v", v)
+		}
+		// Deleting the model deletes its versions; the name is free again.
+		s.fails(&memberB, "DELETE", api+"registered-models/delete", map[string]any{"name": "churn2"}, 404, CodeNotFound)
+		s.fails(&viewerA, "DELETE", api+"registered-models/delete", map[string]any{"name": "churn2"}, 403, CodePermissionDenied)
+		s.ok(&memberA, "DELETE", api+"registered-models/delete", map[string]any{"name": "churn2"})
+		s.fails(&memberA, "DELETE", api+"registered-models/delete", map[string]any{"name": "churn2"}, 404, CodeNotFound)
+		s.fails(&viewerA, "GET", api+"model-versions/get?name=churn2&version=1", nil, 404, CodeNotFound)
+		if vs := s.ok(&viewerA, "GET", api+"model-versions/search?filter=name+%3D+%27churn2%27", nil)["model_versions"].([]any); len(vs) != 0 {
+			t.Fatalf("versions of a deleted model: %v", vs)
+		}
+		s.ok(&memberA, "POST", api+"registered-models/create", map[string]any{"name": "churn2"})
+		s.ok(&memberB, "GET", api+"registered-models/get?name=b-model", nil)
+	})
+}
+
 func TestLoggedModelsSearchIsEmpty(t *testing.T) {
 	s := newServer(t, testenv.SQLite)
 	r := s.ok(&viewerA, "POST", api+"logged-models/search", map[string]any{"experiment_ids": []string{"1"}, "filter": "name = 'x'"})
