@@ -16,9 +16,9 @@ import (
 // RegisteredModel is a named model whose versions are numbered 1, 2, 3...
 type RegisteredModel struct {
 	tenancy.Model
-	ID            string    `gorm:"column:id;primaryKey" json:"id"`
-	Name          string    `gorm:"column:name" json:"name"`
-	Description   string    `gorm:"column:description" json:"description"`
+	ID          string `gorm:"column:id;primaryKey" json:"id"`
+	Name        string `gorm:"column:name" json:"name"`
+	Description string `gorm:"column:description" json:"description"`
 	// LatestVersion is the highest version number ever given: a deleted
 	// version's number is not given again, so it may name a version that
 	// no longer exists.
@@ -47,12 +47,12 @@ func (RegisteredModel) TableName() string { return "registered_models" }
 // would also clear tenant_id.
 type ModelVersion struct {
 	tenancy.Model
-	ID          string    `gorm:"column:id;primaryKey" json:"id"`
-	ModelID     string    `gorm:"column:model_id" json:"model_id"`
-	Version     int       `gorm:"column:version" json:"version"`
-	Source      string    `gorm:"column:source" json:"source"`
-	RunID       *string   `gorm:"column:run_id" json:"run_id"`
-	Description string    `gorm:"column:description" json:"description"`
+	ID          string  `gorm:"column:id;primaryKey" json:"id"`
+	ModelID     string  `gorm:"column:model_id" json:"model_id"`
+	Version     int     `gorm:"column:version" json:"version"`
+	Source      string  `gorm:"column:source" json:"source"`
+	RunID       *string `gorm:"column:run_id" json:"run_id"`
+	Description string  `gorm:"column:description" json:"description"`
 	// Stage is MLflow's stage: None, Staging, Production or Archived
 	// (TransitionModelVersionStage).
 	Stage     string    `gorm:"column:stage" json:"stage"`
@@ -85,7 +85,7 @@ type ModelInput struct {
 
 // ModelVersionInput is what CreateModelVersion needs.
 type ModelVersionInput struct {
-	Source      string `json:"source"`
+	Source      string            `json:"source"`
 	RunID       string            `json:"run_id,omitempty"`
 	Description string            `json:"description,omitempty"`
 	Tags        map[string]string `json:"tags,omitempty"`
