@@ -2,6 +2,7 @@ package mlflowapi
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/maestro-ml/maestro/internal/testenv"
@@ -17,7 +18,7 @@ func TestModelRegistry(t *testing.T) {
 			t.Fatalf("create: %v", m)
 		}
 		s.fails(&memberA, "POST", api+"registered-models/create", map[string]any{"name": "churn"}, 400, CodeAlreadyExists)
-		s.fails(&memberA, "POST", api+"registered-models/create", map[string]any{"name": "t", "tags": []map[string]string{{"key": "a", "value": "b"}}}, 400, CodeInvalid)
+		s.fails(&memberA, "POST", api+"registered-models/create", map[string]any{"name": "t", "tags": []map[string]string{{"key": "", "value": "b"}}}, 400, CodeInvalid)
 		s.ok(&memberB, "POST", api+"registered-models/create", map[string]any{"name": "churn"})
 		for i := 1; i <= 3; i++ {
 			v := s.ok(&memberA, "POST", api+"model-versions/create", map[string]any{"name": "churn", "source": src, "run_id": run})["model_version"].(map[string]any)
@@ -146,6 +147,85 @@ func TestModelRegistryWrites(t *testing.T) {
 		}
 		s.ok(&memberA, "POST", api+"registered-models/create", map[string]any{"name": "churn2"})
 		s.ok(&memberB, "GET", api+"registered-models/get?name=b-model", nil)
+	})
+}
+
+// TestModelTagsAndStages: tags on create and by set-tag/delete-tag, shown
+// on reads and searchable; stage transitions with archiving, and
+// get-latest-versions by stage, as MLflow answers them.
+func TestModelTagsAndStages(t *testing.T) {
+	forEachDB(t, func(t *testing.T, s *server) {
+		tags := []map[string]string{{"key": "team", "value": "risk"}}
+		m := s.ok(&memberA, "POST", api+"registered-models/create", map[string]any{"name": "m", "tags": tags})["registered_model"].(map[string]any)
+		if fmt.Sprint(m["tags"]) != "[map[key:team value:risk]]" {
+			t.Fatalf("create with tags: %v", m)
+		}
+		s.ok(&memberA, "POST", api+"registered-models/create", map[string]any{"name": "m2"})
+		for range 3 {
+			s.ok(&memberA, "POST", api+"model-versions/create", map[string]any{"name": "m", "source": "s3://m", "tags": []map[string]string{{"key": "k", "value": "v"}}})
+		}
+		s.ok(&memberA, "POST", api+"registered-models/set-tag", map[string]any{"name": "m", "key": "owner", "value": "ann"})
+		s.fails(&viewerA, "POST", api+"registered-models/set-tag", map[string]any{"name": "m", "key": "owner", "value": "x"}, 403, CodePermissionDenied)
+		s.fails(&memberB, "POST", api+"registered-models/set-tag", map[string]any{"name": "m", "key": "owner", "value": "x"}, 404, CodeNotFound)
+		s.fails(&memberA, "POST", api+"registered-models/set-tag", map[string]any{"name": "m", "key": "k", "value": strings.Repeat("x", 8001)}, 400, CodeInvalid)
+		sr := s.ok(&viewerA, "GET", api+"registered-models/search?filter=tags.owner+%3D+%27ann%27", nil)["registered_models"].([]any)
+		if len(sr) != 1 || sr[0].(map[string]any)["name"] != "m" {
+			t.Fatalf("search by tag: %v", sr)
+		}
+		s.ok(&memberA, "DELETE", api+"registered-models/delete-tag", map[string]any{"name": "m", "key": "owner"})
+		s.fails(&memberA, "DELETE", api+"registered-models/delete-tag", map[string]any{"name": "m", "key": "owner"}, 404, CodeNotFound)
+		s.fails(&memberB, "DELETE", api+"registered-models/delete-tag", map[string]any{"name": "m", "key": "team"}, 404, CodeNotFound)
+		s.ok(&memberA, "POST", api+"model-versions/set-tag", map[string]any{"name": "m", "version": "2", "key": "passed", "value": "yes"})
+		s.fails(&memberA, "POST", api+"model-versions/set-tag", map[string]any{"name": "m", "version": "9", "key": "passed", "value": "yes"}, 404, CodeNotFound)
+		s.fails(&viewerA, "POST", api+"model-versions/set-tag", map[string]any{"name": "m", "version": "2", "key": "passed", "value": "no"}, 403, CodePermissionDenied)
+		v := s.ok(&viewerA, "GET", api+"model-versions/get?name=m&version=2", nil)["model_version"].(map[string]any)
+		if fmt.Sprint(v["tags"]) != "[map[key:k value:v] map[key:passed value:yes]]" {
+			t.Fatalf("version tags: %v", v)
+		}
+		vs := s.ok(&viewerA, "GET", api+"model-versions/search?filter=tags.passed+%3D+%27yes%27", nil)["model_versions"].([]any)
+		if len(vs) != 1 || vs[0].(map[string]any)["version"] != "2" {
+			t.Fatalf("version search by tag: %v", vs)
+		}
+		s.ok(&memberA, "DELETE", api+"model-versions/delete-tag", map[string]any{"name": "m", "version": "2", "key": "passed"})
+		s.fails(&memberA, "DELETE", api+"model-versions/delete-tag", map[string]any{"name": "m", "version": "2", "key": "passed"}, 404, CodeNotFound)
+		// Stages.
+		v = s.ok(&memberA, "POST", api+"model-versions/transition-stage", map[string]any{"name": "m", "version": "1", "stage": "production", "archive_existing_versions": false})["model_version"].(map[string]any)
+		if v["current_stage"] != "Production" {
+			t.Fatalf("transition: %v", v)
+		}
+		s.fails(&memberA, "POST", api+"model-versions/transition-stage", map[string]any{"name": "m", "version": "2", "stage": "Shipping"}, 400, CodeInvalid)
+		s.fails(&memberA, "POST", api+"model-versions/transition-stage", map[string]any{"name": "m", "version": "2", "stage": "Archived", "archive_existing_versions": true}, 400, CodeInvalid)
+		s.fails(&viewerA, "POST", api+"model-versions/transition-stage", map[string]any{"name": "m", "version": "2", "stage": "Staging"}, 403, CodePermissionDenied)
+		s.fails(&memberB, "POST", api+"model-versions/transition-stage", map[string]any{"name": "m", "version": "2", "stage": "Staging"}, 404, CodeNotFound)
+		s.ok(&memberA, "POST", api+"model-versions/transition-stage", map[string]any{"name": "m", "version": "2", "stage": "Production", "archive_existing_versions": true})
+		if v := s.ok(&viewerA, "GET", api+"model-versions/get?name=m&version=1", nil)["model_version"].(map[string]any); v["current_stage"] != "Archived" {
+			t.Fatalf("archived: %v", v)
+		}
+		latest := func(stages ...string) string {
+			t.Helper()
+			body := map[string]any{"name": "m"}
+			if len(stages) > 0 {
+				body["stages"] = stages
+			}
+			var out []string
+			for _, v := range s.ok(&viewerA, "POST", api+"registered-models/get-latest-versions", body)["model_versions"].([]any) {
+				out = append(out, v.(map[string]any)["version"].(string)+":"+v.(map[string]any)["current_stage"].(string))
+			}
+			return fmt.Sprint(out)
+		}
+		if got := latest(); got != "[1:Archived 2:Production 3:None]" {
+			t.Fatalf("latest per stage: %s", got)
+		}
+		if got := latest("Production"); got != "[2:Production]" {
+			t.Fatalf("latest in Production: %s", got)
+		}
+		if got := latest("Staging"); got != "[]" {
+			t.Fatalf("latest in Staging: %s", got)
+		}
+		s.fails(&viewerA, "POST", api+"registered-models/get-latest-versions", map[string]any{"name": "m", "stages": []string{"Bogus"}}, 400, CodeInvalid)
+		if m := s.ok(&viewerA, "GET", api+"registered-models/get?name=m", nil)["registered_model"].(map[string]any); len(m["latest_versions"].([]any)) != 3 {
+			t.Fatalf("latest_versions: %v", m)
+		}
 	})
 }
 
