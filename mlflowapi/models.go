@@ -25,14 +25,14 @@ type wireAlias struct {
 }
 
 type wireModelVersion struct {
-	Name                 string   `json:"name"`
-	Version              string   `json:"version"`
-	CreationTimestamp    int64    `json:"creation_timestamp"`
-	LastUpdatedTimestamp int64    `json:"last_updated_timestamp"`
-	CurrentStage         string   `json:"current_stage"`
-	Description          string   `json:"description,omitempty"`
-	Source               string   `json:"source"`
-	RunID                string   `json:"run_id,omitempty"`
+	Name                 string     `json:"name"`
+	Version              string     `json:"version"`
+	CreationTimestamp    int64      `json:"creation_timestamp"`
+	LastUpdatedTimestamp int64      `json:"last_updated_timestamp"`
+	CurrentStage         string     `json:"current_stage"`
+	Description          string     `json:"description,omitempty"`
+	Source               string     `json:"source"`
+	RunID                string     `json:"run_id,omitempty"`
 	Status               string     `json:"status"`
 	Aliases              []string   `json:"aliases,omitempty"`
 	Tags                 []keyValue `json:"tags,omitempty"`
