@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -213,6 +214,30 @@ func testModels(t *testing.T, e *regEnv) {
 	}
 	expect(t, e.do("PATCH", versions+"/9", e.member, map[string]any{"description": "x"}), 404)
 	expect(t, e.do("PATCH", versions+"/1", e.viewer, map[string]any{"description": "x"}), 403)
+
+	// Tags and stages.
+	var mt map[string]any
+	expect(t, e.do("PUT", models+"/churn2/tags/team", e.member, map[string]any{"value": "risk"}), 200).json(t, &mt)
+	if fmt.Sprint(mt["tags"]) != "map[team:risk]" {
+		t.Fatalf("model tags %+v", mt)
+	}
+	expect(t, e.do("PUT", models+"/churn2/tags/team", e.viewer, map[string]any{"value": "x"}), 403)
+	e.refused(t, "PUT", models+"/churn2/tags/team", map[string]any{}, 422, "value", models+"/churn2")
+	e.refused(t, "PUT", models+"/churn2/tags/k", map[string]any{"value": strings.Repeat("x", 8001)}, 422, `tag["k"]`, models+"/churn2")
+	expect(t, e.do("PUT", versions+"/1/tags/a/b", e.member, map[string]any{"value": "yes"}), 200).json(t, &v)
+	if fmt.Sprint(v["tags"]) != "map[a/b:yes]" || v["stage"] != "None" {
+		t.Fatalf("version tags %+v", v)
+	}
+	expect(t, e.do("PATCH", versions+"/1", e.member, map[string]any{"stage": "production"}), 200).json(t, &v)
+	if v["stage"] != "Production" {
+		t.Fatalf("stage %+v", v)
+	}
+	e.refused(t, "PATCH", versions+"/1", map[string]any{"stage": "shipping"}, 422, "stage", versions+"/1")
+	expect(t, e.do("DELETE", versions+"/1/tags/a/b", e.member, nil), 204)
+	expect(t, e.do("DELETE", versions+"/1/tags/a/b", e.member, nil), 404)
+	expect(t, e.do("DELETE", models+"/churn2/tags/team", e.viewer, nil), 403)
+	expect(t, e.do("DELETE", models+"/churn2/tags/team", e.member, nil), 204)
+	expect(t, e.do("DELETE", models+"/churn2/tags/team", e.member, nil), 404)
 
 	// A deleted version takes its aliases; its number is not given again.
 	expect(t, e.do("DELETE", versions+"/2", e.viewer, nil), 403)

@@ -124,7 +124,8 @@ func (s *Server) deleteModel(w http.ResponseWriter, r *http.Request) error {
 }
 
 // updateModelVersion handles PATCH /api/v1/models/{name}/versions/{version}
-// {"description"}.
+// {"description", "stage"}: a stage (None, Staging, Production, Archived)
+// moves this version only.
 func (s *Server) updateModelVersion(w http.ResponseWriter, r *http.Request) error {
 	n, err := versionParam(r)
 	if err != nil {
@@ -151,6 +152,89 @@ func (s *Server) deleteModelVersion(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	if err := s.reg.reg.DeleteModelVersion(r.Context(), r.PathValue("name"), n); err != nil {
+		return err
+	}
+	noContent(w)
+	return nil
+}
+
+// tagRequest is the body of PUT .../tags/{key}.
+type tagRequest struct {
+	Value *string `json:"value"`
+}
+
+// tagValue decodes a tag's body: {"value"} is required.
+func tagValue(w http.ResponseWriter, r *http.Request) (string, error) {
+	var in tagRequest
+	if err := decode(w, r, &in); err != nil {
+		return "", err
+	}
+	if in.Value == nil {
+		return "", invalid(fieldError{Field: "value", Message: "required"})
+	}
+	return *in.Value, nil
+}
+
+// setModelTag handles PUT /api/v1/models/{name}/tags/{key} {"value"}: the
+// model with its tags.
+func (s *Server) setModelTag(w http.ResponseWriter, r *http.Request) error {
+	value, err := tagValue(w, r)
+	if err != nil {
+		return err
+	}
+	name := r.PathValue("name")
+	if err := s.reg.reg.SetModelTag(r.Context(), name, r.PathValue("key"), value); err != nil {
+		return err
+	}
+	m, err := s.reg.reg.GetModel(r.Context(), name)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, m)
+	return nil
+}
+
+// deleteModelTag handles DELETE /api/v1/models/{name}/tags/{key}.
+func (s *Server) deleteModelTag(w http.ResponseWriter, r *http.Request) error {
+	if err := s.reg.reg.DeleteModelTag(r.Context(), r.PathValue("name"), r.PathValue("key")); err != nil {
+		return err
+	}
+	noContent(w)
+	return nil
+}
+
+// setModelVersionTag handles PUT
+// /api/v1/models/{name}/versions/{version}/tags/{key} {"value"}: the
+// version with its tags.
+func (s *Server) setModelVersionTag(w http.ResponseWriter, r *http.Request) error {
+	n, err := versionParam(r)
+	if err != nil {
+		return err
+	}
+	value, err := tagValue(w, r)
+	if err != nil {
+		return err
+	}
+	name := r.PathValue("name")
+	if err := s.reg.reg.SetModelVersionTag(r.Context(), name, n, r.PathValue("key"), value); err != nil {
+		return err
+	}
+	v, err := s.reg.reg.GetModelVersion(r.Context(), name, n)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// deleteModelVersionTag handles DELETE
+// /api/v1/models/{name}/versions/{version}/tags/{key}.
+func (s *Server) deleteModelVersionTag(w http.ResponseWriter, r *http.Request) error {
+	n, err := versionParam(r)
+	if err != nil {
+		return err
+	}
+	if err := s.reg.reg.DeleteModelVersionTag(r.Context(), r.PathValue("name"), n, r.PathValue("key")); err != nil {
 		return err
 	}
 	noContent(w)
