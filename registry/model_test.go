@@ -348,6 +348,22 @@ func TestModelTagsAndStages(t *testing.T) {
 		if err := e.reg.DeleteModel(e.a, "m"); err != nil {
 			t.Fatal(err)
 		}
+		// At most MaxEntityTags: the one beyond is refused and not stored.
+		many := map[string]string{}
+		for i := range MaxEntityTags {
+			many["k"+strconv.Itoa(i)] = "v"
+		}
+		must[*RegisteredModel](t)(e.reg.CreateModel(e.a, ModelInput{Name: "full", Tags: many}))
+		var tooLarge *TooLargeError
+		if err := e.reg.SetModelTag(e.a, "full", "one-more", "v"); !errors.As(err, &tooLarge) {
+			t.Fatalf("tag beyond the limit = %v", err)
+		}
+		if err := e.reg.SetModelTag(e.a, "full", "k0", "changed"); err != nil {
+			t.Fatalf("overwriting a tag at the limit: %v", err)
+		}
+		if m := must[*RegisteredModel](t)(e.reg.GetModel(e.a, "full")); len(m.Tags) != MaxEntityTags || m.Tags["k0"] != "changed" {
+			t.Fatalf("tags at the limit: %d", len(m.Tags))
+		}
 	})
 }
 
