@@ -19,12 +19,14 @@
 // set-tag, delete-tag, log-batch with MLflow's limits, log-inputs,
 // search with MLflow's filter grammar, order_by, max_results and page
 // tokens), metrics/get-history (paged), the model registry over the
-// registry's models, versions and aliases (registered-models create, get,
-// search, get-latest-versions, alias; model-versions create, get, search,
-// get-download-uri), logged-models/search (always empty: no logged
+// registry's models, versions, aliases, tags and stages (registered-models
+// create, get, search, get-latest-versions, alias, update, rename, delete,
+// set-tag, delete-tag; model-versions create, get, search,
+// get-download-uri, update, delete, set-tag, delete-tag,
+// transition-stage), logged-models/search (always empty: no logged
 // models are stored), and the artifact proxy (upload, download, list,
 // delete). docs/mlflow.md says what differs from MLflow's server and what
-// is not served (model updates, deletes and tags, logged-model writes).
+// is not served (logged-model writes, traces, prompts).
 //
 // # Credentials and tenants
 //

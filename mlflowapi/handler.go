@@ -119,6 +119,11 @@ func post(path, summary string, f handleFunc) endpoint {
 	return endpoint{Endpoint{Method: http.MethodPost, Path: path, Write: true, Summary: summary}, f}
 }
 
+// write is a writing call of another method (PATCH, DELETE).
+func write(method, path, summary string, f handleFunc) endpoint {
+	return endpoint{Endpoint{Method: method, Path: path, Write: true, Summary: summary}, f}
+}
+
 // read marks a POST that only reads (MLflow's searches).
 func read(e endpoint) endpoint {
 	e.Write = false
@@ -154,13 +159,23 @@ func endpoints() []endpoint {
 		post("registered-models/create", "Register a model.", createRegisteredModel),
 		get("registered-models/get", "Get a registered model with its latest version and aliases.", getRegisteredModel),
 		get("registered-models/search", "Search registered models by name.", searchRegisteredModels),
-		read(post("registered-models/get-latest-versions", "Get a model's latest version (every version's stage is None).", getLatestVersions)),
-		get("registered-models/get-latest-versions", "Get a model's latest version (every version's stage is None).", getLatestVersions),
+		read(post("registered-models/get-latest-versions", "Get the latest version of a model in each stage asked for (every stage when none is).", getLatestVersions)),
+		get("registered-models/get-latest-versions", "Get the latest version of a model in each stage asked for (every stage when none is).", getLatestVersions),
+		write(http.MethodPatch, "registered-models/update", "Change a registered model's description.", updateRegisteredModel),
+		post("registered-models/rename", "Rename a registered model; its versions and aliases follow.", renameRegisteredModel),
+		write(http.MethodDelete, "registered-models/delete", "Delete a registered model with its versions and aliases.", deleteRegisteredModel),
+		post("registered-models/set-tag", "Set a tag of a registered model.", setRegisteredModelTag),
+		write(http.MethodDelete, "registered-models/delete-tag", "Delete a tag of a registered model.", deleteRegisteredModelTag),
 		post("registered-models/alias", "Point an alias at a model version.", setAlias),
-		endpoint{Endpoint{Method: http.MethodDelete, Path: "registered-models/alias", Write: true, Summary: "Delete an alias."}, deleteAlias},
+		write(http.MethodDelete, "registered-models/alias", "Delete an alias.", deleteAlias),
 		get("registered-models/alias", "Get the model version an alias points at.", getByAlias),
 		post("model-versions/create", "Create a model version (status READY at once).", createModelVersion),
 		get("model-versions/get", "Get a model version.", getModelVersion),
+		write(http.MethodPatch, "model-versions/update", "Change a model version's description.", updateModelVersion),
+		write(http.MethodDelete, "model-versions/delete", "Delete a model version and the aliases pointing at it.", deleteModelVersion),
+		post("model-versions/set-tag", "Set a tag of a model version.", setModelVersionTag),
+		write(http.MethodDelete, "model-versions/delete-tag", "Delete a tag of a model version.", deleteModelVersionTag),
+		post("model-versions/transition-stage", "Move a model version to None, Staging, Production or Archived.", transitionStage),
 		get("model-versions/search", "Search model versions by name, run_id, source or version_number.", searchModelVersions),
 		get("model-versions/get-download-uri", "Get where a model version's files are.", getDownloadURI),
 		read(post("logged-models/search", "Search logged models: always none, as this server stores none.", searchLoggedModels)),

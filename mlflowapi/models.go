@@ -1,9 +1,9 @@
 package mlflowapi
 
 import (
+	"encoding/json"
 	"errors"
 	"strconv"
-	"strings"
 
 	"github.com/maestro-ml/maestro/registry"
 )
@@ -11,8 +11,10 @@ import (
 // The model registry calls served (the registry's models, versions and
 // aliases; the same rows as /api/v1/models): registered-models create,
 // get, search and get-latest-versions, model-versions create, get, search
-// and get-download-uri, and aliases (set, delete, get-by-alias). Updates,
-// renames, deletes, tags and stage transitions are not served.
+// and get-download-uri, aliases (set, delete, get-by-alias), the writes
+// registered-models update, rename and delete, model-versions update and
+// delete, tags of both (set-tag, delete-tag) and model-versions
+// transition-stage.
 
 // MaxModelScan bounds the models or versions a model search reads.
 const MaxModelScan = registry.MaxTrackingScan
@@ -23,16 +25,17 @@ type wireAlias struct {
 }
 
 type wireModelVersion struct {
-	Name                 string   `json:"name"`
-	Version              string   `json:"version"`
-	CreationTimestamp    int64    `json:"creation_timestamp"`
-	LastUpdatedTimestamp int64    `json:"last_updated_timestamp"`
-	CurrentStage         string   `json:"current_stage"`
-	Description          string   `json:"description,omitempty"`
-	Source               string   `json:"source"`
-	RunID                string   `json:"run_id,omitempty"`
-	Status               string   `json:"status"`
-	Aliases              []string `json:"aliases,omitempty"`
+	Name                 string     `json:"name"`
+	Version              string     `json:"version"`
+	CreationTimestamp    int64      `json:"creation_timestamp"`
+	LastUpdatedTimestamp int64      `json:"last_updated_timestamp"`
+	CurrentStage         string     `json:"current_stage"`
+	Description          string     `json:"description,omitempty"`
+	Source               string     `json:"source"`
+	RunID                string     `json:"run_id,omitempty"`
+	Status               string     `json:"status"`
+	Aliases              []string   `json:"aliases,omitempty"`
+	Tags                 []keyValue `json:"tags,omitempty"`
 }
 
 type wireModel struct {
@@ -42,6 +45,7 @@ type wireModel struct {
 	Description          string             `json:"description,omitempty"`
 	LatestVersions       []wireModelVersion `json:"latest_versions,omitempty"`
 	Aliases              []wireAlias        `json:"aliases,omitempty"`
+	Tags                 []keyValue         `json:"tags,omitempty"`
 }
 
 var modelAttrs = attrSpec{
@@ -62,8 +66,8 @@ var versionAttrs = attrSpec{
 
 func toWireVersion(name string, v *registry.ModelVersion, aliases []string) wireModelVersion {
 	out := wireModelVersion{Name: name, Version: strconv.Itoa(v.Version), CreationTimestamp: millis(v.CreatedAt),
-		LastUpdatedTimestamp: millis(v.CreatedAt), CurrentStage: "None", Description: v.Description,
-		Source: v.Source, Status: "READY", Aliases: aliases}
+		LastUpdatedTimestamp: millis(v.CreatedAt), CurrentStage: v.Stage, Description: v.Description,
+		Source: v.Source, Status: "READY", Aliases: aliases, Tags: tagList(v.Tags)}
 	if v.RunID != nil {
 		out.RunID = *v.RunID
 	}
@@ -87,7 +91,8 @@ func aliasesOf(as []registry.ModelAlias, version int) []string {
 }
 
 func (c *call) wireModel(m *registry.RegisteredModel) (wireModel, error) {
-	out := wireModel{Name: m.Name, CreationTimestamp: millis(m.CreatedAt), LastUpdatedTimestamp: millis(m.UpdatedAt), Description: m.Description}
+	out := wireModel{Name: m.Name, CreationTimestamp: millis(m.CreatedAt), LastUpdatedTimestamp: millis(m.UpdatedAt),
+		Description: m.Description, Tags: tagList(m.Tags)}
 	as, err := c.aliases(m.Name)
 	if err != nil {
 		return out, err
@@ -95,12 +100,15 @@ func (c *call) wireModel(m *registry.RegisteredModel) (wireModel, error) {
 	for _, a := range as {
 		out.Aliases = append(out.Aliases, wireAlias{Alias: a.Alias, Version: strconv.Itoa(a.Version)})
 	}
-	if m.LatestVersion > 0 {
-		v, err := c.h.reg.GetModelVersion(c.r.Context(), m.Name, m.LatestVersion)
+	if m.LatestVersion > 0 { // else no version was ever created
+		// As MLflow: the latest version in each stage.
+		vs, err := c.h.reg.LatestModelVersions(c.r.Context(), m.Name)
 		if err != nil {
 			return out, err
 		}
-		out.LatestVersions = []wireModelVersion{toWireVersion(m.Name, v, aliasesOf(as, v.Version))}
+		for i := range vs {
+			out.LatestVersions = append(out.LatestVersions, toWireVersion(m.Name, &vs[i], aliasesOf(as, vs[i].Version)))
+		}
 	}
 	return out, nil
 }
@@ -125,10 +133,7 @@ func createRegisteredModel(c *call) (any, error) {
 	if err := c.args.list("tags", &tags); err != nil {
 		return nil, err
 	}
-	if len(tags) > 0 {
-		return nil, invalidParam("registered model tags are not supported by this server")
-	}
-	m, err := c.h.reg.CreateModel(c.r.Context(), registry.ModelInput{Name: name, Description: desc})
+	m, err := c.h.reg.CreateModel(c.r.Context(), registry.ModelInput{Name: name, Description: desc, Tags: tagMap(tags)})
 	if errors.Is(err, registry.ErrConflict) {
 		return nil, newError(CodeAlreadyExists, 400, "Registered Model (name=%s) already exists.", name)
 	}
@@ -140,6 +145,65 @@ func createRegisteredModel(c *call) (any, error) {
 		return nil, err
 	}
 	return map[string]any{"registered_model": w}, nil
+}
+
+// modelResponse answers {"registered_model": ...} for m.
+func (c *call) modelResponse(m *registry.RegisteredModel) (any, error) {
+	w, err := c.wireModel(m)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"registered_model": w}, nil
+}
+
+func updateRegisteredModel(c *call) (any, error) {
+	name, err := c.args.required("name")
+	if err != nil {
+		return nil, err
+	}
+	desc, ok, err := c.args.str("description")
+	if err != nil {
+		return nil, err
+	}
+	var in registry.ModelUpdate
+	if ok {
+		in.Description = &desc
+	}
+	m, err := c.h.reg.UpdateModel(c.r.Context(), name, in)
+	if err != nil {
+		return nil, modelErr(err, name)
+	}
+	return c.modelResponse(m)
+}
+
+func renameRegisteredModel(c *call) (any, error) {
+	name, err := c.args.required("name")
+	if err != nil {
+		return nil, err
+	}
+	newName, err := c.args.required("new_name")
+	if err != nil {
+		return nil, err
+	}
+	m, err := c.h.reg.UpdateModel(c.r.Context(), name, registry.ModelUpdate{Name: &newName})
+	if errors.Is(err, registry.ErrConflict) {
+		return nil, newError(CodeAlreadyExists, 400, "Registered Model (name=%s) already exists.", newName)
+	}
+	if err != nil {
+		return nil, modelErr(err, name)
+	}
+	return c.modelResponse(m)
+}
+
+func deleteRegisteredModel(c *call) (any, error) {
+	name, err := c.args.required("name")
+	if err != nil {
+		return nil, err
+	}
+	if err := c.h.reg.DeleteModel(c.r.Context(), name); err != nil {
+		return nil, modelErr(err, name)
+	}
+	return map[string]any{}, nil
 }
 
 func getRegisteredModel(c *call) (any, error) {
@@ -195,7 +259,7 @@ func searchRegisteredModels(c *call) (any, error) {
 	}
 	rows := make([]entity, 0, len(all))
 	for i := range all {
-		e := entity{attrs: map[string]value{"name": {s: all[i].Name}}, wire: &all[i]}
+		e := entity{attrs: map[string]value{"name": {s: all[i].Name}}, tags: all[i].Tags, wire: &all[i]}
 		if matches(e, sr.clauses) {
 			rows = append(rows, e)
 		}
@@ -226,24 +290,17 @@ func getLatestVersions(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := c.h.reg.GetModel(c.r.Context(), name)
+	vs, err := c.h.reg.LatestModelVersions(c.r.Context(), name, stages...)
 	if err != nil {
 		return nil, modelErr(err, name)
 	}
-	w, err := c.wireModel(m)
+	as, err := c.aliases(name)
 	if err != nil {
 		return nil, err
 	}
-	out := []wireModelVersion{}
-	for _, v := range w.LatestVersions {
-		// Every version is in the stage "None" (stages are not served).
-		keep := len(stages) == 0
-		for _, s := range stages {
-			keep = keep || strings.EqualFold(s, "None")
-		}
-		if keep {
-			out = append(out, v)
-		}
+	out := make([]wireModelVersion, 0, len(vs))
+	for i := range vs {
+		out = append(out, toWireVersion(name, &vs[i], aliasesOf(as, vs[i].Version)))
 	}
 	return map[string]any{"model_versions": out}, nil
 }
@@ -307,10 +364,7 @@ func createModelVersion(c *call) (any, error) {
 	if err := c.args.list("tags", &tags); err != nil {
 		return nil, err
 	}
-	if len(tags) > 0 {
-		return nil, invalidParam("model version tags are not supported by this server")
-	}
-	v, err := c.h.reg.CreateModelVersion(c.r.Context(), name, registry.ModelVersionInput{Source: source, RunID: runID, Description: desc})
+	v, err := c.h.reg.CreateModelVersion(c.r.Context(), name, registry.ModelVersionInput{Source: source, RunID: runID, Description: desc, Tags: tagMap(tags)})
 	if err != nil {
 		return nil, modelErr(err, name) // an unknown run_id is INVALID_PARAMETER_VALUE
 	}
@@ -335,6 +389,41 @@ func getModelVersion(c *call) (any, error) {
 		return nil, err
 	}
 	return map[string]any{"model_version": w}, nil
+}
+
+func updateModelVersion(c *call) (any, error) {
+	name, n, err := c.version()
+	if err != nil {
+		return nil, err
+	}
+	desc, ok, err := c.args.str("description")
+	if err != nil {
+		return nil, err
+	}
+	var in registry.ModelVersionUpdate
+	if ok {
+		in.Description = &desc
+	}
+	v, err := c.h.reg.UpdateModelVersion(c.r.Context(), name, n, in)
+	if err != nil {
+		return nil, versionErr(err, name, n)
+	}
+	w, err := c.wireVersion(name, v)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"model_version": w}, nil
+}
+
+func deleteModelVersion(c *call) (any, error) {
+	name, n, err := c.version()
+	if err != nil {
+		return nil, err
+	}
+	if err := c.h.reg.DeleteModelVersion(c.r.Context(), name, n); err != nil {
+		return nil, versionErr(err, name, n)
+	}
+	return map[string]any{}, nil
 }
 
 func getDownloadURI(c *call) (any, error) {
@@ -382,7 +471,7 @@ func searchModelVersions(c *call) (any, error) {
 					run = *v.RunID
 				}
 				e := entity{attrs: map[string]value{"name": {s: m.Name}, "run_id": {s: run}, "source": {s: v.Source},
-					"version_number": {n: float64(v.Version), num: true}}, wire: toWireVersion(m.Name, v, nil)}
+					"version_number": {n: float64(v.Version), num: true}}, tags: v.Tags, wire: toWireVersion(m.Name, v, nil)}
 				if matches(e, sr.clauses) {
 					rows = append(rows, e)
 				}
@@ -460,4 +549,133 @@ func getByAlias(c *call) (any, error) {
 		return nil, err
 	}
 	return map[string]any{"model_version": w}, nil
+}
+
+func setRegisteredModelTag(c *call) (any, error) {
+	name, err := c.args.required("name")
+	if err != nil {
+		return nil, err
+	}
+	key, value, err := c.tagArgs()
+	if err != nil {
+		return nil, err
+	}
+	if err := c.h.reg.SetModelTag(c.r.Context(), name, key, value); err != nil {
+		return nil, modelErr(err, name)
+	}
+	return map[string]any{}, nil
+}
+
+func deleteRegisteredModelTag(c *call) (any, error) {
+	name, err := c.args.required("name")
+	if err != nil {
+		return nil, err
+	}
+	key, err := c.args.required("key")
+	if err != nil {
+		return nil, err
+	}
+	err = c.h.reg.DeleteModelTag(c.r.Context(), name, key)
+	if errors.Is(err, registry.ErrNotFound) {
+		if _, gerr := c.h.reg.GetModel(c.r.Context(), name); gerr != nil {
+			return nil, modelErr(gerr, name)
+		}
+		return nil, notFound("No tag with name: %s in registered model %s", key, name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{}, nil
+}
+
+// tagArgs reads a tag's key (required) and value.
+func (c *call) tagArgs() (string, string, error) {
+	key, err := c.args.required("key")
+	if err != nil {
+		return "", "", err
+	}
+	value, err := c.args.optional("value")
+	return key, value, err
+}
+
+func setModelVersionTag(c *call) (any, error) {
+	name, n, err := c.version()
+	if err != nil {
+		return nil, err
+	}
+	key, value, err := c.tagArgs()
+	if err != nil {
+		return nil, err
+	}
+	if err := c.h.reg.SetModelVersionTag(c.r.Context(), name, n, key, value); err != nil {
+		return nil, versionErr(err, name, n)
+	}
+	return map[string]any{}, nil
+}
+
+func deleteModelVersionTag(c *call) (any, error) {
+	name, n, err := c.version()
+	if err != nil {
+		return nil, err
+	}
+	key, err := c.args.required("key")
+	if err != nil {
+		return nil, err
+	}
+	err = c.h.reg.DeleteModelVersionTag(c.r.Context(), name, n, key)
+	if errors.Is(err, registry.ErrNotFound) {
+		if _, gerr := c.h.reg.GetModelVersion(c.r.Context(), name, n); gerr != nil {
+			return nil, versionErr(gerr, name, n)
+		}
+		return nil, notFound("No tag with name: %s for model version %s version %d", key, name, n)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{}, nil
+}
+
+func transitionStage(c *call) (any, error) {
+	name, n, err := c.version()
+	if err != nil {
+		return nil, err
+	}
+	stage, err := c.args.required("stage")
+	if err != nil {
+		return nil, err
+	}
+	archive, err := boolArg(c.args, "archive_existing_versions")
+	if err != nil {
+		return nil, err
+	}
+	v, err := c.h.reg.TransitionModelVersionStage(c.r.Context(), name, n, stage, archive)
+	if err != nil {
+		return nil, versionErr(err, name, n)
+	}
+	w, err := c.wireVersion(name, v)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"model_version": w}, nil
+}
+
+// boolArg reads a boolean parameter (false when absent): a JSON boolean, or
+// "true"/"false" in a query or a JSON string.
+func boolArg(a *args, name string) (bool, error) {
+	bad := invalidParam("Invalid value for parameter '%s': expected a boolean.", name)
+	if v, ok := a.raw(name); ok {
+		var b bool
+		if json.Unmarshal(v, &b) == nil {
+			return b, nil
+		}
+	}
+	s, ok, err := a.str(name)
+	if err != nil || !ok {
+		return false, err
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return false, bad
+	}
+	return b, nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -189,4 +190,77 @@ func testModels(t *testing.T, e *regEnv) {
 	expect(t, e.do("DELETE", alias, e.member, nil), 204)
 	expect(t, e.do("GET", alias, e.viewer, nil), 404)
 	expect(t, e.do("DELETE", alias, e.member, nil), 404)
+
+	// Update and rename: versions and aliases follow the new name.
+	expect(t, e.do("PUT", alias, e.member, map[string]any{"version": 2}), 200)
+	expect(t, e.do("PATCH", models+"/churn", e.viewer, map[string]any{"description": "x"}), 403)
+	expect(t, e.do("POST", models, e.member, map[string]any{"name": "taken"}), 201)
+	expect(t, e.do("PATCH", models+"/churn", e.member, map[string]any{"name": "taken"}), 409).problem(t)
+	e.refused(t, "PATCH", models+"/churn", map[string]any{"name": "a/b"}, 422, "name", models+"/churn")
+	e.refused(t, "PATCH", models+"/churn", map[string]any{"description": 5}, 422, "description", models+"/churn")
+	expect(t, e.do("PATCH", models+"/churn", e.member, map[string]any{"name": "churn2", "description": "renamed"}), 200).json(t, &m)
+	if m["name"] != "churn2" || m["description"] != "renamed" || m["latest_version"] != float64(2) {
+		t.Fatalf("renamed %+v", m)
+	}
+	expect(t, e.do("GET", models+"/churn", e.viewer, nil), 404)
+	e.getJSON(t, models+"/churn2/aliases/champion", e.viewer, &v)
+	if v["version"] != float64(2) {
+		t.Fatalf("alias after rename %+v", v)
+	}
+	versions = models + "/churn2/versions"
+	expect(t, e.do("PATCH", versions+"/1", e.member, map[string]any{"description": "first"}), 200).json(t, &v)
+	if v["description"] != "first" || v["source"] != "s3://models/churn/1" {
+		t.Fatalf("version update %+v", v)
+	}
+	expect(t, e.do("PATCH", versions+"/9", e.member, map[string]any{"description": "x"}), 404)
+	expect(t, e.do("PATCH", versions+"/1", e.viewer, map[string]any{"description": "x"}), 403)
+
+	// Tags and stages.
+	var mt map[string]any
+	expect(t, e.do("PUT", models+"/churn2/tags/team", e.member, map[string]any{"value": "risk"}), 200).json(t, &mt)
+	if fmt.Sprint(mt["tags"]) != "map[team:risk]" {
+		t.Fatalf("model tags %+v", mt)
+	}
+	expect(t, e.do("PUT", models+"/churn2/tags/team", e.viewer, map[string]any{"value": "x"}), 403)
+	e.refused(t, "PUT", models+"/churn2/tags/team", map[string]any{}, 422, "value", models+"/churn2")
+	e.refused(t, "PUT", models+"/churn2/tags/k", map[string]any{"value": strings.Repeat("x", 8001)}, 422, `tag["k"]`, models+"/churn2")
+	expect(t, e.do("PUT", versions+"/1/tags/a/b", e.member, map[string]any{"value": "yes"}), 200).json(t, &v)
+	if fmt.Sprint(v["tags"]) != "map[a/b:yes]" || v["stage"] != "None" {
+		t.Fatalf("version tags %+v", v)
+	}
+	expect(t, e.do("PATCH", versions+"/1", e.member, map[string]any{"stage": "production"}), 200).json(t, &v)
+	if v["stage"] != "Production" {
+		t.Fatalf("stage %+v", v)
+	}
+	e.refused(t, "PATCH", versions+"/1", map[string]any{"stage": "shipping"}, 422, "stage", versions+"/1")
+	expect(t, e.do("DELETE", versions+"/1/tags/a/b", e.member, nil), 204)
+	expect(t, e.do("DELETE", versions+"/1/tags/a/b", e.member, nil), 404)
+	expect(t, e.do("DELETE", models+"/churn2/tags/team", e.viewer, nil), 403)
+	expect(t, e.do("DELETE", models+"/churn2/tags/team", e.member, nil), 204)
+	expect(t, e.do("DELETE", models+"/churn2/tags/team", e.member, nil), 404)
+
+	// A deleted version takes its aliases; its number is not given again.
+	expect(t, e.do("DELETE", versions+"/2", e.viewer, nil), 403)
+	expect(t, e.do("DELETE", versions+"/2", e.member, nil), 204)
+	expect(t, e.do("DELETE", versions+"/2", e.member, nil), 404)
+	expect(t, e.do("GET", models+"/churn2/aliases/champion", e.viewer, nil), 404)
+	expect(t, e.do("POST", versions, e.member, map[string]any{"source": "s3://models/churn/3"}), 201).json(t, &v)
+	if v["version"] != float64(3) {
+		t.Fatalf("version after a delete %+v, want 3", v)
+	}
+
+	// Deleting the model deletes its versions and aliases; the name is free.
+	expect(t, e.do("PUT", models+"/churn2/aliases/prod", e.member, map[string]any{"version": 3}), 200)
+	expect(t, e.do("DELETE", models+"/churn2", e.viewer, nil), 403)
+	expect(t, e.do("DELETE", models+"/churn2", e.member, nil), 204)
+	expect(t, e.do("DELETE", models+"/churn2", e.member, nil), 404)
+	expect(t, e.do("GET", versions, e.viewer, nil), 404)
+	expect(t, e.do("POST", models, e.member, map[string]any{"name": "churn2"}), 201).json(t, &m)
+	if m["latest_version"] != float64(0) {
+		t.Fatalf("recreated %+v", m)
+	}
+	expect(t, e.do("POST", versions, e.member, map[string]any{"source": "s"}), 201).json(t, &v)
+	if v["version"] != float64(1) {
+		t.Fatalf("first version of the new model %+v", v)
+	}
 }

@@ -58,6 +58,28 @@ func (s *Server) listMetaModels(w http.ResponseWriter, r *http.Request) error {
 	return writeSlicePage(w, r, infos)
 }
 
+// getMetaModel handles GET /api/v1/meta-models/{version}: one of the
+// tenant's models as the list shows it (training metrics, feature
+// importances, pinned and active); 404 for a version the tenant does not
+// have.
+func (s *Server) getMetaModel(w http.ResponseWriter, r *http.Request) error {
+	v, err := strconv.Atoi(r.PathValue("version"))
+	if err != nil || v < 1 || strconv.Itoa(v) != r.PathValue("version") {
+		return notFound("meta-model version")
+	}
+	infos, err := s.learn.models.List(r.Context())
+	if err != nil {
+		return err
+	}
+	for _, info := range infos {
+		if info.Version == v {
+			writeJSON(w, http.StatusOK, info)
+			return nil
+		}
+	}
+	return notFound("meta-model version")
+}
+
 // pinMetaModel handles POST /api/v1/meta-models/{version}/pin: predictions
 // use that version until another is pinned or the pin is removed.
 func (s *Server) pinMetaModel(w http.ResponseWriter, r *http.Request) error {

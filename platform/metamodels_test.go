@@ -175,6 +175,17 @@ func testMetaModels(t *testing.T, e *regEnv) {
 	if len(list) != 1 || !list[0].Active || list[0].Version != 1 {
 		t.Fatalf("models %+v", list)
 	}
+	// One model by version: the object the list shows; another tenant's
+	// or an unknown version is 404.
+	var one metaModelJSON
+	e.getJSON(t, "/api/v1/meta-models/1", e.viewer, &one)
+	if one.Version != 1 || !one.Active || one.NProjects != 24 || one.Metrics.CVMAE == nil || len(one.FeatureImportances) != len(m.FeatureImportances) {
+		t.Fatalf("meta-model 1: %+v", one)
+	}
+	for _, v := range []string{"2", "0", "x", "01"} {
+		expect(t, e.do("GET", "/api/v1/meta-models/"+v, e.viewer, nil), 404)
+	}
+	expect(t, e.do("GET", "/api/v1/meta-models/1", e.other, nil), 404)
 	// Jobs belong to their tenant; an unknown id is 404.
 	expect(t, e.do("GET", "/api/v1/meta-models/jobs/00000000-0000-0000-0000-000000000000", e.viewer, nil), 404)
 	expect(t, e.do("GET", "/api/v1/meta-models/jobs/nope", e.viewer, nil), 404)

@@ -76,15 +76,169 @@ func (s *Server) listModelVersions(w http.ResponseWriter, r *http.Request) error
 
 // getModelVersion handles GET /api/v1/models/{name}/versions/{version}.
 func (s *Server) getModelVersion(w http.ResponseWriter, r *http.Request) error {
-	n, err := strconv.Atoi(r.PathValue("version"))
-	if err != nil || n < 1 {
-		return notFound("model version")
+	n, err := versionParam(r)
+	if err != nil {
+		return err
 	}
 	v, err := s.reg.reg.GetModelVersion(r.Context(), r.PathValue("name"), n)
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// versionParam is the path's {version}: a number from 1, else 404.
+func versionParam(r *http.Request) (int, error) {
+	n, err := strconv.Atoi(r.PathValue("version"))
+	if err != nil || n < 1 || strconv.Itoa(n) != r.PathValue("version") {
+		return 0, notFound("model version")
+	}
+	return n, nil
+}
+
+// updateModel handles PATCH /api/v1/models/{name} {"name", "description"}:
+// each field given changes; a new name renames the model (409 when the
+// tenant has a model of that name), its versions and aliases following.
+func (s *Server) updateModel(w http.ResponseWriter, r *http.Request) error {
+	var in registry.ModelUpdate
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	m, err := s.reg.reg.UpdateModel(r.Context(), r.PathValue("name"), in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, m)
+	return nil
+}
+
+// deleteModel handles DELETE /api/v1/models/{name}: the model with its
+// versions and aliases. The files the versions name are not touched.
+func (s *Server) deleteModel(w http.ResponseWriter, r *http.Request) error {
+	if err := s.reg.reg.DeleteModel(r.Context(), r.PathValue("name")); err != nil {
+		return err
+	}
+	noContent(w)
+	return nil
+}
+
+// updateModelVersion handles PATCH /api/v1/models/{name}/versions/{version}
+// {"description", "stage"}: a stage (None, Staging, Production, Archived)
+// moves this version only.
+func (s *Server) updateModelVersion(w http.ResponseWriter, r *http.Request) error {
+	n, err := versionParam(r)
+	if err != nil {
+		return err
+	}
+	var in registry.ModelVersionUpdate
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	v, err := s.reg.reg.UpdateModelVersion(r.Context(), r.PathValue("name"), n, in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// deleteModelVersion handles DELETE /api/v1/models/{name}/versions/{version}:
+// the version and the aliases pointing at it. Its number is not given
+// again.
+func (s *Server) deleteModelVersion(w http.ResponseWriter, r *http.Request) error {
+	n, err := versionParam(r)
+	if err != nil {
+		return err
+	}
+	if err := s.reg.reg.DeleteModelVersion(r.Context(), r.PathValue("name"), n); err != nil {
+		return err
+	}
+	noContent(w)
+	return nil
+}
+
+// tagRequest is the body of every PUT .../tags/{key...}: runs, models and
+// model versions.
+type tagRequest struct {
+	Value *string `json:"value"`
+}
+
+// tagValue decodes a tag's body: {"value"} is required.
+func tagValue(w http.ResponseWriter, r *http.Request) (string, error) {
+	var in tagRequest
+	if err := decode(w, r, &in); err != nil {
+		return "", err
+	}
+	if in.Value == nil {
+		return "", invalid(fieldError{Field: "value", Message: "required"})
+	}
+	return *in.Value, nil
+}
+
+// setModelTag handles PUT /api/v1/models/{name}/tags/{key} {"value"}: the
+// model with its tags.
+func (s *Server) setModelTag(w http.ResponseWriter, r *http.Request) error {
+	value, err := tagValue(w, r)
+	if err != nil {
+		return err
+	}
+	name := r.PathValue("name")
+	if err := s.reg.reg.SetModelTag(r.Context(), name, r.PathValue("key"), value); err != nil {
+		return err
+	}
+	m, err := s.reg.reg.GetModel(r.Context(), name)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, m)
+	return nil
+}
+
+// deleteModelTag handles DELETE /api/v1/models/{name}/tags/{key}.
+func (s *Server) deleteModelTag(w http.ResponseWriter, r *http.Request) error {
+	if err := s.reg.reg.DeleteModelTag(r.Context(), r.PathValue("name"), r.PathValue("key")); err != nil {
+		return err
+	}
+	noContent(w)
+	return nil
+}
+
+// setModelVersionTag handles PUT
+// /api/v1/models/{name}/versions/{version}/tags/{key} {"value"}: the
+// version with its tags.
+func (s *Server) setModelVersionTag(w http.ResponseWriter, r *http.Request) error {
+	n, err := versionParam(r)
+	if err != nil {
+		return err
+	}
+	value, err := tagValue(w, r)
+	if err != nil {
+		return err
+	}
+	name := r.PathValue("name")
+	if err := s.reg.reg.SetModelVersionTag(r.Context(), name, n, r.PathValue("key"), value); err != nil {
+		return err
+	}
+	v, err := s.reg.reg.GetModelVersion(r.Context(), name, n)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// deleteModelVersionTag handles DELETE
+// /api/v1/models/{name}/versions/{version}/tags/{key}.
+func (s *Server) deleteModelVersionTag(w http.ResponseWriter, r *http.Request) error {
+	n, err := versionParam(r)
+	if err != nil {
+		return err
+	}
+	if err := s.reg.reg.DeleteModelVersionTag(r.Context(), r.PathValue("name"), n, r.PathValue("key")); err != nil {
+		return err
+	}
+	noContent(w)
 	return nil
 }
 

@@ -114,22 +114,14 @@ func (s *Server) restoreRun(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// tagRequest is the body of PUT /api/v1/runs/{id}/tags/{key}.
-type tagRequest struct {
-	Value *string `json:"value"`
-}
-
 // setRunTag handles PUT /api/v1/runs/{id}/tags/{key...} {"value"}; the
 // key is the rest of the path, since keys may hold '/'.
 func (s *Server) setRunTag(w http.ResponseWriter, r *http.Request) error {
-	var in tagRequest
-	if err := decode(w, r, &in); err != nil {
+	value, err := tagValue(w, r)
+	if err != nil {
 		return err
 	}
-	if in.Value == nil {
-		return invalid(fieldError{Field: "value", Message: "required"})
-	}
-	if err := s.reg.reg.SetRunTag(r.Context(), r.PathValue("id"), r.PathValue("key"), *in.Value); err != nil {
+	if err := s.reg.reg.SetRunTag(r.Context(), r.PathValue("id"), r.PathValue("key"), value); err != nil {
 		return err
 	}
 	return s.getRun(w, r)

@@ -27,6 +27,12 @@ func populate(t *testing.T, e *env, ctx context.Context) {
 	must[*RegisteredModel](t)(e.reg.CreateModel(ctx, ModelInput{Name: "m"}))
 	must[*ModelVersion](t)(e.reg.CreateModelVersion(ctx, "m", ModelVersionInput{Source: "s", RunID: run.ID}))
 	must[*ModelAlias](t)(e.reg.SetModelAlias(ctx, "m", "prod", 1))
+	if err := e.reg.SetModelTag(ctx, "m", "team", "a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.reg.SetModelVersionTag(ctx, "m", 1, "ok", "yes"); err != nil {
+		t.Fatal(err)
+	}
 	must[*Project](t)(e.reg.RecordOutcome(ctx, p.ID, Outcome{0.8, 100, 10, 5}))
 	must[*Prediction](t)(e.reg.RecordPrediction(ctx, p.ID, PredictionInput{ModelVersion: "v", PredictedScore: 50, IntervalLow: 40, IntervalHigh: 60, Confidence: 0.8}))
 }
@@ -37,8 +43,8 @@ func snapshot(t *testing.T, e *env, ctx context.Context) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	for _, tbl := range TenantTables() {
-		if trackingTables[tbl] {
-			continue // step 8's; TestMigrateTrackingDownUp covers them
+		if trackingTables[tbl] || modelTagTables[tbl] {
+			continue // steps 8 and 9's; TestMigrateTrackingDownUp and TestMigrateModelTagsDownUp cover them
 		}
 		var rows []map[string]any
 		if err := e.db.WithContext(ctx).Table(tbl).Order("1, 2, 3").Find(&rows).Error; err != nil {

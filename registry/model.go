@@ -16,12 +16,17 @@ import (
 // RegisteredModel is a named model whose versions are numbered 1, 2, 3...
 type RegisteredModel struct {
 	tenancy.Model
-	ID            string    `gorm:"column:id;primaryKey" json:"id"`
-	Name          string    `gorm:"column:name" json:"name"`
-	Description   string    `gorm:"column:description" json:"description"`
+	ID          string `gorm:"column:id;primaryKey" json:"id"`
+	Name        string `gorm:"column:name" json:"name"`
+	Description string `gorm:"column:description" json:"description"`
+	// LatestVersion is the highest version number ever given: a deleted
+	// version's number is not given again, so it may name a version that
+	// no longer exists.
 	LatestVersion int       `gorm:"column:latest_version" json:"latest_version"`
 	CreatedAt     time.Time `gorm:"column:created_at" json:"created_at"`
 	UpdatedAt     time.Time `gorm:"column:updated_at" json:"updated_at"`
+	// Tags are the model's tags (SetModelTag).
+	Tags map[string]string `gorm:"-" json:"tags"`
 }
 
 // TableName implements gorm's Tabler.
@@ -35,18 +40,25 @@ func (RegisteredModel) TableName() string { return "registered_models" }
 // run exists in the tenant, but a model version outlives the run (deleting
 // the project that owned the run keeps its model versions, as deployed
 // models must not vanish with an experiment), so RunID may later name a
-// run that no longer exists. A foreign key could not express this
+// run that no longer exists: the version keeps its Source and RunID, and
+// the files Source names are whatever the run's store still holds. A
+// foreign key could not express this
 // portably: ON DELETE SET NULL on the composite (tenant_id, run_id) key
 // would also clear tenant_id.
 type ModelVersion struct {
 	tenancy.Model
-	ID          string    `gorm:"column:id;primaryKey" json:"id"`
-	ModelID     string    `gorm:"column:model_id" json:"model_id"`
-	Version     int       `gorm:"column:version" json:"version"`
-	Source      string    `gorm:"column:source" json:"source"`
-	RunID       *string   `gorm:"column:run_id" json:"run_id"`
-	Description string    `gorm:"column:description" json:"description"`
-	CreatedAt   time.Time `gorm:"column:created_at" json:"created_at"`
+	ID          string  `gorm:"column:id;primaryKey" json:"id"`
+	ModelID     string  `gorm:"column:model_id" json:"model_id"`
+	Version     int     `gorm:"column:version" json:"version"`
+	Source      string  `gorm:"column:source" json:"source"`
+	RunID       *string `gorm:"column:run_id" json:"run_id"`
+	Description string  `gorm:"column:description" json:"description"`
+	// Stage is MLflow's stage: None, Staging, Production or Archived
+	// (TransitionModelVersionStage).
+	Stage     string    `gorm:"column:stage" json:"stage"`
+	CreatedAt time.Time `gorm:"column:created_at" json:"created_at"`
+	// Tags are the version's tags (SetModelVersionTag).
+	Tags map[string]string `gorm:"-" json:"tags"`
 }
 
 // TableName implements gorm's Tabler.
@@ -66,15 +78,17 @@ func (ModelAlias) TableName() string { return "model_aliases" }
 
 // ModelInput is what CreateModel needs.
 type ModelInput struct {
-	Name        string `json:"name"`
-	Description string `json:"description,omitempty"`
+	Name        string            `json:"name"`
+	Description string            `json:"description,omitempty"`
+	Tags        map[string]string `json:"tags,omitempty"`
 }
 
 // ModelVersionInput is what CreateModelVersion needs.
 type ModelVersionInput struct {
-	Source      string `json:"source"`
-	RunID       string `json:"run_id,omitempty"`
-	Description string `json:"description,omitempty"`
+	Source      string            `json:"source"`
+	RunID       string            `json:"run_id,omitempty"`
+	Description string            `json:"description,omitempty"`
+	Tags        map[string]string `json:"tags,omitempty"`
 }
 
 // MaxSourceLength bounds a model version's source.
@@ -88,17 +102,23 @@ func (r *Registry) CreateModel(ctx context.Context, in ModelInput) (*RegisteredM
 	name := checkName(&v, "name", in.Name)
 	v.check(!strings.Contains(name, "/"), "name", "must not contain '/'")
 	desc := checkText(&v, "description", in.Description)
+	checkTags(&v, "tags", in.Tags)
 	if err := v.err(); err != nil {
 		return nil, err
 	}
 	now := r.timestamp()
-	m := &RegisteredModel{ID: newID(), Name: name, Description: desc, CreatedAt: now, UpdatedAt: now}
-	db, err := r.dbc(ctx)
+	m := &RegisteredModel{ID: newID(), Name: name, Description: desc, CreatedAt: now, UpdatedAt: now, Tags: map[string]string{}}
+	err := r.tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Create(m).Error; err != nil {
+			return dbErr(err, "model "+name)
+		}
+		for k, val := range in.Tags {
+			m.Tags[k] = val
+		}
+		return writeModelTags(tx, m.ID, 0, in.Tags)
+	})
 	if err != nil {
 		return nil, err
-	}
-	if err := db.Create(m).Error; err != nil {
-		return nil, dbErr(err, "model "+name)
 	}
 	return m, nil
 }
@@ -109,7 +129,15 @@ func (r *Registry) GetModel(ctx context.Context, name string) (*RegisteredModel,
 	if err != nil {
 		return nil, err
 	}
-	return getModel(db, name)
+	m, err := getModel(db, name)
+	if err != nil {
+		return nil, err
+	}
+	one := []RegisteredModel{*m}
+	if err := loadModelTags(db, one); err != nil {
+		return nil, err
+	}
+	return &one[0], nil
 }
 
 func getModel(db *gorm.DB, name string) (*RegisteredModel, error) {
@@ -139,8 +167,12 @@ func (r *Registry) ListModels(ctx context.Context, page PageRequest) (Page[Regis
 	if after != "" {
 		from = db.Model(&RegisteredModel{}).Select("name").Where("id = ?", after)
 	}
-	return keysetPage(db.Model(&RegisteredModel{}), "name", from, limit, fk,
+	p, err := keysetPage(db.Model(&RegisteredModel{}), "name", from, limit, fk,
 		func(m RegisteredModel) string { return m.ID }, "models")
+	if err != nil {
+		return p, err
+	}
+	return p, loadModelTags(db, p.Items)
 }
 
 // CreateModelVersion adds the next numbered version to a model. Numbering
@@ -158,6 +190,7 @@ func (r *Registry) CreateModelVersion(ctx context.Context, modelName string, in 
 		v.check(validID(in.RunID), "run_id", "must be a run id")
 	}
 	desc := checkText(&v, "description", in.Description)
+	checkTags(&v, "tags", in.Tags)
 	if err := v.err(); err != nil {
 		return nil, err
 	}
@@ -183,12 +216,19 @@ func (r *Registry) CreateModelVersion(ctx context.Context, modelName string, in 
 		if m, err = getModel(tx, modelName); err != nil {
 			return err
 		}
-		mv = &ModelVersion{ID: newID(), ModelID: m.ID, Version: m.LatestVersion, Source: src, Description: desc, CreatedAt: now}
+		mv = &ModelVersion{ID: newID(), ModelID: m.ID, Version: m.LatestVersion, Source: src, Description: desc,
+			Stage: StageNone, CreatedAt: now, Tags: map[string]string{}}
 		if in.RunID != "" {
 			id := in.RunID
 			mv.RunID = &id
 		}
-		return dbErr(tx.Create(mv).Error, "model version")
+		if err := tx.Create(mv).Error; err != nil {
+			return dbErr(err, "model version")
+		}
+		for k, val := range in.Tags {
+			mv.Tags[k] = val
+		}
+		return writeModelTags(tx, m.ID, mv.Version, in.Tags)
 	})
 	if err != nil {
 		return nil, err
@@ -210,11 +250,14 @@ func (r *Registry) GetModelVersion(ctx context.Context, modelName string, versio
 }
 
 func getModelVersion(db *gorm.DB, m *RegisteredModel, version int) (*ModelVersion, error) {
-	var mv ModelVersion
-	if err := db.Where("model_id = ? AND version = ?", m.ID, version).Take(&mv).Error; err != nil {
+	one := make([]ModelVersion, 1)
+	if err := db.Where("model_id = ? AND version = ?", m.ID, version).Take(&one[0]).Error; err != nil {
 		return nil, dbErr(err, fmt.Sprintf("model %q version %d", m.Name, version))
 	}
-	return &mv, nil
+	if err := loadVersionTags(db, one); err != nil {
+		return nil, err
+	}
+	return &one[0], nil
 }
 
 // ListModelVersions returns a page of a model's versions, oldest first.
@@ -240,8 +283,12 @@ func (r *Registry) ListModelVersions(ctx context.Context, modelName string, page
 		n, _ := strconv.Atoi(after) // validated by pageStart
 		from = n
 	}
-	return keysetPage(db.Where("model_id = ?", m.ID), "version", from, limit, fk,
+	p, err := keysetPage(db.Where("model_id = ?", m.ID), "version", from, limit, fk,
 		func(v ModelVersion) string { return strconv.Itoa(v.Version) }, "model versions")
+	if err != nil {
+		return p, err
+	}
+	return p, loadVersionTags(db, p.Items)
 }
 
 // checkAlias validates an alias name: a lower-case letter, then up to 63
@@ -353,4 +400,158 @@ func (r *Registry) DeleteModelAlias(ctx context.Context, modelName, alias string
 		return fmt.Errorf("%w: alias %q of model %q", ErrNotFound, alias, modelName)
 	}
 	return nil
+}
+
+// ModelUpdate is what UpdateModel changes: each field that is not nil.
+type ModelUpdate struct {
+	// Name renames the model; names stay unique in the tenant
+	// (ErrConflict). Versions and aliases follow the model.
+	Name *string `json:"name,omitempty"`
+	// Description replaces the model's description.
+	Description *string `json:"description,omitempty"`
+}
+
+// UpdateModel changes a registered model's name or description (both
+// validated as in CreateModel) and returns it. A rename keeps the model's
+// id, versions and aliases; the old name is free again at once. An
+// update that changes nothing still moves UpdatedAt.
+func (r *Registry) UpdateModel(ctx context.Context, name string, in ModelUpdate) (*RegisteredModel, error) {
+	var v validator
+	set := map[string]any{}
+	if in.Name != nil {
+		n := checkName(&v, "name", *in.Name)
+		v.check(!strings.Contains(n, "/"), "name", "must not contain '/'")
+		set["name"] = n
+	}
+	if in.Description != nil {
+		set["description"] = checkText(&v, "description", *in.Description)
+	}
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	var out *RegisteredModel
+	err := r.tx(ctx, func(tx *gorm.DB) error {
+		m, err := getModel(tx, name)
+		if err != nil {
+			return err
+		}
+		set["updated_at"] = r.timestamp()
+		if err := tx.Model(&RegisteredModel{}).Where("id = ?", m.ID).Updates(set).Error; err != nil {
+			if n, ok := set["name"].(string); ok {
+				return dbErr(err, "model "+n)
+			}
+			return dbErr(err, "model")
+		}
+		one := make([]RegisteredModel, 1)
+		if err := tx.Where("id = ?", m.ID).Take(&one[0]).Error; err != nil {
+			return dbErr(err, "model")
+		}
+		out = &one[0]
+		return loadModelTags(tx, one)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DeleteModel deletes a registered model with all its versions, aliases
+// and tags, in one transaction. Only registry rows go: the files a
+// version's source names (a run's artifacts, a URI elsewhere) are left
+// untouched, and the run keeps its artifacts.
+func (r *Registry) DeleteModel(ctx context.Context, name string) error {
+	return r.tx(ctx, func(tx *gorm.DB) error {
+		m, err := getModel(tx, name)
+		if err != nil {
+			return err
+		}
+		for _, del := range []struct {
+			model any
+			col   string
+		}{{&modelVersionTag{}, "model_id"}, {&modelTag{}, "model_id"}, {&ModelAlias{}, "model_id"}, {&ModelVersion{}, "model_id"}, {&RegisteredModel{}, "id"}} {
+			if err := tx.Where(del.col+" = ?", m.ID).Delete(del.model).Error; err != nil {
+				return dbErr(err, "model")
+			}
+		}
+		return nil
+	})
+}
+
+// ModelVersionUpdate is what UpdateModelVersion changes: each field that
+// is not nil.
+type ModelVersionUpdate struct {
+	// Description replaces the version's description.
+	Description *string `json:"description,omitempty"`
+	// Stage moves the version to a stage (None, Staging, Production or
+	// Archived, matched without regard to case), archiving no other.
+	Stage *string `json:"stage,omitempty"`
+}
+
+// UpdateModelVersion changes a model version's description or stage and
+// returns the version. Source and run stay as created.
+func (r *Registry) UpdateModelVersion(ctx context.Context, modelName string, version int, in ModelVersionUpdate) (*ModelVersion, error) {
+	var v validator
+	set := map[string]any{}
+	if in.Description != nil {
+		set["description"] = checkText(&v, "description", *in.Description)
+	}
+	if in.Stage != nil {
+		st, ok := CanonicalStage(*in.Stage)
+		v.check(ok, "stage", "must be one of %s", strings.Join(stages, ", "))
+		set["stage"] = st
+	}
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	var out *ModelVersion
+	err := r.tx(ctx, func(tx *gorm.DB) error {
+		m, err := getModel(tx, modelName)
+		if err != nil {
+			return err
+		}
+		mv, err := getModelVersion(tx, m, version)
+		if err != nil {
+			return err
+		}
+		if len(set) > 0 {
+			if err := tx.Model(&ModelVersion{}).Where("id = ?", mv.ID).Updates(set).Error; err != nil {
+				return dbErr(err, "model version")
+			}
+		}
+		if err := tx.Model(&RegisteredModel{}).Where("id = ?", m.ID).Update("updated_at", r.timestamp()).Error; err != nil {
+			return dbErr(err, "model")
+		}
+		out, err = getModelVersion(tx, m, version)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DeleteModelVersion deletes one version of a model with its tags and the
+// aliases that point at it, in one transaction. Its number is never given again: the
+// next CreateModelVersion continues after RegisteredModel.LatestVersion.
+// The files its source names are left untouched.
+func (r *Registry) DeleteModelVersion(ctx context.Context, modelName string, version int) error {
+	return r.tx(ctx, func(tx *gorm.DB) error {
+		m, err := getModel(tx, modelName)
+		if err != nil {
+			return err
+		}
+		mv, err := getModelVersion(tx, m, version)
+		if err != nil {
+			return err
+		}
+		for _, child := range []any{&ModelAlias{}, &modelVersionTag{}} {
+			if err := tx.Where("model_id = ? AND version = ?", m.ID, version).Delete(child).Error; err != nil {
+				return dbErr(err, "model version")
+			}
+		}
+		if err := tx.Where("id = ?", mv.ID).Delete(&ModelVersion{}).Error; err != nil {
+			return dbErr(err, "model version")
+		}
+		return dbErr(tx.Model(&RegisteredModel{}).Where("id = ?", m.ID).Update("updated_at", r.timestamp()).Error, "model")
+	})
 }

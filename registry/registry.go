@@ -266,7 +266,7 @@ func Models() []any {
 		&Project{}, &projectTag{}, &TeamMember{}, &ProcessMetric{},
 		&Artifact{}, &artifactTag{}, &ArtifactUsage{},
 		&Experiment{}, &Run{}, &metricSeries{}, &metricPoint{},
-		&RegisteredModel{}, &ModelVersion{}, &ModelAlias{},
+		&RegisteredModel{}, &ModelVersion{}, &ModelAlias{}, &modelTag{}, &modelVersionTag{},
 		&Prediction{},
 		&TrackedExperiment{}, &TrackedRun{}, &experimentTag{}, &runTag{}, &DatasetInput{}, &runArtifact{},
 	}
@@ -277,7 +277,7 @@ func Models() []any {
 func TenantTables() []string {
 	return []string{
 		"run_artifacts", "run_inputs", "run_tags", "experiment_tags",
-		"predictions", "model_aliases", "model_versions", "registered_models",
+		"predictions", "model_version_tags", "registered_model_tags", "model_aliases", "model_versions", "registered_models",
 		"metric_points", "metric_series", "runs", "experiments",
 		"artifact_usages", "artifact_tags", "artifacts",
 		"process_metrics", "team_members", "project_tags", "projects",

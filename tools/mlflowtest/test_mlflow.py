@@ -234,6 +234,63 @@ class MaestroMLflowTest(unittest.TestCase):
                 viewer.set_registered_model_alias(name, "x", "1")
             self.assertEqual(error_code(cm.exception), "PERMISSION_DENIED")
 
+    def test_model_registry_writes(self):
+        _, run = self.train("to-update", self.exp_name + "-model-writes")
+        client = MlflowClient(tracking_uri=BASE)
+        name = "writes-" + self.exp_name
+        client.create_registered_model(name)
+        for _ in range(3):
+            client.create_model_version(name, run.info.artifact_uri + "/model", run.info.run_id)
+        client.set_registered_model_alias(name, "champion", "3")
+        self.assertEqual(client.update_registered_model(name, "monthly churn").description, "monthly churn")
+        new = name + "-v2"
+        client.rename_registered_model(name, new)
+        rm = client.get_registered_model(new)
+        self.assertEqual((rm.name, rm.aliases), (new, {"champion": "3"}))
+        with self.assertRaises(MlflowException) as cm:
+            client.get_registered_model(name)
+        self.assertEqual(error_code(cm.exception), "RESOURCE_DOES_NOT_EXIST")
+        self.assertEqual(client.update_model_version(new, "2", "passed review").description, "passed review")
+        client.set_registered_model_tag(new, "team", "risk")
+        client.set_registered_model_tag(new, "gone", "soon")
+        client.delete_registered_model_tag(new, "gone")
+        self.assertEqual(client.get_registered_model(new).tags, {"team": "risk"})
+        client.set_model_version_tag(new, "2", "validated", "yes")
+        self.assertEqual(client.get_model_version(new, "2").tags, {"validated": "yes"})
+        self.assertEqual([v.version for v in client.search_model_versions(f"name = '{new}' AND tags.validated = 'yes'")], ["2"])
+        client.transition_model_version_stage(new, "1", "Production")
+        mv = client.transition_model_version_stage(new, "2", "Production", archive_existing_versions=True)
+        self.assertEqual(mv.current_stage, "Production")
+        self.assertEqual(client.get_model_version(new, "1").current_stage, "Archived")
+        self.assertEqual([v.version for v in client.get_latest_versions(new, stages=["Production"])], ["2"])
+        client.delete_model_version(new, "3")
+        with self.assertRaises(MlflowException) as cm:
+            client.get_model_version_by_alias(new, "champion")
+        self.assertEqual(error_code(cm.exception), "RESOURCE_DOES_NOT_EXIST")
+        self.assertEqual([(v.version, v.current_stage) for v in client.get_latest_versions(new)], [("1", "Archived"), ("2", "Production")])
+        # The same rows through /api/v1.
+        m = v1("GET", f"/models/{new}", self.admin_token)
+        self.assertEqual((m["name"], m["description"], m["latest_version"]), (new, "monthly churn", 3))
+        vs = v1("GET", f"/models/{new}/versions", self.admin_token)["items"]
+        self.assertEqual([(v["version"], v["description"], v["stage"], v["tags"]) for v in vs],
+                         [(1, "", "Archived", {}), (2, "passed review", "Production", {"validated": "yes"})])
+        self.assertEqual(m["tags"], {"team": "risk"})
+        self.assertEqual(v1("GET", f"/models/{new}/aliases", self.admin_token)["items"], [])
+        self.assertEqual(client.create_model_version(new, run.info.artifact_uri + "/model", run.info.run_id).version, "4")
+        with credentials(MLFLOW_TRACKING_TOKEN=self.viewer_key) as viewer:
+            with self.assertRaises(MlflowException) as cm:
+                viewer.delete_registered_model(new)
+            self.assertEqual(error_code(cm.exception), "PERMISSION_DENIED")
+        with credentials(MLFLOW_TRACKING_USERNAME="bob", MLFLOW_TRACKING_PASSWORD=self.beta_key) as other:
+            with self.assertRaises(MlflowException) as cm:
+                other.rename_registered_model(new, "stolen")
+            self.assertEqual(error_code(cm.exception), "RESOURCE_DOES_NOT_EXIST")
+        client.delete_registered_model(new)
+        r = requests.get(BASE + f"/api/v1/models/{new}", headers={"Authorization": "Bearer " + self.admin_token}, timeout=30)
+        self.assertEqual(r.status_code, 404)
+        # The run keeps its artifacts.
+        self.assertIn("model", [f.path for f in client.list_artifacts(run.info.run_id)])
+
     def test_experiments(self):
         client = MlflowClient(tracking_uri=BASE)
         name = self.exp_name + "-exp"
