@@ -65,10 +65,20 @@ type wireRunInputs struct {
 	DatasetInputs []wireDatasetInput `json:"dataset_inputs,omitempty"`
 }
 
+type wireModelOutput struct {
+	ModelID string `json:"model_id"`
+	Step    int64  `json:"step"`
+}
+
+type wireRunOutputs struct {
+	ModelOutputs []wireModelOutput `json:"model_outputs,omitempty"`
+}
+
 type wireRun struct {
-	Info   wireRunInfo   `json:"info"`
-	Data   wireRunData   `json:"data"`
-	Inputs wireRunInputs `json:"inputs"`
+	Info    wireRunInfo     `json:"info"`
+	Data    wireRunData     `json:"data"`
+	Inputs  wireRunInputs   `json:"inputs"`
+	Outputs *wireRunOutputs `json:"outputs,omitempty"`
 }
 
 var statusNames = map[registry.RunStatus]string{
@@ -246,7 +256,18 @@ func getRun(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"run": toWireRun(run, inputs)}, nil
+	outputs, err := c.h.reg.RunOutputs(c.r.Context(), run.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := toWireRun(run, inputs)
+	if len(outputs) > 0 {
+		out.Outputs = &wireRunOutputs{}
+		for _, o := range outputs {
+			out.Outputs.ModelOutputs = append(out.Outputs.ModelOutputs, wireModelOutput{ModelID: o.ModelID, Step: o.Step})
+		}
+	}
+	return map[string]any{"run": out}, nil
 }
 
 func updateRun(c *call) (any, error) {

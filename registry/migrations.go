@@ -13,7 +13,7 @@ import (
 const MigrationComponent = "registry"
 
 // SchemaVersion is the registry schema version this package needs.
-const SchemaVersion int64 = 8
+const SchemaVersion int64 = 9
 
 // steps are the registry's migrations. The SQL is written once for both
 // databases; only the timestamp type differs. Every child table carries a
@@ -246,6 +246,9 @@ func steps() []migrate.Step {
 		// Tracking (tracking.go): experiments outside any project, soft
 		// deletion, tags, dataset inputs and run artifacts.
 		trackingStep(8),
+		// Logged models (loggedmodel.go): MLflow 3's logged models, their
+		// files and the runs' outputs.
+		loggedModelsStep(9),
 	}
 }
 
