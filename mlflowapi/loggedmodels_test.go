@@ -78,7 +78,7 @@ func TestLoggedModels(t *testing.T) {
 		// Tenant isolation: another tenant's model is not found, for every call.
 		for _, c := range []struct {
 			method, path string
-			body        any
+			body         any
 		}{
 			{"GET", path, nil},
 			{"PATCH", path, map[string]any{"status": "LOGGED_MODEL_READY"}},
@@ -100,7 +100,7 @@ func TestLoggedModels(t *testing.T) {
 		// A viewer reads but writes nothing.
 		for _, c := range []struct {
 			method, path string
-			body        any
+			body         any
 		}{
 			{"POST", api + "logged-models", map[string]any{"experiment_id": exp}},
 			{"PATCH", path, map[string]any{"status": "LOGGED_MODEL_READY"}},
