@@ -161,18 +161,27 @@ func toWireRun(run *registry.TrackedRun, inputs []registry.DatasetInput) wireRun
 	return out
 }
 
-func (c *call) run() (*registry.TrackedRun, error) {
+// runID reads the call's run_id (or the older run_uuid).
+func (c *call) runID() (string, error) {
 	id, _, err := c.args.str("run_id")
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	if id == "" {
 		if id, _, err = c.args.str("run_uuid"); err != nil {
-			return nil, err
+			return "", err
 		}
 	}
 	if id == "" {
-		return nil, missing("run_id")
+		return "", missing("run_id")
+	}
+	return id, nil
+}
+
+func (c *call) run() (*registry.TrackedRun, error) {
+	id, err := c.runID()
+	if err != nil {
+		return nil, err
 	}
 	run, err := c.h.reg.TrackedRun(c.r.Context(), id)
 	if errors.Is(err, registry.ErrNotFound) {
@@ -228,6 +237,9 @@ func createRun(c *call) (any, error) {
 		name = tm[RunNameTag]
 	} else if tn, ok := tm[RunNameTag]; ok && tn != name {
 		return nil, invalidParam("Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='%s', mlflow.runName='%s').", name, tn)
+	}
+	if _, ok := tm[RunNameTag]; !ok && name != "" {
+		tm[RunNameTag] = name // in the same transaction as the run
 	}
 	in := registry.TrackedRunInput{Name: name, UserID: user, Tags: tm}
 	if start > 0 {
@@ -343,8 +355,11 @@ func (c *call) metricPoint(m wireMetric, field string) (registry.MetricPoint, er
 	return registry.MetricPoint{Key: m.Key, Value: m.Value.V, Step: m.Step.V, Timestamp: ts}, nil
 }
 
+// logMetric and logBatch leave the run's checks (it exists in the
+// tenant, it is active) to LogRunBatch's transaction rather than reading
+// the run with its data first.
 func logMetric(c *call) (any, error) {
-	run, err := c.activeRun()
+	id, err := c.runID()
 	if err != nil {
 		return nil, err
 	}
@@ -367,7 +382,7 @@ func logMetric(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.h.reg.LogRunBatch(c.r.Context(), run.ID, registry.RunBatch{Metrics: []registry.MetricPoint{p}}); err != nil {
+	if err := c.batchByID(id, registry.RunBatch{Metrics: []registry.MetricPoint{p}}); err != nil {
 		return nil, err
 	}
 	return map[string]any{}, nil
@@ -391,7 +406,16 @@ func logParam(c *call) (any, error) {
 
 // batch writes b, answering a changed parameter as MLflow does.
 func (c *call) batch(run *registry.TrackedRun, b registry.RunBatch) error {
-	err := c.h.reg.LogRunBatch(c.r.Context(), run.ID, b)
+	return c.batchByID(run.ID, b)
+}
+
+// batchByID writes b to the run id, answering an unknown run and a changed
+// parameter as MLflow does.
+func (c *call) batchByID(id string, b registry.RunBatch) error {
+	err := c.h.reg.LogRunBatch(c.r.Context(), id, b)
+	if errors.Is(err, registry.ErrNotFound) {
+		return notFound("Run with id=%s not found", id)
+	}
 	if errors.Is(err, registry.ErrParamChanged) {
 		return invalidParam("Changing param values is not allowed. %s", strings.TrimPrefix(err.Error(), registry.ErrParamChanged.Error()+": "))
 	}
@@ -466,7 +490,7 @@ func logBatch(c *call) (any, error) {
 	case len(metrics)+len(params)+len(tags) > MaxBatchTotal:
 		return nil, invalidParam("The total number of metrics, params, and tags in a batch can be at most %d. Got %d.", MaxBatchTotal, len(metrics)+len(params)+len(tags))
 	}
-	run, err := c.activeRun()
+	id, err := c.runID()
 	if err != nil {
 		return nil, err
 	}
@@ -496,11 +520,11 @@ func logBatch(c *call) (any, error) {
 			return nil, missing("tags.key")
 		}
 	}
-	if err := c.batch(run, b); err != nil {
+	if err := c.batchByID(id, b); err != nil {
 		return nil, err
 	}
-	if name, ok := b.Tags[RunNameTag]; ok && name != "" && name != run.Name {
-		if _, err := c.h.reg.UpdateTrackedRun(c.r.Context(), run.ID, registry.TrackedRunPatch{Name: &name}); err != nil {
+	if name, ok := b.Tags[RunNameTag]; ok && name != "" {
+		if _, err := c.h.reg.UpdateTrackedRun(c.r.Context(), id, registry.TrackedRunPatch{Name: &name}); err != nil {
 			return nil, err
 		}
 	}

@@ -85,7 +85,8 @@ type runResp struct {
 
 func (c *client) createRun(exp string) (string, error) {
 	var r runResp
-	err := c.call("POST", "runs/create", map[string]any{"experiment_id": exp, "start_time": time.Now().UnixMilli()}, &r)
+	err := c.call("POST", "runs/create", map[string]any{"experiment_id": exp, "start_time": time.Now().UnixMilli(),
+		"run_name": fmt.Sprintf("run-%d", time.Now().UnixNano())}, &r) // mlflow.start_run names runs client-side
 	return r.Run.Info.RunID, err
 }
 
