@@ -263,24 +263,12 @@ type wireModelOrder struct {
 // their attributes, params and tags, ordered by order_by (newest first
 // by default), paged.
 func searchLoggedModels(c *call) (any, error) {
-	ids, err := c.args.strs("experiment_ids")
+	ids, err := c.searchExperimentIDs()
 	if err != nil {
 		return nil, err
 	}
 	if len(ids) == 0 {
 		return nil, missing("experiment_ids")
-	}
-	if len(ids) > registry.MaxTrackingScan {
-		return nil, invalidParam("At most %d experiment_ids", registry.MaxTrackingScan)
-	}
-	for i, id := range ids {
-		if id == DefaultExperimentID {
-			if ids[i], err = c.experimentID(id, false); errors.Is(err, registry.ErrNotFound) {
-				ids[i] = ""
-			} else if err != nil {
-				return nil, err
-			}
-		}
 	}
 	limit, err := c.maxResults(100)
 	if err != nil {

@@ -628,7 +628,10 @@ func runEntity(run *registry.TrackedRun) entity {
 	return e
 }
 
-func searchRuns(c *call) (any, error) {
+// searchExperimentIDs reads a search's experiment_ids (at most
+// MaxTrackingScan), the default experiment's "0" resolved ("" when it
+// does not exist yet).
+func (c *call) searchExperimentIDs() ([]string, error) {
 	ids, err := c.args.strs("experiment_ids")
 	if err != nil {
 		return nil, err
@@ -644,6 +647,14 @@ func searchRuns(c *call) (any, error) {
 				return nil, err
 			}
 		}
+	}
+	return ids, nil
+}
+
+func searchRuns(c *call) (any, error) {
+	ids, err := c.searchExperimentIDs()
+	if err != nil {
+		return nil, err
 	}
 	stages, err := c.viewType("run_view_type")
 	if err != nil {

@@ -138,7 +138,14 @@ type LoggedModelInput struct {
 
 func checkParams(v *validator, field string, params map[string]string) {
 	v.check(len(params) <= MaxLoggedModelParams, field, "at most %d parameters", MaxLoggedModelParams)
-	for k, val := range params {
+	checkParamValues(v, field, params)
+}
+
+// checkParamValues validates parameters' keys (as metric keys, at most
+// MaxParamKeyLength) and values (UTF-8 of at most MaxParamValueBytes).
+func checkParamValues(v *validator, field string, params map[string]string) {
+	for _, k := range sortedKeys(params) {
+		val := params[k]
 		f := fmt.Sprintf("%s[%q]", field, k)
 		v.check(len(k) <= MaxParamKeyLength && keyRE.MatchString(k), f, "key must be letters, digits, _ - . : / and spaces, at most %d characters", MaxParamKeyLength)
 		v.check(len(val) <= MaxParamValueBytes && utf8.ValidString(val) && !strings.ContainsRune(val, 0), f, "value must be UTF-8 text of at most %d bytes", MaxParamValueBytes)
@@ -401,61 +408,35 @@ func (r *Registry) RunOutputs(ctx context.Context, runID string) ([]RunOutput, e
 // model's tree, replacing the file there; the paths and limits are those
 // of PutRunArtifact.
 func (r *Registry) PutLoggedModelArtifact(ctx context.Context, modelID, path string, content io.Reader) (*RunArtifact, error) {
-	if r.blobs == nil {
-		return nil, errNoBlobStore
-	}
-	p, err := CleanArtifactPath(path, false)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := r.LoggedModel(ctx, modelID); err != nil {
-		return nil, err
-	}
-	prefix, err := blobPrefix(ctx, modelID)
-	if err != nil {
-		return nil, err
-	}
-	info, err := r.blobs.Put(ctx, prefix+"/"+newID(), &limitReader{r: content, n: r.maxBlob, max: r.maxBlob})
-	if err != nil {
-		return nil, fmt.Errorf("registry: store artifact: %w", err)
-	}
-	var old string
-	err = r.tx(ctx, func(tx *gorm.DB) error {
+	check := func(ctx context.Context) error { _, err := r.LoggedModel(ctx, modelID); return err }
+	return r.putTreeFile(ctx, modelID, path, content, check, func(tx *gorm.DB, p string, info BlobInfo) (string, error) {
 		if _, err := getLoggedModel(tx.Clauses(clause.Locking{Strength: "UPDATE"}), modelID); err != nil {
-			return err
+			return "", err
 		}
 		var rows []loggedModelArtifact
 		if err := tx.Where("model_id = ?", modelID).Limit(MaxRunArtifacts + 1).Find(&rows).Error; err != nil {
-			return dbErr(err, "logged model artifacts")
+			return "", dbErr(err, "logged model artifacts")
 		}
-		n := len(rows)
+		old, n := "", len(rows)
 		for _, row := range rows {
 			switch {
 			case row.Path == p:
 				old, n = row.BlobKey, n-1
 			case strings.HasPrefix(row.Path, p+"/"):
-				return fmt.Errorf("%w: %q is a directory", ErrConflict, p)
+				return "", fmt.Errorf("%w: %q is a directory", ErrConflict, p)
 			case strings.HasPrefix(p, row.Path+"/"):
-				return fmt.Errorf("%w: a parent of %q is a file", ErrConflict, p)
+				return "", fmt.Errorf("%w: a parent of %q is a file", ErrConflict, p)
 			}
 		}
 		if n+1 > MaxRunArtifacts {
-			return &TooLargeError{What: "logged model artifacts", Limit: MaxRunArtifacts, Got: int64(n + 1)}
+			return "", &TooLargeError{What: "logged model artifacts", Limit: MaxRunArtifacts, Got: int64(n + 1)}
 		}
 		row := loggedModelArtifact{ModelID: modelID, Path: p, BlobKey: info.Key, Size: info.Size, SHA256: info.SHA256, CreatedAt: r.timestamp()}
-		return dbErr(tx.Clauses(clause.OnConflict{
+		return old, dbErr(tx.Clauses(clause.OnConflict{
 			Columns:   []clause.Column{{Name: "tenant_id"}, {Name: "model_id"}, {Name: "path"}},
 			DoUpdates: clause.AssignmentColumns([]string{"blob_key", "size_bytes", "content_sha256", "created_at"}),
 		}).Create(&row).Error, "logged model artifact")
 	})
-	if err != nil {
-		_ = r.blobs.Delete(context.WithoutCancel(ctx), info.Key)
-		return nil, err
-	}
-	if old != "" && old != info.Key {
-		_ = r.blobs.Delete(context.WithoutCancel(ctx), old)
-	}
-	return &RunArtifact{Path: p, Size: info.Size, SHA256: info.SHA256}, nil
 }
 
 // OpenLoggedModelArtifact opens the file at path of a logged model's
