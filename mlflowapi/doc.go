@@ -21,10 +21,13 @@
 // tokens), metrics/get-history (paged), the model registry over the
 // registry's models, versions and aliases (registered-models create, get,
 // search, get-latest-versions, alias; model-versions create, get, search,
-// get-download-uri), logged-models/search (always empty: no logged
-// models are stored), and the artifact proxy (upload, download, list,
-// delete). docs/mlflow.md says what differs from MLflow's server and what
-// is not served (model updates, deletes and tags, logged-model writes).
+// get-download-uri), MLflow 3's logged models (create, get, finalize,
+// tags, params, delete, search; their files through the artifact proxy
+// under <experiment id>/models/<model id>/artifacts) and runs/outputs, so
+// that mlflow.pyfunc.log_model and load_model work, and the artifact
+// proxy (upload, download, list, delete). docs/mlflow.md says what
+// differs from MLflow's server and what is not served (model updates,
+// deletes and tags).
 //
 // # Credentials and tenants
 //
