@@ -93,6 +93,12 @@ func (a *args) int(name string) (int64, bool, error) {
 }
 
 func parseInt(v json.RawMessage) (int64, error) {
+	if len(v) > 0 && v[0] != '"' {
+		// The common case, a plain JSON integer, without decoding.
+		if n, err := strconv.ParseInt(string(v), 10, 64); err == nil {
+			return n, nil
+		}
+	}
 	var s string
 	if json.Unmarshal(v, &s) == nil {
 		return strconv.ParseInt(s, 10, 64)
@@ -109,6 +115,14 @@ func parseInt(v json.RawMessage) (int64, error) {
 // parseFloat reads a double given as a number or as protobuf's strings
 // "NaN", "Infinity" and "-Infinity" (or a decimal string).
 func parseFloat(v json.RawMessage) (float64, error) {
+	if len(v) > 0 && v[0] != '"' {
+		// A plain JSON number (ParseFloat accepts JSON's number grammar
+		// and more; the words it also takes, such as "Inf", are not JSON
+		// numbers and never reach here unquoted from a valid body).
+		if f, err := strconv.ParseFloat(string(v), 64); err == nil {
+			return f, nil
+		}
+	}
 	var s string
 	if json.Unmarshal(v, &s) == nil {
 		switch strings.ToLower(s) {

@@ -54,6 +54,31 @@ func (c *call) runArtifactPath(p string, active bool) (*registry.TrackedRun, str
 	return run, rel, nil
 }
 
+// modelArtifactPath resolves a proxy path
+// "<experiment id>/models/<model id>/artifacts[/<path>]" (a logged model's
+// artifact_uri without its scheme, then the file) to the model and the
+// path within its tree; ok is false for a path of another form.
+func (c *call) modelArtifactPath(p string) (model *registry.LoggedModel, rel string, ok bool, err error) {
+	segs := strings.SplitN(strings.Trim(p, "/"), "/", 5)
+	if len(segs) < 2 || segs[1] != "models" {
+		return nil, "", false, nil
+	}
+	if len(segs) < 4 || segs[3] != "artifacts" {
+		return nil, "", true, invalidParam("Logged model artifact paths are <experiment id>/models/<model id>/artifacts/<path>, not %q", p)
+	}
+	m, err := c.h.reg.LoggedModel(c.r.Context(), segs[2])
+	if errors.Is(err, registry.ErrNotFound) || err == nil && m.ExperimentID != segs[0] {
+		return nil, "", true, notFound("No artifacts at %s", p)
+	}
+	if err != nil {
+		return nil, "", true, err
+	}
+	if len(segs) == 5 {
+		rel = segs[4]
+	}
+	return m, rel, true, nil
+}
+
 type wireFileInfo struct {
 	Path     string `json:"path"`
 	IsDir    bool   `json:"is_dir"`
@@ -65,12 +90,16 @@ func listArtifacts(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	run, dir, err := c.runArtifactPath(q.Get("path"), false)
-	if err != nil {
-		return nil, err
-	}
-	entries, err := c.h.reg.ListRunArtifacts(c.r.Context(), run.ID, dir)
-	if err != nil {
+	var entries []registry.RunArtifact
+	if m, dir, ok, err := c.modelArtifactPath(q.Get("path")); ok {
+		if err != nil {
+			return nil, err
+		}
+		entries, err = c.h.reg.ListLoggedModelArtifacts(c.r.Context(), m.ID, dir)
+		if err != nil {
+			return nil, err
+		}
+	} else if entries, err = c.listRunArtifacts(q.Get("path")); err != nil {
 		return nil, err
 	}
 	files := make([]wireFileInfo, 0, len(entries))
@@ -85,15 +114,38 @@ func listArtifacts(c *call) (any, error) {
 	return map[string]any{"files": files}, nil
 }
 
-func downloadArtifact(c *call, p string) (any, error) {
-	run, rel, err := c.runArtifactPath(p, false)
+func (c *call) listRunArtifacts(p string) ([]registry.RunArtifact, error) {
+	run, dir, err := c.runArtifactPath(p, false)
 	if err != nil {
 		return nil, err
 	}
-	if rel == "" {
-		return nil, invalidParam("%q is a directory", p)
+	return c.h.reg.ListRunArtifacts(c.r.Context(), run.ID, dir)
+}
+
+// openArtifact opens the file at a proxy path of a run's or a logged
+// model's tree.
+func (c *call) openArtifact(p string) (io.ReadCloser, *registry.RunArtifact, error) {
+	if m, rel, ok, err := c.modelArtifactPath(p); ok {
+		if err != nil {
+			return nil, nil, err
+		}
+		if rel == "" {
+			return nil, nil, invalidParam("%q is a directory", p)
+		}
+		return c.h.reg.OpenLoggedModelArtifact(c.r.Context(), m.ID, rel)
 	}
-	rc, a, err := c.h.reg.OpenRunArtifact(c.r.Context(), run.ID, rel)
+	run, rel, err := c.runArtifactPath(p, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	if rel == "" {
+		return nil, nil, invalidParam("%q is a directory", p)
+	}
+	return c.h.reg.OpenRunArtifact(c.r.Context(), run.ID, rel)
+}
+
+func downloadArtifact(c *call, p string) (any, error) {
+	rc, a, err := c.openArtifact(p)
 	if errors.Is(err, registry.ErrNotFound) {
 		return nil, notFound("No artifact at %s", p)
 	}
@@ -112,6 +164,18 @@ func downloadArtifact(c *call, p string) (any, error) {
 }
 
 func uploadArtifact(c *call, p string) (any, error) {
+	if m, rel, ok, err := c.modelArtifactPath(p); ok {
+		if err != nil {
+			return nil, err
+		}
+		if rel == "" {
+			return nil, invalidParam("%q is a directory", p)
+		}
+		if _, err := c.h.reg.PutLoggedModelArtifact(c.r.Context(), m.ID, rel, c.r.Body); err != nil {
+			return nil, err
+		}
+		return map[string]any{}, nil
+	}
 	run, rel, err := c.runArtifactPath(p, true)
 	if err != nil {
 		return nil, err

@@ -23,10 +23,12 @@
 // create, get, search, get-latest-versions, alias, update, rename, delete,
 // set-tag, delete-tag; model-versions create, get, search,
 // get-download-uri, update, delete, set-tag, delete-tag,
-// transition-stage), logged-models/search (always empty: no logged
-// models are stored), and the artifact proxy (upload, download, list,
-// delete). docs/mlflow.md says what differs from MLflow's server and what
-// is not served (logged-model writes, traces, prompts).
+// transition-stage), MLflow 3's logged models (create, get, finalize,
+// tags, params, delete, search; their files through the artifact proxy
+// under <experiment id>/models/<model id>/artifacts) and runs/outputs, so
+// that mlflow.pyfunc.log_model and load_model work, and the artifact
+// proxy (upload, download, list, delete). docs/mlflow.md says what
+// differs from MLflow's server and what is not served (traces, prompts).
 //
 // # Credentials and tenants
 //

@@ -178,8 +178,21 @@ func endpoints() []endpoint {
 		post("model-versions/transition-stage", "Move a model version to None, Staging, Production or Archived.", transitionStage),
 		get("model-versions/search", "Search model versions by name, run_id, source or version_number.", searchModelVersions),
 		get("model-versions/get-download-uri", "Get where a model version's files are.", getDownloadURI),
-		read(post("logged-models/search", "Search logged models: always none, as this server stores none.", searchLoggedModels)),
+		post("runs/outputs", "Record the logged models a run produced.", logOutputs),
+		post(LoggedModelsPath, "Create a logged model (status pending).", createLoggedModel),
+		read(post(LoggedModelsPath+"/search", "Search logged models with MLflow's filter grammar.", searchLoggedModels)),
 	}
+}
+
+// loggedModelEndpoints are the calls on one logged model, routed by
+// loggedModelCall.
+var loggedModelEndpoints = []Endpoint{
+	{Method: http.MethodGet, Path: LoggedModelsPath + "/{model_id}", Summary: "Get a logged model."},
+	{Method: http.MethodPatch, Path: LoggedModelsPath + "/{model_id}", Write: true, Summary: "Finalize a logged model: status ready or upload failed."},
+	{Method: http.MethodDelete, Path: LoggedModelsPath + "/{model_id}", Write: true, Summary: "Delete a logged model and its files."},
+	{Method: http.MethodPatch, Path: LoggedModelsPath + "/{model_id}/tags", Write: true, Summary: "Set tags of a logged model."},
+	{Method: http.MethodDelete, Path: LoggedModelsPath + "/{model_id}/tags/{key}", Write: true, Summary: "Delete a tag of a logged model."},
+	{Method: http.MethodPost, Path: LoggedModelsPath + "/{model_id}/params", Write: true, Summary: "Log parameters of a logged model (write-once)."},
 }
 
 // artifactEndpoints are the artifact proxy's calls.
@@ -196,6 +209,7 @@ func Endpoints() []Endpoint {
 	for _, e := range endpoints() {
 		out = append(out, e.Endpoint)
 	}
+	out = append(out, loggedModelEndpoints...)
 	return append(out, artifactEndpoints...)
 }
 
@@ -228,6 +242,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if e.Method == r.Method {
 				handle, write = e.handle, e.Write
 			}
+		}
+		if rest, ok := strings.CutPrefix(name, LoggedModelsPath+"/"); ok && handle == nil && !allowed {
+			handle, write, allowed = loggedModelCall(r.Method, rest)
 		}
 		if handle == nil {
 			if allowed {

@@ -22,12 +22,12 @@ import (
 // server is a Handler over a migrated registry, called as principals of
 // two tenants.
 type server struct {
-	t   *testing.T
+	t   testing.TB
 	reg *registry.Registry
 	h   *Handler
 }
 
-func newServer(t *testing.T, open func(testing.TB) *gorm.DB) *server {
+func newServer(t testing.TB, open func(testing.TB) *gorm.DB) *server {
 	t.Helper()
 	db := open(t)
 	if err := db.Use(tenancy.NewPlugin()); err != nil {
@@ -461,6 +461,6 @@ func TestArtifactProxy(t *testing.T) {
 	})
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(b []byte) (int, error) { w.t.Log(string(b)); return len(b), nil }

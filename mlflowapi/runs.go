@@ -65,10 +65,20 @@ type wireRunInputs struct {
 	DatasetInputs []wireDatasetInput `json:"dataset_inputs,omitempty"`
 }
 
+type wireModelOutput struct {
+	ModelID string `json:"model_id"`
+	Step    int64  `json:"step"`
+}
+
+type wireRunOutputs struct {
+	ModelOutputs []wireModelOutput `json:"model_outputs,omitempty"`
+}
+
 type wireRun struct {
-	Info   wireRunInfo   `json:"info"`
-	Data   wireRunData   `json:"data"`
-	Inputs wireRunInputs `json:"inputs"`
+	Info    wireRunInfo     `json:"info"`
+	Data    wireRunData     `json:"data"`
+	Inputs  wireRunInputs   `json:"inputs"`
+	Outputs *wireRunOutputs `json:"outputs,omitempty"`
 }
 
 var statusNames = map[registry.RunStatus]string{
@@ -151,18 +161,27 @@ func toWireRun(run *registry.TrackedRun, inputs []registry.DatasetInput) wireRun
 	return out
 }
 
-func (c *call) run() (*registry.TrackedRun, error) {
+// runID reads the call's run_id (or the older run_uuid).
+func (c *call) runID() (string, error) {
 	id, _, err := c.args.str("run_id")
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	if id == "" {
 		if id, _, err = c.args.str("run_uuid"); err != nil {
-			return nil, err
+			return "", err
 		}
 	}
 	if id == "" {
-		return nil, missing("run_id")
+		return "", missing("run_id")
+	}
+	return id, nil
+}
+
+func (c *call) run() (*registry.TrackedRun, error) {
+	id, err := c.runID()
+	if err != nil {
+		return nil, err
 	}
 	run, err := c.h.reg.TrackedRun(c.r.Context(), id)
 	if errors.Is(err, registry.ErrNotFound) {
@@ -219,6 +238,9 @@ func createRun(c *call) (any, error) {
 	} else if tn, ok := tm[RunNameTag]; ok && tn != name {
 		return nil, invalidParam("Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='%s', mlflow.runName='%s').", name, tn)
 	}
+	if _, ok := tm[RunNameTag]; !ok && name != "" {
+		tm[RunNameTag] = name // in the same transaction as the run
+	}
 	in := registry.TrackedRunInput{Name: name, UserID: user, Tags: tm}
 	if start > 0 {
 		in.StartTime = time.UnixMilli(start)
@@ -246,7 +268,18 @@ func getRun(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"run": toWireRun(run, inputs)}, nil
+	outputs, err := c.h.reg.RunOutputs(c.r.Context(), run.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := toWireRun(run, inputs)
+	if len(outputs) > 0 {
+		out.Outputs = &wireRunOutputs{}
+		for _, o := range outputs {
+			out.Outputs.ModelOutputs = append(out.Outputs.ModelOutputs, wireModelOutput{ModelID: o.ModelID, Step: o.Step})
+		}
+	}
+	return map[string]any{"run": out}, nil
 }
 
 func updateRun(c *call) (any, error) {
@@ -322,8 +355,11 @@ func (c *call) metricPoint(m wireMetric, field string) (registry.MetricPoint, er
 	return registry.MetricPoint{Key: m.Key, Value: m.Value.V, Step: m.Step.V, Timestamp: ts}, nil
 }
 
+// logMetric and logBatch leave the run's checks (it exists in the
+// tenant, it is active) to LogRunBatch's transaction rather than reading
+// the run with its data first.
 func logMetric(c *call) (any, error) {
-	run, err := c.activeRun()
+	id, err := c.runID()
 	if err != nil {
 		return nil, err
 	}
@@ -346,7 +382,7 @@ func logMetric(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.h.reg.LogRunBatch(c.r.Context(), run.ID, registry.RunBatch{Metrics: []registry.MetricPoint{p}}); err != nil {
+	if err := c.batchByID(id, registry.RunBatch{Metrics: []registry.MetricPoint{p}}); err != nil {
 		return nil, err
 	}
 	return map[string]any{}, nil
@@ -370,7 +406,16 @@ func logParam(c *call) (any, error) {
 
 // batch writes b, answering a changed parameter as MLflow does.
 func (c *call) batch(run *registry.TrackedRun, b registry.RunBatch) error {
-	err := c.h.reg.LogRunBatch(c.r.Context(), run.ID, b)
+	return c.batchByID(run.ID, b)
+}
+
+// batchByID writes b to the run id, answering an unknown run and a changed
+// parameter as MLflow does.
+func (c *call) batchByID(id string, b registry.RunBatch) error {
+	err := c.h.reg.LogRunBatch(c.r.Context(), id, b)
+	if errors.Is(err, registry.ErrNotFound) {
+		return notFound("Run with id=%s not found", id)
+	}
 	if errors.Is(err, registry.ErrParamChanged) {
 		return invalidParam("Changing param values is not allowed. %s", strings.TrimPrefix(err.Error(), registry.ErrParamChanged.Error()+": "))
 	}
@@ -445,7 +490,7 @@ func logBatch(c *call) (any, error) {
 	case len(metrics)+len(params)+len(tags) > MaxBatchTotal:
 		return nil, invalidParam("The total number of metrics, params, and tags in a batch can be at most %d. Got %d.", MaxBatchTotal, len(metrics)+len(params)+len(tags))
 	}
-	run, err := c.activeRun()
+	id, err := c.runID()
 	if err != nil {
 		return nil, err
 	}
@@ -475,11 +520,11 @@ func logBatch(c *call) (any, error) {
 			return nil, missing("tags.key")
 		}
 	}
-	if err := c.batch(run, b); err != nil {
+	if err := c.batchByID(id, b); err != nil {
 		return nil, err
 	}
-	if name, ok := b.Tags[RunNameTag]; ok && name != "" && name != run.Name {
-		if _, err := c.h.reg.UpdateTrackedRun(c.r.Context(), run.ID, registry.TrackedRunPatch{Name: &name}); err != nil {
+	if name, ok := b.Tags[RunNameTag]; ok && name != "" {
+		if _, err := c.h.reg.UpdateTrackedRun(c.r.Context(), id, registry.TrackedRunPatch{Name: &name}); err != nil {
 			return nil, err
 		}
 	}
@@ -583,7 +628,10 @@ func runEntity(run *registry.TrackedRun) entity {
 	return e
 }
 
-func searchRuns(c *call) (any, error) {
+// searchExperimentIDs reads a search's experiment_ids (at most
+// MaxTrackingScan), the default experiment's "0" resolved ("" when it
+// does not exist yet).
+func (c *call) searchExperimentIDs() ([]string, error) {
 	ids, err := c.args.strs("experiment_ids")
 	if err != nil {
 		return nil, err
@@ -599,6 +647,14 @@ func searchRuns(c *call) (any, error) {
 				return nil, err
 			}
 		}
+	}
+	return ids, nil
+}
+
+func searchRuns(c *call) (any, error) {
+	ids, err := c.searchExperimentIDs()
+	if err != nil {
+		return nil, err
 	}
 	stages, err := c.viewType("run_view_type")
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 const MigrationComponent = "registry"
 
 // SchemaVersion is the registry schema version this package needs.
-const SchemaVersion int64 = 9
+const SchemaVersion int64 = 10
 
 // steps are the registry's migrations. The SQL is written once for both
 // databases; only the timestamp type differs. Every child table carries a
@@ -249,6 +249,9 @@ func steps() []migrate.Step {
 		// Model registry (model_tags.go): model and version tags, version
 		// stages.
 		modelTagsStep(9),
+		// Logged models (loggedmodel.go): MLflow 3's logged models, their
+		// files and the runs' outputs.
+		loggedModelsStep(10),
 	}
 }
 

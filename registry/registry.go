@@ -269,6 +269,7 @@ func Models() []any {
 		&RegisteredModel{}, &ModelVersion{}, &ModelAlias{}, &modelTag{}, &modelVersionTag{},
 		&Prediction{},
 		&TrackedExperiment{}, &TrackedRun{}, &experimentTag{}, &runTag{}, &DatasetInput{}, &runArtifact{},
+		&LoggedModel{}, &loggedModelArtifact{}, &RunOutput{},
 	}
 }
 
@@ -276,6 +277,7 @@ func Models() []any {
 // children before parents, in an order in which rows can be deleted.
 func TenantTables() []string {
 	return []string{
+		"run_outputs", "logged_model_artifacts", "logged_models",
 		"run_artifacts", "run_inputs", "run_tags", "experiment_tags",
 		"predictions", "model_version_tags", "registered_model_tags", "model_aliases", "model_versions", "registered_models",
 		"metric_points", "metric_series", "runs", "experiments",

@@ -594,12 +594,7 @@ var ErrParamChanged = fmt.Errorf("%w: a logged parameter cannot change its value
 // per run) and tags (set or replaced).
 func (r *Registry) LogRunBatch(ctx context.Context, runID string, b RunBatch) error {
 	var v validator
-	for _, k := range sortedKeys(b.Params) {
-		val := b.Params[k]
-		f := fmt.Sprintf("params[%q]", k)
-		v.check(len(k) <= MaxParamKeyLength && keyRE.MatchString(k), f, "key must be letters, digits, _ - . : / and spaces, at most %d characters", MaxParamKeyLength)
-		v.check(len(val) <= MaxParamValueBytes && utf8.ValidString(val) && !strings.ContainsRune(val, 0), f, "value must be UTF-8 text of at most %d bytes", MaxParamValueBytes)
-	}
+	checkParamValues(&v, "params", b.Params)
 	checkTags(&v, "tags", b.Tags)
 	if err := v.err(); err != nil {
 		return err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -83,6 +82,63 @@ func under(q *gorm.DB, p string) *gorm.DB {
 // or lies below a file, is ErrConflict; content beyond the Registry's
 // content limit is ErrTooLarge; at most MaxRunArtifacts files per run.
 func (r *Registry) PutRunArtifact(ctx context.Context, runID, path string, content io.Reader) (*RunArtifact, error) {
+	check := func(ctx context.Context) error { _, err := r.GetRun(ctx, runID); return err }
+	return r.putTreeFile(ctx, runID, path, content, check, func(tx *gorm.DB, p string, info BlobInfo) (string, error) {
+		var old string
+		if _, err := getRun(tx.Clauses(clause.Locking{Strength: "UPDATE"}), runID); err != nil {
+			return "", err
+		}
+		var cur runArtifact
+		switch err := tx.Where("run_id = ? AND path = ?", runID, p).Take(&cur).Error; {
+		case err == nil:
+			old = cur.BlobKey
+		case err != gorm.ErrRecordNotFound:
+			return "", dbErr(err, "run artifact")
+		}
+		var n int64
+		if err := tx.Model(&runArtifact{}).Where("run_id = ? AND substr(path, 1, ?) = ?", runID, len(p)+1, p+"/").Count(&n).Error; err != nil {
+			return "", dbErr(err, "run artifacts")
+		}
+		if n > 0 {
+			return "", fmt.Errorf("%w: %q is a directory", ErrConflict, p)
+		}
+		segs := strings.Split(p, "/")
+		parents := make([]string, 0, len(segs)-1)
+		for i := 1; i < len(segs); i++ {
+			parents = append(parents, strings.Join(segs[:i], "/"))
+		}
+		if len(parents) > 0 {
+			if err := tx.Model(&runArtifact{}).Where("run_id = ? AND path IN ?", runID, parents).Count(&n).Error; err != nil {
+				return "", dbErr(err, "run artifacts")
+			}
+			if n > 0 {
+				return "", fmt.Errorf("%w: a parent of %q is a file", ErrConflict, p)
+			}
+		}
+		row := runArtifact{RunID: runID, Path: p, BlobKey: info.Key, Size: info.Size, SHA256: info.SHA256, CreatedAt: r.timestamp()}
+		if err := tx.Clauses(clause.OnConflict{
+			Columns:   []clause.Column{{Name: "tenant_id"}, {Name: "run_id"}, {Name: "path"}},
+			DoUpdates: clause.AssignmentColumns([]string{"blob_key", "size_bytes", "content_sha256", "created_at"}),
+		}).Create(&row).Error; err != nil {
+			return "", dbErr(err, "run artifact")
+		}
+		if err := tx.Model(&runArtifact{}).Where("run_id = ?", runID).Count(&n).Error; err != nil {
+			return "", dbErr(err, "run artifacts")
+		}
+		if n > MaxRunArtifacts {
+			return "", &TooLargeError{What: "run artifacts", Limit: MaxRunArtifacts, Got: n}
+		}
+		return old, nil
+	})
+}
+
+// putTreeFile stores content as the file at path of the artifact tree of
+// owner (a run or a logged model): check says whether the owner exists
+// before the content is streamed, write records the stored blob in a
+// transaction and returns the blob key it replaces. The new blob is
+// deleted when write fails, the replaced one when it succeeds.
+func (r *Registry) putTreeFile(ctx context.Context, owner, path string, content io.Reader,
+	check func(context.Context) error, write func(tx *gorm.DB, p string, info BlobInfo) (string, error)) (*RunArtifact, error) {
 	if r.blobs == nil {
 		return nil, errNoBlobStore
 	}
@@ -90,10 +146,10 @@ func (r *Registry) PutRunArtifact(ctx context.Context, runID, path string, conte
 	if err != nil {
 		return nil, err
 	}
-	if _, err := r.GetRun(ctx, runID); err != nil {
+	if err := check(ctx); err != nil {
 		return nil, err
 	}
-	prefix, err := blobPrefix(ctx, runID)
+	prefix, err := blobPrefix(ctx, owner)
 	if err != nil {
 		return nil, err
 	}
@@ -103,50 +159,9 @@ func (r *Registry) PutRunArtifact(ctx context.Context, runID, path string, conte
 	}
 	var old string
 	err = r.tx(ctx, func(tx *gorm.DB) error {
-		if _, err := getRun(tx.Clauses(clause.Locking{Strength: "UPDATE"}), runID); err != nil {
-			return err
-		}
-		var cur runArtifact
-		switch err := tx.Where("run_id = ? AND path = ?", runID, p).Take(&cur).Error; {
-		case err == nil:
-			old = cur.BlobKey
-		case err != gorm.ErrRecordNotFound:
-			return dbErr(err, "run artifact")
-		}
-		var n int64
-		if err := tx.Model(&runArtifact{}).Where("run_id = ? AND substr(path, 1, ?) = ?", runID, len(p)+1, p+"/").Count(&n).Error; err != nil {
-			return dbErr(err, "run artifacts")
-		}
-		if n > 0 {
-			return fmt.Errorf("%w: %q is a directory", ErrConflict, p)
-		}
-		segs := strings.Split(p, "/")
-		parents := make([]string, 0, len(segs)-1)
-		for i := 1; i < len(segs); i++ {
-			parents = append(parents, strings.Join(segs[:i], "/"))
-		}
-		if len(parents) > 0 {
-			if err := tx.Model(&runArtifact{}).Where("run_id = ? AND path IN ?", runID, parents).Count(&n).Error; err != nil {
-				return dbErr(err, "run artifacts")
-			}
-			if n > 0 {
-				return fmt.Errorf("%w: a parent of %q is a file", ErrConflict, p)
-			}
-		}
-		row := runArtifact{RunID: runID, Path: p, BlobKey: info.Key, Size: info.Size, SHA256: info.SHA256, CreatedAt: r.timestamp()}
-		if err := tx.Clauses(clause.OnConflict{
-			Columns:   []clause.Column{{Name: "tenant_id"}, {Name: "run_id"}, {Name: "path"}},
-			DoUpdates: clause.AssignmentColumns([]string{"blob_key", "size_bytes", "content_sha256", "created_at"}),
-		}).Create(&row).Error; err != nil {
-			return dbErr(err, "run artifact")
-		}
-		if err := tx.Model(&runArtifact{}).Where("run_id = ?", runID).Count(&n).Error; err != nil {
-			return dbErr(err, "run artifacts")
-		}
-		if n > MaxRunArtifacts {
-			return &TooLargeError{What: "run artifacts", Limit: MaxRunArtifacts, Got: n}
-		}
-		return nil
+		var err error
+		old, err = write(tx, p, info)
+		return err
 	})
 	if err != nil {
 		_ = r.blobs.Delete(context.WithoutCancel(ctx), info.Key)
@@ -207,26 +222,11 @@ func (r *Registry) ListRunArtifacts(ctx context.Context, runID, dir string) ([]R
 	if err != nil {
 		return nil, err
 	}
-	out := []RunArtifact{}
-	seen := map[string]bool{}
-	base := d
-	if base != "" {
-		base += "/"
+	files := make([]RunArtifact, len(rows))
+	for i, row := range rows {
+		files[i] = RunArtifact{Path: row.Path, Size: row.Size, SHA256: row.SHA256}
 	}
-	for _, row := range rows {
-		rest := strings.TrimPrefix(row.Path, base)
-		if i := strings.IndexByte(rest, '/'); i >= 0 {
-			child := base + rest[:i]
-			if !seen[child] {
-				seen[child] = true
-				out = append(out, RunArtifact{Path: child, IsDir: true})
-			}
-			continue
-		}
-		out = append(out, RunArtifact{Path: row.Path, Size: row.Size, SHA256: row.SHA256})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
-	return out, nil
+	return children(files, d), nil
 }
 
 // DeleteRunArtifacts deletes the file at path, or everything below it when

@@ -21,6 +21,8 @@ import unittest
 import requests
 
 import mlflow
+import mlflow.pyfunc
+from mlflow.entities import LoggedModelStatus
 from mlflow.exceptions import MlflowException, RestException
 from mlflow.tracking import MlflowClient
 
@@ -371,6 +373,75 @@ class MaestroMLflowTest(unittest.TestCase):
             _, run = self.train("by-key")
             self.assertEqual(MlflowClient(tracking_uri=BASE).get_run(run.info.run_id).info.status, "FINISHED")
 
+
+# --- MLflow 3 logged models (mlflow.pyfunc.log_model, load, register) ---
+
+class AddOne(mlflow.pyfunc.PythonModel):
+    """A tiny pyfunc model: adds one to each input."""
+
+    def predict(self, context, model_input, params=None):
+        return [x + 1 for x in model_input]
+
+
+def _test_pyfunc_log_load_register(self):
+    """mlflow.pyfunc.log_model in a run, load_model, register, aliases, tags, search, isolation."""
+    mlflow.set_experiment(self.exp_name + "-models")
+    name = "adder-" + secrets.token_hex(4)
+    with mlflow.start_run() as run:
+        info = mlflow.pyfunc.log_model(name="adder", python_model=AddOne(), params={"offset": 1},
+                                       registered_model_name=name)
+    self.assertEqual(info.model_uri, "models:/" + info.model_id)
+    client = MlflowClient(tracking_uri=BASE)
+    model = client.get_logged_model(info.model_id)
+    self.assertEqual(model.status, LoggedModelStatus.READY)
+    self.assertEqual(model.source_run_id, run.info.run_id)
+    self.assertEqual(model.name, "adder")
+    self.assertEqual(model.params, {"offset": "1"})
+    self.assertTrue(model.artifact_location.endswith("/models/" + info.model_id + "/artifacts"))
+    self.assertEqual(list(mlflow.pyfunc.load_model(info.model_uri).predict([1, 2])), [2, 3])
+    # registered_model_name registered version 1 from the logged model.
+    self.assertEqual(client.get_model_version(name, "1").version, "1")
+    client.set_registered_model_alias(name, "champion", "1")
+    self.assertEqual(list(mlflow.pyfunc.load_model(f"models:/{name}@champion").predict([10])), [11])
+    # mlflow.register_model from the logged model's URI.
+    second = mlflow.register_model(info.model_uri, name + "-b")
+    self.assertEqual(second.version, "1")
+    with tempfile.TemporaryDirectory() as dst:
+        got = mlflow.artifacts.download_artifacts(f"models:/{name}@champion", dst_path=dst)
+        self.assertIn("MLmodel", os.listdir(got))
+    # Tags, search by source run and name, deletion.
+    client.set_logged_model_tags(info.model_id, {"team": "vision"})
+    client.delete_logged_model_tag(info.model_id, "team")
+    self.assertNotIn("team", client.get_logged_model(info.model_id).tags)
+    client.set_logged_model_tags(info.model_id, {"team": "search"})
+    exp_id = run.info.experiment_id
+    found = client.search_logged_models([exp_id], filter_string=f"source_run_id = '{run.info.run_id}'")
+    self.assertEqual([m.model_id for m in found], [info.model_id])
+    found = client.search_logged_models([exp_id], filter_string="name = 'nope'")
+    self.assertEqual(list(found), [])
+    found = client.search_logged_models([exp_id], filter_string="tags.team = 'search'")
+    self.assertEqual([m.model_id for m in found], [info.model_id])
+    # Another tenant neither sees nor changes it; a viewer cannot write.
+    with credentials(MLFLOW_TRACKING_TOKEN=self.beta_key) as beta:
+        with self.assertRaises(MlflowException) as cm:
+            beta.get_logged_model(info.model_id)
+        self.assertEqual(error_code(cm.exception), "RESOURCE_DOES_NOT_EXIST")
+        with self.assertRaises(MlflowException) as cm:
+            beta.delete_logged_model(info.model_id)
+        self.assertEqual(error_code(cm.exception), "RESOURCE_DOES_NOT_EXIST")
+    with credentials(MLFLOW_TRACKING_TOKEN=self.viewer_key) as viewer:
+        self.assertEqual(viewer.get_logged_model(info.model_id).name, "adder")
+        with self.assertRaises(MlflowException) as cm:
+            viewer.set_logged_model_tags(info.model_id, {"x": "y"})
+        self.assertEqual(error_code(cm.exception), "PERMISSION_DENIED")
+    client.delete_logged_model(info.model_id)
+    with self.assertRaises(MlflowException) as cm:
+        client.get_logged_model(info.model_id)
+    self.assertEqual(error_code(cm.exception), "RESOURCE_DOES_NOT_EXIST")
+
+
+
+MaestroMLflowTest.test_pyfunc_log_load_register = _test_pyfunc_log_load_register
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
