@@ -75,6 +75,18 @@ func TestLoggedModels(t *testing.T) {
 		}
 		s.fails(&memberA, "POST", api+"runs/outputs", map[string]any{"run_id": run, "models": []map[string]any{{"model_id": "nope"}}}, 404, CodeNotFound)
 
+		// A version registered from models:/<id> records the run that logged it;
+		// another tenant registering the same source gets no run.
+		s.ok(&memberA, "POST", api+"registered-models/create", map[string]any{"name": "adder"})
+		mv := s.ok(&memberA, "POST", api+"model-versions/create", map[string]any{"name": "adder", "source": "models:/" + id})["model_version"].(map[string]any)
+		if mv["run_id"] != run || mv["source"] != "models:/"+id {
+			t.Fatalf("version from a logged model: %v", mv)
+		}
+		s.ok(&memberB, "POST", api+"registered-models/create", map[string]any{"name": "adder"})
+		if mv := s.ok(&memberB, "POST", api+"model-versions/create", map[string]any{"name": "adder", "source": "models:/" + id})["model_version"].(map[string]any); mv["run_id"] != "" && mv["run_id"] != nil {
+			t.Fatalf("another tenant's version took the run of a model it cannot see: %v", mv)
+		}
+
 		// Tenant isolation: another tenant's model is not found, for every call.
 		for _, c := range []struct {
 			method, path string

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"strings"
 
 	"github.com/maestro-ml/maestro/registry"
 )
@@ -364,6 +365,9 @@ func createModelVersion(c *call) (any, error) {
 	if err := c.args.list("tags", &tags); err != nil {
 		return nil, err
 	}
+	if runID == "" {
+		runID = c.loggedModelRun(source)
+	}
 	v, err := c.h.reg.CreateModelVersion(c.r.Context(), name, registry.ModelVersionInput{Source: source, RunID: runID, Description: desc, Tags: tagMap(tags)})
 	if err != nil {
 		return nil, modelErr(err, name) // an unknown run_id is INVALID_PARAMETER_VALUE
@@ -678,4 +682,21 @@ func boolArg(a *args, name string) (bool, error) {
 		return false, bad
 	}
 	return b, nil
+}
+
+// loggedModelRun returns the run that logged the model a version's source
+// names as models:/<model id> (as mlflow.register_model and
+// log_model(registered_model_name=...) send it), so that the version
+// records its run as MLflow's server does; "" for any other source, a
+// model of no run or one that is not the tenant's.
+func (c *call) loggedModelRun(source string) string {
+	id, ok := strings.CutPrefix(source, "models:/")
+	if !ok || id == "" || strings.Contains(id, "/") {
+		return ""
+	}
+	m, err := c.h.reg.LoggedModel(c.r.Context(), id)
+	if err != nil || m.SourceRunID == nil {
+		return ""
+	}
+	return *m.SourceRunID
 }
