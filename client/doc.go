@@ -30,7 +30,8 @@
 // # Calls
 //
 // Every route has a method taking a context: CreateProject, LogMetrics,
-// MetricHistory, UploadArtifactContent (an io.Reader, streamed) and
+// MetricHistory, SearchRuns, SetRunTag, LatestMetrics,
+// UploadArtifactContent (an io.Reader, streamed) and
 // DownloadArtifactContent (an io.ReadCloser), TrainMetaModel and
 // WaitTrainingJob, Recommend, SimilarSpecs, and so on. Request and
 // response bodies are the package's own types (ProjectInput, Project,

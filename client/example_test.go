@@ -189,3 +189,53 @@ func ExampleClient_UploadArtifactContent() {
 	// 34 bytes stored
 	// def tokenize(s): return s.split()
 }
+
+// SearchRunsAll finds the runs of an experiment by their metrics' latest
+// values, parameters and tags, in the order asked, following the pages.
+func ExampleClient_SearchRunsAll() {
+	ts := exampleServer()
+	defer ts.close()
+	ctx := context.Background()
+
+	c, err := client.New(ts.url, client.WithLogin("admin", adminPassword, ""))
+	if err != nil {
+		log.Fatal(err)
+	}
+	p, err := c.CreateProject(ctx, client.ProjectInput{Name: "churn", ProblemClass: "classification", ComplexityScore: 5, TeamSize: 3})
+	if err != nil {
+		log.Fatal(err)
+	}
+	exp, err := c.CreateExperiment(ctx, p.ID, client.ExperimentInput{Name: "sweep"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for i, lr := range []string{"0.1", "0.01", "0.001"} {
+		run, err := c.CreateRun(ctx, exp.ID, client.RunInput{Name: "lr-" + lr, Params: map[string]string{"lr": lr}})
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := c.LogMetrics(ctx, run.ID, []client.MetricPoint{{Key: "accuracy", Value: 0.7 + 0.1*float64(i), Step: 10}}); err != nil {
+			log.Fatal(err)
+		}
+		if _, err := c.SetRunTag(ctx, run.ID, "stage", "candidate"); err != nil {
+			log.Fatal(err)
+		}
+	}
+	search := client.RunSearch{
+		Filter: []client.RunClause{
+			client.MetricClause("accuracy", ">=", 0.75),
+			client.TagClause("stage", "=", "candidate"),
+		},
+		OrderBy: []client.RunOrder{{Metric: "accuracy", Direction: "desc"}},
+		Limit:   1, // one run a page: the iterator follows the cursors
+	}
+	for r, err := range c.SearchRunsAll(ctx, exp.ID, search) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(r.Name, r.Params["lr"])
+	}
+	// Output:
+	// lr-0.001 0.001
+	// lr-0.01 0.01
+}

@@ -152,6 +152,61 @@ func (c *Client) ListExperimentsAll(ctx context.Context, projectID string) iter.
 	})
 }
 
+// ExperimentFilter selects the experiments SearchExperiments returns; the
+// zero value selects the tenant's active experiments.
+type ExperimentFilter struct {
+	// ProjectID is the project of the experiments (an unknown one is
+	// ErrNotFound); "" selects every project's.
+	ProjectID string
+	// Q is text in the name (case-insensitive).
+	Q string
+	// Lifecycle is "active" (the default), "deleted" or "all".
+	Lifecycle string
+	// PageRequest selects the page.
+	PageRequest
+}
+
+// values returns f as query parameters.
+func (f ExperimentFilter) values() url.Values {
+	q := f.PageRequest.values()
+	setIf(q, "project_id", f.ProjectID)
+	setIf(q, "q", f.Q)
+	setIf(q, "lifecycle", f.Lifecycle)
+	return q
+}
+
+// SearchExperiments lists a page of the tenant's experiments that f
+// selects.
+func (c *Client) SearchExperiments(ctx context.Context, f ExperimentFilter) (*Page[Experiment], error) {
+	return list[Experiment](ctx, c, "/api/v1/experiments", f.values())
+}
+
+// SearchExperimentsAll iterates over every experiment f selects, from f's
+// cursor on, following the pages.
+func (c *Client) SearchExperimentsAll(ctx context.Context, f ExperimentFilter) iter.Seq2[Experiment, error] {
+	return all(ctx, f.Cursor, func(ctx context.Context, cur string) (*Page[Experiment], error) {
+		f.Cursor = cur
+		return c.SearchExperiments(ctx, f)
+	})
+}
+
+// UpdateExperiment renames an experiment or changes its description, as
+// in sets; a name another experiment of the project holds is ErrConflict.
+func (c *Client) UpdateExperiment(ctx context.Context, id string, in ExperimentPatch) (*Experiment, error) {
+	return send[Experiment](ctx, c, http.MethodPatch, "/api/v1/experiments/"+seg(id), in)
+}
+
+// DeleteExperiment deletes an experiment and its runs softly:
+// RestoreExperiment brings them back.
+func (c *Client) DeleteExperiment(ctx context.Context, id string) error {
+	return exec(ctx, c, http.MethodDelete, "/api/v1/experiments/"+seg(id), nil)
+}
+
+// RestoreExperiment restores a deleted experiment and its runs.
+func (c *Client) RestoreExperiment(ctx context.Context, id string) (*Experiment, error) {
+	return send[Experiment](ctx, c, http.MethodPost, "/api/v1/experiments/"+seg(id)+"/restore", nil)
+}
+
 // GetExperiment returns an experiment.
 func (c *Client) GetExperiment(ctx context.Context, id string) (*Experiment, error) {
 	return get[Experiment](ctx, c, "/api/v1/experiments/"+seg(id), nil)

@@ -32,9 +32,9 @@ type world struct {
 	beta     *client.Tenant
 	aliceID  string
 
-	project, experiment, run, artifact, teamMember, apiKey, job string
-	history                                                     []string // completed projects for training
-	firstModel                                                  int
+	project, experiment, run, otherRun, artifact, teamMember, apiKey, job string
+	history                                                               []string // completed projects for training
+	firstModel                                                            int
 }
 
 // call is a row of the coverage table: a route and a client call that
@@ -303,6 +303,32 @@ func calls() []call {
 			e, err := w.alice.GetExperiment(ctx, w.experiment)
 			return errors.Join(err, check(err == nil && e.ProjectID == w.project, "experiment %+v", e))
 		}},
+		{"GET /api/v1/experiments", func(ctx context.Context, w *world) error {
+			p, err := w.alice.SearchExperiments(ctx, client.ExperimentFilter{ProjectID: w.project, Q: "BASE"})
+			if err != nil {
+				return err
+			}
+			n, err := count(w.alice.SearchExperimentsAll(ctx, client.ExperimentFilter{Lifecycle: "deleted"}))
+			if err != nil {
+				return err
+			}
+			_, missing := w.alice.SearchExperiments(ctx, client.ExperimentFilter{ProjectID: "00000000-0000-0000-0000-000000000000"})
+			return errors.Join(check(len(p.Items) == 1 && p.Items[0].ID == w.experiment && p.Items[0].Lifecycle == "active" && n == 0, "experiments %+v, deleted %d", p, n),
+				check(errors.Is(missing, client.ErrNotFound), "unknown project: %v", missing))
+		}},
+		{"PATCH /api/v1/experiments/{id}", func(ctx context.Context, w *world) error {
+			desc := "logistic regression, class weights"
+			e, err := w.alice.UpdateExperiment(ctx, w.experiment, client.ExperimentPatch{Description: &desc})
+			if err != nil {
+				return err
+			}
+			if _, err := w.alice.CreateExperiment(ctx, w.project, client.ExperimentInput{Name: "other"}); err != nil {
+				return err
+			}
+			_, dup := w.alice.UpdateExperiment(ctx, w.experiment, client.ExperimentPatch{Name: ptr("other")})
+			return errors.Join(check(e.Description == desc && e.Name == "baseline", "updated %+v", e),
+				check(errors.Is(dup, client.ErrConflict), "duplicate name: %v", dup))
+		}},
 		{"POST /api/v1/experiments/{id}/runs", func(ctx context.Context, w *world) error {
 			r, err := w.alice.CreateRun(ctx, w.experiment, client.RunInput{Name: "lr-0.1", Params: map[string]string{"lr": "0.1"}})
 			if err == nil {
@@ -351,7 +377,110 @@ func calls() []call {
 		}},
 		{"PATCH /api/v1/runs/{id}", func(ctx context.Context, w *world) error {
 			r, err := w.alice.UpdateRun(ctx, w.run, client.RunPatch{Status: "finished"})
-			return errors.Join(err, check(err == nil && r.Status == "finished" && r.EndedAt != nil, "run %+v", r))
+			if err != nil {
+				return err
+			}
+			end := r.StartedAt.Add(90 * time.Second)
+			r2, err := w.alice.UpdateRun(ctx, w.run, client.RunPatch{Name: "lr-0.1-final", EndedAt: &end, Params: map[string]string{"epochs": "50"}})
+			if err != nil {
+				return err
+			}
+			_, changed := w.alice.UpdateRun(ctx, w.run, client.RunPatch{Params: map[string]string{"lr": "0.2"}})
+			return errors.Join(check(r.EndedAt != nil && r2.Status == "finished" && r2.Name == "lr-0.1-final" && r2.EndedAt.Equal(end) &&
+				r2.Params["lr"] == "0.1" && r2.Params["epochs"] == "50", "runs %+v %+v", r, r2),
+				check(errors.Is(changed, client.ErrInvalid), "changed parameter: %v", changed))
+		}},
+		{"PUT /api/v1/runs/{id}/tags/{key...}", func(ctx context.Context, w *world) error {
+			first, err := w.alice.SetRunTag(ctx, w.run, "team/owner", "ada")
+			if err != nil {
+				return err
+			}
+			r, err := w.alice.SetRunTag(ctx, w.run, "stage", "candidate")
+			if err != nil {
+				return err
+			}
+			return check(len(first.Tags) == 1 && first.Tags["team/owner"] == "ada" && r.Tags["team/owner"] == "ada" && r.Tags["stage"] == "candidate", "tags %v, then %v", first.Tags, r.Tags)
+		}},
+		{"DELETE /api/v1/runs/{id}/tags/{key...}", func(ctx context.Context, w *world) error {
+			if err := w.alice.DeleteRunTag(ctx, w.run, "stage"); err != nil {
+				return err
+			}
+			r, err := w.alice.GetRun(ctx, w.run)
+			return errors.Join(err, check(err == nil && len(r.Tags) == 1 && r.Tags["team/owner"] == "ada", "tags %+v", r))
+		}},
+		{"POST /api/v1/experiments/{id}/runs/search", func(ctx context.Context, w *world) error {
+			other, err := w.alice.CreateRun(ctx, w.experiment, client.RunInput{Name: "lr-0.01", Params: map[string]string{"lr": "0.01"}})
+			if err != nil {
+				return err
+			}
+			w.otherRun = other.ID
+			if err := w.alice.LogMetrics(ctx, other.ID, []client.MetricPoint{{Key: "accuracy", Value: 0.5, Step: 3}}); err != nil {
+				return err
+			}
+			good, err := w.alice.SearchRuns(ctx, w.experiment, client.RunSearch{Status: []string{"finished"},
+				Filter: []client.RunClause{client.MetricClause("accuracy", ">", 0.9), client.TagClause("team/owner", "=", "ada")}})
+			if err != nil {
+				return err
+			}
+			var order []string
+			for r, err := range w.alice.SearchRunsAll(ctx, w.experiment, client.RunSearch{Limit: 1,
+				Filter: []client.RunClause{client.ParamClause("lr", "!=", "1")}, OrderBy: []client.RunOrder{{Metric: "accuracy", Direction: "desc"}}}) {
+				if err != nil {
+					return err
+				}
+				order = append(order, r.ID)
+			}
+			_, bad := w.alice.SearchRuns(ctx, w.experiment, client.RunSearch{Filter: []client.RunClause{client.ParamClause("lr", "<", "1")}})
+			return errors.Join(check(len(good.Items) == 1 && good.Items[0].ID == w.run && good.NextCursor == "", "search %+v", good),
+				check(slices.Equal(order, []string{w.run, other.ID}), "by accuracy %v", order),
+				check(errors.Is(bad, client.ErrInvalid), "< on a parameter: %v", bad))
+		}},
+		{"POST /api/v1/runs/metrics/latest", func(ctx context.Context, w *world) error {
+			rs, err := w.alice.LatestMetrics(ctx, []string{w.otherRun, "00000000-0000-0000-0000-000000000000", w.run}, []string{"accuracy", "val/loss"})
+			if err != nil {
+				return err
+			}
+			return check(len(rs) == 2 && rs[0].RunID == w.otherRun && rs[0].Metrics["accuracy"].Value == 0.5 && len(rs[0].Metrics) == 1 &&
+				rs[1].RunID == w.run && rs[1].Metrics["accuracy"].Step == 49 && rs[1].Metrics["val/loss"].Value == 1.0/50, "latest %+v", rs)
+		}},
+		{"DELETE /api/v1/runs/{id}", func(ctx context.Context, w *world) error {
+			if err := w.alice.DeleteRun(ctx, w.otherRun); err != nil {
+				return err
+			}
+			n, err := count(w.alice.ListRunsAll(ctx, w.experiment))
+			if err != nil {
+				return err
+			}
+			deleted, err := w.alice.SearchRuns(ctx, w.experiment, client.RunSearch{Lifecycle: "deleted"})
+			return errors.Join(err, check(err == nil && n == 1 && len(deleted.Items) == 1 && deleted.Items[0].ID == w.otherRun && deleted.Items[0].Lifecycle == "deleted",
+				"active %d, deleted %+v", n, deleted))
+		}},
+		{"POST /api/v1/runs/{id}/restore", func(ctx context.Context, w *world) error {
+			r, err := w.alice.RestoreRun(ctx, w.otherRun)
+			if err != nil {
+				return err
+			}
+			n, err := count(w.alice.ListRunsAll(ctx, w.experiment))
+			return errors.Join(err, check(r.Lifecycle == "active" && n == 2, "restored %+v, %d runs", r, n))
+		}},
+		{"DELETE /api/v1/experiments/{id}", func(ctx context.Context, w *world) error {
+			if err := w.alice.DeleteExperiment(ctx, w.experiment); err != nil {
+				return err
+			}
+			n, err := count(w.alice.ListExperimentsAll(ctx, w.project))
+			if err != nil {
+				return err
+			}
+			e, err := w.alice.GetExperiment(ctx, w.experiment)
+			return errors.Join(err, check(err == nil && e.Lifecycle == "deleted" && n == 1, "deleted %+v, %d listed", e, n))
+		}},
+		{"POST /api/v1/experiments/{id}/restore", func(ctx context.Context, w *world) error {
+			e, err := w.alice.RestoreExperiment(ctx, w.experiment)
+			if err != nil {
+				return err
+			}
+			r, err := w.alice.GetRun(ctx, w.run)
+			return errors.Join(err, check(err == nil && e.Lifecycle == "active" && r.Lifecycle == "active", "restored %+v, run %+v", e, r))
 		}},
 		{"POST /api/v1/artifacts", func(ctx context.Context, w *world) error {
 			a, err := w.alice.CreateArtifact(ctx, client.ArtifactInput{Name: "feature-store", Type: "feature_pipeline", Version: "1", Tags: []string{"fs"}})

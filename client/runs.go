@@ -32,8 +32,8 @@ func (c *Client) GetRun(ctx context.Context, id string) (*Run, error) {
 	return get[Run](ctx, c, "/api/v1/runs/"+seg(id), nil)
 }
 
-// UpdateRun changes a run's status ("running", "finished", "failed",
-// "killed").
+// UpdateRun changes the run's name, status, end time or parameters that
+// in sets, all or nothing.
 func (c *Client) UpdateRun(ctx context.Context, id string, in RunPatch) (*Run, error) {
 	return send[Run](ctx, c, http.MethodPatch, "/api/v1/runs/"+seg(id), in)
 }
@@ -59,13 +59,82 @@ func (c *Client) ListMetricsAll(ctx context.Context, runID string) iter.Seq2[Met
 // contain slashes), downsampled evenly to at most maxPoints points keeping
 // the first and the last; maxPoints 0 leaves the server's default (1000).
 func (c *Client) MetricHistory(ctx context.Context, runID, key string, maxPoints int) (*MetricHistory, error) {
-	parts := strings.Split(key, "/")
-	for i, p := range parts {
-		parts[i] = seg(p)
-	}
 	q := PageRequest{}.values()
 	if maxPoints > 0 {
 		q.Set("max_points", strconv.Itoa(maxPoints))
 	}
-	return get[MetricHistory](ctx, c, "/api/v1/runs/"+seg(runID)+"/metrics/"+strings.Join(parts, "/"), q)
+	return get[MetricHistory](ctx, c, "/api/v1/runs/"+seg(runID)+"/metrics/"+keyPath(key), q)
+}
+
+// keyPath escapes a metric or tag key, which may contain slashes, as the
+// rest of a path: each segment escaped, the slashes kept.
+func keyPath(key string) string {
+	parts := strings.Split(key, "/")
+	for i, p := range parts {
+		parts[i] = seg(p)
+	}
+	return strings.Join(parts, "/")
+}
+
+// SearchRuns returns a page of the experiment's runs that s selects, in
+// its order.
+func (c *Client) SearchRuns(ctx context.Context, experimentID string, s RunSearch) (*Page[Run], error) {
+	return send[Page[Run]](ctx, c, http.MethodPost, "/api/v1/experiments/"+seg(experimentID)+"/runs/search", s)
+}
+
+// SearchRunsAll iterates over every run s selects, from s's cursor on,
+// following the pages.
+func (c *Client) SearchRunsAll(ctx context.Context, experimentID string, s RunSearch) iter.Seq2[Run, error] {
+	return all(ctx, s.Cursor, func(ctx context.Context, cur string) (*Page[Run], error) {
+		s.Cursor = cur
+		return c.SearchRuns(ctx, experimentID, s)
+	})
+}
+
+// MetricClause is a RunClause on the latest value of a metric.
+func MetricClause(key, op string, value float64) RunClause {
+	return RunClause{Metric: key, Op: op, Value: value}
+}
+
+// ParamClause is a RunClause on a parameter; op is "=" or "!=".
+func ParamClause(key, op, value string) RunClause {
+	return RunClause{Param: key, Op: op, Value: value}
+}
+
+// TagClause is a RunClause on a tag; op is "=" or "!=".
+func TagClause(key, op, value string) RunClause {
+	return RunClause{Tag: key, Op: op, Value: value}
+}
+
+// DeleteRun deletes a run softly: it leaves the lists and searches of
+// active runs, and RestoreRun brings it back.
+func (c *Client) DeleteRun(ctx context.Context, id string) error {
+	return exec(ctx, c, http.MethodDelete, "/api/v1/runs/"+seg(id), nil)
+}
+
+// RestoreRun restores a deleted run.
+func (c *Client) RestoreRun(ctx context.Context, id string) (*Run, error) {
+	return send[Run](ctx, c, http.MethodPost, "/api/v1/runs/"+seg(id)+"/restore", nil)
+}
+
+// SetRunTag sets a run's tag key (which may contain slashes) to value and
+// returns the run.
+func (c *Client) SetRunTag(ctx context.Context, runID, key, value string) (*Run, error) {
+	return send[Run](ctx, c, http.MethodPut, "/api/v1/runs/"+seg(runID)+"/tags/"+keyPath(key), tagRequest{Value: value})
+}
+
+// DeleteRunTag deletes a run's tag key.
+func (c *Client) DeleteRunTag(ctx context.Context, runID, key string) error {
+	return exec(ctx, c, http.MethodDelete, "/api/v1/runs/"+seg(runID)+"/tags/"+keyPath(key), nil)
+}
+
+// LatestMetrics returns the latest point of each of keys for each of
+// runIDs (at most 100 of each), in the order of runIDs; an unknown run,
+// or another tenant's, is left out.
+func (c *Client) LatestMetrics(ctx context.Context, runIDs, keys []string) ([]RunLatestMetrics, error) {
+	b, err := send[latestMetricsBody](ctx, c, http.MethodPost, "/api/v1/runs/metrics/latest", latestMetricsRequest{RunIDs: runIDs, Keys: keys})
+	if err != nil {
+		return nil, err
+	}
+	return b.Runs, nil
 }

@@ -132,11 +132,12 @@ type DataModelInput struct {
 	Fields []string `json:"fields,omitempty"`
 }
 
-// Experiment is an experiment of a project: a group of runs.
+// Experiment is an experiment of a project: a group of runs. Lifecycle is "active", or "deleted" once DeleteExperiment removed it (RestoreExperiment brings it back).
 type Experiment struct {
 	CreatedAt   time.Time `json:"created_at"`
 	Description string    `json:"description"`
 	ID          string    `json:"id"`
+	Lifecycle   string    `json:"lifecycle"`
 	Name        string    `json:"name"`
 	ProjectID   string    `json:"project_id"`
 }
@@ -145,6 +146,12 @@ type Experiment struct {
 type ExperimentInput struct {
 	Description string `json:"description,omitempty"`
 	Name        string `json:"name"`
+}
+
+// ExperimentPatch is the body of UpdateExperiment: a nil field is left as it is.
+type ExperimentPatch struct {
+	Description *string `json:"description,omitempty"`
+	Name        *string `json:"name,omitempty"`
 }
 
 // Factor is one input that moved a prediction, and by how much.
@@ -187,6 +194,24 @@ type ItemMatch struct {
 // jobBody is the answer of the training-job routes.
 type jobBody struct {
 	Job TrainingJob `json:"job"`
+}
+
+// LatestMetric is the latest point of a metric: the value of the highest step (the latest timestamp among equal steps).
+type LatestMetric struct {
+	Step      int       `json:"step"`
+	Timestamp time.Time `json:"timestamp"`
+	Value     float64   `json:"value"`
+}
+
+// latestMetricsBody is the answer of LatestMetrics.
+type latestMetricsBody struct {
+	Runs []RunLatestMetrics `json:"runs"`
+}
+
+// latestMetricsRequest is the body of LatestMetrics.
+type latestMetricsRequest struct {
+	Keys   []string `json:"keys"`
+	RunIDs []string `json:"run_ids"`
 }
 
 // Liveness is the answer of Live.
@@ -562,15 +587,26 @@ type RegisteredModel struct {
 	UpdatedAt     time.Time `json:"updated_at"`
 }
 
-// Run is a run of an experiment, with its parameters and status.
+// Run is a run of an experiment, with its parameters, tags and status. Lifecycle is "active", or "deleted" once DeleteRun (or DeleteExperiment) removed it.
 type Run struct {
 	EndedAt      *time.Time        `json:"ended_at"`
 	ExperimentID string            `json:"experiment_id"`
 	ID           string            `json:"id"`
+	Lifecycle    string            `json:"lifecycle"`
 	Name         string            `json:"name"`
 	Params       map[string]string `json:"params"`
 	StartedAt    time.Time         `json:"started_at"`
 	Status       string            `json:"status"`
+	Tags         map[string]string `json:"tags"`
+}
+
+// RunClause is one condition of a RunSearch: exactly one of Metric, Param or Tag names what it compares, Op how ("=", "!=", "<", "<=", ">", ">="; a parameter or a tag takes "=" and "!=" only) and Value with what: a float64 for a metric (its latest value is compared), a string for a parameter or a tag. A run without the metric, parameter or tag does not match. MetricClause, ParamClause and TagClause build one.
+type RunClause struct {
+	Metric string `json:"metric,omitempty"`
+	Op     string `json:"op"`
+	Param  string `json:"param,omitempty"`
+	Tag    string `json:"tag,omitempty"`
+	Value  any    `json:"value"`
 }
 
 // RunInput is the body of CreateRun.
@@ -579,10 +615,36 @@ type RunInput struct {
 	Params map[string]string `json:"params,omitempty"`
 }
 
-// RunPatch is the body of UpdateRun.
+// RunLatestMetrics is the latest point of each metric asked for of one run; a metric the run has not logged is absent.
+type RunLatestMetrics struct {
+	Metrics map[string]LatestMetric `json:"metrics"`
+	RunID   string                  `json:"run_id"`
+}
+
+// RunOrder is one sort key of a RunSearch: a metric's latest value (Metric; runs without it sort last) or a field (Field: "started_at", "ended_at" or "name"), ascending unless Direction is "desc".
+type RunOrder struct {
+	Direction string `json:"direction,omitempty"`
+	Field     string `json:"field,omitempty"`
+	Metric    string `json:"metric,omitempty"`
+}
+
+// RunPatch is the body of UpdateRun: an empty field is left as it is. A terminal status ("finished", "failed", "killed") without EndedAt ends the run now; "running" clears the end and takes no EndedAt. Params are added to the run's: a parameter is written once, and another value for a logged one is ErrInvalid.
 type RunPatch struct {
+	EndedAt *time.Time        `json:"ended_at,omitempty"`
+	Name    string            `json:"name,omitempty"`
+	Params  map[string]string `json:"params,omitempty"`
 	// Status is "running", "finished", "failed" or "killed".
 	Status string `json:"status,omitempty"`
+}
+
+// RunSearch is the body of SearchRuns: every clause of Filter holds (at most 50), the status is one of Status (any when empty), Lifecycle selects "active" (the default), "deleted" or "all", ordered by OrderBy (at most 5 terms; ties and no OrderBy oldest first), a page of Limit (0: the server's default, at most 1000) after Cursor, the NextCursor of the previous page of the same search.
+type RunSearch struct {
+	Cursor    string      `json:"cursor,omitempty"`
+	Filter    []RunClause `json:"filter,omitempty"`
+	Lifecycle string      `json:"lifecycle,omitempty"`
+	Limit     int         `json:"limit,omitempty"`
+	OrderBy   []RunOrder  `json:"order_by,omitempty"`
+	Status    []string    `json:"status,omitempty"`
 }
 
 // SectionOverlap is the overlap of one spec section.
@@ -639,6 +701,11 @@ type StoredPrediction struct {
 	PredictedSuccessScore float64   `json:"predicted_success_score"`
 	ProjectID             string    `json:"project_id"`
 	WithinInterval        *bool     `json:"within_interval"`
+}
+
+// tagRequest is the body of SetRunTag.
+type tagRequest struct {
+	Value string `json:"value"`
 }
 
 // TeamComposition is a recommendation's advice on the team size.
