@@ -138,6 +138,27 @@ func (c *Client) GetModel(ctx context.Context, name string) (*RegisteredModel, e
 	return get[RegisteredModel](ctx, c, "/api/v1/models/"+seg(name), nil)
 }
 
+// UpdateModel changes a registered model's description or renames it.
+func (c *Client) UpdateModel(ctx context.Context, name string, in ModelUpdate) (*RegisteredModel, error) {
+	return send[RegisteredModel](ctx, c, http.MethodPatch, "/api/v1/models/"+seg(name), in)
+}
+
+// DeleteModel deletes a registered model with its versions, aliases and
+// tags. The files its versions name are not touched.
+func (c *Client) DeleteModel(ctx context.Context, name string) error {
+	return exec(ctx, c, http.MethodDelete, "/api/v1/models/"+seg(name), nil)
+}
+
+// SetModelTag sets a tag of a registered model and returns the model.
+func (c *Client) SetModelTag(ctx context.Context, name, key, value string) (*RegisteredModel, error) {
+	return send[RegisteredModel](ctx, c, http.MethodPut, "/api/v1/models/"+seg(name)+"/tags/"+seg(key), tagRequest{Value: value})
+}
+
+// DeleteModelTag deletes a tag of a registered model.
+func (c *Client) DeleteModelTag(ctx context.Context, name, key string) error {
+	return exec(ctx, c, http.MethodDelete, "/api/v1/models/"+seg(name)+"/tags/"+seg(key), nil)
+}
+
 // CreateModelVersion creates the next version of a model.
 func (c *Client) CreateModelVersion(ctx context.Context, name string, in ModelVersionInput) (*ModelVersion, error) {
 	return send[ModelVersion](ctx, c, http.MethodPost, "/api/v1/models/"+seg(name)+"/versions", in)
@@ -157,7 +178,34 @@ func (c *Client) ListModelVersionsAll(ctx context.Context, name string) iter.Seq
 
 // GetModelVersion returns a version of a model.
 func (c *Client) GetModelVersion(ctx context.Context, name string, version int) (*ModelVersion, error) {
-	return get[ModelVersion](ctx, c, "/api/v1/models/"+seg(name)+"/versions/"+strconv.Itoa(version), nil)
+	return get[ModelVersion](ctx, c, versionPath(name, version), nil)
+}
+
+// UpdateModelVersion changes a model version's description or stage.
+func (c *Client) UpdateModelVersion(ctx context.Context, name string, version int, in ModelVersionUpdate) (*ModelVersion, error) {
+	return send[ModelVersion](ctx, c, http.MethodPatch, versionPath(name, version), in)
+}
+
+// DeleteModelVersion deletes a model version with its tags and the
+// aliases pointing at it; its number is never given again.
+func (c *Client) DeleteModelVersion(ctx context.Context, name string, version int) error {
+	return exec(ctx, c, http.MethodDelete, versionPath(name, version), nil)
+}
+
+// SetModelVersionTag sets a tag of a model version and returns the
+// version.
+func (c *Client) SetModelVersionTag(ctx context.Context, name string, version int, key, value string) (*ModelVersion, error) {
+	return send[ModelVersion](ctx, c, http.MethodPut, versionPath(name, version)+"/tags/"+seg(key), tagRequest{Value: value})
+}
+
+// DeleteModelVersionTag deletes a tag of a model version.
+func (c *Client) DeleteModelVersionTag(ctx context.Context, name string, version int, key string) error {
+	return exec(ctx, c, http.MethodDelete, versionPath(name, version)+"/tags/"+seg(key), nil)
+}
+
+// versionPath is the path of a model version.
+func versionPath(name string, version int) string {
+	return "/api/v1/models/" + seg(name) + "/versions/" + strconv.Itoa(version)
 }
 
 // ListModelAliases lists a page of a model's aliases.

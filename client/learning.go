@@ -87,6 +87,11 @@ func (c *Client) ListMetaModelsAll(ctx context.Context) iter.Seq2[MetaModel, err
 	})
 }
 
+// GetMetaModel returns one of the tenant's meta-models by version.
+func (c *Client) GetMetaModel(ctx context.Context, version int) (*MetaModel, error) {
+	return get[MetaModel](ctx, c, "/api/v1/meta-models/"+strconv.Itoa(version), nil)
+}
+
 // PinMetaModel pins a meta-model version as the active one (admin).
 func (c *Client) PinMetaModel(ctx context.Context, version int) (*MetaModel, error) {
 	return send[MetaModel](ctx, c, http.MethodPost, "/api/v1/meta-models/"+strconv.Itoa(version)+"/pin", nil)

@@ -574,6 +574,32 @@ func calls() []call {
 			v, err := w.alice.GetModelVersion(ctx, "churn-model", 2)
 			return errors.Join(err, check(err == nil && v.Version == 2 && v.RunID != nil && *v.RunID == w.run, "version %+v", v))
 		}},
+		{"PATCH /api/v1/models/{name}/versions/{version}", func(ctx context.Context, w *world) error {
+			v, err := w.alice.UpdateModelVersion(ctx, "churn-model", 2, client.ModelVersionUpdate{Description: ptr("tuned"), Stage: ptr("staging")})
+			return errors.Join(err, check(err == nil && v.Stage == "Staging" && v.Description == "tuned" && v.Source == "s3://models/churn", "updated version %+v", v))
+		}},
+		{"PUT /api/v1/models/{name}/versions/{version}/tags/{key...}", func(ctx context.Context, w *world) error {
+			v, err := w.alice.SetModelVersionTag(ctx, "churn-model", 2, "validated", "yes")
+			return errors.Join(err, check(err == nil && v.Tags["validated"] == "yes", "tagged version %+v", v))
+		}},
+		{"DELETE /api/v1/models/{name}/versions/{version}/tags/{key...}", func(ctx context.Context, w *world) error {
+			if err := w.alice.DeleteModelVersionTag(ctx, "churn-model", 2, "validated"); err != nil {
+				return err
+			}
+			v, err := w.alice.GetModelVersion(ctx, "churn-model", 2)
+			return errors.Join(err, check(err == nil && len(v.Tags) == 0, "untagged version %+v", v))
+		}},
+		{"PUT /api/v1/models/{name}/tags/{key...}", func(ctx context.Context, w *world) error {
+			m, err := w.alice.SetModelTag(ctx, "churn-model", "team", "growth")
+			return errors.Join(err, check(err == nil && m.Tags["team"] == "growth", "tagged model %+v", m))
+		}},
+		{"DELETE /api/v1/models/{name}/tags/{key...}", func(ctx context.Context, w *world) error {
+			if err := w.alice.DeleteModelTag(ctx, "churn-model", "team"); err != nil {
+				return err
+			}
+			again := w.alice.DeleteModelTag(ctx, "churn-model", "team")
+			return check(errors.Is(again, client.ErrNotFound), "deleting a deleted tag: %v", again)
+		}},
 		{"PUT /api/v1/models/{name}/aliases/{alias}", func(ctx context.Context, w *world) error {
 			a, err := w.alice.SetModelAlias(ctx, "churn-model", "champion", 1)
 			return errors.Join(err, check(err == nil && a.Version == 1, "alias %+v", a))
@@ -596,6 +622,28 @@ func calls() []call {
 			}
 			_, gone := w.alice.GetModelAlias(ctx, "churn-model", "champion")
 			return check(errors.Is(gone, client.ErrNotFound), "deleted alias: %v", gone)
+		}},
+		{"PATCH /api/v1/models/{name}", func(ctx context.Context, w *world) error {
+			m, err := w.alice.UpdateModel(ctx, "churn-model", client.ModelUpdate{Name: ptr("churn"), Description: ptr("weekly churn")})
+			if err != nil {
+				return err
+			}
+			v, err := w.alice.GetModelVersion(ctx, "churn", 2) // versions follow the rename
+			return errors.Join(err, check(err == nil && m.Name == "churn" && m.Description == "weekly churn" && v.ModelID == m.ID, "renamed %+v, version %+v", m, v))
+		}},
+		{"DELETE /api/v1/models/{name}/versions/{version}", func(ctx context.Context, w *world) error {
+			if err := w.alice.DeleteModelVersion(ctx, "churn", 2); err != nil {
+				return err
+			}
+			next, err := w.alice.CreateModelVersion(ctx, "churn", client.ModelVersionInput{Source: "s3://models/churn-3"})
+			return errors.Join(err, check(err == nil && next.Version == 3, "the number after a deleted version: %+v", next))
+		}},
+		{"DELETE /api/v1/models/{name}", func(ctx context.Context, w *world) error {
+			if err := w.alice.DeleteModel(ctx, "churn"); err != nil {
+				return err
+			}
+			_, gone := w.alice.GetModel(ctx, "churn")
+			return check(errors.Is(gone, client.ErrNotFound), "deleted model: %v", gone)
 		}},
 		{"PUT /api/v1/projects/{id}/outcome", func(ctx context.Context, w *world) error {
 			ids, err := seedHistory(ctx, w.alice, 24)
@@ -641,6 +689,15 @@ func calls() []call {
 				}
 			}
 			return check(slices.Equal(active, []int{w.firstModel + 1}), "active %v", active)
+		}},
+		{"GET /api/v1/meta-models/{version}", func(ctx context.Context, w *world) error {
+			m, err := w.alice.GetMetaModel(ctx, w.firstModel)
+			if err != nil {
+				return err
+			}
+			_, missing := w.alice.GetMetaModel(ctx, w.firstModel+100)
+			return errors.Join(check(m.Version == w.firstModel && !m.Active && m.NProjects == 24, "meta-model %+v", m),
+				check(errors.Is(missing, client.ErrNotFound), "unknown version: %v", missing))
 		}},
 		{"POST /api/v1/meta-models/{version}/pin", func(ctx context.Context, w *world) error {
 			m, err := w.alice.PinMetaModel(ctx, w.firstModel)

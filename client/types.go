@@ -293,6 +293,19 @@ type MetaModelMetrics struct {
 	ReliabilityNotes   []string           `json:"reliability_notes"`
 	SelectionMargin    float64            `json:"selection_margin"`
 	SelectionStdErr    float64            `json:"selection_std_err"`
+	// Trend is the drift over time the history shows beyond the inputs,
+	// nil when it shows none.
+	Trend *Trend `json:"trend"`
+}
+
+// Trend is a drift of a target's outcomes over the tenant's history, on
+// the target's model scale: the predictions are moved by Shift to the
+// level of the latest project. It is an association with time, not a
+// cause.
+type Trend struct {
+	PerProject float64 `json:"per_project"`
+	Shift      float64 `json:"shift"`
+	TStat      float64 `json:"t_stat"`
 }
 
 // MetricHistory is the history of one metric of a run, downsampled to at most the max points asked.
@@ -342,15 +355,40 @@ type ModelInput struct {
 	Name        string `json:"name"`
 }
 
-// ModelVersion is a version of a registered model.
+// ModelVersion is a version of a registered model. Stage is None,
+// Staging, Production or Archived.
 type ModelVersion struct {
-	CreatedAt   time.Time `json:"created_at"`
-	Description string    `json:"description"`
-	ID          string    `json:"id"`
-	ModelID     string    `json:"model_id"`
-	RunID       *string   `json:"run_id"`
-	Source      string    `json:"source"`
-	Version     int       `json:"version"`
+	CreatedAt   time.Time         `json:"created_at"`
+	Description string            `json:"description"`
+	ID          string            `json:"id"`
+	ModelID     string            `json:"model_id"`
+	RunID       *string           `json:"run_id"`
+	Source      string            `json:"source"`
+	Stage       string            `json:"stage"`
+	Tags        map[string]string `json:"tags"`
+	Version     int               `json:"version"`
+}
+
+// ModelUpdate is the body of UpdateModel: each field that is not nil
+// changes.
+type ModelUpdate struct {
+	Description *string `json:"description,omitempty"`
+	// Name renames the model; versions and aliases follow it.
+	Name *string `json:"name,omitempty"`
+}
+
+// ModelVersionUpdate is the body of UpdateModelVersion: each field that
+// is not nil changes.
+type ModelVersionUpdate struct {
+	Description *string `json:"description,omitempty"`
+	// Stage moves the version to None, Staging, Production or Archived
+	// (any case), archiving no other version.
+	Stage *string `json:"stage,omitempty"`
+}
+
+// tagRequest is the body of the tag setters.
+type tagRequest struct {
+	Value string `json:"value"`
 }
 
 // ModelVersionInput is the body of CreateModelVersion.
@@ -579,12 +617,13 @@ type refreshRequest struct {
 
 // RegisteredModel is a model of the model registry.
 type RegisteredModel struct {
-	CreatedAt     time.Time `json:"created_at"`
-	Description   string    `json:"description"`
-	ID            string    `json:"id"`
-	LatestVersion int       `json:"latest_version"`
-	Name          string    `json:"name"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	CreatedAt     time.Time         `json:"created_at"`
+	Description   string            `json:"description"`
+	ID            string            `json:"id"`
+	LatestVersion int               `json:"latest_version"`
+	Name          string            `json:"name"`
+	Tags          map[string]string `json:"tags"`
+	UpdatedAt     time.Time         `json:"updated_at"`
 }
 
 // Run is a run of an experiment, with its parameters, tags and status. Lifecycle is "active", or "deleted" once DeleteRun (or DeleteExperiment) removed it.
