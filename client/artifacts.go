@@ -151,12 +151,12 @@ func (c *Client) DeleteModel(ctx context.Context, name string) error {
 
 // SetModelTag sets a tag of a registered model and returns the model.
 func (c *Client) SetModelTag(ctx context.Context, name, key, value string) (*RegisteredModel, error) {
-	return send[RegisteredModel](ctx, c, http.MethodPut, "/api/v1/models/"+seg(name)+"/tags/"+seg(key), tagRequest{Value: value})
+	return send[RegisteredModel](ctx, c, http.MethodPut, "/api/v1/models/"+seg(name)+"/tags/"+keyPath(key), tagRequest{Value: value})
 }
 
 // DeleteModelTag deletes a tag of a registered model.
 func (c *Client) DeleteModelTag(ctx context.Context, name, key string) error {
-	return exec(ctx, c, http.MethodDelete, "/api/v1/models/"+seg(name)+"/tags/"+seg(key), nil)
+	return exec(ctx, c, http.MethodDelete, "/api/v1/models/"+seg(name)+"/tags/"+keyPath(key), nil)
 }
 
 // CreateModelVersion creates the next version of a model.
@@ -195,12 +195,12 @@ func (c *Client) DeleteModelVersion(ctx context.Context, name string, version in
 // SetModelVersionTag sets a tag of a model version and returns the
 // version.
 func (c *Client) SetModelVersionTag(ctx context.Context, name string, version int, key, value string) (*ModelVersion, error) {
-	return send[ModelVersion](ctx, c, http.MethodPut, versionPath(name, version)+"/tags/"+seg(key), tagRequest{Value: value})
+	return send[ModelVersion](ctx, c, http.MethodPut, versionPath(name, version)+"/tags/"+keyPath(key), tagRequest{Value: value})
 }
 
 // DeleteModelVersionTag deletes a tag of a model version.
 func (c *Client) DeleteModelVersionTag(ctx context.Context, name string, version int, key string) error {
-	return exec(ctx, c, http.MethodDelete, versionPath(name, version)+"/tags/"+seg(key), nil)
+	return exec(ctx, c, http.MethodDelete, versionPath(name, version)+"/tags/"+keyPath(key), nil)
 }
 
 // versionPath is the path of a model version.

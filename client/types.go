@@ -386,11 +386,6 @@ type ModelVersionUpdate struct {
 	Stage *string `json:"stage,omitempty"`
 }
 
-// tagRequest is the body of the tag setters.
-type tagRequest struct {
-	Value string `json:"value"`
-}
-
 // ModelVersionInput is the body of CreateModelVersion.
 type ModelVersionInput struct {
 	Description string `json:"description,omitempty"`
@@ -742,7 +737,7 @@ type StoredPrediction struct {
 	WithinInterval        *bool     `json:"within_interval"`
 }
 
-// tagRequest is the body of SetRunTag.
+// tagRequest is the body of every tag setter: runs, models and versions.
 type tagRequest struct {
 	Value string `json:"value"`
 }
