@@ -6,12 +6,14 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/maestro-ml/maestro/internal/testenv"
+	"github.com/maestro-ml/maestro/similarity"
 )
 
 // scrape returns the metrics text served by h.
@@ -131,5 +133,84 @@ func TestMetricsAddrConfig(t *testing.T) {
 		if ok && cfg.MetricsAddr != addr {
 			t.Errorf("MetricsAddr %q, want %q", cfg.MetricsAddr, addr)
 		}
+	}
+}
+
+// TestCacheMetrics checks the similarity index's and the meta-model
+// cache's series and the query counter: two tenants searched in turn
+// within a budget for one evict each other, and every eviction, load and
+// hit is counted; the gauges never show more than the budget.
+func TestCacheMetrics(t *testing.T) {
+	t.Parallel()
+	h, err := similarity.NewHashingEmbedder(64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A tenant of two projects of 64 dimensions accounts for about 1 KB.
+	const budget = 1600
+	ts := newTestServer(t, testenv.PlatformSQLite(t), testServerOptions{opts: []Option{WithEmbedder(h), WithSimilarityMemory(budget)}})
+	root := ts.adminToken()
+	other := ts.createTenant(root, "metered-b")
+	ts.addMember(root, other, "bob", "Quiet-Harbor-Lamp-2024!", "admin")
+	bob := ts.login("bob", "Quiet-Harbor-Lamp-2024!", "metered-b").AccessToken
+	first := map[string]string{}
+	for who, tok := range map[string]string{"root": root, "bob": bob} {
+		for i, name := range []string{"churn model", "fraud model"} {
+			var p struct{ ID string }
+			expect(t, ts.do("POST", "/api/v1/projects", tok, map[string]any{"name": name, "description": name + " for " + who,
+				"problem_class": "nlp", "complexity_score": 3, "team_size": 2}), 201).json(t, &p)
+			if i == 0 {
+				first[who] = p.ID
+			}
+		}
+	}
+	metrics := httptest.NewServer(ts.s.MetricsHandler())
+	defer metrics.Close()
+	value := func(name string) float64 { return metricValue(t, scrape(t, metrics.URL), name) }
+	before := map[string]float64{}
+	for _, ev := range []string{"hit", "miss", "eviction"} {
+		before[ev] = value(`maestro_cache_events_total{cache="similarity",event="` + ev + `"}`)
+	}
+	for range 2 {
+		for _, who := range []string{"root", "bob"} {
+			tok := map[string]string{"root": root, "bob": bob}[who]
+			expect(t, ts.do("GET", "/api/v1/projects/"+first[who]+"/similar", tok, nil), 200)
+			if b := value("maestro_similarity_index_bytes"); b <= 0 || b > budget {
+				t.Errorf("index bytes %v, want within (0, %d]", b, budget)
+			}
+		}
+	}
+	// The same tenant twice: a hit.
+	expect(t, ts.do("GET", "/api/v1/projects/"+first["bob"]+"/similar", bob, nil), 200)
+	text := scrape(t, metrics.URL)
+	for ev, want := range map[string]float64{"miss": 4, "eviction": 3, "hit": 1} {
+		name := `maestro_cache_events_total{cache="similarity",event="` + ev + `"}`
+		if got := metricValue(t, text, name) - before[ev]; got != want {
+			t.Errorf("%s rose by %v, want %v", name, got, want)
+		}
+	}
+	for name, want := range map[string]float64{
+		"maestro_similarity_index_budget_bytes": budget,
+		"maestro_similarity_index_tenants":      1,
+		"maestro_similarity_index_vectors":      2,
+	} {
+		if got := metricValue(t, text, name); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	for _, want := range []string{
+		`maestro_cache_events_total{cache="metamodels",event="hit"} 0`,
+		`maestro_cache_events_total{cache="metamodels",event="miss"} 0`,
+		`maestro_cache_events_total{cache="metamodels",event="eviction"} 0`,
+		`maestro_cache_events_total{cache="similarity",event="invalidation"}`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	q := metricValue(t, text, `maestro_db_queries_total{op="query"}`)
+	expect(t, ts.do("GET", "/api/v1/projects", bob, nil), 200)
+	if after := value(`maestro_db_queries_total{op="query"}`); after <= q {
+		t.Errorf("a listing ran no counted query: %v then %v", q, after)
 	}
 }
