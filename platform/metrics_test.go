@@ -2,6 +2,7 @@ package platform
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -133,6 +134,42 @@ func TestMetricsAddrConfig(t *testing.T) {
 		if ok && cfg.MetricsAddr != addr {
 			t.Errorf("MetricsAddr %q, want %q", cfg.MetricsAddr, addr)
 		}
+	}
+}
+
+func TestCacheConfig(t *testing.T) {
+	t.Parallel()
+	home := filepath.Join(t.TempDir(), "home")
+	for v, want := range map[string]int64{"": 0, "1048576": 1 << 20, "64MiB": 64 << 20, "2 GiB": 2 << 30, "512M": 512 << 20,
+		"1KiB": -1, "lots": -1, "-5MiB": -1, "2048GiB": -1, "1.5GiB": -1} {
+		cfg, err := ConfigFromEnv(context.Background(), envOf(map[string]string{envHome: home, envSimilarityMemory: v}))
+		switch {
+		case want < 0 && err == nil:
+			t.Errorf("%s=%q accepted as %d", envSimilarityMemory, v, cfg.SimilarityMemory)
+		case want >= 0 && (err != nil || cfg.SimilarityMemory != want):
+			t.Errorf("%s=%q: %d, %v; want %d", envSimilarityMemory, v, cfg.SimilarityMemory, err, want)
+		}
+	}
+	for v, off := range map[string]bool{"": false, "on": false, "off": true, "OFF": true} {
+		cfg, err := ConfigFromEnv(context.Background(), envOf(map[string]string{envHome: home, envPrincipalCache: v}))
+		if err != nil || cfg.NoPrincipalCache != off {
+			t.Errorf("%s=%q: %v, %v", envPrincipalCache, v, cfg.NoPrincipalCache, err)
+		}
+	}
+	if _, err := ConfigFromEnv(context.Background(), envOf(map[string]string{envHome: home, envPrincipalCache: "maybe"})); err == nil {
+		t.Errorf("%s=maybe accepted", envPrincipalCache)
+	}
+	if _, err := New(context.Background(), testConfig(t), WithSimilarityMemory(100)); !errors.Is(err, ErrInvalid) {
+		t.Errorf("WithSimilarityMemory(100): %v, want ErrInvalid", err)
+	}
+	// Off: repeated requests all read the database.
+	ts := newTestServer(t, testenv.PlatformSQLite(t), testServerOptions{cfg: func(c *Config) { c.NoPrincipalCache = true }})
+	root := ts.adminToken()
+	for range 3 {
+		expect(t, ts.do("GET", "/api/v1/projects", root, nil), 200)
+	}
+	if h := ts.s.principals.hits.Load(); h != 0 || ts.s.principals.len() != 0 {
+		t.Errorf("principal cache off: %d hits, %d entries", h, ts.s.principals.len())
 	}
 }
 

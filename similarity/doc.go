@@ -67,17 +67,31 @@
 // and by the Service itself.
 //
 // Searches are exact: the first search of a tenant loads its vectors into
-// one contiguous float32 matrix, and every search scans it with dot
-// products (cosine similarity of unit vectors), keeping the best k in a
-// bounded heap, split across goroutines for large tenants. Index and
-// Remove update the matrix before returning, so results reflect a write as
-// soon as it returns. Scanning 100,000 vectors of 384 dimensions takes a few
-// milliseconds (docs/similarity.md has the benchmarks, beside chromem-go).
+// one contiguous float32 matrix (reading only the vector, the project's id
+// and name), and every search scans it with dot products (cosine
+// similarity of unit vectors), keeping the best k in a bounded heap, split
+// across goroutines for large tenants. Index and Remove update the matrix
+// before returning, so results reflect a write as soon as it returns.
+// Scanning 100,000 vectors of 384 dimensions takes a few milliseconds
+// (docs/similarity.md has the benchmarks, beside chromem-go).
+//
+// The matrices of all tenants share one memory budget (WithMemoryBudget,
+// DefaultMemoryBudget 512 MiB), counted per vector as VectorBytes: 4 bytes
+// per dimension, the bytes of the project's id and name, and
+// RowOverheadBytes. Beyond it the least recently searched tenants are
+// evicted and loaded again on their next search; a tenant whose vectors
+// alone exceed the budget is refused with a *MemoryError (matching
+// ErrUnavailable) before anything is read. CacheStats and
+// WithCacheObserver report hits, misses (loads), evictions and
+// invalidations.
 //
 // Vectors of different models are never compared. When the host switches
 // embedders, stored vectors of the old model are recomputed from their
-// stored text the first time a tenant is searched (or, with
-// WithReembed(false), searches fail with ErrModelMismatch).
+// stored text in the background, started by the tenant's first search
+// (Close stops it). Until then searches answer from the vectors that are
+// ready — the current model's — and Similar of a project still waiting
+// reports ErrUnavailable; with WithReembed(false), searches fail with
+// ErrModelMismatch instead.
 //
 // # Indexer
 //

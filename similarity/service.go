@@ -43,7 +43,8 @@ type Match struct {
 // returns. Every write also increments the tenant's revision (table
 // similarity_revisions) in its transaction; a search that finds the
 // revision changed by another Service (another process) reloads the
-// matrix first.
+// matrix first. The matrices of all tenants stay within one memory budget
+// (WithMemoryBudget), evicting the least recently searched tenants.
 //
 // Every method needs a tenant in the context (tenancy.WithTenant) and
 // fails with an error wrapping tenancy.ErrNoTenant without one. A Service
@@ -125,10 +126,12 @@ func WithChunkTokens(n int) Option {
 
 // WithReembed chooses what happens to stored vectors of another model
 // than the Service's embedder (after the host switched models). With true
-// (the default) they are recomputed from their stored text the first time
-// the tenant is searched; with false, searches of that tenant fail with
-// ErrModelMismatch until the projects are indexed again. Vectors of
-// different models are never compared.
+// (the default) they are recomputed from their stored text in the
+// background, started by the tenant's first search: meanwhile searches
+// answer from the vectors of the current model, and Similar of a project
+// still waiting reports ErrUnavailable. With false, searches of that
+// tenant fail with ErrModelMismatch until the projects are indexed again.
+// Vectors of different models are never compared.
 func WithReembed(on bool) Option {
 	return func(s *Service) error { s.reembed = on; return nil }
 }

@@ -74,7 +74,7 @@ func measureScale(t *testing.T, n int) {
 		t.Fatal(err)
 	}
 	tctx := tenancy.WithTenant(ctx, "scale")
-	need := int64(n)*similarity.VectorBytes(dims, len("p-0000000")+len("project 0000000"))
+	need := int64(n) * similarity.VectorBytes(dims, len("p-0000000")+len("project 0000000"))
 	if need > similarity.DefaultMemoryBudget {
 		s, err := similarity.NewService(db, emb)
 		if err != nil {
