@@ -167,6 +167,11 @@ func TestMemoryBudgetTenantTooLarge(t *testing.T) {
 		t.Fatalf("search of a tenant beyond the budget: %v, want a *MemoryError", err)
 	}
 	checkBudget(t, s, "refused load")
+	// Refused again at the same revision without sizing the tenant again.
+	misses := s.CacheStats().Misses
+	if _, err := s.SimilarText(big, "churn", 3); !errors.As(err, &me) || s.CacheStats().Misses != misses {
+		t.Errorf("second search of the tenant beyond the budget: %v, misses %d then %d", err, misses, s.CacheStats().Misses)
+	}
 	// The refusal evicted nothing: the small tenant is still a hit.
 	before := s.CacheStats()
 	if _, err := s.SimilarText(ctx, "churn", 3); err != nil {

@@ -97,6 +97,12 @@ type tenantIndex struct {
 	bytes int64
 	rows  int
 
+	// tooLarge is the refusal of the tenant's last load for the memory
+	// budget, at revision tooLargeRev: searches at that revision answer it
+	// without sizing the tenant again (guarded by mu).
+	tooLarge    *MemoryError
+	tooLargeRev int64
+
 	// stale counts the tenant's stored vectors of another model, missing
 	// from m while they are re-embedded in the background (guarded by mu).
 	stale int
@@ -446,21 +452,29 @@ func (s *Service) withIndex(ctx context.Context, fn func(m *matrix, stale bool) 
 		s.event(CacheHit, 1)
 		return fn(ti.m, ti.stale > 0)
 	}
+	if ti.tooLarge != nil && ti.tooLargeRev == rev {
+		return ti.tooLarge
+	}
 	if ti.loaded && ti.rev != rev {
 		s.event(CacheInvalidation, 1)
 	}
 	s.event(CacheMiss, 1)
-	ti.loaded, ti.m = false, nil
+	ti.loaded, ti.m, ti.tooLarge = false, nil, nil
 	s.unaccount(ti)
 	m, stale, vs, err := s.load(ctx, ti, tenant)
 	victims = append(victims, vs...)
+	var me *MemoryError
+	if errors.As(err, &me) {
+		ti.tooLarge, ti.tooLargeRev = me, rev
+	}
 	if err != nil {
 		return err
 	}
 	vs, ok := s.account(ti, m)
 	victims = append(victims, vs...)
 	if !ok {
-		return &MemoryError{Need: m.bytes(), Budget: s.budget}
+		ti.tooLarge, ti.tooLargeRev = &MemoryError{Need: m.bytes(), Budget: s.budget}, rev
+		return ti.tooLarge
 	}
 	ti.m, ti.loaded, ti.rev, ti.stale = m, true, rev, stale
 	if stale > 0 {
