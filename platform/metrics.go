@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -222,30 +223,35 @@ func (m *metrics) cacheEvent(name string) func(string) {
 func (m *metrics) similarityEvent(ev similarity.CacheEvent) { m.similarity(ev) }
 
 // countQueries registers GORM callbacks on the server's database handle
-// counting every statement by operation (maestro_db_queries_total), and
-// removes them on Close.
+// counting every statement by operation (maestro_db_queries_total). Close
+// turns them into no-ops rather than removing them: GORM's callback list
+// may not change while statements run, and a host's handle outlives the
+// Server.
 func (m *metrics) countQueries(s *Server) error {
 	name := fmt.Sprintf("maestro:metrics:queries:%p", s)
+	var closed atomic.Bool
+	s.closers = append(s.closers, func() error { closed.Store(true); return nil })
 	cb := s.db.Callback()
 	for _, r := range []struct {
 		op       string
-		after    string
-		register func(string, string, func(*gorm.DB)) error
-		remove   func(string) error
+		register func(string, func(*gorm.DB)) error
 	}{
-		{"query", "gorm:query", func(a, n string, f func(*gorm.DB)) error { return cb.Query().After(a).Register(n, f) }, func(n string) error { return cb.Query().Remove(n) }},
-		{"create", "gorm:create", func(a, n string, f func(*gorm.DB)) error { return cb.Create().After(a).Register(n, f) }, func(n string) error { return cb.Create().Remove(n) }},
-		{"update", "gorm:update", func(a, n string, f func(*gorm.DB)) error { return cb.Update().After(a).Register(n, f) }, func(n string) error { return cb.Update().Remove(n) }},
-		{"delete", "gorm:delete", func(a, n string, f func(*gorm.DB)) error { return cb.Delete().After(a).Register(n, f) }, func(n string) error { return cb.Delete().Remove(n) }},
-		{"row", "gorm:row", func(a, n string, f func(*gorm.DB)) error { return cb.Row().After(a).Register(n, f) }, func(n string) error { return cb.Row().Remove(n) }},
-		{"raw", "gorm:raw", func(a, n string, f func(*gorm.DB)) error { return cb.Raw().After(a).Register(n, f) }, func(n string) error { return cb.Raw().Remove(n) }},
+		{"query", func(n string, f func(*gorm.DB)) error { return cb.Query().After("gorm:query").Register(n, f) }},
+		{"create", func(n string, f func(*gorm.DB)) error { return cb.Create().After("gorm:create").Register(n, f) }},
+		{"update", func(n string, f func(*gorm.DB)) error { return cb.Update().After("gorm:update").Register(n, f) }},
+		{"delete", func(n string, f func(*gorm.DB)) error { return cb.Delete().After("gorm:delete").Register(n, f) }},
+		{"row", func(n string, f func(*gorm.DB)) error { return cb.Row().After("gorm:row").Register(n, f) }},
+		{"raw", func(n string, f func(*gorm.DB)) error { return cb.Raw().After("gorm:raw").Register(n, f) }},
 	} {
 		c := m.dbQueries.WithLabelValues(r.op)
-		if err := r.register(r.after, name, func(*gorm.DB) { c.Inc() }); err != nil {
+		err := r.register(name, func(*gorm.DB) {
+			if !closed.Load() {
+				c.Inc()
+			}
+		})
+		if err != nil {
 			return fmt.Errorf("metrics: count queries: %w", err)
 		}
-		remove := r.remove
-		s.closers = append(s.closers, func() error { return remove(name) })
 	}
 	return nil
 }
