@@ -147,7 +147,8 @@
 // # Concurrency
 //
 // Embedders, the Service and the Indexer are safe for concurrent use. A
-// Service caches the matrices of the tenants it has searched. Every write
+// Service caches the matrices of the tenants it has searched, within its
+// memory budget. Every write
 // of a tenant's embeddings increments the tenant's revision (table
 // similarity_revisions) in its transaction, and every search compares it
 // with the revision of the cached matrix, reloading on a difference: the
