@@ -8,13 +8,13 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
 
 	"github.com/maestro-ml/maestro/metalearn"
 	"github.com/maestro-ml/maestro/similarity"
@@ -36,7 +36,7 @@ type metrics struct {
 	embedLatency  prometheus.Histogram
 	embedTexts    prometheus.Counter
 	principalSize prometheus.GaugeFunc
-	dbQueries     *prometheus.CounterVec // op
+	dbQueries     prometheus.Counter
 
 	similarity func(similarity.CacheEvent) // counts the similarity index's events
 }
@@ -85,9 +85,9 @@ func newMetrics(s *Server) (*metrics, error) {
 			Name: "maestro_embedded_texts_total", Help: "Texts sent to the embedder.",
 		}),
 	}
-	m.dbQueries = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "maestro_db_queries_total", Help: "SQL statements the server ran through its database handle, by operation: query, create, update, delete, row, raw.",
-	}, []string{"op"})
+	m.dbQueries = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "maestro_db_queries_total", Help: "SQL statements the server ran on its database (transaction begin and commit not included).",
+	})
 	simStats := func(f func(similarity.CacheStats) float64) func() float64 {
 		return func() float64 {
 			if s.learn == nil || s.learn.sim == nil {
@@ -142,9 +142,6 @@ func newMetrics(s *Server) (*metrics, error) {
 	}
 	sim := m.cacheEvent(similarityCache)
 	m.similarity = func(ev similarity.CacheEvent) { sim(string(ev)) }
-	if err := m.countQueries(s); err != nil {
-		return nil, err
-	}
 	for _, o := range []string{"admitted", "rejected", "throttled"} {
 		m.logins.WithLabelValues(o)
 	}
@@ -222,38 +219,29 @@ func (m *metrics) cacheEvent(name string) func(string) {
 // similarityEvent counts an event of the similarity index.
 func (m *metrics) similarityEvent(ev similarity.CacheEvent) { m.similarity(ev) }
 
-// countQueries registers GORM callbacks on the server's database handle
-// counting every statement by operation (maestro_db_queries_total). Close
-// turns them into no-ops rather than removing them: GORM's callback list
-// may not change while statements run, and a host's handle outlives the
-// Server.
-func (m *metrics) countQueries(s *Server) error {
-	name := fmt.Sprintf("maestro:metrics:queries:%p", s)
-	var closed atomic.Bool
-	s.closers = append(s.closers, func() error { closed.Store(true); return nil })
-	cb := s.db.Callback()
-	for _, r := range []struct {
-		op       string
-		register func(string, func(*gorm.DB)) error
-	}{
-		{"query", func(n string, f func(*gorm.DB)) error { return cb.Query().After("gorm:query").Register(n, f) }},
-		{"create", func(n string, f func(*gorm.DB)) error { return cb.Create().After("gorm:create").Register(n, f) }},
-		{"update", func(n string, f func(*gorm.DB)) error { return cb.Update().After("gorm:update").Register(n, f) }},
-		{"delete", func(n string, f func(*gorm.DB)) error { return cb.Delete().After("gorm:delete").Register(n, f) }},
-		{"row", func(n string, f func(*gorm.DB)) error { return cb.Row().After("gorm:row").Register(n, f) }},
-		{"raw", func(n string, f func(*gorm.DB)) error { return cb.Raw().After("gorm:raw").Register(n, f) }},
-	} {
-		c := m.dbQueries.WithLabelValues(r.op)
-		err := r.register(name, func(*gorm.DB) {
-			if !closed.Load() {
-				c.Inc()
-			}
-		})
-		if err != nil {
-			return fmt.Errorf("metrics: count queries: %w", err)
-		}
-	}
-	return nil
+// countingLogger counts every statement GORM runs (GORM traces each one
+// through its logger, whatever the log level) and delegates the logging.
+type countingLogger struct {
+	logger.Interface
+	n prometheus.Counter
+}
+
+// LogMode implements logger.Interface.
+func (l countingLogger) LogMode(level logger.LogLevel) logger.Interface {
+	return countingLogger{Interface: l.Interface.LogMode(level), n: l.n}
+}
+
+// Trace implements logger.Interface.
+func (l countingLogger) Trace(ctx context.Context, begin time.Time, fc func() (string, int64), err error) {
+	l.n.Inc()
+	l.Interface.Trace(ctx, begin, fc, err)
+}
+
+// countStatements returns a session of db whose statements are counted in
+// maestro_db_queries_total. It changes nothing shared with other users of
+// db (a host's handle, another Server): the session has its own logger.
+func (m *metrics) countStatements(db *gorm.DB) *gorm.DB {
+	return db.Session(&gorm.Session{Logger: countingLogger{Interface: db.Logger, n: m.dbQueries}})
 }
 
 // measuredEmbedder counts and times the calls of an embedder. It

@@ -172,6 +172,7 @@ func (s *Server) build(o settings) error {
 		return err
 	}
 	s.metrics = m
+	s.db = m.countStatements(s.db)
 	s.principals.onEvent = m.cacheEvent(principalsCache)
 	s.observeJob = m.observeJob
 	if err := s.watchPrincipalWrites(); err != nil {
