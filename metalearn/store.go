@@ -84,6 +84,9 @@ type Store struct {
 	cache map[string]*Model
 	order []string
 	limit int
+	// observe, when set, is told "hit", "miss" and "eviction" of the cache
+	// of decoded models (WithCacheObserver).
+	observe func(event string)
 }
 
 // StoreOption configures a Store.
@@ -105,6 +108,21 @@ func WithCacheSize(n int) StoreOption {
 		if n >= 0 {
 			s.limit = n
 		}
+	}
+}
+
+// WithCacheObserver sets a function told every event of the Store's cache
+// of decoded models, for metrics: "hit" (a model served decoded from
+// memory), "miss" (read and decoded) and "eviction" (dropped beyond the
+// cache size). Rows are immutable, so nothing is ever invalidated. It must
+// be fast and safe for concurrent use.
+func WithCacheObserver(fn func(event string)) StoreOption {
+	return func(s *Store) { s.observe = fn }
+}
+
+func (s *Store) event(ev string) {
+	if s.observe != nil {
+		s.observe(ev)
 	}
 }
 
@@ -296,8 +314,10 @@ func (s *Store) load(ctx context.Context, pick func(*gorm.DB) *gorm.DB, what str
 	}
 	mi := s.info(&row)
 	if m := s.cached(row.ID); m != nil {
+		s.event("hit")
 		return m, mi, nil
 	}
+	s.event("miss")
 	var data ModelRecord
 	if err := db.Select("id", "data", "sha256").Where("tenant_id = ? AND id = ?", tenant, row.ID).Take(&data).Error; err != nil {
 		return nil, ModelInfo{}, fmt.Errorf("metalearn: load model data: %w", err)
@@ -332,6 +352,7 @@ func (s *Store) remember(id string, m *Model) {
 	for len(s.order) >= s.limit {
 		delete(s.cache, s.order[0])
 		s.order = s.order[1:]
+		s.event("eviction")
 	}
 	s.cache[id] = m
 	s.order = append(s.order, id)

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/maestro-ml/maestro/secrets"
@@ -31,6 +32,8 @@ const (
 	envTLSCert          = "MAESTRO_TLS_CERT"
 	envTLSKey           = "MAESTRO_TLS_KEY"
 	envMetricsAddr      = "MAESTRO_METRICS_ADDR"
+	envSimilarityMemory = "MAESTRO_SIMILARITY_MEMORY"
+	envPrincipalCache   = "MAESTRO_PRINCIPAL_CACHE"
 )
 
 // Files the server keeps in MAESTRO_HOME, each written once with mode 0600.
@@ -95,6 +98,20 @@ type Config struct {
 	// (MetricsHandler still serves them to a host that mounts it).
 	MetricsAddr string
 
+	// SimilarityMemory (MAESTRO_SIMILARITY_MEMORY: bytes, or a number
+	// with the suffix KiB, MiB or GiB) bounds the in-memory similarity
+	// index of all tenants together; the least recently searched tenants
+	// are evicted beyond it (similarity.WithMemoryBudget). Zero: the
+	// default, similarity.DefaultMemoryBudget (512 MiB).
+	SimilarityMemory int64
+
+	// NoPrincipalCache (MAESTRO_PRINCIPAL_CACHE=off) makes every
+	// authenticated request read its user and membership from the
+	// database instead of the principal cache: an operations and
+	// measurement knob (the load test's before/after), never needed for
+	// correctness.
+	NoPrincipalCache bool
+
 	// secrets is the provider the configuration came from; PEM TLS
 	// material is reloaded through it. Nil for a Config a host filled.
 	secrets secrets.Provider
@@ -110,6 +127,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("tls", c.TLSCert != ""),
 		slog.Bool("external_embeddings", c.EmbeddingsURL != ""),
 		slog.String("metrics_addr", c.MetricsAddr),
+		slog.Int64("similarity_memory", c.SimilarityMemory),
+		slog.Bool("principal_cache", !c.NoPrincipalCache),
 	)
 }
 
@@ -149,8 +168,9 @@ func ConfigFromEnv(ctx context.Context, p secrets.Provider) (Config, error) {
 		*dst = strings.TrimSpace(v)
 		return nil
 	}
-	var env, jwtSecret string
+	var env, jwtSecret, simMemory, principalCache string
 	for name, dst := range map[string]*string{
+		envSimilarityMemory: &simMemory, envPrincipalCache: &principalCache,
 		envEnv: &env, envHome: &c.Home, envDatabaseURL: &c.DatabaseURL,
 		envDatabaseOwnerURL: &c.DatabaseOwnerURL, envRedisURL: &c.RedisURL,
 		envJWTSecret: &jwtSecret, envAdminPassword: &c.AdminPassword,
@@ -171,6 +191,20 @@ func ConfigFromEnv(ctx context.Context, p secrets.Provider) (Config, error) {
 	}
 	if jwtSecret != "" {
 		c.JWTSecret = []byte(jwtSecret)
+	}
+	if simMemory != "" {
+		n, err := parseBytes(simMemory)
+		if err != nil {
+			return Config{}, fmt.Errorf("%s: %w", envSimilarityMemory, err)
+		}
+		c.SimilarityMemory = n
+	}
+	switch strings.ToLower(principalCache) {
+	case "", "on":
+	case "off":
+		c.NoPrincipalCache = true
+	default:
+		return Config{}, fmt.Errorf("%s must be on or off, not %q", envPrincipalCache, principalCache)
 	}
 	if err := c.check(); err != nil {
 		return Config{}, err
@@ -193,6 +227,9 @@ func (c *Config) check() error {
 		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || port == "" {
 			return fmt.Errorf("%s must be HOST:PORT, not %q", envMetricsAddr, c.MetricsAddr)
 		}
+	}
+	if c.SimilarityMemory < 0 || (c.SimilarityMemory > 0 && c.SimilarityMemory < minSimilarityMemory) {
+		return fmt.Errorf("%s must be at least %d bytes, not %d", envSimilarityMemory, minSimilarityMemory, c.SimilarityMemory)
 	}
 	if len(c.JWTSecret) > 0 {
 		if err := secrets.CheckStrength(string(c.JWTSecret)); err != nil {
@@ -336,4 +373,28 @@ func syncDir(dir string) error {
 		return fmt.Errorf("sync %s: %w", dir, err)
 	}
 	return errors.Join(d.Sync(), d.Close())
+}
+
+// minSimilarityMemory is the smallest MAESTRO_SIMILARITY_MEMORY accepted:
+// 1 MiB, a few hundred vectors of 384 dimensions.
+const minSimilarityMemory = 1 << 20
+
+// parseBytes reads a byte count: digits, optionally followed by KiB, MiB
+// or GiB (also K, M, G), up to 1 TiB.
+func parseBytes(v string) (int64, error) {
+	num, mult := strings.TrimSpace(v), int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}} {
+		if strings.HasSuffix(num, u.suffix) {
+			num, mult = strings.TrimSpace(strings.TrimSuffix(num, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 || n > (1<<40)/mult {
+		return 0, fmt.Errorf("%q is not a byte count (bytes, or a number with KiB, MiB or GiB, at most 1 TiB)", v)
+	}
+	return n * mult, nil
 }

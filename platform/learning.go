@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -61,7 +62,8 @@ type learning struct {
 // similarity service, the model store, the trainer and the recommender on
 // the server's database and registry. Their schema must exist (prepare
 // migrates it).
-func newLearning(s *Server, reg *registry.Registry, emb similarity.Embedder, jobTiming [2]time.Duration) (*learning, error) {
+func newLearning(s *Server, reg *registry.Registry, o settings) (*learning, error) {
+	emb, jobTiming := o.embedder, o.jobTiming
 	if emb == nil {
 		var err error
 		if emb, err = newEmbedder(s.cfg); err != nil {
@@ -70,10 +72,15 @@ func newLearning(s *Server, reg *registry.Registry, emb similarity.Embedder, job
 	}
 	// The service embeds through the metrics' wrapper; emb stays the
 	// embedder as configured.
-	sim, err := similarity.NewService(s.db, s.metrics.measure(emb))
+	simOpts := []similarity.Option{similarity.WithCacheObserver(s.metrics.similarityEvent)}
+	if budget := cmp.Or(o.similarityMemory, s.cfg.SimilarityMemory); budget > 0 {
+		simOpts = append(simOpts, similarity.WithMemoryBudget(budget))
+	}
+	sim, err := similarity.NewService(s.db, s.metrics.measure(emb), simOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("similarity: %w", err)
 	}
+	s.closers = append(s.closers, sim.Close)
 	idx, err := similarity.NewIndexer(reg, sim,
 		similarity.WithWriteBudget(indexWriteBudget),
 		similarity.WithIndexerLogger(s.log),
@@ -82,7 +89,8 @@ func newLearning(s *Server, reg *registry.Registry, emb similarity.Embedder, job
 	if err != nil {
 		return nil, fmt.Errorf("similarity: %w", err)
 	}
-	store := metalearn.NewStore(s.db, metalearn.WithStoreClock(s.now))
+	store := metalearn.NewStore(s.db, metalearn.WithStoreClock(s.now),
+		metalearn.WithCacheObserver(s.metrics.cacheEvent(metaModelCache)))
 	history := metalearn.NewRegistryHistory(reg)
 	jobOpts := []metalearn.JobsOption{metalearn.WithJobsLogger(s.log), metalearn.WithJobsClock(s.now)}
 	if jobTiming != [2]time.Duration{} {

@@ -13,6 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
 
 	"github.com/maestro-ml/maestro/metalearn"
 	"github.com/maestro-ml/maestro/similarity"
@@ -34,7 +36,17 @@ type metrics struct {
 	embedLatency  prometheus.Histogram
 	embedTexts    prometheus.Counter
 	principalSize prometheus.GaugeFunc
+	dbQueries     prometheus.Counter
+
+	similarity func(similarity.CacheEvent) // counts the similarity index's events
 }
+
+// The cache label values of maestro_cache_events_total.
+const (
+	principalsCache = "principals"
+	similarityCache = "similarity"
+	metaModelCache  = "metamodels"
+)
 
 // routeUnmatched is the route label of a request no route matched.
 const routeUnmatched = "unmatched"
@@ -73,6 +85,31 @@ func newMetrics(s *Server) (*metrics, error) {
 			Name: "maestro_embedded_texts_total", Help: "Texts sent to the embedder.",
 		}),
 	}
+	m.dbQueries = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "maestro_db_queries_total", Help: "SQL statements the server ran on its database (transaction begin and commit not included).",
+	})
+	simStats := func(f func(similarity.CacheStats) float64) func() float64 {
+		return func() float64 {
+			if s.learn == nil || s.learn.sim == nil {
+				return 0
+			}
+			return f(s.learn.sim.CacheStats())
+		}
+	}
+	simGauges := []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "maestro_similarity_index_bytes", Help: "Bytes the in-memory similarity index accounts for, all tenants (at most the budget).",
+		}, simStats(func(st similarity.CacheStats) float64 { return float64(st.Bytes) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "maestro_similarity_index_budget_bytes", Help: "The memory budget of the in-memory similarity index (MAESTRO_SIMILARITY_MEMORY).",
+		}, simStats(func(st similarity.CacheStats) float64 { return float64(st.Budget) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "maestro_similarity_index_tenants", Help: "Tenants whose similarity index is held in memory.",
+		}, simStats(func(st similarity.CacheStats) float64 { return float64(st.Tenants) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "maestro_similarity_index_vectors", Help: "Vectors the in-memory similarity index holds, all tenants.",
+		}, simStats(func(st similarity.CacheStats) float64 { return float64(st.Vectors) })),
+	}
 	m.principalSize = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "maestro_principal_cache_entries", Help: "Entries in the principal cache (bounded).",
 	}, func() float64 {
@@ -82,8 +119,9 @@ func newMetrics(s *Server) (*metrics, error) {
 		return float64(s.principals.len())
 	})
 	cs := []prometheus.Collector{m.requests, m.latency, m.cache, m.logins, m.jobs, m.jobsRunning,
-		m.embedCalls, m.embedLatency, m.embedTexts, m.principalSize,
+		m.embedCalls, m.embedLatency, m.embedTexts, m.principalSize, m.dbQueries,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})}
+	cs = append(cs, simGauges...)
 	if sqlDB, err := s.db.DB(); err == nil {
 		cs = append(cs, collectors.NewDBStatsCollector(sqlDB, "maestro"))
 	}
@@ -93,9 +131,17 @@ func newMetrics(s *Server) (*metrics, error) {
 		}
 	}
 	// Every label combination a dashboard expects exists from the start.
-	for _, ev := range []string{"hit", "miss", "invalidation"} {
-		m.cache.WithLabelValues("principals", ev)
+	for cache, evs := range map[string][]string{
+		principalsCache: {"hit", "miss", "invalidation"},
+		similarityCache: {"hit", "miss", "eviction", "invalidation"},
+		metaModelCache:  {"hit", "miss", "eviction"},
+	} {
+		for _, ev := range evs {
+			m.cache.WithLabelValues(cache, ev)
+		}
 	}
+	sim := m.cacheEvent(similarityCache)
+	m.similarity = func(ev similarity.CacheEvent) { sim(string(ev)) }
 	for _, o := range []string{"admitted", "rejected", "throttled"} {
 		m.logins.WithLabelValues(o)
 	}
@@ -155,19 +201,47 @@ func (m *metrics) observeJob(_ string, j metalearn.Job) {
 	}
 }
 
-// cacheEvent returns a function counting events of cache name.
+// cacheEvent returns a function counting events of cache name: hit,
+// miss, eviction, invalidation (others are ignored, so that the label set
+// stays bounded).
 func (m *metrics) cacheEvent(name string) func(string) {
-	hit, miss, inv := m.cache.WithLabelValues(name, "hit"), m.cache.WithLabelValues(name, "miss"), m.cache.WithLabelValues(name, "invalidation")
+	counters := map[string]prometheus.Counter{}
+	for _, ev := range []string{"hit", "miss", "eviction", "invalidation"} {
+		counters[ev] = m.cache.WithLabelValues(name, ev)
+	}
 	return func(ev string) {
-		switch ev {
-		case "hit":
-			hit.Inc()
-		case "miss":
-			miss.Inc()
-		case "invalidation":
-			inv.Inc()
+		if c, ok := counters[ev]; ok {
+			c.Inc()
 		}
 	}
+}
+
+// similarityEvent counts an event of the similarity index.
+func (m *metrics) similarityEvent(ev similarity.CacheEvent) { m.similarity(ev) }
+
+// countingLogger counts every statement GORM runs (GORM traces each one
+// through its logger, whatever the log level) and delegates the logging.
+type countingLogger struct {
+	logger.Interface
+	n prometheus.Counter
+}
+
+// LogMode implements logger.Interface.
+func (l countingLogger) LogMode(level logger.LogLevel) logger.Interface {
+	return countingLogger{Interface: l.Interface.LogMode(level), n: l.n}
+}
+
+// Trace implements logger.Interface.
+func (l countingLogger) Trace(ctx context.Context, begin time.Time, fc func() (string, int64), err error) {
+	l.n.Inc()
+	l.Interface.Trace(ctx, begin, fc, err)
+}
+
+// countStatements returns a session of db whose statements are counted in
+// maestro_db_queries_total. It changes nothing shared with other users of
+// db (a host's handle, another Server): the session has its own logger.
+func (m *metrics) countStatements(db *gorm.DB) *gorm.DB {
+	return db.Session(&gorm.Session{Logger: countingLogger{Interface: db.Logger, n: m.dbQueries}})
 }
 
 // measuredEmbedder counts and times the calls of an embedder. It

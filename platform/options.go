@@ -42,6 +42,8 @@ type settings struct {
 	redisPrefix string
 
 	mlflow bool // WithMLflow
+
+	similarityMemory int64 // WithSimilarityMemory; 0: Config.SimilarityMemory
 }
 
 // invalid returns an Option that fails with ErrInvalid naming what.
@@ -195,6 +197,22 @@ func WithTrainingJobTiming(heartbeat, expiry time.Duration) Option {
 			return invalidOption("WithTrainingJobTiming: heartbeat must be positive and expiry more than twice it")
 		}
 		s.jobTiming = [2]time.Duration{heartbeat, expiry}
+		return nil
+	}
+}
+
+// WithSimilarityMemory bounds the in-memory similarity index of all
+// tenants together to bytes, instead of Config.SimilarityMemory
+// (MAESTRO_SIMILARITY_MEMORY): beyond it the least recently searched
+// tenants are evicted and loaded again on their next search, and a tenant
+// whose vectors alone exceed it cannot be searched (503). See
+// similarity.WithMemoryBudget; bytes must be at least 1 KiB.
+func WithSimilarityMemory(bytes int64) Option {
+	return func(s *settings) error {
+		if bytes < 1<<10 {
+			return invalidOption("WithSimilarityMemory: below 1 KiB")
+		}
+		s.similarityMemory = bytes
 		return nil
 	}
 }

@@ -139,7 +139,10 @@ func New(ctx context.Context, cfg Config, opts ...Option) (_ *Server, err error)
 	if s.tls, err = tlsConfig(ctx, cfg, s.log); err != nil {
 		return nil, fmt.Errorf("TLS: %w", err)
 	}
-	if s.dialect == dialectPostgres {
+	switch {
+	case s.cfg.NoPrincipalCache:
+		s.log.Info("principal cache off (" + envPrincipalCache + "=off): every request reads its user and membership")
+	case s.dialect == dialectPostgres:
 		if err := s.checkPrincipalTriggers(ctx); err != nil {
 			s.log.Warn("principal cache off: every request reads its user and membership", slog.String("reason", err.Error()))
 		} else {
@@ -166,13 +169,15 @@ func (s *Server) build(o settings) error {
 		return err
 	}
 	// On PostgreSQL the cache is off until the replica listens for changes.
-	s.principals = newPrincipalCache(s.now, principalCacheEntries, s.dialect != dialectPostgres)
+	// With NoPrincipalCache it stays off.
+	s.principals = newPrincipalCache(s.now, principalCacheEntries, s.dialect != dialectPostgres && !s.cfg.NoPrincipalCache)
 	m, err := newMetrics(s)
 	if err != nil {
 		return err
 	}
 	s.metrics = m
-	s.principals.onEvent = m.cacheEvent("principals")
+	s.db = m.countStatements(s.db)
+	s.principals.onEvent = m.cacheEvent(principalsCache)
 	s.observeJob = m.observeJob
 	if err := s.watchPrincipalWrites(); err != nil {
 		return err
@@ -190,7 +195,7 @@ func (s *Server) build(o settings) error {
 	if s.reg, err = newRegistryDeps(s, o.blobs); err != nil {
 		return err
 	}
-	if s.learn, err = newLearning(s, s.reg.reg, o.embedder, o.jobTiming); err != nil {
+	if s.learn, err = newLearning(s, s.reg.reg, o); err != nil {
 		return err
 	}
 	s.tenants.OnTenantDelete(s.reg.reg.DeleteTenantBlobs)

@@ -67,12 +67,24 @@
 // and by the Service itself.
 //
 // Searches are exact: the first search of a tenant loads its vectors into
-// one contiguous float32 matrix, and every search scans it with dot
-// products (cosine similarity of unit vectors), keeping the best k in a
-// bounded heap, split across goroutines for large tenants. Index and
-// Remove update the matrix before returning, so results reflect a write as
-// soon as it returns. Scanning 100,000 vectors of 384 dimensions takes a few
-// milliseconds (docs/similarity.md has the benchmarks, beside chromem-go).
+// one contiguous float32 matrix (reading only the vector, the project's id
+// and name), and every search scans it with dot products (cosine
+// similarity of unit vectors), keeping the best k in a bounded heap, split
+// across goroutines for large tenants. Index and Remove update the matrix
+// before returning, so results reflect a write as soon as it returns.
+// Scanning 100,000 vectors of 384 dimensions reads 154 MB and takes tens
+// of milliseconds on a busy two-core machine (docs/similarity.md has the
+// benchmarks, beside chromem-go).
+//
+// The matrices of all tenants share one memory budget (WithMemoryBudget,
+// DefaultMemoryBudget 512 MiB), counted per vector as VectorBytes: 4 bytes
+// per dimension, the bytes of the project's id and name, and
+// RowOverheadBytes. Beyond it the least recently searched tenants are
+// evicted and loaded again on their next search; a tenant whose vectors
+// alone exceed the budget is refused with a *MemoryError (matching
+// ErrUnavailable) before anything is read. CacheStats and
+// WithCacheObserver report hits, misses (loads), evictions and
+// invalidations.
 //
 // Reported similarities are calibrated so that they mean the same for every
 // embedder: about 0.2 for specs of unrelated problems and 0.8 for specs of
@@ -83,8 +95,11 @@
 //
 // Vectors of different models are never compared. When the host switches
 // embedders, stored vectors of the old model are recomputed from their
-// stored text the first time a tenant is searched (or, with
-// WithReembed(false), searches fail with ErrModelMismatch).
+// stored text in the background, started by the tenant's first search
+// (Close stops it). Until then searches answer from the vectors that are
+// ready — the current model's — and Similar of a project still waiting
+// reports ErrUnavailable; with WithReembed(false), searches fail with
+// ErrModelMismatch instead.
 //
 // # Indexer
 //
@@ -139,7 +154,8 @@
 // # Concurrency
 //
 // Embedders, the Service and the Indexer are safe for concurrent use. A
-// Service caches the matrices of the tenants it has searched. Every write
+// Service caches the matrices of the tenants it has searched, within its
+// memory budget. Every write
 // of a tenant's embeddings increments the tenant's revision (table
 // similarity_revisions) in its transaction, and every search compares it
 // with the revision of the cached matrix, reloading on a difference: the

@@ -16,11 +16,48 @@ type matrix struct {
 	names []string
 	vecs  []float32
 	pos   map[string]int
+	text  int64 // bytes of every id and name held
+}
+
+// RowOverheadBytes is what the in-memory index accounts per vector besides
+// its float32 values and the bytes of its project id and name: the two
+// string headers (16 bytes each) and the entry of the id in the position
+// map (about 48 bytes with the map's own share).
+const RowOverheadBytes = 80
+
+// matrixOverheadBytes is what the index accounts per tenant besides its
+// rows: the matrix and its bookkeeping.
+const matrixOverheadBytes = 256
+
+// VectorBytes returns the bytes the in-memory index accounts for one
+// vector of dims dimensions whose project id and name have textBytes bytes
+// together: 4 × dims + textBytes + RowOverheadBytes. A Service's memory
+// budget (WithMemoryBudget) counts these.
+func VectorBytes(dims, textBytes int) int64 {
+	return 4*int64(dims) + int64(textBytes) + RowOverheadBytes
 }
 
 func newMatrix(dims int) *matrix { return &matrix{dims: dims, pos: map[string]int{}} }
 
+// bytes returns the memory the matrix accounts for: every row by
+// VectorBytes and the matrix's own overhead. A nil matrix (a tenant with
+// no vectors) accounts only the overhead.
+func (m *matrix) bytes() int64 {
+	if m == nil {
+		return matrixOverheadBytes
+	}
+	return int64(len(m.ids))*(4*int64(m.dims)+RowOverheadBytes) + m.text + matrixOverheadBytes
+}
+
 func (m *matrix) len() int { return len(m.ids) }
+
+// dimsOrZero returns the matrix's dimension, 0 for a nil matrix.
+func (m *matrix) dimsOrZero() int {
+	if m == nil {
+		return 0
+	}
+	return m.dims
+}
 
 func (m *matrix) row(i int) []float32 { return m.vecs[i*m.dims : (i+1)*m.dims : (i+1)*m.dims] }
 
@@ -28,9 +65,11 @@ func (m *matrix) row(i int) []float32 { return m.vecs[i*m.dims : (i+1)*m.dims : 
 func (m *matrix) upsert(id, name string, v []float32) {
 	if i, ok := m.pos[id]; ok {
 		copy(m.row(i), v)
+		m.text += int64(len(name) - len(m.names[i]))
 		m.names[i] = name
 		return
 	}
+	m.text += int64(len(id) + len(name))
 	m.pos[id] = len(m.ids)
 	m.ids = append(m.ids, id)
 	m.names = append(m.names, name)
@@ -43,6 +82,7 @@ func (m *matrix) remove(id string) {
 	if !ok {
 		return
 	}
+	m.text -= int64(len(id) + len(m.names[i]))
 	last := len(m.ids) - 1
 	if i != last {
 		copy(m.row(i), m.row(last))

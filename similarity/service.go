@@ -1,6 +1,7 @@
 package similarity
 
 import (
+	"container/list"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,6 +10,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/gorm"
@@ -42,7 +44,8 @@ type Match struct {
 // returns. Every write also increments the tenant's revision (table
 // similarity_revisions) in its transaction; a search that finds the
 // revision changed by another Service (another process) reloads the
-// matrix first.
+// matrix first. The matrices of all tenants stay within one memory budget
+// (WithMemoryBudget), evicting the least recently searched tenants.
 //
 // Every method needs a tenant in the context (tenancy.WithTenant) and
 // fails with an error wrapping tenancy.ErrNoTenant without one. A Service
@@ -56,8 +59,22 @@ type Service struct {
 	thresholds OverlapThresholds
 	effort     EffortModel
 
+	budget  int64
+	observe func(CacheEvent)
+
 	mu      sync.Mutex
 	tenants map[string]*tenantIndex
+	lru     *list.List // of *tenantIndex held in memory, most recently used first
+	used    int64      // bytes the tenants in lru account for
+	vectors int        // vectors they hold
+
+	hits, misses, evictions, invalidations atomic.Int64
+
+	// bg is the context of background re-embedding, cancelled by Close;
+	// bgWG waits for it.
+	bg     context.Context
+	bgStop context.CancelFunc
+	bgWG   sync.WaitGroup
 
 	// onCompare, when set (by tests), is told the pairs an overlap report
 	// is about to compare for one item, after its context check.
@@ -68,12 +85,33 @@ type Service struct {
 type tenantIndex struct {
 	// wmu serialises the tenant's writes (database write, then cache
 	// update) so that the cache applies them in the database's order.
-	// Lock order: wmu before mu.
+	// Lock order: wmu before mu, mu before the Service's mu (cache.go).
 	wmu    sync.Mutex
 	mu     sync.RWMutex
 	loaded bool
 	rev    int64   // the tenant's revision the matrix reflects
 	m      *matrix // nil while the tenant has no vectors
+
+	// Guarded by the Service's mu: the tenant's element in the Service's
+	// LRU (nil when not held in memory), and what it accounts for.
+	elem  *list.Element
+	bytes int64
+	rows  int
+
+	// tooLarge is the refusal of the tenant's last load for the memory
+	// budget, at revision tooLargeRev: searches at that revision answer it
+	// without sizing the tenant again (guarded by mu).
+	tooLarge    *MemoryError
+	tooLargeRev int64
+
+	// stale counts the tenant's stored vectors of another model, missing
+	// from m while they are re-embedded in the background (guarded by mu).
+	stale int
+	// reembedding is set while a background re-embedding of the tenant's
+	// vectors of another model runs; reembedFailed is the time (Unix ns)
+	// the last one failed, 0 if it did not.
+	reembedding   atomic.Bool
+	reembedFailed atomic.Int64
 }
 
 // Option configures a Service.
@@ -95,10 +133,12 @@ func WithChunkTokens(n int) Option {
 
 // WithReembed chooses what happens to stored vectors of another model
 // than the Service's embedder (after the host switched models). With true
-// (the default) they are recomputed from their stored text the first time
-// the tenant is searched; with false, searches of that tenant fail with
-// ErrModelMismatch until the projects are indexed again. Vectors of
-// different models are never compared.
+// (the default) they are recomputed from their stored text in the
+// background, started by the tenant's first search: meanwhile searches
+// answer from the vectors of the current model, and Similar of a project
+// still waiting reports ErrUnavailable. With false, searches of that
+// tenant fail with ErrModelMismatch until the projects are indexed again.
+// Vectors of different models are never compared.
 func WithReembed(on bool) Option {
 	return func(s *Service) error { s.reembed = on; return nil }
 }
@@ -132,7 +172,9 @@ func NewService(db *gorm.DB, emb Embedder, opts ...Option) (*Service, error) {
 		workers:    runtime.GOMAXPROCS(0),
 		thresholds: DefaultOverlapThresholds(),
 		effort:     DefaultEffortModel(),
+		budget:     DefaultMemoryBudget,
 		tenants:    map[string]*tenantIndex{},
+		lru:        list.New(),
 	}
 	if tl, ok := emb.(TokenLimiter); ok {
 		s.chunk = tl.MaxInputTokens()
@@ -150,7 +192,16 @@ func NewService(db *gorm.DB, emb Embedder, opts ...Option) (*Service, error) {
 			return nil, err
 		}
 	}
+	s.bg, s.bgStop = context.WithCancel(context.Background())
 	return s, nil
+}
+
+// Close stops the Service's background re-embedding and waits for it to
+// end. A Service is usable after Close, but starts no background work.
+func (s *Service) Close() error {
+	s.bgStop()
+	s.bgWG.Wait()
+	return nil
 }
 
 // Embedder returns the Service's embedder.
@@ -183,9 +234,15 @@ func (s *Service) Invalidate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	delete(s.tenants, tenant)
-	s.mu.Unlock()
+	ti := s.entry(tenant)
+	ti.mu.Lock()
+	was := ti.loaded
+	ti.loaded, ti.m = false, nil
+	s.unaccount(ti)
+	ti.mu.Unlock()
+	if was {
+		s.event(CacheInvalidation, 1)
+	}
 	return nil
 }
 
@@ -280,10 +337,13 @@ func (s *Service) Similar(ctx context.Context, projectID string, k int) ([]Match
 		return nil, err
 	}
 	var out []Match
-	err := s.withIndex(ctx, func(m *matrix) error {
+	err := s.withIndex(ctx, func(m *matrix, stale bool) error {
 		i, ok := -1, false
 		if m != nil {
 			i, ok = m.pos[projectID]
+		}
+		if !ok && stale {
+			return fmt.Errorf("%w: project %s may be among the vectors being re-embedded for model %q", ErrUnavailable, projectID, s.emb.Model())
 		}
 		if !ok {
 			return fmt.Errorf("%w: %s", ErrNotIndexed, projectID)
@@ -327,7 +387,7 @@ func (s *Service) SimilarSpec(ctx context.Context, text string, spec registry.Sp
 	}
 	q := vecs[0]
 	var out []Match
-	err = s.withIndex(ctx, func(m *matrix) error {
+	err = s.withIndex(ctx, func(m *matrix, _ bool) error {
 		if m == nil {
 			return nil
 		}
@@ -357,9 +417,11 @@ func (m *matrix) matches(rs []scored) []Match {
 }
 
 // withIndex runs fn on the loaded matrix of the context's tenant (nil
-// when the tenant has no vectors), loading it first if needed. fn must not
-// keep the matrix.
-func (s *Service) withIndex(ctx context.Context, fn func(*matrix) error) error {
+// when the tenant has no vectors of the current model yet), loading it
+// first if needed. stale tells fn that some of the tenant's vectors are of
+// another model and being re-embedded in the background, so are missing
+// from m. fn must not keep the matrix.
+func (s *Service) withIndex(ctx context.Context, fn func(m *matrix, stale bool) error) error {
 	tenant, err := tenantOf(ctx)
 	if err != nil {
 		return err
@@ -372,44 +434,109 @@ func (s *Service) withIndex(ctx context.Context, fn func(*matrix) error) error {
 	}
 	ti := s.entry(tenant)
 	ti.mu.RLock()
-	if ti.loaded && ti.rev == rev {
+	if ti.loaded && ti.rev == rev && s.resident(ti) {
 		defer ti.mu.RUnlock()
-		return fn(ti.m)
+		s.event(CacheHit, 1)
+		if ti.stale > 0 {
+			s.startReembed(tenant, ti, ti.m.dimsOrZero())
+		}
+		return fn(ti.m, ti.stale > 0)
 	}
 	ti.mu.RUnlock()
+	var victims []*tenantIndex
 	ti.mu.Lock()
-	defer ti.mu.Unlock()
-	if !ti.loaded || ti.rev != rev {
-		m, err := s.load(ctx, tenant)
-		if err != nil {
-			ti.loaded, ti.m = false, nil
-			return err
-		}
-		ti.m, ti.loaded, ti.rev = m, true, rev
+	defer func() {
+		ti.mu.Unlock()
+		s.dropEvicted(victims)
+	}()
+	if ti.loaded && ti.rev == rev && s.resident(ti) {
+		s.event(CacheHit, 1)
+		return fn(ti.m, ti.stale > 0)
 	}
-	return fn(ti.m)
+	if ti.tooLarge != nil && ti.tooLargeRev == rev {
+		return ti.tooLarge
+	}
+	if ti.loaded && ti.rev != rev {
+		s.event(CacheInvalidation, 1)
+	}
+	s.event(CacheMiss, 1)
+	ti.loaded, ti.m, ti.tooLarge = false, nil, nil
+	s.unaccount(ti)
+	m, stale, vs, err := s.load(ctx, ti, tenant)
+	victims = append(victims, vs...)
+	var me *MemoryError
+	if errors.As(err, &me) {
+		ti.tooLarge, ti.tooLargeRev = me, rev
+	}
+	if err != nil {
+		return err
+	}
+	vs, ok := s.account(ti, m)
+	victims = append(victims, vs...)
+	if !ok {
+		ti.tooLarge, ti.tooLargeRev = &MemoryError{Need: m.bytes(), Budget: s.budget}, rev
+		return ti.tooLarge
+	}
+	ti.m, ti.loaded, ti.rev, ti.stale = m, true, rev, stale
+	if stale > 0 {
+		s.startReembed(tenant, ti, m.dimsOrZero())
+	}
+	return fn(ti.m, stale > 0)
 }
 
 // loadBatch is the number of rows read per query while loading a tenant.
 const loadBatch = 1000
 
-// load reads every stored vector of the tenant into a new matrix,
-// re-embedding rows of another model when allowed.
-func (s *Service) load(ctx context.Context, tenant string) (*matrix, error) {
+// loadColumns are the columns a load reads: what a search needs (the
+// vector, the project's id and name) and what tells a vector of another
+// model apart; never the text or the spec.
+var loadColumns = []string{"id", "project_id", "name", "model", "dimensions", "vector"}
+
+// load reads every stored vector of the tenant of the current model into
+// a new matrix and counts the vectors of another model (stale), which the
+// caller re-embeds in the background. Before reading, it reserves the
+// memory the rows will take in the budget, evicting other tenants (their
+// matrices are dropped now when their locks are free, otherwise returned
+// in victims); a tenant that cannot fit is refused with a *MemoryError
+// before any vector is read. The caller holds ti.mu (write).
+func (s *Service) load(ctx context.Context, ti *tenantIndex, tenant string) (m *matrix, stale int, victims []*tenantIndex, err error) {
 	model := s.emb.Model()
-	var m *matrix
-	var stale []ProjectEmbedding
+	var size struct {
+		N    int64
+		Dims int
+		Text int64
+	}
+	err = s.db.WithContext(ctx).Model(&ProjectEmbedding{}).
+		Select("count(*) AS n, coalesce(max(dimensions), 0) AS dims, coalesce(sum(length(project_id) + length(name)), 0) AS text").
+		Where("tenant_id = ? AND model = ?", tenant, model).Find(&size).Error
+	if err != nil {
+		return nil, 0, nil, fmt.Errorf("similarity: size of the index: %w", err)
+	}
+	need := size.N*(4*int64(size.Dims)+RowOverheadBytes) + size.Text + matrixOverheadBytes
+	if need > s.budget {
+		return nil, 0, nil, &MemoryError{Need: need, Budget: s.budget}
+	}
+	// Reserve the room first, so that the evicted tenants' memory is
+	// freed before this one's is allocated.
+	vs, _ := s.accountBytes(ti, need, int(size.N))
+	for _, v := range vs {
+		if !s.tryDrop(v) {
+			victims = append(victims, v)
+		}
+	}
 	var rows []ProjectEmbedding
-	res := s.db.WithContext(ctx).Where("tenant_id = ?", tenant).
+	res := s.db.WithContext(ctx).Select(loadColumns).Where("tenant_id = ?", tenant).
 		FindInBatches(&rows, loadBatch, func(_ *gorm.DB, _ int) error {
 			for _, r := range rows {
 				if r.EmbedModel != model || (m != nil && r.Dimensions != m.dims) || r.Dimensions <= 0 {
-					r.Vector = nil
-					stale = append(stale, r)
+					stale++
 					continue
 				}
 				if m == nil {
 					m = newMatrix(r.Dimensions)
+					m.ids = make([]string, 0, size.N)
+					m.names = make([]string, 0, size.N)
+					m.vecs = make([]float32, 0, size.N*int64(r.Dimensions))
 				}
 				v := make([]float32, r.Dimensions)
 				if err := decodeVector(v, r.Vector); err != nil {
@@ -420,57 +547,158 @@ func (s *Service) load(ctx context.Context, tenant string) (*matrix, error) {
 			return nil
 		})
 	if res.Error != nil {
-		return nil, fmt.Errorf("similarity: load embeddings: %w", res.Error)
+		s.unaccount(ti)
+		return nil, 0, victims, fmt.Errorf("similarity: load embeddings: %w", res.Error)
 	}
-	if len(stale) == 0 {
-		return m, nil
+	if stale > 0 && !s.reembed {
+		s.unaccount(ti)
+		return nil, 0, victims, fmt.Errorf("%w: %d stored embeddings of this tenant were made by another model than %q; index them again",
+			ErrModelMismatch, stale, model)
 	}
-	if !s.reembed {
-		return nil, fmt.Errorf("%w: %d stored embeddings of this tenant were made by another model than %q; index them again",
-			ErrModelMismatch, len(stale), model)
-	}
-	return s.reembedRows(ctx, tenant, m, stale)
+	return m, stale, victims, nil
 }
 
-// reembedRows recomputes stale rows with the current embedder, stores them
-// and adds them to m.
-func (s *Service) reembedRows(ctx context.Context, tenant string, m *matrix, stale []ProjectEmbedding) (*matrix, error) {
+// reembedBatch is the number of stale rows re-embedded and stored per
+// transaction in the background.
+const reembedBatch = 256
+
+// reembedTimeout bounds one background re-embedding of a tenant; a
+// later search starts another for what is left.
+const reembedTimeout = 30 * time.Minute
+
+// reembedRetry is how long after a failed background re-embedding of a
+// tenant the next search may start another.
+const reembedRetry = 10 * time.Second
+
+// startReembed starts the background re-embedding of the tenant's stale
+// vectors unless one runs, the Service is closed, or the last one failed
+// less than reembedRetry ago.
+// dims is the dimension of the tenant's current vectors (0: none yet).
+func (s *Service) startReembed(tenant string, ti *tenantIndex, dims int) {
+	if s.bg.Err() != nil {
+		return
+	}
+	if last := ti.reembedFailed.Load(); last != 0 && time.Since(time.Unix(0, last)) < reembedRetry {
+		return
+	}
+	if !ti.reembedding.CompareAndSwap(false, true) {
+		return
+	}
+	s.bgWG.Add(1)
+	go func() {
+		defer s.bgWG.Done()
+		defer ti.reembedding.Store(false)
+		ctx, cancel := context.WithTimeout(tenancy.WithTenant(s.bg, tenant), reembedTimeout)
+		defer cancel()
+		if err := s.reembedTenant(ctx, tenant, ti, dims); err != nil {
+			ti.reembedFailed.Store(time.Now().UnixNano())
+			return
+		}
+		ti.reembedFailed.Store(0)
+	}()
+}
+
+// reembedTenant recomputes, batch after batch, the tenant's stored
+// vectors of another model than the Service's embedder from their stored
+// text, and stores each batch in one transaction that bumps the tenant's
+// revision; the cached matrix takes the new vectors as each batch commits.
+// A row written meanwhile (its content hash changed) is left as it is.
+// dims is the dimension of the tenant's current vectors (0: none yet);
+// rows of the current model with another dimension are stale too.
+func (s *Service) reembedTenant(ctx context.Context, tenant string, ti *tenantIndex, dims int) error {
 	model := s.emb.Model()
-	const batch = 256
-	for start := 0; start < len(stale); start += batch {
-		part := stale[start:min(start+batch, len(stale))]
-		texts := make([]string, len(part))
-		for i, r := range part {
+	var after uint64
+	for {
+		var rows []ProjectEmbedding
+		q := s.db.WithContext(ctx).Select("id", "project_id", "name", "text", "content_hash")
+		if dims > 0 {
+			q = q.Where("tenant_id = ? AND id > ? AND (model <> ? OR dimensions <> ?)", tenant, after, model, dims)
+		} else {
+			q = q.Where("tenant_id = ? AND id > ? AND (model <> ? OR dimensions <= 0)", tenant, after, model)
+		}
+		err := q.Order("id").Limit(reembedBatch).Find(&rows).Error
+		if err != nil {
+			return fmt.Errorf("similarity: read stale embeddings: %w", err)
+		}
+		if len(rows) == 0 {
+			return nil
+		}
+		after = rows[len(rows)-1].ID
+		texts := make([]string, len(rows))
+		for i, r := range rows {
 			texts[i] = r.Text
 		}
 		vecs, err := s.embedTexts(ctx, texts)
 		if err != nil {
-			return nil, fmt.Errorf("similarity: re-embed with %q: %w", model, err)
+			return fmt.Errorf("similarity: re-embed with %q: %w", model, err)
 		}
-		for i, r := range part {
-			v := vecs[i]
-			if m == nil {
-				m = newMatrix(len(v))
-			}
-			if len(v) != m.dims {
-				return nil, &DimensionError{Model: model, Want: m.dims, Got: len(v)}
-			}
-			r.EmbedModel, r.Dimensions, r.Vector = model, len(v), encodeVector(v)
-			r.ContentHash, r.UpdatedAt = contentHash(model, r.Text), time.Now().UTC()
-			err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-				if err := upsertEmbedding(tx, r); err != nil {
-					return err
-				}
-				_, err := bumpRevision(tx, tenant)
-				return err
-			})
-			if err != nil {
-				return nil, err
-			}
-			m.upsert(r.ProjectID, r.Name, v)
+		if err := s.storeReembedded(ctx, tenant, ti, rows, vecs); err != nil {
+			return err
 		}
 	}
-	return m, nil
+}
+
+// storeReembedded stores one batch of re-embedded rows and applies it to
+// the cached matrix, serialised with the tenant's other writes.
+func (s *Service) storeReembedded(ctx context.Context, tenant string, ti *tenantIndex, rows []ProjectEmbedding, vecs [][]float32) error {
+	model := s.emb.Model()
+	ti.wmu.Lock()
+	defer ti.wmu.Unlock()
+	var rev int64
+	var stored []int
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		stored = stored[:0]
+		for i, r := range rows {
+			res := tx.Model(&ProjectEmbedding{}).
+				Where("tenant_id = ? AND project_id = ? AND content_hash = ?", tenant, r.ProjectID, r.ContentHash).
+				Updates(map[string]any{"model": model, "dimensions": len(vecs[i]), "vector": encodeVector(vecs[i]),
+					"content_hash": contentHash(model, r.Text), "updated_at": time.Now().UTC()})
+			if res.Error != nil {
+				return fmt.Errorf("similarity: store re-embedded vector: %w", res.Error)
+			}
+			if res.RowsAffected == 1 {
+				stored = append(stored, i)
+			}
+		}
+		var err error
+		rev, err = bumpRevision(tx, tenant)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	ti.mu.Lock()
+	var victims []*tenantIndex
+	defer func() {
+		ti.mu.Unlock()
+		s.dropEvicted(victims)
+	}()
+	if !ti.loaded || ti.rev != rev-1 {
+		ti.loaded, ti.m = false, nil
+		s.unaccount(ti)
+		return nil
+	}
+	ti.rev = rev
+	for _, i := range stored {
+		v := vecs[i]
+		if ti.m == nil {
+			ti.m = newMatrix(len(v))
+		}
+		if len(v) != ti.m.dims {
+			want := ti.m.dims
+			ti.loaded, ti.m = false, nil
+			s.unaccount(ti)
+			return &DimensionError{Model: model, Want: want, Got: len(v)}
+		}
+		ti.m.upsert(rows[i].ProjectID, rows[i].Name, v)
+	}
+	ti.stale = max(0, ti.stale-len(rows))
+	vs, ok := s.account(ti, ti.m)
+	victims = vs
+	if !ok {
+		ti.loaded, ti.m = false, nil
+	}
+	return nil
 }
 
 // errNoText reports a project with nothing to embed (no name, description
@@ -607,19 +835,30 @@ func readRevision(db *gorm.DB, tenant string) (int64, error) {
 // applyCache applies a committed plan, stored at revision rev, to the
 // tenant's cached matrix. When the cache is not at the revision before
 // rev, another process (or a load) wrote in between: the cache is dropped
-// and reloaded on the next search. Callers hold the tenant's wmu.
+// and reloaded on the next search. A write that grows the matrix beyond
+// the memory budget evicts other tenants, or this one when it alone
+// exceeds the budget. Callers hold the tenant's wmu.
 func (s *Service) applyCache(p indexPlan, rev int64) {
 	if p.unchanged {
 		return
 	}
 	ti := s.entry(p.tenant)
 	ti.mu.Lock()
-	defer ti.mu.Unlock()
+	var victims []*tenantIndex
+	defer func() {
+		ti.mu.Unlock()
+		s.dropEvicted(victims)
+	}()
 	if !ti.loaded {
 		return
 	}
-	if ti.rev != rev-1 {
+	drop := func() {
 		ti.loaded, ti.m = false, nil
+		s.unaccount(ti)
+	}
+	if ti.rev != rev-1 {
+		drop()
+		s.event(CacheInvalidation, 1)
 		return
 	}
 	ti.rev = rev
@@ -633,8 +872,14 @@ func (s *Service) applyCache(p indexPlan, rev int64) {
 		ti.m.upsert(p.projectID, p.row.Name, p.vec)
 	case ti.m.dims != len(p.vec):
 		// The embedder changed dimension: rebuild from the database.
-		ti.loaded, ti.m = false, nil
+		drop()
+		return
 	default:
 		ti.m.upsert(p.projectID, p.row.Name, p.vec)
+	}
+	vs, ok := s.account(ti, ti.m)
+	victims = vs
+	if !ok {
+		ti.loaded, ti.m = false, nil
 	}
 }

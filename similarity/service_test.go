@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -316,12 +317,14 @@ func TestServiceModelChange(t *testing.T) {
 			if _, err := strict.Similar(ctx, "p0", 1); !errors.Is(err, ErrModelMismatch) {
 				t.Fatalf("strict service: %v, want ErrModelMismatch", err)
 			}
-			// Re-embedded lazily by default.
+			// Re-embedded in the background by default: the first search
+			// starts it and says the project is not ready yet.
 			s := newTestService(t, db, newEmb)
-			got, err := s.Similar(ctx, "p0", 1)
-			if err != nil {
-				t.Fatal(err)
+			t.Cleanup(func() { _ = s.Close() })
+			if _, err := s.Similar(ctx, "p0", 1); !errors.Is(err, ErrUnavailable) {
+				t.Fatalf("first search during re-embedding: %v, want ErrUnavailable", err)
 			}
+			got := waitSimilar(t, s, ctx, "p0", 1)
 			if ids(got) != "p1" {
 				t.Errorf("after re-embedding, Similar(p0) = %v", ids(got))
 			}
@@ -471,5 +474,22 @@ func TestServiceRowLevelSecurity(t *testing.T) {
 	}
 	if err := owner.Model(&ProjectEmbedding{}).Count(&n).Error; err != nil || n != 3 {
 		t.Errorf("owner sees %d rows (%v), want 3", n, err)
+	}
+}
+
+// waitSimilar retries Similar while it reports ErrUnavailable (a
+// background re-embedding running), for at most ten seconds.
+func waitSimilar(t *testing.T, s *Service, ctx context.Context, id string, k int) []Match {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got, err := s.Similar(ctx, id, k)
+		if err == nil {
+			return got
+		}
+		if !errors.Is(err, ErrUnavailable) || time.Now().After(deadline) {
+			t.Fatalf("Similar(%s): %v", id, err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
