@@ -34,6 +34,7 @@ const (
 	envMetricsAddr      = "MAESTRO_METRICS_ADDR"
 	envSimilarityMemory = "MAESTRO_SIMILARITY_MEMORY"
 	envPrincipalCache   = "MAESTRO_PRINCIPAL_CACHE"
+	envEmbedder         = "MAESTRO_EMBEDDER"
 )
 
 // Files the server keeps in MAESTRO_HOME, each written once with mode 0600.
@@ -86,6 +87,12 @@ type Config struct {
 	EmbeddingsURL    string
 	EmbeddingsModel  string
 	EmbeddingsAPIKey string
+	// Embedder (MAESTRO_EMBEDDER) chooses the built-in embedder used when
+	// EmbeddingsURL is empty: EmbedderMiniLM (the default, also when
+	// empty) runs all-MiniLM-L6-v2 in the process; EmbedderStatic is
+	// staticembed, its static token vectors, far cheaper in CPU and
+	// weaker in ranking (docs/similarity.md).
+	Embedder string
 
 	// TLSCert and TLSKey (MAESTRO_TLS_CERT, MAESTRO_TLS_KEY) are PEM
 	// values or file paths; both or neither. Empty: plain HTTP.
@@ -176,7 +183,7 @@ func ConfigFromEnv(ctx context.Context, p secrets.Provider) (Config, error) {
 		envJWTSecret: &jwtSecret, envAdminPassword: &c.AdminPassword,
 		envEmbeddingsURL: &c.EmbeddingsURL, envEmbeddingsModel: &c.EmbeddingsModel,
 		envEmbeddingsAPIKey: &c.EmbeddingsAPIKey, envTLSCert: &c.TLSCert, envTLSKey: &c.TLSKey,
-		envMetricsAddr: &c.MetricsAddr,
+		envMetricsAddr: &c.MetricsAddr, envEmbedder: &c.Embedder,
 	} {
 		if err := get(name, dst); err != nil {
 			return Config{}, err
@@ -227,6 +234,11 @@ func (c *Config) check() error {
 		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || port == "" {
 			return fmt.Errorf("%s must be HOST:PORT, not %q", envMetricsAddr, c.MetricsAddr)
 		}
+	}
+	switch c.Embedder {
+	case "", EmbedderMiniLM, EmbedderStatic:
+	default:
+		return fmt.Errorf("%s must be %s or %s, not %q", envEmbedder, EmbedderMiniLM, EmbedderStatic, c.Embedder)
 	}
 	if c.SimilarityMemory < 0 || (c.SimilarityMemory > 0 && c.SimilarityMemory < minSimilarityMemory) {
 		return fmt.Errorf("%s must be at least %d bytes, not %d", envSimilarityMemory, minSimilarityMemory, c.SimilarityMemory)

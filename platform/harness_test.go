@@ -77,8 +77,10 @@ type testServerOptions struct {
 // testConfig returns a development configuration with a fresh home.
 func testConfig(t testing.TB) Config {
 	home := filepath.Join(t.TempDir(), "home")
+	// The static embedder keeps the suite's hundreds of project writes
+	// cheap under -race; TestDefaultEmbedderServes serves the default.
 	return Config{Home: home, JWTSecret: []byte(strongSecret), AdminPassword: testAdminPassword,
-		DatabaseURL: "sqlite:" + filepath.Join(home, "t.db")}
+		DatabaseURL: "sqlite:" + filepath.Join(home, "t.db"), Embedder: EmbedderStatic}
 }
 
 // testAdminPassword is the bootstrap password of admin in tests.

@@ -10,6 +10,7 @@ import (
 	"github.com/maestro-ml/maestro/metalearn"
 	"github.com/maestro-ml/maestro/registry"
 	"github.com/maestro-ml/maestro/similarity"
+	"github.com/maestro-ml/maestro/similarity/minilm"
 	"github.com/maestro-ml/maestro/similarity/staticembed"
 )
 
@@ -25,6 +26,13 @@ const (
 	// embedding. A provider that hangs must not hang project writes: past
 	// the budget the write answers and the project is left pending.
 	indexWriteBudget = 5 * time.Second
+	// inProcessDrainLimit is the most pending projects a similarity query
+	// embeds before it answers when the embedder runs in the process
+	// (minilm, about 70 ms of CPU a spec): about a second at most, so that
+	// no query waits on a whole tenant's backlog; the background drain
+	// (Serve) works through the rest, and a query meanwhile is a 503 with
+	// Retry-After.
+	inProcessDrainLimit = 16
 	// indexRetryAfter is the Retry-After of a 503 for a similarity query
 	// whose tenant still has project writes waiting to be indexed.
 	indexRetryAfter = 5 * time.Second
@@ -81,11 +89,15 @@ func newLearning(s *Server, reg *registry.Registry, o settings) (*learning, erro
 		return nil, fmt.Errorf("similarity: %w", err)
 	}
 	s.closers = append(s.closers, sim.Close)
-	idx, err := similarity.NewIndexer(reg, sim,
+	ixOpts := []similarity.IndexerOption{}
+	if _, ok := emb.(*minilm.Embedder); ok {
+		ixOpts = append(ixOpts, similarity.WithDrainLimit(inProcessDrainLimit))
+	}
+	idx, err := similarity.NewIndexer(reg, sim, append(ixOpts,
 		similarity.WithWriteBudget(indexWriteBudget),
 		similarity.WithIndexerLogger(s.log),
 		similarity.WithIndexerClock(s.now),
-		similarity.WithTenantLister(s.tenantIDs))
+		similarity.WithTenantLister(s.tenantIDs))...)
 	if err != nil {
 		return nil, fmt.Errorf("similarity: %w", err)
 	}
@@ -119,15 +131,30 @@ func newLearning(s *Server, reg *registry.Registry, o settings) (*learning, erro
 	}, nil
 }
 
+// The built-in embedders Config.Embedder names.
+const (
+	// EmbedderMiniLM is all-MiniLM-L6-v2 run in the process
+	// (similarity/minilm): the neural model's ranking quality with no
+	// service, at about 70 ms of CPU per spec.
+	EmbedderMiniLM = "minilm"
+	// EmbedderStatic is staticembed, the model's static token vectors:
+	// microseconds per spec, weaker ranking.
+	EmbedderStatic = "static"
+)
+
 // newEmbedder returns the OpenAI-compatible embedder at
 // MAESTRO_EMBEDDINGS_URL (model MAESTRO_EMBEDDINGS_MODEL, required then;
 // key MAESTRO_EMBEDDINGS_API_KEY, optional), or the built-in offline
-// embedder when no URL is configured: staticembed, all-MiniLM-L6-v2
-// distilled into static token vectors, which needs no service and ranks
-// specs far better than a lexical embedder (docs/similarity.md).
+// embedder Config.Embedder names when no URL is configured: by default
+// all-MiniLM-L6-v2 in pure Go (minilm), whose vectors match the
+// sentence-transformers model's, so an index built with the model behind
+// an embedding server stays valid (docs/similarity.md).
 func newEmbedder(cfg Config) (similarity.Embedder, error) {
 	if cfg.EmbeddingsURL == "" {
-		return staticembed.New()
+		if cfg.Embedder == EmbedderStatic {
+			return staticembed.New()
+		}
+		return minilm.New()
 	}
 	if cfg.EmbeddingsModel == "" {
 		return nil, fmt.Errorf("%s is required when %s is set", envEmbeddingsModel, envEmbeddingsURL)

@@ -2,6 +2,7 @@ package platform
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/maestro-ml/maestro/internal/testenv"
 	"github.com/maestro-ml/maestro/similarity"
+	"github.com/maestro-ml/maestro/similarity/minilm"
 	"github.com/maestro-ml/maestro/similarity/staticembed"
 	"gorm.io/gorm"
 )
@@ -361,8 +363,27 @@ func TestEmbedderConfiguration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if emb.Model() != staticembed.ModelName {
-		t.Fatalf("default embedder %T (%s), want the built-in staticembed", emb, emb.Model())
+	if _, ok := emb.(*minilm.Embedder); !ok || emb.Model() != "all-MiniLM-L6-v2" {
+		t.Fatalf("default embedder %T (%s), want the built-in all-MiniLM-L6-v2", emb, emb.Model())
+	}
+	if emb, err := newEmbedder(Config{Embedder: EmbedderStatic}); err != nil || emb.Model() != staticembed.ModelName {
+		t.Fatalf("static embedder: %v, %v", emb, err)
+	}
+	home := t.TempDir()
+	for v, want := range map[string]string{"": "", "minilm": EmbedderMiniLM, "static": EmbedderStatic} {
+		cfg, err := ConfigFromEnv(context.Background(), envOf(map[string]string{envHome: home, envEmbedder: v}))
+		if err != nil || cfg.Embedder != want {
+			t.Errorf("%s=%q: %q, %v", envEmbedder, v, cfg.Embedder, err)
+		}
+	}
+	if _, err := ConfigFromEnv(context.Background(), envOf(map[string]string{envHome: home, envEmbedder: "bert"})); err == nil {
+		t.Errorf("%s=bert accepted", envEmbedder)
+	}
+	for _, bad := range []string{"MiniLM", "openai", "none"} {
+		c := Config{Embedder: bad}
+		if err := c.check(); err == nil || !strings.Contains(err.Error(), envEmbedder) {
+			t.Errorf("embedder %q: %v", bad, err)
+		}
 	}
 	if _, err := newEmbedder(Config{EmbeddingsURL: "http://127.0.0.1:1/v1"}); err == nil ||
 		!strings.Contains(err.Error(), envEmbeddingsModel) {
@@ -370,6 +391,21 @@ func TestEmbedderConfiguration(t *testing.T) {
 	}
 	if _, err := newEmbedder(Config{EmbeddingsURL: "ftp://x", EmbeddingsModel: "m"}); err == nil {
 		t.Fatal("an ftp URL was accepted")
+	}
+}
+
+// TestDefaultEmbedderServes serves the platform on its default embedder,
+// all-MiniLM-L6-v2 in the process: a project that solves the same problem
+// in other words ranks first, and scores are on the calibrated scale.
+func TestDefaultEmbedderServes(t *testing.T) {
+	t.Parallel()
+	e := newRegEnv(t, testenv.PlatformSQLite(t), testServerOptions{cfg: func(c *Config) { c.Embedder = "" }})
+	a := e.create(t, "/api/v1/projects", e.member, fraudA)
+	b := e.create(t, "/api/v1/projects", e.member, fraudB)
+	e.create(t, "/api/v1/projects", e.member, plants)
+	got := similarOf(t, e, a)
+	if len(got) != 2 || got[0].ProjectID != b || got[0].Similarity < 0.5 || got[1].Similarity > got[0].Similarity-0.2 {
+		t.Fatalf("similar to card fraud: %+v, want %s first, well ahead", got, b)
 	}
 }
 

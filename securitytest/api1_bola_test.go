@@ -102,8 +102,10 @@ func bodyFor(method, path string, tn *tenant) any {
 		return map[string]any{"source": "s3://evil/model"}
 	case strings.Contains(path, "/aliases/"):
 		return map[string]any{"version": 1}
-	case strings.Contains(path, "/models/") && strings.Contains(path, "/tags/"):
+	case strings.Contains(path, "/tags/"):
 		return map[string]any{"value": "set by another tenant"}
+	case strings.HasSuffix(path, "/runs/search"):
+		return map[string]any{"filter": []map[string]any{{"metric": "loss", "op": "<", "value": 1}}, "status": []string{"finished"}}
 	case strings.HasSuffix(path, "/content"):
 		return []byte("overwritten by another tenant")
 	case strings.Contains(path, "/members"):
