@@ -475,17 +475,17 @@ type ProcessMetricPoint struct {
 
 // ProcessSummary summarises the process metrics of one type.
 type ProcessSummary struct {
-	Count        int       `json:"count"`
-	FirstAt      time.Time `json:"first_at"`
-	Latest       float64   `json:"latest"`
-	LatestAt     time.Time `json:"latest_at"`
-	Max          float64   `json:"max"`
-	Mean         float64   `json:"mean"`
-	MetricType   string    `json:"metric_type"`
-	Min          float64   `json:"min"`
-	RatePerWeek  float64   `json:"rate_per_week"`
-	Sum          float64   `json:"sum"`
-	TrendPerWeek float64   `json:"trend_per_week"`
+	Count          int       `json:"count"`
+	FirstTimestamp time.Time `json:"first_timestamp"`
+	LastValue      float64   `json:"last_value"`
+	LastTimestamp  time.Time `json:"last_timestamp"`
+	Max            float64   `json:"max"`
+	Mean           float64   `json:"mean"`
+	MetricType     string    `json:"metric_type"`
+	Min            float64   `json:"min"`
+	RatePerWeek    float64   `json:"rate_per_week"`
+	Sum            float64   `json:"sum"`
+	TrendPerWeek   float64   `json:"trend_per_week"`
 }
 
 // ProcessSummaryReport summarises a project's process metrics by type.

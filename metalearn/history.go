@@ -255,22 +255,22 @@ func summarizeUntil(ms []registry.ProcessMetric, cut time.Time) []registry.Proce
 		}
 		s := byType[m.MetricType]
 		if s == nil {
-			s = &registry.ProcessSummary{MetricType: m.MetricType, FirstAt: m.RecordedAt, Min: m.Value, Max: m.Value}
+			s = &registry.ProcessSummary{MetricType: m.MetricType, FirstTimestamp: m.RecordedAt, Min: m.Value, Max: m.Value}
 			byType[m.MetricType] = s
 			order = append(order, m.MetricType)
 		}
 		s.Count++
 		s.Sum += m.Value
 		s.Min, s.Max = math.Min(s.Min, m.Value), math.Max(s.Max, m.Value)
-		if !m.RecordedAt.Before(s.LatestAt) {
-			s.Latest, s.LatestAt = m.Value, m.RecordedAt
+		if !m.RecordedAt.Before(s.LastTimestamp) {
+			s.LastValue, s.LastTimestamp = m.Value, m.RecordedAt
 		}
 	}
 	out := make([]registry.ProcessSummary, 0, len(order))
 	for _, t := range order {
 		s := byType[t]
 		s.Mean = s.Sum / float64(s.Count)
-		weeks := math.Max(1, float64(s.LatestAt.Sub(s.FirstAt))/float64(7*24*time.Hour))
+		weeks := math.Max(1, float64(s.LastTimestamp.Sub(s.FirstTimestamp))/float64(7*24*time.Hour))
 		s.RatePerWeek = s.Sum / weeks
 		out = append(out, *s)
 	}
@@ -285,8 +285,8 @@ func processFeatures(sums []registry.ProcessSummary) map[string]float64 {
 	for _, s := range sums {
 		switch s.MetricType {
 		case registry.MetricPipelineSuccessRate:
-			if s.Latest >= 0 && s.Latest <= 1 {
-				m[MetricPipelineSuccessRate] = s.Latest
+			if s.LastValue >= 0 && s.LastValue <= 1 {
+				m[MetricPipelineSuccessRate] = s.LastValue
 			}
 		case registry.MetricCommits:
 			if s.RatePerWeek >= 0 {
@@ -297,8 +297,8 @@ func processFeatures(sums []registry.ProcessSummary) map[string]float64 {
 				m[MetricCodeReviewHours] = s.Mean
 			}
 		case registry.MetricOpenDefects:
-			if s.Latest >= 0 {
-				m[MetricOpenDefects] = s.Latest
+			if s.LastValue >= 0 {
+				m[MetricOpenDefects] = s.LastValue
 			}
 		}
 	}

@@ -272,11 +272,11 @@ func TestRegistryHistory(t *testing.T) {
 func TestProcessFeatures(t *testing.T) {
 	t.Parallel()
 	got := processFeatures([]registry.ProcessSummary{
-		{MetricType: registry.MetricPipelineSuccessRate, Latest: 0.7},
+		{MetricType: registry.MetricPipelineSuccessRate, LastValue: 0.7},
 		{MetricType: registry.MetricCommits, RatePerWeek: 12},
 		{MetricType: registry.MetricCodeReviewHours, Mean: 5},
-		{MetricType: registry.MetricOpenDefects, Latest: 3},
-		{MetricType: registry.MetricStoryPoints, Latest: 40},
+		{MetricType: registry.MetricOpenDefects, LastValue: 3},
+		{MetricType: registry.MetricStoryPoints, LastValue: 40},
 	})
 	want := map[string]float64{MetricPipelineSuccessRate: 0.7, MetricCommitsPerWeek: 12, MetricCodeReviewHours: 5, MetricOpenDefects: 3}
 	if len(got) != len(want) {
@@ -288,9 +288,9 @@ func TestProcessFeatures(t *testing.T) {
 		}
 	}
 	bad := processFeatures([]registry.ProcessSummary{
-		{MetricType: registry.MetricPipelineSuccessRate, Latest: 3},
+		{MetricType: registry.MetricPipelineSuccessRate, LastValue: 3},
 		{MetricType: registry.MetricCommits, RatePerWeek: math.Inf(1)},
-		{MetricType: registry.MetricOpenDefects, Latest: -1},
+		{MetricType: registry.MetricOpenDefects, LastValue: -1},
 	})
 	if len(bad) != 0 {
 		t.Fatalf("out-of-range values kept: %v", bad)

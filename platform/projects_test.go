@@ -228,13 +228,13 @@ func testProcessMetrics(t *testing.T, e *regEnv) {
 		Metrics []struct {
 			MetricType  string  `json:"metric_type"`
 			Count       int     `json:"count"`
-			Latest      float64 `json:"latest"`
+			LastValue   float64 `json:"last_value"`
 			RatePerWeek float64 `json:"rate_per_week"`
 		} `json:"metrics"`
 	}
 	e.getJSON(t, path+"/summary", e.viewer, &sum)
 	if len(sum.Metrics) != 2 || sum.Metrics[0].MetricType != "commits" || sum.Metrics[0].Count != 2 ||
-		sum.Metrics[0].RatePerWeek != 50 || sum.Metrics[1].Latest != 0.9 {
+		sum.Metrics[0].RatePerWeek != 50 || sum.Metrics[1].LastValue != 0.9 {
 		t.Fatalf("summary %+v", sum)
 	}
 	// One bad value refuses the whole batch.

@@ -149,17 +149,17 @@ func splitProcessKey(k string) (time.Time, string, bool) {
 // distinct times. It suits levels such as pipeline_success_rate or
 // open_defects, where a positive trend means the value is rising.
 type ProcessSummary struct {
-	MetricType   string    `json:"metric_type"`
-	Count        int       `json:"count"`
-	Sum          float64   `json:"sum"`
-	Mean         float64   `json:"mean"`
-	Min          float64   `json:"min"`
-	Max          float64   `json:"max"`
-	Latest       float64   `json:"latest"`
-	FirstAt      time.Time `json:"first_at"`
-	LatestAt     time.Time `json:"latest_at"`
-	RatePerWeek  float64   `json:"rate_per_week"`
-	TrendPerWeek float64   `json:"trend_per_week"`
+	MetricType     string    `json:"metric_type"`
+	Count          int       `json:"count"`
+	Sum            float64   `json:"sum"`
+	Mean           float64   `json:"mean"`
+	Min            float64   `json:"min"`
+	Max            float64   `json:"max"`
+	LastValue      float64   `json:"last_value"`
+	FirstTimestamp time.Time `json:"first_timestamp"`
+	LastTimestamp  time.Time `json:"last_timestamp"`
+	RatePerWeek    float64   `json:"rate_per_week"`
+	TrendPerWeek   float64   `json:"trend_per_week"`
 }
 
 const week = 7 * 24 * time.Hour
@@ -208,9 +208,9 @@ func summarize(t string, ms []ProcessMetric) ProcessSummary {
 	n := float64(len(ms))
 	last := ms[len(ms)-1]
 	s.Mean = s.Sum / n
-	s.Latest = last.Value
-	s.FirstAt = t0.UTC()
-	s.LatestAt = last.RecordedAt.UTC()
+	s.LastValue = last.Value
+	s.FirstTimestamp = t0.UTC()
+	s.LastTimestamp = last.RecordedAt.UTC()
 	weeks := math.Max(1, float64(last.RecordedAt.Sub(t0))/float64(week))
 	s.RatePerWeek = s.Sum / weeks
 	if den := n*stt - st*st; den > 1e-12 {

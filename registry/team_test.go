@@ -73,12 +73,12 @@ func TestProcessMetrics(t *testing.T) {
 		}
 		c, r := sum[0], sum[1]
 		// 50 commits over 4 weeks: 12.5 a week; flat: no trend.
-		if c.Count != 5 || c.Sum != 50 || c.RatePerWeek != 12.5 || math.Abs(c.TrendPerWeek) > 1e-9 || c.Latest != 10 {
+		if c.Count != 5 || c.Sum != 50 || c.RatePerWeek != 12.5 || math.Abs(c.TrendPerWeek) > 1e-9 || c.LastValue != 10 {
 			t.Errorf("commits summary = %+v", c)
 		}
 		// 0.5 .. 0.9, +0.1 a week.
-		if math.Abs(r.TrendPerWeek-0.1) > 1e-9 || math.Abs(r.Latest-0.9) > 1e-9 || r.Min != 0.5 || math.Abs(r.Max-0.9) > 1e-9 ||
-			!r.FirstAt.Equal(t0) || !r.LatestAt.Equal(t0.Add(4*week)) || math.Abs(r.Mean-0.7) > 1e-9 {
+		if math.Abs(r.TrendPerWeek-0.1) > 1e-9 || math.Abs(r.LastValue-0.9) > 1e-9 || r.Min != 0.5 || math.Abs(r.Max-0.9) > 1e-9 ||
+			!r.FirstTimestamp.Equal(t0) || !r.LastTimestamp.Equal(t0.Add(4*week)) || math.Abs(r.Mean-0.7) > 1e-9 {
 			t.Errorf("pipeline summary = %+v", r)
 		}
 		list := must[[]ProcessMetric](t)(items(e.reg.ListProcessMetrics(e.a, p.ID, MetricCommits, PageRequest{})))
