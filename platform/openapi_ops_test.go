@@ -178,7 +178,7 @@ func apiOps() []apiOp {
 			errs: []int{http.StatusRequestEntityTooLarge},
 			desc: "The key is the rest of the path (it may hold `/`). The same tags MLflow's set-tag writes. 422 on a deleted run; 413 past 1000 tags."},
 		{pattern: "DELETE /api/v1/runs/{id}/tags/{key...}", id: "deleteRunTag", status: 204,
-			desc: "404 for a tag the run does not have; 422 on a deleted run."},
+			errs: []int{http.StatusUnprocessableEntity}, desc: "404 for a tag the run does not have; 422 on a deleted run."},
 		{pattern: "POST /api/v1/runs/metrics/latest", id: "latestMetrics", status: 200, resp: latestMetricsBody{},
 			body: latestMetricsRequest{}, example: map[string]any{"run_ids": []string{"0b5f3c2e-6a0e-4f7e-9d3a-2b8f6c1d4e5a"}, "keys": []string{"loss", "accuracy"}},
 			desc: "1 to 100 run ids and 1 to 100 keys. Runs that do not exist (or are another tenant's) are left out of `runs`, as are keys a run has not logged."},

@@ -154,6 +154,7 @@ func testRunUpdateDelete(t *testing.T, e *regEnv) {
 	}
 	expect(t, e.do("GET", runs+"?lifecycle=gone", e.viewer, nil), 400).problem(t)
 	e.refused(t, "PUT", one+"/tags/x", map[string]any{"value": "y"}, 422, "run_id", one)
+	e.refused(t, "DELETE", one+"/tags/team", nil, 422, "run_id", one)
 	e.refused(t, "POST", one+"/metrics", []map[string]any{{"key": "loss", "value": 1}}, 422, "run_id", one+"/metrics")
 	expect(t, e.do("POST", one+"/restore", e.member, nil), 200).json(t, &run)
 	if run.Lifecycle != "active" || len(listed("")) != 2 {
