@@ -442,57 +442,25 @@ func (r *Registry) PutLoggedModelArtifact(ctx context.Context, modelID, path str
 // OpenLoggedModelArtifact opens the file at path of a logged model's
 // tree; the caller closes it. A missing file is ErrNotFound.
 func (r *Registry) OpenLoggedModelArtifact(ctx context.Context, modelID, path string) (io.ReadCloser, *RunArtifact, error) {
-	if r.blobs == nil {
-		return nil, nil, errNoBlobStore
-	}
-	p, err := CleanArtifactPath(path, false)
-	if err != nil {
-		return nil, nil, err
-	}
-	var row loggedModelArtifact
-	err = r.readTx(ctx, func(db *gorm.DB) error {
-		if _, err := getLoggedModel(db, modelID); err != nil {
-			return err
-		}
-		return dbErr(db.Where("model_id = ? AND path = ?", modelID, p).Take(&row).Error, fmt.Sprintf("artifact %q", p))
+	return openTreeFile[loggedModelArtifact](ctx, r, "model_id", modelID, path, func(db *gorm.DB) error {
+		_, err := getLoggedModel(db, modelID)
+		return err
 	})
-	if err != nil {
-		return nil, nil, err
-	}
-	rc, err := r.blobs.Get(ctx, row.BlobKey)
-	if err != nil {
-		return nil, nil, fmt.Errorf("registry: open artifact: %w", err)
-	}
-	return rc, &RunArtifact{Path: p, Size: row.Size, SHA256: row.SHA256}, nil
 }
 
 // ListLoggedModelArtifacts lists the direct children of dir ("" is the
 // root) of a logged model's tree, as ListRunArtifacts does a run's.
 func (r *Registry) ListLoggedModelArtifacts(ctx context.Context, modelID, dir string) ([]RunArtifact, error) {
-	d, err := CleanArtifactPath(dir, true)
-	if err != nil {
-		return nil, err
-	}
-	var rows []loggedModelArtifact
-	err = r.readTx(ctx, func(db *gorm.DB) error {
-		if _, err := getLoggedModel(db, modelID); err != nil {
-			return err
-		}
-		q := db.Where("model_id = ?", modelID)
-		if d != "" {
-			q = q.Where("substr(path, 1, ?) = ?", len(d)+1, d+"/")
-		}
-		return dbErr(q.Order("path").Limit(MaxRunArtifacts).Find(&rows).Error, "logged model artifacts")
+	return listTree[loggedModelArtifact](ctx, r, "model_id", modelID, dir, func(db *gorm.DB) error {
+		_, err := getLoggedModel(db, modelID)
+		return err
 	})
-	if err != nil {
-		return nil, err
-	}
-	files := make([]RunArtifact, len(rows))
-	for i, row := range rows {
-		files[i] = RunArtifact{Path: row.Path, Size: row.Size, SHA256: row.SHA256}
-	}
-	return children(files, d), nil
 }
+
+func (a loggedModelArtifact) file() RunArtifact {
+	return RunArtifact{Path: a.Path, Size: a.Size, SHA256: a.SHA256}
+}
+func (a loggedModelArtifact) blobKey() string { return a.BlobKey }
 
 // children folds the files below d into d's direct children, by path.
 func children(files []RunArtifact, d string) []RunArtifact {

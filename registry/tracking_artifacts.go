@@ -176,6 +176,28 @@ func (r *Registry) putTreeFile(ctx context.Context, owner, path string, content 
 // OpenRunArtifact opens the file at path of a run's artifact tree; the
 // caller closes it. A missing file (or a directory) is ErrNotFound.
 func (r *Registry) OpenRunArtifact(ctx context.Context, runID, path string) (io.ReadCloser, *RunArtifact, error) {
+	return openTreeFile[runArtifact](ctx, r, "run_id", runID, path, func(db *gorm.DB) error {
+		_, err := getRun(db, runID)
+		return err
+	})
+}
+
+// treeRow is a row of an artifact tree's table: runArtifact or
+// loggedModelArtifact.
+type treeRow interface {
+	runArtifact | loggedModelArtifact
+	file() RunArtifact
+	blobKey() string
+}
+
+func (a runArtifact) file() RunArtifact {
+	return RunArtifact{Path: a.Path, Size: a.Size, SHA256: a.SHA256}
+}
+func (a runArtifact) blobKey() string { return a.BlobKey }
+
+// openTreeFile opens the file at path of the tree whose rows T have
+// ownerCol = owner, after check (the owner exists) in the same read.
+func openTreeFile[T treeRow](ctx context.Context, r *Registry, ownerCol, owner, path string, check func(*gorm.DB) error) (io.ReadCloser, *RunArtifact, error) {
 	if r.blobs == nil {
 		return nil, nil, errNoBlobStore
 	}
@@ -183,48 +205,58 @@ func (r *Registry) OpenRunArtifact(ctx context.Context, runID, path string) (io.
 	if err != nil {
 		return nil, nil, err
 	}
-	var row runArtifact
+	var row T
 	err = r.readTx(ctx, func(db *gorm.DB) error {
-		if _, err := getRun(db, runID); err != nil {
+		if err := check(db); err != nil {
 			return err
 		}
-		return dbErr(db.Where("run_id = ? AND path = ?", runID, p).Take(&row).Error, fmt.Sprintf("artifact %q", p))
+		return dbErr(db.Where(ownerCol+" = ? AND path = ?", owner, p).Take(&row).Error, fmt.Sprintf("artifact %q", p))
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	rc, err := r.blobs.Get(ctx, row.BlobKey)
+	rc, err := r.blobs.Get(ctx, row.blobKey())
 	if err != nil {
 		return nil, nil, fmt.Errorf("registry: open artifact: %w", err)
 	}
-	return rc, &RunArtifact{Path: p, Size: row.Size, SHA256: row.SHA256}, nil
+	f := row.file()
+	return rc, &f, nil
 }
 
 // ListRunArtifacts lists the direct children of dir ("" is the root) in a
 // run's artifact tree, by path: files with their size, and directories.
 // A dir that is a file lists nothing, as does one that does not exist.
 func (r *Registry) ListRunArtifacts(ctx context.Context, runID, dir string) ([]RunArtifact, error) {
+	return listTree[runArtifact](ctx, r, "run_id", runID, dir, func(db *gorm.DB) error {
+		_, err := getRun(db, runID)
+		return err
+	})
+}
+
+// listTree lists the direct children of dir in the tree whose rows T have
+// ownerCol = owner, after check (the owner exists) in the same read.
+func listTree[T treeRow](ctx context.Context, r *Registry, ownerCol, owner, dir string, check func(*gorm.DB) error) ([]RunArtifact, error) {
 	d, err := CleanArtifactPath(dir, true)
 	if err != nil {
 		return nil, err
 	}
-	var rows []runArtifact
+	var rows []T
 	err = r.readTx(ctx, func(db *gorm.DB) error {
-		if _, err := getRun(db, runID); err != nil {
+		if err := check(db); err != nil {
 			return err
 		}
-		q := db.Where("run_id = ?", runID)
+		q := db.Where(ownerCol+" = ?", owner)
 		if d != "" {
 			q = q.Where("substr(path, 1, ?) = ?", len(d)+1, d+"/")
 		}
-		return dbErr(q.Order("path").Limit(MaxRunArtifacts).Find(&rows).Error, "run artifacts")
+		return dbErr(q.Order("path").Limit(MaxRunArtifacts).Find(&rows).Error, "artifacts")
 	})
 	if err != nil {
 		return nil, err
 	}
 	files := make([]RunArtifact, len(rows))
 	for i, row := range rows {
-		files[i] = RunArtifact{Path: row.Path, Size: row.Size, SHA256: row.SHA256}
+		files[i] = row.file()
 	}
 	return children(files, d), nil
 }
