@@ -329,6 +329,16 @@ func (c *call) version() (string, int, error) {
 	return name, n, nil
 }
 
+// versionAnswer is the {"model_version"} answer of the calls that return
+// one version.
+func (c *call) versionAnswer(name string, v *registry.ModelVersion) (any, error) {
+	w, err := c.wireVersion(name, v)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"model_version": w}, nil
+}
+
 func (c *call) wireVersion(name string, v *registry.ModelVersion) (wireModelVersion, error) {
 	as, err := c.aliases(name)
 	if err != nil {
@@ -372,11 +382,7 @@ func createModelVersion(c *call) (any, error) {
 	if err != nil {
 		return nil, modelErr(err, name) // an unknown run_id is INVALID_PARAMETER_VALUE
 	}
-	w, err := c.wireVersion(name, v)
-	if err != nil {
-		return nil, err
-	}
-	return map[string]any{"model_version": w}, nil
+	return c.versionAnswer(name, v)
 }
 
 func getModelVersion(c *call) (any, error) {
@@ -388,11 +394,7 @@ func getModelVersion(c *call) (any, error) {
 	if err != nil {
 		return nil, versionErr(err, name, n)
 	}
-	w, err := c.wireVersion(name, v)
-	if err != nil {
-		return nil, err
-	}
-	return map[string]any{"model_version": w}, nil
+	return c.versionAnswer(name, v)
 }
 
 func updateModelVersion(c *call) (any, error) {
@@ -412,11 +414,7 @@ func updateModelVersion(c *call) (any, error) {
 	if err != nil {
 		return nil, versionErr(err, name, n)
 	}
-	w, err := c.wireVersion(name, v)
-	if err != nil {
-		return nil, err
-	}
-	return map[string]any{"model_version": w}, nil
+	return c.versionAnswer(name, v)
 }
 
 func deleteModelVersion(c *call) (any, error) {
@@ -548,11 +546,7 @@ func getByAlias(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	w, err := c.wireVersion(name, v)
-	if err != nil {
-		return nil, err
-	}
-	return map[string]any{"model_version": w}, nil
+	return c.versionAnswer(name, v)
 }
 
 func setRegisteredModelTag(c *call) (any, error) {
@@ -656,11 +650,7 @@ func transitionStage(c *call) (any, error) {
 	if err != nil {
 		return nil, versionErr(err, name, n)
 	}
-	w, err := c.wireVersion(name, v)
-	if err != nil {
-		return nil, err
-	}
-	return map[string]any{"model_version": w}, nil
+	return c.versionAnswer(name, v)
 }
 
 // boolArg reads a boolean parameter (false when absent): a JSON boolean, or
