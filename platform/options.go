@@ -77,8 +77,12 @@ func WithClock(now func() time.Time) Option {
 
 // WithDatabase serves the platform on db instead of opening
 // Config.DatabaseURL. The tenancy plugin is installed on db unless it is
-// already; the schema is prepared as for a configured database. db stays
-// the caller's: Close does not close it.
+// already, and so is the plugin whose callbacks empty the principal cache
+// after writes of users, memberships and tenants through db; the schema is
+// prepared as for a configured database. Several Servers may share db
+// (their New calls one after the other): each subscribes to the one
+// plugin, so every Server's cache sees every such write. db stays the
+// caller's: Close does not close it, and leaves its plugins in place.
 func WithDatabase(db *gorm.DB) Option {
 	return func(s *settings) error {
 		if db == nil {

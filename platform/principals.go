@@ -34,7 +34,9 @@ import (
 //     a notification missed meanwhile cannot leave a stale entry.
 //   - On SQLite (one process) the platform empties the cache after each of
 //     its own writes of users, memberships and tenants, and a GORM callback
-//     empties it after any such statement on the server's connection.
+//     empties it after any such statement on the server's database handle
+//     (one plugin per handle, principalWatch, fans it out to every Server
+//     on the handle).
 //
 // A read that raced an invalidation is not stored (the cache's generation
 // changed meanwhile), and entries also expire after principalMaxAge, a
@@ -183,30 +185,90 @@ var principalTables = map[string]bool{
 	tenancy.User{}.TableName(): true, tenancy.Membership{}.TableName(): true, tenancy.Tenant{}.TableName(): true,
 }
 
-// watchPrincipalWrites registers GORM callbacks that empty the cache after
-// every create, update or delete on the principal tables through db.
+// principalWatchName names the GORM plugin that watches principal writes.
+const principalWatchName = "maestro:principals"
+
+// principalWatch is the GORM plugin, installed once per database handle,
+// whose callbacks empty the principal cache of every Server on the handle
+// after each create, update or delete on the principal tables. Servers
+// sharing a handle (a host mounting the platform twice) subscribe to the
+// one plugin instead of each registering callbacks: GORM's callback lists
+// may not change while statements run, so they are registered when the
+// first Server starts and never removed, and a closed Server only
+// unsubscribes.
+type principalWatch struct {
+	mu   sync.Mutex
+	subs map[*principalCache]struct{}
+}
+
+// Name implements gorm.Plugin.
+func (*principalWatch) Name() string { return principalWatchName }
+
+// Initialize implements gorm.Plugin: it registers the callbacks.
+func (w *principalWatch) Initialize(db *gorm.DB) error {
+	cb := db.Callback()
+	if err := cb.Create().After("gorm:create").Register(principalWatchName, w.written); err != nil {
+		return err
+	}
+	if err := cb.Update().After("gorm:update").Register(principalWatchName, w.written); err != nil {
+		return err
+	}
+	return cb.Delete().After("gorm:delete").Register(principalWatchName, w.written)
+}
+
+// written empties every subscribed cache after a write of a principal
+// table.
+func (w *principalWatch) written(tx *gorm.DB) {
+	if tx.Statement == nil || !principalTables[tx.Statement.Table] {
+		return
+	}
+	w.mu.Lock()
+	caches := make([]*principalCache, 0, len(w.subs))
+	for c := range w.subs {
+		caches = append(caches, c)
+	}
+	w.mu.Unlock()
+	for _, c := range caches {
+		c.invalidate()
+	}
+}
+
+// subscribe has c emptied after every principal write until the returned
+// function is called.
+func (w *principalWatch) subscribe(c *principalCache) (unsubscribe func()) {
+	w.mu.Lock()
+	w.subs[c] = struct{}{}
+	w.mu.Unlock()
+	return func() {
+		w.mu.Lock()
+		delete(w.subs, c)
+		w.mu.Unlock()
+	}
+}
+
+// errPrincipalWatch is returned when a plugin of principalWatchName that
+// is not the platform's is installed on the handle.
+var errPrincipalWatch = errors.New("a GORM plugin named " + principalWatchName + " that is not the platform's is installed on the database")
+
+// watchPrincipalWrites empties the server's cache after every create,
+// update or delete on the principal tables through its database handle,
+// installing the handle's principalWatch plugin if no Server did yet.
+// Like the tenancy plugin's installation, it must not run concurrently
+// with another New on the same handle.
 func (s *Server) watchPrincipalWrites() error {
-	hook := func(tx *gorm.DB) {
-		if tx.Statement != nil && principalTables[tx.Statement.Table] {
-			s.principals.invalidate()
+	p, ok := s.db.Config.Plugins[principalWatchName]
+	if !ok {
+		p = &principalWatch{subs: map[*principalCache]struct{}{}}
+		if err := s.db.Use(p); err != nil {
+			return fmt.Errorf("principal cache: %w", err)
 		}
 	}
-	name := fmt.Sprintf("maestro:principals:%p", s)
-	cb := s.db.Callback()
-	if err := cb.Create().After("gorm:create").Register(name, hook); err != nil {
-		return err
+	w, ok := p.(*principalWatch)
+	if !ok {
+		return errPrincipalWatch
 	}
-	if err := cb.Update().After("gorm:update").Register(name, hook); err != nil {
-		return err
-	}
-	if err := cb.Delete().After("gorm:delete").Register(name, hook); err != nil {
-		return err
-	}
-	s.closers = append(s.closers, func() error {
-		_ = cb.Create().Remove(name)
-		_ = cb.Update().Remove(name)
-		return cb.Delete().Remove(name)
-	})
+	unsubscribe := w.subscribe(s.principals)
+	s.closers = append(s.closers, func() error { unsubscribe(); return nil })
 	return nil
 }
 

@@ -100,3 +100,69 @@ func TestPrincipalCacheOnSQLite(t *testing.T) {
 	}
 	expect(t, e.do("GET", "/api/v1/projects", e.member, nil), 401)
 }
+
+// TestPrincipalWatchSharedHandle checks two Servers on one database handle
+// (two mounts of the platform in one host): the second one starts and
+// closes while the host writes the principal tables through the handle,
+// without a data race under -race; a write through the handle empties both
+// Servers' caches; and once one Server is closed, the next write still
+// empties the other's.
+func TestPrincipalWatchSharedHandle(t *testing.T) {
+	t.Parallel()
+	db := testenv.PlatformSQLite(t)
+	a := newRegEnv(t, db, testServerOptions{})
+	// hostWrites keeps the host writing a principal table through the
+	// handle until the returned function is called.
+	hostWrites := func() (stop func()) {
+		quit, done := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(done)
+			for {
+				select {
+				case <-quit:
+					return
+				default:
+				}
+				db.Model(&tenancy.User{}).Where("id = ?", "nobody").Update("disabled", false)
+			}
+		}()
+		return func() { close(quit); <-done }
+	}
+	stop := hostWrites()
+	b := newTestServer(t, db, testServerOptions{})
+	stop()
+	disable := func(token string) {
+		t.Helper()
+		if err := db.Model(&tenancy.User{}).Where("id = ?", a.me(token).User.ID).Update("disabled", true).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	servers := []*testServer{a.testServer, b}
+	for _, ts := range servers {
+		for range 2 {
+			expect(t, ts.do("GET", "/api/v1/projects", a.viewer, nil), 200)
+		}
+		if ts.s.principals.hits.Load() == 0 || ts.s.principals.len() == 0 {
+			t.Fatal("a Server did not cache the viewer")
+		}
+	}
+	disable(a.viewer)
+	for i, ts := range servers {
+		if r := ts.do("GET", "/api/v1/projects", a.viewer, nil); r.status != 401 {
+			t.Fatalf("server %d: a disabled viewer answered %d: its cache was not emptied", i, r.status)
+		}
+	}
+
+	stop = hostWrites()
+	if err := b.s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	for range 2 {
+		expect(t, a.do("GET", "/api/v1/projects", a.member, nil), 200)
+	}
+	disable(a.member)
+	if r := a.do("GET", "/api/v1/projects", a.member, nil); r.status != 401 {
+		t.Fatalf("after the other Server closed, a disabled member answered %d", r.status)
+	}
+}
