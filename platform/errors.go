@@ -143,6 +143,9 @@ var errorTable = []errorRule{
 	{"similarity.ErrBadResponse", is(similarity.ErrBadResponse), embeddingsProblem},
 	{"similarity.ErrDimensionMismatch", is(similarity.ErrDimensionMismatch), embeddingsProblem},
 	{"similarity.ErrModelMismatch", is(similarity.ErrModelMismatch), embeddingsProblem},
+	// A tenant whose index alone exceeds the similarity memory budget: only
+	// an operator raising the budget helps, so no Retry-After.
+	{"similarity.MemoryError", isA[*similarity.MemoryError], memoryProblem},
 	// The index behind the registry's recent writes, for another reason
 	// than the service (those match the rows above first).
 	{"similarity.ErrUnavailable", is(similarity.ErrUnavailable), func(error) *apiError {
@@ -206,6 +209,17 @@ func conflict(sentinel error, fallback string) func(error) *apiError {
 
 // credentialsProblem is the 401 of every credential failure.
 func credentialsProblem(error) *apiError { return unauthorized() }
+
+// memoryProblem is the 503 of a tenant whose similarity index does not fit
+// the server's memory budget. The detail names the setting an operator
+// raises and by how much; retrying without that cannot help.
+func memoryProblem(err error) *apiError {
+	var me *similarity.MemoryError
+	errors.As(err, &me)
+	return newAPIError(http.StatusServiceUnavailable, "similarity_memory_exceeded",
+		fmt.Sprintf("the tenant's similarity index needs %d bytes, more than the server's similarity memory budget of %d bytes; "+
+			"an operator must raise %s (or WithSimilarityMemory) to at least that", me.Need, me.Budget, envSimilarityMemory))
+}
 
 // embeddingsProblem is the 503 of a failing embeddings service.
 func embeddingsProblem(error) *apiError {

@@ -73,6 +73,7 @@ func TestErrorTableRowsAnswer(t *testing.T) {
 		"auth.StoreError":                                     &auth.StoreError{Err: errors.New("x")},
 		"metalearn.InsufficientHistoryError":                  &metalearn.InsufficientHistoryError{Need: 2, Have: 1},
 		"tenancy.QuotaError":                                  &tenancy.QuotaError{Resource: tenancy.ResourceProjects, Limit: 1, Used: 1, Requested: 1},
+		"similarity.MemoryError":                              &similarity.MemoryError{Need: 2048, Budget: 1024},
 	}
 	for i, rule := range errorTable {
 		sample, ok := samples[rule.name]

@@ -372,7 +372,7 @@ var problemResponses = map[int]struct{ name, desc string }{
 	http.StatusUnprocessableEntity:   {"ValidationFailed", "Fields failed validation; `errors[]` names each with its path (`[1].value`, `spec.user_stories[3]`)."},
 	http.StatusTooManyRequests:       {"Throttled", "Too many attempts; retry after `Retry-After` seconds."},
 	http.StatusInternalServerError:   {"Internal", "An unexpected failure; the body reveals nothing and the request id is logged."},
-	http.StatusServiceUnavailable:    {"Unavailable", "A dependency (database, Redis, embeddings) is down, the request ran past its deadline, or a heavy route is full (`busy`); retry after `Retry-After` seconds."},
+	http.StatusServiceUnavailable:    {"Unavailable", "A dependency (database, Redis, embeddings) is down, the request ran past its deadline, or a heavy route is full (`busy`); retry after `Retry-After` seconds. Without `Retry-After` (`similarity_memory_exceeded`) retrying does not help until an operator acts."},
 }
 
 // errorStatuses returns the error statuses op can answer: those of every

@@ -278,22 +278,32 @@ func apiOps() []apiOp {
 		{pattern: "POST /api/v1/recommendations", id: "recommend", status: 200, resp: recommendationResponse{},
 			body: recommendationRequest{}, example: map[string]any{"problem_class": "classification", "complexity_score": 6, "team_size": 4,
 				"team": []map[string]any{{"role": "ml_engineer", "experience_level": "senior"}}, "description": "Predict which customers leave"},
-			errs: []int{http.StatusConflict, http.StatusNotFound}, desc: "409 `no_model` before the first training; 404 for an unknown project_id."},
+			errs: []int{http.StatusConflict, http.StatusNotFound}, desc: "409 `no_model` before the first training; 404 for an unknown project_id. " + similarWarningDesc},
 		{pattern: "POST /api/v1/projects/{id}/recommendations", id: "recommendProject", status: 200, resp: recommendationResponse{},
 			errs: []int{http.StatusConflict, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity, http.StatusRequestEntityTooLarge},
-			desc: "No body (or an empty JSON object)."},
+			desc: "No body (or an empty JSON object). " + similarWarningDesc},
 		listOp(apiOp{pattern: "GET /api/v1/projects/{id}/predictions", id: "listPredictions", status: 200, resp: storedPrediction{}}),
 
 		// similarity.go
 		{pattern: "GET /api/v1/projects/{id}/similar", id: "similarProjects", status: 200, resp: similarity.Match{}, list: true,
-			query: []apiParam{{name: "limit", schema: map[string]any{"type": "integer", "minimum": 1, "maximum": similarity.MaxResults, "default": defaultSimilarLimit}}}},
+			query: []apiParam{{name: "limit", schema: map[string]any{"type": "integer", "minimum": 1, "maximum": similarity.MaxResults, "default": defaultSimilarLimit}}},
+			errs:  []int{http.StatusServiceUnavailable}, desc: memoryBudgetDesc},
 		{pattern: "POST /api/v1/specs/similar", id: "similarSpecs", status: 200, resp: similarity.Match{}, list: true,
-			body: similarRequest{}, example: map[string]any{"text": "identify which flower is in a picture", "limit": 5}},
+			body: similarRequest{}, example: map[string]any{"text": "identify which flower is in a picture", "limit": 5},
+			errs: []int{http.StatusServiceUnavailable}, desc: memoryBudgetDesc},
 		{pattern: "POST /api/v1/specs/overlap", id: "specOverlap", status: 200, resp: similarity.OverlapReport{},
 			body: overlapRequest{}, example: map[string]any{"spec": spec, "project_id": "0b5f3c2e-6a0e-4f7e-9d3a-2b8f6c1d4e5a"},
 			errs: []int{http.StatusNotFound}},
 	}
 }
+
+// memoryBudgetDesc describes the 503 of a search in a tenant whose index
+// does not fit the similarity memory budget.
+const memoryBudgetDesc = "503 `similarity_memory_exceeded`, without Retry-After, when the tenant's index alone needs more than the server's similarity memory budget: `detail` gives both sizes; an operator raises " + envSimilarityMemory + "."
+
+// similarWarningDesc says how a recommendation answers without its
+// similar projects.
+const similarWarningDesc = "When similar projects cannot be searched (the embeddings service down, the tenant's index beyond the similarity memory budget) the answer has none and a `warnings` entry that says why."
 
 // ptr returns a pointer to v, for examples.
 func ptr[T any](v T) *T { return &v }

@@ -173,8 +173,9 @@ func (s *Server) recommendation(ctx context.Context, in *recommendationRequest, 
 
 // recommendSimilar finds the similar projects of a recommendation: those
 // of the registered project, or of the ad-hoc description and spec (none
-// without either). When the embeddings service is down it returns none and
-// a warning instead of failing the recommendation.
+// without either). When the embeddings service is down, or the tenant's
+// index does not fit the similarity memory budget, it returns none and a
+// warning that says which instead of failing the recommendation.
 func (s *Server) recommendSimilar(ctx context.Context, in *recommendationRequest) ([]similarity.Match, []string, error) {
 	var spec registry.Spec
 	if in.Spec != nil {
@@ -196,7 +197,11 @@ func (s *Server) recommendSimilar(ctx context.Context, in *recommendationRequest
 	case classify(err).status == http.StatusServiceUnavailable:
 		s.logger(ctx).LogAttrs(ctx, slog.LevelWarn, "recommendation without similar projects",
 			slog.String("error", err.Error()))
-		return []similarity.Match{}, []string{"similar projects are unavailable: the embeddings service is down"}, nil
+		why := "the embeddings service is down"
+		if errors.As(err, new(*similarity.MemoryError)) {
+			why = "the tenant's similarity index exceeds the server's similarity memory budget"
+		}
+		return []similarity.Match{}, []string{"similar projects are unavailable: " + why}, nil
 	}
 	return nil, nil, err
 }

@@ -507,3 +507,44 @@ func testConcurrentUpdates(t *testing.T, db *gorm.DB) {
 		t.Fatalf("the project now reads %q, but its nearest neighbour is %+v (want %s)", p.Description, got, want)
 	}
 }
+
+// TestSimilarityOverMemoryBudget serves a tenant whose index alone exceeds
+// the similarity memory budget: its searches answer 503
+// similarity_memory_exceeded, naming the setting to raise and without a
+// Retry-After (retrying cannot help), its recommendations answer without
+// similar projects and say why, and a smaller tenant on the same server
+// still searches.
+func TestSimilarityOverMemoryBudget(t *testing.T) {
+	t.Parallel()
+	h, err := similarity.NewHashingEmbedder(64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One project of 64 dimensions accounts for about 400 bytes, a tenant
+	// for 256 more: the budget holds one project, not twenty.
+	e := newRegEnv(t, testenv.PlatformSQLite(t), testServerOptions{opts: []Option{WithEmbedder(h), WithSimilarityMemory(1 << 10)}})
+	small := e.create(t, "/api/v1/projects", e.other, fraudA)
+	if got := items[matchJSON](t, e.do("GET", "/api/v1/projects/"+small+"/similar", e.other, nil)); len(got) != 0 {
+		t.Fatalf("similar in a tenant of one project: %+v", got)
+	}
+	seedHistory(t, e, e.member, 20)
+	trainModel(t, e.testServer, e.member)
+	a := e.create(t, "/api/v1/projects", e.member, fraudB)
+	for _, c := range []statusCase{
+		{"GET", "/api/v1/projects/" + a + "/similar", nil, 503},
+		{"POST", "/api/v1/specs/similar", map[string]any{"text": "fraud"}, 503},
+	} {
+		r := expect(t, e.do(c.method, c.path, e.viewer, c.body), c.status)
+		p := r.problem(t)
+		if p.Code != "similarity_memory_exceeded" || !strings.Contains(p.Detail, envSimilarityMemory) ||
+			!strings.Contains(p.Detail, "budget of 1024 bytes") || r.header.Get("Retry-After") != "" {
+			t.Fatalf("%s: %s, Retry-After %q", c, r.body, r.header.Get("Retry-After"))
+		}
+	}
+	var rec recommendationJSON
+	expect(t, e.do("POST", "/api/v1/projects/"+a+"/recommendations", e.member, nil), 200).json(t, &rec)
+	if len(rec.SimilarProjects) != 0 || len(rec.Warnings) != 1 || !strings.Contains(rec.Warnings[0], "memory budget") {
+		t.Fatalf("recommendation of a tenant over the budget: %+v", rec)
+	}
+	expect(t, e.do("GET", "/api/v1/projects/"+small+"/similar", e.other, nil), 200)
+}
