@@ -102,7 +102,8 @@ func WithUserAgent(ua string) Option {
 // Retry-After says, or 100ms doubling per attempt when it says nothing,
 // but never longer than maxWait per attempt; when Retry-After asks for
 // more than maxWait the error is returned at once. Requests whose body is a
-// stream (artifact uploads) are not retried.
+// stream (artifact uploads) are not retried, nor is a 503
+// similarity_memory_exceeded, which only an operator can end.
 func WithRetry(attempts int, maxWait time.Duration) Option {
 	return func(c *Client) error {
 		if attempts < 0 || maxWait < 0 {
@@ -227,7 +228,7 @@ func (c *Client) send(ctx context.Context, r *request) (*http.Response, error) {
 			}
 			attempt--
 			continue
-		case c.retryable(r, resp.StatusCode, attempt):
+		case c.retryable(r, apiErr, attempt):
 			wait, ok := c.retry.wait(attempt, apiErr.RetryAfter)
 			if !ok {
 				return nil, apiErr
@@ -295,12 +296,12 @@ func (c *Client) credential(ctx context.Context, public bool) (string, uint64, e
 	}
 }
 
-// retryable reports whether r may be sent again after status.
-func (c *Client) retryable(r *request, status, attempt int) bool {
-	if attempt >= c.retry.attempts || r.stream != nil {
+// retryable reports whether r may be sent again after the answer e.
+func (c *Client) retryable(r *request, e *Error, attempt int) bool {
+	if attempt >= c.retry.attempts || r.stream != nil || permanent(e.Code) {
 		return false
 	}
-	if status != http.StatusTooManyRequests && status != http.StatusServiceUnavailable {
+	if e.Status != http.StatusTooManyRequests && e.Status != http.StatusServiceUnavailable {
 		return false
 	}
 	switch r.method {
@@ -309,6 +310,11 @@ func (c *Client) retryable(r *request, status, attempt int) bool {
 	}
 	return false
 }
+
+// permanent reports whether a problem code is one of the 503 answers that
+// retrying cannot help: the server sends them without Retry-After until an
+// operator acts.
+func permanent(code string) bool { return code == "similarity_memory_exceeded" }
 
 // retryPolicy is WithRetry's setting; the zero value never retries.
 type retryPolicy struct {

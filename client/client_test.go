@@ -156,6 +156,7 @@ type flaky struct {
 	n          int32
 	status     int
 	retryAfter string
+	code       string // the problem's code; "busy" when empty
 	calls      atomic.Int32
 }
 
@@ -166,7 +167,11 @@ func (f *flaky) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("Content-Type", "application/problem+json")
 		w.WriteHeader(f.status)
-		fmt.Fprintf(w, `{"type":"urn:maestro:problem:busy","code":"busy","title":"x","status":%d,"detail":"try later"}`, f.status)
+		code := f.code
+		if code == "" {
+			code = "busy"
+		}
+		fmt.Fprintf(w, `{"type":"urn:maestro:problem:%s","code":"%s","title":"x","status":%d,"detail":"try later"}`, code, code, f.status)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -224,6 +229,16 @@ func TestRetry(t *testing.T) {
 		defer hs.Close()
 		c, _ := client.New(hs.URL, client.WithRetry(1, time.Second))
 		if _, err := c.Live(ctx); err != nil || f.calls.Load() != 2 {
+			t.Fatalf("%d calls, %v", f.calls.Load(), err)
+		}
+	})
+	t.Run("a tenant over the similarity memory budget is not retried", func(t *testing.T) {
+		t.Parallel()
+		f := &flaky{n: 1, status: 503, code: "similarity_memory_exceeded"}
+		hs := httptest.NewServer(f)
+		defer hs.Close()
+		c, _ := client.New(hs.URL, client.WithRetry(5, time.Second))
+		if _, err := c.Live(ctx); !errors.Is(err, client.ErrUnavailable) || f.calls.Load() != 1 {
 			t.Fatalf("%d calls, %v", f.calls.Load(), err)
 		}
 	})

@@ -38,7 +38,9 @@ var (
 	// ErrRateLimited matches a 429; Error.RetryAfter says when to retry.
 	ErrRateLimited = errors.New("client: rate limited")
 	// ErrUnavailable matches a 503: a dependency is down or the route is
-	// busy; Error.RetryAfter says when to retry.
+	// busy; Error.RetryAfter says when to retry. Without a RetryAfter
+	// (code "similarity_memory_exceeded") retrying does not help until an
+	// operator acts.
 	ErrUnavailable = errors.New("client: unavailable")
 )
 

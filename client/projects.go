@@ -140,15 +140,37 @@ func (c *Client) CreateExperiment(ctx context.Context, projectID string, in Expe
 	return send[Experiment](ctx, c, http.MethodPost, "/api/v1/projects/"+seg(projectID)+"/experiments", in)
 }
 
-// ListExperiments lists a page of a project's experiments.
-func (c *Client) ListExperiments(ctx context.Context, projectID string, p PageRequest) (*Page[Experiment], error) {
-	return list[Experiment](ctx, c, "/api/v1/projects/"+seg(projectID)+"/experiments", p.values())
+// ExperimentListFilter selects the experiments of a project
+// ListExperiments returns; the zero value selects the active ones.
+type ExperimentListFilter struct {
+	// Q is text in the name (case-insensitive).
+	Q string
+	// Lifecycle is "active" (the default), "deleted" or "all".
+	Lifecycle string
+	// PageRequest selects the page.
+	PageRequest
 }
 
-// ListExperimentsAll iterates over all of a project's experiments.
-func (c *Client) ListExperimentsAll(ctx context.Context, projectID string) iter.Seq2[Experiment, error] {
-	return all(ctx, "", func(ctx context.Context, cur string) (*Page[Experiment], error) {
-		return c.ListExperiments(ctx, projectID, PageRequest{Cursor: cur})
+// values returns f as query parameters.
+func (f ExperimentListFilter) values() url.Values {
+	q := f.PageRequest.values()
+	setIf(q, "q", f.Q)
+	setIf(q, "lifecycle", f.Lifecycle)
+	return q
+}
+
+// ListExperiments lists a page of the project's experiments that f
+// selects.
+func (c *Client) ListExperiments(ctx context.Context, projectID string, f ExperimentListFilter) (*Page[Experiment], error) {
+	return list[Experiment](ctx, c, "/api/v1/projects/"+seg(projectID)+"/experiments", f.values())
+}
+
+// ListExperimentsAll iterates over every experiment of the project that f
+// selects, from f's cursor on, following the pages.
+func (c *Client) ListExperimentsAll(ctx context.Context, projectID string, f ExperimentListFilter) iter.Seq2[Experiment, error] {
+	return all(ctx, f.Cursor, func(ctx context.Context, cur string) (*Page[Experiment], error) {
+		f.Cursor = cur
+		return c.ListExperiments(ctx, projectID, f)
 	})
 }
 
@@ -168,10 +190,8 @@ type ExperimentFilter struct {
 
 // values returns f as query parameters.
 func (f ExperimentFilter) values() url.Values {
-	q := f.PageRequest.values()
+	q := ExperimentListFilter{Q: f.Q, Lifecycle: f.Lifecycle, PageRequest: f.PageRequest}.values()
 	setIf(q, "project_id", f.ProjectID)
-	setIf(q, "q", f.Q)
-	setIf(q, "lifecycle", f.Lifecycle)
 	return q
 }
 

@@ -292,11 +292,11 @@ func calls() []call {
 			return err
 		}},
 		{"GET /api/v1/projects/{id}/experiments", func(ctx context.Context, w *world) error {
-			p, err := w.alice.ListExperiments(ctx, w.project, client.PageRequest{})
+			p, err := w.alice.ListExperiments(ctx, w.project, client.ExperimentListFilter{})
 			if err != nil {
 				return err
 			}
-			n, err := count(w.alice.ListExperimentsAll(ctx, w.project))
+			n, err := count(w.alice.ListExperimentsAll(ctx, w.project, client.ExperimentListFilter{}))
 			return errors.Join(err, check(len(p.Items) == 1 && p.Items[0].ID == w.experiment && n == 1, "experiments %+v, %d", p, n))
 		}},
 		{"GET /api/v1/experiments/{id}", func(ctx context.Context, w *world) error {
@@ -337,11 +337,11 @@ func calls() []call {
 			return err
 		}},
 		{"GET /api/v1/experiments/{id}/runs", func(ctx context.Context, w *world) error {
-			p, err := w.alice.ListRuns(ctx, w.experiment, client.PageRequest{})
+			p, err := w.alice.ListRuns(ctx, w.experiment, client.RunFilter{})
 			if err != nil {
 				return err
 			}
-			n, err := count(w.alice.ListRunsAll(ctx, w.experiment))
+			n, err := count(w.alice.ListRunsAll(ctx, w.experiment, client.RunFilter{}))
 			return errors.Join(err, check(len(p.Items) == 1 && p.Items[0].Params["lr"] == "0.1" && n == 1, "runs %+v, %d", p, n))
 		}},
 		{"GET /api/v1/runs/{id}", func(ctx context.Context, w *world) error {
@@ -447,32 +447,54 @@ func calls() []call {
 			if err := w.alice.DeleteRun(ctx, w.otherRun); err != nil {
 				return err
 			}
-			n, err := count(w.alice.ListRunsAll(ctx, w.experiment))
+			n, err := count(w.alice.ListRunsAll(ctx, w.experiment, client.RunFilter{}))
 			if err != nil {
 				return err
 			}
 			deleted, err := w.alice.SearchRuns(ctx, w.experiment, client.RunSearch{Lifecycle: "deleted"})
-			return errors.Join(err, check(err == nil && n == 1 && len(deleted.Items) == 1 && deleted.Items[0].ID == w.otherRun && deleted.Items[0].Lifecycle == "deleted",
-				"active %d, deleted %+v", n, deleted))
+			if err != nil {
+				return err
+			}
+			listed, err := w.alice.ListRuns(ctx, w.experiment, client.RunFilter{Lifecycle: "deleted"})
+			if err != nil {
+				return err
+			}
+			every, err := count(w.alice.ListRunsAll(ctx, w.experiment, client.RunFilter{Lifecycle: "all", PageRequest: client.PageRequest{Limit: 1}}))
+			if err != nil {
+				return err
+			}
+			return errors.Join(check(n == 1 && len(deleted.Items) == 1 && deleted.Items[0].ID == w.otherRun && deleted.Items[0].Lifecycle == "deleted",
+				"active %d, deleted %+v", n, deleted),
+				check(len(listed.Items) == 1 && listed.Items[0].ID == w.otherRun && listed.Items[0].Lifecycle == "deleted" && every == 2,
+					"listed deleted %+v, all %d", listed, every))
 		}},
 		{"POST /api/v1/runs/{id}/restore", func(ctx context.Context, w *world) error {
 			r, err := w.alice.RestoreRun(ctx, w.otherRun)
 			if err != nil {
 				return err
 			}
-			n, err := count(w.alice.ListRunsAll(ctx, w.experiment))
+			n, err := count(w.alice.ListRunsAll(ctx, w.experiment, client.RunFilter{}))
 			return errors.Join(err, check(r.Lifecycle == "active" && n == 2, "restored %+v, %d runs", r, n))
 		}},
 		{"DELETE /api/v1/experiments/{id}", func(ctx context.Context, w *world) error {
 			if err := w.alice.DeleteExperiment(ctx, w.experiment); err != nil {
 				return err
 			}
-			n, err := count(w.alice.ListExperimentsAll(ctx, w.project))
+			n, err := count(w.alice.ListExperimentsAll(ctx, w.project, client.ExperimentListFilter{}))
+			if err != nil {
+				return err
+			}
+			deleted, err := w.alice.ListExperiments(ctx, w.project, client.ExperimentListFilter{Lifecycle: "deleted", Q: "BASE"})
+			if err != nil {
+				return err
+			}
+			every, err := count(w.alice.ListExperimentsAll(ctx, w.project, client.ExperimentListFilter{Lifecycle: "all", PageRequest: client.PageRequest{Limit: 1}}))
 			if err != nil {
 				return err
 			}
 			e, err := w.alice.GetExperiment(ctx, w.experiment)
-			return errors.Join(err, check(err == nil && e.Lifecycle == "deleted" && n == 1, "deleted %+v, %d listed", e, n))
+			return errors.Join(err, check(err == nil && e.Lifecycle == "deleted" && n == 1, "deleted %+v, %d listed", e, n),
+				check(len(deleted.Items) == 1 && deleted.Items[0].ID == w.experiment && every == 2, "listed deleted %+v, all %d", deleted, every))
 		}},
 		{"POST /api/v1/experiments/{id}/restore", func(ctx context.Context, w *world) error {
 			e, err := w.alice.RestoreExperiment(ctx, w.experiment)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"iter"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 )
@@ -15,15 +16,33 @@ func (c *Client) CreateRun(ctx context.Context, experimentID string, in RunInput
 	return send[Run](ctx, c, http.MethodPost, "/api/v1/experiments/"+seg(experimentID)+"/runs", in)
 }
 
-// ListRuns lists a page of an experiment's runs.
-func (c *Client) ListRuns(ctx context.Context, experimentID string, p PageRequest) (*Page[Run], error) {
-	return list[Run](ctx, c, "/api/v1/experiments/"+seg(experimentID)+"/runs", p.values())
+// RunFilter selects the runs of an experiment ListRuns returns; the zero
+// value selects the active runs.
+type RunFilter struct {
+	// Lifecycle is "active" (the default), "deleted" or "all".
+	Lifecycle string
+	// PageRequest selects the page.
+	PageRequest
 }
 
-// ListRunsAll iterates over all of an experiment's runs.
-func (c *Client) ListRunsAll(ctx context.Context, experimentID string) iter.Seq2[Run, error] {
-	return all(ctx, "", func(ctx context.Context, cur string) (*Page[Run], error) {
-		return c.ListRuns(ctx, experimentID, PageRequest{Cursor: cur})
+// values returns f as query parameters.
+func (f RunFilter) values() url.Values {
+	q := f.PageRequest.values()
+	setIf(q, "lifecycle", f.Lifecycle)
+	return q
+}
+
+// ListRuns lists a page of the experiment's runs that f selects.
+func (c *Client) ListRuns(ctx context.Context, experimentID string, f RunFilter) (*Page[Run], error) {
+	return list[Run](ctx, c, "/api/v1/experiments/"+seg(experimentID)+"/runs", f.values())
+}
+
+// ListRunsAll iterates over every run of the experiment that f selects,
+// from f's cursor on, following the pages.
+func (c *Client) ListRunsAll(ctx context.Context, experimentID string, f RunFilter) iter.Seq2[Run, error] {
+	return all(ctx, f.Cursor, func(ctx context.Context, cur string) (*Page[Run], error) {
+		f.Cursor = cur
+		return c.ListRuns(ctx, experimentID, f)
 	})
 }
 
