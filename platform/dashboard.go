@@ -505,9 +505,7 @@ func (s *Server) pageFail(w http.ResponseWriter, r *http.Request, err error) {
 		s.logger(r.Context()).LogAttrs(r.Context(), slog.LevelError, "dashboard page failed",
 			slog.String("path", r.URL.Path), slog.String("error", err.Error()))
 	}
-	if e.retryAfter > 0 {
-		w.Header().Set("Retry-After", fmt.Sprint(int(e.retryAfter.Seconds()+0.999)))
-	}
+	setRetryAfter(w.Header(), e)
 	title := http.StatusText(e.status)
 	switch e.status {
 	case http.StatusNotFound:

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -76,8 +77,9 @@ func (s *Server) pageLoginSubmit(w http.ResponseWriter, r *http.Request) error {
 		case e.status == http.StatusUnauthorized:
 			view.Error = "The username or password is wrong."
 		case e.status == http.StatusTooManyRequests:
-			view.Error = fmt.Sprintf("Too many failed attempts. Try again in %d seconds.", int(e.retryAfter.Seconds()+0.999))
-			w.Header().Set("Retry-After", fmt.Sprint(int(e.retryAfter.Seconds()+0.999)))
+			secs := retryAfterSeconds(e.retryAfter)
+			view.Error = fmt.Sprintf("Too many failed attempts. Try again in %d seconds.", secs)
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
 		default:
 			return err
 		}

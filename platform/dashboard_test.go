@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/maestro-ml/maestro/internal/testenv"
 	"github.com/maestro-ml/maestro/registry"
@@ -797,5 +798,31 @@ func testDashboardScriptCalls(t *testing.T, e *regEnv) {
 	}
 	if r := w.get("/meta-models?job=" + started.Job.ID); r.status != 404 {
 		t.Fatalf("alice's meta-model page follows beta's job: %d", r.status)
+	}
+}
+
+// TestRetryAfterRounding checks that the API's problems and the
+// dashboard's error pages say the same Retry-After for the same wait:
+// whole seconds rounded up, never 0.
+func TestRetryAfterRounding(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, testenv.PlatformSQLite(t), testServerOptions{})
+	for wait, want := range map[time.Duration]string{
+		100 * time.Microsecond:             "1",
+		time.Second:                        "1",
+		time.Second + 100*time.Microsecond: "2",
+		2500 * time.Millisecond:            "3",
+	} {
+		for _, status := range []int{http.StatusTooManyRequests, http.StatusServiceUnavailable} {
+			e := newAPIError(status, "busy", "retry later")
+			e.retryAfter = wait
+			api := httptest.NewRecorder()
+			writeProblem(api, e)
+			page := httptest.NewRecorder()
+			ts.s.pageFail(page, httptest.NewRequest("GET", "/projects", nil), e)
+			if a, p := api.Header().Get("Retry-After"), page.Header().Get("Retry-After"); a != want || p != want || page.Code != status {
+				t.Errorf("%d after %v: the API says Retry-After %q, the page %q (status %d); want %q", status, wait, a, p, page.Code, want)
+			}
+		}
 	}
 }

@@ -199,13 +199,7 @@ func writeProblem(w http.ResponseWriter, e *apiError) {
 	if e.status == http.StatusUnauthorized && h.Get("WWW-Authenticate") == "" {
 		h.Set("WWW-Authenticate", `Bearer realm="maestro"`)
 	}
-	if e.status == http.StatusTooManyRequests || (e.status == http.StatusServiceUnavailable && e.retryAfter > 0) {
-		secs := int((e.retryAfter + time.Second - 1) / time.Second)
-		if secs < 1 {
-			secs = 1
-		}
-		h.Set("Retry-After", strconv.Itoa(secs))
-	}
+	setRetryAfter(h, e)
 	h.Set("Content-Type", "application/problem+json")
 	h.Set("Cache-Control", "no-store")
 	writeBody(w, e.status, problemDetail{
@@ -216,6 +210,21 @@ func writeProblem(w http.ResponseWriter, e *apiError) {
 		Code:   e.code,
 		Errors: e.fields,
 	})
+}
+
+// setRetryAfter sets the Retry-After of e's answer: always on a 429, on a
+// 503 when retrying can help (e.retryAfter set). The API's problems and
+// the dashboard's pages share it.
+func setRetryAfter(h http.Header, e *apiError) {
+	if e.status == http.StatusTooManyRequests || (e.status == http.StatusServiceUnavailable && e.retryAfter > 0) {
+		h.Set("Retry-After", strconv.Itoa(retryAfterSeconds(e.retryAfter)))
+	}
+}
+
+// retryAfterSeconds is d as a Retry-After: whole seconds, rounded up, at
+// least 1.
+func retryAfterSeconds(d time.Duration) int {
+	return max(1, int((d+time.Second-1)/time.Second))
 }
 
 // fail answers a request whose handler returned err. An *apiError (or an
