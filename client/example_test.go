@@ -239,3 +239,50 @@ func ExampleClient_SearchRunsAll() {
 	// lr-0.001 0.001
 	// lr-0.01 0.01
 }
+
+// DeleteRun is soft: the run leaves ListRuns, and RunFilter's Lifecycle
+// lists it again ("deleted", or "all" for both) until RestoreRun brings it
+// back.
+func ExampleClient_ListRunsAll() {
+	ts := exampleServer()
+	defer ts.close()
+	ctx := context.Background()
+
+	c, err := client.New(ts.url, client.WithLogin("admin", adminPassword, ""))
+	if err != nil {
+		log.Fatal(err)
+	}
+	p, err := c.CreateProject(ctx, client.ProjectInput{Name: "churn", ProblemClass: "classification", ComplexityScore: 5, TeamSize: 3})
+	if err != nil {
+		log.Fatal(err)
+	}
+	exp, err := c.CreateExperiment(ctx, p.ID, client.ExperimentInput{Name: "sweep"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	var runs []*client.Run
+	for _, name := range []string{"lr-0.1", "lr-0.01"} {
+		run, err := c.CreateRun(ctx, exp.ID, client.RunInput{Name: name})
+		if err != nil {
+			log.Fatal(err)
+		}
+		runs = append(runs, run)
+	}
+	if err := c.DeleteRun(ctx, runs[0].ID); err != nil {
+		log.Fatal(err)
+	}
+	for _, lifecycle := range []string{"", "deleted", "all"} {
+		var names []string
+		for r, err := range c.ListRunsAll(ctx, exp.ID, client.RunFilter{Lifecycle: lifecycle}) {
+			if err != nil {
+				log.Fatal(err)
+			}
+			names = append(names, r.Name+" ("+r.Lifecycle+")")
+		}
+		fmt.Printf("%q: %s\n", lifecycle, strings.Join(names, ", "))
+	}
+	// Output:
+	// "": lr-0.01 (active)
+	// "deleted": lr-0.1 (deleted)
+	// "all": lr-0.1 (deleted), lr-0.01 (active)
+}
