@@ -274,7 +274,12 @@ type ArtifactRow struct {
 	World         string
 	Tenants       int
 	NullSuggested float64 // mean suggestions of null artifacts per tenant (all classes)
+	AnyNull       float64 // share of tenants with at least one null suggestion
 	GoodSuggested float64 // mean good artifacts suggested per tenant (of 8)
+	// GoodTestable is the mean number of classes per tenant whose good
+	// artifact had at least 3 users and 3 non-users (the artifacts the
+	// model tests at all).
+	GoodTestable float64
 }
 
 // Artifacts measures chance suggestions with 60 null artifacts, with and
@@ -288,27 +293,60 @@ func Artifacts(ctx context.Context, sc Scale, n int) ([]ArtifactRow, error) {
 		}
 		for ten := 0; ten < sc.Tenants; ten++ {
 			w := World{Seed: uint64(900 + ten), NullArtifacts: 60, GoodArtifacts: good, TeamKnownAtPlanning: 1}
-			m, err := train(ctx, Records(w.Generate(n, 1), true), uint64(ten))
+			ps := w.Generate(n, 1)
+			m, err := train(ctx, Records(ps, true), uint64(ten))
 			if err != nil {
 				return nil, err
 			}
+			nulls := 0
 			for _, c := range metalearn.ProblemClasses() {
 				p := metalearn.ProjectFeatures{ProblemClass: c, Complexity: 5, TeamSize: 5}
 				for _, s := range m.SuggestArtifacts(p, 100) {
 					if s.ArtifactID == "good-"+c {
 						row.GoodSuggested++
 					} else {
-						row.NullSuggested++
+						nulls++
 					}
 				}
+			}
+			row.NullSuggested += float64(nulls)
+			if nulls > 0 {
+				row.AnyNull++
+			}
+			if good {
+				row.GoodTestable += float64(testableGood(ps))
 			}
 		}
 		k := float64(sc.Tenants)
 		row.NullSuggested /= k
+		row.AnyNull /= k
 		row.GoodSuggested /= k
+		row.GoodTestable /= k
 		rows = append(rows, row)
 	}
 	return rows, nil
+}
+
+// testableGood counts the classes whose good artifact at least 3 of the
+// class's projects used and at least 3 did not.
+func testableGood(ps []Project) int {
+	users, size := map[string]int{}, map[string]int{}
+	for _, p := range ps {
+		size[p.class]++
+		for _, a := range p.Planning.Artifacts {
+			if a.ID == "good-"+p.class {
+				users[p.class]++
+				break
+			}
+		}
+	}
+	k := 0
+	for c, u := range users {
+		if u >= 3 && size[c]-u >= 3 {
+			k++
+		}
+	}
+	return k
 }
 
 // SmallRow is one history size of the small-history evaluation.
@@ -505,10 +543,14 @@ func PrintArtifacts(ctx context.Context, out io.Writer, sc Scale) error {
 		return err
 	}
 	fmt.Fprintf(out, "\n## (4) artifact suggestions (%d-project histories, 8 classes)\n", sc.History)
-	fmt.Fprintf(out, "\n| world | tenants | null suggestions per tenant (BH, FDR %.2f) | good suggested per tenant (of 8) |\n", metalearn.ArtifactFDR)
-	fmt.Fprintln(out, "|---|---|---|---|")
+	fmt.Fprintf(out, "\n| world | tenants | null suggestions per tenant (BH, FDR %.2f) | tenants with any | good suggested per tenant (of 8) | good tested per tenant (≥ 3 users) |\n", metalearn.ArtifactFDR)
+	fmt.Fprintln(out, "|---|---|---|---|---|---|")
 	for _, r := range arts {
-		fmt.Fprintf(out, "| %s | %d | %.2f | %.2f |\n", r.World, r.Tenants, r.NullSuggested, r.GoodSuggested)
+		tested := "–"
+		if r.GoodTestable > 0 {
+			tested = fmt.Sprintf("%.2f", r.GoodTestable)
+		}
+		fmt.Fprintf(out, "| %s | %d | %.2f | %.2f | %.2f | %s |\n", r.World, r.Tenants, r.NullSuggested, r.AnyNull, r.GoodSuggested, tested)
 	}
 	return nil
 }
