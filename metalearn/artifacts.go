@@ -101,14 +101,14 @@ const artifactBlindSeed = 0x61727469666163 // "artifac"
 // kind) fitted on the other folds with the artifact columns held at their
 // training mean: an artifact-blind model. The success model itself
 // cannot serve: it reads the artifact count, types and impact ratings,
-// so it predicts part of a useful artifact's effect from them (in the
-// planning evaluation its users' residuals kept 3–8 of 10 points) and the
-// test would look for the rest. Without them the residuals remove what
-// team, seniority, complexity, class and process explain and leave the
-// artifact's effect whole; the ratings (however recent) never reach the
-// test, only outcomes of completed projects do. A significant linear
-// drift over the completion order is removed too (residualTrend), since
-// artifacts come and go over time.
+// so it predicts part of a useful artifact's effect from them (a useful
+// artifact collects high ratings; in the planning evaluation it is the
+// only one of its type) and the test would look for the rest. Without
+// them the residuals remove what team, seniority, complexity, class and
+// process explain and leave the artifact's effect whole; the ratings
+// (however recent) never reach the test, only outcomes of completed
+// projects do. A significant linear drift over the completion order is
+// removed too (residualTrend), since artifacts come and go over time.
 func artifactBlindResiduals(ctx context.Context, k ModelKind, records []Record, foldX [][][]float64, folds []int, cfg config) ([]float64, error) {
 	n := len(records)
 	y := make([]float64, n)
