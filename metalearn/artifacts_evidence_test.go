@@ -10,8 +10,10 @@ import (
 // an effect (+10 points); the 12 shared artifacts have none. Ranking by
 // evidence alone and keeping every positive difference suggested about half
 // of the null artifacts of every class (roughly 6 per class); with the
-// evidence threshold at most a chance few remain, and every suggestion's
-// reason states its evidence.
+// evidence threshold and Benjamini–Hochberg at most a chance few remain,
+// and every suggestion's reason states its evidence. Since 2026-12-07
+// (artifact-blind residuals, permutation p-values) 7 of 8 good artifacts
+// are suggested and 1 without an effect; before, 5 and 0.
 func TestSuggestArtifactsNeedEvidence(t *testing.T) {
 	t.Parallel()
 	m := trainedModel(t)
@@ -39,9 +41,9 @@ func TestSuggestArtifactsNeedEvidence(t *testing.T) {
 		}
 	}
 	t.Logf("suggested: %d good artifacts of 8, %d artifacts without an effect", good, null)
-	// Benjamini–Hochberg at 10 % over the ~100 artifacts tested costs the
-	// weakest good artifact (6 of 8 with the evidence threshold alone).
-	if good < 5 {
+	// Benjamini–Hochberg at 10 % over the ~100 artifacts tested: 7 of 8
+	// (5 before 2026-12-07).
+	if good < 6 {
 		t.Errorf("only %d of 8 good artifacts suggested", good)
 	}
 	if null > 1 {

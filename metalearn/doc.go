@@ -85,11 +85,12 @@
 // (BestTeamSize: the planned size is kept unless another is better with
 // posterior probability MinTeamChangeProbability, allowing for team size
 // having no effect at all; an association, not a cause), artifacts whose
-// users in the same problem class did
-// better than the model expected from their other features
-// (SuggestArtifacts: evidence of at least MinArtifactEvidence standard
-// errors and a Benjamini–Hochberg q-value of at most ArtifactFDR over all
-// the artifacts tested, with a reason stating the counts, p and q), and
+// users in the same problem class did better than a model that does not
+// know the projects' artifacts expected from their other features
+// (SuggestArtifacts: a permutation test within the class, evidence of at
+// least MinArtifactEvidence standard errors and a Benjamini–Hochberg
+// q-value of at most ArtifactFDR over all the artifacts tested, with a
+// reason stating the counts, p and q), and
 // similar past projects from a SimilarFinder such as *similarity.Indexer
 // (any other search adapts with SimilarFinderFunc).
 //

@@ -52,6 +52,9 @@ type config struct {
 	gpMaxIter   int
 	now         func() time.Time
 	forward     bool
+	// noArtifacts skips the artifact associations (the forward-validation
+	// model never suggests any).
+	noArtifacts bool
 	// progress, when set, receives the share of the training done, and
 	// progressBase and progressSpan map this train call's share onto the
 	// whole (forward validation trains a second time).

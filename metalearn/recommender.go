@@ -150,27 +150,37 @@ func NewRecommender(models ModelSource, opts ...RecommenderOption) *Recommender 
 type ArtifactSuggestion struct {
 	ArtifactID string `json:"artifact_id"`
 	Name       string `json:"name"`
-	// Reason states the association with its counts, e.g. "used by 6
-	// completed nlp projects with mean success 78.1 vs 61.0 for the 14 that
-	// did not; 9.2 points above what the model expected from their other
-	// features (evidence 3.1 standard errors; an association, not a
-	// cause)".
+	// Reason states the association with its counts and evidence, e.g.
+	// "used by 6 completed nlp projects with mean success 78.1 vs 61.0
+	// for the 14 that did not; 9.2 points above what the model expected
+	// from their other features (evidence 3.1 standard errors, one-sided
+	// p = 0.0012, Benjamini–Hochberg q = 0.041 ≤ 0.1 over all the
+	// artifacts this history tested; an association, not a cause)". The
+	// model is the artifact-blind refit described at AdjustedLift and p
+	// the permutation p-value of PValue; models trained before
+	// 2026-12-07 adjusted with the success model itself and a t
+	// approximation, until they are retrained.
 	Reason string `json:"reason"`
 	// Lift is the difference of the two mean success scores.
 	Lift float64 `json:"lift"`
-	// AdjustedLift is the same difference of the success scores minus the
-	// success model's cross-validated predictions: the part that the
-	// project's other features (team, complexity, process) do not explain.
+	// AdjustedLift is the same difference of the success scores minus
+	// their cross-validated predictions by the success model's kind
+	// refitted without the artifact features (count, types, impact
+	// ratings): the part that the project's other features (team,
+	// complexity, class, process) do not explain, which keeps the
+	// artifact's own effect whole.
 	AdjustedLift float64 `json:"adjusted_lift"`
-	// Evidence is AdjustedLift divided by its standard error (the class's
-	// residual standard deviation times √(1/n_with + 1/n_without)); around
-	// 2 or more is unlikely to be chance alone. Suggestions are ordered by
-	// it.
+	// Evidence is AdjustedLift divided by its standard error (the
+	// residuals' standard deviation within users and non-users, pooled,
+	// times √(1/n_with + 1/n_without)); around 2 or more is unlikely to be
+	// chance alone. Suggestions are ordered by it.
 	Evidence float64 `json:"evidence"`
-	// PValue is the one-sided p-value of Evidence (Student's t) and QValue
-	// its Benjamini–Hochberg q-value over every artifact the history
-	// tested: an artifact is suggested only at QValue ≤ ArtifactFDR. Nil
-	// for models of format version 2.
+	// PValue is the one-sided permutation p-value of AdjustedLift (the
+	// share of random relabelings of the class's projects whose users did
+	// at least as well) and QValue its Benjamini–Hochberg q-value over
+	// every artifact × class the history tested (at least 3 users and 3
+	// non-users): an artifact is suggested only at QValue ≤ ArtifactFDR.
+	// Nil for models of format version 2.
 	PValue *float64 `json:"p_value"`
 	QValue *float64 `json:"q_value"`
 }
@@ -285,8 +295,8 @@ func Recommend(m *Model, p ProjectFeatures, maxTeam, maxArtifacts int) (Recommen
 
 // SuggestArtifacts returns up to limit artifacts associated with success in
 // the training history's projects of p's class, strongest evidence first, leaving
-// out artifacts p already uses and those whose evidence is below
-// MinArtifactEvidence. The association is observational: projects
+// out artifacts p already uses, those whose evidence is below
+// MinArtifactEvidence and those whose q-value exceeds ArtifactFDR. The association is observational: projects
 // that chose an artifact may differ in other ways, which the reason's
 // counts let a reader weigh.
 func (m *Model) SuggestArtifacts(p ProjectFeatures, limit int) []ArtifactSuggestion {

@@ -306,18 +306,20 @@ func train(ctx context.Context, records []Record, cfg config) (*Model, error) {
 	}
 	targets := Targets()
 	for i, t := range targets {
-		tm, heldOut, err := trainTarget(ctx, t, x, foldX, records, folds, cfg)
+		tm, _, err := trainTarget(ctx, t, x, foldX, records, folds, cfg)
 		if err != nil {
 			return nil, fmt.Errorf("metalearn: train %s: %w", t, err)
 		}
 		m.targets[t] = tm
 		cfg.report(float64(i+1) / float64(len(targets)))
 		if t == TargetSuccess {
-			resid := make([]float64, n)
-			for i, r := range records {
-				resid[i] = r.Outcome.SuccessScore - heldOut[i]
+			if !cfg.noArtifacts {
+				resid, err := artifactBlindResiduals(ctx, tm.metrics.Model, records, foldX, folds, cfg)
+				if err != nil {
+					return nil, fmt.Errorf("metalearn: train %s: %w", t, err)
+				}
+				m.artifacts = artifactAssociations(records, resid, cfg.seed)
 			}
-			m.artifacts = artifactAssociations(records, resid)
 			ys := make([]float64, n)
 			for i, r := range records {
 				ys[i] = r.Outcome.SuccessScore
@@ -354,6 +356,7 @@ func (m *Model) forwardValidate(ctx context.Context, records []Record, cfg confi
 	}
 	inner := cfg
 	inner.forward = false
+	inner.noArtifacts = true // the forward model only predicts
 	inner.progressBase, inner.progressSpan = cfg.progressBase+cfg.progressSpan, cfg.progressSpan
 	if inner.folds > nTrain-1 {
 		inner.folds = nTrain - 1

@@ -274,7 +274,16 @@ type ArtifactRow struct {
 	World         string
 	Tenants       int
 	NullSuggested float64 // mean suggestions of null artifacts per tenant (all classes)
+	AnyNull       float64 // share of tenants with at least one null suggestion
 	GoodSuggested float64 // mean good artifacts suggested per tenant (of 8)
+	// GoodTestable is the mean number of classes per tenant whose good
+	// artifact had at least 3 users and 3 non-users (the artifacts the
+	// model tests at all).
+	GoodTestable float64
+	// Tests is the mean number of artifact × class pairs per tenant with
+	// at least 3 users and 3 non-users: the tests Benjamini–Hochberg
+	// controls together.
+	Tests float64
 }
 
 // Artifacts measures chance suggestions with 60 null artifacts, with and
@@ -288,27 +297,66 @@ func Artifacts(ctx context.Context, sc Scale, n int) ([]ArtifactRow, error) {
 		}
 		for ten := 0; ten < sc.Tenants; ten++ {
 			w := World{Seed: uint64(900 + ten), NullArtifacts: 60, GoodArtifacts: good, TeamKnownAtPlanning: 1}
-			m, err := train(ctx, Records(w.Generate(n, 1), true), uint64(ten))
+			ps := w.Generate(n, 1)
+			m, err := train(ctx, Records(ps, true), uint64(ten))
 			if err != nil {
 				return nil, err
 			}
+			nulls := 0
 			for _, c := range metalearn.ProblemClasses() {
 				p := metalearn.ProjectFeatures{ProblemClass: c, Complexity: 5, TeamSize: 5}
 				for _, s := range m.SuggestArtifacts(p, 100) {
 					if s.ArtifactID == "good-"+c {
 						row.GoodSuggested++
 					} else {
-						row.NullSuggested++
+						nulls++
 					}
 				}
 			}
+			row.NullSuggested += float64(nulls)
+			if nulls > 0 {
+				row.AnyNull++
+			}
+			tests, goods := testable(ps)
+			row.Tests += float64(tests)
+			row.GoodTestable += float64(goods)
 		}
 		k := float64(sc.Tenants)
 		row.NullSuggested /= k
+		row.AnyNull /= k
 		row.GoodSuggested /= k
+		row.GoodTestable /= k
+		row.Tests /= k
 		rows = append(rows, row)
 	}
 	return rows, nil
+}
+
+// testable counts the artifact × class pairs that at least 3 of the
+// class's projects used and at least 3 did not, and among them the good
+// artifacts.
+func testable(ps []Project) (tests, goods int) {
+	type pair struct{ class, id string }
+	users, size := map[pair]int{}, map[string]int{}
+	for _, p := range ps {
+		size[p.class]++
+		seen := map[string]bool{}
+		for _, a := range p.Planning.Artifacts {
+			if !seen[a.ID] {
+				seen[a.ID] = true
+				users[pair{p.class, a.ID}]++
+			}
+		}
+	}
+	for k, u := range users {
+		if u >= 3 && size[k.class]-u >= 3 {
+			tests++
+			if k.id == "good-"+k.class {
+				goods++
+			}
+		}
+	}
+	return tests, goods
 }
 
 // SmallRow is one history size of the small-history evaluation.
@@ -505,10 +553,14 @@ func PrintArtifacts(ctx context.Context, out io.Writer, sc Scale) error {
 		return err
 	}
 	fmt.Fprintf(out, "\n## (4) artifact suggestions (%d-project histories, 8 classes)\n", sc.History)
-	fmt.Fprintf(out, "\n| world | tenants | null suggestions per tenant (BH, FDR %.2f) | good suggested per tenant (of 8) |\n", metalearn.ArtifactFDR)
-	fmt.Fprintln(out, "|---|---|---|---|")
+	fmt.Fprintf(out, "\n| world | tenants | tests per tenant | null suggestions per tenant (BH, FDR %.2f) | tenants with any | good suggested per tenant (of 8) | good tested per tenant (≥ 3 users) |\n", metalearn.ArtifactFDR)
+	fmt.Fprintln(out, "|---|---|---|---|---|---|---|")
 	for _, r := range arts {
-		fmt.Fprintf(out, "| %s | %d | %.2f | %.2f |\n", r.World, r.Tenants, r.NullSuggested, r.GoodSuggested)
+		tested := "–"
+		if r.GoodTestable > 0 {
+			tested = fmt.Sprintf("%.2f", r.GoodTestable)
+		}
+		fmt.Fprintf(out, "| %s | %d | %.1f | %.2f | %.2f | %.2f | %s |\n", r.World, r.Tenants, r.Tests, r.NullSuggested, r.AnyNull, r.GoodSuggested, tested)
 	}
 	return nil
 }

@@ -85,3 +85,32 @@ func TestEvaluationRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestTestable counts the artifact × class pairs the artifact test runs
+// on: 3 users and 3 non-users at least, a repeated usage counting once.
+func TestTestable(t *testing.T) {
+	var ps []Project
+	add := func(class string, ids ...string) {
+		var arts []metalearn.ArtifactUse
+		for _, id := range ids {
+			arts = append(arts, metalearn.ArtifactUse{ID: id})
+		}
+		ps = append(ps, Project{class: class, Planning: metalearn.ProjectFeatures{ProblemClass: class, Artifacts: arts}})
+	}
+	nlp := metalearn.ClassNLP
+	for range 3 {
+		add(nlp, "good-"+nlp, "a", "a") // a: 3 users, counted once each
+	}
+	add(nlp, "a")
+	for range 3 {
+		add(nlp, "b")
+	}
+	// nlp has 7 projects: good has 3 users and 4 non-users, a has 4 and 3,
+	// b 3 and 4; c below has 2 users only.
+	add(metalearn.ClassOther, "c")
+	add(metalearn.ClassOther, "c")
+	tests, goods := testable(ps)
+	if tests != 3 || goods != 1 {
+		t.Errorf("testable: %d tests, %d good; want 3 and 1", tests, goods)
+	}
+}
