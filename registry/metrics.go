@@ -2,7 +2,6 @@ package registry
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"math/bits"
@@ -116,6 +115,11 @@ func before(s1 int64, t1 time.Time, s2 int64, t2 time.Time) bool {
 // statement, takes them in INSERTs of 200 rows (see sqliteRowsPerInsert) within the same
 // transaction.
 //
+// The transaction locks the run's row (SELECT ... FOR UPDATE on
+// PostgreSQL; SQLite runs one write transaction at a time), so batches of
+// one run are stored one after the other and each reads the series
+// summaries the one before left.
+//
 // A batch with points older than the metric's last point (by step, then
 // timestamp) re-numbers the up to 10,000 stored points that sort after
 // its first point, deleting and re-inserting them in the same
@@ -123,14 +127,39 @@ func before(s1 int64, t1 time.Time, s2 int64, t2 time.Time) bool {
 // batch reaching further back marks the metric unordered, and
 // MetricHistory then samples it by step (equally fast, see there).
 func (r *Registry) LogMetrics(ctx context.Context, runID string, points []MetricPoint) error {
+	b, err := r.groupPoints(points)
+	if err != nil {
+		return err
+	}
+	return r.tx(ctx, func(tx *gorm.DB) error {
+		run, err := getRun(tx.Clauses(clause.Locking{Strength: "UPDATE"}), runID)
+		if err != nil {
+			return err
+		}
+		if run.Lifecycle == LifecycleDeleted {
+			return invalid("run_id", "the run must be active")
+		}
+		return r.storeMetrics(ctx, tx, runID, b)
+	})
+}
+
+// pointBatch is a validated batch of points grouped by key: keys in
+// sorted order, each key's points sorted by (step, timestamp).
+type pointBatch struct {
+	keys  []string
+	byKey map[string][]MetricPoint
+	n     int
+}
+
+// groupPoints validates points (see LogMetrics) and groups them by key.
+func (r *Registry) groupPoints(points []MetricPoint) (pointBatch, error) {
 	if len(points) > MaxMetricBatch {
-		return &TooLargeError{What: "metric batch", Limit: MaxMetricBatch, Got: int64(len(points))}
+		return pointBatch{}, &TooLargeError{What: "metric batch", Limit: MaxMetricBatch, Got: int64(len(points))}
 	}
 	var v validator
 	v.check(len(points) > 0, "points", "must hold at least one point")
 	now := r.timestamp()
-	byKey := map[string][]MetricPoint{}
-	var keys []string
+	b := pointBatch{byKey: map[string][]MetricPoint{}, n: len(points)}
 	for i, p := range points {
 		if len(p.Key) > MaxMetricKeyLength || !keyRE.MatchString(p.Key) {
 			v.add(fmt.Sprintf("[%d].key", i), "must be letters, digits, _ - . : / and spaces, at most %d characters", MaxMetricKeyLength)
@@ -145,50 +174,81 @@ func (r *Registry) LogMetrics(ctx context.Context, runID string, points []Metric
 		} else {
 			p.Timestamp = p.Timestamp.UTC().Truncate(time.Microsecond)
 		}
-		if _, ok := byKey[p.Key]; !ok {
-			keys = append(keys, p.Key)
+		ps, ok := b.byKey[p.Key]
+		if !ok {
+			b.keys = append(b.keys, p.Key)
 		}
-		byKey[p.Key] = append(byKey[p.Key], p)
+		b.byKey[p.Key] = append(ps, p)
 	}
 	if err := v.err(); err != nil {
+		return pointBatch{}, err
+	}
+	sort.Strings(b.keys)
+	for _, ps := range b.byKey {
+		sort.SliceStable(ps, func(i, j int) bool { return before(ps[i].Step, ps[i].Timestamp, ps[j].Step, ps[j].Timestamp) })
+	}
+	return b, nil
+}
+
+// seriesPerQuery bounds the metric keys one statement reads.
+const seriesPerQuery = 500
+
+// storeMetrics writes a validated batch to the run runID in tx, whose
+// caller has locked the run and checked that it is active: it checks the
+// quota, reads the batch's series in one statement, inserts the new ones
+// and updates the others with one statement each, and inserts the points.
+func (r *Registry) storeMetrics(ctx context.Context, tx *gorm.DB, runID string, b pointBatch) error {
+	if err := r.checkQuota(ctx, tx, tenancy.ResourceMetricPoints, int64(b.n)); err != nil {
 		return err
 	}
-	sort.Strings(keys) // lock series rows in a fixed order: no deadlocks
-	return r.tx(ctx, func(tx *gorm.DB) error {
-		run, err := getRun(tx, runID)
+	stored := make(map[string]*metricSeries, len(b.keys))
+	for i := 0; i < len(b.keys); i += seriesPerQuery {
+		var ss []metricSeries
+		if err := tx.Where("run_id = ? AND metric_key IN ?", runID, b.keys[i:min(i+seriesPerQuery, len(b.keys))]).Find(&ss).Error; err != nil {
+			return dbErr(err, "metric series")
+		}
+		for j := range ss {
+			stored[ss[j].Key] = &ss[j]
+		}
+	}
+	rows := make([]metricPoint, 0, b.n)
+	var created []metricSeries
+	for _, k := range b.keys {
+		ps := b.byKey[k]
+		res, set, err := reserveSeries(tx, runID, k, stored[k], ps, r.maxResequence)
 		if err != nil {
 			return err
 		}
-		if run.Lifecycle == LifecycleDeleted {
-			return invalid("run_id", "the run must be active")
+		if set == nil {
+			created = append(created, *res.series)
+		} else if err := tx.Model(&metricSeries{}).Where("id = ?", res.series.ID).Updates(set).Error; err != nil {
+			return dbErr(err, "metric series")
 		}
-		if err := r.checkQuota(ctx, tx, tenancy.ResourceMetricPoints, int64(len(points))); err != nil {
-			return err
-		}
-		rows := make([]metricPoint, 0, len(points))
-		for _, k := range keys {
-			ps := byKey[k]
-			sort.SliceStable(ps, func(i, j int) bool { return before(ps[i].Step, ps[i].Timestamp, ps[j].Step, ps[j].Timestamp) })
-			res, err := reserveSeries(tx, runID, k, ps, r.maxResequence)
-			if err != nil {
+		if res.resequence {
+			if ps, err = takeTail(tx, res.series.ID, res.from, ps); err != nil {
 				return err
 			}
-			if res.resequence {
-				if ps, err = takeTail(tx, res.series.ID, res.from, ps); err != nil {
-					return err
-				}
-			}
-			for i, p := range ps {
-				rows = append(rows, metricPoint{SeriesID: res.series.ID, Seq: res.from + int64(i), Step: p.Step, Timestamp: p.Timestamp, Value: p.Value})
-			}
 		}
-		batch := pgRowsPerInsert
-		if tx.Dialector.Name() == "sqlite" {
-			batch = r.sqliteRows
+		for i, p := range ps {
+			rows = append(rows, metricPoint{SeriesID: res.series.ID, Seq: res.from + int64(i), Step: p.Step, Timestamp: p.Timestamp, Value: p.Value})
 		}
-		return dbErr(tx.CreateInBatches(&rows, batch).Error, "metric points")
-	})
+	}
+	if len(created) > 0 {
+		if err := tx.CreateInBatches(&created, seriesPerInsert).Error; err != nil {
+			return dbErr(err, "metric series")
+		}
+	}
+	batch := pgRowsPerInsert
+	if tx.Dialector.Name() == "sqlite" {
+		batch = r.sqliteRows
+	}
+	return dbErr(tx.CreateInBatches(&rows, batch).Error, "metric points")
 }
+
+// seriesPerInsert is the rows of one multi-row INSERT of new series (11
+// bound parameters each), kept small for the SQLite driver's binding (see
+// sqliteRowsPerInsert).
+const seriesPerInsert = 100
 
 // pgRowsPerInsert keeps a multi-row INSERT of metric points under
 // PostgreSQL's limit of 65535 bound parameters. A batch of at most
@@ -205,71 +265,54 @@ type reservation struct {
 	resequence bool
 }
 
-// reserveSeries finds or creates the series of (run, key), reserves
-// len(ps) sequence numbers in it and updates its summary. The first UPDATE
-// takes the row's write lock, which serialises concurrent batches of the
-// same series until the transaction ends.
+// reserveSeries reserves len(ps) sequence numbers in the series of (run,
+// key) and computes its new summary. With s nil (the run has no such
+// metric yet) it returns the new series, to be inserted, and a nil set;
+// otherwise the columns of s to update. The caller holds the run's lock,
+// so s is the series as stored until the transaction ends.
 //
 // A batch that starts before the series' last point would break the
 // series' order. When at most maxTail stored points sort after the
 // batch's first point, they are re-numbered together with the batch (the
 // caller deletes and re-inserts them), and the series stays ordered;
 // otherwise the series is marked unordered.
-func reserveSeries(tx *gorm.DB, runID, key string, ps []MetricPoint, maxTail int64) (reservation, error) {
-	var s metricSeries
-	err := tx.Where("run_id = ? AND metric_key = ?", runID, key).Take(&s).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		s = metricSeries{ID: newID(), RunID: runID, Key: key, Ordered: true}
-		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&s).Error; err != nil {
-			return reservation{}, dbErr(err, "metric series")
-		}
-	} else if err != nil {
-		return reservation{}, dbErr(err, "metric series")
-	}
+func reserveSeries(tx *gorm.DB, runID, key string, s *metricSeries, ps []MetricPoint, maxTail int64) (reservation, map[string]any, error) {
 	n := int64(len(ps))
-	res := tx.Model(&metricSeries{}).Where("run_id = ? AND metric_key = ?", runID, key).
-		Update("point_count", gorm.Expr("point_count + ?", n))
-	if res.Error != nil {
-		return reservation{}, dbErr(res.Error, "metric series")
-	}
-	// Read into a fresh value: GORM would add s's primary key to the
-	// query's conditions.
-	s = metricSeries{}
-	if err := tx.Where("run_id = ? AND metric_key = ?", runID, key).Take(&s).Error; err != nil {
-		return reservation{}, dbErr(err, "metric series")
-	}
-	old := s.PointCount - n
-	out := reservation{series: &s, from: old}
 	first, last := ps[0], ps[len(ps)-1]
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, p := range ps {
 		lo, hi = math.Min(lo, p.Value), math.Max(hi, p.Value)
 	}
-	set := map[string]any{}
+	if s == nil {
+		s = &metricSeries{ID: newID(), RunID: runID, Key: key, PointCount: n, Ordered: true,
+			LastStep: last.Step, LastTimestamp: last.Timestamp, LastValue: last.Value, MinValue: lo, MaxValue: hi}
+		return reservation{series: s}, nil, nil
+	}
+	old := s.PointCount
+	out := reservation{series: s, from: old}
+	set := map[string]any{"point_count": old + n}
 	if old == 0 {
 		set["ordered"] = true
 		set["min_value"], set["max_value"] = lo, hi
-	} else {
-		if s.Ordered && before(first.Step, first.Timestamp, s.LastStep, s.LastTimestamp.UTC()) {
-			pos, err := insertPosition(tx, s.ID, old, first, maxTail)
-			if err != nil {
-				return reservation{}, err
-			}
-			if pos >= 0 {
-				out.from, out.resequence = pos, true
-			} else {
-				set["ordered"] = false
-			}
-		}
-		set["min_value"], set["max_value"] = math.Min(lo, s.MinValue), math.Max(hi, s.MaxValue)
+		set["last_step"], set["last_timestamp"], set["last_value"] = last.Step, last.Timestamp, last.Value
+		return out, set, nil
 	}
-	if old == 0 || !before(last.Step, last.Timestamp, s.LastStep, s.LastTimestamp.UTC()) {
+	if s.Ordered && before(first.Step, first.Timestamp, s.LastStep, s.LastTimestamp.UTC()) {
+		pos, err := insertPosition(tx, s.ID, old, first, maxTail)
+		if err != nil {
+			return reservation{}, nil, err
+		}
+		if pos >= 0 {
+			out.from, out.resequence = pos, true
+		} else {
+			set["ordered"] = false
+		}
+	}
+	set["min_value"], set["max_value"] = math.Min(lo, s.MinValue), math.Max(hi, s.MaxValue)
+	if !before(last.Step, last.Timestamp, s.LastStep, s.LastTimestamp.UTC()) {
 		set["last_step"], set["last_timestamp"], set["last_value"] = last.Step, last.Timestamp, last.Value
 	}
-	if err := tx.Model(&metricSeries{}).Where("id = ?", s.ID).Updates(set).Error; err != nil {
-		return reservation{}, dbErr(err, "metric series")
-	}
-	return out, nil
+	return out, set, nil
 }
 
 // pointKey is the (step, timestamp) of a stored point.

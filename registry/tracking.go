@@ -599,13 +599,18 @@ func (r *Registry) LogRunBatch(ctx context.Context, runID string, b RunBatch) er
 	if err := v.err(); err != nil {
 		return err
 	}
-	return r.Transaction(ctx, func(tx *gorm.DB, reg *Registry) error {
-		// FOR UPDATE on PostgreSQL: concurrent batches of one run merge
-		// their parameters one after the other.
-		if _, err := getRun(tx.Clauses(clause.Locking{Strength: "UPDATE"}), runID); err != nil {
+	var metrics pointBatch
+	if len(b.Metrics) > 0 {
+		var err error
+		if metrics, err = r.groupPoints(b.Metrics); err != nil {
 			return err
 		}
-		run, err := getTrackedRun(tx, runID)
+	}
+	return r.tx(ctx, func(tx *gorm.DB) error {
+		// FOR UPDATE on PostgreSQL: concurrent batches of one run merge
+		// their parameters, and store their metric points, one after
+		// the other.
+		run, err := getRun(tx.Clauses(clause.Locking{Strength: "UPDATE"}), runID)
 		if err != nil {
 			return err
 		}
@@ -638,8 +643,8 @@ func (r *Registry) LogRunBatch(ctx context.Context, runID string, b RunBatch) er
 				return err
 			}
 		}
-		if len(b.Metrics) > 0 {
-			return reg.LogMetrics(ctx, runID, b.Metrics)
+		if metrics.n > 0 {
+			return r.storeMetrics(ctx, tx, runID, metrics)
 		}
 		return nil
 	})
