@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgtype"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -115,8 +116,8 @@ func before(s1 int64, t1 time.Time, s2 int64, t2 time.Time) bool {
 // batch with any invalid point (a non-finite value, a bad key) is refused
 // with ValidationErrors and stores nothing; more than MaxMetricBatch
 // points fail with ErrTooLarge. On PostgreSQL the points go in with one
-// multi-row INSERT; SQLite, which binds at most 32766 parameters per
-// statement, takes them in INSERTs of 200 rows (see sqliteRowsPerInsert) within the same
+// INSERT of their columns as arrays (see insertPointsPostgres); on SQLite
+// with INSERTs of 200 points (see insertPointsSQLite) within the same
 // transaction.
 //
 // The transaction locks the run's row (SELECT ... FOR UPDATE on
@@ -245,7 +246,43 @@ func (r *Registry) storeMetrics(ctx context.Context, tx *gorm.DB, runID string, 
 	if tx.Dialector.Name() == "sqlite" {
 		return insertPointsSQLite(ctx, tx, rows, r.sqliteRows)
 	}
-	return dbErr(tx.CreateInBatches(&rows, pgRowsPerInsert).Error, "metric points")
+	return insertPointsPostgres(ctx, tx, rows)
+}
+
+// insertPointsPostgres inserts rows on PostgreSQL with one statement of
+// six parameters whatever their number, the columns as arrays:
+//
+//	INSERT INTO metric_points (tenant_id, series_id, seq, step, ts, value)
+//	SELECT $1, u.s, u.q, u.st, u.t, u.v FROM unnest($2::varchar[], ...) AS u(s, q, st, t, v)
+//
+// Its text never changes, so the driver prepares it once a connection,
+// where a multi-row INSERT of six parameters a point was a new statement
+// for every batch size. It sets tenant_id itself, to the context's
+// tenant; row-level security checks it too.
+func insertPointsPostgres(ctx context.Context, tx *gorm.DB, rows []metricPoint) error {
+	tenant, ok := tenancy.TenantFrom(ctx)
+	if !ok {
+		return fmt.Errorf("registry: %w", tenancy.ErrNoTenant)
+	}
+	series := make([]string, len(rows))
+	seq := make([]int64, len(rows))
+	step := make([]int64, len(rows))
+	ts := make([]time.Time, len(rows))
+	value := make([]float64, len(rows))
+	for i, p := range rows {
+		series[i], seq[i], step[i], ts[i], value[i] = p.SeriesID, p.Seq, p.Step, p.Timestamp, p.Value
+	}
+	err := tx.WithContext(tenancy.AllowRawSQL(ctx)).Exec(`INSERT INTO metric_points (tenant_id, series_id, seq, step, ts, value)
+SELECT ?, u.s, u.q, u.st, u.t, u.v FROM unnest(CAST(? AS varchar[]), CAST(? AS bigint[]), CAST(? AS bigint[]),
+	CAST(? AS timestamptz[]), CAST(? AS double precision[])) AS u(s, q, st, t, v)`,
+		tenant, pgArray(series), pgArray(seq), pgArray(step), pgArray(ts), pgArray(value)).Error
+	return dbErr(err, "metric points")
+}
+
+// pgArray is xs as a one-dimensional PostgreSQL array parameter, which the
+// pgx driver sends in binary (and GORM does not expand into a list).
+func pgArray[T any](xs []T) pgtype.Array[T] {
+	return pgtype.Array[T]{Elements: xs, Dims: []pgtype.ArrayDimension{{Length: int32(len(xs)), LowerBound: 1}}, Valid: true} // #nosec G115 -- at most MaxMetricBatch + maxResequence elements
 }
 
 // insertPointsSQLite inserts rows, the points of one or more series, on
@@ -298,12 +335,6 @@ func insertPointsSQLite(ctx context.Context, tx *gorm.DB, rows []metricPoint, pe
 // bound parameters each), kept small for the SQLite driver's binding (see
 // sqliteRowsPerInsert).
 const seriesPerInsert = 100
-
-// pgRowsPerInsert keeps a multi-row INSERT of metric points under
-// PostgreSQL's limit of 65535 bound parameters. A batch of at most
-// MaxMetricBatch points is one INSERT; only a batch that re-numbers a
-// series tail (see reserveSeries) can need two.
-const pgRowsPerInsert = MaxMetricBatch
 
 // reservation says where a batch's points go in their series.
 type reservation struct {
