@@ -285,20 +285,22 @@ func pgArray[T any](xs []T) pgtype.Array[T] {
 	return pgtype.Array[T]{Elements: xs, Dims: []pgtype.ArrayDimension{{Length: int32(len(xs)), LowerBound: 1}}, Valid: true} // #nosec G115 -- at most MaxMetricBatch + maxResequence elements
 }
 
-// insertPointsSQLite inserts rows, the points of one or more series, on
-// SQLite in statements of at most perInsert points of one series each:
+// insertPointsSQLite inserts rows on SQLite in statements of at most
+// perInsert points:
 //
 //	INSERT INTO metric_points (tenant_id, series_id, seq, step, ts, value)
 //	SELECT ?, ?, column1, column2, column3, column4 FROM (VALUES (0, 5, ?, ?), ...)
 //
-// The tenant and the series are bound once per statement and each point's
-// timestamp and value once per point; seq and step, integers this
-// function formats, are literals. That is 2 bound parameters per point
-// instead of 6, which matters because the SQLite driver binds in time
-// quadratic in a statement's parameters (see sqliteRowsPerInsert). Values
-// are bound, never written as text: SQLite's text-to-double conversion
-// can miss the nearest double. The statement is written by hand, so it
-// sets tenant_id itself, to the context's tenant.
+// The tenant, and the series when all the statement's points are of one,
+// are bound once per statement, each point's timestamp and value once per
+// point; seq and step, integers this function formats, are literals (a
+// statement of points of several series binds each point's series too).
+// That is 2 bound parameters per point instead of 6, which matters because
+// the SQLite driver binds in time quadratic in a statement's parameters
+// (see sqliteRowsPerInsert). Values are bound, never written as text:
+// SQLite's text-to-double conversion can miss the nearest double. The
+// statement is written by hand, so it sets tenant_id itself, to the
+// context's tenant.
 func insertPointsSQLite(ctx context.Context, tx *gorm.DB, rows []metricPoint, perInsert int) error {
 	tenant, ok := tenancy.TenantFrom(ctx)
 	if !ok {
@@ -306,22 +308,33 @@ func insertPointsSQLite(ctx context.Context, tx *gorm.DB, rows []metricPoint, pe
 	}
 	raw := tx.WithContext(tenancy.AllowRawSQL(ctx))
 	var sb strings.Builder
-	args := make([]any, 0, 2+2*min(perInsert, len(rows)))
-	for i := 0; i < len(rows); {
-		series := rows[i].SeriesID
+	args := make([]any, 0, 2+3*min(perInsert, len(rows)))
+	for i := 0; i < len(rows); i += perInsert {
+		chunk := rows[i:min(i+perInsert, len(rows))]
+		one := chunk[0].SeriesID == chunk[len(chunk)-1].SeriesID // rows come grouped by series
 		sb.Reset()
-		sb.WriteString("INSERT INTO metric_points (tenant_id, series_id, seq, step, ts, value) SELECT ?, ?, column1, column2, column3, column4 FROM (VALUES ")
-		args = append(args[:0], tenant, series)
-		for j := 0; i < len(rows) && j < perInsert && rows[i].SeriesID == series; i, j = i+1, j+1 {
+		sb.WriteString("INSERT INTO metric_points (tenant_id, series_id, seq, step, ts, value) ")
+		args = append(args[:0], tenant)
+		if one {
+			sb.WriteString("SELECT ?, ?, column1, column2, column3, column4 FROM (VALUES ")
+			args = append(args, chunk[0].SeriesID)
+		} else {
+			sb.WriteString("SELECT ?, column1, column2, column3, column4, column5 FROM (VALUES ")
+		}
+		for j, p := range chunk {
 			if j > 0 {
 				sb.WriteByte(',')
 			}
 			sb.WriteByte('(')
-			sb.WriteString(strconv.FormatInt(rows[i].Seq, 10))
+			if !one {
+				sb.WriteString("?,")
+				args = append(args, p.SeriesID)
+			}
+			sb.WriteString(strconv.FormatInt(p.Seq, 10))
 			sb.WriteByte(',')
-			sb.WriteString(strconv.FormatInt(rows[i].Step, 10))
+			sb.WriteString(strconv.FormatInt(p.Step, 10))
 			sb.WriteString(",?,?)")
-			args = append(args, rows[i].Timestamp, rows[i].Value)
+			args = append(args, p.Timestamp, p.Value)
 		}
 		sb.WriteByte(')')
 		if err := raw.Exec(sb.String(), args...).Error; err != nil {
