@@ -31,8 +31,8 @@ type cachedAPIKeys struct {
 
 var _ auth.APIKeyStore = (*cachedAPIKeys)(nil)
 
-// apiKeysTable is the table of API keys (gormstore's auth_api_keys).
-const apiKeysTable = "auth_api_keys"
+// keyRowsTable is the table of API keys (gormstore's auth_api_keys).
+const keyRowsTable = "auth_api_keys"
 
 // errNoKeys marks a lookup that found no record: not cached.
 var errNoKeys = errors.New("no API key with this prefix")
@@ -85,7 +85,7 @@ func (c *cachedAPIKeys) TouchAPIKey(ctx context.Context, id string, at time.Time
 // which takes no access away. Any other write of the table empties the
 // cache.
 func onlyTouchesAPIKey(tx *gorm.DB) bool {
-	if tx.Statement.Table != apiKeysTable {
+	if tx.Statement.Table != keyRowsTable {
 		return false
 	}
 	set, ok := tx.Statement.Dest.(map[string]any)

@@ -199,7 +199,7 @@ func (s *Server) principalMembership(ctx context.Context, tenantID, userID strin
 // principalTables are the tables whose writes invalidate the cache.
 var principalTables = map[string]bool{
 	tenancy.User{}.TableName(): true, tenancy.Membership{}.TableName(): true, tenancy.Tenant{}.TableName(): true,
-	apiKeysTable: true,
+	keyRowsTable: true,
 }
 
 // watchPrincipalWrites registers GORM callbacks that empty the cache after

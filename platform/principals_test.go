@@ -147,7 +147,7 @@ func TestAPIKeyCacheOnSQLite(t *testing.T) {
 	expect(t, e.do("GET", "/api/v1/projects", key2, nil), 200)
 	expect(t, e.do("GET", "/api/v1/projects", key2, nil), 200)
 	tctx := tenancy.WithTenant(t.Context(), e.me(e.member).Tenant.ID)
-	if err := e.s.db.WithContext(tctx).Table(apiKeysTable).Where("id = ?", id2).Update("revoked_at", time.Now().UTC()).Error; err != nil {
+	if err := e.s.db.WithContext(tctx).Table(keyRowsTable).Where("id = ?", id2).Update("revoked_at", time.Now().UTC()).Error; err != nil {
 		t.Fatal(err)
 	}
 	expect(t, e.do("GET", "/api/v1/projects", key2, nil), 401)
