@@ -84,13 +84,7 @@ func BenchmarkMLflowWrites(b *testing.B) {
 	}
 	expect(b, ts.do("POST", "/api/2.0/mlflow/experiments/create", key.Key, map[string]any{"name": "bench"}), 200).json(b, &exp)
 	createRun := func() string {
-		var run struct {
-			Run struct {
-				Info struct {
-					RunID string `json:"run_id"`
-				} `json:"info"`
-			} `json:"run"`
-		}
+		var run mlflowRunAnswer
 		expect(b, ts.do("POST", "/api/2.0/mlflow/runs/create", key.Key, map[string]any{"experiment_id": exp.ID, "start_time": 1700000000000, "run_name": "r"}), 200).json(b, &run)
 		return run.Run.Info.RunID
 	}
