@@ -137,7 +137,7 @@ func (r *Registry) LogMetrics(ctx context.Context, runID string, points []Metric
 		return err
 	}
 	return r.tx(ctx, func(tx *gorm.DB) error {
-		run, err := getRun(tx.Clauses(clause.Locking{Strength: "UPDATE"}), runID)
+		run, err := getRun(tx.Clauses(clause.Locking{Strength: "UPDATE"}).Select("id", "lifecycle_stage"), runID)
 		if err != nil {
 			return err
 		}

@@ -637,7 +637,7 @@ func (r *Registry) LogRunBatch(ctx context.Context, runID string, b RunBatch) er
 		// FOR UPDATE on PostgreSQL: concurrent batches of one run merge
 		// their parameters, and store their metric points, one after
 		// the other.
-		run, err := getRun(tx.Clauses(clause.Locking{Strength: "UPDATE"}), runID)
+		run, err := getRun(tx.Clauses(clause.Locking{Strength: "UPDATE"}).Select("id", "lifecycle_stage", "params"), runID)
 		if err != nil {
 			return err
 		}
