@@ -22,6 +22,11 @@ func BenchmarkHotPaths(b *testing.B) {
 			s.ok(&memberA, "POST", api+"runs/log-batch", map[string]any{"run_id": run, "metrics": points})
 		}
 	})
+	b.Run("log-metric", func(b *testing.B) {
+		for i := range b.N {
+			s.ok(&memberA, "POST", api+"runs/log-metric", map[string]any{"run_id": run, "key": "m", "value": 0.5, "timestamp": 1700000000000 + i, "step": i})
+		}
+	})
 	b.Run("history-1000", func(b *testing.B) {
 		for range b.N {
 			s.ok(&viewerA, "GET", api+"metrics/get-history?run_id="+run+"&metric_key=b0", nil)

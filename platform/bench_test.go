@@ -2,6 +2,7 @@ package platform
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"slices"
 	"sync"
@@ -65,3 +66,46 @@ func BenchmarkMeDuringLoginBurst8(b *testing.B)          { benchMe(b, 8, 0) }
 func BenchmarkMeDuringLoginBurst32(b *testing.B)         { benchMe(b, 32, 0) }
 func BenchmarkMeDuringLoginBurst8AllCores(b *testing.B)  { benchMe(b, 8, runtime.GOMAXPROCS(0)) }
 func BenchmarkMeDuringLoginBurst32AllCores(b *testing.B) { benchMe(b, 32, runtime.GOMAXPROCS(0)) }
+
+// BenchmarkMLflowWrites measures MLflow's write calls through the
+// platform's whole handler stack over HTTP (access log, request id,
+// security headers, API key verification and principal check, the
+// deadline, mlflowapi and the registry), with an API key as Bearer token,
+// as bench/mlflow does: go test -bench MLflowWrites ./platform.
+func BenchmarkMLflowWrites(b *testing.B) {
+	ts := newTestServer(b, testenv.PlatformSQLite(b), testServerOptions{opts: []Option{WithMLflow()}})
+	admin := ts.adminToken()
+	var key struct {
+		Key string `json:"key"`
+	}
+	expect(b, ts.do("POST", "/api/v1/auth/api-keys", admin, map[string]any{"current_password": testAdminPassword, "name": "bench"}), 201).json(b, &key)
+	var exp struct {
+		ID string `json:"experiment_id"`
+	}
+	expect(b, ts.do("POST", "/api/2.0/mlflow/experiments/create", key.Key, map[string]any{"name": "bench"}), 200).json(b, &exp)
+	createRun := func() string {
+		var run mlflowRunAnswer
+		expect(b, ts.do("POST", "/api/2.0/mlflow/runs/create", key.Key, map[string]any{"experiment_id": exp.ID, "start_time": 1700000000000, "run_name": "r"}), 200).json(b, &run)
+		return run.Run.Info.RunID
+	}
+	run := createRun()
+	b.Run("create-run", func(b *testing.B) {
+		for range b.N {
+			createRun()
+		}
+	})
+	b.Run("log-metric", func(b *testing.B) {
+		for i := range b.N {
+			expect(b, ts.do("POST", "/api/2.0/mlflow/runs/log-metric", key.Key, map[string]any{"run_id": run, "key": "m", "value": 0.5, "timestamp": 1700000000000 + i, "step": i}), 200)
+		}
+	})
+	points := make([]map[string]any, 1000)
+	b.Run("log-batch-1000", func(b *testing.B) {
+		for i := range b.N {
+			for j := range points {
+				points[j] = map[string]any{"key": fmt.Sprintf("b%d", i), "value": float64(j), "timestamp": 1700000000000 + j, "step": j}
+			}
+			expect(b, ts.do("POST", "/api/2.0/mlflow/runs/log-batch", key.Key, map[string]any{"run_id": run, "metrics": points}), 200)
+		}
+	})
+}

@@ -25,6 +25,7 @@ type identity struct {
 	tokens   *auth.JWTManager
 	hasher   *auth.PasswordHasher
 	apiKeys  *auth.APIKeys
+	keyStore *cachedAPIKeys // apiKeys' store
 	throttle auth.LoginThrottler
 	sqlStore *gormstore.TokenStore // nil when tokens live in Redis
 	authn    func(http.Handler) http.Handler
@@ -72,7 +73,8 @@ func newIdentity(s *Server, o settings) (*identity, error) {
 	if id.hasher, err = auth.NewPasswordHasher(hopts...); err != nil {
 		return nil, err
 	}
-	if id.apiKeys, err = auth.NewAPIKeys(gormstore.NewAPIKeyStore(s.db), auth.WithAPIKeyClock(s.now)); err != nil {
+	id.keyStore = &cachedAPIKeys{APIKeyStore: gormstore.NewAPIKeyStore(s.db), cache: s.principals, on: s.dialect != dialectPostgres}
+	if id.apiKeys, err = auth.NewAPIKeys(id.keyStore, auth.WithAPIKeyClock(s.now)); err != nil {
 		return nil, err
 	}
 	// The throttler reserves each admitted login, per account and per

@@ -231,6 +231,18 @@ func (l countingLogger) LogMode(level logger.LogLevel) logger.Interface {
 	return countingLogger{Interface: l.Interface.LogMode(level), n: l.n}
 }
 
+// ParamsFilter implements gorm.ParamsFilter as the wrapped logger does:
+// without it GORM would see no filter, format every statement with its
+// values for the trace (costly on a statement of many values) and log the
+// values even though the server's logger is configured to leave them out
+// (logger.Config.ParameterizedQueries).
+func (l countingLogger) ParamsFilter(ctx context.Context, sql string, params ...any) (string, []any) {
+	if f, ok := l.Interface.(gorm.ParamsFilter); ok {
+		return f.ParamsFilter(ctx, sql, params...)
+	}
+	return sql, params
+}
+
 // Trace implements logger.Interface.
 func (l countingLogger) Trace(ctx context.Context, begin time.Time, fc func() (string, int64), err error) {
 	l.n.Inc()

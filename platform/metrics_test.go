@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +16,9 @@ import (
 
 	"github.com/maestro-ml/maestro/internal/testenv"
 	"github.com/maestro-ml/maestro/similarity"
+	"github.com/prometheus/client_golang/prometheus"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
 )
 
 // scrape returns the metrics text served by h.
@@ -249,5 +253,22 @@ func TestCacheMetrics(t *testing.T) {
 	expect(t, ts.do("GET", "/api/v1/projects", bob, nil), 200)
 	if after := value(`maestro_db_queries_total`); after <= q {
 		t.Errorf("a listing ran no counted query: %v then %v", q, after)
+	}
+}
+
+// TestCountingLoggerKeepsValuesOut: counting statements keeps the server
+// logger's ParameterizedQueries: a logged statement (here a failing one)
+// shows its SQL without the values bound to it.
+func TestCountingLoggerKeepsValuesOut(t *testing.T) {
+	t.Parallel()
+	var buf strings.Builder
+	inner := logger.NewSlogLogger(slog.New(slog.NewTextHandler(&buf, nil)), logger.Config{LogLevel: logger.Warn, ParameterizedQueries: true})
+	n := prometheus.NewCounter(prometheus.CounterOpts{Name: "test_queries_total"})
+	db := testenv.SQLite(t).Session(&gorm.Session{Logger: countingLogger{Interface: inner, n: n}})
+	if err := db.Exec("SELECT * FROM no_such_table WHERE x = ?", "secret-value-1234").Error; err == nil {
+		t.Fatal("the failing statement passed")
+	}
+	if !strings.Contains(buf.String(), "no_such_table") || strings.Contains(buf.String(), "secret-value-1234") {
+		t.Fatalf("logged: %s", buf.String())
 	}
 }

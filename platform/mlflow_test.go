@@ -7,6 +7,15 @@ import (
 	"github.com/maestro-ml/maestro/internal/testenv"
 )
 
+// mlflowRunAnswer is the part of MLflow's runs/create answer tests read.
+type mlflowRunAnswer struct {
+	Run struct {
+		Info struct {
+			RunID string `json:"run_id"`
+		} `json:"info"`
+	} `json:"run"`
+}
+
 // TestMLflowMount: WithMLflow serves MLflow's API on the platform's base
 // URL with the platform's credentials (Bearer access token or API key,
 // Basic with an API key as password), answers refusals as MLflow does, and
@@ -31,13 +40,7 @@ func TestMLflowMount(t *testing.T) {
 	}
 	expect(t, ts.do("POST", "/api/2.0/mlflow/experiments/create", member, map[string]any{"name": "e"}), 200).json(t, &created)
 	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("anyone:"+key.Key))
-	var run struct {
-		Run struct {
-			Info struct {
-				RunID string `json:"run_id"`
-			} `json:"info"`
-		} `json:"run"`
-	}
+	var run mlflowRunAnswer
 	expect(t, ts.do("POST", "/api/2.0/mlflow/runs/create", "", map[string]any{"experiment_id": created.ExperimentID}, "Authorization", basic), 200).json(t, &run)
 	id := run.Run.Info.RunID
 	expect(t, ts.do("POST", "/api/2.0/mlflow/runs/log-batch", key.Key, map[string]any{"run_id": id,

@@ -62,6 +62,8 @@ type principalRow struct {
 	disabled   bool
 	superadmin bool
 	role       auth.Role // the membership's role (membership entries only)
+	// apiKeys are the records of one API key prefix (cachedAPIKeys).
+	apiKeys []auth.APIKey
 }
 
 type principalEntry struct {
@@ -141,6 +143,22 @@ func (c *principalCache) invalidate() {
 	c.event("invalidation", &c.invalidations)
 }
 
+// forget drops the entries whose row matches, and makes reads racing it
+// not stored, like invalidate, without emptying the whole cache.
+func (c *principalCache) forget(match func(principalRow) bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	for el := c.ll.Front(); el != nil; {
+		next := el.Next()
+		if e := el.Value.(*principalEntry); match(e.row) {
+			c.ll.Remove(el)
+			delete(c.idx, e.key)
+		}
+		el = next
+	}
+}
+
 // setEnabled turns the cache on or off, emptying it either way.
 func (c *principalCache) setEnabled(on bool) {
 	c.mu.Lock()
@@ -183,6 +201,7 @@ func (s *Server) principalMembership(ctx context.Context, tenantID, userID strin
 // principalTables are the tables whose writes invalidate the cache.
 var principalTables = map[string]bool{
 	tenancy.User{}.TableName(): true, tenancy.Membership{}.TableName(): true, tenancy.Tenant{}.TableName(): true,
+	keyRowsTable: true,
 }
 
 // principalWatchName names the GORM plugin that watches principal writes.
@@ -219,7 +238,7 @@ func (w *principalWatch) Initialize(db *gorm.DB) error {
 // written empties every subscribed cache after a write of a principal
 // table.
 func (w *principalWatch) written(tx *gorm.DB) {
-	if tx.Statement == nil || !principalTables[tx.Statement.Table] {
+	if tx.Statement == nil || !principalTables[tx.Statement.Table] || onlyTouchesAPIKey(tx) {
 		return
 	}
 	w.mu.Lock()

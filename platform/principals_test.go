@@ -166,3 +166,55 @@ func TestPrincipalWatchSharedHandle(t *testing.T) {
 		t.Fatalf("after the other Server closed, a disabled member answered %d", r.status)
 	}
 }
+
+// TestAPIKeyCacheOnSQLite: on SQLite a request with an API key reads no
+// row once its user, membership and key are cached; recording a use drops
+// only that key's entry; revoking a key, through the API or by any other
+// write of the table on the server's connection, refuses it at once.
+func TestAPIKeyCacheOnSQLite(t *testing.T) {
+	t.Parallel()
+	e := newRegEnv(t, testenv.PlatformSQLite(t), testServerOptions{})
+	newKey := func(name string) (id, key string) {
+		var k struct {
+			ID  string `json:"id"`
+			Key string `json:"key"`
+		}
+		expect(t, e.do("POST", "/api/v1/auth/api-keys", e.member, map[string]any{"current_password": memberPassword, "name": name}), 201).json(t, &k)
+		return k.ID, k.Key
+	}
+	id, key := newKey("first")
+	// The first use records the key's first use, which drops its entry.
+	expect(t, e.do("GET", "/api/v1/projects", key, nil), 200)
+	expect(t, e.do("GET", "/api/v1/projects", key, nil), 200)
+	misses := e.s.principals.misses.Load()
+	expect(t, e.do("GET", "/api/v1/projects", key, nil), 200)
+	if m := e.s.principals.misses.Load(); m != misses {
+		t.Fatalf("the second request with the key missed the cache %d times", m-misses)
+	}
+
+	// A use recorded: only the entries holding that key go.
+	inv := e.s.principals.invalidations.Load()
+	n := e.s.principals.len()
+	if err := e.s.identity.keyStore.TouchAPIKey(t.Context(), id, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if e.s.principals.invalidations.Load() != inv || e.s.principals.len() != n-1 {
+		t.Fatalf("touch: %d invalidations, %d of %d entries left; want none and one entry dropped",
+			e.s.principals.invalidations.Load()-inv, e.s.principals.len(), n)
+	}
+
+	// Revoked through the API: refused at once.
+	expect(t, e.do("GET", "/api/v1/projects", key, nil), 200)
+	expect(t, e.do("DELETE", "/api/v1/auth/api-keys/"+id, e.member, nil), 204)
+	expect(t, e.do("GET", "/api/v1/projects", key, nil), 401)
+
+	// Revoked by another write of the table on the server's connection.
+	id2, key2 := newKey("second")
+	expect(t, e.do("GET", "/api/v1/projects", key2, nil), 200)
+	expect(t, e.do("GET", "/api/v1/projects", key2, nil), 200)
+	tctx := tenancy.WithTenant(t.Context(), e.me(e.member).Tenant.ID)
+	if err := e.s.db.WithContext(tctx).Table(keyRowsTable).Where("id = ?", id2).Update("revoked_at", time.Now().UTC()).Error; err != nil {
+		t.Fatal(err)
+	}
+	expect(t, e.do("GET", "/api/v1/projects", key2, nil), 401)
+}

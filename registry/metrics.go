@@ -2,14 +2,15 @@ package registry
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"math/bits"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgtype"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -32,13 +33,16 @@ const (
 // reserveSeries).
 const maxResequence = MaxMetricBatch
 
-// sqliteRowsPerInsert is the rows of one multi-row INSERT of metric
-// points on SQLite (6 bound parameters per point; SQLite's limit is
+// sqliteRowsPerInsert is the most points one INSERT takes on SQLite (see
+// insertPointsSQLite, 2 bound parameters a point; SQLite's limit is
 // 32766). It is small because the SQLite driver binds a statement's
 // parameters in time quadratic in their number (it looks each one up
-// among all arguments): a 1,000-point batch took 129 ms in one INSERT
-// and 40 ms in five of 200 rows (go test -bench HotPaths/log-batch
-// ./mlflowapi, on the loaded 2-core machine of PERFORMANCE_RESULTS.md).
+// among all arguments): with 6 parameters a point, a 1,000-point batch
+// took 129 ms in one INSERT and 40 ms in five of 200 rows (go test -bench
+// HotPaths/log-batch ./mlflowapi, on the loaded 2-core machine of
+// PERFORMANCE_RESULTS.md); with 2 a point, 200 and 500 rows an INSERT
+// cost the same server CPU (9.4 ms a 1,000-point log-batch through the
+// platform) and 1,000 rows more (10.3 ms).
 const sqliteRowsPerInsert = 200
 
 // MetricPoint is one value of a run's metric. A zero Timestamp means the
@@ -112,9 +116,14 @@ func before(s1 int64, t1 time.Time, s2 int64, t2 time.Time) bool {
 // batch with any invalid point (a non-finite value, a bad key) is refused
 // with ValidationErrors and stores nothing; more than MaxMetricBatch
 // points fail with ErrTooLarge. On PostgreSQL the points go in with one
-// multi-row INSERT; SQLite, which binds at most 32766 parameters per
-// statement, takes them in INSERTs of 200 rows (see sqliteRowsPerInsert) within the same
+// INSERT of their columns as arrays (see insertPointsPostgres); on SQLite
+// with INSERTs of 200 points (see insertPointsSQLite) within the same
 // transaction.
+//
+// The transaction locks the run's row (SELECT ... FOR UPDATE on
+// PostgreSQL; SQLite runs one write transaction at a time), so batches of
+// one run are stored one after the other and each reads the series
+// summaries the one before left.
 //
 // A batch with points older than the metric's last point (by step, then
 // timestamp) re-numbers the up to 10,000 stored points that sort after
@@ -123,14 +132,39 @@ func before(s1 int64, t1 time.Time, s2 int64, t2 time.Time) bool {
 // batch reaching further back marks the metric unordered, and
 // MetricHistory then samples it by step (equally fast, see there).
 func (r *Registry) LogMetrics(ctx context.Context, runID string, points []MetricPoint) error {
+	b, err := r.groupPoints(points)
+	if err != nil {
+		return err
+	}
+	return r.tx(ctx, func(tx *gorm.DB) error {
+		run, err := getRun(tx.Clauses(clause.Locking{Strength: "UPDATE"}).Select("id", "lifecycle_stage"), runID)
+		if err != nil {
+			return err
+		}
+		if run.Lifecycle == LifecycleDeleted {
+			return invalid("run_id", "the run must be active")
+		}
+		return r.storeMetrics(ctx, tx, runID, b)
+	})
+}
+
+// pointBatch is a validated batch of points grouped by key: keys in
+// sorted order, each key's points sorted by (step, timestamp).
+type pointBatch struct {
+	keys  []string
+	byKey map[string][]MetricPoint
+	n     int
+}
+
+// groupPoints validates points (see LogMetrics) and groups them by key.
+func (r *Registry) groupPoints(points []MetricPoint) (pointBatch, error) {
 	if len(points) > MaxMetricBatch {
-		return &TooLargeError{What: "metric batch", Limit: MaxMetricBatch, Got: int64(len(points))}
+		return pointBatch{}, &TooLargeError{What: "metric batch", Limit: MaxMetricBatch, Got: int64(len(points))}
 	}
 	var v validator
 	v.check(len(points) > 0, "points", "must hold at least one point")
 	now := r.timestamp()
-	byKey := map[string][]MetricPoint{}
-	var keys []string
+	b := pointBatch{byKey: map[string][]MetricPoint{}, n: len(points)}
 	for i, p := range points {
 		if len(p.Key) > MaxMetricKeyLength || !keyRE.MatchString(p.Key) {
 			v.add(fmt.Sprintf("[%d].key", i), "must be letters, digits, _ - . : / and spaces, at most %d characters", MaxMetricKeyLength)
@@ -145,56 +179,175 @@ func (r *Registry) LogMetrics(ctx context.Context, runID string, points []Metric
 		} else {
 			p.Timestamp = p.Timestamp.UTC().Truncate(time.Microsecond)
 		}
-		if _, ok := byKey[p.Key]; !ok {
-			keys = append(keys, p.Key)
+		ps, ok := b.byKey[p.Key]
+		if !ok {
+			b.keys = append(b.keys, p.Key)
 		}
-		byKey[p.Key] = append(byKey[p.Key], p)
+		b.byKey[p.Key] = append(ps, p)
 	}
 	if err := v.err(); err != nil {
+		return pointBatch{}, err
+	}
+	sort.Strings(b.keys)
+	for _, ps := range b.byKey {
+		sort.SliceStable(ps, func(i, j int) bool { return before(ps[i].Step, ps[i].Timestamp, ps[j].Step, ps[j].Timestamp) })
+	}
+	return b, nil
+}
+
+// seriesPerQuery bounds the metric keys one statement reads.
+const seriesPerQuery = 500
+
+// storeMetrics writes a validated batch to the run runID in tx, whose
+// caller has locked the run and checked that it is active: it checks the
+// quota, reads the batch's series in one statement, inserts the new ones
+// and updates the others with one statement each, and inserts the points.
+func (r *Registry) storeMetrics(ctx context.Context, tx *gorm.DB, runID string, b pointBatch) error {
+	if err := r.checkQuota(ctx, tx, tenancy.ResourceMetricPoints, int64(b.n)); err != nil {
 		return err
 	}
-	sort.Strings(keys) // lock series rows in a fixed order: no deadlocks
-	return r.tx(ctx, func(tx *gorm.DB) error {
-		run, err := getRun(tx, runID)
+	stored := make(map[string]*metricSeries, len(b.keys))
+	for i := 0; i < len(b.keys); i += seriesPerQuery {
+		var ss []metricSeries
+		if err := tx.Where("run_id = ? AND metric_key IN ?", runID, b.keys[i:min(i+seriesPerQuery, len(b.keys))]).Find(&ss).Error; err != nil {
+			return dbErr(err, "metric series")
+		}
+		for j := range ss {
+			stored[ss[j].Key] = &ss[j]
+		}
+	}
+	rows := make([]metricPoint, 0, b.n)
+	var created []metricSeries
+	for _, k := range b.keys {
+		ps := b.byKey[k]
+		res, set, err := reserveSeries(tx, runID, k, stored[k], ps, r.maxResequence)
 		if err != nil {
 			return err
 		}
-		if run.Lifecycle == LifecycleDeleted {
-			return invalid("run_id", "the run must be active")
+		if set == nil {
+			created = append(created, *res.series)
+		} else if err := tx.Model(&metricSeries{}).Where("id = ?", res.series.ID).Updates(set).Error; err != nil {
+			return dbErr(err, "metric series")
 		}
-		if err := r.checkQuota(ctx, tx, tenancy.ResourceMetricPoints, int64(len(points))); err != nil {
-			return err
-		}
-		rows := make([]metricPoint, 0, len(points))
-		for _, k := range keys {
-			ps := byKey[k]
-			sort.SliceStable(ps, func(i, j int) bool { return before(ps[i].Step, ps[i].Timestamp, ps[j].Step, ps[j].Timestamp) })
-			res, err := reserveSeries(tx, runID, k, ps, r.maxResequence)
-			if err != nil {
+		if res.resequence {
+			if ps, err = takeTail(tx, res.series.ID, res.from, ps); err != nil {
 				return err
 			}
-			if res.resequence {
-				if ps, err = takeTail(tx, res.series.ID, res.from, ps); err != nil {
-					return err
-				}
-			}
-			for i, p := range ps {
-				rows = append(rows, metricPoint{SeriesID: res.series.ID, Seq: res.from + int64(i), Step: p.Step, Timestamp: p.Timestamp, Value: p.Value})
-			}
 		}
-		batch := pgRowsPerInsert
-		if tx.Dialector.Name() == "sqlite" {
-			batch = r.sqliteRows
+		for i, p := range ps {
+			rows = append(rows, metricPoint{SeriesID: res.series.ID, Seq: res.from + int64(i), Step: p.Step, Timestamp: p.Timestamp, Value: p.Value})
 		}
-		return dbErr(tx.CreateInBatches(&rows, batch).Error, "metric points")
-	})
+	}
+	if len(created) > 0 {
+		if err := tx.CreateInBatches(&created, seriesPerInsert).Error; err != nil {
+			return dbErr(err, "metric series")
+		}
+	}
+	if tx.Dialector.Name() == "sqlite" {
+		return insertPointsSQLite(ctx, tx, rows, r.sqliteRows)
+	}
+	return insertPointsPostgres(ctx, tx, rows)
 }
 
-// pgRowsPerInsert keeps a multi-row INSERT of metric points under
-// PostgreSQL's limit of 65535 bound parameters. A batch of at most
-// MaxMetricBatch points is one INSERT; only a batch that re-numbers a
-// series tail (see reserveSeries) can need two.
-const pgRowsPerInsert = MaxMetricBatch
+// insertPointsPostgres inserts rows on PostgreSQL with one statement of
+// six parameters whatever their number, the columns as arrays:
+//
+//	INSERT INTO metric_points (tenant_id, series_id, seq, step, ts, value)
+//	SELECT $1, u.s, u.q, u.st, u.t, u.v FROM unnest($2::varchar[], ...) AS u(s, q, st, t, v)
+//
+// Its text never changes, so the driver prepares it once a connection,
+// where a multi-row INSERT of six parameters a point was a new statement
+// for every batch size. It sets tenant_id itself, to the context's
+// tenant; row-level security checks it too.
+func insertPointsPostgres(ctx context.Context, tx *gorm.DB, rows []metricPoint) error {
+	tenant, ok := tenancy.TenantFrom(ctx)
+	if !ok {
+		return fmt.Errorf("registry: %w", tenancy.ErrNoTenant)
+	}
+	series := make([]string, len(rows))
+	seq := make([]int64, len(rows))
+	step := make([]int64, len(rows))
+	ts := make([]time.Time, len(rows))
+	value := make([]float64, len(rows))
+	for i, p := range rows {
+		series[i], seq[i], step[i], ts[i], value[i] = p.SeriesID, p.Seq, p.Step, p.Timestamp, p.Value
+	}
+	err := tx.WithContext(tenancy.AllowRawSQL(ctx)).Exec(`INSERT INTO metric_points (tenant_id, series_id, seq, step, ts, value)
+SELECT ?, u.s, u.q, u.st, u.t, u.v FROM unnest(CAST(? AS varchar[]), CAST(? AS bigint[]), CAST(? AS bigint[]),
+	CAST(? AS timestamptz[]), CAST(? AS double precision[])) AS u(s, q, st, t, v)`,
+		tenant, pgArray(series), pgArray(seq), pgArray(step), pgArray(ts), pgArray(value)).Error
+	return dbErr(err, "metric points")
+}
+
+// pgArray is xs as a one-dimensional PostgreSQL array parameter, which the
+// pgx driver sends in binary (and GORM does not expand into a list).
+func pgArray[T any](xs []T) pgtype.Array[T] {
+	return pgtype.Array[T]{Elements: xs, Dims: []pgtype.ArrayDimension{{Length: int32(len(xs)), LowerBound: 1}}, Valid: true} // #nosec G115 -- at most MaxMetricBatch + maxResequence elements
+}
+
+// insertPointsSQLite inserts rows on SQLite in statements of at most
+// perInsert points:
+//
+//	INSERT INTO metric_points (tenant_id, series_id, seq, step, ts, value)
+//	SELECT ?, ?, column1, column2, column3, column4 FROM (VALUES (0, 5, ?, ?), ...)
+//
+// The tenant, and the series when all the statement's points are of one,
+// are bound once per statement, each point's timestamp and value once per
+// point; seq and step, integers this function formats, are literals (a
+// statement of points of several series binds each point's series too).
+// That is 2 bound parameters per point instead of 6, which matters because
+// the SQLite driver binds in time quadratic in a statement's parameters
+// (see sqliteRowsPerInsert). Values are bound, never written as text:
+// SQLite's text-to-double conversion can miss the nearest double. The
+// statement is written by hand, so it sets tenant_id itself, to the
+// context's tenant.
+func insertPointsSQLite(ctx context.Context, tx *gorm.DB, rows []metricPoint, perInsert int) error {
+	tenant, ok := tenancy.TenantFrom(ctx)
+	if !ok {
+		return fmt.Errorf("registry: %w", tenancy.ErrNoTenant)
+	}
+	raw := tx.WithContext(tenancy.AllowRawSQL(ctx))
+	var sb strings.Builder
+	args := make([]any, 0, 2+3*min(perInsert, len(rows)))
+	for i := 0; i < len(rows); i += perInsert {
+		chunk := rows[i:min(i+perInsert, len(rows))]
+		one := chunk[0].SeriesID == chunk[len(chunk)-1].SeriesID // rows come grouped by series
+		sb.Reset()
+		sb.WriteString("INSERT INTO metric_points (tenant_id, series_id, seq, step, ts, value) ")
+		args = append(args[:0], tenant)
+		if one {
+			sb.WriteString("SELECT ?, ?, column1, column2, column3, column4 FROM (VALUES ")
+			args = append(args, chunk[0].SeriesID)
+		} else {
+			sb.WriteString("SELECT ?, column1, column2, column3, column4, column5 FROM (VALUES ")
+		}
+		for j, p := range chunk {
+			if j > 0 {
+				sb.WriteByte(',')
+			}
+			sb.WriteByte('(')
+			if !one {
+				sb.WriteString("?,")
+				args = append(args, p.SeriesID)
+			}
+			sb.WriteString(strconv.FormatInt(p.Seq, 10))
+			sb.WriteByte(',')
+			sb.WriteString(strconv.FormatInt(p.Step, 10))
+			sb.WriteString(",?,?)")
+			args = append(args, p.Timestamp, p.Value)
+		}
+		sb.WriteByte(')')
+		if err := raw.Exec(sb.String(), args...).Error; err != nil {
+			return dbErr(err, "metric points")
+		}
+	}
+	return nil
+}
+
+// seriesPerInsert is the rows of one multi-row INSERT of new series (11
+// bound parameters each), kept small for the SQLite driver's binding (see
+// sqliteRowsPerInsert).
+const seriesPerInsert = 100
 
 // reservation says where a batch's points go in their series.
 type reservation struct {
@@ -205,71 +358,54 @@ type reservation struct {
 	resequence bool
 }
 
-// reserveSeries finds or creates the series of (run, key), reserves
-// len(ps) sequence numbers in it and updates its summary. The first UPDATE
-// takes the row's write lock, which serialises concurrent batches of the
-// same series until the transaction ends.
+// reserveSeries reserves len(ps) sequence numbers in the series of (run,
+// key) and computes its new summary. With s nil (the run has no such
+// metric yet) it returns the new series, to be inserted, and a nil set;
+// otherwise the columns of s to update. The caller holds the run's lock,
+// so s is the series as stored until the transaction ends.
 //
 // A batch that starts before the series' last point would break the
 // series' order. When at most maxTail stored points sort after the
 // batch's first point, they are re-numbered together with the batch (the
 // caller deletes and re-inserts them), and the series stays ordered;
 // otherwise the series is marked unordered.
-func reserveSeries(tx *gorm.DB, runID, key string, ps []MetricPoint, maxTail int64) (reservation, error) {
-	var s metricSeries
-	err := tx.Where("run_id = ? AND metric_key = ?", runID, key).Take(&s).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		s = metricSeries{ID: newID(), RunID: runID, Key: key, Ordered: true}
-		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&s).Error; err != nil {
-			return reservation{}, dbErr(err, "metric series")
-		}
-	} else if err != nil {
-		return reservation{}, dbErr(err, "metric series")
-	}
+func reserveSeries(tx *gorm.DB, runID, key string, s *metricSeries, ps []MetricPoint, maxTail int64) (reservation, map[string]any, error) {
 	n := int64(len(ps))
-	res := tx.Model(&metricSeries{}).Where("run_id = ? AND metric_key = ?", runID, key).
-		Update("point_count", gorm.Expr("point_count + ?", n))
-	if res.Error != nil {
-		return reservation{}, dbErr(res.Error, "metric series")
-	}
-	// Read into a fresh value: GORM would add s's primary key to the
-	// query's conditions.
-	s = metricSeries{}
-	if err := tx.Where("run_id = ? AND metric_key = ?", runID, key).Take(&s).Error; err != nil {
-		return reservation{}, dbErr(err, "metric series")
-	}
-	old := s.PointCount - n
-	out := reservation{series: &s, from: old}
 	first, last := ps[0], ps[len(ps)-1]
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, p := range ps {
 		lo, hi = math.Min(lo, p.Value), math.Max(hi, p.Value)
 	}
-	set := map[string]any{}
+	if s == nil {
+		s = &metricSeries{ID: newID(), RunID: runID, Key: key, PointCount: n, Ordered: true,
+			LastStep: last.Step, LastTimestamp: last.Timestamp, LastValue: last.Value, MinValue: lo, MaxValue: hi}
+		return reservation{series: s}, nil, nil
+	}
+	old := s.PointCount
+	out := reservation{series: s, from: old}
+	set := map[string]any{"point_count": old + n}
 	if old == 0 {
 		set["ordered"] = true
 		set["min_value"], set["max_value"] = lo, hi
-	} else {
-		if s.Ordered && before(first.Step, first.Timestamp, s.LastStep, s.LastTimestamp.UTC()) {
-			pos, err := insertPosition(tx, s.ID, old, first, maxTail)
-			if err != nil {
-				return reservation{}, err
-			}
-			if pos >= 0 {
-				out.from, out.resequence = pos, true
-			} else {
-				set["ordered"] = false
-			}
-		}
-		set["min_value"], set["max_value"] = math.Min(lo, s.MinValue), math.Max(hi, s.MaxValue)
+		set["last_step"], set["last_timestamp"], set["last_value"] = last.Step, last.Timestamp, last.Value
+		return out, set, nil
 	}
-	if old == 0 || !before(last.Step, last.Timestamp, s.LastStep, s.LastTimestamp.UTC()) {
+	if s.Ordered && before(first.Step, first.Timestamp, s.LastStep, s.LastTimestamp.UTC()) {
+		pos, err := insertPosition(tx, s.ID, old, first, maxTail)
+		if err != nil {
+			return reservation{}, nil, err
+		}
+		if pos >= 0 {
+			out.from, out.resequence = pos, true
+		} else {
+			set["ordered"] = false
+		}
+	}
+	set["min_value"], set["max_value"] = math.Min(lo, s.MinValue), math.Max(hi, s.MaxValue)
+	if !before(last.Step, last.Timestamp, s.LastStep, s.LastTimestamp.UTC()) {
 		set["last_step"], set["last_timestamp"], set["last_value"] = last.Step, last.Timestamp, last.Value
 	}
-	if err := tx.Model(&metricSeries{}).Where("id = ?", s.ID).Updates(set).Error; err != nil {
-		return reservation{}, dbErr(err, "metric series")
-	}
-	return out, nil
+	return out, set, nil
 }
 
 // pointKey is the (step, timestamp) of a stored point.

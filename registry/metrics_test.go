@@ -3,12 +3,15 @@ package registry
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/maestro-ml/maestro/internal/testenv"
 	"gorm.io/gorm"
 )
 
@@ -480,4 +483,62 @@ func TestMetricHistorySnapshot(t *testing.T) {
 			t.Fatalf("history after the batch: %d points", len(h))
 		}
 	})
+}
+
+// TestWriteStatements pins the statements of the tracking writes MLflow
+// clients make most (without a quota, which adds the checker's own): a
+// metric point of an existing series is four (the run read and locked,
+// the series read, updated, the point inserted), a batch of two keys
+// five, and a run with a tag three (the experiment's stage, the run, its
+// tags), whatever the run already holds.
+func TestWriteStatements(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, testenv.SQLite)
+	var n atomic.Int64
+	count := func(*gorm.DB) { n.Add(1) }
+	cb := e.db.Callback()
+	for name, err := range map[string]error{
+		"create": cb.Create().After("gorm:create").Register("test:count", count),
+		"query":  cb.Query().After("gorm:query").Register("test:count", count),
+		"update": cb.Update().After("gorm:update").Register("test:count", count),
+		"delete": cb.Delete().After("gorm:delete").Register("test:count", count),
+		"row":    cb.Row().After("gorm:row").Register("test:count", count),
+		"raw":    cb.Raw().After("gorm:raw").Register("test:count", count),
+	} {
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	statements := func(what string, want int64, f func() error) {
+		t.Helper()
+		n.Store(0)
+		if err := f(); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if got := n.Load(); got != want {
+			t.Fatalf("%s: %d statements, want %d", what, got, want)
+		}
+	}
+	exp := must[*TrackedExperiment](t)(e.reg.CreateTrackedExperiment(e.a, TrackedExperimentInput{Name: "x"}))
+	var run *TrackedRun
+	statements("create run", 3, func() (err error) {
+		run, err = e.reg.CreateTrackedRun(e.a, exp.ID, TrackedRunInput{Name: "r", Tags: map[string]string{"mlflow.runName": "r"}})
+		return err
+	})
+	for i := range 20 { // a run with many metrics and tags costs the same
+		if err := e.reg.LogRunBatch(e.a, run.ID, RunBatch{Metrics: []MetricPoint{{Key: fmt.Sprint("m", i), Value: 1}},
+			Tags: map[string]string{fmt.Sprint("t", i): "v"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	statements("log metric", 4, func() error {
+		return e.reg.LogRunBatch(e.a, run.ID, RunBatch{Metrics: []MetricPoint{{Key: "m0", Value: 2, Step: 1}}})
+	})
+	statements("log batch of two keys", 5, func() error {
+		return e.reg.LogMetrics(e.a, run.ID, []MetricPoint{{Key: "m1", Value: 2, Step: 1}, {Key: "m2", Value: 2, Step: 1}, {Key: "m1", Value: 3, Step: 2}})
+	})
+	s := must[*TrackedRun](t)(e.reg.TrackedRun(e.a, run.ID))
+	if len(s.Metrics) != 20 || s.Metrics[1].Key != "m1" || s.Metrics[1].Count != 3 || s.Metrics[1].LastValue != 3 || s.Metrics[1].Max != 3 {
+		t.Fatalf("metrics after the writes: %+v", s.Metrics)
+	}
 }

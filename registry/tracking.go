@@ -409,28 +409,55 @@ func (r *Registry) CreateTrackedRun(ctx context.Context, experimentID string, in
 	run := &TrackedRun{ID: id, ExperimentID: experimentID, Name: name, Status: RunRunning, Params: map[string]string{},
 		StartedAt: start, Lifecycle: LifecycleActive, UserID: in.UserID}
 	err := r.tx(ctx, func(tx *gorm.DB) error {
-		e, err := getTrackedExperiment(tx, experimentID)
+		l, err := experimentLifecycle(tx, experimentID)
 		if err != nil {
 			return err
 		}
-		if e.Lifecycle != LifecycleActive {
+		if l != LifecycleActive {
 			return invalid("experiment_id", "the experiment must be active")
 		}
 		if err := tx.Omit("Tags", "Metrics").Create(run).Error; err != nil {
 			return dbErr(err, "run")
 		}
-		if len(in.Tags) > 0 {
-			if err := upsertTags(tx, &runTag{}, "run_id", id, in.Tags); err != nil {
-				return err
+		// A new run has no tags yet, and checkTags bounded these.
+		tags := make([]runTag, 0, len(in.Tags))
+		for _, k := range sortedKeys(in.Tags) {
+			tags = append(tags, runTag{RunID: id, Key: k, Value: in.Tags[k]})
+		}
+		if len(tags) > 0 {
+			if err := tx.CreateInBatches(&tags, tagsPerInsert).Error; err != nil {
+				return dbErr(err, "run tag")
 			}
 		}
-		run, err = getTrackedRun(tx, id)
-		return err
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
+	run.Tags = make(map[string]string, len(in.Tags))
+	for k, v := range in.Tags {
+		run.Tags[k] = v
+	}
+	run.Metrics = []MetricSummary{}
 	return run, nil
+}
+
+// tagsPerInsert is the rows of one multi-row INSERT of a new entity's
+// tags (4 bound parameters each), kept small for the SQLite driver's
+// binding (see sqliteRowsPerInsert).
+const tagsPerInsert = 200
+
+// experimentLifecycle returns the lifecycle stage of experiment id
+// (ErrNotFound when the tenant has none).
+func experimentLifecycle(db *gorm.DB, id string) (Lifecycle, error) {
+	if !validID(id) {
+		return "", notFound("experiment", id)
+	}
+	var e TrackedExperiment
+	if err := db.Select("lifecycle_stage").Where("id = ?", id).Take(&e).Error; err != nil {
+		return "", dbErr(err, "experiment "+id)
+	}
+	return e.Lifecycle, nil
 }
 
 func getTrackedRun(db *gorm.DB, id string) (*TrackedRun, error) {
@@ -599,13 +626,18 @@ func (r *Registry) LogRunBatch(ctx context.Context, runID string, b RunBatch) er
 	if err := v.err(); err != nil {
 		return err
 	}
-	return r.Transaction(ctx, func(tx *gorm.DB, reg *Registry) error {
-		// FOR UPDATE on PostgreSQL: concurrent batches of one run merge
-		// their parameters one after the other.
-		if _, err := getRun(tx.Clauses(clause.Locking{Strength: "UPDATE"}), runID); err != nil {
+	var metrics pointBatch
+	if len(b.Metrics) > 0 {
+		var err error
+		if metrics, err = r.groupPoints(b.Metrics); err != nil {
 			return err
 		}
-		run, err := getTrackedRun(tx, runID)
+	}
+	return r.tx(ctx, func(tx *gorm.DB) error {
+		// FOR UPDATE on PostgreSQL: concurrent batches of one run merge
+		// their parameters, and store their metric points, one after
+		// the other.
+		run, err := getRun(tx.Clauses(clause.Locking{Strength: "UPDATE"}).Select("id", "lifecycle_stage", "params"), runID)
 		if err != nil {
 			return err
 		}
@@ -638,8 +670,8 @@ func (r *Registry) LogRunBatch(ctx context.Context, runID string, b RunBatch) er
 				return err
 			}
 		}
-		if len(b.Metrics) > 0 {
-			return reg.LogMetrics(ctx, runID, b.Metrics)
+		if metrics.n > 0 {
+			return r.storeMetrics(ctx, tx, runID, metrics)
 		}
 		return nil
 	})
