@@ -1,0 +1,382 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/maestro-ml/maestro/internal/migrate"
+)
+
+// RunKeyKind says what a RunCondition or a RunSortKey names: a run
+// attribute, the latest value of a metric, a parameter or a tag.
+type RunKeyKind int
+
+// The kinds of key a RunQuery filters and sorts on.
+const (
+	RunAttribute RunKeyKind = iota
+	RunMetric
+	RunParam
+	RunTag
+)
+
+// The run attributes a RunQuery filters and sorts on. The times are
+// compared as whole milliseconds since the Unix epoch (rounded down), as
+// the tracking API reports them.
+const (
+	AttrRunID     = "run_id"
+	AttrRunName   = "run_name"
+	AttrStatus    = "status"
+	AttrUserID    = "user_id"
+	AttrStartTime = "start_time"
+	AttrEndTime   = "end_time"
+)
+
+// Operators of a RunCondition besides the six comparisons: membership in
+// List, for the run id only.
+const (
+	OpIn    = "IN"
+	OpNotIn = "NOT IN"
+)
+
+// MaxRunQueryKeys bounds the distinct metric and tag keys one RunQuery
+// names (each is a join).
+const MaxRunQueryKeys = 32
+
+// RunCondition is one condition of a RunQuery. A metric compares its
+// latest value (MetricSummary.LastValue) with Number using any of the six
+// comparisons; start_time and end_time compare their milliseconds with
+// Number the same way; parameters, tags and the text attributes
+// (run_name, user_id, status as a RunStatus) compare Text with = or !=;
+// run_id also takes IN and NOT IN with List. A run without the metric,
+// parameter, tag or end time does not match, whatever the operator. Text
+// is compared byte for byte.
+type RunCondition struct {
+	Kind   RunKeyKind
+	Key    string
+	Op     string
+	Number float64
+	Text   string
+	List   []string
+}
+
+// RunSortKey is one sort key of a RunQuery: an attribute, a metric's
+// latest value, a parameter or a tag, ascending unless Desc. A run
+// without the key sorts after every run with it, in either direction;
+// text sorts byte for byte.
+type RunSortKey struct {
+	Kind RunKeyKind
+	Key  string
+	Desc bool
+}
+
+// RunQuery selects the tracked runs of experiments for QueryTrackedRuns:
+// in one of Stages (any when empty), satisfying every condition of Where,
+// ordered by OrderBy and then by run id, the page of Limit runs (0: every
+// matching run) after Offset of them.
+type RunQuery struct {
+	ExperimentIDs []string
+	Stages        []Lifecycle
+	Where         []RunCondition
+	OrderBy       []RunSortKey
+	Offset        int
+	Limit         int
+}
+
+// RunQueryPage is one page of a RunQuery: its runs, with their
+// parameters, tags and latest metrics, and whether more runs match after
+// them.
+type RunQueryPage struct {
+	Runs []TrackedRun
+	More bool
+}
+
+// QueryTrackedRuns answers q in the database: only the page's runs are
+// read, with their data. As ListTrackedRuns, it reads runs of at most
+// MaxTrackingScan runs in the experiments and stages: more is
+// ErrTooLarge, whatever the conditions, and so are more than
+// MaxTrackingScan experiment ids. An unknown experiment id matches
+// nothing. A condition or sort key the query cannot express is
+// ErrInvalid.
+func (r *Registry) QueryTrackedRuns(ctx context.Context, q RunQuery) (RunQueryPage, error) {
+	if len(q.ExperimentIDs) > MaxTrackingScan {
+		return RunQueryPage{}, &TooLargeError{What: "experiment ids", Limit: MaxTrackingScan, Got: int64(len(q.ExperimentIDs))}
+	}
+	if q.Offset < 0 || q.Limit < 0 {
+		return RunQueryPage{}, invalid("limit", "offset and limit must not be negative")
+	}
+	ids := make([]string, 0, len(q.ExperimentIDs))
+	for _, id := range q.ExperimentIDs {
+		if validID(id) {
+			ids = append(ids, id)
+		}
+	}
+	out := RunQueryPage{Runs: []TrackedRun{}}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	err := r.readTx(ctx, func(db *gorm.DB) error {
+		b := runQueryBuilder{pg: migrate.IsPostgres(db), joins: map[string]string{}}
+		scope := func(d *gorm.DB) *gorm.DB {
+			d = d.Where("runs.experiment_id IN ?", ids)
+			if len(q.Stages) > 0 {
+				d = d.Where("runs.lifecycle_stage IN ?", q.Stages)
+			}
+			return d
+		}
+		var n int64
+		sub := scope(db.Model(&TrackedRun{}).Select("runs.id")).Limit(MaxTrackingScan + 1)
+		if err := db.Table("(?) AS scanned", sub).Count(&n).Error; err != nil {
+			return dbErr(err, "runs")
+		}
+		if n > MaxTrackingScan {
+			return &TooLargeError{What: "run search", Limit: MaxTrackingScan, Got: n}
+		}
+		conds, err := b.conditions(q.Where)
+		if err != nil {
+			return err
+		}
+		orders, err := b.orders(q.OrderBy)
+		if err != nil {
+			return err
+		}
+		if len(b.from) > MaxRunQueryKeys {
+			return invalid("filter", "at most %d distinct metric and tag keys", MaxRunQueryKeys)
+		}
+		sel := scope(db.Model(&TrackedRun{}))
+		if len(b.from) > 0 {
+			sel = sel.Clauses(clause.From{Joins: b.from})
+		}
+		for _, c := range conds {
+			sel = sel.Where(c)
+		}
+		sel = sel.Clauses(clause.OrderBy{Expression: orders})
+		if q.Limit > 0 {
+			sel = sel.Limit(q.Limit + 1)
+		}
+		if q.Offset > 0 {
+			sel = sel.Offset(q.Offset)
+		}
+		if err := sel.Find(&out.Runs).Error; err != nil {
+			return dbErr(err, "run search")
+		}
+		if q.Limit > 0 && len(out.Runs) > q.Limit {
+			out.Runs, out.More = out.Runs[:q.Limit], true
+		}
+		ptrs := make([]*TrackedRun, len(out.Runs))
+		for i := range out.Runs {
+			ptrs[i] = &out.Runs[i]
+		}
+		return loadRunData(db, ptrs)
+	})
+	if err != nil {
+		return RunQueryPage{}, err
+	}
+	return out, nil
+}
+
+// runQueryBuilder renders a RunQuery's conditions and sort keys: a LEFT
+// JOIN per metric or tag key (the tenancy plugin adds the tenant to each
+// ON clause), the parameters read from the runs' JSON column.
+type runQueryBuilder struct {
+	pg    bool
+	from  []clause.Join
+	joins map[string]string // kind and key -> alias
+}
+
+// falseExpr matches no row.
+var falseExpr = clause.Expr{SQL: "1 = 0"}
+
+// join returns the alias of the join of a metric or tag key.
+func (b *runQueryBuilder) join(kind RunKeyKind, key string) string {
+	id := fmt.Sprint(int(kind), "\x00", key)
+	if a, ok := b.joins[id]; ok {
+		return a
+	}
+	table, col, prefix := "metric_series", "metric_key", "m"
+	if kind == RunTag {
+		table, col, prefix = "run_tags", "tag_key", "t"
+	}
+	alias := fmt.Sprintf("%s%d", prefix, len(b.from))
+	b.joins[id] = alias
+	b.from = append(b.from, clause.Join{
+		Type:  clause.LeftJoin,
+		Table: clause.Table{Name: table, Alias: alias},
+		ON: clause.Where{Exprs: []clause.Expression{clause.Expr{
+			SQL: alias + ".run_id = runs.id AND " + alias + "." + col + " = ?", Vars: []any{key}}}},
+	})
+	return alias
+}
+
+// storable reports whether s can be a stored key or text: UTF-8 without
+// NUL (what every write validates), which PostgreSQL also needs of a
+// bound text.
+func storable(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
+
+// value returns the SQL expression of a key, whether it is text or a
+// number, or ok false when no stored run can have the key.
+func (b *runQueryBuilder) value(kind RunKeyKind, key string) (expr clause.Expr, text, ok bool, err error) {
+	switch kind {
+	case RunMetric:
+		if !keyRE.MatchString(key) {
+			return expr, false, false, nil
+		}
+		return clause.Expr{SQL: b.join(kind, key) + ".last_value"}, false, true, nil
+	case RunTag:
+		if !keyRE.MatchString(key) {
+			return expr, true, false, nil
+		}
+		return clause.Expr{SQL: b.join(kind, key) + ".tag_value"}, true, true, nil
+	case RunParam:
+		if !keyRE.MatchString(key) {
+			return expr, true, false, nil
+		}
+		if b.pg {
+			return clause.Expr{SQL: "(CAST(runs.params AS jsonb) ->> CAST(? AS text))", Vars: []any{key}}, true, true, nil
+		}
+		// keyRE admits no quote or backslash: the key quotes as is.
+		return clause.Expr{SQL: "json_extract(runs.params, ?)", Vars: []any{`$."` + key + `"`}}, true, true, nil
+	case RunAttribute:
+		switch key {
+		case AttrRunID:
+			return clause.Expr{SQL: "runs.id"}, true, true, nil
+		case AttrRunName:
+			return clause.Expr{SQL: "runs.name"}, true, true, nil
+		case AttrStatus:
+			return clause.Expr{SQL: "runs.status"}, true, true, nil
+		case AttrUserID:
+			return clause.Expr{SQL: "runs.user_id"}, true, true, nil
+		case AttrStartTime:
+			return b.millis("runs.started_at"), false, true, nil
+		case AttrEndTime:
+			return b.millis("runs.ended_at"), false, true, nil
+		}
+	}
+	return expr, false, false, invalid("filter", "cannot search runs by %q", key)
+}
+
+// millis is the expression of a time column's whole milliseconds since
+// the epoch, rounded down (NULL for NULL). SQLite keeps times as text in
+// the driver's layout "2006-01-02 15:04:05.999999999-07:00", UTC: whole
+// seconds from the first 19 characters, milliseconds from the first three
+// digits of the fraction (its own date functions round to the nearest
+// millisecond instead).
+func (b *runQueryBuilder) millis(col string) clause.Expr {
+	if b.pg {
+		return clause.Expr{SQL: "floor(extract(epoch FROM " + col + ") * 1000)"}
+	}
+	return clause.Expr{SQL: "(CAST(strftime('%s', substr(" + col + ", 1, 19)) AS INTEGER) * 1000 + CASE WHEN substr(" + col +
+		", 20, 1) = '.' THEN CAST(substr(substr(" + col + ", 21, instr(" + col + ", '+') - 21) || '000', 1, 3) AS INTEGER) ELSE 0 END)"}
+}
+
+// conditions renders the conditions, one expression each.
+func (b *runQueryBuilder) conditions(cs []RunCondition) ([]clause.Expression, error) {
+	out := make([]clause.Expression, 0, len(cs))
+	for _, c := range cs {
+		e, text, ok, err := b.value(c.Kind, c.Key)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			out = append(out, falseExpr) // no run has the key
+			continue
+		}
+		switch {
+		case c.Op == OpIn || c.Op == OpNotIn:
+			if c.Kind != RunAttribute || c.Key != AttrRunID {
+				return nil, invalid("filter", "IN takes the run id only")
+			}
+			list := make([]string, 0, len(c.List))
+			for _, s := range c.List {
+				if storable(s) {
+					list = append(list, s)
+				}
+			}
+			switch {
+			case len(list) == 0 && c.Op == OpIn:
+				out = append(out, falseExpr)
+			case len(list) > 0:
+				not := ""
+				if c.Op == OpNotIn {
+					not = "NOT "
+				}
+				out = append(out, clause.Expr{SQL: e.SQL + " " + not + "IN ?", Vars: append(append([]any{}, e.Vars...), list)})
+			}
+		case text:
+			if c.Op != OpEqual && c.Op != OpNotEqual {
+				return nil, invalid("filter", "text compares with = or != only")
+			}
+			if !storable(c.Text) {
+				// No stored text equals it: = holds for no run, != for
+				// every run that has the key.
+				if c.Op == OpEqual {
+					out = append(out, falseExpr)
+				} else {
+					out = append(out, clause.Expr{SQL: e.SQL + " IS NOT NULL", Vars: e.Vars})
+				}
+				continue
+			}
+			op := "="
+			if c.Op == OpNotEqual {
+				op = "<>"
+			}
+			out = append(out, clause.Expr{SQL: e.SQL + " " + op + " ?", Vars: append(append([]any{}, e.Vars...), c.Text)})
+		default:
+			if !finite(c.Number) {
+				return nil, invalid("filter", "must compare with a finite number")
+			}
+			op := c.Op
+			switch op {
+			case OpEqual, OpLess, OpLessEqual, OpGreater, OpGreaterEqual:
+			case OpNotEqual:
+				op = "<>"
+			default:
+				return nil, invalid("filter", "unknown operator %q", c.Op)
+			}
+			// Stored metrics are finite (LogMetrics refuses others), so
+			// SQL's comparison is the tracking API's.
+			out = append(out, clause.Expr{SQL: e.SQL + " " + op + " ?", Vars: append(append([]any{}, e.Vars...), c.Number)})
+		}
+	}
+	return out, nil
+}
+
+// orders renders the sort keys as one ORDER BY expression: per key,
+// "missing last" and then the value, and last the run id.
+func (b *runQueryBuilder) orders(keys []RunSortKey) (clause.Expr, error) {
+	var (
+		parts []string
+		vars  []any
+	)
+	collate := func(sql string) string {
+		if b.pg {
+			return "(" + sql + `) COLLATE "C"`
+		}
+		return sql
+	}
+	for _, k := range keys {
+		e, text, ok, err := b.value(k.Kind, k.Key)
+		if err != nil {
+			return clause.Expr{}, err
+		}
+		if !ok {
+			continue // no run has the key: every run ties
+		}
+		v := e.SQL
+		if text {
+			v = collate(v)
+		}
+		if k.Desc {
+			v += " DESC"
+		}
+		parts = append(parts, "("+e.SQL+") IS NULL", v)
+		vars = append(vars, e.Vars...)
+		vars = append(vars, e.Vars...)
+	}
+	parts = append(parts, collate("runs.id"))
+	return clause.Expr{SQL: strings.Join(parts, ", "), Vars: vars}, nil
+}
