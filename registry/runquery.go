@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -161,11 +162,17 @@ func (r *Registry) QueryTrackedRuns(ctx context.Context, q RunQuery) (RunQueryPa
 		if q.Offset > 0 {
 			sel = sel.Offset(q.Offset)
 		}
-		if err := sel.Find(&out.Runs).Error; err != nil {
+		// The ids first, so that the sort carries only them; then the
+		// page's runs.
+		var page []string
+		if err := sel.Pluck("runs.id", &page).Error; err != nil {
 			return dbErr(err, "run search")
 		}
-		if q.Limit > 0 && len(out.Runs) > q.Limit {
-			out.Runs, out.More = out.Runs[:q.Limit], true
+		if q.Limit > 0 && len(page) > q.Limit {
+			page, out.More = page[:q.Limit], true
+		}
+		if out.Runs, err = runsByID(db, page); err != nil {
+			return err
 		}
 		ptrs := make([]*TrackedRun, len(out.Runs))
 		for i := range out.Runs {
@@ -176,6 +183,27 @@ func (r *Registry) QueryTrackedRuns(ctx context.Context, q RunQuery) (RunQueryPa
 	if err != nil {
 		return RunQueryPage{}, err
 	}
+	return out, nil
+}
+
+// runsByID reads the runs of ids, in their order.
+func runsByID(db *gorm.DB, ids []string) ([]TrackedRun, error) {
+	out := make([]TrackedRun, 0, len(ids))
+	at := make(map[string]int, len(ids))
+	for i, id := range ids {
+		at[id] = i
+	}
+	for i := 0; i < len(ids); i += 1000 {
+		var runs []TrackedRun
+		if err := db.Where("id IN ?", ids[i:min(i+1000, len(ids))]).Find(&runs).Error; err != nil {
+			return nil, dbErr(err, "runs")
+		}
+		out = append(out, runs...)
+	}
+	if len(out) != len(ids) {
+		return nil, fmt.Errorf("registry: run search: %d of %d runs read", len(out), len(ids))
+	}
+	slices.SortFunc(out, func(a, b TrackedRun) int { return at[a.ID] - at[b.ID] })
 	return out, nil
 }
 
@@ -217,46 +245,46 @@ func (b *runQueryBuilder) join(kind RunKeyKind, key string) string {
 // bound text.
 func storable(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
 
-// value returns the SQL expression of a key, whether it is text or a
-// number, or ok false when no stored run can have the key.
-func (b *runQueryBuilder) value(kind RunKeyKind, key string) (expr clause.Expr, text, ok bool, err error) {
+// keyExpr is how a query reads one key of a run.
+type keyExpr struct {
+	expr     clause.Expr // the value, to compare
+	sort     clause.Expr // what orders as the value does (expr when unset)
+	text     bool        // text, else a number
+	nullable bool        // a run may lack it
+	ok       bool        // a stored run may have the key
+}
+
+// value returns how to read a key.
+func (b *runQueryBuilder) value(kind RunKeyKind, key string) (keyExpr, error) {
 	switch kind {
-	case RunMetric:
-		if !keyRE.MatchString(key) {
-			return expr, false, false, nil
+	case RunMetric, RunTag, RunParam:
+		k := keyExpr{text: kind != RunMetric, nullable: true, ok: keyRE.MatchString(key)}
+		switch {
+		case !k.ok:
+		case kind == RunMetric:
+			k.expr = clause.Expr{SQL: b.join(kind, key) + ".last_value"}
+		case kind == RunTag:
+			k.expr = clause.Expr{SQL: b.join(kind, key) + ".tag_value"}
+		case b.pg:
+			k.expr = clause.Expr{SQL: "(CAST(runs.params AS jsonb) ->> CAST(? AS text))", Vars: []any{key}}
+		default:
+			// keyRE admits no quote or backslash: the key quotes as is.
+			k.expr = clause.Expr{SQL: "json_extract(runs.params, ?)", Vars: []any{`$."` + key + `"`}}
 		}
-		return clause.Expr{SQL: b.join(kind, key) + ".last_value"}, false, true, nil
-	case RunTag:
-		if !keyRE.MatchString(key) {
-			return expr, true, false, nil
-		}
-		return clause.Expr{SQL: b.join(kind, key) + ".tag_value"}, true, true, nil
-	case RunParam:
-		if !keyRE.MatchString(key) {
-			return expr, true, false, nil
-		}
-		if b.pg {
-			return clause.Expr{SQL: "(CAST(runs.params AS jsonb) ->> CAST(? AS text))", Vars: []any{key}}, true, true, nil
-		}
-		// keyRE admits no quote or backslash: the key quotes as is.
-		return clause.Expr{SQL: "json_extract(runs.params, ?)", Vars: []any{`$."` + key + `"`}}, true, true, nil
+		return k, nil
 	case RunAttribute:
+		col := map[string]string{AttrRunID: "runs.id", AttrRunName: "runs.name", AttrStatus: "runs.status", AttrUserID: "runs.user_id"}[key]
+		if col != "" {
+			return keyExpr{expr: clause.Expr{SQL: col}, text: true, ok: true}, nil
+		}
 		switch key {
-		case AttrRunID:
-			return clause.Expr{SQL: "runs.id"}, true, true, nil
-		case AttrRunName:
-			return clause.Expr{SQL: "runs.name"}, true, true, nil
-		case AttrStatus:
-			return clause.Expr{SQL: "runs.status"}, true, true, nil
-		case AttrUserID:
-			return clause.Expr{SQL: "runs.user_id"}, true, true, nil
 		case AttrStartTime:
-			return b.millis("runs.started_at"), false, true, nil
+			return keyExpr{expr: b.millis("runs.started_at"), sort: b.millisOrder("runs.started_at"), ok: true}, nil
 		case AttrEndTime:
-			return b.millis("runs.ended_at"), false, true, nil
+			return keyExpr{expr: b.millis("runs.ended_at"), sort: b.millisOrder("runs.ended_at"), nullable: true, ok: true}, nil
 		}
 	}
-	return expr, false, false, invalid("filter", "cannot search runs by %q", key)
+	return keyExpr{}, invalid("filter", "cannot search runs by %q", key)
 }
 
 // millis is the expression of a time column's whole milliseconds since
@@ -269,22 +297,38 @@ func (b *runQueryBuilder) millis(col string) clause.Expr {
 	if b.pg {
 		return clause.Expr{SQL: "floor(extract(epoch FROM " + col + ") * 1000)"}
 	}
-	return clause.Expr{SQL: "(CAST(strftime('%s', substr(" + col + ", 1, 19)) AS INTEGER) * 1000 + CASE WHEN substr(" + col +
-		", 20, 1) = '.' THEN CAST(substr(substr(" + col + ", 21, instr(" + col + ", '+') - 21) || '000', 1, 3) AS INTEGER) ELSE 0 END)"}
+	return clause.Expr{SQL: "(CAST(strftime('%s', substr(" + col + ", 1, 19)) AS INTEGER) * 1000 + CAST(" + sqliteMillisPart(col) + " AS INTEGER))"}
+}
+
+// sqliteMillisPart is the first three digits of a SQLite time's fraction
+// of a second, "000" without one.
+func sqliteMillisPart(col string) string {
+	return "CASE WHEN substr(" + col + ", 20, 1) = '.' THEN substr(substr(" + col + ", 21, instr(" + col + ", '+') - 21) || '000', 1, 3) ELSE '000' END"
+}
+
+// millisOrder orders a time column as millis does, more cheaply: the time
+// truncated to the millisecond (on SQLite, its text so truncated, which
+// orders as the time: fixed width, UTC).
+func (b *runQueryBuilder) millisOrder(col string) clause.Expr {
+	if b.pg {
+		return clause.Expr{SQL: "date_trunc('milliseconds', " + col + ")"}
+	}
+	return clause.Expr{SQL: "(substr(" + col + ", 1, 19) || " + sqliteMillisPart(col) + ")"}
 }
 
 // conditions renders the conditions, one expression each.
 func (b *runQueryBuilder) conditions(cs []RunCondition) ([]clause.Expression, error) {
 	out := make([]clause.Expression, 0, len(cs))
 	for _, c := range cs {
-		e, text, ok, err := b.value(c.Kind, c.Key)
+		k, err := b.value(c.Kind, c.Key)
 		if err != nil {
 			return nil, err
 		}
-		if !ok {
+		if !k.ok {
 			out = append(out, falseExpr) // no run has the key
 			continue
 		}
+		e := k.expr
 		switch {
 		case c.Op == OpIn || c.Op == OpNotIn:
 			if c.Kind != RunAttribute || c.Key != AttrRunID {
@@ -306,7 +350,7 @@ func (b *runQueryBuilder) conditions(cs []RunCondition) ([]clause.Expression, er
 				}
 				out = append(out, clause.Expr{SQL: e.SQL + " " + not + "IN ?", Vars: append(append([]any{}, e.Vars...), list)})
 			}
-		case text:
+		case k.text:
 			if c.Op != OpEqual && c.Op != OpNotEqual {
 				return nil, invalid("filter", "text compares with = or != only")
 			}
@@ -359,22 +403,29 @@ func (b *runQueryBuilder) orders(keys []RunSortKey) (clause.Expr, error) {
 		return sql
 	}
 	for _, k := range keys {
-		e, text, ok, err := b.value(k.Kind, k.Key)
+		ke, err := b.value(k.Kind, k.Key)
 		if err != nil {
 			return clause.Expr{}, err
 		}
-		if !ok {
+		if !ke.ok {
 			continue // no run has the key: every run ties
 		}
+		e := ke.expr
+		if ke.nullable {
+			parts = append(parts, "("+e.SQL+") IS NULL")
+			vars = append(vars, e.Vars...)
+		}
+		if ke.sort.SQL != "" {
+			e = ke.sort
+		}
 		v := e.SQL
-		if text {
+		if ke.text {
 			v = collate(v)
 		}
 		if k.Desc {
 			v += " DESC"
 		}
-		parts = append(parts, "("+e.SQL+") IS NULL", v)
-		vars = append(vars, e.Vars...)
+		parts = append(parts, v)
 		vars = append(vars, e.Vars...)
 	}
 	parts = append(parts, collate("runs.id"))
