@@ -120,7 +120,8 @@ func populate(t *testing.T, rng *rand.Rand, reg *registry.Registry, n int) *genW
 			ctx = w.b
 		}
 		for range n {
-			id := genRun(t, rng, reg, ctx, exp)
+			// The first experiment's times are whole milliseconds.
+			id := genRun(t, rng, reg, ctx, exp, exp != w.exps[0])
 			if exp == w.expB {
 				w.bRunIDs[id] = true
 			} else {
@@ -141,10 +142,10 @@ func populate(t *testing.T, rng *rand.Rand, reg *registry.Registry, n int) *genW
 
 func pick[T any](rng *rand.Rand, xs []T) T { return xs[rng.IntN(len(xs))] }
 
-func genRun(t *testing.T, rng *rand.Rand, reg *registry.Registry, ctx context.Context, exp string) string {
+func genRun(t *testing.T, rng *rand.Rand, reg *registry.Registry, ctx context.Context, exp string, micro bool) string {
 	t.Helper()
 	start := time.UnixMilli(pick(rng, genStarts))
-	if rng.IntN(3) == 0 { // microseconds within the same millisecond
+	if micro && rng.IntN(3) == 0 { // microseconds within the same millisecond
 		start = start.Add(time.Duration(rng.IntN(1000)) * time.Microsecond)
 	}
 	in := registry.TrackedRunInput{Name: pick(rng, genNames), UserID: pick(rng, genUsers), StartTime: start, Tags: map[string]string{}}
@@ -174,7 +175,11 @@ func genRun(t *testing.T, rng *rand.Rand, reg *registry.Registry, ctx context.Co
 	}
 	switch rng.IntN(4) {
 	case 0: // still running, no end
-	case 1: // ended now, microseconds and all
+	case 1:
+		if !micro {
+			break
+		}
+		// Ended now, microseconds and all.
 		st := pick(rng, genStatuses[1:])
 		_, err = reg.UpdateTrackedRun(ctx, run.ID, registry.TrackedRunPatch{Status: &st})
 	default:

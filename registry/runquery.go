@@ -121,7 +121,7 @@ func (r *Registry) QueryTrackedRuns(ctx context.Context, q RunQuery) (RunQueryPa
 		return out, nil
 	}
 	err := r.readTx(ctx, func(db *gorm.DB) error {
-		b := runQueryBuilder{pg: migrate.IsPostgres(db), joins: map[string]string{}}
+		b := runQueryBuilder{pg: migrate.IsPostgres(db), joins: map[string]string{}, present: map[string]bool{}}
 		scope := func(d *gorm.DB) *gorm.DB {
 			d = d.Where("runs.experiment_id IN ?", ids)
 			if len(q.Stages) > 0 {
@@ -129,14 +129,26 @@ func (r *Registry) QueryTrackedRuns(ctx context.Context, q RunQuery) (RunQueryPa
 			}
 			return d
 		}
-		var n int64
-		sub := scope(db.Model(&TrackedRun{}).Select("runs.id")).Limit(MaxTrackingScan + 1)
-		if err := db.Table("(?) AS scanned", sub).Count(&n).Error; err != nil {
+		// The runs scanned, bounded; on SQLite also the longest time texts:
+		// times of whole milliseconds (at most three digits of fraction)
+		// order by their text as by their milliseconds.
+		var scan struct {
+			N          int64
+			StartWidth int64
+			EndWidth   int64
+		}
+		cols := "count(*) AS n"
+		if !b.pg {
+			cols += ", coalesce(max(length(started_at)), 0) AS start_width, coalesce(max(length(ended_at)), 0) AS end_width"
+		}
+		sub := scope(db.Model(&TrackedRun{}).Select("runs.started_at, runs.ended_at")).Limit(MaxTrackingScan + 1)
+		if err := db.Table("(?) AS scanned", sub).Select(cols).Scan(&scan).Error; err != nil {
 			return dbErr(err, "runs")
 		}
-		if n > MaxTrackingScan {
-			return &TooLargeError{What: "run search", Limit: MaxTrackingScan, Got: n}
+		if scan.N > MaxTrackingScan {
+			return &TooLargeError{What: "run search", Limit: MaxTrackingScan, Got: scan.N}
 		}
+		b.wholeMillis = map[string]bool{"runs.started_at": scan.StartWidth <= sqliteMillisWidth, "runs.ended_at": scan.EndWidth <= sqliteMillisWidth}
 		conds, err := b.conditions(q.Where)
 		if err != nil {
 			return err
@@ -207,6 +219,10 @@ func runsByID(db *gorm.DB, ids []string) ([]TrackedRun, error) {
 	return out, nil
 }
 
+// sqliteMillisWidth is the length of a SQLite time text with at most
+// three digits of fraction: "2006-01-02 15:04:05.000+00:00".
+const sqliteMillisWidth = 29
+
 // runQueryBuilder renders a RunQuery's conditions and sort keys: a LEFT
 // JOIN per metric or tag key (the tenancy plugin adds the tenant to each
 // ON clause), the parameters read from the runs' JSON column.
@@ -214,6 +230,12 @@ type runQueryBuilder struct {
 	pg    bool
 	from  []clause.Join
 	joins map[string]string // kind and key -> alias
+	// present are the keys a condition requires: a run without one is
+	// not in the answer, so they sort without a "missing last" term.
+	present map[string]bool
+	// wholeMillis are the time columns (of SQLite) whose scanned values
+	// are all whole milliseconds.
+	wholeMillis map[string]bool
 }
 
 // falseExpr matches no row.
@@ -221,7 +243,7 @@ var falseExpr = clause.Expr{SQL: "1 = 0"}
 
 // join returns the alias of the join of a metric or tag key.
 func (b *runQueryBuilder) join(kind RunKeyKind, key string) string {
-	id := fmt.Sprint(int(kind), "\x00", key)
+	id := keyID(kind, key)
 	if a, ok := b.joins[id]; ok {
 		return a
 	}
@@ -239,6 +261,8 @@ func (b *runQueryBuilder) join(kind RunKeyKind, key string) string {
 	})
 	return alias
 }
+
+func keyID(kind RunKeyKind, key string) string { return fmt.Sprint(int(kind), "\x00", key) }
 
 // storable reports whether s can be a stored key or text: UTF-8 without
 // NUL (what every write validates), which PostgreSQL also needs of a
@@ -310,8 +334,11 @@ func sqliteMillisPart(col string) string {
 // truncated to the millisecond (on SQLite, its text so truncated, which
 // orders as the time: fixed width, UTC).
 func (b *runQueryBuilder) millisOrder(col string) clause.Expr {
-	if b.pg {
+	switch {
+	case b.pg:
 		return clause.Expr{SQL: "date_trunc('milliseconds', " + col + ")"}
+	case b.wholeMillis[col]:
+		return clause.Expr{SQL: col}
 	}
 	return clause.Expr{SQL: "(substr(" + col + ", 1, 19) || " + sqliteMillisPart(col) + ")"}
 }
@@ -329,6 +356,7 @@ func (b *runQueryBuilder) conditions(cs []RunCondition) ([]clause.Expression, er
 			continue
 		}
 		e := k.expr
+		b.present[keyID(c.Kind, c.Key)] = true
 		switch {
 		case c.Op == OpIn || c.Op == OpNotIn:
 			if c.Kind != RunAttribute || c.Key != AttrRunID {
@@ -411,7 +439,7 @@ func (b *runQueryBuilder) orders(keys []RunSortKey) (clause.Expr, error) {
 			continue // no run has the key: every run ties
 		}
 		e := ke.expr
-		if ke.nullable {
+		if ke.nullable && !b.present[keyID(k.Kind, k.Key)] {
 			parts = append(parts, "("+e.SQL+") IS NULL")
 			vars = append(vars, e.Vars...)
 		}
