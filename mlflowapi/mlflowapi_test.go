@@ -2,7 +2,6 @@ package mlflowapi
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -29,21 +28,7 @@ type server struct {
 
 func newServer(t testing.TB, open func(testing.TB) *gorm.DB) *server {
 	t.Helper()
-	db := open(t)
-	if err := db.Use(tenancy.NewPlugin()); err != nil {
-		t.Fatal(err)
-	}
-	if err := registry.Migrate(context.Background(), db); err != nil {
-		t.Fatal(err)
-	}
-	blobs, err := registry.NewFileStore(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := registry.New(db, registry.WithBlobStore(blobs))
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg := newRegistry(t, open(t), tenancy.NewPlugin(), true)
 	h, err := New(reg, WithLogger(slog.New(slog.NewTextHandler(testWriter{t}, nil))))
 	if err != nil {
 		t.Fatal(err)

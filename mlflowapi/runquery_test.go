@@ -18,34 +18,37 @@ import (
 	"github.com/maestro-ml/maestro/tenancy"
 )
 
+// newRegistry installs the plugin on db, migrates it (when migrate) and
+// opens a registry on it.
+func newRegistry(tb testing.TB, db *gorm.DB, p *tenancy.Plugin, migrate bool) *registry.Registry {
+	tb.Helper()
+	if err := db.Use(p); err != nil {
+		tb.Fatal(err)
+	}
+	if migrate {
+		if err := registry.Migrate(context.Background(), db); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	blobs, err := registry.NewFileStore(tb.TempDir())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	reg, err := registry.New(db, registry.WithBlobStore(blobs))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return reg
+}
+
 // searchDatabases are the databases the differential test runs on:
 // SQLite, PostgreSQL with the plugin, and PostgreSQL as a non-superuser
 // role under row-level security.
 func searchDatabases(t *testing.T) map[string]func(testing.TB) *registry.Registry {
 	t.Helper()
-	withPlugin := func(tb testing.TB, db *gorm.DB, p *tenancy.Plugin, migrate bool) *registry.Registry {
-		tb.Helper()
-		if err := db.Use(p); err != nil {
-			tb.Fatal(err)
-		}
-		if migrate {
-			if err := registry.Migrate(context.Background(), db); err != nil {
-				tb.Fatal(err)
-			}
-		}
-		blobs, err := registry.NewFileStore(tb.TempDir())
-		if err != nil {
-			tb.Fatal(err)
-		}
-		reg, err := registry.New(db, registry.WithBlobStore(blobs))
-		if err != nil {
-			tb.Fatal(err)
-		}
-		return reg
-	}
 	out := map[string]func(testing.TB) *registry.Registry{}
 	for name, open := range testenv.Databases(t) {
-		out[name] = func(tb testing.TB) *registry.Registry { return withPlugin(tb, open(tb), tenancy.NewPlugin(), true) }
+		out[name] = func(tb testing.TB) *registry.Registry { return newRegistry(tb, open(tb), tenancy.NewPlugin(), true) }
 	}
 	if _, ok := out["postgres"]; ok {
 		out["postgres-rls"] = func(tb testing.TB) *registry.Registry {
@@ -66,7 +69,7 @@ func searchDatabases(t *testing.T) map[string]func(testing.TB) *registry.Registr
 					tb.Fatalf("%s: %v", g, err)
 				}
 			}
-			return withPlugin(tb, testenv.OpenPostgres(tb, appURL), tenancy.NewPlugin(tenancy.WithRowLevelSecurity()), false)
+			return newRegistry(tb, testenv.OpenPostgres(tb, appURL), tenancy.NewPlugin(tenancy.WithRowLevelSecurity()), false)
 		}
 	}
 	return out
