@@ -329,6 +329,9 @@ func TestSearchRuns(t *testing.T) {
 			{"attributes.run_id NOT IN ('" + ids[0] + "')", []string{"start_time"}, "[run-1 run-2 run-3 run-4]"},
 			{"attributes.start_time > 1700000000002", nil, "[run-4 run-3]"},
 			{"metrics.missing > 0", nil, "[]"},
+			// artifact_uri is derived here: its order reads every run.
+			{"attributes.artifact_uri LIKE '%/artifacts'", []string{"attributes.artifact_uri DESC"}, "[run-4 run-3 run-2 run-1 run-0]"},
+			{"metrics.acc >= 0.1", []string{"attributes.artifact_uri"}, "[run-1 run-2 run-3 run-4]"},
 			{"params.model = 'nope'", nil, "[]"},
 		}
 		for _, c := range cases {
