@@ -2,7 +2,6 @@ package mlflowapi
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -29,21 +28,7 @@ type server struct {
 
 func newServer(t testing.TB, open func(testing.TB) *gorm.DB) *server {
 	t.Helper()
-	db := open(t)
-	if err := db.Use(tenancy.NewPlugin()); err != nil {
-		t.Fatal(err)
-	}
-	if err := registry.Migrate(context.Background(), db); err != nil {
-		t.Fatal(err)
-	}
-	blobs, err := registry.NewFileStore(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := registry.New(db, registry.WithBlobStore(blobs))
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg := newRegistry(t, open(t), tenancy.NewPlugin(), true)
 	h, err := New(reg, WithLogger(slog.New(slog.NewTextHandler(testWriter{t}, nil))))
 	if err != nil {
 		t.Fatal(err)
@@ -344,6 +329,9 @@ func TestSearchRuns(t *testing.T) {
 			{"attributes.run_id NOT IN ('" + ids[0] + "')", []string{"start_time"}, "[run-1 run-2 run-3 run-4]"},
 			{"attributes.start_time > 1700000000002", nil, "[run-4 run-3]"},
 			{"metrics.missing > 0", nil, "[]"},
+			// artifact_uri is derived here: its order reads every run.
+			{"attributes.artifact_uri LIKE '%/artifacts'", []string{"attributes.artifact_uri DESC"}, "[run-4 run-3 run-2 run-1 run-0]"},
+			{"metrics.acc >= 0.1", []string{"attributes.artifact_uri"}, "[run-1 run-2 run-3 run-4]"},
 			{"params.model = 'nope'", nil, "[]"},
 		}
 		for _, c := range cases {

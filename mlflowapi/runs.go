@@ -1,6 +1,7 @@
 package mlflowapi
 
 import (
+	"context"
 	"errors"
 	"math"
 	"sort"
@@ -669,26 +670,49 @@ func searchRuns(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	runs, err := c.h.reg.ListTrackedRuns(c.r.Context(), ids, stages...)
-	if err != nil {
-		return nil, err
-	}
-	rows := make([]entity, 0, len(runs))
-	for i := range runs {
-		if e := runEntity(&runs[i]); matches(e, sr.clauses) {
-			rows = append(rows, e)
-		}
-	}
 	sr.orders = append(sr.orders, order{kind: kindAttr, key: "start_time", desc: true}, order{kind: kindAttr, key: "run_id"})
-	sortEntities(rows, sr.orders)
-	page, next := paginate(rows, offset, sr.limit, fp)
-	out := make([]wireRun, 0, len(page))
-	for _, e := range page {
-		out = append(out, e.wire.(wireRun))
+	var (
+		out  []wireRun
+		next string
+	)
+	if plan, ok := planRunSearch(ids, stages, sr.clauses, sr.orders); ok {
+		var more bool
+		if out, more, err = queryRuns(c.r.Context(), c.h.reg, plan, offset, sr.limit); err != nil {
+			return nil, err
+		}
+		if more {
+			next = encodeToken(offset+len(out), fp)
+		}
+	} else if out, next, err = searchRunsInMemory(c.r.Context(), c.h.reg, ids, stages, sr.clauses, sr.orders, offset, sr.limit, fp); err != nil {
+		return nil, err
 	}
 	resp := map[string]any{"runs": out}
 	if next != "" {
 		resp["next_page_token"] = next
 	}
 	return resp, nil
+}
+
+// searchRunsInMemory answers a run search by reading every run of the
+// experiments in the stages, then filtering, sorting and paging them
+// here: the reference the database's answer must equal, and the answer
+// for searches it cannot order.
+func searchRunsInMemory(ctx context.Context, reg *registry.Registry, ids []string, stages []registry.Lifecycle, clauses []clause, orders []order, offset, limit int, fp string) ([]wireRun, string, error) {
+	runs, err := reg.ListTrackedRuns(ctx, ids, stages...)
+	if err != nil {
+		return nil, "", err
+	}
+	rows := make([]entity, 0, len(runs))
+	for i := range runs {
+		if e := runEntity(&runs[i]); matches(e, clauses) {
+			rows = append(rows, e)
+		}
+	}
+	sortEntities(rows, orders)
+	page, next := paginate(rows, offset, limit, fp)
+	out := make([]wireRun, 0, len(page))
+	for _, e := range page {
+		out = append(out, e.wire.(wireRun))
+	}
+	return out, next, nil
 }

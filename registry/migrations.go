@@ -13,7 +13,7 @@ import (
 const MigrationComponent = "registry"
 
 // SchemaVersion is the registry schema version this package needs.
-const SchemaVersion int64 = 10
+const SchemaVersion int64 = 11
 
 // steps are the registry's migrations. The SQL is written once for both
 // databases; only the timestamp type differs. Every child table carries a
@@ -252,6 +252,11 @@ func steps() []migrate.Step {
 		// Logged models (loggedmodel.go): MLflow 3's logged models, their
 		// files and the runs' outputs.
 		loggedModelsStep(10),
+		// Run search (runquery.go): the runs of experiments in a stage,
+		// counted and ordered by their times without reading the rows.
+		migrate.SQL(11, "registry-011-run-search-index", []string{
+			`CREATE INDEX ix_runs_search ON runs (tenant_id, experiment_id, lifecycle_stage, started_at, ended_at, id)`,
+		}, []string{`DROP INDEX ix_runs_search`}),
 	}
 }
 

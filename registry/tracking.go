@@ -474,6 +474,9 @@ func getTrackedRun(db *gorm.DB, id string) (*TrackedRun, error) {
 	return &run, nil
 }
 
+// summaryColumns are the columns of metric_series a MetricSummary reads.
+const summaryColumns = "run_id, metric_key, point_count, last_step, last_timestamp, last_value, min_value, max_value"
+
 // loadRunData fills the tags and latest metrics of runs.
 func loadRunData(db *gorm.DB, runs []*TrackedRun) error {
 	byID := make(map[string]*TrackedRun, len(runs))
@@ -490,14 +493,14 @@ func loadRunData(db *gorm.DB, runs []*TrackedRun) error {
 	for i := 0; i < len(ids); i += 1000 {
 		chunk := ids[i:min(i+1000, len(ids))]
 		var tags []runTag
-		if err := db.Where("run_id IN ?", chunk).Find(&tags).Error; err != nil {
+		if err := db.Select("run_id, tag_key, tag_value").Where("run_id IN ?", chunk).Find(&tags).Error; err != nil {
 			return dbErr(err, "run tags")
 		}
 		for _, t := range tags {
 			byID[t.RunID].Tags[t.Key] = t.Value
 		}
 		var series []metricSeries
-		if err := db.Where("run_id IN ?", chunk).Order("metric_key").Find(&series).Error; err != nil {
+		if err := db.Select(summaryColumns).Where("run_id IN ?", chunk).Order("metric_key").Find(&series).Error; err != nil {
 			return dbErr(err, "run metrics")
 		}
 		for _, s := range series {
