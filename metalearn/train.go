@@ -213,7 +213,7 @@ type targetModel struct {
 	// normalised held-out residuals, ascending: the calibration of
 	// predictions whose missing inputs are marginalised. Nil for models
 	// of format version 2.
-	scores      []float64
+	scores []float64
 	// masked are the calibrated mixture masses of the patterns of
 	// marginalised inputs training measured (masked.go), by ascending
 	// mask. Nil for models of format versions 2–4.

@@ -58,11 +58,11 @@ type CoverageRow struct {
 	// histories' own coverages (their standard deviation over √histories;
 	// 0 with one history): it includes the variation of the calibration
 	// between histories, which the binomial StdErr does not.
-	HistStdErr float64
-	RelWidth     float64 // mean relative width (NaN when unbounded)
-	MAE          float64
-	ForwardCov   float64 // mean forward_coverage the model reported about itself
-	Predictions  int
+	HistStdErr  float64
+	RelWidth    float64 // mean relative width (NaN when unbounded)
+	MAE         float64
+	ForwardCov  float64 // mean forward_coverage the model reported about itself
+	Predictions int
 }
 
 // NextWindow is the number of projects after the history that held-out
