@@ -488,6 +488,19 @@ func Print(ctx context.Context, out io.Writer, sc Scale) error {
 		return err
 	}
 
+	if err := PrintSmall(ctx, out, sc); err != nil {
+		return err
+	}
+	rel, notes, err := Uniform(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nuniform history (40 projects, success 70 ± 0.1): reliability %s, notes %q\n", rel, notes)
+	return nil
+}
+
+// PrintSmall writes the small-history table (5) of Print.
+func PrintSmall(ctx context.Context, out io.Writer, sc Scale) error {
 	small, err := SmallHistories(ctx, sc, sc.SmallSizes)
 	if err != nil {
 		return err
@@ -508,11 +521,6 @@ func Print(ctx context.Context, out io.Writer, sc Scale) error {
 		fmt.Fprintf(out, "| %d | %d | %d | %d | %d | %.2f | %.2f | %d | %d | %d | %d | %s| %.3f |\n", r.N, r.Histories, r.Low, r.LowNote, r.TooSmallNote, r.CVMAE, r.TrueMAE,
 			r.CVWithin2SE, r.BeatsBaselineTrue, r.GainSignificant, r.SelectionUncertain, ks, r.Coverage)
 	}
-	rel, notes, err := Uniform(ctx)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "\nuniform history (40 projects, success 70 ± 0.1): reliability %s, notes %q\n", rel, notes)
 	return nil
 }
 
