@@ -201,32 +201,6 @@ func (g *gpModel) predict(x []float64) (float64, float64) {
 	return mu, math.Sqrt(variance + g.sn2)
 }
 
-// newPointSigma returns the predictive σ (with noise) the model would
-// have at x if x were not one of the rows behind its variance: for such a
-// row i the leave-one-out variance 1/[K⁻¹]ᵢᵢ of the variance subset's
-// kernel (K = UᵀU, so [K⁻¹]ᵢᵢ = ‖U⁻ᵀeᵢ‖²), otherwise the ordinary σ. The
-// conformal scores compare held-out residuals with σ at inputs their
-// fold model did not see, and a new project is such an input too, so the
-// normalising mean σ of every model is taken over inputs as if unseen.
-func (g *gpModel) newPointSigma(x []float64) float64 {
-	d, mv := g.d, g.mv
-	for i := 0; i < mv; i++ {
-		if !equalSlices(g.x[i*d:i*d+d], x) {
-			continue
-		}
-		v := make([]float64, mv)
-		v[i] = 1
-		blas64.Trsv(blas.Trans, blas64.Triangular{Uplo: blas.Upper, Diag: blas.NonUnit, N: mv, Stride: mv, Data: g.u}, blas64.Vector{N: mv, Inc: 1, Data: v})
-		kinv := blas64.Dot(blas64.Vector{N: mv, Inc: 1, Data: v}, blas64.Vector{N: mv, Inc: 1, Data: v})
-		if kinv > 0 && finite(kinv) {
-			return math.Sqrt(1 / kinv)
-		}
-		break
-	}
-	_, s := g.predict(x)
-	return s
-}
-
 // prepare derives the Cholesky factor and α from the stored fields. It
 // fails when the fields are inconsistent or K is not positive definite.
 func (g *gpModel) prepare() error {

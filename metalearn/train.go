@@ -558,18 +558,11 @@ func referenceRows(x [][]float64, seed uint64) [][]float64 {
 	return out
 }
 
-// meanSigma returns the mean predictive σ of ft over rows, each taken as
-// an input the model has not seen (gpModel.newPointSigma): rows it was
-// trained on count with their leave-one-out σ.
+// meanSigma returns the mean predictive σ of ft over rows.
 func meanSigma(ft fittedTarget, rows [][]float64) float64 {
 	s := 0.0
 	for _, r := range rows {
-		var v float64
-		if g, ok := ft.reg.(*gpModel); ok {
-			v = g.newPointSigma(r) * ft.scale
-		} else {
-			_, v = ft.predict(r)
-		}
+		_, v := ft.predict(r)
 		s += v
 	}
 	s /= float64(len(rows))
