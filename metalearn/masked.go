@@ -136,7 +136,8 @@ func substitutionRows(enc encoder, class string, raw [numNumeric]float64, marg [
 
 // mixture is the predictive distribution of a prediction that
 // marginalises inputs: equal-weight reference means mus, each plus ε·w,
-// ε symmetric with |ε| distributed as scores (ascending).
+// ε symmetric with |ε| distributed as scores (ascending), each score's
+// mass split evenly between +s and −s.
 type mixture struct {
 	mus    []float64
 	w      float64
@@ -189,8 +190,8 @@ func (mx mixture) foldedPIT(y float64) float64 {
 // mass of the selected kind's fold models (see the comment at the top of
 // this file). yAdj are the outcomes on the model scale less the fitted
 // time trend, scores the stored calibration scores, wts the recency
-// weights of all records; fc carries each fold's encoder, σ̄ and
-// reference projects. Patterns whose calibration cannot support the
+// weights of all records; best holds the fold models and their σ̄, fc
+// each fold's encoder and reference projects. Patterns whose calibration cannot support the
 // coverage are left out (their predictions keep the uncalibrated
 // mixture).
 func maskedCalibration(best *oof, records []Record, folds []int, fc foldContext, yAdj, scores, wts []float64, patterns []uint16, coverage float64) []maskedLevel {
