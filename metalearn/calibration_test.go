@@ -83,8 +83,8 @@ func TestBHQValue(t *testing.T) {
 	}
 }
 
-// TestDecodeFormatVersion2 builds a version-2 blob from a version-4 one
-// (the version-3 and 4 tails removed, the checksum recomputed) and checks that it
+// TestDecodeFormatVersion2 builds a version-2 blob from a version-5 one
+// (the version-3, 4 and 5 tails removed, the checksum recomputed) and checks that it
 // still decodes and predicts, with the behaviour of its time: no stored
 // scores, no q-values.
 func TestDecodeFormatVersion2(t *testing.T) {
@@ -93,7 +93,7 @@ func TestDecodeFormatVersion2(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tail := 4 + trendTail(m) // the checksum and the version-4 trends
+	tail := 4 + trendTail(m) + maskedTail(m) // the checksum, the version-4 trends and the version-5 calibration
 	for i := range m.targets {
 		tail += 2 + 8*len(m.targets[i].scores) + 5*8
 	}
@@ -137,7 +137,17 @@ func trendTail(m *Model) int {
 	return n
 }
 
-// TestDecodeFormatVersion3 strips the version-4 trends from a blob of a
+// maskedTail is the length of the version-5 section of m's encoding.
+func maskedTail(m *Model) int {
+	n := 0
+	for i := range m.targets {
+		n += 1 + 10*len(m.targets[i].masked)
+	}
+	return n
+}
+
+// TestDecodeFormatVersion3 strips the version-4 trends (and the version-5
+// calibration) from a blob of a
 // model trained on a drifting history and checks that it decodes as
 // version 3 with no trend, while the version-4 blob keeps it.
 func TestDecodeFormatVersion3(t *testing.T) {
@@ -157,7 +167,7 @@ func TestDecodeFormatVersion3(t *testing.T) {
 	if got := back.Metrics(TargetSuccess).Trend; got == nil || *got != *tr {
 		t.Fatalf("trend after a round trip: %+v, want %+v", got, tr)
 	}
-	v3 := append([]byte(nil), b[:len(b)-4-trendTail(m)]...)
+	v3 := append([]byte(nil), b[:len(b)-4-trendTail(m)-maskedTail(m)]...)
 	binary.LittleEndian.PutUint16(v3[8:], 3)
 	v3 = binary.LittleEndian.AppendUint32(v3, crc32.Checksum(v3, crcTable))
 	old, err := DecodeModel(v3)
@@ -169,7 +179,7 @@ func TestDecodeFormatVersion3(t *testing.T) {
 	}
 	// A trend whose t-statistic is below the threshold is corrupt.
 	bad := append([]byte(nil), b[:len(b)-4]...)
-	off := len(bad) - trendTail(m) + 1 + 16 // success is the first target: its flag, slope and shift
+	off := len(bad) - maskedTail(m) - trendTail(m) + 1 + 16 // success is the first target: its flag, slope and shift
 	binary.LittleEndian.PutUint64(bad[off:], math.Float64bits(0.5))
 	bad = binary.LittleEndian.AppendUint32(bad, crc32.Checksum(bad, crcTable))
 	if _, err := DecodeModel(bad); !errors.Is(err, ErrCorruptModel) {

@@ -9,12 +9,14 @@ import (
 )
 
 // FormatVersion is the version of the binary model format that
-// MarshalBinary writes. DecodeModel reads it, version 3 (whose models
-// have no time trend) and version 2 (whose models also lack the
+// MarshalBinary writes. DecodeModel reads it, version 4 (whose models
+// have no masked calibration: a prediction that marginalises missing
+// inputs keeps the mixture's uncalibrated mass), version 3 (whose models
+// also have no time trend) and version 2 (whose models also lack the
 // calibration scores, the standard errors of the metrics and the
 // artifacts' multiple-testing q-values, and fall back to the behaviour of
 // their time), and refuses other versions with ErrUnsupportedVersion.
-const FormatVersion = 4
+const FormatVersion = 5
 
 // minFormatVersion is the oldest format DecodeModel still reads.
 const minFormatVersion = 2
@@ -49,8 +51,11 @@ var crcTable = crc32.MakeTable(crc32.Castagnoli)
 //	(version 3) per target: calibration scores, metric standard errors |
 //	per artifact association: p-value, q-value |
 //	(version 4) per target: trend flag, per-project slope, shift, t-stat |
+//	(version 5) per target: uint8 count, then per pattern a uint16 mask
+//	of marginalised inputs and its calibrated mixture mass |
 //	uint32 CRC-32C of everything before it
 //
+// Version 5 (2026-12-07) appended the masked calibration (masked.go).
 // Version 4 (2026-12-07) appended the time trends (Metrics.Trend).
 // Version 3 (2026-12-06) appended the calibration scores, the standard
 // errors of the metrics and the artifacts' p- and q-values.
@@ -146,6 +151,14 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 			w.f64(tr.PerProject)
 			w.f64(tr.Shift)
 			w.f64(tr.TStat)
+		}
+	}
+	for t := range m.targets {
+		ms := m.targets[t].masked
+		w.n8("masked pattern count", len(ms))
+		for _, ml := range ms {
+			w.u16(ml.mask)
+			w.f64(ml.level)
 		}
 	}
 	if w.err != nil {
@@ -362,6 +375,22 @@ func DecodeModel(data []byte) (*Model, error) {
 					r.fail("time trend")
 				}
 				m.targets[t].metrics.Trend = tr
+			}
+		}
+	}
+	if fv >= 5 {
+		for t := range m.targets {
+			k := int(r.u8())
+			if k > maxMaskedPatterns {
+				r.fail("masked pattern count")
+			}
+			tm := &m.targets[t]
+			for i := 0; i < k && r.err == nil; i++ {
+				ml := maskedLevel{mask: r.u16(), level: r.f64()}
+				if ml.mask == 0 || ml.mask >= 1<<numNumeric || !(ml.level > 0 && ml.level <= 1) || (i > 0 && ml.mask <= tm.masked[i-1].mask) {
+					r.fail("masked calibration")
+				}
+				tm.masked = append(tm.masked, ml)
 			}
 		}
 	}

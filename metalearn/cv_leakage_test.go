@@ -19,8 +19,8 @@ func TestCVEncoderFittedInsideFolds(t *testing.T) {
 	cfg := newConfig(append(fastOptions(), WithKinds(KindGP), WithFolds(k)))
 	heldOut := func(records []Record) []float64 {
 		folds := foldsOf(len(records), k, cfg.seed)
-		_, x, foldX := encodeForCV(records, folds, k)
-		_, pred, err := trainTarget(context.Background(), TargetSuccess, x, foldX, records, folds, cfg)
+		_, x, foldX, _ := encodeForCV(records, folds, k)
+		_, pred, err := trainTarget(context.Background(), TargetSuccess, x, foldX, records, folds, cfg, foldContext{}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -333,25 +333,7 @@ func (m *Model) marginalRange(tm *targetModel, in *prepared) (lo, hi float64, ok
 	}
 	if in.subst == nil {
 		// The substituted rows are the same for every target: encode once.
-		in.subst = [][]float64{}
-		for _, ref := range m.refRaw {
-			r := in.raw
-			any := false
-			for _, j := range in.marg {
-				if !math.IsNaN(ref[j]) {
-					r[j] = ref[j]
-					any = true
-				}
-			}
-			if any {
-				row := make([]float64, encodedDim)
-				m.enc.encodeRaw(in.class, r, row)
-				in.subst = append(in.subst, row)
-			}
-		}
-		for _, j := range in.marg {
-			in.substCols = append(in.substCols, numClasses+j)
-		}
+		in.subst, in.substCols = substitutionRows(m.enc, in.class, in.raw, in.marg, m.refRaw)
 	}
 	if len(in.subst) == 0 {
 		return 0, 0, false
@@ -377,40 +359,11 @@ func (m *Model) marginalMus(tm *targetModel, in *prepared) []float64 {
 // residual as in the cross-validation. With one reference prediction it is
 // the ordinary conformal interval mu ± q·w.
 func mixtureInterval(mus []float64, w float64, scores []float64, level float64) (lo, hi float64) {
-	ns := float64(len(scores))
-	// cdf is the mixture's distribution function, with each score's mass
-	// split evenly between +s and −s.
-	cdf := func(y float64) float64 {
-		total := 0.0
-		for _, mu := range mus {
-			d := (y - mu) / w
-			if d >= 0 {
-				k := sort.Search(len(scores), func(i int) bool { return scores[i] > d }) // #(s <= d)
-				total += 0.5 + 0.5*float64(k)/ns
-			} else {
-				k := sort.Search(len(scores), func(i int) bool { return scores[i] >= -d }) // #(s < -d)
-				total += 0.5 * (1 - float64(k)/ns)
-			}
-		}
-		return total / float64(len(mus))
-	}
-	// left is P(Y < y): the lower end is the largest y with at most
-	// (1 − level)/2 of the mass strictly below it, so that the closed
-	// interval is symmetric in the scores' atoms.
-	left := func(y float64) float64 {
-		total := 0.0
-		for _, mu := range mus {
-			d := (y - mu) / w
-			if d > 0 {
-				k := sort.Search(len(scores), func(i int) bool { return scores[i] >= d }) // #(s < d)
-				total += 0.5 + 0.5*float64(k)/ns
-			} else {
-				k := sort.Search(len(scores), func(i int) bool { return scores[i] > -d }) // #(s <= -d)
-				total += 0.5 * (1 - float64(k)/ns)
-			}
-		}
-		return total / float64(len(mus))
-	}
+	mx := mixture{mus: mus, w: w, scores: scores}
+	// The lower end is the largest y with at most (1 − level)/2 of the
+	// mass strictly below it, so that the closed interval is symmetric in
+	// the scores' atoms.
+	cdf, left := mx.cdf, mx.below
 	minMu, maxMu := mus[0], mus[0]
 	for _, mu := range mus {
 		minMu, maxMu = math.Min(minMu, mu), math.Max(maxMu, mu)
@@ -472,10 +425,17 @@ func (m *Model) predictTarget(t Target, p ProjectFeatures, in *prepared, topFact
 			// Calibrated marginalisation: the interval is the central part
 			// of the mixture of the reference predictions and the
 			// cross-validated residuals, not their range plus the
-			// half-width (which over-covered: 0.95 at nominal 0.80).
+			// half-width (which over-covered: 0.95 at nominal 0.80). Its
+			// mass is the one the fold models needed with the same inputs
+			// missing (masked.go) when training measured that pattern.
 			w := sigma / tm.sigmaRef
 			if !(w > 0) || !finite(w) {
 				w = 1
+			}
+			how := "with the cross-validated errors"
+			if ml, ok := tm.maskedLevelOf(marginalisedMask(in.marg)); ok {
+				level = ml
+				how = "with the cross-validated errors, calibrated on the training projects' held-out predictions with the same inputs missing"
 			}
 			lo, hi = mixtureInterval(mus, w, tm.scores, level)
 			if hi-lo < 2*floor {
@@ -483,8 +443,8 @@ func (m *Model) predictTarget(t Target, p ProjectFeatures, in *prepared, topFact
 				lo, hi = c-floor, c+floor
 			}
 			mixed = true
-			pr.Notes = append(pr.Notes, fmt.Sprintf("%s not known: the interval mixes the predictions over the values %d training projects recorded with the cross-validated errors",
-				strings.Join(names, ", "), len(m.refRaw)))
+			pr.Notes = append(pr.Notes, fmt.Sprintf("%s not known: the interval mixes the predictions over the values %d training projects recorded %s",
+				strings.Join(names, ", "), len(m.refRaw), how))
 		} else {
 			mlo, mhi := quantileOf(mus, (1-m.coverage)/2), quantileOf(mus, (1+m.coverage)/2)
 			lo, hi = math.Min(lo, mlo), math.Max(hi, mhi)

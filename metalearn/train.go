@@ -213,11 +213,26 @@ type targetModel struct {
 	// normalised held-out residuals, ascending: the calibration of
 	// predictions whose missing inputs are marginalised. Nil for models
 	// of format version 2.
-	scores      []float64
+	scores []float64
+	// masked are the calibrated mixture masses of the patterns of
+	// marginalised inputs training measured (masked.go), by ascending
+	// mask. Nil for models of format versions 2–4.
+	masked      []maskedLevel
 	sigmaRef    float64 // the final model's mean σ over the reference inputs
 	baseHalf    float64 // the mean baseline's interval half-width (model space)
 	metrics     Metrics
 	importances []FeatureImportance
+}
+
+// maskedLevelOf returns the calibrated mixture mass of a pattern of
+// marginalised inputs, when training measured it.
+func (tm *targetModel) maskedLevelOf(mask uint16) (float64, bool) {
+	for _, ml := range tm.masked {
+		if ml.mask == mask {
+			return ml.level, true
+		}
+	}
+	return 0, false
 }
 
 // Train fits one model per target on a tenant's completed projects and
@@ -275,7 +290,7 @@ func train(ctx context.Context, records []Record, cfg config) (*Model, error) {
 	n := len(records)
 	cfg.folds = cfg.foldsFor(n)
 	folds := foldsOf(n, cfg.folds, cfg.seed)
-	enc, x, foldX := encodeForCV(records, folds, cfg.folds)
+	enc, x, foldX, foldEnc := encodeForCV(records, folds, cfg.folds)
 	m := &Model{
 		formatVersion:     FormatVersion,
 		featureSetVersion: FeatureSetVersion,
@@ -304,9 +319,20 @@ func train(ctx context.Context, records []Record, cfg config) (*Model, error) {
 			m.dataThrough = r.CompletedAt.UTC()
 		}
 	}
+	fc := foldContext{enc: foldEnc, refs: make([][][numNumeric]float64, cfg.folds)}
+	for f := range fc.refs {
+		var in []Record
+		for i, r := range records {
+			if folds[i] != f {
+				in = append(in, r)
+			}
+		}
+		fc.refs[f] = marginalRows(in, cfg.seed)
+	}
+	patterns := maskedPatterns(enc.seen, m.missingShare)
 	targets := Targets()
 	for i, t := range targets {
-		tm, _, err := trainTarget(ctx, t, x, foldX, records, folds, cfg)
+		tm, _, err := trainTarget(ctx, t, x, foldX, records, folds, cfg, fc, patterns)
 		if err != nil {
 			return nil, fmt.Errorf("metalearn: train %s: %w", t, err)
 		}
@@ -445,13 +471,13 @@ func (m *Model) assessReliability(records []Record) {
 }
 
 // encodeForCV fits the feature encoder on all records (for the final
-// model) and, for each fold f, on the records outside f only, and encodes
-// every record with each: x[i] is record i under the full encoder and
-// foldX[f][i] under fold f's. Cross-validation trains and evaluates fold f
+// model) and, for each fold f, on the records outside f only (foldEnc[f]),
+// and encodes every record with each: x[i] is record i under the full
+// encoder and foldX[f][i] under fold f's. Cross-validation trains and evaluates fold f
 // on foldX[f], so no statistic of a held-out row (not even the mean and
 // spread of its features) reaches the model that predicts it, just as a
 // new project's features do not reach the final model.
-func encodeForCV(records []Record, folds []int, k int) (enc encoder, x [][]float64, foldX [][][]float64) {
+func encodeForCV(records []Record, folds []int, k int) (enc encoder, x [][]float64, foldX [][][]float64, foldEnc []encoder) {
 	n := len(records)
 	raws := make([][numNumeric]float64, n)
 	for i, r := range records {
@@ -469,6 +495,7 @@ func encodeForCV(records []Record, folds []int, k int) (enc encoder, x [][]float
 	enc = fitEncoder(raws)
 	x = encodeAll(enc)
 	foldX = make([][][]float64, k)
+	foldEnc = make([]encoder, k)
 	train := make([][numNumeric]float64, 0, n)
 	for f := 0; f < k; f++ {
 		train = train[:0]
@@ -477,9 +504,10 @@ func encodeForCV(records []Record, folds []int, k int) (enc encoder, x [][]float
 				train = append(train, raws[i])
 			}
 		}
-		foldX[f] = encodeAll(fitEncoder(train))
+		foldEnc[f] = fitEncoder(train)
+		foldX[f] = encodeAll(foldEnc[f])
 	}
-	return enc, x, foldX
+	return enc, x, foldX, foldEnc
 }
 
 // classMeans returns the mean of the one-hot class columns (the class
@@ -512,6 +540,7 @@ type oof struct {
 	sigma  []float64 // relative: σ(x) over the fold model's reference mean
 	pred   []float64 // target units
 	models []fittedTarget
+	sref   []float64 // each fold model's mean σ over the reference inputs
 }
 
 // maxReferenceRows bounds the reference inputs over which σ is averaged.
@@ -549,7 +578,7 @@ func meanSigma(ft fittedTarget, rows [][]float64) float64 {
 // trainTarget trains target t and also returns the selected kind's
 // held-out predictions (target units) of every record. Fold f is trained
 // and evaluated on foldX[f] (see encodeForCV); the final model on x.
-func trainTarget(ctx context.Context, t Target, x [][]float64, foldX [][][]float64, records []Record, folds []int, cfg config) (targetModel, []float64, error) {
+func trainTarget(ctx context.Context, t Target, x [][]float64, foldX [][][]float64, records []Record, folds []int, cfg config, fctx foldContext, patterns []uint16) (targetModel, []float64, error) {
 	n := len(x)
 	y := make([]float64, n)  // target units
 	yt := make([]float64, n) // model space
@@ -566,7 +595,7 @@ func trainTarget(ctx context.Context, t Target, x [][]float64, foldX [][][]float
 	}
 	var cands []*oof
 	for _, k := range cfg.kinds {
-		o := &oof{kind: k, mu: make([]float64, n), sigma: make([]float64, n), pred: make([]float64, n), models: make([]fittedTarget, cfg.folds)}
+		o := &oof{kind: k, mu: make([]float64, n), sigma: make([]float64, n), pred: make([]float64, n), models: make([]fittedTarget, cfg.folds), sref: make([]float64, cfg.folds)}
 		for f := 0; f < cfg.folds; f++ {
 			if err := ctx.Err(); err != nil {
 				return targetModel{}, nil, err
@@ -586,6 +615,7 @@ func trainTarget(ctx context.Context, t Target, x [][]float64, foldX [][][]float
 			}
 			o.models[f] = ft
 			sref := meanSigma(ft, foldRef[f])
+			o.sref[f] = sref
 			for i := 0; i < n; i++ {
 				if folds[i] == f {
 					var s float64
@@ -638,6 +668,11 @@ func trainTarget(ctx context.Context, t Target, x [][]float64, foldX [][][]float
 	wts := recencyWeights(n)
 	q := weightedConformalQuantile(scores, wts, cfg.coverage)
 	stored := storedWeightedScores(scores, wts)
+	yAdj := make([]float64, n) // outcomes less the time trend, model space
+	for i := range yAdj {
+		yAdj[i] = best.mu[i] + detrended[i]
+	}
+	masked := maskedCalibration(best, records, folds, fctx, yAdj, stored, wts, patterns, cfg.coverage)
 	base := cands[0] // KindMean is always first
 	for i := range scores {
 		scores[i] = math.Abs(yt[i]-base.mu[i]) / base.sigma[i]
@@ -668,6 +703,7 @@ func trainTarget(ctx context.Context, t Target, x [][]float64, foldX [][][]float
 		fit:         final,
 		q:           q,
 		scores:      stored,
+		masked:      masked,
 		sigmaRef:    meanSigma(final, ref),
 		baseHalf:    qBase, // the mean model's σ is constant, so its scores are in model units
 		metrics:     met,

@@ -26,6 +26,10 @@ type Scale struct {
 	// Worlds names the worlds of the coverage table (nil: all of
 	// PlanningWorlds, in the order base, confounded, drift).
 	Worlds []string
+	// Seed is added to the seed of every history and held-out set of the
+	// coverage and small-history tables: 0 reproduces the documented
+	// figures, any other value draws fresh histories.
+	Seed uint64
 }
 
 // Quick, Medium and Full are the scales of the command.
@@ -50,10 +54,15 @@ type CoverageRow struct {
 	Target       string
 	Coverage     float64 // share of held-out outcomes inside the 80 % interval
 	StdErr       float64 // binomial standard error of Coverage over all predictions
-	RelWidth     float64 // mean relative width (NaN when unbounded)
-	MAE          float64
-	ForwardCov   float64 // mean forward_coverage the model reported about itself
-	Predictions  int
+	// HistStdErr is the standard error of Coverage from the spread of the
+	// histories' own coverages (their standard deviation over √histories;
+	// 0 with one history): it includes the variation of the calibration
+	// between histories, which the binomial StdErr does not.
+	HistStdErr  float64
+	RelWidth    float64 // mean relative width (NaN when unbounded)
+	MAE         float64
+	ForwardCov  float64 // mean forward_coverage the model reported about itself
+	Predictions int
 }
 
 // NextWindow is the number of projects after the history that held-out
@@ -91,6 +100,7 @@ func Coverage(ctx context.Context, sc Scale, sizes []int) ([]CoverageRow, error)
 				type acc struct {
 					cov, rw, mae, fc float64
 					k, rwk, fck      int
+					perHist          []float64 // each history's coverage
 				}
 				accs := make([]acc, 3)
 				for rep := 0; rep < sc.Reps; rep++ {
@@ -98,7 +108,7 @@ func Coverage(ctx context.Context, sc Scale, sizes []int) ([]CoverageRow, error)
 					if !ok {
 						return nil, fmt.Errorf("mlbench: no world %q", name)
 					}
-					w.Seed = uint64(1000*n + rep) // #nosec G115 -- small positive history sizes and repetition counts
+					w.Seed = sc.Seed + uint64(1000*n+rep) // #nosec G115 -- small positive history sizes and repetition counts
 					hist := w.Generate(n, 1)
 					test := w.GenerateAfter(sc.Test, n, NextWindow, 2)
 					m, err := train(ctx, Records(hist, planning), uint64(rep))
@@ -110,6 +120,10 @@ func Coverage(ctx context.Context, sc Scale, sizes []int) ([]CoverageRow, error)
 							accs[ti].fc += *fc
 							accs[ti].fck++
 						}
+					}
+					covBefore := make([]float64, len(accs))
+					for ti := range accs {
+						covBefore[ti] = accs[ti].cov
 					}
 					for _, p := range test {
 						f, err := m.Predict(p.Planning)
@@ -130,6 +144,9 @@ func Coverage(ctx context.Context, sc Scale, sizes []int) ([]CoverageRow, error)
 							}
 						}
 					}
+					for ti := range accs {
+						accs[ti].perHist = append(accs[ti].perHist, (accs[ti].cov-covBefore[ti])/float64(len(test)))
+					}
 				}
 				model := "planning model"
 				if !planning {
@@ -140,7 +157,7 @@ func Coverage(ctx context.Context, sc Scale, sizes []int) ([]CoverageRow, error)
 					c := a.cov / float64(a.k)
 					rows = append(rows, CoverageRow{
 						World: name, Model: model, N: n, Target: t.String(),
-						Coverage: c, StdErr: math.Sqrt(c * (1 - c) / float64(a.k)),
+						Coverage: c, StdErr: math.Sqrt(c * (1 - c) / float64(a.k)), HistStdErr: histStdErr(a.perHist),
 						RelWidth: a.rw / float64(a.rwk), MAE: a.mae / float64(a.k),
 						ForwardCov: a.fc / float64(max(a.fck, 1)), Predictions: a.k,
 					})
@@ -149,6 +166,24 @@ func Coverage(ctx context.Context, sc Scale, sizes []int) ([]CoverageRow, error)
 		}
 	}
 	return rows, nil
+}
+
+// histStdErr returns the standard error of the mean of xs from their
+// sample standard deviation (0 for fewer than two).
+func histStdErr(xs []float64) float64 {
+	n := len(xs)
+	if n < 2 {
+		return 0
+	}
+	m := 0.0
+	for _, x := range xs {
+		m += x / float64(n)
+	}
+	ss := 0.0
+	for _, x := range xs {
+		ss += (x - m) * (x - m)
+	}
+	return math.Sqrt(ss / float64(n-1) / float64(n))
 }
 
 // UnseenWidth returns the largest relative change of an interval's width
@@ -386,7 +421,7 @@ func SmallHistories(ctx context.Context, sc Scale, sizes []int) ([]SmallRow, err
 		var cov float64
 		var k int
 		for rep := 0; rep < reps; rep++ {
-			w := World{Seed: uint64(7000 + 100*n + rep), TeamKnownAtPlanning: 0.5} // #nosec G115 -- small positive history sizes and repetition counts
+			w := World{Seed: sc.Seed + uint64(7000+100*n+rep), TeamKnownAtPlanning: 0.5} // #nosec G115 -- small positive history sizes and repetition counts
 			m, err := train(ctx, Records(w.Generate(n, 1), true), uint64(rep))
 			if err != nil {
 				return nil, err
@@ -501,6 +536,19 @@ func Print(ctx context.Context, out io.Writer, sc Scale) error {
 		return err
 	}
 
+	if err := PrintSmall(ctx, out, sc); err != nil {
+		return err
+	}
+	rel, notes, err := Uniform(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nuniform history (40 projects, success 70 ± 0.1): reliability %s, notes %q\n", rel, notes)
+	return nil
+}
+
+// PrintSmall writes the small-history table (5) of Print.
+func PrintSmall(ctx context.Context, out io.Writer, sc Scale) error {
 	small, err := SmallHistories(ctx, sc, sc.SmallSizes)
 	if err != nil {
 		return err
@@ -521,11 +569,6 @@ func Print(ctx context.Context, out io.Writer, sc Scale) error {
 		fmt.Fprintf(out, "| %d | %d | %d | %d | %d | %.2f | %.2f | %d | %d | %d | %d | %s| %.3f |\n", r.N, r.Histories, r.Low, r.LowNote, r.TooSmallNote, r.CVMAE, r.TrueMAE,
 			r.CVWithin2SE, r.BeatsBaselineTrue, r.GainSignificant, r.SelectionUncertain, ks, r.Coverage)
 	}
-	rel, notes, err := Uniform(ctx)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "\nuniform history (40 projects, success 70 ± 0.1): reliability %s, notes %q\n", rel, notes)
 	return nil
 }
 
@@ -536,10 +579,10 @@ func PrintCoverage(ctx context.Context, out io.Writer, sc Scale) error {
 		return err
 	}
 	fmt.Fprintln(out, "## (1) planning-time 80 % intervals (held-out projects after the history, planning-time inputs)")
-	fmt.Fprintln(out, "\n| world | trained on | n | target | coverage ± se | mean relative width | MAE | self-reported forward_coverage |")
-	fmt.Fprintln(out, "|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(out, "\n| world | trained on | n | target | coverage ± se | ± se over histories | mean relative width | MAE | self-reported forward_coverage |")
+	fmt.Fprintln(out, "|---|---|---|---|---|---|---|---|---|")
 	for _, r := range cov {
-		fmt.Fprintf(out, "| %s | %s | %d | %s | %.3f ± %.3f | %.2f | %.3g | %.3f |\n", r.World, r.Model, r.N, r.Target, r.Coverage, r.StdErr, r.RelWidth, r.MAE, r.ForwardCov)
+		fmt.Fprintf(out, "| %s | %s | %d | %s | %.3f ± %.3f | %.3f | %.2f | %.3g | %.3f |\n", r.World, r.Model, r.N, r.Target, r.Coverage, r.StdErr, r.HistStdErr, r.RelWidth, r.MAE, r.ForwardCov)
 	}
 	return nil
 }

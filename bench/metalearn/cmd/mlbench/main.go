@@ -21,11 +21,13 @@ import (
 func main() {
 	scale := flag.String("scale", "full", "quick, medium or full")
 	export := flag.String("export", "", "write the compare.py scenarios under this directory")
-	only := flag.String("only", "", "\"export\": only export, print nothing; \"coverage\": only the coverage table; \"artifacts\": only the artifact table")
+	only := flag.String("only", "", "\"export\": only export, print nothing; \"coverage\": only the coverage table; \"small\": only the small-history table; \"artifacts\": only the artifact table")
 	history := flag.Int("history", 0, "history size of the team-size and artifact figures (0: the scale's)")
 	tenants := flag.Int("tenants", 0, "tenants of the artifact figure (0: the scale's)")
 	sizes := flag.String("sizes", "", "comma-separated history sizes of the coverage table (empty: the scale's)")
 	worlds := flag.String("worlds", "", "comma-separated worlds of the coverage table: base, confounded, drift (empty: all)")
+	reps := flag.Int("reps", 0, "histories per cell of the coverage table (0: the scale's; the small-history table uses 3 times as many)")
+	seed := flag.Uint64("seed", 0, "added to the seeds of the coverage and small-history histories (0: the documented figures)")
 	flag.Parse()
 	sc := mlbench.Full
 	switch *scale {
@@ -37,6 +39,10 @@ func main() {
 	if *history > 0 {
 		sc.History = *history
 	}
+	if *reps > 0 {
+		sc.Reps = *reps
+	}
+	sc.Seed = *seed
 	if *tenants > 0 {
 		sc.Tenants = *tenants
 	}
@@ -66,6 +72,12 @@ func main() {
 		return
 	case "coverage":
 		if err := mlbench.PrintCoverage(ctx, os.Stdout, sc); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	case "small":
+		if err := mlbench.PrintSmall(ctx, os.Stdout, sc); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
