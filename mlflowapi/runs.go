@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -564,7 +565,7 @@ func logInputs(c *call) (any, error) {
 }
 
 func getMetricHistory(c *call) (any, error) {
-	run, err := c.run()
+	id, err := c.runID()
 	if err != nil {
 		return nil, err
 	}
@@ -586,22 +587,36 @@ func getMetricHistory(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	page, err := c.h.reg.MetricPoints(c.r.Context(), run.ID, key, int(limit), token)
-	if err != nil {
-		if errors.Is(err, registry.ErrInvalid) && token != "" {
-			return nil, invalidParam("Invalid page token")
-		}
+	page, err := c.h.reg.MetricPoints(c.r.Context(), id, key, int(limit), token)
+	switch {
+	case errors.Is(err, registry.ErrNotFound):
+		return nil, notFound("Run with id=%s not found", id)
+	case errors.Is(err, registry.ErrInvalid) && token != "":
+		return nil, invalidParam("Invalid page token")
+	case err != nil:
 		return nil, err
 	}
-	out := make([]wireMetricOut, 0, len(page.Items))
-	for _, p := range page.Items {
-		out = append(out, wireMetricOut{Key: key, Value: jsonFloat(p.Value), Timestamp: millis(p.Timestamp), Step: p.Step})
+	return c.writeJSON(appendHistory(nil, key, page))
+}
+
+// appendHistory appends the answer of get-history, as json.Encoder
+// writes {"metrics": [wireMetricOut...], "next_page_token": ...}.
+func appendHistory(b []byte, key string, page registry.Page[registry.MetricPoint]) []byte {
+	k := appendJSONString(nil, key)
+	b = slices.Grow(b, 32+len(page.Items)*(historyPointBytes+len(k))+len(page.NextCursor))
+	b = append(b, `{"metrics":[`...)
+	for i, p := range page.Items {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendMetric(b, k, p.Value, millis(p.Timestamp), p.Step)
 	}
-	resp := map[string]any{"metrics": out}
+	b = append(b, ']')
 	if page.NextCursor != "" {
-		resp["next_page_token"] = page.NextCursor
+		b = append(b, `,"next_page_token":`...)
+		b = appendJSONString(b, page.NextCursor)
 	}
-	return resp, nil
+	return append(b, "}\n"...)
 }
 
 func runEntity(run *registry.TrackedRun) entity {

@@ -95,6 +95,14 @@ func TestRowLevelSecurityAppRole(t *testing.T) {
 	if err := e.reg.LogMetrics(e.b, runB.ID, []MetricPoint{{Key: "k", Value: 99, Step: 4}}); err != nil {
 		t.Fatal(err)
 	}
+	// The full history reads the tenant's own points only; the run of
+	// another tenant is not found.
+	if p := must[Page[MetricPoint]](t)(e.reg.MetricPoints(e.a, run.ID, "k", 0, "")); len(p.Items) != 4 || p.Items[3].Value != 1 {
+		t.Fatalf("points = %+v", p)
+	}
+	if _, err := e.reg.MetricPoints(e.b, run.ID, "k", 0, ""); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("another tenant's points = %v", err)
+	}
 	// Steps 1..7 in two buckets: the inner one starts at step 4.
 	h := must[[]MetricValue](t)(e.reg.MetricHistory(e.a, run.ID, "k", 3))
 	if len(h) != 3 || h[0].Step != 1 || h[1].Step != 5 || h[2].Step != 7 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -765,34 +766,52 @@ func (r *Registry) MetricPoints(ctx context.Context, runID, key string, limit in
 	if after != "" {
 		_, _ = fmt.Sscan(after, &from) // decodeCursorKey checked it is a canonical non-negative integer
 	}
+	if !validID(runID) {
+		return Page[MetricPoint]{}, notFound("run", runID)
+	}
 	var out Page[MetricPoint]
 	err = r.readTx(ctx, func(db *gorm.DB) error {
-		if _, err := getRun(db, runID); err != nil {
-			return err
-		}
-		var s metricSeries
-		err := db.Where("run_id = ? AND metric_key = ?", runID, key).Take(&s).Error
+		// One statement reads the page: the series by its unique key,
+		// then its points by the primary key, in order. No row is read
+		// for the run: only an empty page asks whether it exists.
+		rows, err := db.Model(&metricPoint{}).
+			Select("metric_points.seq, metric_points.step, "+timeColumn(db, "metric_points.ts")+", metric_points.value").
+			Clauses(clause.From{Joins: []clause.Join{{
+				Type:  clause.InnerJoin,
+				Table: clause.Table{Name: "metric_series", Alias: "s"},
+				ON:    clause.Where{Exprs: []clause.Expression{clause.Expr{SQL: "s.id = metric_points.series_id"}}},
+			}}}).
+			Where("s.run_id = ? AND s.metric_key = ? AND metric_points.seq > ?", runID, key, from).
+			Order("metric_points.seq").Limit(limit + 1).Rows()
 		if err != nil {
-			out = Page[MetricPoint]{Items: []MetricPoint{}}
-			if err == gorm.ErrRecordNotFound {
-				return nil
-			}
-			return dbErr(err, "metric")
-		}
-		var rows []seqRow
-		if err := db.Model(&metricPoint{}).Select("seq, step, ts, value").Where("series_id = ? AND seq > ?", s.ID, from).
-			Order("seq").Limit(limit + 1).Find(&rows).Error; err != nil {
 			return dbErr(err, "metric history")
 		}
-		items := make([]MetricPoint, 0, min(len(rows), limit))
-		for i, row := range rows {
-			if i == limit {
-				out.NextCursor = encodeCursor(fmt.Sprint(rows[i-1].Seq), fk)
+		defer func() { _ = rows.Close() }()
+		items := make([]MetricPoint, 0, min(limit, 1024))
+		var (
+			seq, last int64
+			ts        scanTime
+			p         = MetricPoint{Key: key}
+		)
+		for rows.Next() {
+			if len(items) == limit {
+				out.NextCursor = encodeCursor(strconv.FormatInt(last, 10), fk)
 				break
 			}
-			items = append(items, MetricPoint{Key: key, Value: row.Value, Step: row.Step, Timestamp: row.Ts.UTC()})
+			if err := rows.Scan(&seq, &p.Step, &ts, &p.Value); err != nil {
+				return dbErr(err, "metric history")
+			}
+			p.Timestamp, last = ts.t, seq
+			items = append(items, p)
+		}
+		if err := rows.Err(); err != nil {
+			return dbErr(err, "metric history")
 		}
 		out.Items = items
+		if len(items) == 0 {
+			_, err := getRun(db.Select("id"), runID)
+			return err
+		}
 		return nil
 	})
 	return out, err
