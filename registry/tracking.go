@@ -772,45 +772,54 @@ func (r *Registry) MetricPoints(ctx context.Context, runID, key string, limit in
 	var out Page[MetricPoint]
 	err = r.readTx(ctx, func(db *gorm.DB) error {
 		// One statement reads the page: the series by its unique key,
-		// then its points by the primary key, in order. No row is read
-		// for the run: only an empty page asks whether it exists.
-		rows, err := db.Model(&metricPoint{}).
-			Select("metric_points.seq, metric_points.step, "+timeColumn(db, "metric_points.ts")+", metric_points.value").
-			Clauses(clause.From{Joins: []clause.Join{{
+		// then its points by the primary key, in order, without their
+		// numbers (each column of each row costs the SQLite driver
+		// two locked calls). No row is read for the run: only an empty
+		// page asks whether it exists; only a full one asks for the
+		// number of its last point and whether one follows.
+		points := func(d *gorm.DB) *gorm.DB {
+			return d.Model(&metricPoint{}).Clauses(clause.From{Joins: []clause.Join{{
 				Type:  clause.InnerJoin,
 				Table: clause.Table{Name: "metric_series", Alias: "s"},
 				ON:    clause.Where{Exprs: []clause.Expression{clause.Expr{SQL: "s.id = metric_points.series_id"}}},
-			}}}).
-			Where("s.run_id = ? AND s.metric_key = ? AND metric_points.seq > ?", runID, key, from).
-			Order("metric_points.seq").Limit(limit + 1).Rows()
+			}}}).Where("s.run_id = ? AND s.metric_key = ? AND metric_points.seq > ?", runID, key, from).Order("metric_points.seq")
+		}
+		rows, err := points(db).Select("metric_points.step, " + timeColumn(db, "metric_points.ts") + ", metric_points.value").Limit(limit).Rows()
 		if err != nil {
 			return dbErr(err, "metric history")
 		}
 		defer func() { _ = rows.Close() }()
 		items := make([]MetricPoint, 0, min(limit, 1024))
 		var (
-			seq, last int64
-			ts        scanTime
-			p         = MetricPoint{Key: key}
+			ts scanTime
+			p  = MetricPoint{Key: key}
 		)
 		for rows.Next() {
-			if len(items) == limit {
-				out.NextCursor = encodeCursor(strconv.FormatInt(last, 10), fk)
-				break
-			}
-			if err := rows.Scan(&seq, &p.Step, &ts, &p.Value); err != nil {
+			if err := rows.Scan(&p.Step, &ts, &p.Value); err != nil {
 				return dbErr(err, "metric history")
 			}
-			p.Timestamp, last = ts.t, seq
+			p.Timestamp = ts.t
 			items = append(items, p)
 		}
 		if err := rows.Err(); err != nil {
 			return dbErr(err, "metric history")
 		}
+		if err := rows.Close(); err != nil {
+			return dbErr(err, "metric history")
+		}
 		out.Items = items
-		if len(items) == 0 {
+		switch len(items) {
+		case 0:
 			_, err := getRun(db.Select("id"), runID)
 			return err
+		case limit:
+			var seqs []int64
+			if err := points(db).Offset(limit-1).Limit(2).Pluck("metric_points.seq", &seqs).Error; err != nil {
+				return dbErr(err, "metric history")
+			}
+			if len(seqs) == 2 {
+				out.NextCursor = encodeCursor(strconv.FormatInt(seqs[0], 10), fk)
+			}
 		}
 		return nil
 	})
