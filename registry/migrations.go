@@ -13,7 +13,7 @@ import (
 const MigrationComponent = "registry"
 
 // SchemaVersion is the registry schema version this package needs.
-const SchemaVersion int64 = 11
+const SchemaVersion int64 = 12
 
 // steps are the registry's migrations. The SQL is written once for both
 // databases; only the timestamp type differs. Every child table carries a
@@ -257,6 +257,12 @@ func steps() []migrate.Step {
 		migrate.SQL(11, "registry-011-run-search-index", []string{
 			`CREATE INDEX ix_runs_search ON runs (tenant_id, experiment_id, lifecycle_stage, started_at, ended_at, id)`,
 		}, []string{`DROP INDEX ix_runs_search`}),
+		// Run search (runquery.go): a metric's latest value of each run,
+		// filtered and ordered on, and the summaries of a page's runs,
+		// read from the index alone.
+		migrate.SQL(12, "registry-012-metric-series-latest-index", []string{
+			`CREATE INDEX ix_metric_series_latest ON metric_series (tenant_id, run_id, metric_key, last_value, last_step, last_timestamp, point_count, min_value, max_value)`,
+		}, []string{`DROP INDEX ix_metric_series_latest`}),
 	}
 }
 

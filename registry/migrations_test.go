@@ -85,11 +85,17 @@ func TestMigrateDownUpKeepsData(t *testing.T) {
 			if e.db.Migrator().HasIndex(&metricPoint{}, "ix_metric_points_step") {
 				t.Fatal("down step 7 left its index")
 			}
+			if e.db.Migrator().HasIndex(&metricSeries{}, "ix_metric_series_latest") {
+				t.Fatal("down step 12 left its index")
+			}
 			if err := Migrate(ctx, e.db); err != nil {
 				t.Fatal(err)
 			}
 			if v, _ := CurrentSchemaVersion(ctx, e.db); v != SchemaVersion {
 				t.Fatalf("version after up = %d", v)
+			}
+			if !e.db.Migrator().HasIndex(&metricSeries{}, "ix_metric_series_latest") {
+				t.Fatal("step 12 made no index")
 			}
 		}
 		after := snapshot(t, e, e.a)
