@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -122,4 +123,39 @@ func TestQueryTrackedRuns(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestQueryTrackedRunsChunks reads a page of more runs than one statement
+// asks for (1,000 ids): every run once, in order, with the data
+// ListTrackedRuns reads for it, metrics by key.
+func TestQueryTrackedRunsChunks(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, sqliteOpen)
+	exp := must[*TrackedExperiment](t)(e.reg.CreateTrackedExperiment(e.a, TrackedExperimentInput{Name: "chunks"}))
+	for i := range 1003 {
+		run := must[*TrackedRun](t)(e.reg.CreateTrackedRun(e.a, exp.ID, TrackedRunInput{Name: fmt.Sprint("r", i),
+			StartTime: time.UnixMilli(1700000000000).Add(time.Duration(i) * time.Microsecond), Tags: map[string]string{"i": fmt.Sprint(i)}}))
+		b := RunBatch{Metrics: []MetricPoint{{Key: "z", Value: float64(i), Timestamp: time.UnixMilli(1)}, {Key: "a", Value: -float64(i), Step: 3, Timestamp: time.UnixMilli(2)}}}
+		if i%2 == 0 {
+			b.Params = map[string]string{"p": fmt.Sprint(i)}
+		}
+		if err := e.reg.LogRunBatch(e.a, run.ID, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page, err := e.reg.QueryTrackedRuns(e.a, RunQuery{ExperimentIDs: []string{exp.ID}, OrderBy: []RunSortKey{{Kind: RunAttribute, Key: AttrRunID}}})
+	if err != nil || page.More || len(page.Runs) != 1003 {
+		t.Fatalf("page of %d runs, more %v: %v", len(page.Runs), page.More, err)
+	}
+	all := must[[]TrackedRun](t)(e.reg.ListTrackedRuns(e.a, []string{exp.ID}))
+	slices.SortFunc(all, func(a, b TrackedRun) int { return strings.Compare(a.ID, b.ID) })
+	for i := range all {
+		got, want := fmt.Sprintf("%+v", page.Runs[i]), fmt.Sprintf("%+v", all[i])
+		if got != want {
+			t.Fatalf("run %d:\n got %s\nwant %s", i, got, want)
+		}
+		if ms := page.Runs[i].Metrics; len(ms) != 2 || ms[0].Key != "a" || ms[1].Key != "z" {
+			t.Fatalf("run %d metrics %+v", i, ms)
+		}
+	}
 }
