@@ -2,6 +2,7 @@ package registry
 
 import (
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 )
@@ -48,4 +49,28 @@ func TestParseSQLiteTime(t *testing.T) {
 			t.Errorf("parseSQLiteTime(%q) = %v, want an error", s, got)
 		}
 	}
+}
+
+// FuzzParseDriverTime checks the fast path against time.Parse: a text it
+// takes parses to the same instant with the layouts.
+func FuzzParseDriverTime(f *testing.F) {
+	for _, s := range []string{"2023-11-14 22:13:20+00:00", "2023-11-14 22:13:20.001+05:30", "2024-02-29 00:00:00Z", "0000-03-01 00:00:00", "9999-12-31 23:59:59.123456789-23:59"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		fast, ok := parseDriverTime(s)
+		if !ok {
+			return
+		}
+		ts := strings.TrimSuffix(s, "Z")
+		for _, layout := range sqliteTimeLayouts {
+			if slow, err := time.ParseInLocation(layout, ts, time.UTC); err == nil {
+				if !slow.Equal(fast) {
+					t.Fatalf("%q: fast %v, time.Parse %v", s, fast, slow)
+				}
+				return
+			}
+		}
+		t.Fatalf("%q: fast path took a text time.Parse refuses", s)
+	})
 }
