@@ -745,7 +745,10 @@ func (r *Registry) ListTrackedRuns(ctx context.Context, experimentIDs []string, 
 // MetricPoints returns one page of a metric's full history, in the order
 // the points were logged: at most limit points (0 means MaxHistoryPage;
 // at most MaxHistoryPage) after cursor, the NextCursor of the previous
-// page. An unknown metric of an existing run has no points.
+// page. An unknown metric of an existing run has no points; an unknown
+// run (or another tenant's) is ErrNotFound. A page is one statement (the
+// series by its unique key, its points by the primary key); an empty page
+// adds one that reads the run, a full one one that finds the next point.
 func (r *Registry) MetricPoints(ctx context.Context, runID, key string, limit int, cursor string) (Page[MetricPoint], error) {
 	if limit == 0 {
 		limit = MaxHistoryPage
