@@ -18,6 +18,7 @@ import (
 func (c *call) writeJSON(b []byte) (any, error) {
 	c.w.Header().Set("Content-Type", "application/json")
 	c.w.Header().Set("Cache-Control", "no-store")
+	c.w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	_, _ = c.w.Write(b)
 	return nil, nil
 }

@@ -2,13 +2,19 @@ package mlflowapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"net/http/httptest"
 	"testing"
 	"time"
 
+	"github.com/maestro-ml/maestro/auth"
+	"github.com/maestro-ml/maestro/internal/testenv"
 	"github.com/maestro-ml/maestro/registry"
+	"github.com/maestro-ml/maestro/tenancy"
 )
 
 // encoded is what the handler's json.Encoder writes for v.
@@ -94,5 +100,37 @@ func TestAppendHistory(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestHistoryAnswer reads a history through the handler: the headers the
+// handler writes for any answer, the exact length, and the bytes the wire
+// structs encode to.
+func TestHistoryAnswer(t *testing.T) {
+	s := newServer(t, testenv.SQLite)
+	run := s.run(&memberA, s.experiment(&memberA, "h"), nil)
+	var points []map[string]any
+	for i, v := range []float64{0.5, -3, 1e-9, 7.25e22, 0} {
+		points = append(points, map[string]any{"key": "val/loss b", "value": v, "timestamp": 1700000000000 + i, "step": i * 1000})
+	}
+	s.ok(&memberA, "POST", api+"runs/log-batch", map[string]any{"run_id": run, "metrics": points})
+	req := httptest.NewRequest("GET", api+"metrics/get-history?run_id="+run+"&metric_key=val%2Floss+b&max_results=4", nil)
+	req = req.WithContext(auth.WithPrincipal(req.Context(), viewerA))
+	w := httptest.NewRecorder()
+	s.h.ServeHTTP(w, req)
+	h := w.Header()
+	if w.Code != 200 || h.Get("Content-Type") != "application/json" || h.Get("Cache-Control") != "no-store" || h.Get("Content-Length") != fmt.Sprint(w.Body.Len()) {
+		t.Fatalf("%d %v", w.Code, h)
+	}
+	page, err := s.reg.MetricPoints(tenancy.WithTenant(context.Background(), viewerA.TenantID), run, "val/loss b", 4, "")
+	if err != nil || len(page.Items) != 4 || page.NextCursor == "" {
+		t.Fatalf("%+v %v", page, err)
+	}
+	out := make([]wireMetricOut, 0, 4)
+	for _, p := range page.Items {
+		out = append(out, wireMetricOut{Key: "val/loss b", Value: jsonFloat(p.Value), Timestamp: millis(p.Timestamp), Step: p.Step})
+	}
+	if want := encoded(t, map[string]any{"metrics": out, "next_page_token": page.NextCursor}); !bytes.Equal(w.Body.Bytes(), want) {
+		t.Fatalf("answer\n got %s\nwant %s", w.Body.Bytes(), want)
 	}
 }
