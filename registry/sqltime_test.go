@@ -74,3 +74,30 @@ func FuzzParseDriverTime(f *testing.F) {
 		t.Fatalf("%q: fast path took a text time.Parse refuses", s)
 	})
 }
+
+func TestScanTime(t *testing.T) {
+	want := time.Date(2026, 12, 7, 8, 0, 0, 1000, time.UTC)
+	for _, v := range []any{want.In(time.FixedZone("", 3600)), "2026-12-07 08:00:00.000001+00:00", []byte("2026-12-07 09:00:00.000001+01:00")} {
+		var s scanTime
+		var n scanNullTime
+		if err := s.Scan(v); err != nil || !s.t.Equal(want) || s.t.Location() != time.UTC {
+			t.Fatalf("scanTime(%v) = %v, %v", v, s.t, err)
+		}
+		if err := n.Scan(v); err != nil || !n.valid || !n.t.Equal(want) {
+			t.Fatalf("scanNullTime(%v) = %+v, %v", v, n, err)
+		}
+	}
+	n := scanNullTime{t: want, valid: true}
+	if err := n.Scan(nil); err != nil || n.valid || !n.t.IsZero() {
+		t.Fatalf("scanNullTime(nil) = %+v, %v", n, err)
+	}
+	for _, v := range []any{int64(1), "yesterday", []byte{}} {
+		var s scanTime
+		if err := s.Scan(v); err == nil {
+			t.Fatalf("scanTime(%v) took it", v)
+		}
+		if err := n.Scan(v); err == nil {
+			t.Fatalf("scanNullTime(%v) took it", v)
+		}
+	}
+}
