@@ -227,6 +227,28 @@ func setExperimentTag(c *call) (any, error) {
 	return map[string]any{}, nil
 }
 
+func deleteExperimentTag(c *call) (any, error) {
+	e, err := c.experiment(false)
+	if err != nil {
+		return nil, err
+	}
+	key, err := c.args.required("key")
+	if err != nil {
+		return nil, err
+	}
+	if key == ProjectTag {
+		return nil, invalidParam("the tag %s is reserved", ProjectTag)
+	}
+	err = c.h.reg.DeleteExperimentTag(c.r.Context(), e.ID, key)
+	if errors.Is(err, registry.ErrNotFound) {
+		return nil, notFound("No tag with name: %s in experiment with id %s", key, e.ID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{}, nil
+}
+
 // viewType reads a view_type or run_view_type: ACTIVE_ONLY (the default),
 // DELETED_ONLY or ALL, by name or number.
 func (c *call) viewType(name string) ([]registry.Lifecycle, error) {

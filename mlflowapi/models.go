@@ -50,17 +50,20 @@ type wireModel struct {
 }
 
 var modelAttrs = attrSpec{
-	numeric:        map[string]bool{"name": false},
-	alias:          map[string]string{},
+	numeric: map[string]bool{"name": false, "creation_timestamp": true, "last_updated_timestamp": true},
+	// MLflow's server orders "timestamp" by the last update.
+	alias:          map[string]string{"timestamp": "last_updated_timestamp"},
 	in:             map[string]bool{},
 	kinds:          map[int]bool{kindAttr: true, kindTag: true},
 	absentNotEqual: true,
 }
 
 var versionAttrs = attrSpec{
-	numeric:        map[string]bool{"name": false, "run_id": false, "source": false, "version_number": true},
+	numeric: map[string]bool{"name": false, "run_id": false, "source": false, "version_number": true,
+		// A version keeps no update time: its last update is its creation.
+		"creation_timestamp": true, "last_updated_timestamp": true},
 	alias:          map[string]string{},
-	in:             map[string]bool{"run_id": true},
+	in:             map[string]bool{"name": true, "run_id": true},
 	kinds:          map[int]bool{kindAttr: true, kindTag: true},
 	absentNotEqual: true,
 }
@@ -260,7 +263,10 @@ func searchRegisteredModels(c *call) (any, error) {
 	}
 	rows := make([]entity, 0, len(all))
 	for i := range all {
-		e := entity{attrs: map[string]value{"name": {s: all[i].Name}}, tags: all[i].Tags, wire: &all[i]}
+		e := entity{attrs: map[string]value{"name": {s: all[i].Name},
+			"creation_timestamp":     {n: float64(millis(all[i].CreatedAt)), num: true},
+			"last_updated_timestamp": {n: float64(millis(all[i].UpdatedAt)), num: true}},
+			tags: all[i].Tags, wire: &all[i]}
 		if matches(e, sr.clauses) {
 			rows = append(rows, e)
 		}
@@ -473,7 +479,10 @@ func searchModelVersions(c *call) (any, error) {
 					run = *v.RunID
 				}
 				e := entity{attrs: map[string]value{"name": {s: m.Name}, "run_id": {s: run}, "source": {s: v.Source},
-					"version_number": {n: float64(v.Version), num: true}}, tags: v.Tags, wire: toWireVersion(m.Name, v, nil)}
+					"version_number":         {n: float64(v.Version), num: true},
+					"creation_timestamp":     {n: float64(millis(v.CreatedAt)), num: true},
+					"last_updated_timestamp": {n: float64(millis(v.CreatedAt)), num: true}},
+					tags: v.Tags, wire: toWireVersion(m.Name, v, nil)}
 				if matches(e, sr.clauses) {
 					rows = append(rows, e)
 				}

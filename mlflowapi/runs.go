@@ -300,7 +300,9 @@ func updateRun(c *call) (any, error) {
 	}
 	if end, ok, err := c.args.int("end_time"); err != nil {
 		return nil, err
-	} else if ok {
+	} else if ok && (p.Status == nil || *p.Status != registry.RunRunning) {
+		// Resuming a run (start_run(run_id=...)) sends RUNNING with the
+		// old end time; a running run has none, so the end is cleared.
 		t := time.UnixMilli(end)
 		p.EndTime = &t
 	}

@@ -235,6 +235,22 @@ func (sc *scanner) comparator() (string, error) {
 	return "", invalidParam("Invalid filter: expected a comparator at position %d", sc.pos)
 }
 
+// nullTest reads "IS NULL" or "IS NOT NULL" if it comes next.
+func (sc *scanner) nullTest() (isNull, ok bool) {
+	save := sc.pos
+	if sc.keyword() == "IS" {
+		kw := sc.keyword()
+		if kw == "NULL" {
+			return true, true
+		}
+		if kw == "NOT" && sc.keyword() == "NULL" {
+			return false, true
+		}
+	}
+	sc.pos = save
+	return false, false
+}
+
 func (sc *scanner) literal() (str string, num float64, isNum bool, err error) {
 	sc.skip()
 	if sc.pos >= len(sc.s) {
@@ -280,8 +296,9 @@ func likeRegexp(p string, fold bool) *regexp.Regexp {
 // parseFilter parses MLflow's search filter: clauses joined by AND, each
 // "identifier comparator value". Metrics and numeric attributes compare
 // numbers with = != < <= > >=; params, tags and string attributes
-// compare quoted strings with = != LIKE ILIKE; run_id also takes IN and
-// NOT IN with a parenthesised list.
+// compare quoted strings with = != LIKE ILIKE, and params and tags also
+// take IS NULL and IS NOT NULL; run_id also takes IN and NOT IN with a
+// parenthesised list.
 func parseFilter(filter string, spec attrSpec) ([]clause, error) {
 	if len(filter) > MaxFilterLength {
 		return nil, invalidParam("The filter is longer than %d characters", MaxFilterLength)
@@ -300,6 +317,20 @@ func parseFilter(filter string, spec attrSpec) ([]clause, error) {
 		kind, key, err := sc.ident(spec)
 		if err != nil {
 			return nil, err
+		}
+		if isNull, ok := sc.nullTest(); ok {
+			// A param or tag is NULL when the entity lacks it: IS NULL is
+			// an empty IN that an absent key satisfies, IS NOT NULL an
+			// empty NOT IN that it does not.
+			if kind != kindParam && kind != kindTag {
+				return nil, invalidParam("IS NULL / IS NOT NULL is only supported for tags and params, not for '%s'", key)
+			}
+			c := clause{kind: kind, key: key, op: "NOT IN"}
+			if isNull {
+				c.op, c.absentMatches = "IN", true
+			}
+			out = append(out, c)
+			continue
 		}
 		op, err := sc.comparator()
 		if err != nil {

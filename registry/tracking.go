@@ -346,6 +346,28 @@ func (r *Registry) SetExperimentTag(ctx context.Context, id, key, value string) 
 	})
 }
 
+// DeleteExperimentTag deletes one tag of an active experiment; a missing
+// tag is ErrNotFound.
+func (r *Registry) DeleteExperimentTag(ctx context.Context, id, key string) error {
+	return r.tx(ctx, func(tx *gorm.DB) error {
+		e, err := getTrackedExperiment(tx, id)
+		if err != nil {
+			return err
+		}
+		if e.Lifecycle != LifecycleActive {
+			return invalid("experiment_id", "the experiment must be active")
+		}
+		res := tx.Where("experiment_id = ? AND tag_key = ?", id, key).Delete(&experimentTag{})
+		if res.Error != nil {
+			return dbErr(res.Error, "experiment tag")
+		}
+		if res.RowsAffected == 0 {
+			return fmt.Errorf("%w: no tag %q in experiment %s", ErrNotFound, key, id)
+		}
+		return dbErr(tx.Model(&TrackedExperiment{}).Where("id = ?", id).Update("updated_at", r.timestamp()).Error, "experiment")
+	})
+}
+
 // upsertTags writes tags of the entity (model names the tag table, col
 // its parent column) and enforces MaxEntityTags.
 func upsertTags(tx *gorm.DB, model any, col, id string, tags map[string]string) error {
