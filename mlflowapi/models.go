@@ -515,6 +515,11 @@ func setAlias(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A version the model lacks is RESOURCE_DOES_NOT_EXIST, as MLflow's
+	// server answers it.
+	if _, err := c.h.reg.GetModelVersion(c.r.Context(), name, n); err != nil {
+		return nil, versionErr(err, name, n)
+	}
 	if _, err := c.h.reg.SetModelAlias(c.r.Context(), name, alias, n); err != nil {
 		return nil, modelErr(err, name)
 	}
