@@ -146,5 +146,8 @@ func TestRegistrySearchOrders(t *testing.T) {
 			t.Errorf("tenant B sees tenant A's versions: %v", got)
 		}
 		s.fails(&viewerA, "GET", api+"registered-models/search?order_by="+url.QueryEscape("bogus_timestamp"), nil, 400, CodeInvalid)
+		// The timestamps order; they do not filter, as on MLflow's server.
+		s.fails(&viewerA, "GET", api+"model-versions/search?filter="+url.QueryEscape("creation_timestamp > 0"), nil, 400, CodeInvalid)
+		s.fails(&viewerA, "GET", api+"registered-models/search?filter="+url.QueryEscape("timestamp > 0"), nil, 400, CodeInvalid)
 	})
 }

@@ -50,8 +50,9 @@ type wireModel struct {
 }
 
 var modelAttrs = attrSpec{
-	numeric: map[string]bool{"name": false, "creation_timestamp": true, "last_updated_timestamp": true},
-	// MLflow's server orders "timestamp" by the last update.
+	// The timestamps are for order_by only (orderOnly); MLflow's server
+	// orders "timestamp" by the last update.
+	numeric:        map[string]bool{"name": false, "creation_timestamp": true, "last_updated_timestamp": true},
 	alias:          map[string]string{"timestamp": "last_updated_timestamp"},
 	in:             map[string]bool{},
 	kinds:          map[int]bool{kindAttr: true, kindTag: true},
@@ -61,11 +62,22 @@ var modelAttrs = attrSpec{
 var versionAttrs = attrSpec{
 	numeric: map[string]bool{"name": false, "run_id": false, "source": false, "version_number": true,
 		// A version keeps no update time: its last update is its creation.
-		"creation_timestamp": true, "last_updated_timestamp": true},
+		"creation_timestamp": true, "last_updated_timestamp": true}, // order_by only (orderOnly)
 	alias:          map[string]string{},
 	in:             map[string]bool{"name": true, "run_id": true},
 	kinds:          map[int]bool{kindAttr: true, kindTag: true},
 	absentNotEqual: true,
+}
+
+// orderOnly refuses a filter on the registry's timestamps, which MLflow's
+// server orders by but does not filter on.
+func orderOnly(cs []clause) error {
+	for _, c := range cs {
+		if c.kind == kindAttr && (c.key == "creation_timestamp" || c.key == "last_updated_timestamp") {
+			return invalidParam("Invalid attribute key '%s' specified.", c.key)
+		}
+	}
+	return nil
 }
 
 func toWireVersion(name string, v *registry.ModelVersion, aliases []string) wireModelVersion {
@@ -250,6 +262,9 @@ func (c *call) allModels() ([]registry.RegisteredModel, error) {
 func searchRegisteredModels(c *call) (any, error) {
 	sr, err := c.searchRequest(100, modelAttrs)
 	if err != nil {
+		return nil, err
+	}
+	if err := orderOnly(sr.clauses); err != nil {
 		return nil, err
 	}
 	fp := fingerprint("models", sr.filter, sr.orderBy)
@@ -449,6 +464,9 @@ func getDownloadURI(c *call) (any, error) {
 func searchModelVersions(c *call) (any, error) {
 	sr, err := c.searchRequest(10000, versionAttrs)
 	if err != nil {
+		return nil, err
+	}
+	if err := orderOnly(sr.clauses); err != nil {
 		return nil, err
 	}
 	fp := fingerprint("model-versions", sr.filter, sr.orderBy)
