@@ -2,9 +2,12 @@ package mlflowapi
 
 import (
 	"fmt"
+	"math"
 	"net/url"
 	"testing"
 	"time"
+
+	"github.com/maestro-ml/maestro/internal/testenv"
 )
 
 // TestExperimentTagDelete: experiments/delete-experiment-tag deletes one
@@ -150,4 +153,24 @@ func TestRegistrySearchOrders(t *testing.T) {
 		s.fails(&viewerA, "GET", api+"model-versions/search?filter="+url.QueryEscape("creation_timestamp > 0"), nil, 400, CodeInvalid)
 		s.fails(&viewerA, "GET", api+"registered-models/search?filter="+url.QueryEscape("timestamp > 0"), nil, 400, CodeInvalid)
 	})
+}
+
+// TestInfiniteMetrics: ±Infinity is kept as the largest float, as MLflow's
+// SQL store keeps it; NaN is refused and changes nothing.
+func TestInfiniteMetrics(t *testing.T) {
+	s := newServer(t, testenv.SQLite)
+	run := s.run(&memberA, s.experiment(&memberA, "inf"), nil)
+	s.ok(&memberA, "POST", api+"runs/log-metric", map[string]any{"run_id": run, "key": "loss", "value": "Infinity", "timestamp": 1, "step": 0})
+	s.ok(&memberA, "POST", api+"runs/log-batch", map[string]any{"run_id": run,
+		"metrics": []map[string]any{{"key": "loss", "value": "-Infinity", "timestamp": 2, "step": 1}}})
+	s.fails(&memberA, "POST", api+"runs/log-batch", map[string]any{"run_id": run,
+		"metrics": []map[string]any{{"key": "loss", "value": 1, "timestamp": 3, "step": 2}, {"key": "loss", "value": "NaN", "timestamp": 3, "step": 3}}}, 400, CodeInvalid)
+	hist := s.ok(&viewerA, "GET", api+"metrics/get-history?run_id="+run+"&metric_key=loss", nil)["metrics"].([]any)
+	var got []any
+	for _, m := range hist {
+		got = append(got, m.(map[string]any)["value"])
+	}
+	if fmt.Sprint(got) != fmt.Sprint([]any{math.MaxFloat64, -math.MaxFloat64}) {
+		t.Fatalf("history: %v", got)
+	}
 }

@@ -348,8 +348,12 @@ func (c *call) metricPoint(m wireMetric, field string) (registry.MetricPoint, er
 	if !m.Value.Set {
 		return registry.MetricPoint{}, missing(field + "value")
 	}
-	if math.IsNaN(m.Value.V) || math.IsInf(m.Value.V, 0) {
-		return registry.MetricPoint{}, invalidParam("Metric '%s' has a non-finite value; this server stores finite values only", m.Key)
+	if math.IsNaN(m.Value.V) {
+		return registry.MetricPoint{}, invalidParam("Metric '%s' is NaN; this server stores numbers only", m.Key)
+	}
+	if math.IsInf(m.Value.V, 0) {
+		// As MLflow's SQL store: ±Infinity is kept as the largest float.
+		m.Value.V = math.Copysign(math.MaxFloat64, m.Value.V)
 	}
 	ts := c.h.now()
 	if m.Timestamp.Set {
