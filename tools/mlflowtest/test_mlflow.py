@@ -334,6 +334,7 @@ class MaestroMLflowTest(unittest.TestCase):
                     for step in range(5):
                         mlflow.log_metric("loss", lr * step, step=step, synchronous=False)
             mlflow.flush_async_logging()
+            mlflow.log_metric("grad_norm", float("inf"))  # kept as the largest float, as MLflow's SQL store
             mlflow.log_table({"epoch": [1, 2], "acc": [0.5, 0.7]}, "eval/table.json")
             import pandas as pd
             mlflow.log_input(mlflow.data.from_pandas(pd.DataFrame({"x": [1, 2]}), name="train"), context="training")
@@ -346,6 +347,7 @@ class MaestroMLflowTest(unittest.TestCase):
         got = client.get_run(pid)
         self.assertEqual(got.data.tags["mlflow.note.content"], "grid search")
         self.assertEqual([i.dataset.name for i in got.inputs.dataset_inputs], ["train"])
+        self.assertEqual(got.data.metrics["grad_norm"], 1.7976931348623157e308)
         self.assertIn("eval/table.json", [f.path for f in client.list_artifacts(pid, "eval")])
         # IS NULL: the parent has no lr param.
         self.assertEqual([r.info.run_id for r in client.search_runs([exp.experiment_id], "params.lr IS NULL")], [pid])
