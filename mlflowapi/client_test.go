@@ -174,3 +174,13 @@ func TestInfiniteMetrics(t *testing.T) {
 		t.Fatalf("history: %v", got)
 	}
 }
+
+// TestDefaultExperimentNotYetCreated: before any run is logged into it, a
+// tenant's experiment 0 is RESOURCE_DOES_NOT_EXIST naming the id asked for.
+func TestDefaultExperimentNotYetCreated(t *testing.T) {
+	s := newServer(t, testenv.SQLite)
+	r := s.do(&viewerA, "GET", api+"experiments/get?experiment_id=0", nil)
+	if r.status != 404 || r.body["error_code"] != CodeNotFound || r.body["message"] != "No Experiment with id=0 exists" {
+		t.Fatalf("experiment 0: %d %s", r.status, r.raw)
+	}
+}

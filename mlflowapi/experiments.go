@@ -103,10 +103,11 @@ func (c *call) experiment(create bool) (*registry.TrackedExperiment, error) {
 	if err != nil {
 		return nil, err
 	}
-	if id, err = c.experimentID(id, create); err != nil {
+	resolved, err := c.experimentID(id, create)
+	if err != nil {
 		return nil, experimentErr(err, id)
 	}
-	e, err := c.h.reg.TrackedExperiment(c.r.Context(), id)
+	e, err := c.h.reg.TrackedExperiment(c.r.Context(), resolved)
 	return e, experimentErr(err, id)
 }
 
