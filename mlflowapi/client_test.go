@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/maestro-ml/maestro/auth"
 	"github.com/maestro-ml/maestro/internal/testenv"
 )
 
@@ -183,4 +184,62 @@ func TestDefaultExperimentNotYetCreated(t *testing.T) {
 	if r.status != 404 || r.body["error_code"] != CodeNotFound || r.body["message"] != "No Experiment with id=0 exists" {
 		t.Fatalf("experiment 0: %d %s", r.status, r.raw)
 	}
+}
+
+// TestDatasetFilters: datasets.name, digest and context filter runs by
+// their dataset inputs (any input satisfying each clause), pushed down as
+// run id lists; another tenant's runs never match; datasets do not order.
+func TestDatasetFilters(t *testing.T) {
+	forEachDB(t, func(t *testing.T, s *server) {
+		exp := s.experiment(&memberA, "datasets")
+		input := func(name, digest, context string) map[string]any {
+			in := map[string]any{"dataset": map[string]any{"name": name, "digest": digest, "source_type": "local", "source": "/d"}}
+			if context != "" {
+				in["tags"] = []map[string]string{{"key": DatasetContextTag, "value": context}}
+			}
+			return in
+		}
+		for i, ins := range [][]map[string]any{
+			{input("train", "d1", "training"), input("holdout", "d2", "eval")},
+			{input("train", "d3", "")},
+			nil,
+		} {
+			id := s.run(&memberA, exp, map[string]any{"run_name": fmt.Sprint("r", i), "start_time": 1700000000000 + i})
+			if ins != nil {
+				s.ok(&memberA, "POST", api+"runs/log-inputs", map[string]any{"run_id": id, "datasets": ins})
+			}
+		}
+		search := func(p *auth.Principal, filter string) string {
+			t.Helper()
+			var names []string
+			r := s.ok(p, "POST", api+"runs/search", map[string]any{"experiment_ids": []string{exp}, "filter": filter, "order_by": []string{"start_time"}})
+			for _, run := range r["runs"].([]any) {
+				names = append(names, run.(map[string]any)["info"].(map[string]any)["run_name"].(string))
+			}
+			return fmt.Sprint(names)
+		}
+		for filter, want := range map[string]string{
+			"datasets.name = 'train'":                                 "[r0 r1]",
+			"dataset.name != 'train'":                                 "[r0]",
+			"datasets.digest IN ('d2', 'd3')":                         "[r0 r1]",
+			"datasets.digest NOT IN ('d1')":                           "[r0 r1]",
+			"datasets.context = 'eval'":                               "[r0]",
+			"datasets.context LIKE '%'":                               "[r0]",
+			"datasets.name ILIKE 'TR%' AND datasets.context = 'eval'": "[r0]",
+			"datasets.name = 'train' AND attributes.run_name = 'r1'":  "[r1]",
+			"datasets.name = 'nope'":                                  "[]",
+		} {
+			if got := search(&viewerA, filter); got != want {
+				t.Errorf("%s: got %s, want %s", filter, got, want)
+			}
+		}
+		if got := search(&memberB, "datasets.name = 'train'"); got != "[]" {
+			t.Errorf("tenant B: %s", got)
+		}
+		for _, bad := range []string{"datasets.source = 'x'", "datasets.name > 'a'", "datasets.name = 1"} {
+			s.fails(&memberA, "POST", api+"runs/search", map[string]any{"experiment_ids": []string{exp}, "filter": bad}, 400, CodeInvalid)
+		}
+		s.fails(&memberA, "POST", api+"runs/search", map[string]any{"experiment_ids": []string{exp}, "order_by": []string{"datasets.name"}}, 400, CodeInvalid)
+		s.fails(&memberA, "POST", api+"experiments/search", map[string]any{"filter": "datasets.name = 'train'"}, 400, CodeInvalid)
+	})
 }

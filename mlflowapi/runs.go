@@ -671,6 +671,9 @@ func searchRuns(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if sr.clauses, err = c.datasetClauses(ids, stages, sr.clauses); err != nil {
+		return nil, err
+	}
 	fp := fingerprint("runs", strings.Join(ids, ","), sr.filter, sr.orderBy, stagesKey(stages))
 	offset, err := decodeToken(sr.token, fp)
 	if err != nil {

@@ -26,6 +26,9 @@ const (
 	kindMetric
 	kindParam
 	kindTag
+	// kindDataset is a run's dataset inputs (name, digest, context):
+	// searchRuns turns its clauses into run id lists (datasetClauses).
+	kindDataset
 )
 
 var kindPrefixes = map[string]int{
@@ -33,6 +36,7 @@ var kindPrefixes = map[string]int{
 	"metric": kindMetric, "metrics": kindMetric,
 	"param": kindParam, "params": kindParam, "parameter": kindParam, "parameters": kindParam,
 	"tag": kindTag, "tags": kindTag,
+	"dataset": kindDataset, "datasets": kindDataset,
 }
 
 // attrSpec says which attributes an entity has and whether each is a
@@ -53,7 +57,7 @@ var runAttrs = attrSpec{
 		"artifact_uri": false, "start_time": true, "end_time": true},
 	alias: map[string]string{"created": "start_time", "run_uuid": "run_id", "Created": "start_time"},
 	in:    map[string]bool{"run_id": true},
-	kinds: map[int]bool{kindAttr: true, kindMetric: true, kindParam: true, kindTag: true},
+	kinds: map[int]bool{kindAttr: true, kindMetric: true, kindParam: true, kindTag: true, kindDataset: true},
 }
 
 var experimentAttrs = attrSpec{
@@ -193,6 +197,9 @@ func (sc *scanner) ident(spec attrSpec) (kind int, key string, err error) {
 	}
 	if !spec.kinds[kind] {
 		return 0, "", invalidParam("Invalid entity type in identifier with key '%s'", key)
+	}
+	if kind == kindDataset && key != "name" && key != "digest" && key != "context" {
+		return 0, "", invalidParam("Invalid dataset key '%s' specified. Valid keys are ['name', 'digest', 'context']", key)
 	}
 	if kind == kindAttr {
 		if a, ok := spec.alias[key]; ok {
@@ -339,7 +346,7 @@ func parseFilter(filter string, spec attrSpec) ([]clause, error) {
 		c := clause{kind: kind, key: key, op: op, absentMatches: spec.absentNotEqual && kind == kindTag && op == "!="}
 		numeric := kind == kindMetric || kind == kindAttr && spec.numeric[key]
 		if op == "IN" || op == "NOT IN" {
-			if kind != kindAttr || !spec.in[key] {
+			if kind != kindDataset && (kind != kindAttr || !spec.in[key]) {
 				return nil, invalidParam("Invalid comparator '%s' for '%s'", op, key)
 			}
 			if c.list, err = sc.list(); err != nil {
@@ -481,6 +488,9 @@ func parseOrderBy(terms []string, spec attrSpec) ([]order, error) {
 		kind, key, err := sc.ident(spec)
 		if err != nil {
 			return nil, err
+		}
+		if kind == kindDataset {
+			return nil, invalidParam("Invalid order_by clause '%s': datasets do not order", t)
 		}
 		o := order{kind: kind, key: key}
 		switch sc.keyword() {

@@ -862,6 +862,51 @@ func (r *Registry) LogDatasetInputs(ctx context.Context, runID string, inputs []
 	})
 }
 
+// ExperimentDatasetInputs returns the datasets recorded for the runs of
+// the given experiments in the given lifecycle stages (all when none is
+// given), with their run ids, by run id, name and digest. More than
+// MaxTrackingScan runs or MaxTrackingScan inputs is ErrTooLarge, as are
+// more than MaxTrackingScan experiment ids.
+func (r *Registry) ExperimentDatasetInputs(ctx context.Context, experimentIDs []string, stages ...Lifecycle) ([]DatasetInput, error) {
+	if len(experimentIDs) > MaxTrackingScan {
+		return nil, &TooLargeError{What: "experiment ids", Limit: MaxTrackingScan, Got: int64(len(experimentIDs))}
+	}
+	ids := make([]string, 0, len(experimentIDs))
+	for _, id := range experimentIDs {
+		if validID(id) {
+			ids = append(ids, id)
+		}
+	}
+	out := []DatasetInput{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	err := r.readTx(ctx, func(db *gorm.DB) error {
+		var runIDs []string
+		q := db.Model(&TrackedRun{}).Where("experiment_id IN ?", ids).Order("id").Limit(MaxTrackingScan+1)
+		if len(stages) > 0 {
+			q = q.Where("lifecycle_stage IN ?", stages)
+		}
+		if err := q.Pluck("id", &runIDs).Error; err != nil {
+			return dbErr(err, "runs")
+		}
+		if len(runIDs) > MaxTrackingScan {
+			return &TooLargeError{What: "run search", Limit: MaxTrackingScan, Got: int64(len(runIDs))}
+		}
+		if len(runIDs) == 0 {
+			return nil
+		}
+		if err := db.Where("run_id IN ?", runIDs).Order("run_id, name, digest").Limit(MaxTrackingScan + 1).Find(&out).Error; err != nil {
+			return dbErr(err, "dataset inputs")
+		}
+		if len(out) > MaxTrackingScan {
+			return &TooLargeError{What: "dataset inputs", Limit: MaxTrackingScan, Got: int64(len(out))}
+		}
+		return nil
+	})
+	return out, err
+}
+
 // DatasetInputs returns the datasets recorded for a run, by name and
 // digest (at most MaxDatasetInputs).
 func (r *Registry) DatasetInputs(ctx context.Context, runID string) ([]DatasetInput, error) {
