@@ -883,7 +883,7 @@ func (r *Registry) ExperimentDatasetInputs(ctx context.Context, experimentIDs []
 	}
 	err := r.readTx(ctx, func(db *gorm.DB) error {
 		var runIDs []string
-		q := db.Model(&TrackedRun{}).Where("experiment_id IN ?", ids).Order("id").Limit(MaxTrackingScan+1)
+		q := db.Model(&TrackedRun{}).Where("experiment_id IN ?", ids).Order("id").Limit(MaxTrackingScan + 1)
 		if len(stages) > 0 {
 			q = q.Where("lifecycle_stage IN ?", stages)
 		}
