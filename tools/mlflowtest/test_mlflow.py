@@ -349,6 +349,8 @@ class MaestroMLflowTest(unittest.TestCase):
         self.assertEqual([i.dataset.name for i in got.inputs.dataset_inputs], ["train"])
         self.assertEqual(got.data.metrics["grad_norm"], 1.7976931348623157e308)
         self.assertIn("eval/table.json", [f.path for f in client.list_artifacts(pid, "eval")])
+        self.assertEqual([r.info.run_id for r in client.search_runs(
+            [exp.experiment_id], "datasets.name = 'train' AND datasets.context = 'training'")], [pid])
         # IS NULL: the parent has no lr param.
         self.assertEqual([r.info.run_id for r in client.search_runs([exp.experiment_id], "params.lr IS NULL")], [pid])
         # Resuming a finished run, then ending it as failed.
