@@ -14,7 +14,8 @@
 // # What is served
 //
 // Endpoints lists every call with its access rule: experiments (create,
-// get, get-by-name, search, update, delete, restore, set-experiment-tag),
+// get, get-by-name, search, update, delete, restore, set-experiment-tag,
+// delete-experiment-tag),
 // runs (create, get, update, delete, restore, log-metric, log-parameter,
 // set-tag, delete-tag, log-batch with MLflow's limits, log-inputs,
 // search with MLflow's filter grammar, order_by, max_results and page

@@ -103,10 +103,11 @@ func (c *call) experiment(create bool) (*registry.TrackedExperiment, error) {
 	if err != nil {
 		return nil, err
 	}
-	if id, err = c.experimentID(id, create); err != nil {
+	resolved, err := c.experimentID(id, create)
+	if err != nil {
 		return nil, experimentErr(err, id)
 	}
-	e, err := c.h.reg.TrackedExperiment(c.r.Context(), id)
+	e, err := c.h.reg.TrackedExperiment(c.r.Context(), resolved)
 	return e, experimentErr(err, id)
 }
 
@@ -222,6 +223,28 @@ func setExperimentTag(c *call) (any, error) {
 		return nil, invalidParam("the tag %s is reserved", ProjectTag)
 	}
 	if err := c.h.reg.SetExperimentTag(c.r.Context(), e.ID, key, value); err != nil {
+		return nil, err
+	}
+	return map[string]any{}, nil
+}
+
+func deleteExperimentTag(c *call) (any, error) {
+	e, err := c.experiment(false)
+	if err != nil {
+		return nil, err
+	}
+	key, err := c.args.required("key")
+	if err != nil {
+		return nil, err
+	}
+	if key == ProjectTag {
+		return nil, invalidParam("the tag %s is reserved", ProjectTag)
+	}
+	err = c.h.reg.DeleteExperimentTag(c.r.Context(), e.ID, key)
+	if errors.Is(err, registry.ErrNotFound) {
+		return nil, notFound("No tag with name: %s in experiment with id %s", key, e.ID)
+	}
+	if err != nil {
 		return nil, err
 	}
 	return map[string]any{}, nil

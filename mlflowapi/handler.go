@@ -143,6 +143,7 @@ func endpoints() []endpoint {
 		post("experiments/delete", "Delete an experiment and its runs (restorable).", deleteExperiment),
 		post("experiments/restore", "Restore a deleted experiment and its runs.", restoreExperiment),
 		post("experiments/set-experiment-tag", "Set a tag of an experiment.", setExperimentTag),
+		post("experiments/delete-experiment-tag", "Delete a tag of an experiment.", deleteExperimentTag),
 		post("runs/create", "Start a run.", createRun),
 		get("runs/get", "Get a run with its metrics, params, tags and inputs.", getRun),
 		post("runs/update", "Update a run's status, end time or name.", updateRun),

@@ -50,19 +50,34 @@ type wireModel struct {
 }
 
 var modelAttrs = attrSpec{
-	numeric:        map[string]bool{"name": false},
-	alias:          map[string]string{},
+	// The timestamps are for order_by only (orderOnly); MLflow's server
+	// orders "timestamp" by the last update.
+	numeric:        map[string]bool{"name": false, "creation_timestamp": true, "last_updated_timestamp": true},
+	alias:          map[string]string{"timestamp": "last_updated_timestamp"},
 	in:             map[string]bool{},
 	kinds:          map[int]bool{kindAttr: true, kindTag: true},
 	absentNotEqual: true,
 }
 
 var versionAttrs = attrSpec{
-	numeric:        map[string]bool{"name": false, "run_id": false, "source": false, "version_number": true},
+	numeric: map[string]bool{"name": false, "run_id": false, "source": false, "version_number": true,
+		// A version keeps no update time: its last update is its creation.
+		"creation_timestamp": true, "last_updated_timestamp": true}, // order_by only (orderOnly)
 	alias:          map[string]string{},
-	in:             map[string]bool{"run_id": true},
+	in:             map[string]bool{"name": true, "run_id": true},
 	kinds:          map[int]bool{kindAttr: true, kindTag: true},
 	absentNotEqual: true,
+}
+
+// orderOnly refuses a filter on the registry's timestamps, which MLflow's
+// server orders by but does not filter on.
+func orderOnly(cs []clause) error {
+	for _, c := range cs {
+		if c.kind == kindAttr && (c.key == "creation_timestamp" || c.key == "last_updated_timestamp") {
+			return invalidParam("Invalid attribute key '%s' specified.", c.key)
+		}
+	}
+	return nil
 }
 
 func toWireVersion(name string, v *registry.ModelVersion, aliases []string) wireModelVersion {
@@ -249,6 +264,9 @@ func searchRegisteredModels(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := orderOnly(sr.clauses); err != nil {
+		return nil, err
+	}
 	fp := fingerprint("models", sr.filter, sr.orderBy)
 	offset, err := decodeToken(sr.token, fp)
 	if err != nil {
@@ -260,7 +278,10 @@ func searchRegisteredModels(c *call) (any, error) {
 	}
 	rows := make([]entity, 0, len(all))
 	for i := range all {
-		e := entity{attrs: map[string]value{"name": {s: all[i].Name}}, tags: all[i].Tags, wire: &all[i]}
+		e := entity{attrs: map[string]value{"name": {s: all[i].Name},
+			"creation_timestamp":     {n: float64(millis(all[i].CreatedAt)), num: true},
+			"last_updated_timestamp": {n: float64(millis(all[i].UpdatedAt)), num: true}},
+			tags: all[i].Tags, wire: &all[i]}
 		if matches(e, sr.clauses) {
 			rows = append(rows, e)
 		}
@@ -445,6 +466,9 @@ func searchModelVersions(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := orderOnly(sr.clauses); err != nil {
+		return nil, err
+	}
 	fp := fingerprint("model-versions", sr.filter, sr.orderBy)
 	offset, err := decodeToken(sr.token, fp)
 	if err != nil {
@@ -473,7 +497,10 @@ func searchModelVersions(c *call) (any, error) {
 					run = *v.RunID
 				}
 				e := entity{attrs: map[string]value{"name": {s: m.Name}, "run_id": {s: run}, "source": {s: v.Source},
-					"version_number": {n: float64(v.Version), num: true}}, tags: v.Tags, wire: toWireVersion(m.Name, v, nil)}
+					"version_number":         {n: float64(v.Version), num: true},
+					"creation_timestamp":     {n: float64(millis(v.CreatedAt)), num: true},
+					"last_updated_timestamp": {n: float64(millis(v.CreatedAt)), num: true}},
+					tags: v.Tags, wire: toWireVersion(m.Name, v, nil)}
 				if matches(e, sr.clauses) {
 					rows = append(rows, e)
 				}
@@ -505,6 +532,11 @@ func setAlias(c *call) (any, error) {
 	alias, err := c.args.required("alias")
 	if err != nil {
 		return nil, err
+	}
+	// A version the model lacks is RESOURCE_DOES_NOT_EXIST, as MLflow's
+	// server answers it.
+	if _, err := c.h.reg.GetModelVersion(c.r.Context(), name, n); err != nil {
+		return nil, versionErr(err, name, n)
 	}
 	if _, err := c.h.reg.SetModelAlias(c.r.Context(), name, alias, n); err != nil {
 		return nil, modelErr(err, name)

@@ -32,7 +32,7 @@ func TestModelRegistry(t *testing.T) {
 		s.fails(&memberB, "POST", api+"model-versions/create", map[string]any{"name": "churn", "source": src, "run_id": run}, 400, CodeInvalid)
 		s.ok(&memberA, "POST", api+"registered-models/alias", map[string]any{"name": "churn", "alias": "champion", "version": "2"})
 		s.ok(&memberA, "POST", api+"registered-models/alias", map[string]any{"name": "churn", "alias": "old", "version": 1})
-		s.fails(&memberA, "POST", api+"registered-models/alias", map[string]any{"name": "churn", "alias": "x", "version": "9"}, 400, CodeInvalid)
+		s.fails(&memberA, "POST", api+"registered-models/alias", map[string]any{"name": "churn", "alias": "x", "version": "9"}, 404, CodeNotFound)
 		s.fails(&memberA, "POST", api+"registered-models/alias", map[string]any{"name": "churn", "alias": "x", "version": "two"}, 400, CodeInvalid)
 		v := s.ok(&viewerA, "GET", api+"registered-models/alias?name=churn&alias=champion", nil)["model_version"].(map[string]any)
 		if v["version"] != "2" || fmt.Sprint(v["aliases"]) != "[champion]" {

@@ -301,7 +301,9 @@ func updateRun(c *call) (any, error) {
 	}
 	if end, ok, err := c.args.int("end_time"); err != nil {
 		return nil, err
-	} else if ok {
+	} else if ok && (p.Status == nil || *p.Status != registry.RunRunning) {
+		// Resuming a run (start_run(run_id=...)) sends RUNNING with the
+		// old end time; a running run has none, so the end is cleared.
 		t := time.UnixMilli(end)
 		p.EndTime = &t
 	}
@@ -347,8 +349,12 @@ func (c *call) metricPoint(m wireMetric, field string) (registry.MetricPoint, er
 	if !m.Value.Set {
 		return registry.MetricPoint{}, missing(field + "value")
 	}
-	if math.IsNaN(m.Value.V) || math.IsInf(m.Value.V, 0) {
-		return registry.MetricPoint{}, invalidParam("Metric '%s' has a non-finite value; this server stores finite values only", m.Key)
+	if math.IsNaN(m.Value.V) {
+		return registry.MetricPoint{}, invalidParam("Metric '%s' is NaN; this server stores numbers only", m.Key)
+	}
+	if math.IsInf(m.Value.V, 0) {
+		// As MLflow's SQL store: ±Infinity is kept as the largest float.
+		m.Value.V = math.Copysign(math.MaxFloat64, m.Value.V)
 	}
 	ts := c.h.now()
 	if m.Timestamp.Set {
@@ -678,6 +684,9 @@ func searchRuns(c *call) (any, error) {
 	}
 	sr, err := c.searchRequest(1000, runAttrs)
 	if err != nil {
+		return nil, err
+	}
+	if sr.clauses, err = c.datasetClauses(ids, stages, sr.clauses); err != nil {
 		return nil, err
 	}
 	fp := fingerprint("runs", strings.Join(ids, ","), sr.filter, sr.orderBy, stagesKey(stages))

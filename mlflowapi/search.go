@@ -26,6 +26,9 @@ const (
 	kindMetric
 	kindParam
 	kindTag
+	// kindDataset is a run's dataset inputs (name, digest, context):
+	// searchRuns turns its clauses into run id lists (datasetClauses).
+	kindDataset
 )
 
 var kindPrefixes = map[string]int{
@@ -33,6 +36,7 @@ var kindPrefixes = map[string]int{
 	"metric": kindMetric, "metrics": kindMetric,
 	"param": kindParam, "params": kindParam, "parameter": kindParam, "parameters": kindParam,
 	"tag": kindTag, "tags": kindTag,
+	"dataset": kindDataset, "datasets": kindDataset,
 }
 
 // attrSpec says which attributes an entity has and whether each is a
@@ -53,7 +57,7 @@ var runAttrs = attrSpec{
 		"artifact_uri": false, "start_time": true, "end_time": true},
 	alias: map[string]string{"created": "start_time", "run_uuid": "run_id", "Created": "start_time"},
 	in:    map[string]bool{"run_id": true},
-	kinds: map[int]bool{kindAttr: true, kindMetric: true, kindParam: true, kindTag: true},
+	kinds: map[int]bool{kindAttr: true, kindMetric: true, kindParam: true, kindTag: true, kindDataset: true},
 }
 
 var experimentAttrs = attrSpec{
@@ -194,6 +198,9 @@ func (sc *scanner) ident(spec attrSpec) (kind int, key string, err error) {
 	if !spec.kinds[kind] {
 		return 0, "", invalidParam("Invalid entity type in identifier with key '%s'", key)
 	}
+	if kind == kindDataset && key != "name" && key != "digest" && key != "context" {
+		return 0, "", invalidParam("Invalid dataset key '%s' specified. Valid keys are ['name', 'digest', 'context']", key)
+	}
 	if kind == kindAttr {
 		if a, ok := spec.alias[key]; ok {
 			key = a
@@ -233,6 +240,22 @@ func (sc *scanner) comparator() (string, error) {
 	}
 	sc.pos = save
 	return "", invalidParam("Invalid filter: expected a comparator at position %d", sc.pos)
+}
+
+// nullTest reads "IS NULL" or "IS NOT NULL" if it comes next.
+func (sc *scanner) nullTest() (isNull, ok bool) {
+	save := sc.pos
+	if sc.keyword() == "IS" {
+		kw := sc.keyword()
+		if kw == "NULL" {
+			return true, true
+		}
+		if kw == "NOT" && sc.keyword() == "NULL" {
+			return false, true
+		}
+	}
+	sc.pos = save
+	return false, false
 }
 
 func (sc *scanner) literal() (str string, num float64, isNum bool, err error) {
@@ -280,8 +303,9 @@ func likeRegexp(p string, fold bool) *regexp.Regexp {
 // parseFilter parses MLflow's search filter: clauses joined by AND, each
 // "identifier comparator value". Metrics and numeric attributes compare
 // numbers with = != < <= > >=; params, tags and string attributes
-// compare quoted strings with = != LIKE ILIKE; run_id also takes IN and
-// NOT IN with a parenthesised list.
+// compare quoted strings with = != LIKE ILIKE, and params and tags also
+// take IS NULL and IS NOT NULL; run_id also takes IN and NOT IN with a
+// parenthesised list.
 func parseFilter(filter string, spec attrSpec) ([]clause, error) {
 	if len(filter) > MaxFilterLength {
 		return nil, invalidParam("The filter is longer than %d characters", MaxFilterLength)
@@ -301,6 +325,20 @@ func parseFilter(filter string, spec attrSpec) ([]clause, error) {
 		if err != nil {
 			return nil, err
 		}
+		if isNull, ok := sc.nullTest(); ok {
+			// A param or tag is NULL when the entity lacks it: IS NULL is
+			// an empty IN that an absent key satisfies, IS NOT NULL an
+			// empty NOT IN that it does not.
+			if kind != kindParam && kind != kindTag {
+				return nil, invalidParam("IS NULL / IS NOT NULL is only supported for tags and params, not for '%s'", key)
+			}
+			c := clause{kind: kind, key: key, op: "NOT IN"}
+			if isNull {
+				c.op, c.absentMatches = "IN", true
+			}
+			out = append(out, c)
+			continue
+		}
 		op, err := sc.comparator()
 		if err != nil {
 			return nil, err
@@ -308,7 +346,7 @@ func parseFilter(filter string, spec attrSpec) ([]clause, error) {
 		c := clause{kind: kind, key: key, op: op, absentMatches: spec.absentNotEqual && kind == kindTag && op == "!="}
 		numeric := kind == kindMetric || kind == kindAttr && spec.numeric[key]
 		if op == "IN" || op == "NOT IN" {
-			if kind != kindAttr || !spec.in[key] {
+			if kind != kindDataset && (kind != kindAttr || !spec.in[key]) {
 				return nil, invalidParam("Invalid comparator '%s' for '%s'", op, key)
 			}
 			if c.list, err = sc.list(); err != nil {
@@ -450,6 +488,9 @@ func parseOrderBy(terms []string, spec attrSpec) ([]order, error) {
 		kind, key, err := sc.ident(spec)
 		if err != nil {
 			return nil, err
+		}
+		if kind == kindDataset {
+			return nil, invalidParam("Invalid order_by clause '%s': datasets do not order", t)
 		}
 		o := order{kind: kind, key: key}
 		switch sc.keyword() {

@@ -347,6 +347,28 @@ func (r *Registry) SetExperimentTag(ctx context.Context, id, key, value string) 
 	})
 }
 
+// DeleteExperimentTag deletes one tag of an active experiment; a missing
+// tag is ErrNotFound.
+func (r *Registry) DeleteExperimentTag(ctx context.Context, id, key string) error {
+	return r.tx(ctx, func(tx *gorm.DB) error {
+		e, err := getTrackedExperiment(tx, id)
+		if err != nil {
+			return err
+		}
+		if e.Lifecycle != LifecycleActive {
+			return invalid("experiment_id", "the experiment must be active")
+		}
+		res := tx.Where("experiment_id = ? AND tag_key = ?", id, key).Delete(&experimentTag{})
+		if res.Error != nil {
+			return dbErr(res.Error, "experiment tag")
+		}
+		if res.RowsAffected == 0 {
+			return fmt.Errorf("%w: no tag %q in experiment %s", ErrNotFound, key, id)
+		}
+		return dbErr(tx.Model(&TrackedExperiment{}).Where("id = ?", id).Update("updated_at", r.timestamp()).Error, "experiment")
+	})
+}
+
 // upsertTags writes tags of the entity (model names the tag table, col
 // its parent column) and enforces MaxEntityTags.
 func upsertTags(tx *gorm.DB, model any, col, id string, tags map[string]string) error {
@@ -869,6 +891,51 @@ func (r *Registry) LogDatasetInputs(ctx context.Context, runID string, inputs []
 		}
 		return nil
 	})
+}
+
+// ExperimentDatasetInputs returns the datasets recorded for the runs of
+// the given experiments in the given lifecycle stages (all when none is
+// given), with their run ids, by run id, name and digest. More than
+// MaxTrackingScan runs or MaxTrackingScan inputs is ErrTooLarge, as are
+// more than MaxTrackingScan experiment ids.
+func (r *Registry) ExperimentDatasetInputs(ctx context.Context, experimentIDs []string, stages ...Lifecycle) ([]DatasetInput, error) {
+	if len(experimentIDs) > MaxTrackingScan {
+		return nil, &TooLargeError{What: "experiment ids", Limit: MaxTrackingScan, Got: int64(len(experimentIDs))}
+	}
+	ids := make([]string, 0, len(experimentIDs))
+	for _, id := range experimentIDs {
+		if validID(id) {
+			ids = append(ids, id)
+		}
+	}
+	out := []DatasetInput{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	err := r.readTx(ctx, func(db *gorm.DB) error {
+		var runIDs []string
+		q := db.Model(&TrackedRun{}).Where("experiment_id IN ?", ids).Order("id").Limit(MaxTrackingScan + 1)
+		if len(stages) > 0 {
+			q = q.Where("lifecycle_stage IN ?", stages)
+		}
+		if err := q.Pluck("id", &runIDs).Error; err != nil {
+			return dbErr(err, "runs")
+		}
+		if len(runIDs) > MaxTrackingScan {
+			return &TooLargeError{What: "run search", Limit: MaxTrackingScan, Got: int64(len(runIDs))}
+		}
+		if len(runIDs) == 0 {
+			return nil
+		}
+		if err := db.Where("run_id IN ?", runIDs).Order("run_id, name, digest").Limit(MaxTrackingScan + 1).Find(&out).Error; err != nil {
+			return dbErr(err, "dataset inputs")
+		}
+		if len(out) > MaxTrackingScan {
+			return &TooLargeError{What: "dataset inputs", Limit: MaxTrackingScan, Got: int64(len(out))}
+		}
+		return nil
+	})
+	return out, err
 }
 
 // DatasetInputs returns the datasets recorded for a run, by name and

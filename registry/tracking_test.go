@@ -142,6 +142,18 @@ func TestTrackedExperimentsAndRuns(t *testing.T) {
 		if ins, err := e.reg.DatasetInputs(e.a, run.ID); err != nil || len(ins) != 1 || ins[0].Body != `{"x":1}` {
 			t.Fatalf("inputs: %+v %v", ins, err)
 		}
+		if ins, err := e.reg.ExperimentDatasetInputs(e.a, []string{exp.ID, "not-an-id"}, LifecycleActive); err != nil || len(ins) != 1 || ins[0].RunID != run.ID || ins[0].Digest != "d1" {
+			t.Fatalf("experiment inputs: %+v %v", ins, err)
+		}
+		if ins, err := e.reg.ExperimentDatasetInputs(e.a, []string{exp.ID}, LifecycleDeleted); err != nil || len(ins) != 0 {
+			t.Fatalf("inputs of deleted runs: %+v %v", ins, err)
+		}
+		if ins, err := e.reg.ExperimentDatasetInputs(e.b, []string{exp.ID}); err != nil || len(ins) != 0 {
+			t.Fatalf("another tenant reads the inputs: %+v %v", ins, err)
+		}
+		if _, err := e.reg.ExperimentDatasetInputs(e.a, make([]string, MaxTrackingScan+1)); !errors.Is(err, ErrTooLarge) {
+			t.Fatalf("too many experiment ids: %v", err)
+		}
 		// Lifecycle: a deleted run refuses writes and leaves default listings.
 		if err := e.reg.SetRunLifecycle(e.a, run.ID, LifecycleDeleted); err != nil {
 			t.Fatal(err)

@@ -316,6 +316,69 @@ class MaestroMLflowTest(unittest.TestCase):
             client.get_experiment("01900000-0000-7000-8000-000000000000")
         self.assertEqual(error_code(cm.exception), "RESOURCE_DOES_NOT_EXIST")
 
+    def test_script_extras(self):
+        """What typical scripts also call: nested runs, resuming, failing, async logging, tables,
+        datasets, experiment tags, NULL filters and the registry's orders and copies."""
+        client = MlflowClient(tracking_uri=BASE)
+        exp = mlflow.set_experiment(self.exp_name + "-extras")
+        mlflow.set_experiment_tags({"team": "nlp", "tmp": "x"})
+        client.delete_experiment_tag(exp.experiment_id, "tmp")
+        self.assertEqual(client.get_experiment(exp.experiment_id).tags, {"team": "nlp"})
+        with self.assertRaises(MlflowException) as cm:
+            client.delete_experiment_tag(exp.experiment_id, "tmp")
+        self.assertEqual(error_code(cm.exception), "RESOURCE_DOES_NOT_EXIST")
+        with mlflow.start_run(run_name="sweep", description="grid search") as parent:
+            for lr in (0.1, 0.01):
+                with mlflow.start_run(run_name=f"lr-{lr}", nested=True):
+                    mlflow.log_param("lr", lr)
+                    for step in range(5):
+                        mlflow.log_metric("loss", lr * step, step=step, synchronous=False)
+            mlflow.flush_async_logging()
+            mlflow.log_metric("grad_norm", float("inf"))  # kept as the largest float, as MLflow's SQL store
+            mlflow.log_table({"epoch": [1, 2], "acc": [0.5, 0.7]}, "eval/table.json")
+            import pandas as pd
+            mlflow.log_input(mlflow.data.from_pandas(pd.DataFrame({"x": [1, 2]}), name="train"), context="training")
+        pid = parent.info.run_id
+        children = client.search_runs([exp.experiment_id], f"tags.mlflow.parentRunId = '{pid}'",
+                                      order_by=["params.lr DESC"])
+        self.assertEqual([r.info.run_name for r in children], ["lr-0.1", "lr-0.01"])
+        self.assertEqual([m.value for m in client.get_metric_history(children[0].info.run_id, "loss")],
+                         [0.1 * s for s in range(5)])
+        got = client.get_run(pid)
+        self.assertEqual(got.data.tags["mlflow.note.content"], "grid search")
+        self.assertEqual([i.dataset.name for i in got.inputs.dataset_inputs], ["train"])
+        self.assertEqual(got.data.metrics["grad_norm"], 1.7976931348623157e308)
+        self.assertIn("eval/table.json", [f.path for f in client.list_artifacts(pid, "eval")])
+        self.assertEqual([r.info.run_id for r in client.search_runs(
+            [exp.experiment_id], "datasets.name = 'train' AND datasets.context = 'training'")], [pid])
+        # IS NULL: the parent has no lr param.
+        self.assertEqual([r.info.run_id for r in client.search_runs([exp.experiment_id], "params.lr IS NULL")], [pid])
+        # Resuming a finished run, then ending it as failed.
+        with mlflow.start_run(run_id=pid):
+            mlflow.log_metric("resumed", 1)
+        self.assertEqual(client.get_run(pid).info.status, "FINISHED")
+        mlflow.start_run(run_id=pid)
+        mlflow.end_run(status="FAILED")
+        self.assertEqual(mlflow.last_active_run().info.status, "FAILED")
+        self.assertEqual([r.info.run_id for r in client.search_runs([exp.experiment_id], "attributes.status = 'FAILED'")], [pid])
+        # The registry: orders by time, a version the model lacks, copies, versions by number.
+        name = "extras-" + self.exp_name
+        for suffix in ("-a", "-b"):
+            client.create_registered_model(name + suffix, tags={"k": "v"}, description="d")
+            client.create_model_version(name + suffix, f"runs:/{pid}/eval", pid)
+        found = client.search_registered_models(f"name LIKE '{name}%'", order_by=["last_updated_timestamp DESC"])
+        self.assertEqual([m.name for m in found], [name + "-b", name + "-a"])
+        with self.assertRaises(MlflowException) as cm:
+            client.set_registered_model_alias(name + "-a", "best", "9")
+        self.assertEqual(error_code(cm.exception), "RESOURCE_DOES_NOT_EXIST")
+        copy = client.copy_model_version(f"models:/{name}-a/1", name + "-copy")
+        self.assertEqual((copy.name, copy.version), (name + "-copy", "1"))
+        vs = client.search_model_versions(f"name IN ('{name}-a', '{name}-copy')", order_by=["creation_timestamp ASC"])
+        self.assertEqual([v.name for v in vs], [name + "-a", name + "-copy"])
+        with tempfile.TemporaryDirectory() as dst:
+            path = mlflow.artifacts.download_artifacts(f"models:/{name}-copy/1", dst_path=dst)
+            self.assertIn("table.json", os.listdir(path))
+
     def test_tenant_isolation_and_basic_auth(self):
         exp, run = self.train("isolated")
         # Tenant beta's member, with Basic auth whose password is an API key.
