@@ -123,13 +123,21 @@ const (
 	sqliteCommitCheckpointPages = 16000
 )
 
-// checkpointWAL runs a passive WAL checkpoint on db every interval until
-// ctx ends. A passive checkpoint waits for no reader or writer: requests
-// keep running while it copies and syncs, where SQLite's own checkpoint
-// runs inside the commit that fills the WAL to 1,000 pages, which then
-// answers late (on a 1,000-point log-batch every 20th or so). It changes
-// no durability: with synchronous=NORMAL a commit is in the WAL, not
-// synced, either way, and a checkpoint syncs the WAL before the database.
+// checkpointWAL checkpoints db's WAL every interval until ctx ends.
+// Each round first runs a passive checkpoint, which waits for no reader
+// or writer: requests keep running while it copies the committed pages
+// into the database and syncs it, where SQLite's own checkpoint runs
+// inside the commit that fills the WAL to 1,000 pages, which then answers
+// late (on a 1,000-point log-batch every 20th or so). A passive
+// checkpoint never rewinds the WAL, though, when writes keep coming while
+// it runs: the file would grow to sqliteCommitCheckpointPages and a commit
+// would then checkpoint all of it. So once the WAL holds walRestartPages
+// or more, the round ends with a restart checkpoint, which waits for the
+// writer (the busy timeout), copies the few pages written since the
+// passive one and makes the next commit write the WAL from its start.
+// Neither changes durability: with synchronous=NORMAL a commit is in the
+// WAL, not synced, either way, and a checkpoint syncs the WAL before the
+// database.
 func checkpointWAL(ctx context.Context, db *gorm.DB, every time.Duration, log *slog.Logger) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -138,11 +146,30 @@ func checkpointWAL(ctx context.Context, db *gorm.DB, every time.Duration, log *s
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := db.WithContext(ctx).Exec("PRAGMA wal_checkpoint(PASSIVE)").Error; err != nil && ctx.Err() == nil {
+			if err := checkpointRound(ctx, db); err != nil && ctx.Err() == nil {
 				log.Warn("SQLite WAL checkpoint failed", slog.String("error", err.Error()))
 			}
 		}
 	}
+}
+
+// walRestartPages is the WAL size in pages from which a checkpoint round
+// rewinds the WAL (see checkpointWAL).
+const walRestartPages = 1000
+
+// checkpointRound is one round of checkpointWAL.
+func checkpointRound(ctx context.Context, db *gorm.DB) error {
+	var busy, pages, copied int64
+	if err := db.WithContext(ctx).Raw("PRAGMA wal_checkpoint(PASSIVE)").Row().Scan(&busy, &pages, &copied); err != nil {
+		return fmt.Errorf("passive checkpoint: %w", err)
+	}
+	if pages < walRestartPages {
+		return nil
+	}
+	if err := db.WithContext(ctx).Raw("PRAGMA wal_checkpoint(RESTART)").Row().Scan(&busy, &pages, &copied); err != nil {
+		return fmt.Errorf("restart checkpoint: %w", err)
+	}
+	return nil
 }
 
 // createSQLiteFile creates the SQLite file target with mode 0600 when it
