@@ -149,10 +149,6 @@ func New(ctx context.Context, cfg Config, opts ...Option) (_ *Server, err error)
 			go s.listenPrincipals(bg)
 		}
 	}
-	if o.db == nil && s.dialect == dialectSQLite {
-		// A database the host gave keeps the host's checkpointing.
-		go checkpointWAL(bg, s.db, walCheckpointInterval, s.log)
-	}
 	go s.purgeTokens(bg, purgeInterval)
 	go s.drainIndex(bg, indexDrainInterval)
 	return s, nil

@@ -13,7 +13,7 @@ import (
 const MigrationComponent = "registry"
 
 // SchemaVersion is the registry schema version this package needs.
-const SchemaVersion int64 = 12
+const SchemaVersion int64 = 11
 
 // steps are the registry's migrations. The SQL is written once for both
 // databases; only the timestamp type differs. Every child table carries a
@@ -257,12 +257,6 @@ func steps() []migrate.Step {
 		migrate.SQL(11, "registry-011-run-search-index", []string{
 			`CREATE INDEX ix_runs_search ON runs (tenant_id, experiment_id, lifecycle_stage, started_at, ended_at, id)`,
 		}, []string{`DROP INDEX ix_runs_search`}),
-		// Metric point quota (quota.go): the sum of a tenant's series'
-		// point counts, which every metric write checks, read from this
-		// index alone rather than from the series' rows.
-		migrate.SQL(12, "registry-012-metric-series-point-count-index", []string{
-			`CREATE INDEX ix_metric_series_points ON metric_series (tenant_id, point_count)`,
-		}, []string{`DROP INDEX ix_metric_series_points`}),
 	}
 }
 
