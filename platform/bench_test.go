@@ -89,21 +89,27 @@ func BenchmarkMLflowWrites(b *testing.B) {
 		return run.Run.Info.RunID
 	}
 	run := createRun()
+	// step numbers every logged point across b.Run's repeated calls (and
+	// -count), so each write appends to its metric as bench/mlflow's do,
+	// rather than re-numbering points already stored.
+	step := 0
 	b.Run("create-run", func(b *testing.B) {
 		for range b.N {
 			createRun()
 		}
 	})
 	b.Run("log-metric", func(b *testing.B) {
-		for i := range b.N {
-			expect(b, ts.do("POST", "/api/2.0/mlflow/runs/log-metric", key.Key, map[string]any{"run_id": run, "key": "m", "value": 0.5, "timestamp": 1700000000000 + i, "step": i}), 200)
+		for range b.N {
+			step++
+			expect(b, ts.do("POST", "/api/2.0/mlflow/runs/log-metric", key.Key, map[string]any{"run_id": run, "key": "m", "value": 0.5, "timestamp": 1700000000000 + step, "step": step}), 200)
 		}
 	})
 	points := make([]map[string]any, 1000)
 	b.Run("log-batch-1000", func(b *testing.B) {
-		for i := range b.N {
+		for range b.N {
+			step++
 			for j := range points {
-				points[j] = map[string]any{"key": fmt.Sprintf("b%d", i), "value": float64(j), "timestamp": 1700000000000 + j, "step": j}
+				points[j] = map[string]any{"key": fmt.Sprintf("b%d", step), "value": float64(j), "timestamp": 1700000000000 + j, "step": j}
 			}
 			expect(b, ts.do("POST", "/api/2.0/mlflow/runs/log-batch", key.Key, map[string]any{"run_id": run, "metrics": points}), 200)
 		}

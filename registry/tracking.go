@@ -662,8 +662,13 @@ func (r *Registry) LogRunBatch(ctx context.Context, runID string, b RunBatch) er
 	return r.tx(ctx, func(tx *gorm.DB) error {
 		// FOR UPDATE on PostgreSQL: concurrent batches of one run merge
 		// their parameters, and store their metric points, one after
-		// the other.
-		run, err := getRun(tx.Clauses(clause.Locking{Strength: "UPDATE"}).Select("id", "lifecycle_stage", "params"), runID)
+		// the other. The parameters are read only for a batch that has
+		// some (log-metric has none).
+		cols := []string{"id", "lifecycle_stage"}
+		if len(b.Params) > 0 {
+			cols = append(cols, "params")
+		}
+		run, err := getRun(tx.Clauses(clause.Locking{Strength: "UPDATE"}).Select(cols), runID)
 		if err != nil {
 			return err
 		}
