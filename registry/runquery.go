@@ -162,6 +162,7 @@ func (r *Registry) QueryTrackedRuns(ctx context.Context, q RunQuery) (RunQueryPa
 		if len(b.from) > MaxRunQueryKeys {
 			return invalid("filter", "at most %d distinct metric and tag keys", MaxRunQueryKeys)
 		}
+		b.fixJoinOrder()
 		sel := scope(db.Model(&TrackedRun{}))
 		if len(b.from) > 0 {
 			sel = sel.Clauses(clause.From{Joins: b.from})
@@ -541,6 +542,9 @@ func (b *runQueryBuilder) orders(keys []RunSortKey) (clause.Expr, error) {
 			e = ke.sort
 		}
 		v := e.SQL
+		if k.Kind == RunAttribute && k.Key == AttrRunID {
+			v = b.runIDOrder()
+		}
 		if ke.text {
 			v = collate(v)
 		}
@@ -554,6 +558,45 @@ func (b *runQueryBuilder) orders(keys []RunSortKey) (clause.Expr, error) {
 			return clause.Expr{SQL: strings.Join(parts, ", "), Vars: vars}, nil
 		}
 	}
-	parts = append(parts, collate("runs.id"))
+	parts = append(parts, collate(b.runIDOrder()))
 	return clause.Expr{SQL: strings.Join(parts, ", "), Vars: vars}, nil
+}
+
+// runIDOrder is the run id as a sort key. On SQLite it is "+runs.id",
+// which no index can deliver: ordered by the id alone, SQLite, planning
+// without statistics, would otherwise walk every run of the tenant by its
+// primary key and stop at the page's end, instead of reading the searched
+// experiments' runs and sorting them, so a search would cost as much as
+// the tenant's runs, not its own.
+func (b *runQueryBuilder) runIDOrder() string {
+	if b.pg {
+		return "runs.id"
+	}
+	return "+runs.id"
+}
+
+// fixJoinOrder makes the joins of keys a condition requires CROSS JOINs
+// on SQLite. SQLite turns a LEFT JOIN whose row a WHERE term requires
+// into an inner join, which, planning without statistics, it may order
+// with the metric's (or tag's) table outside: walking every series (or
+// tag) of the tenant and looking each run up, instead of walking the
+// searched experiments' runs and looking their series up, so a search
+// would cost as much as the tenant's data, not as its own runs
+// (MaxTrackingScan). A CROSS JOIN is the same inner join, which SQLite
+// never reorders. The joins of keys only ordered on stay LEFT JOINs.
+// TestQueryTrackedRunsPlanBoundedByRuns checks the plans.
+func (b *runQueryBuilder) fixJoinOrder() {
+	if b.pg {
+		return
+	}
+	for id, alias := range b.joins {
+		if !b.present[id] {
+			continue
+		}
+		for i := range b.from {
+			if b.from[i].Table.Alias == alias {
+				b.from[i].Type = clause.JoinType("CROSS")
+			}
+		}
+	}
 }

@@ -1,13 +1,18 @@
 package registry
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
 )
 
 // The differential test of QueryTrackedRuns against the in-memory search
@@ -156,6 +161,89 @@ func TestQueryTrackedRunsChunks(t *testing.T) {
 		}
 		if ms := page.Runs[i].Metrics; len(ms) != 2 || ms[0].Key != "a" || ms[1].Key != "z" {
 			t.Fatalf("run %d metrics %+v", i, ms)
+		}
+	}
+}
+
+// sqlCapture is a GORM logger that keeps the SQL of every statement, its
+// values inlined.
+type sqlCapture struct {
+	logger.Interface
+	mu   sync.Mutex
+	stmt []string
+}
+
+func (c *sqlCapture) LogMode(logger.LogLevel) logger.Interface { return c }
+
+func (c *sqlCapture) Trace(_ context.Context, _ time.Time, fc func() (string, int64), _ error) {
+	s, _ := fc()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stmt = append(c.stmt, s)
+}
+
+// TestQueryTrackedRunsPlanBoundedByRuns checks the plan SQLite makes for
+// a search's page of ids with a metric condition and order: it walks the
+// searched experiments' runs and looks each one's series up, never every
+// series of the tenant (a tenant with many other experiments would make
+// every search cost as much as all of them; MaxTrackingScan bounds the
+// runs, not the tenant's series).
+func TestQueryTrackedRunsPlanBoundedByRuns(t *testing.T) {
+	t.Parallel()
+	capture := &sqlCapture{Interface: logger.Discard}
+	e := newEnv(t, func(tb testing.TB) *gorm.DB {
+		return sqliteOpen(tb).Session(&gorm.Session{Logger: capture})
+	})
+	var exps []string
+	for i := range 3 {
+		exp := must[*TrackedExperiment](t)(e.reg.CreateTrackedExperiment(e.a, TrackedExperimentInput{Name: fmt.Sprint("e", i)}))
+		exps = append(exps, exp.ID)
+		for j := range 5 {
+			run := must[*TrackedRun](t)(e.reg.CreateTrackedRun(e.a, exp.ID, TrackedRunInput{Name: fmt.Sprint("r", j), Tags: map[string]string{"t": "x"}}))
+			if err := e.reg.LogRunBatch(e.a, run.ID, RunBatch{Metrics: []MetricPoint{{Key: "acc", Value: float64(j), Timestamp: time.UnixMilli(1)}}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	queries := map[string]RunQuery{
+		"metric condition and order": {Where: []RunCondition{{Kind: RunMetric, Key: "acc", Op: ">", Number: 1.5}},
+			OrderBy: []RunSortKey{{Kind: RunMetric, Key: "acc", Desc: true}}},
+		"metric order":  {OrderBy: []RunSortKey{{Kind: RunMetric, Key: "acc"}}},
+		"tag condition": {Where: []RunCondition{{Kind: RunTag, Key: "t", Op: "=", Text: "x"}}},
+		"tag condition, id order": {Where: []RunCondition{{Kind: RunTag, Key: "t", Op: "!=", Text: "y"}},
+			OrderBy: []RunSortKey{{Kind: RunAttribute, Key: AttrRunID, Desc: true}}},
+		"mlflow's search": {Stages: []Lifecycle{LifecycleActive}, Where: []RunCondition{{Kind: RunMetric, Key: "acc", Op: ">=", Number: 1}},
+			OrderBy: []RunSortKey{{Kind: RunMetric, Key: "acc", Desc: true}, {Kind: RunAttribute, Key: AttrStartTime, Desc: true}}},
+	}
+	for name, q := range queries {
+		q.ExperimentIDs, q.Limit = exps[:1], 2
+		capture.mu.Lock()
+		capture.stmt = nil
+		capture.mu.Unlock()
+		page, err := e.reg.QueryTrackedRuns(e.a, q)
+		if err != nil || len(page.Runs) != 2 {
+			t.Fatalf("%s: %d runs, %v", name, len(page.Runs), err)
+		}
+		var ids string
+		capture.mu.Lock()
+		for _, s := range capture.stmt {
+			if strings.HasPrefix(s, "SELECT `runs`.`id` FROM `runs`") {
+				ids = s
+			}
+		}
+		capture.mu.Unlock()
+		if ids == "" {
+			t.Fatalf("%s: no statement read the page's ids", name)
+		}
+		var plan []struct {
+			ID, Parent, Notused int
+			Detail              string
+		}
+		if err := e.db.Raw("EXPLAIN QUERY PLAN " + ids).Scan(&plan).Error; err != nil {
+			t.Fatal(err)
+		}
+		if len(plan) == 0 || !strings.HasPrefix(plan[0].Detail, "SEARCH runs USING COVERING INDEX ix_runs_search") {
+			t.Errorf("%s: the plan does not start from the searched runs:\n%s\n%+v", name, ids, plan)
 		}
 	}
 }
