@@ -444,14 +444,9 @@ func gpStarts(d, restarts int) [][]float64 {
 	return out
 }
 
-// theta returns the model's log hyperparameters in optimizer order.
-func (g *gpModel) theta() []float64 {
-	return append(append([]float64(nil), g.logLen...), g.logSf, g.logSn)
-}
-
-// fitGP fits the hyperparameters with L-BFGS from each starting point
-// (gpStarts, then any extra starts), keeps the one with the best penalised
-// likelihood, and conditions the posterior on up to gpMaxPoints rows.
+// fitGP fits the hyperparameters with L-BFGS from each starting point of
+// gpStarts, keeps the one with the best penalised likelihood, and
+// conditions the posterior on up to gpMaxPoints rows.
 func fitGP(ctx context.Context, x [][]float64, y []float64, cfg fitConfig) (*gpModel, error) {
 	n := len(x)
 	if n < 3 {
@@ -473,11 +468,6 @@ func fitGP(ctx context.Context, x [][]float64, y []float64, cfg fitConfig) (*gpM
 	hx, hy := flat(hPts)
 	starts := gpStarts(d, cfg.gpRestarts)
 	obj := newGPObjective(hx, hy, d, starts[0])
-	for _, s := range cfg.gpExtraStarts {
-		if len(s) == d+2 {
-			starts = append(starts, s)
-		}
-	}
 	var best []float64
 	bestF := math.Inf(1)
 	for _, s := range starts {

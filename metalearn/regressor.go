@@ -60,10 +60,6 @@ type fitConfig struct {
 	gpHyperPoint int
 	gpRestarts   int
 	gpMaxIter    int
-	// gpExtraStarts are additional L-BFGS starting points (log
-	// hyperparameters), used by the final fit to start from the fold fits'
-	// optima as well.
-	gpExtraStarts [][]float64
 }
 
 // fitRegressor fits a regressor of kind k on rows x (each of length

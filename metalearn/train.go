@@ -684,13 +684,9 @@ func trainTarget(ctx context.Context, t Target, x [][]float64, foldX [][][]float
 	if err := ctx.Err(); err != nil {
 		return targetModel{}, nil, err
 	}
-	if best.kind == KindGP {
-		for _, fm := range best.models {
-			if g, ok := fm.reg.(*gpModel); ok {
-				fc.gpExtraStarts = append(fc.gpExtraStarts, g.theta())
-			}
-		}
-	}
+	// The final model is fitted by the procedure the folds validated (the
+	// same starts, the same settings), so the calibration scores and cv_mae
+	// describe the model that is deployed.
 	final, err := fitTarget(ctx, best.kind, x, yt, fc)
 	if err != nil {
 		return targetModel{}, nil, fmt.Errorf("%s final fit: %w", best.kind, err)

@@ -521,16 +521,8 @@ func Print(ctx context.Context, out io.Writer, sc Scale) error {
 		return err
 	}
 	fmt.Fprintf(out, "\n## (2) never-seen metric (open_defects = 500)\n\nlargest relative change of an interval width: %.4f\n", uw)
-	team, err := TeamSize(ctx, sc, sc.History)
-	if err != nil {
+	if err := PrintTeamSize(ctx, out, sc); err != nil {
 		return err
-	}
-	fmt.Fprintf(out, "\n## (3) team size (%d-project histories, planning-time requests)\n", sc.History)
-	fmt.Fprintln(out, "\n| world | requests | planned kept | recommendation within 2 of best | planned size within 2 of best | changes closer to best | median P(team matters) |")
-	fmt.Fprintln(out, "|---|---|---|---|---|---|---|")
-	for _, r := range team {
-		fmt.Fprintf(out, "| %s | %d | %d (%.1f %%) | %d (%.1f %%) | %d (%.1f %%) | %d of %d | %.3g |\n", r.World, r.Requests,
-			r.Kept, pct(r.Kept, r.Requests), r.Within2, pct(r.Within2, r.Requests), r.PlannedWithin2, pct(r.PlannedWithin2, r.Requests), r.CloserOfN, r.Changed, r.MedianPEffect)
 	}
 	if err := PrintArtifacts(ctx, out, sc); err != nil {
 		return err
@@ -544,6 +536,22 @@ func Print(ctx context.Context, out io.Writer, sc Scale) error {
 		return err
 	}
 	fmt.Fprintf(out, "\nuniform history (40 projects, success 70 ± 0.1): reliability %s, notes %q\n", rel, notes)
+	return nil
+}
+
+// PrintTeamSize writes the team-size table (3) of Print.
+func PrintTeamSize(ctx context.Context, out io.Writer, sc Scale) error {
+	team, err := TeamSize(ctx, sc, sc.History)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\n## (3) team size (%d-project histories, planning-time requests)\n", sc.History)
+	fmt.Fprintln(out, "\n| world | requests | planned kept | recommendation within 2 of best | planned size within 2 of best | changes closer to best | median P(team matters) |")
+	fmt.Fprintln(out, "|---|---|---|---|---|---|---|")
+	for _, r := range team {
+		fmt.Fprintf(out, "| %s | %d | %d (%.1f %%) | %d (%.1f %%) | %d (%.1f %%) | %d of %d | %.3g |\n", r.World, r.Requests,
+			r.Kept, pct(r.Kept, r.Requests), r.Within2, pct(r.Within2, r.Requests), r.PlannedWithin2, pct(r.PlannedWithin2, r.Requests), r.CloserOfN, r.Changed, r.MedianPEffect)
+	}
 	return nil
 }
 

@@ -21,7 +21,7 @@ import (
 func main() {
 	scale := flag.String("scale", "full", "quick, medium or full")
 	export := flag.String("export", "", "write the compare.py scenarios under this directory")
-	only := flag.String("only", "", "\"export\": only export, print nothing; \"coverage\": only the coverage table; \"small\": only the small-history table; \"artifacts\": only the artifact table")
+	only := flag.String("only", "", "\"export\": only export, print nothing; \"coverage\": only the coverage table; \"small\": only the small-history table; \"teamsize\": only the team-size table; \"artifacts\": only the artifact table")
 	history := flag.Int("history", 0, "history size of the team-size and artifact figures (0: the scale's)")
 	tenants := flag.Int("tenants", 0, "tenants of the artifact figure (0: the scale's)")
 	sizes := flag.String("sizes", "", "comma-separated history sizes of the coverage table (empty: the scale's)")
@@ -78,6 +78,12 @@ func main() {
 		return
 	case "small":
 		if err := mlbench.PrintSmall(ctx, os.Stdout, sc); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	case "teamsize":
+		if err := mlbench.PrintTeamSize(ctx, os.Stdout, sc); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
