@@ -233,6 +233,7 @@ func main() {
 	n := flag.Int("n", 200, "repetitions of each operation")
 	warm := flag.Int("warm", 5, "warm-up calls of each operation")
 	runs := flag.Int("runs", 1000, "runs in the searched experiment")
+	tsv := flag.Bool("tsv", false, "print one tab-separated line per target and operation (target, operation, median ms, p95 ms, n) instead of the table")
 	flag.Parse()
 	if len(order) == 0 {
 		fmt.Fprintln(os.Stderr, "mlflowbench: no -target")
@@ -271,6 +272,15 @@ func main() {
 			}
 			results[name][o.name] = d
 		}
+	}
+	if *tsv {
+		for _, name := range order {
+			for _, o := range ops {
+				d := results[name][o]
+				fmt.Printf("%s\t%s\t%s\t%s\t%d\n", name, o, ms(d[len(d)/2]), ms(d[(len(d)*95)/100]), len(d))
+			}
+		}
+		return
 	}
 	fmt.Printf("| operation |")
 	for _, name := range order {
