@@ -74,19 +74,10 @@ func BenchmarkMeDuringLoginBurst32AllCores(b *testing.B) { benchMe(b, 32, runtim
 // deadline, mlflowapi and the registry), with an API key as Bearer token,
 // as bench/mlflow does: go test -bench MLflowWrites ./platform.
 func BenchmarkMLflowWrites(b *testing.B) {
-	ts := newTestServer(b, testenv.PlatformSQLite(b), testServerOptions{opts: []Option{WithMLflow()}})
-	admin := ts.adminToken()
-	var key struct {
-		Key string `json:"key"`
-	}
-	expect(b, ts.do("POST", "/api/v1/auth/api-keys", admin, map[string]any{"current_password": testAdminPassword, "name": "bench"}), 201).json(b, &key)
-	var exp struct {
-		ID string `json:"experiment_id"`
-	}
-	expect(b, ts.do("POST", "/api/2.0/mlflow/experiments/create", key.Key, map[string]any{"name": "bench"}), 200).json(b, &exp)
+	ts, key, exp := mlflowBenchServer(b)
 	createRun := func() string {
 		var run mlflowRunAnswer
-		expect(b, ts.do("POST", "/api/2.0/mlflow/runs/create", key.Key, map[string]any{"experiment_id": exp.ID, "start_time": 1700000000000, "run_name": "r"}), 200).json(b, &run)
+		expect(b, ts.do("POST", "/api/2.0/mlflow/runs/create", key, map[string]any{"experiment_id": exp, "start_time": 1700000000000, "run_name": "r"}), 200).json(b, &run)
 		return run.Run.Info.RunID
 	}
 	run := createRun()
@@ -102,7 +93,7 @@ func BenchmarkMLflowWrites(b *testing.B) {
 	b.Run("log-metric", func(b *testing.B) {
 		for range b.N {
 			step++
-			expect(b, ts.do("POST", "/api/2.0/mlflow/runs/log-metric", key.Key, map[string]any{"run_id": run, "key": "m", "value": 0.5, "timestamp": 1700000000000 + step, "step": step}), 200)
+			expect(b, ts.do("POST", "/api/2.0/mlflow/runs/log-metric", key, map[string]any{"run_id": run, "key": "m", "value": 0.5, "timestamp": 1700000000000 + step, "step": step}), 200)
 		}
 	})
 	points := make([]map[string]any, 1000)
@@ -112,7 +103,7 @@ func BenchmarkMLflowWrites(b *testing.B) {
 			for j := range points {
 				points[j] = map[string]any{"key": fmt.Sprintf("b%d", step), "value": float64(j), "timestamp": 1700000000000 + j, "step": j}
 			}
-			expect(b, ts.do("POST", "/api/2.0/mlflow/runs/log-batch", key.Key, map[string]any{"run_id": run, "metrics": points}), 200)
+			expect(b, ts.do("POST", "/api/2.0/mlflow/runs/log-batch", key, map[string]any{"run_id": run, "metrics": points}), 200)
 		}
 	})
 }
@@ -122,30 +113,36 @@ func BenchmarkMLflowWrites(b *testing.B) {
 // token: 1,000 runs, a metric filter and a metric order, 100 results
 // (go test -run '^$' -bench MLflowSearch ./platform).
 func BenchmarkMLflowSearch(b *testing.B) {
-	ts := newTestServer(b, testenv.PlatformSQLite(b), testServerOptions{opts: []Option{WithMLflow()}})
-	admin := ts.adminToken()
-	var key struct {
-		Key string `json:"key"`
-	}
-	expect(b, ts.do("POST", "/api/v1/auth/api-keys", admin, map[string]any{"current_password": testAdminPassword, "name": "bench"}), 201).json(b, &key)
-	var exp struct {
-		ID string `json:"experiment_id"`
-	}
-	expect(b, ts.do("POST", "/api/2.0/mlflow/experiments/create", key.Key, map[string]any{"name": "search"}), 200).json(b, &exp)
+	ts, key, exp := mlflowBenchServer(b)
 	for i := range 1000 {
 		var run mlflowRunAnswer
-		expect(b, ts.do("POST", "/api/2.0/mlflow/runs/create", key.Key, map[string]any{"experiment_id": exp.ID, "start_time": 1700000000000}), 200).json(b, &run)
-		expect(b, ts.do("POST", "/api/2.0/mlflow/runs/log-metric", key.Key, map[string]any{"run_id": run.Run.Info.RunID, "key": "acc", "value": float64(i%997) / 997, "timestamp": 1700000000000, "step": 0}), 200)
+		expect(b, ts.do("POST", "/api/2.0/mlflow/runs/create", key, map[string]any{"experiment_id": exp, "start_time": 1700000000000}), 200).json(b, &run)
+		expect(b, ts.do("POST", "/api/2.0/mlflow/runs/log-metric", key, map[string]any{"run_id": run.Run.Info.RunID, "key": "acc", "value": float64(i%997) / 997, "timestamp": 1700000000000, "step": 0}), 200)
 	}
-	body := map[string]any{"experiment_ids": []string{exp.ID}, "filter": "metrics.acc > 0.5", "order_by": []string{"metrics.acc DESC"}, "max_results": 100}
+	body := map[string]any{"experiment_ids": []string{exp}, "filter": "metrics.acc > 0.5", "order_by": []string{"metrics.acc DESC"}, "max_results": 100}
 	var page struct {
 		Runs []json.RawMessage `json:"runs"`
 	}
-	if expect(b, ts.do("POST", "/api/2.0/mlflow/runs/search", key.Key, body), 200).json(b, &page); len(page.Runs) != 100 {
+	if expect(b, ts.do("POST", "/api/2.0/mlflow/runs/search", key, body), 200).json(b, &page); len(page.Runs) != 100 {
 		b.Fatalf("search: %d runs", len(page.Runs))
 	}
 	b.ResetTimer()
 	for range b.N {
-		expect(b, ts.do("POST", "/api/2.0/mlflow/runs/search", key.Key, body), 200)
+		expect(b, ts.do("POST", "/api/2.0/mlflow/runs/search", key, body), 200)
 	}
+}
+
+// mlflowBenchServer starts a platform on SQLite with the MLflow API and
+// returns it with an API key of its admin and an MLflow experiment's id.
+func mlflowBenchServer(b *testing.B) (ts *testServer, key, experimentID string) {
+	ts = newTestServer(b, testenv.PlatformSQLite(b), testServerOptions{opts: []Option{WithMLflow()}})
+	var k struct {
+		Key string `json:"key"`
+	}
+	expect(b, ts.do("POST", "/api/v1/auth/api-keys", ts.adminToken(), map[string]any{"current_password": testAdminPassword, "name": "bench"}), 201).json(b, &k)
+	var exp struct {
+		ID string `json:"experiment_id"`
+	}
+	expect(b, ts.do("POST", "/api/2.0/mlflow/experiments/create", k.Key, map[string]any{"name": "bench"}), 200).json(b, &exp)
+	return ts, k.Key, exp.ID
 }
