@@ -13,7 +13,7 @@ import (
 const MigrationComponent = "registry"
 
 // SchemaVersion is the registry schema version this package needs.
-const SchemaVersion int64 = 12
+const SchemaVersion int64 = 13
 
 // steps are the registry's migrations. The SQL is written once for both
 // databases; only the timestamp type differs. Every child table carries a
@@ -263,6 +263,9 @@ func steps() []migrate.Step {
 		migrate.SQL(12, "registry-012-metric-series-latest-index", []string{
 			`CREATE INDEX ix_metric_series_latest ON metric_series (tenant_id, run_id, metric_key, last_value, last_step, last_timestamp, point_count, min_value, max_value)`,
 		}, []string{`DROP INDEX ix_metric_series_latest`}),
+		// The metric-point quota (quota.go): each tenant's count of
+		// points, kept by triggers on metric_series.
+		metricTotalsStep(13),
 	}
 }
 

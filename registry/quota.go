@@ -50,15 +50,16 @@ func WithQuota(q QuotaChecker) Option {
 // Counters returns how the tenancy package counts a tenant's use of the
 // resources the registry holds, for tenancy.WithCounter: projects and
 // artifacts are counted rows; storage bytes are the sum of the artifacts'
-// content sizes; metric points are the sum of the point counts the
-// registry keeps per metric series (one row per run and key, not per
-// point, so the count stays cheap for tenants with millions of points).
+// content sizes; metric points are read from the running totals that
+// triggers on the metric series keep (at most 16 rows per tenant, however
+// many runs, series and points it has), so the check on every metric
+// write costs the same for a tenant's first point and its billionth.
 func Counters() map[tenancy.Resource]tenancy.Counter {
 	return map[tenancy.Resource]tenancy.Counter{
 		tenancy.ResourceProjects:     tenancy.CountRows(&Project{}),
 		tenancy.ResourceArtifacts:    tenancy.CountRows(&Artifact{}),
 		tenancy.ResourceStorageBytes: tenancy.SumColumn(&Artifact{}, "size_bytes"),
-		tenancy.ResourceMetricPoints: tenancy.SumColumn(&metricSeries{}, "point_count"),
+		tenancy.ResourceMetricPoints: tenancy.SumColumn(&metricPointTotal{}, "points"),
 	}
 }
 

@@ -265,7 +265,7 @@ func Models() []any {
 	return []any{
 		&Project{}, &projectTag{}, &TeamMember{}, &ProcessMetric{},
 		&Artifact{}, &artifactTag{}, &ArtifactUsage{},
-		&Experiment{}, &Run{}, &metricSeries{}, &metricPoint{},
+		&Experiment{}, &Run{}, &metricPointTotal{}, &metricSeries{}, &metricPoint{},
 		&RegisteredModel{}, &ModelVersion{}, &ModelAlias{}, &modelTag{}, &modelVersionTag{},
 		&Prediction{},
 		&TrackedExperiment{}, &TrackedRun{}, &experimentTag{}, &runTag{}, &DatasetInput{}, &runArtifact{},
@@ -280,7 +280,7 @@ func TenantTables() []string {
 		"run_outputs", "logged_model_artifacts", "logged_models",
 		"run_artifacts", "run_inputs", "run_tags", "experiment_tags",
 		"predictions", "model_version_tags", "registered_model_tags", "model_aliases", "model_versions", "registered_models",
-		"metric_points", "metric_series", "runs", "experiments",
+		"metric_points", "metric_series", "metric_point_totals", "runs", "experiments",
 		"artifact_usages", "artifact_tags", "artifacts",
 		"process_metrics", "team_members", "project_tags", "projects",
 	}

@@ -51,38 +51,7 @@ func TestWithRowLevelSecurityPlugin(t *testing.T) {
 // tenant and see nothing of the other.
 func TestRowLevelSecurityAppRole(t *testing.T) {
 	t.Parallel()
-	url := testenv.PostgresURL(t)
-	owner := testenv.OpenPostgres(t, url)
-	if err := Migrate(context.Background(), owner); err != nil {
-		t.Fatal(err)
-	}
-	if err := tenancy.SetupRLS(context.Background(), owner, tenancy.RLSConfig{Models: Models()}); err != nil {
-		t.Fatal(err)
-	}
-	role, appURL := testenv.PostgresAppRole(t, url)
-	for _, g := range []string{
-		"GRANT USAGE ON SCHEMA public TO " + role,
-		"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO " + role,
-	} {
-		if err := owner.Exec(g).Error; err != nil {
-			t.Fatalf("%s: %v", g, err)
-		}
-	}
-	app := testenv.OpenPostgres(t, appURL)
-	// The application role may read the schema version (to check it at
-	// start-up) although it may not create tables.
-	if v, err := CurrentSchemaVersion(context.Background(), app); err != nil || v != SchemaVersion {
-		t.Fatalf("schema version as the application role = %d, %v", v, err)
-	}
-	if err := app.Use(tenancy.NewPlugin(tenancy.WithRowLevelSecurity())); err != nil {
-		t.Fatal(err)
-	}
-	blobs, err := NewFileStore(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := must[*Registry](t)(New(app, WithBlobStore(blobs)))
-	e := &env{db: app, reg: reg, a: tenantCtx(tenantA), b: tenantCtx(tenantB)}
+	e := appRoleEnv(t)
 	e.reg.maxResequence = 0 // a late point leaves the series unordered
 	run := newRun(t, e)
 	for _, step := range []int64{5, 6, 7, 1} {
@@ -127,4 +96,45 @@ func TestRowLevelSecurityAppRole(t *testing.T) {
 	if got := must[*Artifact](t)(e.reg.GetArtifact(e.a, a.ID)); got.UsageCount != 0 || got.SizeBytes != 3 {
 		t.Fatalf("artifact = %+v", got)
 	}
+}
+
+// appRoleEnv migrates a PostgreSQL database as its owner, protects the
+// registry's tables with tenancy.SetupRLS and returns an env whose
+// Registry connects as a non-superuser application role with the plugin
+// in its row-level-security mode. Its owner field is the owner's
+// connection.
+func appRoleEnv(t *testing.T) *env {
+	t.Helper()
+	url := testenv.PostgresURL(t)
+	owner := testenv.OpenPostgres(t, url)
+	if err := Migrate(context.Background(), owner); err != nil {
+		t.Fatal(err)
+	}
+	if err := tenancy.SetupRLS(context.Background(), owner, tenancy.RLSConfig{Models: Models()}); err != nil {
+		t.Fatal(err)
+	}
+	role, appURL := testenv.PostgresAppRole(t, url)
+	for _, g := range []string{
+		"GRANT USAGE ON SCHEMA public TO " + role,
+		"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO " + role,
+	} {
+		if err := owner.Exec(g).Error; err != nil {
+			t.Fatalf("%s: %v", g, err)
+		}
+	}
+	app := testenv.OpenPostgres(t, appURL)
+	// The application role may read the schema version (to check it at
+	// start-up) although it may not create tables.
+	if v, err := CurrentSchemaVersion(context.Background(), app); err != nil || v != SchemaVersion {
+		t.Fatalf("schema version as the application role = %d, %v", v, err)
+	}
+	if err := app.Use(tenancy.NewPlugin(tenancy.WithRowLevelSecurity())); err != nil {
+		t.Fatal(err)
+	}
+	blobs, err := NewFileStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := must[*Registry](t)(New(app, WithBlobStore(blobs)))
+	return &env{db: app, owner: owner, reg: reg, a: tenantCtx(tenantA), b: tenantCtx(tenantB)}
 }
