@@ -33,24 +33,35 @@ func (metricPointTotal) TableName() string { return "metric_point_totals" }
 // on PostgreSQL; the triggers compute the shard as hashtext(run_id) & 15.
 const metricTotalShards = 16
 
-// metricTotalsPostgres keeps metric_point_totals with statement-level
-// triggers: each statement on metric_series adds its new rows' counts and
-// subtracts its old rows', grouped by tenant and shard, so a batch that
-// creates a thousand series costs one aggregate, not a thousand updates.
-// A delete only subtracts, so a tenant's totals row deleted before its
-// series (in any order DeleteTenant takes) is not recreated.
+// metricTotalsPostgres keeps metric_point_totals with triggers. Inserts
+// and deletes fire once a statement, with transition tables: the
+// statement's new (or old) rows' counts are added (or subtracted),
+// grouped by tenant and shard, so a batch that creates a hundred series,
+// or a project deletion that removes thousands, costs one aggregate.
+// Updates, one series a statement in LogMetrics, fire once a row and only
+// when the count (or the row's tenant or run) changes. A delete only
+// subtracts, so a tenant's totals row deleted before its series (in any
+// order DeleteTenant takes) is not recreated.
 var metricTotalsPostgres = []string{
 	`CREATE FUNCTION registry_metric_point_totals() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-	IF TG_OP IN ('UPDATE', 'DELETE') THEN
+	IF TG_OP = 'INSERT' THEN
+		INSERT INTO metric_point_totals AS t (tenant_id, shard, points)
+		SELECT tenant_id, hashtext(run_id) & 15, SUM(point_count) FROM new_rows GROUP BY 1, 2
+		ON CONFLICT (tenant_id, shard) DO UPDATE SET points = t.points + EXCLUDED.points;
+	ELSIF TG_OP = 'DELETE' THEN
 		UPDATE metric_point_totals AS t SET points = t.points - d.points
 		FROM (SELECT tenant_id, hashtext(run_id) & 15 AS shard, SUM(point_count) AS points
 			FROM old_rows GROUP BY 1, 2) AS d
 		WHERE t.tenant_id = d.tenant_id AND t.shard = d.shard AND d.points <> 0;
-	END IF;
-	IF TG_OP IN ('INSERT', 'UPDATE') THEN
+	ELSIF OLD.tenant_id = NEW.tenant_id AND OLD.run_id = NEW.run_id THEN
+		UPDATE metric_point_totals SET points = points + NEW.point_count - OLD.point_count
+		WHERE tenant_id = NEW.tenant_id AND shard = hashtext(NEW.run_id) & 15;
+	ELSE
+		UPDATE metric_point_totals SET points = points - OLD.point_count
+		WHERE tenant_id = OLD.tenant_id AND shard = hashtext(OLD.run_id) & 15;
 		INSERT INTO metric_point_totals AS t (tenant_id, shard, points)
-		SELECT tenant_id, hashtext(run_id) & 15, SUM(point_count) FROM new_rows GROUP BY 1, 2
+		VALUES (NEW.tenant_id, hashtext(NEW.run_id) & 15, NEW.point_count)
 		ON CONFLICT (tenant_id, shard) DO UPDATE SET points = t.points + EXCLUDED.points;
 	END IF;
 	RETURN NULL;
@@ -58,8 +69,10 @@ END
 $$`,
 	`CREATE TRIGGER tr_metric_series_totals_insert AFTER INSERT ON metric_series
 	REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION registry_metric_point_totals()`,
-	`CREATE TRIGGER tr_metric_series_totals_update AFTER UPDATE ON metric_series
-	REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION registry_metric_point_totals()`,
+	`CREATE TRIGGER tr_metric_series_totals_update AFTER UPDATE ON metric_series FOR EACH ROW
+	WHEN (OLD.point_count IS DISTINCT FROM NEW.point_count OR OLD.tenant_id IS DISTINCT FROM NEW.tenant_id
+		OR OLD.run_id IS DISTINCT FROM NEW.run_id)
+	EXECUTE FUNCTION registry_metric_point_totals()`,
 	`CREATE TRIGGER tr_metric_series_totals_delete AFTER DELETE ON metric_series
 	REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION registry_metric_point_totals()`,
 	`INSERT INTO metric_point_totals (tenant_id, shard, points)
