@@ -39,6 +39,23 @@ func wantTotals(t *testing.T, e *env, ctx context.Context, what string) int64 {
 	return total
 }
 
+// wantCount is wantTotals that also fails unless the total is want.
+func wantCount(t *testing.T, e *env, ctx context.Context, what string, want int64) {
+	t.Helper()
+	if n := wantTotals(t, e, ctx, what); n != want {
+		t.Fatalf("%s: %d metric points counted, want %d", what, n, want)
+	}
+}
+
+// logNewRun logs ps in a new run of the context's tenant.
+func logNewRun(t *testing.T, e *env, ctx context.Context, ps []MetricPoint) {
+	t.Helper()
+	run := newRun(t, &env{db: e.db, reg: e.reg, a: ctx})
+	if err := e.reg.LogMetrics(ctx, run.ID, ps); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestMetricPointTotalsFollowSeries enumerates the writes that change
 // metric_series (new series, one and many statements of them; appends;
 // a late batch that renumbers the tail; a late point that leaves the
@@ -70,9 +87,7 @@ func TestMetricPointTotalsFollowSeries(t *testing.T) {
 			if err := e.reg.LogMetrics(e.a, run.ID, batch); err != nil {
 				t.Fatal(err)
 			}
-			if n := wantTotals(t, e, e.a, "new series"); n != 500 {
-				t.Fatalf("new series: %d points counted, want 500", n)
-			}
+			wantCount(t, e, e.a, "new series", 500)
 			// Appends to stored series, and one new key beside them.
 			if err := e.reg.LogMetrics(e.a, run.ID, append(points(3, "m000"), points(4, "fresh")...)); err != nil {
 				t.Fatal(err)
@@ -94,17 +109,10 @@ func TestMetricPointTotalsFollowSeries(t *testing.T) {
 			if err := e.reg.LogMetrics(e.a, run.ID, []MetricPoint{{Key: "m002", Value: 1, Step: 9}, {Key: "m003", Value: math.NaN(), Step: 9}}); err == nil {
 				t.Fatal("a batch with NaN was stored")
 			}
-			if n := wantTotals(t, e, e.a, "refused batch"); n != before {
-				t.Fatalf("a refused batch changed the count from %d to %d", before, n)
-			}
+			wantCount(t, e, e.a, "refused batch", before)
 			// The other tenant's points are its own.
-			runB := newRun(t, &env{db: e.db, reg: e.reg, a: e.b})
-			if err := e.reg.LogMetrics(e.b, runB.ID, points(7, "m000")); err != nil {
-				t.Fatal(err)
-			}
-			if n := wantTotals(t, e, e.b, "other tenant"); n != 7 {
-				t.Fatalf("other tenant: %d points counted, want 7", n)
-			}
+			logNewRun(t, e, e.b, points(7, "m000"))
+			wantCount(t, e, e.b, "other tenant", 7)
 			wantTotals(t, e, e.a, "other tenant's writes")
 			// Concurrent writers, each to its own run of one tenant.
 			const writers, batches = 6, 5
@@ -132,7 +140,7 @@ func TestMetricPointTotalsFollowSeries(t *testing.T) {
 			for err := range errs {
 				t.Fatal(err)
 			}
-			after := wantTotals(t, e, e.a, "concurrent writers")
+			wantCount(t, e, e.a, "concurrent writers", before+writers*batches*3)
 			if e.db.Dialector.Name() == "postgres" {
 				// Seven runs of the tenant hash to more than one shard.
 				var shards int64
@@ -141,9 +149,6 @@ func TestMetricPointTotalsFollowSeries(t *testing.T) {
 				}); err != nil || shards < 2 {
 					t.Fatalf("the tenant's points are in %d shards, %v", shards, err)
 				}
-			}
-			if after != before+writers*batches*3 {
-				t.Fatalf("concurrent writers: %d points counted, want %d", after, before+writers*batches*3)
 			}
 			// Deleting the projects takes their series with them.
 			var projects []Project
@@ -155,12 +160,8 @@ func TestMetricPointTotalsFollowSeries(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if n := wantTotals(t, e, e.a, "deleted projects"); n != 0 {
-				t.Fatalf("deleted projects: %d points still counted", n)
-			}
-			if n := wantTotals(t, e, e.b, "other tenant after deletes"); n != 7 {
-				t.Fatalf("the other tenant's count moved to %d", n)
-			}
+			wantCount(t, e, e.a, "deleted projects", 0)
+			wantCount(t, e, e.b, "other tenant after deletes", 7)
 		})
 	}
 }
@@ -171,38 +172,24 @@ func TestMetricPointTotalsFollowSeries(t *testing.T) {
 // second up step counts again what was written in between.
 func TestMetricPointTotalsMigration(t *testing.T) {
 	t.Parallel()
-	for name, open := range testenv.Databases(t) {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			e := newEnv(t, open)
-			ctx := context.Background()
-			for _, c := range []context.Context{e.a, e.b} {
-				run := newRun(t, &env{db: e.db, reg: e.reg, a: c})
-				if err := e.reg.LogMetrics(c, run.ID, append(points(5, "a"), points(3, "b")...)); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if err := MigrateDown(ctx, e.db, 12); err != nil {
-				t.Fatal(err)
-			}
-			if e.db.Migrator().HasTable("metric_point_totals") {
-				t.Fatal("metric_point_totals left after the down step")
-			}
-			run := newRun(t, e)
-			if err := e.reg.LogMetrics(e.a, run.ID, points(4, "c")); err != nil {
-				t.Fatalf("a write without the triggers: %v", err)
-			}
-			if err := Migrate(ctx, e.db); err != nil {
-				t.Fatal(err)
-			}
-			if n := wantTotals(t, e, e.a, "tenant a after the up step"); n != 12 {
-				t.Fatalf("tenant a: %d points counted, want 12", n)
-			}
-			if n := wantTotals(t, e, e.b, "tenant b after the up step"); n != 8 {
-				t.Fatalf("tenant b: %d points counted, want 8", n)
-			}
-		})
-	}
+	forEachDB(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		for _, c := range []context.Context{e.a, e.b} {
+			logNewRun(t, e, c, append(points(5, "a"), points(3, "b")...))
+		}
+		if err := MigrateDown(ctx, e.db, 12); err != nil {
+			t.Fatal(err)
+		}
+		if e.db.Migrator().HasTable("metric_point_totals") {
+			t.Fatal("metric_point_totals left after the down step")
+		}
+		logNewRun(t, e, e.a, points(4, "c")) // without the triggers
+		if err := Migrate(ctx, e.db); err != nil {
+			t.Fatal(err)
+		}
+		wantCount(t, e, e.a, "tenant a after the up step", 12)
+		wantCount(t, e, e.b, "tenant b after the up step", 8)
+	})
 }
 
 // TestMetricPointTotalsDeleteTenant deletes a tenant through
@@ -210,33 +197,24 @@ func TestMetricPointTotalsMigration(t *testing.T) {
 // series, in whatever order the deletes run, and another tenant's stay.
 func TestMetricPointTotalsDeleteTenant(t *testing.T) {
 	t.Parallel()
-	for name, open := range testenv.Databases(t) {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			e := newEnv(t, open)
-			ctx := context.Background()
-			if err := tenancy.Migrate(ctx, e.db); err != nil {
-				t.Fatal(err)
-			}
-			m := must[*tenancy.Manager](t)(tenancy.NewManager(e.db, tenancy.WithTenantModels(Models()...)))
-			gone := must[tenancy.Tenant](t)(m.CreateTenant(ctx, "Gone", "gone"))
-			gctx := tenancy.WithTenant(ctx, gone.ID)
-			for _, c := range []context.Context{gctx, e.b} {
-				run := newRun(t, &env{db: e.db, reg: e.reg, a: c})
-				if err := e.reg.LogMetrics(c, run.ID, points(6, "loss")); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if err := m.DeleteTenant(ctx, gone.ID); err != nil {
-				t.Fatal(err)
-			}
-			var left int64
-			if err := e.db.WithContext(gctx).Model(&metricPointTotal{}).Count(&left).Error; err != nil || left != 0 {
-				t.Fatalf("%d totals rows of the deleted tenant left, %v", left, err)
-			}
-			if n := wantTotals(t, e, e.b, "the other tenant"); n != 6 {
-				t.Fatalf("the other tenant: %d points counted, want 6", n)
-			}
-		})
-	}
+	forEachDB(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		if err := tenancy.Migrate(ctx, e.db); err != nil {
+			t.Fatal(err)
+		}
+		m := must[*tenancy.Manager](t)(tenancy.NewManager(e.db, tenancy.WithTenantModels(Models()...)))
+		gone := must[tenancy.Tenant](t)(m.CreateTenant(ctx, "Gone", "gone"))
+		gctx := tenancy.WithTenant(ctx, gone.ID)
+		for _, c := range []context.Context{gctx, e.b} {
+			logNewRun(t, e, c, points(6, "loss"))
+		}
+		if err := m.DeleteTenant(ctx, gone.ID); err != nil {
+			t.Fatal(err)
+		}
+		var left int64
+		if err := e.db.WithContext(gctx).Model(&metricPointTotal{}).Count(&left).Error; err != nil || left != 0 {
+			t.Fatalf("%d totals rows of the deleted tenant left, %v", left, err)
+		}
+		wantCount(t, e, e.b, "the other tenant", 6)
+	})
 }
