@@ -16,10 +16,11 @@ const MigrationComponent = "registry"
 const SchemaVersion int64 = 13
 
 // steps are the registry's migrations. The SQL is written once for both
-// databases; only the timestamp type differs. Every child table carries a
-// composite foreign key (tenant_id, parent_id) to its parent's UNIQUE
-// (tenant_id, id), so the database itself refuses a row that points at
-// another tenant's parent.
+// databases; only the timestamp type differs, except in steps 8 and 13
+// (trackingStep, metricTotalsStep), which run each database's own SQL.
+// Every child table carries a composite foreign key (tenant_id,
+// parent_id) to its parent's UNIQUE (tenant_id, id), so the database
+// itself refuses a row that points at another tenant's parent.
 func steps() []migrate.Step {
 	return []migrate.Step{
 		migrate.SQL(1, "projects, tags, team members, process metrics", []string{
