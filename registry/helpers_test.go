@@ -13,10 +13,9 @@ import (
 // env is a migrated database with the tenancy plugin, a Registry with a
 // file blob store, and contexts of two tenants.
 type env struct {
-	db    *gorm.DB
-	owner *gorm.DB // the tables' owner, when db connects as another role
-	reg   *Registry
-	a, b  context.Context
+	db   *gorm.DB
+	reg  *Registry
+	a, b context.Context
 }
 
 const (

@@ -101,8 +101,7 @@ func TestRowLevelSecurityAppRole(t *testing.T) {
 // appRoleEnv migrates a PostgreSQL database as its owner, protects the
 // registry's tables with tenancy.SetupRLS and returns an env whose
 // Registry connects as a non-superuser application role with the plugin
-// in its row-level-security mode. Its owner field is the owner's
-// connection.
+// in its row-level-security mode.
 func appRoleEnv(t *testing.T) *env {
 	t.Helper()
 	url := testenv.PostgresURL(t)
@@ -136,5 +135,5 @@ func appRoleEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	reg := must[*Registry](t)(New(app, WithBlobStore(blobs)))
-	return &env{db: app, owner: owner, reg: reg, a: tenantCtx(tenantA), b: tenantCtx(tenantB)}
+	return &env{db: app, reg: reg, a: tenantCtx(tenantA), b: tenantCtx(tenantB)}
 }
